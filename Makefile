@@ -1,0 +1,52 @@
+# The two commands a newcomer needs:
+#   make demo   runs the quickstart against a local emulator
+#   make test   runs every check CI runs
+# Both install what is missing first (make deps).
+
+GO          ?= go
+# A fresh Debian machine has Go in /usr/local/go/bin, not always on PATH.
+export PATH := $(PATH):/usr/local/go/bin
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+PG_PACKAGES := postgresql-15 postgresql-client-15 postgresql-15-pgaudit \
+               postgresql-15-pglogical postgresql-15-wal2json postgresql-15-orafce \
+               postgresql-15-repack postgresql-plperl-15
+
+.PHONY: deps demo test fmt-check vet staticcheck unit bench
+
+## deps: install the PostgreSQL 15 server and extension packages that are missing.
+deps:
+	@missing=""; \
+	for p in $(PG_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: PostgreSQL 15 and its extensions are installed"; exit 0; fi; \
+	if [ "$$(id -u)" != "0" ]; then \
+	  echo "deps: missing Debian packages:$$missing" >&2; \
+	  echo "deps: run 'sudo make deps' (or: sudo apt-get install -y$$missing)" >&2; exit 1; \
+	fi; \
+	echo "deps: installing$$missing"; \
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing
+
+## demo: run the quickstart (the README's main command).
+demo: deps
+	$(GO) run ./examples/quickstart
+
+## test: formatting, vet, staticcheck and the full test suite with -race.
+test: deps fmt-check vet staticcheck unit
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:" >&2; echo "$$out" >&2; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) run $(STATICCHECK) ./...
+
+unit:
+	$(GO) test -race -count=1 -timeout 12m ./...
+
+## bench: every benchmark once, printing the figures the issues ask for.
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...

@@ -1,0 +1,23 @@
+// Package pgserver starts and controls local PostgreSQL servers for the SDK's
+// tests, examples and the Aurora emulator.
+//
+// A Server is a real postgres process on 127.0.0.1 with its own data
+// directory: Start runs initdb and starts it; StartReplica makes a streaming
+// replica with pg_basebackup; Stop, Kill, Restart, Reload, Promote and Follow
+// control it; UpdateSettings, SetPreloadLibraries and SetTLS change its
+// configuration, which lives in a managed file (pgaurora.conf) included from
+// postgresql.conf.
+//
+// The binaries are found through PGAURORA_PG_BINDIR, `pg_config --bindir` or
+// /usr/lib/postgresql/*/bin. PostgreSQL refuses to run as root, so when this
+// process is root the server runs as the "postgres" system user and its
+// directories are handed to that user. Servers run in their own process group
+// with a parent-death signal, so they never outlive the program that started
+// them; a failed start stops whatever it started and returns the server's own
+// log lines in the error.
+//
+// Builds that restrict logical decoding plugins through
+// output_plugin_libraries get pglogical_output and wal2json added to it.
+//
+// Servers are tuned for tests (fsync off) unless Config.Durable is set.
+package pgserver

@@ -1,0 +1,722 @@
+package pgserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Config describes a server to start. The zero value is a usable server: a
+// new temporary directory, a free loopback port, superuser "postgres" with
+// trust authentication, and no preloaded libraries.
+type Config struct {
+	// Dir holds everything the server writes: data/ (PGDATA) and
+	// server.log. Empty means a new temporary directory that Close removes.
+	// A given directory is kept.
+	Dir string
+	// Port is the TCP port on 127.0.0.1; 0 picks a free one.
+	Port int
+	// Superuser is the bootstrap superuser's name; empty means "postgres".
+	Superuser string
+	// Password, when set, is the superuser's password and TCP connections
+	// must authenticate with scram-sha-256. Empty means trust.
+	Password string
+	// PreloadLibraries is shared_preload_libraries, in order.
+	PreloadLibraries []string
+	// Settings are further server settings (GUCs), name to value.
+	Settings map[string]string
+	// TLS, when set, turns ssl on with this certificate and key.
+	TLS *TLS
+	// Durable keeps fsync and full_page_writes on. Off by default: these
+	// servers hold test and demo data, and durability costs seconds.
+	Durable bool
+	// StartTimeout bounds how long Start waits for the server to accept
+	// connections; zero means 60 seconds.
+	StartTimeout time.Duration
+
+	primaryConnInfo string // set for streaming replicas
+}
+
+// TLS is the server's TLS material, PEM encoded.
+type TLS struct {
+	// CertPEM is the server certificate, optionally followed by
+	// intermediates.
+	CertPEM []byte
+	// KeyPEM is the server certificate's private key.
+	KeyPEM []byte
+	// ClientCAPEM, when set, becomes ssl_ca_file (client certificates).
+	ClientCAPEM []byte
+}
+
+// Server is a running (or stopped) local PostgreSQL server. Its methods are
+// safe for concurrent use.
+type Server struct {
+	bin     Binaries
+	dir     string
+	dataDir string
+	logPath string
+	ownsDir bool
+
+	mu   sync.Mutex
+	cfg  Config
+	port int
+	proc *process
+}
+
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has exited
+	err  error         // the exit status, valid after done
+}
+
+const confFile = "pgaurora.conf"
+
+// Start creates a new database cluster with initdb and starts a server on
+// it. The context bounds initdb and the wait until the server accepts
+// connections; if it ends first, or the server fails to start, everything
+// started is stopped and the error carries the server's own log lines.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	s, err := prepare(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.initdb(ctx); err != nil {
+		s.cleanup()
+		return nil, err
+	}
+	if err := s.startWithRetry(ctx); err != nil {
+		s.cleanup()
+		return nil, err
+	}
+	return s, nil
+}
+
+// StartReplica makes a streaming replica of s with pg_basebackup and starts
+// it as a hot standby. Settings and preload libraries not given in cfg are
+// taken from s, so the replica can replay everything the primary writes.
+func (s *Server) StartReplica(ctx context.Context, cfg Config) (*Server, error) {
+	s.mu.Lock()
+	primary := s.cfg
+	port := s.port
+	s.mu.Unlock()
+	if cfg.Superuser == "" {
+		cfg.Superuser = primary.Superuser
+	}
+	if cfg.Password == "" {
+		cfg.Password = primary.Password
+	}
+	if cfg.PreloadLibraries == nil {
+		cfg.PreloadLibraries = slices.Clone(primary.PreloadLibraries)
+	}
+	merged := maps.Clone(primary.Settings)
+	if merged == nil {
+		merged = map[string]string{}
+	}
+	maps.Copy(merged, cfg.Settings)
+	cfg.Settings = merged
+	if cfg.TLS == nil {
+		cfg.TLS = primary.TLS
+	}
+	cfg.primaryConnInfo = replicationConnInfo(port, cfg.Superuser, cfg.Password)
+
+	r, err := prepare(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.basebackup(ctx, port); err != nil {
+		r.cleanup()
+		return nil, err
+	}
+	if err := r.startWithRetry(ctx); err != nil {
+		r.cleanup()
+		return nil, err
+	}
+	return r, nil
+}
+
+func replicationConnInfo(port int, user, password string) string {
+	kv := []string{"host=127.0.0.1", "port=" + strconv.Itoa(port), "user=" + quoteConnValue(user), "application_name=replica"}
+	if password != "" {
+		kv = append(kv, "password="+quoteConnValue(password))
+	}
+	return strings.Join(kv, " ")
+}
+
+// quoteConnValue quotes a libpq keyword/value connection string value.
+func quoteConnValue(v string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+}
+
+func prepare(cfg Config) (*Server, error) {
+	bin, err := FindBinaries()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := runAsUser(); err != nil {
+		return nil, err
+	}
+	if cfg.Superuser == "" {
+		cfg.Superuser = "postgres"
+	}
+	if strings.ContainsAny(cfg.Superuser, "\x00") || strings.ContainsAny(cfg.Password, "\x00\n\r") {
+		return nil, errors.New("pgserver: superuser name or password contains a NUL or newline")
+	}
+	cfg.Settings = maps.Clone(cfg.Settings)
+	s := &Server{bin: bin, cfg: cfg, port: cfg.Port}
+	if cfg.Dir == "" {
+		dir, err := os.MkdirTemp("", "pgserver-")
+		if err != nil {
+			return nil, fmt.Errorf("pgserver: creating a directory: %w", err)
+		}
+		s.dir, s.ownsDir = dir, true
+	} else {
+		abs, err := filepath.Abs(cfg.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("pgserver: %w", err)
+		}
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return nil, fmt.Errorf("pgserver: creating %s: %w", abs, err)
+		}
+		s.dir = abs
+	}
+	s.dataDir = filepath.Join(s.dir, "data")
+	s.logPath = filepath.Join(s.dir, "server.log")
+	if err := makeTraversable(s.dir); err != nil {
+		s.cleanup()
+		return nil, err
+	}
+	if err := handOver(s.dir); err != nil {
+		s.cleanup()
+		return nil, fmt.Errorf("pgserver: handing %s to the postgres user: %w", s.dir, err)
+	}
+	return s, nil
+}
+
+func (s *Server) cleanup() {
+	s.kill()
+	if s.ownsDir {
+		os.RemoveAll(s.dir)
+	}
+}
+
+func (s *Server) command(ctx context.Context, prog string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, s.bin.Path(prog), args...)
+	asPostgresUser(cmd)
+	cmd.Dir = s.dir
+	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8", "PGTZ=UTC")
+	return cmd
+}
+
+func (s *Server) initdb(ctx context.Context) error {
+	args := []string{"-D", s.dataDir, "-U", s.cfg.Superuser, "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--auth-local=trust"}
+	if s.cfg.Password != "" {
+		pwfile := filepath.Join(s.dir, ".pwfile")
+		if err := os.WriteFile(pwfile, []byte(s.cfg.Password+"\n"), 0o600); err != nil {
+			return fmt.Errorf("pgserver: writing the password file: %w", err)
+		}
+		defer os.Remove(pwfile)
+		if err := handOver(pwfile); err != nil {
+			return err
+		}
+		args = append(args, "--auth-host=scram-sha-256", "--pwfile="+pwfile)
+	} else {
+		args = append(args, "--auth-host=trust")
+	}
+	cmd := s.command(ctx, "initdb", args...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("pgserver: initdb: %w\n%s", errOrCtx(ctx, err), tail(out, 20))
+	}
+	return s.appendInclude()
+}
+
+func (s *Server) basebackup(ctx context.Context, primaryPort int) error {
+	cmd := s.command(ctx, "pg_basebackup", "-h", "127.0.0.1", "-p", strconv.Itoa(primaryPort),
+		"-U", s.cfg.Superuser, "-D", s.dataDir, "-X", "stream", "-c", "fast", "--no-sync", "-w")
+	if s.cfg.Password != "" {
+		cmd.Env = append(cmd.Env, "PGPASSWORD="+s.cfg.Password)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("pgserver: pg_basebackup from port %d: %w\n%s", primaryPort, errOrCtx(ctx, err), tail(out, 20))
+	}
+	if err := writeOwned(filepath.Join(s.dataDir, "standby.signal"), nil); err != nil {
+		return err
+	}
+	// The copied postgresql.conf already includes pgaurora.conf; the file
+	// itself is rewritten for this server when it starts.
+	return nil
+}
+
+func (s *Server) appendInclude() error {
+	f, err := os.OpenFile(filepath.Join(s.dataDir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("pgserver: %w", err)
+	}
+	_, err = fmt.Fprintf(f, "\ninclude_if_exists = '%s'\n", confFile)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// writeOwned writes a file that the server must be able to read (and only
+// it: key files are refused by PostgreSQL when others can read them).
+func writeOwned(path string, data []byte) error {
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return fmt.Errorf("pgserver: writing %s: %w", filepath.Base(path), err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return err
+	}
+	return handOver(path)
+}
+
+// writeConf renders the managed configuration file from the current config.
+// Callers hold s.mu.
+func (s *Server) writeConf() error {
+	set := map[string]string{
+		"listen_addresses":        "127.0.0.1",
+		"port":                    strconv.Itoa(s.port),
+		"unix_socket_directories": "",
+		"log_destination":         "stderr",
+		"logging_collector":       "off",
+		"max_connections":         "100",
+		"timezone":                "UTC",
+		"log_timezone":            "UTC",
+	}
+	if !s.cfg.Durable {
+		set["fsync"] = "off"
+		set["full_page_writes"] = "off"
+		set["synchronous_commit"] = "off"
+	}
+	libs := slices.Clone(s.cfg.PreloadLibraries)
+	if len(libs) > 0 {
+		set["shared_preload_libraries"] = strings.Join(libs, ",")
+	}
+	if HasSetting(s.bin, "output_plugin_libraries") {
+		// This build only loads listed output plugins: allow the ones the
+		// SDK uses next to the defaults.
+		set["output_plugin_libraries"] = "pgoutput,test_decoding,pglogical_output,wal2json"
+	}
+	if s.cfg.TLS != nil {
+		if err := writeOwned(filepath.Join(s.dataDir, "server.crt"), s.cfg.TLS.CertPEM); err != nil {
+			return err
+		}
+		if err := writeOwned(filepath.Join(s.dataDir, "server.key"), s.cfg.TLS.KeyPEM); err != nil {
+			return err
+		}
+		set["ssl"] = "on"
+		set["ssl_cert_file"] = "server.crt"
+		set["ssl_key_file"] = "server.key"
+		if len(s.cfg.TLS.ClientCAPEM) > 0 {
+			if err := writeOwned(filepath.Join(s.dataDir, "client-ca.crt"), s.cfg.TLS.ClientCAPEM); err != nil {
+				return err
+			}
+			set["ssl_ca_file"] = "client-ca.crt"
+		}
+	}
+	if s.cfg.primaryConnInfo != "" {
+		set["primary_conninfo"] = s.cfg.primaryConnInfo
+		set["hot_standby"] = "on"
+	}
+	maps.Copy(set, s.cfg.Settings)
+	// Settings the SDK manages itself win over caller settings.
+	set["port"] = strconv.Itoa(s.port)
+
+	var b strings.Builder
+	b.WriteString("# Written by pgaurora's internal/pgserver; rewritten on every change.\n")
+	for _, k := range slices.Sorted(maps.Keys(set)) {
+		fmt.Fprintf(&b, "%s = %s\n", k, quoteConf(set[k]))
+	}
+	return writeOwned(filepath.Join(s.dataDir, confFile), []byte(b.String()))
+}
+
+// quoteConf quotes a postgresql.conf value.
+func quoteConf(v string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `''`, "\n", " ").Replace(v) + "'"
+}
+
+// startWithRetry starts the server, picking another port when the chosen
+// free port was taken by somebody else in the meantime.
+func (s *Server) startWithRetry(ctx context.Context) error {
+	fixed := s.cfg.Port != 0
+	var err error
+	for attempt := 0; attempt < 4; attempt++ {
+		if !fixed {
+			if s.port, err = freePort(); err != nil {
+				return err
+			}
+		}
+		err = s.start(ctx)
+		if err == nil || fixed || !errors.Is(err, errAddrInUse) {
+			return err
+		}
+	}
+	return err
+}
+
+var errAddrInUse = errors.New("address already in use")
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("pgserver: finding a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// start launches the postmaster and waits until it accepts connections.
+func (s *Server) start(ctx context.Context) error {
+	s.mu.Lock()
+	if s.proc != nil && !s.proc.exited() {
+		s.mu.Unlock()
+		return errors.New("pgserver: server is already running")
+	}
+	if err := s.writeConf(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("pgserver: opening the log: %w", err)
+	}
+	logStart, _ := logf.Seek(0, 2)
+	// Not CommandContext: the server outlives the start call's context.
+	cmd := exec.Command(s.bin.Path("postgres"), "-D", s.dataDir)
+	asPostgresUser(cmd)
+	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8", "PGTZ=UTC")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		s.mu.Unlock()
+		return fmt.Errorf("pgserver: starting postgres: %w", err)
+	}
+	logf.Close()
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	s.proc = p
+	s.mu.Unlock()
+
+	timeout := s.cfg.StartTimeout
+	if timeout == 0 {
+		timeout = 60 * time.Second
+	}
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := s.waitReady(wctx, p); err != nil {
+		s.kill()
+		logText := s.logSince(logStart)
+		if bytes.Contains(logText, []byte("Address already in use")) {
+			return fmt.Errorf("pgserver: port %d: %w", s.port, errAddrInUse)
+		}
+		return fmt.Errorf("pgserver: server in %s did not start: %w\nserver log:\n%s", s.dataDir, err, tail(logText, 30))
+	}
+	return nil
+}
+
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Server) waitReady(ctx context.Context, p *process) error {
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if p.exited() {
+			return fmt.Errorf("postgres exited: %v", p.err)
+		}
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		conn, err := pgconn.Connect(cctx, s.ConnString("postgres"))
+		cancel()
+		if err == nil {
+			conn.Close(context.Background())
+			return nil
+		}
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code != "57P03" { // cannot_connect_now
+			return fmt.Errorf("connecting: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the server to accept connections: %w (last attempt: %v)", ctx.Err(), err)
+		case <-p.done:
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Server) logSince(off int64) []byte {
+	b, err := os.ReadFile(s.logPath)
+	if err != nil || off > int64(len(b)) {
+		return nil
+	}
+	return b[off:]
+}
+
+// Stop shuts the server down with a fast shutdown (active sessions are
+// disconnected, committed work is kept). If the context ends first the
+// server is killed. Stopping a stopped server does nothing.
+func (s *Server) Stop(ctx context.Context) error {
+	p := s.current()
+	if p == nil || p.exited() {
+		return nil
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		s.kill()
+		return fmt.Errorf("pgserver: stopping the server on port %d: %w (killed it)", s.Port(), ctx.Err())
+	}
+}
+
+// Kill ends the server at once with SIGKILL, as a crash would, and waits
+// for it to be gone. Its data directory stays.
+func (s *Server) Kill() { s.kill() }
+
+func (s *Server) kill() {
+	p := s.current()
+	if p == nil {
+		return
+	}
+	if !p.exited() {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	}
+	<-p.done
+}
+
+func (s *Server) current() *process {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.proc
+}
+
+// Running reports whether the server process is alive.
+func (s *Server) Running() bool {
+	p := s.current()
+	return p != nil && !p.exited()
+}
+
+// Restart stops the server and starts it again on the same port with the
+// current settings.
+func (s *Server) Restart(ctx context.Context) error {
+	if err := s.Stop(ctx); err != nil {
+		return err
+	}
+	return s.start(ctx)
+}
+
+// StartAgain starts a stopped or killed server on its data directory, with
+// the current settings.
+func (s *Server) StartAgain(ctx context.Context) error { return s.start(ctx) }
+
+// Reload rewrites the configuration and signals the server to re-read it
+// (SIGHUP), as pg_reload_conf() does. Settings that need a restart stay
+// pending until Restart.
+func (s *Server) Reload(ctx context.Context) error {
+	s.mu.Lock()
+	err := s.writeConf()
+	p := s.proc
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if p == nil || p.exited() {
+		return errors.New("pgserver: reload: server is not running")
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		return fmt.Errorf("pgserver: reload: %w", err)
+	}
+	return nil
+}
+
+// UpdateSettings merges settings into the server's configuration (an empty
+// value removes a setting) and writes it out. It takes effect with Reload
+// or Restart, as in postgresql.conf.
+func (s *Server) UpdateSettings(settings map[string]string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cfg.Settings == nil {
+		s.cfg.Settings = map[string]string{}
+	}
+	for k, v := range settings {
+		if v == "" {
+			delete(s.cfg.Settings, k)
+		} else {
+			s.cfg.Settings[k] = v
+		}
+	}
+	return s.writeConf()
+}
+
+// SetPreloadLibraries replaces shared_preload_libraries; it takes effect at
+// the next Restart.
+func (s *Server) SetPreloadLibraries(libs []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg.PreloadLibraries = slices.Clone(libs)
+	return s.writeConf()
+}
+
+// SetTLS replaces the server certificate and key (nil turns TLS off). It
+// takes effect with Reload.
+func (s *Server) SetTLS(t *TLS) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg.TLS = t
+	return s.writeConf()
+}
+
+// Settings returns a copy of the settings given to the server (not the
+// ones it derives itself).
+func (s *Server) Settings() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.cfg.Settings)
+}
+
+// Promote ends recovery on a streaming replica, making it a primary, and
+// waits (within ctx) until it accepts writes.
+func (s *Server) Promote(ctx context.Context) error {
+	conn, err := pgconn.Connect(ctx, s.ConnString("postgres"))
+	if err != nil {
+		return fmt.Errorf("pgserver: promote: %w", err)
+	}
+	defer conn.Close(context.Background())
+	res := conn.ExecParams(ctx, "SELECT pg_promote(true, 60)", nil, nil, nil, nil).Read()
+	if res.Err != nil {
+		return fmt.Errorf("pgserver: promote: %w", res.Err)
+	}
+	if len(res.Rows) != 1 || string(res.Rows[0][0]) != "t" {
+		return errors.New("pgserver: promote: the server did not leave recovery within 60s")
+	}
+	s.mu.Lock()
+	s.cfg.primaryConnInfo = ""
+	err = s.writeConf()
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	// The server removes standby.signal itself when it leaves recovery.
+	if err := os.Remove(filepath.Join(s.dataDir, "standby.signal")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("pgserver: promote: %w", err)
+	}
+	return nil
+}
+
+// Follow points a streaming replica at another primary (after that primary
+// was promoted) and reloads it.
+func (s *Server) Follow(ctx context.Context, primary *Server) error {
+	s.mu.Lock()
+	s.cfg.primaryConnInfo = replicationConnInfo(primary.Port(), s.cfg.Superuser, s.cfg.Password)
+	s.mu.Unlock()
+	return s.Reload(ctx)
+}
+
+// Close stops the server (killing it after 30 seconds) and removes its
+// directory when Start created it.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := s.Stop(ctx)
+	if s.ownsDir {
+		if rerr := os.RemoveAll(s.dir); err == nil {
+			err = rerr
+		}
+	}
+	return err
+}
+
+// Port is the server's TCP port on 127.0.0.1.
+func (s *Server) Port() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.port
+}
+
+// Host is the address the server listens on: 127.0.0.1.
+func (s *Server) Host() string { return "127.0.0.1" }
+
+// Superuser is the bootstrap superuser's name.
+func (s *Server) Superuser() string { return s.cfg.Superuser }
+
+// DataDir is the server's PGDATA directory.
+func (s *Server) DataDir() string { return s.dataDir }
+
+// Dir is the directory that holds the data directory and the log.
+func (s *Server) Dir() string { return s.dir }
+
+// LogPath is the file the server writes its log to.
+func (s *Server) LogPath() string { return s.logPath }
+
+// ReadLog returns everything the server has logged so far.
+func (s *Server) ReadLog() ([]byte, error) { return os.ReadFile(s.logPath) }
+
+// Major is the server's PostgreSQL major version.
+func (s *Server) Major() int { return s.bin.Major }
+
+// ConnString returns a URL connection string for database db as the
+// superuser, without TLS. It contains the password when one is set: never
+// print or log it.
+func (s *Server) ConnString(db string) string {
+	u := url.URL{
+		Scheme:   "postgres",
+		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port())),
+		Path:     "/" + db,
+		RawQuery: "sslmode=disable",
+	}
+	if s.cfg.Password != "" {
+		u.User = url.UserPassword(s.cfg.Superuser, s.cfg.Password)
+	} else {
+		u.User = url.User(s.cfg.Superuser)
+	}
+	return u.String()
+}
+
+// String describes the server without secrets.
+func (s *Server) String() string {
+	return fmt.Sprintf("postgres %d on 127.0.0.1:%d (%s)", s.bin.Major, s.Port(), s.dataDir)
+}
+
+func errOrCtx(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// tail returns the last n lines of b.
+func tail(b []byte, n int) []byte {
+	b = bytes.TrimRight(b, "\n")
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == '\n' {
+			n--
+			if n == 0 {
+				return b[i+1:]
+			}
+		}
+	}
+	return b
+}

@@ -1,0 +1,251 @@
+package pgserver
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func startT(t *testing.T, cfg Config) *Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func connect(t *testing.T, connString string) *pgx.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, connString)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+func queryString(t *testing.T, c *pgx.Conn, sql string) string {
+	t.Helper()
+	var s string
+	if err := c.QueryRow(context.Background(), sql).Scan(&s); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return s
+}
+
+func TestTwoServersRestartKeepsData(t *testing.T) {
+	t.Parallel()
+	a := startT(t, Config{PreloadLibraries: []string{"pgaudit"}, Settings: map[string]string{"application_name": "server-a"}})
+	b := startT(t, Config{Password: "s3cr'et pass", Superuser: "master"})
+	if a.Port() == b.Port() {
+		t.Fatalf("both servers on port %d", a.Port())
+	}
+	ctx := context.Background()
+
+	ca := connect(t, a.ConnString("postgres"))
+	if got := queryString(t, ca, "SHOW shared_preload_libraries"); got != "pgaudit" {
+		t.Errorf("shared_preload_libraries = %q, want pgaudit", got)
+	}
+	if _, err := ca.Exec(ctx, "CREATE TABLE kept(v text); INSERT INTO kept VALUES ('survives')"); err != nil {
+		t.Fatal(err)
+	}
+	cb := connect(t, b.ConnString("postgres"))
+	if got := queryString(t, cb, "SELECT current_user"); got != "master" {
+		t.Errorf("current_user = %q, want master", got)
+	}
+	if strings.Contains(b.String(), "s3cr") {
+		t.Errorf("String() leaks the password: %s", b)
+	}
+
+	// Password authentication is enforced on TCP.
+	bad := strings.Replace(b.ConnString("postgres"), "s3cr%27et%20pass", "wrong", 1)
+	if c, err := pgx.Connect(ctx, bad); err == nil {
+		c.Close(ctx)
+		t.Error("connecting with a wrong password succeeded")
+	}
+
+	port := a.Port()
+	if err := a.Restart(ctx); err != nil {
+		t.Fatalf("Restart: %v", err)
+	}
+	if a.Port() != port {
+		t.Errorf("port changed across restart: %d -> %d", port, a.Port())
+	}
+	ca2 := connect(t, a.ConnString("postgres"))
+	if got := queryString(t, ca2, "SELECT v FROM kept"); got != "survives" {
+		t.Errorf("after restart got %q", got)
+	}
+}
+
+func TestReplicaFollowsAndPromotes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	primary := startT(t, Config{Password: "pw", Settings: map[string]string{"wal_level": "logical"}})
+	replica, err := primary.StartReplica(ctx, Config{})
+	if err != nil {
+		t.Fatalf("StartReplica: %v", err)
+	}
+	t.Cleanup(func() { replica.Close() })
+
+	cp := connect(t, primary.ConnString("postgres"))
+	if _, err := cp.Exec(ctx, "CREATE TABLE t(v int); INSERT INTO t SELECT generate_series(1,100)"); err != nil {
+		t.Fatal(err)
+	}
+	cr := connect(t, replica.ConnString("postgres"))
+	if got := queryString(t, cr, "SELECT pg_is_in_recovery()::text"); got != "true" {
+		t.Fatalf("replica pg_is_in_recovery = %s", got)
+	}
+	if got := queryString(t, cr, "SHOW wal_level"); got != "logical" {
+		t.Errorf("replica wal_level = %s, want the primary's setting", got)
+	}
+	waitFor(t, func() bool {
+		var n int
+		err := cr.QueryRow(ctx, "SELECT count(*) FROM t").Scan(&n)
+		return err == nil && n == 100
+	})
+	if _, err := cr.Exec(ctx, "INSERT INTO t VALUES (1)"); err == nil {
+		t.Error("write on a replica succeeded")
+	}
+
+	primary.Kill()
+	if err := replica.Promote(ctx); err != nil {
+		t.Fatalf("Promote: %v", err)
+	}
+	if _, err := cr.Exec(ctx, "INSERT INTO t VALUES (101)"); err != nil {
+		t.Fatalf("write after promote: %v", err)
+	}
+	if got := queryString(t, cr, "SELECT count(*)::text FROM t"); got != "101" {
+		t.Errorf("rows after promote = %s", got)
+	}
+	// A promoted server stays a primary across a restart.
+	if err := replica.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cr2 := connect(t, replica.ConnString("postgres"))
+	if got := queryString(t, cr2, "SELECT pg_is_in_recovery()::text"); got != "false" {
+		t.Errorf("after restart pg_is_in_recovery = %s", got)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 30s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestTLS(t *testing.T) {
+	t.Parallel()
+	caPEM, certPEM, keyPEM := testCerts(t)
+	s := startT(t, Config{TLS: &TLS{CertPEM: certPEM, KeyPEM: keyPEM}})
+	ctx := context.Background()
+	cfg, err := pgx.ParseConfig(strings.Replace(s.ConnString("postgres"), "sslmode=disable", "sslmode=require", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	cfg.TLSConfig = &tls.Config{RootCAs: pool, ServerName: "localhost"}
+	cfg.Fallbacks = nil
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatalf("verify-full connect: %v", err)
+	}
+	defer c.Close(ctx)
+	if got := queryString(t, c, "SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()"); got != "true" {
+		t.Errorf("pg_stat_ssl.ssl = %s", got)
+	}
+}
+
+// testCerts makes a CA and a server certificate for localhost/127.0.0.1.
+func testCerts(t *testing.T) (caPEM, certPEM, keyPEM []byte) {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
+}
+
+func TestStartFailureCarriesServerLog(t *testing.T) {
+	t.Parallel()
+	_, err := Start(context.Background(), Config{PreloadLibraries: []string{"no_such_library_xyz"}})
+	if err == nil {
+		t.Fatal("Start with a missing preload library succeeded")
+	}
+	if !strings.Contains(err.Error(), `could not access file "no_such_library_xyz"`) {
+		t.Errorf("error lacks the server's log text: %v", err)
+	}
+}
+
+func TestStartHonoursContext(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if s, err := Start(ctx, Config{}); err == nil {
+		s.Close()
+		t.Fatal("Start with a cancelled context succeeded")
+	}
+}
+
+func TestParseMajor(t *testing.T) {
+	for in, want := range map[string]int{
+		"postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n": 15,
+		"postgres (PostgreSQL) 17beta1":                          0,
+		"postgres (PostgreSQL) 16.1":                             16,
+	} {
+		got, err := parseMajor(in)
+		if want == 0 {
+			if err == nil {
+				t.Errorf("parseMajor(%q) = %d, want an error", in, got)
+			}
+			continue
+		}
+		if err != nil || got != want {
+			t.Errorf("parseMajor(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+}
