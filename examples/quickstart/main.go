@@ -11,6 +11,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"time"
@@ -23,15 +24,15 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx); err != nil {
+	if err := run(ctx, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context) error {
+func run(ctx context.Context, out io.Writer) error {
 	start := time.Now()
-	fmt.Println("starting a local PostgreSQL 15 server with pgaudit and pglogical preloaded...")
+	fmt.Fprintln(out, "starting a local PostgreSQL 15 server with pgaudit and pglogical preloaded...")
 	srv, err := pgserver.Start(ctx, pgserver.Config{
 		PreloadLibraries: []string{"pgaudit", "pglogical"},
 		Settings:         map[string]string{"wal_level": "logical"},
@@ -43,9 +44,9 @@ func run(ctx context.Context) error {
 		if err := srv.Close(); err != nil {
 			fmt.Fprintln(os.Stderr, "quickstart: stopping the server:", err)
 		}
-		fmt.Println("server stopped")
+		fmt.Fprintln(out, "server stopped")
 	}()
-	fmt.Printf("server ready on 127.0.0.1:%d\n", srv.Port())
+	fmt.Fprintf(out, "server ready on 127.0.0.1:%d\n", srv.Port())
 
 	conn, err := pgx.Connect(ctx, srv.ConnString("postgres"))
 	if err != nil {
@@ -57,7 +58,7 @@ func run(ctx context.Context) error {
 	if err := conn.QueryRow(ctx, "SHOW shared_preload_libraries").Scan(&preload); err != nil {
 		return err
 	}
-	fmt.Printf("shared_preload_libraries = %s\n", preload)
+	fmt.Fprintf(out, "shared_preload_libraries = %s\n", preload)
 	for _, ext := range []string{"pgaudit", "pglogical"} {
 		if _, err := conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS "+ext); err != nil {
 			return fmt.Errorf("creating extension %s: %w", ext, err)
@@ -66,8 +67,8 @@ func run(ctx context.Context) error {
 		if err := conn.QueryRow(ctx, "SELECT extversion FROM pg_extension WHERE extname = $1", ext).Scan(&version); err != nil {
 			return err
 		}
-		fmt.Printf("extension %-9s %s\n", ext, version)
+		fmt.Fprintf(out, "extension %-9s %s\n", ext, version)
 	}
-	fmt.Printf("done in %s\n", time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(out, "done in %s\n", time.Since(start).Round(time.Millisecond))
 	return nil
 }
