@@ -1,0 +1,211 @@
+package params
+
+import (
+	"strconv"
+	"strings"
+)
+
+// parseBool reads the boolean spellings PostgreSQL and RDS use.
+func parseBool(s string) (value, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "on", "true", "yes":
+		return true, true
+	case "0", "off", "false", "no":
+		return false, true
+	}
+	return false, false
+}
+
+func parseInt(s string) (int64, bool) {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	return n, err == nil
+}
+
+// canonicalValue validates v for the catalog parameter and returns it in
+// the form sent to the API.
+func canonicalValue(spec Spec, v string) (string, error) {
+	bad := func(reason string) error {
+		e := &ValidationError{Param: spec.Name, Field: "value", Value: v, Reason: reason}
+		if spec.Sensitive {
+			e.Value = ""
+		}
+		return e
+	}
+	switch spec.Type {
+	case TypeBool:
+		b, ok := parseBool(v)
+		if !ok {
+			return "", bad("is not allowed; expected " + spec.Allows())
+		}
+		if b {
+			return "1", nil
+		}
+		return "0", nil
+	case TypeInteger:
+		n, ok := parseInt(v)
+		if !ok {
+			return "", bad("is not allowed; expected " + spec.Allows())
+		}
+		if n < spec.Min || n > spec.Max {
+			return "", bad("is out of range; expected " + spec.Allows())
+		}
+		return strconv.FormatInt(n, 10), nil
+	case TypeEnum:
+		t := strings.TrimSpace(v)
+		for _, a := range spec.Allowed {
+			if strings.EqualFold(a, t) {
+				return a, nil
+			}
+		}
+		return "", bad("is not allowed; expected " + spec.Allows())
+	case TypeList:
+		items, err := parseListItems(v)
+		if err != nil {
+			return "", bad("is not a valid list: " + err.Error())
+		}
+		if len(items) == 0 {
+			return "", bad("has no items; expected " + spec.Allows() + " (use Service.Reset to return it to the default)")
+		}
+		if len(spec.Allowed) > 0 {
+			for i, it := range items {
+				canon, ok := matchFold(spec.Allowed, it)
+				if !ok {
+					return "", bad("has item " + strconv.Quote(it) + ", which is not allowed; expected " + spec.Allows())
+				}
+				items[i] = canon
+			}
+		}
+		return LibraryList(items).String(), nil
+	default: // TypeString
+		if strings.ContainsRune(v, 0) {
+			return "", bad("contains a NUL byte")
+		}
+		return v, nil
+	}
+}
+
+func matchFold(allowed []string, v string) (string, bool) {
+	for _, a := range allowed {
+		if strings.EqualFold(a, v) {
+			return a, true
+		}
+	}
+	return "", false
+}
+
+// EqualValues reports whether two values of the named parameter are the
+// same to the engine: booleans by truth (1/on/true/yes), integers by
+// number, enums without regard to case, lists item by item in order
+// (without regard to case), strings exactly. dataType is the API's data
+// type ("boolean", "integer", "float", "list", "string") and is used for
+// parameters the catalog does not know; when it is empty too, values that
+// both read as booleans or both as integers compare as such.
+func EqualValues(name, dataType, a, b string) bool {
+	if a == b {
+		return true
+	}
+	if spec, ok := Lookup(name); ok {
+		switch spec.Type {
+		case TypeBool:
+			return equalBool(a, b)
+		case TypeInteger:
+			return equalInt(a, b)
+		case TypeEnum:
+			return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+		case TypeList:
+			return equalList(a, b)
+		default:
+			return false
+		}
+	}
+	switch dataType {
+	case "boolean":
+		return equalBool(a, b)
+	case "integer":
+		return equalInt(a, b)
+	case "float":
+		x, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
+		y, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
+		return err1 == nil && err2 == nil && x == y
+	case "list":
+		return equalList(a, b)
+	case "string":
+		return false
+	}
+	return equalBool(a, b) || equalInt(a, b)
+}
+
+func equalBool(a, b string) bool {
+	x, ok1 := parseBool(a)
+	y, ok2 := parseBool(b)
+	return ok1 && ok2 && x == y
+}
+
+func equalInt(a, b string) bool {
+	x, ok1 := parseInt(a)
+	y, ok2 := parseInt(b)
+	return ok1 && ok2 && x == y
+}
+
+func equalList(a, b string) bool {
+	x, err1 := parseListItems(a)
+	y, err2 := parseListItems(b)
+	if err1 != nil || err2 != nil || len(x) != len(y) {
+		return false
+	}
+	for i := range x {
+		if !strings.EqualFold(x[i], y[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// parseVersion reads a dotted engine version ("15", "15.4", "15.4.1").
+func parseVersion(v string) ([]int, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil, false
+	}
+	parts := strings.Split(v, ".")
+	out := make([]int, len(parts))
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			return nil, false
+		}
+		out[i] = n
+	}
+	return out, true
+}
+
+// compareVersions compares dotted versions; missing components count as 0.
+// An unreadable version compares as lower.
+func compareVersions(a, b string) int {
+	x, ok1 := parseVersion(a)
+	y, ok2 := parseVersion(b)
+	switch {
+	case !ok1 && !ok2:
+		return 0
+	case !ok1:
+		return -1
+	case !ok2:
+		return 1
+	}
+	for i := 0; i < max(len(x), len(y)); i++ {
+		var p, q int
+		if i < len(x) {
+			p = x[i]
+		}
+		if i < len(y) {
+			q = y[i]
+		}
+		if p != q {
+			if p < q {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
