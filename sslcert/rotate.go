@@ -1,0 +1,533 @@
+package sslcert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+)
+
+// ReadAPI is the part of the RDS API that Discover calls. *rds.Client
+// satisfies it.
+type ReadAPI interface {
+	DescribeDBClusters(ctx context.Context, in *rds.DescribeDBClustersInput, optFns ...func(*rds.Options)) (*rds.DescribeDBClustersOutput, error)
+	DescribeDBInstances(ctx context.Context, in *rds.DescribeDBInstancesInput, optFns ...func(*rds.Options)) (*rds.DescribeDBInstancesOutput, error)
+	DescribePendingMaintenanceActions(ctx context.Context, in *rds.DescribePendingMaintenanceActionsInput, optFns ...func(*rds.Options)) (*rds.DescribePendingMaintenanceActionsOutput, error)
+}
+
+// RotationAPI is the part of the RDS API that a CA rotation calls.
+// *rds.Client satisfies it.
+type RotationAPI interface {
+	ReadAPI
+	ModifyDBInstance(ctx context.Context, in *rds.ModifyDBInstanceInput, optFns ...func(*rds.Options)) (*rds.ModifyDBInstanceOutput, error)
+}
+
+var _ RotationAPI = (*rds.Client)(nil)
+
+// Discover reads a cluster's members with their current CA, server
+// certificate expiry, status, endpoint and pending maintenance actions:
+// DescribeDBClusters, then DescribeDBInstances for each member, then
+// DescribePendingMaintenanceActions filtered on the members.
+func Discover(ctx context.Context, api ReadAPI, clusterID string) ([]Instance, error) {
+	if clusterID == "" {
+		return nil, errors.New("sslcert: discover cluster: clusterID is empty")
+	}
+	out, err := api.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(clusterID)})
+	if err != nil {
+		return nil, fmt.Errorf("sslcert: discover cluster %q: DescribeDBClusters: %w", clusterID, err)
+	}
+	if len(out.DBClusters) == 0 {
+		return nil, fmt.Errorf("sslcert: discover cluster %q: DescribeDBClusters returned no cluster", clusterID)
+	}
+	var insts []Instance
+	for _, m := range out.DBClusters[0].DBClusterMembers {
+		id := aws.ToString(m.DBInstanceIdentifier)
+		inst, err := describeInstance(ctx, api, id)
+		if err != nil {
+			return nil, fmt.Errorf("sslcert: discover cluster %q: %w", clusterID, err)
+		}
+		inst.Writer = aws.ToBool(m.IsClusterWriter)
+		insts = append(insts, inst)
+	}
+	if len(insts) == 0 {
+		return insts, nil
+	}
+	ids := make([]string, len(insts))
+	for i, inst := range insts {
+		ids[i] = inst.ID
+	}
+	p := rds.NewDescribePendingMaintenanceActionsPaginator(api, &rds.DescribePendingMaintenanceActionsInput{
+		Filters: []types.Filter{{Name: aws.String("db-instance-id"), Values: ids}},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("sslcert: discover cluster %q: DescribePendingMaintenanceActions: %w", clusterID, err)
+		}
+		for _, r := range page.PendingMaintenanceActions {
+			arn := aws.ToString(r.ResourceIdentifier)
+			for i := range insts {
+				if !matchesARN(insts[i], arn) {
+					continue
+				}
+				for _, a := range r.PendingMaintenanceActionDetails {
+					insts[i].PendingActions = append(insts[i].PendingActions, MaintenanceAction{
+						Action:           aws.ToString(a.Action),
+						Description:      aws.ToString(a.Description),
+						OptInStatus:      aws.ToString(a.OptInStatus),
+						AutoAppliedAfter: aws.ToTime(a.AutoAppliedAfterDate),
+						ForcedApply:      aws.ToTime(a.ForcedApplyDate),
+						CurrentApply:     aws.ToTime(a.CurrentApplyDate),
+					})
+				}
+			}
+		}
+	}
+	return insts, nil
+}
+
+// matchesARN matches a maintenance action's resource ARN to an instance:
+// by its ARN, or by the ":db:<id>" suffix when the ARN is not known.
+func matchesARN(inst Instance, arn string) bool {
+	if arn == "" {
+		return false
+	}
+	if inst.ARN != "" {
+		return arn == inst.ARN
+	}
+	return strings.HasSuffix(arn, ":db:"+inst.ID) || arn == inst.ID
+}
+
+func describeInstance(ctx context.Context, api ReadAPI, id string) (Instance, error) {
+	out, err := api.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
+	if err != nil {
+		return Instance{}, fmt.Errorf("DescribeDBInstances %s: %w", id, err)
+	}
+	if len(out.DBInstances) == 0 {
+		return Instance{}, fmt.Errorf("DescribeDBInstances %s: no instance returned", id)
+	}
+	return instanceFrom(out.DBInstances[0]), nil
+}
+
+func instanceFrom(d types.DBInstance) Instance {
+	inst := Instance{
+		ID:           aws.ToString(d.DBInstanceIdentifier),
+		ARN:          aws.ToString(d.DBInstanceArn),
+		Status:       aws.ToString(d.DBInstanceStatus),
+		CAIdentifier: aws.ToString(d.CACertificateIdentifier),
+	}
+	if cd := d.CertificateDetails; cd != nil {
+		inst.ServerCertValidTill = aws.ToTime(cd.ValidTill)
+		if inst.CAIdentifier == "" {
+			inst.CAIdentifier = aws.ToString(cd.CAIdentifier)
+		}
+	}
+	if ep := d.Endpoint; ep != nil {
+		inst.Address = aws.ToString(ep.Address)
+		inst.Port = aws.ToInt32(ep.Port)
+	}
+	return inst
+}
+
+// PlanOptions configures PlanRotation.
+type PlanOptions struct {
+	// TrustStore, Catalog, Force and ExpiryWarning are as in PlanInput.
+	TrustStore    *TrustStore
+	Catalog       *Catalog
+	Force         bool
+	ExpiryWarning time.Duration
+}
+
+// PlanRotation discovers the cluster (Discover) and plans its rotation to
+// targetCA (NewPlan). Its errors are NewPlan's, including the plan plus
+// *UnsafePlanError for a trust store that would not survive.
+func PlanRotation(ctx context.Context, api ReadAPI, clusterID, targetCA string, opts *PlanOptions) (*Plan, error) {
+	if opts == nil {
+		opts = &PlanOptions{}
+	}
+	insts, err := Discover(ctx, api, clusterID)
+	if err != nil {
+		return nil, err
+	}
+	return NewPlan(PlanInput{
+		ClusterID:     clusterID,
+		Instances:     insts,
+		TargetCA:      targetCA,
+		TrustStore:    opts.TrustStore,
+		Catalog:       opts.Catalog,
+		Force:         opts.Force,
+		ExpiryWarning: opts.ExpiryWarning,
+	})
+}
+
+// Stage is a step of one instance's rotation.
+type Stage string
+
+// The stages reported through ExecuteOptions.Progress, in order.
+const (
+	// StageWaitAvailable waits for the instance to be available before
+	// modifying it.
+	StageWaitAvailable Stage = "wait-available"
+	// StageModify calls ModifyDBInstance.
+	StageModify Stage = "modify"
+	// StageApply waits for the instance to report the new CA and be
+	// available again.
+	StageApply Stage = "apply"
+	// StageVerify checks the server's TLS certificate.
+	StageVerify Stage = "verify"
+	// StageDone means the instance is rotated and verified.
+	StageDone Stage = "done"
+	// StageAlreadyCurrent means the instance already used the target CA
+	// when the execution reached it; it was not modified.
+	StageAlreadyCurrent Stage = "already-current"
+)
+
+// Progress is one progress report of Execute.
+type Progress struct {
+	// Instance is the DB instance identifier; Writer says it is the
+	// writer.
+	Instance string
+	Writer   bool
+	// Step is the instance's 1-based position and Steps the number of
+	// instances to rotate.
+	Step, Steps int
+	// Stage is where the instance's rotation is.
+	Stage Stage
+	// Status is the last DB instance status seen.
+	Status string
+	// Check is the server check, set at StageDone unless verification is
+	// skipped.
+	Check *ServerCheck
+}
+
+// ExecuteOptions configures Execute. The zero value is usable.
+type ExecuteOptions struct {
+	// Restart is CertificateRotationRestart. Nil leaves it unset, and RDS
+	// then restarts the instance to load the new certificate; false asks
+	// RDS to rotate without a restart where the engine supports it.
+	Restart *bool
+	// Progress, when set, is called at each stage of each instance, from
+	// the goroutine running Execute.
+	Progress func(Progress)
+	// PollInterval is the first wait between status polls; it grows by
+	// half each time up to MaxPollInterval. Zero means 2s and 30s.
+	PollInterval, MaxPollInterval time.Duration
+	// InstanceTimeout bounds each instance's rotation (waits and
+	// verification); zero means 30 minutes. The context bounds the whole.
+	InstanceTimeout time.Duration
+	// SkipVerify skips the server check after each instance (for callers
+	// that cannot reach the instances' endpoints).
+	SkipVerify bool
+	// TrustStore is what the server check verifies against; nil means the
+	// plan's trust store.
+	TrustStore *TrustStore
+	// Address maps an instance to the host:port the server check dials
+	// and the name its certificate must carry; nil means the instance
+	// endpoint for both.
+	Address func(Instance) (addr, serverName string)
+	// DialContext is passed to CheckServer.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// Result reports what Execute did.
+type Result struct {
+	// ClusterID and TargetCA identify the rotation.
+	ClusterID, TargetCA string
+	// Rotated are the instances this execution modified and confirmed on
+	// the target CA, in order.
+	Rotated []string
+	// AlreadyCurrent are the plan's instances found on the target CA
+	// when the execution reached them; they were not modified.
+	AlreadyCurrent []string
+	// Checks are the server checks made after each instance, by ID.
+	Checks map[string]*ServerCheck
+}
+
+// RotationError is a rotation that stopped part way.
+type RotationError struct {
+	// ClusterID and TargetCA identify the rotation.
+	ClusterID, TargetCA string
+	// Instance failed at Stage.
+	Instance string
+	Stage    Stage
+	// Modified says ModifyDBInstance was accepted for Instance, so it may
+	// be on the target CA or on its way there.
+	Modified bool
+	// Rotated are the instances rotated and confirmed before the failure;
+	// NotRotated are the plan's instances that were not reached.
+	Rotated, NotRotated []string
+	// Err is the cause.
+	Err error
+}
+
+func (e *RotationError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "sslcert: rotate cluster %q to %s: instance %s failed at %s", e.ClusterID, e.TargetCA, e.Instance, e.Stage)
+	if e.Modified {
+		b.WriteString(" (after ModifyDBInstance was accepted)")
+	}
+	fmt.Fprintf(&b, ": %v; rotated: [%s]; not rotated: [%s]", e.Err, strings.Join(e.Rotated, ", "), strings.Join(e.NotRotated, ", "))
+	return b.String()
+}
+
+// Unwrap returns the cause.
+func (e *RotationError) Unwrap() error { return e.Err }
+
+// failedStatuses are instance statuses from which a rotation does not
+// proceed without intervention.
+var failedStatuses = []string{
+	"failed", "incompatible-network", "incompatible-option-group", "incompatible-parameters",
+	"incompatible-restore", "inaccessible-encryption-credentials", "restore-error", "storage-full",
+	"stopped", "stopping", "deleting",
+}
+
+// Execute carries out a plan: for each instance to rotate, readers first
+// and the writer last, it waits for the instance to be available, calls
+// ModifyDBInstance with CACertificateIdentifier, ApplyImmediately and (if
+// set) CertificateRotationRestart, waits until the instance reports the
+// target CA and is available again, and checks with CheckServer that the
+// server presents a certificate from the target CA that verifies against
+// the trust store with hostname verification (the check is retried until
+// the instance timeout while the server may still be loading the new
+// certificate; when the catalog cannot name the issuer, a chain that
+// verifies is accepted). Instances that already use
+// the target CA when reached are skipped, so running a plan again after a
+// failure resumes it.
+//
+// A plan with problems is refused unless it was made with Force. The first
+// failure stops the rotation: the error is a *RotationError saying which
+// instance failed at which stage and which instances were rotated, and the
+// Result holds the same facts. The context bounds the whole execution.
+func Execute(ctx context.Context, api RotationAPI, plan *Plan, opts *ExecuteOptions) (*Result, error) {
+	if plan == nil {
+		return nil, errors.New("sslcert: execute CA rotation: plan is nil")
+	}
+	if !plan.Safe() && !plan.Forced {
+		return nil, &UnsafePlanError{ClusterID: plan.ClusterID, TargetCA: plan.TargetCA, Problems: slices.Clone(plan.Problems)}
+	}
+	if opts == nil {
+		opts = &ExecuteOptions{}
+	}
+	e := &executor{api: api, plan: plan, opts: *opts}
+	e.defaults()
+	res := &Result{ClusterID: plan.ClusterID, TargetCA: plan.TargetCA, Checks: map[string]*ServerCheck{}}
+	steps := plan.Steps()
+	var rotatedInsts []InstancePlan
+	for _, ip := range plan.Instances {
+		if ip.Rotate {
+			rotatedInsts = append(rotatedInsts, ip)
+		}
+	}
+	for i, ip := range rotatedInsts {
+		stage, modified, already, check, err := e.rotateOne(ctx, ip, i+1, len(steps))
+		if check != nil {
+			res.Checks[ip.ID] = check
+		}
+		if err != nil {
+			return res, &RotationError{
+				ClusterID: plan.ClusterID, TargetCA: plan.TargetCA,
+				Instance: ip.ID, Stage: stage, Modified: modified,
+				Rotated: slices.Clone(res.Rotated), NotRotated: slices.Clone(steps[i+1:]),
+				Err: err,
+			}
+		}
+		if already {
+			res.AlreadyCurrent = append(res.AlreadyCurrent, ip.ID)
+		} else {
+			res.Rotated = append(res.Rotated, ip.ID)
+		}
+	}
+	return res, nil
+}
+
+type executor struct {
+	api  RotationAPI
+	plan *Plan
+	opts ExecuteOptions
+}
+
+func (e *executor) defaults() {
+	if e.opts.PollInterval <= 0 {
+		e.opts.PollInterval = 2 * time.Second
+	}
+	if e.opts.MaxPollInterval <= 0 {
+		e.opts.MaxPollInterval = 30 * time.Second
+	}
+	if e.opts.MaxPollInterval < e.opts.PollInterval {
+		e.opts.MaxPollInterval = e.opts.PollInterval
+	}
+	if e.opts.InstanceTimeout <= 0 {
+		e.opts.InstanceTimeout = 30 * time.Minute
+	}
+	if e.opts.TrustStore == nil {
+		e.opts.TrustStore = e.plan.TrustStore
+	}
+}
+
+func (e *executor) report(p Progress) {
+	if e.opts.Progress != nil {
+		e.opts.Progress(p)
+	}
+}
+
+// rotateOne rotates one instance and returns the stage reached, whether
+// ModifyDBInstance was accepted, whether the instance was already on the
+// target, the server check and any error.
+func (e *executor) rotateOne(ctx context.Context, ip InstancePlan, step, steps int) (Stage, bool, bool, *ServerCheck, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.opts.InstanceTimeout)
+	defer cancel()
+	target := e.plan.TargetCA
+	prog := Progress{Instance: ip.ID, Writer: ip.Writer, Step: step, Steps: steps}
+
+	prog.Stage = StageWaitAvailable
+	e.report(prog)
+	inst, err := e.waitFor(ctx, ip.ID, func(inst Instance, d types.DBInstance) bool {
+		return inst.Status == "available"
+	})
+	if err != nil {
+		return StageWaitAvailable, false, false, nil, err
+	}
+	prog.Status = inst.Status
+	already := inst.CAIdentifier == target
+	modified := false
+	if !already {
+		prog.Stage = StageModify
+		e.report(prog)
+		_, err := e.api.ModifyDBInstance(ctx, &rds.ModifyDBInstanceInput{
+			DBInstanceIdentifier:       aws.String(ip.ID),
+			CACertificateIdentifier:    aws.String(target),
+			ApplyImmediately:           aws.Bool(true),
+			CertificateRotationRestart: e.opts.Restart,
+		})
+		if err != nil {
+			return StageModify, false, false, nil, fmt.Errorf("ModifyDBInstance: %w", err)
+		}
+		modified = true
+		prog.Stage = StageApply
+		e.report(prog)
+		inst, err = e.waitFor(ctx, ip.ID, func(inst Instance, d types.DBInstance) bool {
+			pending := d.PendingModifiedValues != nil && d.PendingModifiedValues.CACertificateIdentifier != nil
+			return inst.Status == "available" && inst.CAIdentifier == target && !pending
+		})
+		if err != nil {
+			return StageApply, modified, false, nil, err
+		}
+		prog.Status = inst.Status
+	}
+
+	var check *ServerCheck
+	if !e.opts.SkipVerify {
+		prog.Stage = StageVerify
+		e.report(prog)
+		check, err = e.verify(ctx, inst)
+		if err != nil {
+			return StageVerify, modified, already, check, err
+		}
+	}
+	prog.Check = check
+	if already {
+		prog.Stage = StageAlreadyCurrent
+	} else {
+		prog.Stage = StageDone
+	}
+	e.report(prog)
+	return prog.Stage, modified, already, check, nil
+}
+
+// waitFor polls DescribeDBInstances until done returns true, a failed
+// status is seen, or ctx ends.
+func (e *executor) waitFor(ctx context.Context, id string, done func(Instance, types.DBInstance) bool) (Instance, error) {
+	delay := e.opts.PollInterval
+	var last Instance
+	for {
+		out, err := e.api.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
+		if err != nil {
+			if ctx.Err() != nil {
+				return last, fmt.Errorf("waiting for %s (last status %q): %w", id, last.Status, ctx.Err())
+			}
+			return last, fmt.Errorf("DescribeDBInstances %s: %w", id, err)
+		}
+		if len(out.DBInstances) == 0 {
+			return last, fmt.Errorf("DescribeDBInstances %s: no instance returned", id)
+		}
+		d := out.DBInstances[0]
+		last = instanceFrom(d)
+		if done(last, d) {
+			return last, nil
+		}
+		if slices.Contains(failedStatuses, last.Status) {
+			return last, fmt.Errorf("instance %s is %s", id, last.Status)
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return last, fmt.Errorf("waiting for %s (last status %q, CA %q): %w", id, last.Status, last.CAIdentifier, ctx.Err())
+		case <-t.C:
+		}
+		delay = min(delay+delay/2, e.opts.MaxPollInterval)
+	}
+}
+
+// verify checks the instance's TLS certificate until it comes from the
+// target CA and verifies, retrying while the server may still be loading
+// the new certificate, until ctx ends.
+func (e *executor) verify(ctx context.Context, inst Instance) (*ServerCheck, error) {
+	addr, serverName := "", ""
+	if e.opts.Address != nil {
+		addr, serverName = e.opts.Address(inst)
+	} else if inst.Address != "" && inst.Port != 0 {
+		addr, serverName = net.JoinHostPort(inst.Address, strconv.Itoa(int(inst.Port))), inst.Address
+	}
+	if addr == "" {
+		return nil, fmt.Errorf("server check of %s: the instance has no endpoint (set ExecuteOptions.Address or SkipVerify)", inst.ID)
+	}
+	target := e.plan.TargetCA
+	cat := e.plan.Catalog
+	delay := min(e.opts.PollInterval, time.Second)
+	var problem error
+	var last *ServerCheck
+	for {
+		check, err := CheckServer(ctx, addr, &CheckOptions{
+			TrustStore:  e.opts.TrustStore,
+			ServerName:  serverName,
+			Catalog:     cat,
+			Timeout:     10 * time.Second,
+			DialContext: e.opts.DialContext,
+		})
+		switch {
+		case err != nil && ctx.Err() != nil && problem != nil:
+			// Interrupted: report what was wrong before.
+			return last, fmt.Errorf("%w (gave up: %w)", problem, ctx.Err())
+		case err != nil:
+			problem = err
+		case check.CAIdentifier != "" && check.CAIdentifier != target:
+			last = check
+			problem = fmt.Errorf("server check of %s (%s): certificate issued by %s, want %s", inst.ID, addr, check.CAIdentifier, target)
+		case !check.Verified && !errors.Is(check.VerifyError, ErrNoTrustStore):
+			last = check
+			problem = fmt.Errorf("server check of %s (%s): %w", inst.ID, addr, check.VerifyError)
+		default:
+			return check, nil
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			if errors.Is(problem, ctx.Err()) {
+				return last, problem
+			}
+			return last, fmt.Errorf("%w (gave up: %w)", problem, ctx.Err())
+		case <-t.C:
+		}
+		delay = min(delay*2, e.opts.MaxPollInterval)
+	}
+}
