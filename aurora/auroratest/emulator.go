@@ -1,0 +1,406 @@
+package auroratest
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/pgaurora/pgaurora/internal/pgserver"
+)
+
+// Option configures an Emulator.
+type Option func(*config)
+
+type config struct {
+	clusters        []clusterSpec
+	transitionDelay time.Duration
+	caWindow        time.Duration
+	logger          *slog.Logger
+}
+
+type clusterSpec struct {
+	id  string
+	cfg ClusterConfig
+}
+
+// ClusterConfig describes a DB cluster the emulator creates when it starts.
+type ClusterConfig struct {
+	// EngineVersion is the version reported with Engine
+	// "aurora-postgresql"; its major version picks the parameter group
+	// family (for example "15.4" -> aurora-postgresql15). The servers are
+	// always the local PostgreSQL. Empty means "15.4".
+	EngineVersion string
+	// MasterUsername is the master user (a superuser on the emulated
+	// instances). Empty means "postgres".
+	MasterUsername string
+	// MasterPassword is the master user's password. Empty means a random
+	// one; see Emulator.MasterPassword.
+	MasterPassword string
+	// Instances is the number of DB instances: the first is the writer,
+	// the others are streaming replicas (readers). Zero means 1; at most
+	// 16.
+	Instances int
+	// ClusterParameterGroup names the DB cluster parameter group. Empty
+	// means the family's default group; a custom name that does not exist
+	// yet is created (empty) for the cluster.
+	ClusterParameterGroup string
+	// InstanceParameterGroup names the DB parameter group of every
+	// instance, with the same rules.
+	InstanceParameterGroup string
+	// DatabaseName, when set, is created on the writer and reported as the
+	// cluster's DatabaseName.
+	DatabaseName string
+	// CACertificateIdentifier is the CA whose certificates the instances'
+	// servers present (see CABundlePEM). Empty means the default for new
+	// launches, rds-ca-rsa2048-g1 unless ModifyCertificates overrode it.
+	CACertificateIdentifier string
+}
+
+// WithCluster makes Start create a DB cluster with the given identifier.
+// Give it several times for several clusters; they start in parallel.
+func WithCluster(id string, cfg ClusterConfig) Option {
+	return func(c *config) { c.clusters = append(c.clusters, clusterSpec{id: id, cfg: cfg}) }
+}
+
+// WithTransitionDelay sets how long ModifyDBCluster and ModifyDBInstance
+// keep the resource in the "modifying" state before the change takes
+// effect (default 200ms), so that callers see the state and waiters wait.
+// Reboots take as long as the real server restarts.
+func WithTransitionDelay(d time.Duration) Option {
+	return func(c *config) { c.transitionDelay = d }
+}
+
+// WithCARotationWindow sets how close to its CA's expiry an instance must
+// be for DescribePendingMaintenanceActions to report a
+// ca-certificate-rotation action for it (default 90 days; rds-ca-2019
+// expires 30 days after the process started).
+func WithCARotationWindow(d time.Duration) Option {
+	return func(c *config) { c.caWindow = d }
+}
+
+// WithLogger makes the emulator log what it does to its servers (reloads,
+// restarts, failures of background operations). The default discards it.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
+}
+
+// Emulator is a running Aurora PostgreSQL emulator: an RDS API endpoint on
+// 127.0.0.1 and the PostgreSQL servers of its DB instances. Its methods are
+// safe for concurrent use.
+type Emulator struct {
+	region   string
+	account  string
+	dir      string
+	catalog  *catalog
+	actions  map[string]action
+	log      *slog.Logger
+	delay    time.Duration
+	caWindow time.Duration
+	cas      *caSet
+	hooks    hooks
+	listener net.Listener
+	http     *http.Server
+	endpoint string
+
+	ctx    context.Context // ends at Close; bounds background work
+	cancel context.CancelFunc
+	bg     sync.WaitGroup
+
+	mu             sync.Mutex
+	closed         bool
+	clusterGroups  map[string]*paramGroup
+	instanceGroups map[string]*paramGroup
+	clusters       map[string]*cluster
+	clusterOrder   []*cluster
+	instances      map[string]*instance
+	caOverride     string // ModifyCertificates' default for new launches
+}
+
+const (
+	defaultRegion  = "us-east-1"
+	defaultAccount = "123456789012"
+	// Static credentials of the emulated account. They are not secret:
+	// the emulator does not check signatures.
+	accessKeyID     = "AKIAAURORATESTLOCAL0"
+	secretAccessKey = "auroratest/local/secret/not/checked/000"
+)
+
+// Start starts an emulator: the RDS API server and every cluster given
+// with WithCluster (each instance a real PostgreSQL server). The context
+// bounds the start; on failure everything started is stopped.
+func Start(ctx context.Context, opts ...Option) (*Emulator, error) {
+	cfg := config{transitionDelay: 200 * time.Millisecond, caWindow: 90 * 24 * time.Hour}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	specs, err := normalizeClusterSpecs(cfg.clusters)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.transitionDelay < 0 {
+		return nil, errors.New("auroratest: WithTransitionDelay: the delay must not be negative")
+	}
+	if cfg.caWindow < 0 {
+		return nil, errors.New("auroratest: WithCARotationWindow: the window must not be negative")
+	}
+	dir, err := os.MkdirTemp("", "auroratest-")
+	if err != nil {
+		return nil, fmt.Errorf("auroratest: creating a working directory: %w", err)
+	}
+	e := &Emulator{
+		region: defaultRegion, account: defaultAccount, dir: dir, delay: cfg.transitionDelay, caWindow: cfg.caWindow,
+		log:           cfg.logger,
+		clusterGroups: map[string]*paramGroup{}, instanceGroups: map[string]*paramGroup{},
+		clusters: map[string]*cluster{}, instances: map[string]*instance{},
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	e.actions = e.actionTable()
+
+	// The CAs (RSA key generation) and the catalog (a server) are built
+	// once per process, side by side.
+	caDone := make(chan error, 1)
+	go func() {
+		var err error
+		e.cas, err = loadCAs()
+		caDone <- err
+	}()
+	cctx, cancel := context.WithTimeout(ctx, catalogTimeout)
+	defer cancel()
+	cat, err := loadCatalog(cctx, filepath.Join(dir, "catalog"))
+	if caErr := <-caDone; err == nil {
+		err = caErr
+	}
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	e.catalog = cat
+
+	e.mu.Lock()
+	e.ensureDefaultGroupsLocked(familyFor(defaultEngineVersion))
+	e.mu.Unlock()
+
+	if err := e.serve(); err != nil {
+		e.Close()
+		return nil, err
+	}
+
+	var wg sync.WaitGroup
+	errs := make([]error, len(specs))
+	for i, s := range specs {
+		c, err := e.registerCluster(s)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = e.startCluster(ctx, c)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// NewT starts an emulator for a test and closes it when the test ends. It
+// fails the test (t.Fatal) when the emulator cannot start.
+func NewT(t testing.TB, opts ...Option) *Emulator {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	e, err := Start(ctx, opts...)
+	if err != nil {
+		t.Fatalf("auroratest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := e.Close(); err != nil {
+			t.Errorf("auroratest: closing the emulator: %v", err)
+		}
+	})
+	return e
+}
+
+func (e *Emulator) serve() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("auroratest: listening for the RDS API: %w", err)
+	}
+	e.listener = ln
+	e.endpoint = "http://" + ln.Addr().String()
+	e.http = &http.Server{Handler: http.HandlerFunc(e.serveHTTP), ReadHeaderTimeout: 10 * time.Second}
+	go e.http.Serve(ln)
+	return nil
+}
+
+// Endpoint is the base URL of the RDS API, http://127.0.0.1:port.
+func (e *Emulator) Endpoint() string { return e.endpoint }
+
+// Region is the emulated AWS Region, us-east-1.
+func (e *Emulator) Region() string { return e.region }
+
+// AWSConfig returns an aws.Config for the emulator: its Region, static
+// credentials of the emulated account, and BaseEndpoint set to Endpoint,
+// ready for rds.NewFromConfig. It reads nothing from the environment.
+func (e *Emulator) AWSConfig() aws.Config {
+	return aws.Config{
+		Region:       e.region,
+		Credentials:  credentials.NewStaticCredentialsProvider(accessKeyID, secretAccessKey, ""),
+		BaseEndpoint: aws.String(e.endpoint),
+	}
+}
+
+// ConnString returns a connection string for database db on one DB
+// instance, as the cluster's master user, without TLS. It contains the
+// master password: never print or log it.
+func (e *Emulator) ConnString(instanceID, db string) (string, error) {
+	e.mu.Lock()
+	in, ok := e.lookupInstanceLocked(instanceID)
+	if !ok {
+		e.mu.Unlock()
+		return "", fmt.Errorf("auroratest: no DB instance %q", instanceID)
+	}
+	port := in.port
+	user, pass := in.cluster.masterUser, in.cluster.masterPassword
+	e.mu.Unlock()
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword(user, pass),
+		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		Path:     "/" + db,
+		RawQuery: "sslmode=disable",
+	}
+	return u.String(), nil
+}
+
+// MasterPassword returns the master password of a cluster ("" for an
+// unknown cluster).
+func (e *Emulator) MasterPassword(clusterID string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c, ok := e.lookupClusterLocked(clusterID); ok {
+		return c.masterPassword
+	}
+	return ""
+}
+
+// Close stops the API server and every DB instance and removes the
+// emulator's files. Background operations in flight are cancelled.
+func (e *Emulator) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	e.mu.Unlock()
+
+	var errs []error
+	e.cancel() // background work and calls waiting on servers end now
+	if e.http != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := e.http.Shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("auroratest: stopping the API server: %w", err))
+		}
+		cancel()
+	}
+	e.bg.Wait()
+	// Background work is over: the servers are final.
+	type named struct {
+		id  string
+		srv *pgserver.Server
+	}
+	var servers []named
+	e.mu.Lock()
+	for _, in := range e.instances {
+		if in.server != nil {
+			servers = append(servers, named{in.id, in.server})
+		}
+	}
+	clusters := slices.Clone(e.clusterOrder)
+	e.mu.Unlock()
+	for _, c := range clusters {
+		c.closeProxies()
+	}
+	var wg sync.WaitGroup
+	var emu sync.Mutex
+	for _, in := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := in.srv.Close(); err != nil {
+				emu.Lock()
+				errs = append(errs, fmt.Errorf("auroratest: stopping %s: %w", in.id, err))
+				emu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := os.RemoveAll(e.dir); err != nil {
+		errs = append(errs, fmt.Errorf("auroratest: removing %s: %w", e.dir, err))
+	}
+	return errors.Join(errs...)
+}
+
+// sleep waits for d or until the emulator closes; false means it closed.
+func (e *Emulator) sleep(d time.Duration) bool {
+	if d <= 0 {
+		return e.ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-e.ctx.Done():
+		return false
+	}
+}
+
+func (e *Emulator) arn(kind, name string) string {
+	return "arn:aws:rds:" + e.region + ":" + e.account + ":" + kind + ":" + name
+}
+
+// randomString returns n random characters from [a-zA-Z0-9].
+func randomString(n int) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// randomUpper returns n random characters from [A-Z0-9], for resource IDs.
+func randomUpper(n int) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}

@@ -1,0 +1,355 @@
+package auroratest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgaurora/pgaurora/internal/pgserver"
+)
+
+// Failover. FailoverDBCluster (and RebootDBInstance with ForceFailover on
+// the writer, and a crashed writer) makes a reader the writer, as Aurora
+// does:
+//
+//  1. the cluster goes "failing-over"; sessions through the writer
+//     endpoint are cut and the old writer stops;
+//  2. the target reader (the one named, else the available reader with the
+//     lowest promotion tier) is promoted; the writer endpoint forwards to
+//     it from then on and IsClusterWriter flips;
+//  3. the other readers follow the new writer (rebuilt from a base backup
+//     if they cannot), and the old writer is rebuilt as a reader of the
+//     new one, on its old port, keeping its log;
+//  4. the cluster and its instances are "available" again.
+
+const statusFailingOver = "failing-over"
+
+func (e *Emulator) actFailoverDBCluster(r *request) (any, error) {
+	id, err := r.required("DBClusterIdentifier")
+	if err != nil {
+		return nil, err
+	}
+	targetID := r.str("TargetDBInstanceIdentifier")
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, ok := e.lookupClusterLocked(id)
+	if !ok {
+		return nil, errClusterNotFound(id)
+	}
+	if c.status != statusAvailable {
+		return nil, errInvalidClusterState(c.id, c.status)
+	}
+	if w := c.writer(); w != nil && w.status != statusAvailable {
+		return nil, errInvalidInstanceState(w.id, w.status)
+	}
+	target, err := e.failoverTargetLocked(c, targetID)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.startFailoverLocked(c, target); err != nil {
+		return nil, err
+	}
+	return xDBClusterResult{DBCluster: e.xClusterLocked(c)}, nil
+}
+
+// failoverTargetLocked validates a named target or picks one: the
+// available reader with the lowest promotion tier.
+func (e *Emulator) failoverTargetLocked(c *cluster, targetID string) (*instance, error) {
+	if targetID != "" {
+		t, ok := e.lookupInstanceLocked(targetID)
+		if !ok || t.cluster != c {
+			return nil, errInvalidValue("TargetDBInstanceIdentifier %s is not a DB instance of cluster %s.", targetID, c.id)
+		}
+		if t.writer {
+			return nil, errInvalidValue("TargetDBInstanceIdentifier %s is already the writer of cluster %s.", targetID, c.id)
+		}
+		if t.status != statusAvailable {
+			return nil, errInvalidInstanceState(t.id, t.status)
+		}
+		return t, nil
+	}
+	var best *instance
+	for _, in := range c.readers() {
+		if in.status == statusAvailable && (best == nil || in.promotionTier < best.promotionTier) {
+			best = in
+		}
+	}
+	if best == nil {
+		return nil, errInvalidClusterState(c.id, c.status+" with no available reader to fail over to")
+	}
+	return best, nil
+}
+
+// startFailoverLocked marks the cluster failing-over and starts the
+// failover in the background.
+func (e *Emulator) startFailoverLocked(c *cluster, target *instance) error {
+	w := c.writer()
+	if w == nil {
+		return errInvalidClusterState(c.id, "without a writer")
+	}
+	c.status = statusFailingOver
+	w.status = statusRebooting
+	// From now on the writer endpoint refuses connections until the new
+	// writer is promoted, so no write lands on the old writer.
+	c.fenced = true
+	c.writerProxy.cut("")
+	e.goBackgroundLocked(func(ctx context.Context) { e.failover(ctx, c, target) })
+	return nil
+}
+
+// lockMembers locks every member's opMu in member order.
+func lockMembers(c *cluster) func() {
+	for _, in := range c.members {
+		in.opMu.Lock()
+	}
+	return func() {
+		for _, in := range c.members {
+			in.opMu.Unlock()
+		}
+	}
+}
+
+func (e *Emulator) failover(ctx context.Context, c *cluster, target *instance) {
+	unlock := lockMembers(c)
+	defer unlock()
+	err := e.doFailover(ctx, c, target)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err != nil && ctx.Err() == nil {
+		e.log.Error("auroratest: failover failed", "cluster", c.id, "error", err)
+	}
+	c.status = statusAvailable
+	c.fenced = false
+	for _, in := range c.members {
+		if in.status == statusRebooting {
+			in.status = statusAvailable
+			if in.server == nil || !in.server.Running() {
+				in.status = statusFailed
+			}
+		}
+	}
+}
+
+func (e *Emulator) doFailover(ctx context.Context, c *cluster, target *instance) error {
+	e.mu.Lock()
+	old := c.writer()
+	oldSrv, newSrv := old.server, target.server
+	others := slices.DeleteFunc(c.readers(), func(in *instance) bool { return in == target })
+	e.mu.Unlock()
+
+	// The old writer goes away (the endpoint already refuses it).
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err := oldSrv.Stop(sctx)
+	cancel()
+	if err != nil {
+		e.log.Warn("auroratest: stopping the old writer", "instance", old.id, "error", err)
+	}
+	if err := newSrv.Promote(ctx); err != nil {
+		// Nothing changed hands: bring the old writer back.
+		if rerr := oldSrv.StartAgain(ctx); rerr != nil {
+			return errors.Join(fmt.Errorf("promoting %s: %w", target.id, err), fmt.Errorf("restarting %s: %w", old.id, rerr))
+		}
+		return fmt.Errorf("promoting %s: %w", target.id, err)
+	}
+	e.mu.Lock()
+	old.writer, target.writer = false, true
+	c.fenced = false
+	for _, in := range others {
+		in.status = statusRebooting
+	}
+	e.mu.Unlock()
+	c.writerProxy.cut(target.id)
+
+	tli, err := currentTimeline(ctx, newSrv)
+	if err != nil {
+		return fmt.Errorf("reading the new writer's timeline: %w", err)
+	}
+	var errs []error
+	for _, in := range others {
+		if err := e.follow(ctx, in, newSrv, tli); err != nil {
+			e.log.Info("auroratest: reader cannot follow the new writer; rebuilding it", "instance", in.id, "reason", err)
+			if err := e.rebuildReplica(ctx, in, target); err != nil {
+				errs = append(errs, fmt.Errorf("rebuilding %s: %w", in.id, err))
+			}
+		}
+		e.markAvailable(in)
+	}
+	if err := e.rebuildReplica(ctx, old, target); err != nil {
+		errs = append(errs, fmt.Errorf("rebuilding %s as a reader: %w", old.id, err))
+	}
+	e.refreshTopology(ctx, c)
+	e.markAvailable(old)
+	return errors.Join(errs...)
+}
+
+func (e *Emulator) markAvailable(in *instance) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if in.server != nil && in.server.Running() {
+		in.status = statusAvailable
+	}
+}
+
+// follow points a reader at the new writer and waits until it streams
+// the new writer's timeline.
+func (e *Emulator) follow(ctx context.Context, in *instance, primary *pgserver.Server, tli int) error {
+	e.mu.Lock()
+	srv := in.server
+	e.mu.Unlock()
+	if srv == nil || !srv.Running() {
+		return errors.New("the reader is not running")
+	}
+	if err := srv.Follow(ctx, primary); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := receiverTimeline(ctx, srv, primary.Port())
+		if err == nil && got >= tli {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if err == nil {
+				err = fmt.Errorf("still on timeline %d, want %d", got, tli)
+			}
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// rebuildReplica replaces an instance's server with a fresh streaming
+// replica of the writer: same directory (the log is kept), same port.
+func (e *Emulator) rebuildReplica(ctx context.Context, in *instance, writer *instance) error {
+	e.mu.Lock()
+	old, port := in.server, in.port
+	primary := writer.server
+	want := e.desiredLocked(in)
+	e.raiseFloor(want, writer.applied)
+	e.mu.Unlock()
+	if old != nil {
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_ = old.Stop(sctx)
+		cancel()
+		if err := os.RemoveAll(old.DataDir()); err != nil {
+			return err
+		}
+	}
+	settings, preload := splitPreload(want)
+	rs, err := primary.StartReplica(ctx, pgserver.Config{
+		Dir: in.dir, Port: port, PreloadLibraries: preload, Settings: settings, TLS: e.serverTLS(in),
+	})
+	if err != nil {
+		return err
+	}
+	applied := rs.Settings()
+	applied[paramPreload] = strings.Join(preload, ",")
+	e.mu.Lock()
+	in.server, in.port, in.applied = rs, rs.Port(), applied
+	e.mu.Unlock()
+	return nil
+}
+
+// currentTimeline is the timeline a primary writes on.
+func currentTimeline(ctx context.Context, srv *pgserver.Server) (int, error) {
+	v, err := queryOne(ctx, srv, "SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)")
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(v, 16, 64)
+	return int(n), err
+}
+
+// receiverTimeline is the timeline a standby streams from the primary on
+// the given port (an error when it is not streaming from there).
+func receiverTimeline(ctx context.Context, srv *pgserver.Server, primaryPort int) (int, error) {
+	v, err := queryOne(ctx, srv, "SELECT received_tli::text FROM pg_stat_wal_receiver WHERE status = 'streaming' AND sender_port = "+strconv.Itoa(primaryPort))
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(v)
+}
+
+// queryOne runs a query returning one text value on a new connection.
+func queryOne(ctx context.Context, srv *pgserver.Server, sql string) (string, error) {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := pgconn.Connect(cctx, srv.ConnString("postgres"))
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.Background())
+	res := conn.ExecParams(cctx, sql, nil, nil, nil, nil).Read()
+	if res.Err != nil {
+		return "", res.Err
+	}
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
+		return "", errors.New("no row")
+	}
+	return string(res.Rows[0][0]), nil
+}
+
+// CrashInstance kills a DB instance's server process at once (SIGKILL), as
+// a hardware or engine crash would, and lets the emulator recover as
+// Aurora does: a crashed writer fails over to the best available reader
+// (or restarts when there is none); a crashed reader restarts. It returns
+// once the process is gone; the recovery runs in the background, with the
+// usual statuses ("failing-over", "rebooting", then "available").
+func (e *Emulator) CrashInstance(id string) error {
+	e.mu.Lock()
+	in, ok := e.lookupInstanceLocked(id)
+	if !ok {
+		e.mu.Unlock()
+		return fmt.Errorf("auroratest: CrashInstance: no DB instance %q", id)
+	}
+	if in.status != statusAvailable || in.cluster.status != statusAvailable {
+		e.mu.Unlock()
+		return fmt.Errorf("auroratest: CrashInstance: %s is %s (cluster %s); crash only available instances", id, in.status, in.cluster.status)
+	}
+	srv := in.server
+	in.status = statusRebooting // nobody else touches it meanwhile
+	e.mu.Unlock()
+	srv.Kill()
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := in.cluster
+	if in.writer {
+		if target, err := e.failoverTargetLocked(c, ""); err == nil {
+			return e.startFailoverLocked(c, target)
+		}
+	}
+	e.goBackgroundLocked(func(ctx context.Context) { e.recoverCrashed(ctx, in) })
+	return nil
+}
+
+// recoverCrashed starts a crashed server again (crash recovery).
+func (e *Emulator) recoverCrashed(ctx context.Context, in *instance) {
+	in.opMu.Lock()
+	defer in.opMu.Unlock()
+	e.mu.Lock()
+	srv := in.server
+	e.mu.Unlock()
+	err := srv.StartAgain(ctx)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Error("auroratest: restarting a crashed instance", "instance", in.id, "error", err)
+		}
+		in.status = statusFailed
+		return
+	}
+	in.status = statusAvailable
+}

@@ -1,0 +1,315 @@
+package auroratest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgaurora/pgaurora/internal/pgserver"
+)
+
+// Settings: what each server runs with. An instance's desired settings are
+// the layers, later ones winning:
+//
+//  1. what the emulator manages (RDS's log_line_prefix, cluster_name and
+//     the topology for the Aurora functions, a quick WAL retry and some
+//     kept WAL so readers reconnect fast after the writer restarts);
+//  2. the values Aurora's default groups set (Source "system");
+//  3. the cluster's DB cluster parameter group;
+//  4. the instance's DB parameter group;
+//  5. derived settings: rds.logical_replication=1 gives wal_level=logical,
+//     and max_wal_senders stays above the number of readers;
+//  6. on readers, the settings hot standby needs at least as high as the
+//     writer's (max_connections, max_worker_processes, max_wal_senders,
+//     max_prepared_transactions, max_locks_per_transaction).
+//
+// instance.applied is what the server's configuration holds. Dynamic
+// changes applied "immediate" update it key by key and reload; a reboot
+// replaces it with the desired settings and restarts.
+
+// paramPreload is the key under which settings maps carry
+// shared_preload_libraries; the server gets it as its preload list.
+const paramPreload = "shared_preload_libraries"
+
+// standbyCritical are the settings a hot standby must have at least as
+// high as its primary, or it stops replaying.
+var standbyCritical = []string{
+	"max_connections", "max_worker_processes", "max_wal_senders",
+	"max_prepared_transactions", "max_locks_per_transaction",
+}
+
+// desiredLocked computes the settings an instance should run with, without
+// the standby floor (see standbyFloorLocked). Callers hold e.mu.
+func (e *Emulator) desiredLocked(in *instance) map[string]string {
+	s := map[string]string{
+		"log_line_prefix":             rdsLogLinePrefix,
+		"cluster_name":                in.id,
+		"wal_retrieve_retry_interval": "250",
+		"wal_keep_size":               "64", // MB: base backups and reconnecting readers find their WAL
+		topologySetting:               topologyLocked(in.cluster),
+	}
+	for _, p := range e.catalog.sorted {
+		if p.systemValue != "" {
+			s[p.name] = p.systemValue
+		}
+	}
+	if g, ok := e.clusterGroups[in.cluster.clusterGroup]; ok {
+		for k, v := range g.values {
+			s[k] = v.value
+		}
+	}
+	if g, ok := e.instanceGroups[in.instanceGroup]; ok {
+		for k, v := range g.values {
+			s[k] = v.value
+		}
+	}
+	if s["rds.logical_replication"] == "1" {
+		s["wal_level"] = "logical"
+	}
+	need := len(in.cluster.members) + 2
+	if e.intSetting(s, "max_wal_senders") < need {
+		s["max_wal_senders"] = strconv.Itoa(need)
+	}
+	return s
+}
+
+// intSetting reads an integer setting from a settings map, falling back to
+// the server's default.
+func (e *Emulator) intSetting(s map[string]string, name string) int {
+	if v, ok := s[name]; ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	switch name {
+	case "max_connections":
+		return 100 // what internal/pgserver sets
+	}
+	if p := e.catalog.lookup(name); p != nil {
+		if n, err := strconv.Atoi(p.bootVal); err == nil {
+			return n
+		}
+	}
+	return 0
+}
+
+// raiseFloor raises the standby-critical settings of s to at least those
+// of each floor map.
+func (e *Emulator) raiseFloor(s map[string]string, floors ...map[string]string) {
+	for _, name := range standbyCritical {
+		v := e.intSetting(s, name)
+		for _, f := range floors {
+			if f == nil {
+				continue
+			}
+			if fv := e.intSetting(f, name); fv > v {
+				v = fv
+			}
+		}
+		if v != e.intSetting(s, name) {
+			s[name] = strconv.Itoa(v)
+		}
+	}
+}
+
+// belowFloor reports whether a reader running with s would stop replaying
+// from a writer running with w.
+func (e *Emulator) belowFloor(s, w map[string]string) bool {
+	for _, name := range standbyCritical {
+		if e.intSetting(s, name) < e.intSetting(w, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// splitPreload separates shared_preload_libraries from the other settings.
+func splitPreload(s map[string]string) (map[string]string, []string) {
+	rest := maps.Clone(s)
+	delete(rest, paramPreload)
+	var libs []string
+	for _, l := range strings.Split(s[paramPreload], ",") {
+		if l = strings.TrimSpace(l); l != "" {
+			libs = append(libs, l)
+		}
+	}
+	return rest, libs
+}
+
+// pushSettings writes the difference between two settings maps into the
+// server's configuration. It takes effect at the next reload or start.
+func pushSettings(srv *pgserver.Server, old, next map[string]string) error {
+	upd := map[string]string{}
+	for k, v := range next {
+		if k != paramPreload && old[k] != v {
+			upd[k] = v
+		}
+	}
+	for k := range old {
+		if _, ok := next[k]; !ok && k != paramPreload {
+			upd[k] = "" // removes it
+		}
+	}
+	if len(upd) > 0 {
+		if err := srv.UpdateSettings(upd); err != nil {
+			return err
+		}
+	}
+	if old[paramPreload] != next[paramPreload] {
+		_, libs := splitPreload(next)
+		if err := srv.SetPreloadLibraries(libs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reloadAndWait reloads the server's configuration and waits until new
+// sessions see it (pg_conf_load_time moves), so that an "immediate" change
+// is in effect when the API call returns.
+func reloadAndWait(ctx context.Context, srv *pgserver.Server) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	before, err := confLoadTime(ctx, srv)
+	if err != nil {
+		return err
+	}
+	if err := srv.Reload(ctx); err != nil {
+		return err
+	}
+	for {
+		t, err := confLoadTime(ctx, srv)
+		if err == nil && t.After(before) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the server to reload its configuration: %w", ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func confLoadTime(ctx context.Context, srv *pgserver.Server) (time.Time, error) {
+	conn, err := pgconn.Connect(ctx, srv.ConnString("postgres"))
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer conn.Close(context.Background())
+	res := conn.ExecParams(ctx, "SELECT extract(epoch FROM pg_conf_load_time())::text", nil, nil, nil, nil).Read()
+	if res.Err != nil {
+		return time.Time{}, res.Err
+	}
+	if len(res.Rows) != 1 {
+		return time.Time{}, errors.New("pg_conf_load_time() returned no row")
+	}
+	f, err := strconv.ParseFloat(string(res.Rows[0][0]), 64)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Unix(0, int64(f*1e9)), nil
+}
+
+// applyGroupChanges makes a group change take effect on the instances that
+// use the group: pending-reboot (and static) changes mark them
+// pending-reboot; immediate changes are applied to every affected running
+// server at once, and are in effect when this returns. Failures to reload
+// a server are logged: the group change itself stands, as on Aurora.
+func (e *Emulator) applyGroupChanges(g *paramGroup, changes []paramChange) error {
+	var immediate []string
+	pending := false
+	for _, c := range changes {
+		if c.method == methodImmediate {
+			immediate = append(immediate, c.spec.name)
+		} else {
+			pending = true
+		}
+	}
+	e.mu.Lock()
+	var affected []*instance
+	for _, c := range e.clusterOrder {
+		for _, in := range c.members {
+			if g.kind == clusterKind && c.clusterGroup == g.name || g.kind == instanceKind && in.instanceGroup == g.name {
+				affected = append(affected, in)
+			}
+		}
+	}
+	for _, in := range affected {
+		st := &in.clusterGroupStatus
+		if g.kind == instanceKind {
+			st = &in.instanceGroupStatus
+		}
+		if pending {
+			*st = statusPendingReboot
+			in.pendingGen++
+		} else if *st != statusPendingReboot && len(immediate) > 0 {
+			*st = statusApplying
+		}
+	}
+	e.mu.Unlock()
+	if len(immediate) == 0 {
+		return nil
+	}
+	var wg sync.WaitGroup
+	for _, in := range affected {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := e.applyImmediate(in, g.kind, immediate); err != nil {
+				e.log.Warn("auroratest: applying parameters immediately", "instance", in.id, "error", err)
+			}
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// applyImmediate applies the named dynamic parameters to one running
+// server and reloads it.
+func (e *Emulator) applyImmediate(in *instance, kind groupKind, names []string) error {
+	in.opMu.Lock()
+	defer in.opMu.Unlock()
+	e.mu.Lock()
+	srv := in.server
+	want := e.desiredLocked(in)
+	next := maps.Clone(in.applied)
+	for _, name := range names {
+		if v, ok := want[name]; ok {
+			next[name] = v
+		} else {
+			delete(next, name)
+		}
+	}
+	old := in.applied
+	e.mu.Unlock()
+
+	// A server that is not running gets everything at its next start.
+	var err error
+	pushed := false
+	if srv != nil && srv.Running() && !maps.Equal(old, next) {
+		if err = pushSettings(srv, old, next); err == nil {
+			pushed = true
+			err = reloadAndWait(e.ctx, srv)
+		}
+	}
+	e.mu.Lock()
+	if pushed {
+		in.applied = next
+	}
+	st := &in.clusterGroupStatus
+	if kind == instanceKind {
+		st = &in.instanceGroupStatus
+	}
+	if *st == statusApplying {
+		*st = statusInSync
+	}
+	e.mu.Unlock()
+	return err
+}
