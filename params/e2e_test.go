@@ -1,8 +1,5 @@
-//go:build emulator
-
 // End-to-end tests of the Service against the local Aurora emulator
-// (aurora/auroratest) through the real aws-sdk-go-v2 RDS client. Built only
-// with -tags emulator until the emulator lands.
+// (aurora/auroratest) through the real aws-sdk-go-v2 RDS client.
 
 package params_test
 
