@@ -1,0 +1,75 @@
+package extensions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgaurora/pgaurora/internal/sqlquote"
+)
+
+// Querier is the SQL access the package needs. *pgx.Conn, pgx.Tx and
+// *pgxpool.Pool satisfy it.
+type Querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// TxStarter is a Querier that can also start a transaction: *pgx.Conn and
+// *pgxpool.Pool satisfy it (and pgx.Tx, whose Begin makes a savepoint). The
+// operations that must be atomic (UpgradeLanguages, RestoreLanguageBackup)
+// take one.
+type TxStarter interface {
+	Querier
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// Client manages extensions over one Querier. Its methods are safe for
+// concurrent use when the Querier is (a *pgxpool.Pool is; a *pgx.Conn or
+// pgx.Tx is not).
+type Client struct {
+	q Querier
+}
+
+// New returns a Client that runs its SQL on q.
+func New(q Querier) *Client { return &Client{q: q} }
+
+// ErrInvalid is matched (with errors.Is) by every error about bad input:
+// empty or unquotable names, unknown option values. Such errors are
+// returned before any SQL runs.
+var ErrInvalid = errors.New("extensions: invalid input")
+
+// ErrNotInstalled is matched by errors about an extension that is not
+// installed in the database when it must be.
+var ErrNotInstalled = errors.New("extensions: extension not installed")
+
+// ErrNotAvailable is matched by errors about an extension the server does
+// not have (no control file, so not in pg_available_extensions).
+var ErrNotAvailable = errors.New("extensions: extension not available on this server")
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+}
+
+// ident quotes an identifier a caller gave, naming the field on error.
+func ident(field string, parts ...string) (string, error) {
+	s, err := sqlquote.Ident(parts...)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %v", ErrInvalid, field, err)
+	}
+	return s, nil
+}
+
+// literal quotes a string literal a caller gave, naming the field on error.
+func literal(field, s string) (string, error) {
+	l, err := sqlquote.Literal(s)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %v", ErrInvalid, field, err)
+	}
+	return strings.TrimSpace(l), nil
+}
