@@ -1,0 +1,67 @@
+package aurora
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgaurora/pgaurora/extensions"
+	"github.com/pgaurora/pgaurora/pgaudit"
+)
+
+// Querier is the SQL access the feature packages take. *Pool satisfies it,
+// as do *pgx.Conn, pgx.Tx and *pgxpool.Pool.
+type Querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// writerQuerier runs every call on the writer pool, opening it on first
+// use with the call's context, so feature clients can be handed out
+// without a context or a connection.
+type writerQuerier struct{ c *Cluster }
+
+func (w writerQuerier) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	p, err := w.c.Writer(ctx)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	return p.Exec(ctx, sql, args...)
+}
+
+func (w writerQuerier) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	p, err := w.c.Writer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.Query(ctx, sql, args...)
+}
+
+func (w writerQuerier) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	p, err := w.c.Writer(ctx)
+	if err != nil {
+		return &row{err: err}
+	}
+	return p.QueryRow(ctx, sql, args...)
+}
+
+func (w writerQuerier) Begin(ctx context.Context) (pgx.Tx, error) {
+	p, err := w.c.Writer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.Begin(ctx)
+}
+
+// SQL returns a Querier on the writer that opens the writer pool on first
+// use. The feature clients below run over it.
+func (c *Cluster) SQL() Querier { return writerQuerier{c} }
+
+// Audit returns the pgAudit client, running on the writer.
+func (c *Cluster) Audit() *pgaudit.Client { return pgaudit.NewClient(c.SQL()) }
+
+// Extensions returns the extensions client, running on the writer.
+func (c *Cluster) Extensions() *extensions.Client { return extensions.New(c.SQL()) }

@@ -1,0 +1,423 @@
+package aurora
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// ErrRetryable is matched by errors.Is for errors after which the same
+// work can be tried again on a new connection: the writer was lost (a
+// failover, a crash, a reboot) or a connection broke. Whether a statement
+// that was in flight took effect is unknown, so only retry work that is
+// idempotent or transactional; Pool.RunTx does that for a transaction.
+var ErrRetryable = errors.New("aurora: retryable")
+
+// ConnectionLostError reports that a statement failed because its
+// connection to the writer (or reader) was lost. It matches ErrRetryable.
+type ConnectionLostError struct {
+	// Instance is the DB instance the connection went to, when known.
+	Instance string
+	// Err is what the driver reported.
+	Err error
+}
+
+func (e *ConnectionLostError) Error() string {
+	return fmt.Sprintf("aurora: connection to %s lost (retryable): %v", e.Instance, e.Err)
+}
+
+// Unwrap returns the driver's error.
+func (e *ConnectionLostError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrRetryable) true.
+func (e *ConnectionLostError) Is(target error) bool { return target == ErrRetryable }
+
+type poolRole int
+
+const (
+	writerRole poolRole = iota
+	readerRole
+)
+
+func (r poolRole) String() string {
+	if r == writerRole {
+		return "writer"
+	}
+	return "reader"
+}
+
+type endpoint struct {
+	instance string // empty for the cluster's reader endpoint
+	host     string
+	port     int
+}
+
+func (e endpoint) String() string {
+	if e.instance != "" {
+		return e.instance
+	}
+	return net.JoinHostPort(e.host, strconv.Itoa(e.port))
+}
+
+// Pool is a pgx connection pool on the cluster's writer or readers. It
+// has the methods the feature packages' Querier interfaces need (Exec,
+// Query, QueryRow, Begin), so it can be handed to any of them.
+//
+// The writer pool connects to the writer instance's own endpoint, found by
+// topology, not through the cluster DNS name. When it sees the writer go
+// (connection errors, a shut-down server, or a read-only error because the
+// old writer came back as a reader) it finds the new writer, by
+// aurora_replica_status() on the instances when available and the RDS API
+// otherwise, and sends new connections there at once; the statement that
+// saw the loss fails with a *ConnectionLostError.
+type Pool struct {
+	c    *Cluster
+	role poolRole
+	pool *pgxpool.Pool
+
+	ctx    context.Context // ends when the pool closes
+	cancel context.CancelFunc
+
+	mu         sync.Mutex
+	target     endpoint
+	refreshing chan struct{} // non-nil while a writer search runs
+}
+
+// Writer returns the pool on the cluster's writer, opening it on first use.
+func (c *Cluster) Writer(ctx context.Context) (*Pool, error) { return c.openPool(ctx, writerRole) }
+
+// Reader returns the pool on the cluster's reader endpoint (which spreads
+// connections over the readers, or the writer when there is none), opening
+// it on first use.
+func (c *Cluster) Reader(ctx context.Context) (*Pool, error) { return c.openPool(ctx, readerRole) }
+
+func (c *Cluster) openPool(ctx context.Context, role poolRole) (*Pool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, errors.New("aurora: cluster handle is closed")
+	}
+	if p := c.poolFor(role); p != nil {
+		return p, nil
+	}
+	if c.cfg.creds == nil {
+		return nil, errors.New("aurora: no credentials: pass WithCredentials")
+	}
+	d, err := c.Describe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pool{c: c, role: role}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	switch role {
+	case writerRole:
+		if d.Writer == nil {
+			return nil, fmt.Errorf("aurora: cluster %s has no writer right now (status %s)", c.id, d.Status)
+		}
+		p.target = endpoint{instance: d.Writer.ID, host: d.Writer.Endpoint, port: d.Writer.Port}
+	case readerRole:
+		p.target = endpoint{host: d.ReaderEndpoint, port: d.Port}
+	}
+	pc, err := pgxpool.ParseConfig(fmt.Sprintf("host=%s port=%d dbname=%s sslmode=disable",
+		p.target.host, p.target.port, quoteDSN(c.cfg.database)))
+	if err != nil {
+		return nil, fmt.Errorf("aurora: pool configuration: %w", err)
+	}
+	if c.cfg.poolConfig != nil {
+		c.cfg.poolConfig(pc)
+	}
+	callerBefore := pc.BeforeConnect
+	pc.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
+		if err := p.configureConn(ctx, cc); err != nil {
+			return err
+		}
+		if callerBefore != nil {
+			return callerBefore(ctx, cc)
+		}
+		return nil
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		p.cancel()
+		return nil, fmt.Errorf("aurora: opening the %s pool: %w", role, err)
+	}
+	p.pool = pool
+	if role == writerRole {
+		c.writer = p
+	} else {
+		c.reader = p
+	}
+	c.cfg.logger.Info("aurora: pool opened", "cluster", c.id, "role", role.String(), "target", p.target.String())
+	return p, nil
+}
+
+func (c *Cluster) poolFor(role poolRole) *Pool {
+	if role == writerRole {
+		return c.writer
+	}
+	return c.reader
+}
+
+// quoteDSN quotes a keyword/value connection string value.
+func quoteDSN(v string) string {
+	out := []byte{'\''}
+	for i := 0; i < len(v); i++ {
+		if v[i] == '\'' || v[i] == '\\' {
+			out = append(out, '\\')
+		}
+		out = append(out, v[i])
+	}
+	return string(append(out, '\''))
+}
+
+// configureConn points a new pooled connection at the current target.
+func (p *Pool) configureConn(ctx context.Context, cc *pgx.ConnConfig) error {
+	p.mu.Lock()
+	t := p.target
+	p.mu.Unlock()
+	return p.c.configureConn(ctx, cc, t)
+}
+
+// configureConn sets a connection's address, fresh credentials and the TLS
+// policy for endpoint t.
+func (c *Cluster) configureConn(ctx context.Context, cc *pgx.ConnConfig, t endpoint) error {
+	cc.Host, cc.Port = t.host, uint16(t.port)
+	cc.Fallbacks = nil
+	user, password, err := c.cfg.creds.credentials(ctx, t.host, t.port)
+	if err != nil {
+		return err
+	}
+	cc.User, cc.Password = user, password
+	switch {
+	case c.cfg.plaintext:
+		cc.TLSConfig = nil
+	case c.cfg.trust != nil:
+		cc.TLSConfig = c.cfg.trust.TLSConfig(t.host)
+	default:
+		// verify-full against the system's roots.
+		cc.TLSConfig = &tls.Config{ServerName: t.host, MinVersion: tls.VersionTLS12}
+	}
+	return nil
+}
+
+// Target names the instance (writer pool) or endpoint (reader pool) new
+// connections go to.
+func (p *Pool) Target() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.target.String()
+}
+
+// Stat returns the underlying pool's statistics.
+func (p *Pool) Stat() *pgxpool.Stat { return p.pool.Stat() }
+
+// PGXPool returns the underlying pgx pool, for APIs this type does not
+// wrap. Errors from it are not translated and do not trigger a writer
+// search.
+func (p *Pool) PGXPool() *pgxpool.Pool { return p.pool }
+
+func (p *Pool) close() {
+	p.cancel()
+	p.pool.Close()
+}
+
+// Exec runs sql with args on a pooled connection.
+func (p *Pool) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	var tag pgconn.CommandTag
+	err := p.withAuthRetry(ctx, func() (err error) {
+		tag, err = p.pool.Exec(ctx, sql, args...)
+		return err
+	})
+	return tag, p.translate(err)
+}
+
+// Query runs a query on a pooled connection. Errors that arrive while
+// reading rows are translated too.
+func (p *Pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	var rows pgx.Rows
+	err := p.withAuthRetry(ctx, func() (err error) {
+		rows, err = p.pool.Query(ctx, sql, args...)
+		return err
+	})
+	if err != nil {
+		return nil, p.translate(err)
+	}
+	return &translatedRows{Rows: rows, p: p}, nil
+}
+
+// QueryRow runs a query expected to return at most one row.
+func (p *Pool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	rows, err := p.Query(ctx, sql, args...)
+	return &row{rows: rows, err: err}
+}
+
+// Begin starts a transaction on a pooled connection. Errors inside the
+// transaction are the driver's own; use RunTx for failover-safe retries.
+func (p *Pool) Begin(ctx context.Context) (pgx.Tx, error) {
+	var tx pgx.Tx
+	err := p.withAuthRetry(ctx, func() (err error) {
+		tx, err = p.pool.Begin(ctx)
+		return err
+	})
+	return tx, p.translate(err)
+}
+
+// Ping checks that a connection can be made and used.
+func (p *Pool) Ping(ctx context.Context) error {
+	return p.translate(p.withAuthRetry(ctx, func() error { return p.pool.Ping(ctx) }))
+}
+
+// RunTx runs fn in a transaction and commits it. When the transaction
+// fails with a retryable error (the writer was lost, a connection broke, or
+// a serialization failure) it waits for the new writer and runs fn again in
+// a new transaction, until it commits, fails otherwise, or ctx ends. fn
+// must do nothing outside the transaction that cannot be repeated.
+func (p *Pool) RunTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	backoff := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := p.runTxOnce(ctx, fn)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, ErrRetryable) || ctx.Err() != nil {
+			return err
+		}
+		p.c.cfg.logger.Warn("aurora: retrying transaction", "cluster", p.c.id, "attempt", attempt, "error", err)
+		if werr := p.waitForTarget(ctx); werr != nil {
+			return fmt.Errorf("%w (and then: %w)", err, werr)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (gave up: %w)", err, ctx.Err())
+		case <-time.After(backoff):
+		}
+		if backoff < time.Second {
+			backoff *= 2
+		}
+	}
+}
+
+func (p *Pool) runTxOnce(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := p.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return p.translate(err)
+	}
+	return p.translate(tx.Commit(ctx))
+}
+
+// withAuthRetry runs op and, when the server refused the credentials (as
+// after a secret rotation), asks the credentials to refresh and runs op
+// once more. A refused login means the statement never ran.
+func (p *Pool) withAuthRetry(ctx context.Context, op func() error) error {
+	err := op()
+	if isAuthFailure(err) {
+		p.c.cfg.creds.authFailed()
+		p.c.cfg.logger.Info("aurora: authentication failed; refreshing credentials", "cluster", p.c.id)
+		err = op()
+	}
+	return err
+}
+
+func isAuthFailure(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "28P01" || pgErr.Code == "28000")
+}
+
+// translate turns a lost-connection error into a *ConnectionLostError and,
+// on the writer pool, starts the search for the new writer.
+func (p *Pool) translate(err error) error {
+	if err == nil || !isConnectionLoss(err) {
+		return err
+	}
+	target := p.Target()
+	if p.role == writerRole {
+		p.startWriterSearch()
+	}
+	return &ConnectionLostError{Instance: target, Err: err}
+}
+
+// isConnectionLoss reports whether err means the connection or the server
+// went away (or a writer turned reader), as opposed to an error in the
+// statement itself.
+func isConnectionLoss(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	// A certificate the client does not trust is a configuration problem,
+	// not a failover.
+	var verifyErr *tls.CertificateVerificationError
+	if errors.As(err, &verifyErr) {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case pgErr.Code == "25006", // read_only_sql_transaction: we reached a reader
+			pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", // shutdowns
+			pgErr.Code == "40001",                          // serialization_failure: safe to retry a transaction
+			len(pgErr.Code) == 5 && pgErr.Code[:2] == "08": // connection exception
+			return true
+		}
+		return false
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		pgconn.SafeToRetry(err) || isClosedConn(err)
+}
+
+func isClosedConn(err error) bool {
+	// pgx reports use of a connection it already closed after a fatal
+	// error with this text and no type.
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if e.Error() == "conn closed" {
+			return true
+		}
+	}
+	return false
+}
+
+type translatedRows struct {
+	pgx.Rows
+	p *Pool
+}
+
+func (r *translatedRows) Err() error { return r.p.translate(r.Rows.Err()) }
+
+type row struct {
+	rows pgx.Rows
+	err  error
+}
+
+func (r *row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
+	}
+	r.rows.Close()
+	return r.rows.Err()
+}
