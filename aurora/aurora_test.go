@@ -201,8 +201,7 @@ func TestFailoverLosesNoAcknowledgedWrite(t *testing.T) {
 	}
 	before := w.Target()
 
-	var acked []int
-	var mu sync.Mutex
+	var log ackLog
 	stop := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
@@ -221,9 +220,7 @@ func TestFailoverLosesNoAcknowledgedWrite(t *testing.T) {
 				done <- err
 				return
 			}
-			mu.Lock()
-			acked = append(acked, i)
-			mu.Unlock()
+			log.add(i)
 		}
 	}()
 
@@ -235,14 +232,14 @@ func TestFailoverLosesNoAcknowledgedWrite(t *testing.T) {
 	// Keep writing until the pool has moved to the new writer and written
 	// there.
 	deadline := time.Now().Add(90 * time.Second)
-	for w.Target() == before || countAcked(&mu, acked) < 50 {
+	for w.Target() == before || log.len() < 50 {
 		if time.Now().After(deadline) {
 			t.Fatalf("writer pool still on %s after 90s", w.Target())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	n := countAcked(&mu, acked)
-	for countAcked(&mu, acked) < n+20 {
+	n := log.len()
+	for log.len() < n+20 {
 		time.Sleep(20 * time.Millisecond)
 	}
 	close(stop)
@@ -251,9 +248,7 @@ func TestFailoverLosesNoAcknowledgedWrite(t *testing.T) {
 	}
 
 	var missing int
-	mu.Lock()
-	ids := append([]int(nil), acked...)
-	mu.Unlock()
+	ids := log.snapshot()
 	if err := w.QueryRow(ctx, "SELECT count(*) FROM unnest($1::int[]) AS a(id) WHERE NOT EXISTS (SELECT 1 FROM acked WHERE acked.id = a.id)", ids).Scan(&missing); err != nil {
 		t.Fatal(err)
 	}
@@ -263,8 +258,26 @@ func TestFailoverLosesNoAcknowledgedWrite(t *testing.T) {
 	t.Logf("failover %s -> %s with %d acknowledged writes, none lost", before, w.Target(), len(ids))
 }
 
-func countAcked(mu *sync.Mutex, acked []int) int {
-	mu.Lock()
-	defer mu.Unlock()
-	return len(acked)
+// ackLog records the writes a stream had acknowledged.
+type ackLog struct {
+	mu  sync.Mutex
+	ids []int
+}
+
+func (l *ackLog) add(id int) {
+	l.mu.Lock()
+	l.ids = append(l.ids, id)
+	l.mu.Unlock()
+}
+
+func (l *ackLog) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.ids)
+}
+
+func (l *ackLog) snapshot() []int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]int(nil), l.ids...)
 }
