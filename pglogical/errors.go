@@ -1,0 +1,210 @@
+package pglogical
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Sentinel errors, matched with errors.Is. Errors returned by this package
+// wrap one of them where a caller can act on the kind of failure.
+var (
+	// ErrInvalid is bad input, rejected before anything was sent to a
+	// server. The message names the field and the allowed values.
+	ErrInvalid = errors.New("pglogical: invalid input")
+
+	// ErrNotPreloaded means pglogical is not in shared_preload_libraries:
+	// add it (see Parameters) and reboot before installing the extension.
+	ErrNotPreloaded = errors.New("pglogical: pglogical is not in shared_preload_libraries")
+
+	// ErrWALLevel means wal_level is not logical: set
+	// rds.logical_replication=1 (see Parameters) and reboot.
+	ErrWALLevel = errors.New("pglogical: wal_level is not logical")
+
+	// ErrNotInstalled means the pglogical extension is not created in the
+	// database the client is connected to (see Client.Install).
+	ErrNotInstalled = errors.New("pglogical: the pglogical extension is not installed in this database")
+
+	// ErrNotFound means a named node, interface, replication set or
+	// subscription does not exist. The error is a *NotFoundError.
+	ErrNotFound = errors.New("pglogical: not found")
+
+	// ErrAlreadyExists means a node, replication set or subscription with
+	// that name already exists.
+	ErrAlreadyExists = errors.New("pglogical: already exists")
+
+	// ErrNoLocalNode means the database has no local pglogical node yet
+	// (see Client.CreateNode).
+	ErrNoLocalNode = errors.New("pglogical: this database has no local node")
+
+	// ErrNothingDone means a pglogical function reported that it did
+	// nothing (it returned false or NULL). pglogical's functions are mostly
+	// STRICT: given a NULL argument they return NULL without doing
+	// anything, which this package treats as a failure.
+	ErrNothingDone = errors.New("pglogical: the pglogical function reported that it did nothing")
+
+	// ErrSubscriptionDisabled means a wait cannot finish because the
+	// subscription is disabled.
+	ErrSubscriptionDisabled = errors.New("pglogical: the subscription is disabled")
+
+	// ErrMidSync means an upgrade preparation was refused because a
+	// subscription or table is still synchronizing; retry after the sync
+	// or set UpgradeOptions.Force.
+	ErrMidSync = errors.New("pglogical: a synchronization is in progress")
+
+	// ErrProviderUnreachable means the provider could not be queried, so
+	// the pair can be neither fully diagnosed nor repaired.
+	ErrProviderUnreachable = errors.New("pglogical: the provider is unreachable")
+
+	// ErrNotRepairable means Repair found a cause its procedure (disable,
+	// recreate the replication origin, enable) cannot fix, such as a
+	// missing provider slot. The Diagnosis says what to do instead.
+	ErrNotRepairable = errors.New("pglogical: the cause cannot be repaired by disable/recreate origin/enable")
+
+	// ErrReplicationCheck means a replication check found a row missing or
+	// duplicated on a peer.
+	ErrReplicationCheck = errors.New("pglogical: replication check failed")
+)
+
+// NotFoundError is returned when a named pglogical object does not exist.
+// It matches ErrNotFound.
+type NotFoundError struct {
+	// Kind is "node", "interface", "replication set", "subscription" or
+	// "table".
+	Kind string
+	// Name is the name that was looked up.
+	Name string
+}
+
+// Error says what was not found.
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("pglogical: %s %q not found", e.Kind, e.Name)
+}
+
+// Is makes errors.Is(err, ErrNotFound) true.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// StepError reports a multi-step operation (Repair, PrepareUpgrade,
+// Restore, SetupTwoWay) that failed part way: Applied lists the steps that
+// took effect, in order, and Failed the step that did not.
+type StepError struct {
+	// Op is the operation, for example "repair subscription \"s1\"".
+	Op string
+	// Applied are the steps that took effect before the failure.
+	Applied []string
+	// Failed is the step that failed.
+	Failed string
+	// Err is the cause.
+	Err error
+}
+
+// Error names the failed step and the steps applied before it.
+func (e *StepError) Error() string {
+	applied := "none"
+	if len(e.Applied) > 0 {
+		applied = strings.Join(e.Applied, "; ")
+	}
+	return fmt.Sprintf("pglogical: %s: step %q failed (steps applied: %s): %v", e.Op, e.Failed, applied, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *StepError) Unwrap() error { return e.Err }
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+}
+
+var (
+	notFoundRe = regexp.MustCompile(`^(subscriber|subscription|node|replication set) (.+) not found$`)
+	ifaceRe    = regexp.MustCompile(`^interface "(.+)" for node node "(.+)" not found$`)
+)
+
+// classify maps a server error to this package's sentinels and scrubs
+// secrets (the DSN pglogical puts in DETAIL, passwords given) from every
+// text field of a *pgconn.PgError, so that neither Error() nor a caller
+// using errors.As can see them. The original error is not kept.
+func classify(err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return scrubPlain(err, secrets)
+	}
+	clean := *pgErr
+	for _, f := range []*string{&clean.Message, &clean.Detail, &clean.Hint, &clean.Where, &clean.InternalQuery, &clean.Routine} {
+		*f = redactText(*f, secrets)
+	}
+	if strings.HasPrefix(clean.Detail, "dsn was:") {
+		clean.Detail = "dsn was: (redacted)"
+	}
+	var sentinel error
+	switch {
+	case clean.Code == "3F000" && strings.Contains(clean.Message, `"pglogical"`),
+		(clean.Code == "42883" || clean.Code == "42P01") && strings.Contains(clean.Message, "pglogical."):
+		sentinel = ErrNotInstalled
+	case strings.HasSuffix(clean.Message, " already exists") && clean.Code == "XX000",
+		clean.Code == "23505" && strings.HasPrefix(clean.ConstraintName, "replication_set_"),
+		clean.Code == "23505" && strings.HasPrefix(clean.ConstraintName, "subscription_"),
+		clean.Code == "23505" && strings.HasPrefix(clean.ConstraintName, "node_"):
+		sentinel = ErrAlreadyExists
+	}
+	if m := notFoundRe.FindStringSubmatch(clean.Message); m != nil {
+		kind := m[1]
+		if kind == "subscriber" {
+			kind = "subscription"
+		}
+		return fmt.Errorf("%w (server said: %w)", &NotFoundError{Kind: kind, Name: m[2]}, &clean)
+	}
+	if m := ifaceRe.FindStringSubmatch(clean.Message); m != nil {
+		return fmt.Errorf("%w (server said: %w)", &NotFoundError{Kind: "interface", Name: m[1]}, &clean)
+	}
+	if sentinel != nil {
+		return fmt.Errorf("%w: %w", sentinel, &clean)
+	}
+	return &clean
+}
+
+// scrubPlain rebuilds a non-server error whose text carries a secret as a
+// plain error with the secret redacted. Errors without secrets are kept as
+// they are, so errors.Is keeps working for context errors and the like.
+func scrubPlain(err error, secrets []string) error {
+	msg := err.Error()
+	clean := redactText(msg, secrets)
+	if clean == msg {
+		return err
+	}
+	return errors.New(clean)
+}
+
+var passwordKVRe = regexp.MustCompile(`(?i)\b(password|sslpassword)\s*=\s*('(?:[^'\\]|\\.)*'?|\S*)`)
+var passwordURIRe = regexp.MustCompile(`(?i)(postgres(?:ql)?://[^:/@\s]*:)[^@\s]*@`)
+
+// minScrubLength is the shortest secret redactText replaces wherever it
+// appears.
+const minScrubLength = 4
+
+// redactText removes the given secrets and anything that looks like a
+// password in a connection string from s.
+func redactText(s string, secrets []string) string {
+	for _, sec := range secrets {
+		// Very short secrets would garble the text; the patterns below
+		// still catch them in connection strings.
+		if len(sec) >= minScrubLength {
+			s = strings.ReplaceAll(s, sec, redacted)
+		}
+	}
+	s = passwordKVRe.ReplaceAllString(s, "${1}="+redacted)
+	s = passwordURIRe.ReplaceAllString(s, "${1}"+redacted+"@")
+	return s
+}
+
+func wrap(op string, err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("pglogical: %s: %w", op, classify(err, secrets...))
+}
