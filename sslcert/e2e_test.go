@@ -13,26 +13,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/jackc/pgx/v5"
-
-	"github.com/pgaurora/pgaurora/aurora/auroratest"
 )
 
-// TestRotateEmulator rotates a 3-instance emulated cluster from the
+// testRotateEndToEnd rotates a 3-instance emulated cluster from the
 // soon-expiring CA to rds-ca-ecc384-g1, as issue #9's acceptance asks:
 // a trust store with only the old CA is refused before the rotation, and
 // with the merged store verify-full connections keep working through and
-// after it, and the server check reports the new issuer.
-func TestRotateEmulator(t *testing.T) {
+// after it, and the server check reports the new issuer. It runs as
+// TestRotation/EndToEnd, on the shared emulator.
+func testRotateEndToEnd(t *testing.T, env *rotationEnv) {
 	const clusterID = "rotate-e2e"
-	emu := auroratest.NewT(t, auroratest.WithCluster(clusterID, auroratest.ClusterConfig{Instances: 3}))
+	emu := env.emu
 	api := rds.NewFromConfig(emu.AWSConfig())
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
-	cat, err := RefreshCatalog(ctx, api)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := env.cat
 	if _, ok := cat.Lookup(CAECC384G1); !ok {
 		t.Fatalf("emulator does not offer %s; catalog: %v", CAECC384G1, cat.IDs())
 	}

@@ -504,9 +504,9 @@ func (e *executor) verify(ctx context.Context, inst Instance) (*ServerCheck, err
 			DialContext: e.opts.DialContext,
 		})
 		switch {
-		case err != nil && ctx.Err() != nil && problem != nil:
+		case err != nil && problem != nil && interrupted(ctx, err) != nil:
 			// Interrupted: report what was wrong before.
-			return last, fmt.Errorf("%w (gave up: %w)", problem, ctx.Err())
+			return last, fmt.Errorf("%w (gave up: %w)", problem, interrupted(ctx, err))
 		case err != nil:
 			problem = err
 		case check.CAIdentifier != "" && check.CAIdentifier != target:
@@ -530,4 +530,18 @@ func (e *executor) verify(ctx context.Context, inst Instance) (*ServerCheck, err
 		}
 		delay = min(delay*2, e.opts.MaxPollInterval)
 	}
+}
+
+// interrupted returns why ctx ended when err is the end of ctx, or nil.
+// That includes the moment before ctx reports its deadline: CheckServer's
+// connection deadline is ctx's and can fire first, and CheckServer then
+// says DeadlineExceeded.
+func interrupted(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	if dl, ok := ctx.Deadline(); ok && errors.Is(err, context.DeadlineExceeded) && time.Until(dl) < 50*time.Millisecond {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
