@@ -155,16 +155,19 @@ func (e *Emulator) restart(ctx context.Context, s restartStep) {
 		if err := srv.Stop(sctx); err != nil {
 			return err
 		}
+		// The new certificate is issued and reported by the API from now
+		// on, so the server must start with it whenever it next starts,
+		// even after a failed reboot.
+		if newTLS != nil {
+			if err := srv.SetTLS(newTLS); err != nil {
+				return err
+			}
+		}
 		if fail {
 			return errInjected
 		}
 		if err := pushSettings(srv, old, s.want); err != nil {
 			return err
-		}
-		if newTLS != nil {
-			if err := srv.SetTLS(newTLS); err != nil {
-				return err
-			}
 		}
 		return srv.StartAgain(sctx)
 	}()
