@@ -28,6 +28,12 @@ func TestMain(m *testing.M) {
 	var err error
 	emu, err = auroratest.Start(ctx,
 		auroratest.WithCluster(clusterID, auroratest.ClusterConfig{Instances: 2}),
+		auroratest.WithCluster(auditClusterID, auroratest.ClusterConfig{Instances: 2}),
+		auroratest.WithCluster(opsClusterID, auroratest.ClusterConfig{Instances: 2}),
+		auroratest.WithCluster(certsClusterID, auroratest.ClusterConfig{Instances: 2}),
+		auroratest.WithCluster(logicalClusterID, auroratest.ClusterConfig{Instances: 2}),
+		auroratest.WithCluster(pglogicalClusterID, auroratest.ClusterConfig{Instances: 1}),
+		auroratest.WithCluster(diagClusterID, auroratest.ClusterConfig{Instances: 1, EngineVersion: "15.1"}),
 		auroratest.WithTransitionDelay(50*time.Millisecond))
 	cancel()
 	if err != nil {

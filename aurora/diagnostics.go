@@ -1,0 +1,384 @@
+package aurora
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// WaitClass is the kind of wait a session is in, from pg_stat_activity's
+// wait_event_type. Aurora reports its own events (IO:XactSync,
+// IPC:DamRecordTxAck, ...) and spells some LWLocks its own way, but under
+// PostgreSQL's types, so classifying by type works on both.
+type WaitClass string
+
+// The wait classes. WaitCPU is a session that is active with no wait
+// event: running on a CPU or waiting for one.
+const (
+	WaitCPU       WaitClass = "CPU"
+	WaitIO        WaitClass = "IO"
+	WaitLock      WaitClass = "Lock"
+	WaitLWLock    WaitClass = "LWLock"
+	WaitClient    WaitClass = "Client"
+	WaitIPC       WaitClass = "IPC"
+	WaitTimeout   WaitClass = "Timeout"
+	WaitBufferPin WaitClass = "BufferPin"
+	WaitActivity  WaitClass = "Activity"
+	WaitExtension WaitClass = "Extension"
+	// WaitOther is a type this package does not know, or a non-active
+	// session without a wait event.
+	WaitOther WaitClass = "Other"
+)
+
+var waitClasses = map[string]WaitClass{
+	"io": WaitIO, "lock": WaitLock, "lwlock": WaitLWLock, "client": WaitClient, "ipc": WaitIPC,
+	"timeout": WaitTimeout, "bufferpin": WaitBufferPin, "activity": WaitActivity, "extension": WaitExtension,
+}
+
+// ClassifyWait returns the class of a pg_stat_activity row from its
+// wait_event_type, wait_event and state ("" for NULL). A session that is
+// active with no wait event is on CPU (WaitCPU), as Aurora's Performance
+// Insights counts it. Types match without regard to case; unknown ones are
+// WaitOther.
+func ClassifyWait(waitEventType, waitEvent, state string) WaitClass {
+	if waitEvent == "" && waitEventType == "" {
+		if state == "active" {
+			return WaitCPU
+		}
+		return WaitOther
+	}
+	if c, ok := waitClasses[strings.ToLower(waitEventType)]; ok {
+		return c
+	}
+	return WaitOther
+}
+
+// waitHints are short explanations of wait events AWS's Aurora
+// PostgreSQL tuning guide discusses, keyed by "Type:Event" in lower case.
+// Aurora and PostgreSQL versions spell some LWLocks differently
+// (buffer_content, BufferContent); both are listed.
+var waitHints = map[string]string{
+	"cpu":                          "on CPU or waiting for it: look for costly queries or too many active sessions",
+	"client:clientread":            "waiting for the client to send: slow application or network, or idle in transaction",
+	"client:clientwrite":           "waiting to send results to the client: large results or a slow network",
+	"io:buffileread":               "reading temporary files: work_mem too small for sorts or hashes",
+	"io:buffilewrite":              "writing temporary files: work_mem too small for sorts or hashes",
+	"io:datafileread":              "reading pages not in the buffer cache: working set larger than memory, or missing indexes",
+	"io:xactsync":                  "commits waiting for Aurora storage to acknowledge: many small commits; batch them",
+	"ipc:damrecordtxack":           "database activity streams waiting for the stream to acknowledge",
+	"ipc:bufferio":                 "several sessions waiting for the same page to be read",
+	"lock:advisory":                "waiting for an application advisory lock",
+	"lock:extend":                  "waiting to extend a relation: concurrent inserts into one table",
+	"lock:relation":                "waiting for a table lock: DDL or LOCK TABLE against running queries",
+	"lock:transactionid":           "waiting for another transaction's row lock: contention on the same rows",
+	"lock:tuple":                   "waiting for a row lock queue: several sessions updating the same row",
+	"lwlock:buffer_content":        "contention on buffer pages: concurrent updates of the same pages",
+	"lwlock:buffercontent":         "contention on buffer pages: concurrent updates of the same pages",
+	"lwlock:buffer_mapping":        "contention on the buffer mapping: working set larger than shared buffers",
+	"lwlock:buffermapping":         "contention on the buffer mapping: working set larger than shared buffers",
+	"lwlock:bufferio":              "several sessions waiting for the same page to be read",
+	"lwlock:lock_manager":          "contention on the lock manager: many partitions or relations locked per query",
+	"lwlock:lockmanager":           "contention on the lock manager: many partitions or relations locked per query",
+	"lwlock:multixactoffsetbuffer": "multixact contention: foreign keys or SELECT FOR SHARE on hot rows",
+	"lwlock:multixactmemberbuffer": "multixact contention: foreign keys or SELECT FOR SHARE on hot rows",
+	"lwlock:subtransbuffer":        "subtransaction overflow: many savepoints in long transactions",
+	"timeout:pgsleep":              "sessions in pg_sleep",
+}
+
+// WaitHint returns a one-line explanation of a wait event ("IO:XactSync",
+// "CPU"), or "" when this package has none.
+func WaitHint(event string) string { return waitHints[strings.ToLower(event)] }
+
+// WaitObservation is one session seen in one sample of pg_stat_activity:
+// its wait_event_type, wait_event and state ("" for NULL).
+type WaitObservation struct {
+	// WaitEventType and WaitEvent are pg_stat_activity's wait_event_type
+	// and wait_event; State is its state.
+	WaitEventType, WaitEvent, State string
+}
+
+// event names the observation as "Type:Event", or "CPU".
+func (o WaitObservation) event() (class WaitClass, name string) {
+	class = ClassifyWait(o.WaitEventType, o.WaitEvent, o.State)
+	switch {
+	case class == WaitCPU:
+		return class, "CPU"
+	case o.WaitEvent == "" && o.WaitEventType == "":
+		return class, "Other:" + o.State
+	default:
+		return class, o.WaitEventType + ":" + o.WaitEvent
+	}
+}
+
+// WaitEventShare is one wait event's part of the sampled activity.
+type WaitEventShare struct {
+	// Event is "Type:Event" ("IO:XactSync", "Lock:transactionid") or
+	// "CPU".
+	Event string
+	// Class is the event's WaitClass.
+	Class WaitClass
+	// Count is how many times a session was seen in the event.
+	Count int
+	// Share is Count over all observations, from 0 to 1.
+	Share float64
+	// AverageSessions is Count over the number of samples: the average
+	// number of sessions in the event (Performance Insights' "average
+	// active sessions" for it).
+	AverageSessions float64
+	// Hint explains the event when this package knows it.
+	Hint string
+}
+
+// WaitClassShare is one wait class's part of the sampled activity.
+type WaitClassShare struct {
+	// Class is the wait class.
+	Class WaitClass
+	// Count is how many times a session was seen in the class.
+	Count int
+	// Share is Count over all observations, from 0 to 1.
+	Share float64
+}
+
+// WaitEventReport is what SampleWaitEvents saw.
+type WaitEventReport struct {
+	// Period and Interval are what was asked; Samples how many snapshots
+	// of pg_stat_activity were taken.
+	Period, Interval time.Duration
+	Samples          int
+	// Observations counts the non-idle sessions seen over all samples.
+	Observations int
+	// AverageActiveSessions is Observations over Samples.
+	AverageActiveSessions float64
+	// Events are the wait events by decreasing count (ties by name).
+	Events []WaitEventShare
+	// Classes are the wait classes by decreasing count (ties by name).
+	Classes []WaitClassShare
+}
+
+// Top returns the n events with the largest shares (all when n exceeds
+// them).
+func (r *WaitEventReport) Top(n int) []WaitEventShare {
+	if n > len(r.Events) {
+		n = len(r.Events)
+	}
+	if n < 0 {
+		n = 0
+	}
+	return r.Events[:n]
+}
+
+// String lists the classes and the top ten events with their shares.
+func (r *WaitEventReport) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d samples, %.2f average active sessions", r.Samples, r.AverageActiveSessions)
+	if len(r.Classes) > 0 {
+		b.WriteString("\nby class:")
+		for _, c := range r.Classes {
+			fmt.Fprintf(&b, " %s %.1f%%", c.Class, 100*c.Share)
+		}
+	}
+	for _, e := range r.Top(10) {
+		fmt.Fprintf(&b, "\n  %5.1f%%  %s", 100*e.Share, e.Event)
+		if e.Hint != "" {
+			b.WriteString("  (" + e.Hint + ")")
+		}
+	}
+	return b.String()
+}
+
+// SummarizeWaitEvents aggregates observations gathered over samples
+// snapshots into shares by event and by class. It is the pure core of
+// SampleWaitEvents, usable on observations gathered elsewhere.
+func SummarizeWaitEvents(samples int, obs []WaitObservation) *WaitEventReport {
+	r := &WaitEventReport{Samples: samples, Observations: len(obs)}
+	events := map[string]*WaitEventShare{}
+	classes := map[WaitClass]*WaitClassShare{}
+	for _, o := range obs {
+		class, name := o.event()
+		e := events[name]
+		if e == nil {
+			e = &WaitEventShare{Event: name, Class: class, Hint: WaitHint(name)}
+			events[name] = e
+		}
+		e.Count++
+		c := classes[class]
+		if c == nil {
+			c = &WaitClassShare{Class: class}
+			classes[class] = c
+		}
+		c.Count++
+	}
+	total := float64(len(obs))
+	for _, e := range events {
+		e.Share = float64(e.Count) / total
+		if samples > 0 {
+			e.AverageSessions = float64(e.Count) / float64(samples)
+		}
+		r.Events = append(r.Events, *e)
+	}
+	for _, c := range classes {
+		c.Share = float64(c.Count) / total
+		r.Classes = append(r.Classes, *c)
+	}
+	sort.Slice(r.Events, func(i, j int) bool {
+		if r.Events[i].Count != r.Events[j].Count {
+			return r.Events[i].Count > r.Events[j].Count
+		}
+		return r.Events[i].Event < r.Events[j].Event
+	})
+	sort.Slice(r.Classes, func(i, j int) bool {
+		if r.Classes[i].Count != r.Classes[j].Count {
+			return r.Classes[i].Count > r.Classes[j].Count
+		}
+		return r.Classes[i].Class < r.Classes[j].Class
+	})
+	if samples > 0 {
+		r.AverageActiveSessions = total / float64(samples)
+	}
+	return r
+}
+
+// maxWaitSamples bounds the samples of one SampleWaitEvents call.
+const maxWaitSamples = 100_000
+
+// waitSampleSQL reads the sessions that are doing something: not idle
+// (background processes, whose state is NULL, are left out too) and not
+// the sampling session itself.
+const waitSampleSQL = `SELECT coalesce(wait_event_type, ''), coalesce(wait_event, ''), coalesce(state, '')
+FROM pg_catalog.pg_stat_activity
+WHERE state IS NOT NULL AND state <> 'idle' AND pid <> pg_catalog.pg_backend_pid()`
+
+// SampleWaitEvents samples pg_stat_activity on the writer every interval
+// for period (period/interval snapshots, the first at once) and reports the
+// wait events of the non-idle sessions, other than its own, by share: the
+// manual form of what Performance Insights shows. Events are classified by
+// wait_event_type (see ClassifyWait), so Aurora's own event names fall in
+// the right class. period and interval must be positive, with interval at
+// most period and at most 100,000 samples. Ending ctx stops the sampling
+// with an error.
+func (c *Cluster) SampleWaitEvents(ctx context.Context, period, interval time.Duration) (*WaitEventReport, error) {
+	if period <= 0 {
+		return nil, &InputError{Field: "period", Value: period.String(), Allowed: "a positive duration"}
+	}
+	if interval <= 0 || interval > period {
+		return nil, &InputError{Field: "interval", Value: interval.String(), Allowed: "a positive duration of at most period (" + period.String() + ")"}
+	}
+	n := int(period / interval)
+	if n > maxWaitSamples {
+		return nil, &InputError{Field: "interval", Value: interval.String(), Allowed: fmt.Sprintf("at least period/%d (%s)", maxWaitSamples, period/maxWaitSamples)}
+	}
+	p, err := c.Writer(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("aurora: sampling wait events: %w", err)
+	}
+	var obs []WaitObservation
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, fmt.Errorf("aurora: sampling wait events: stopped after %d of %d samples: %w", i, n, ctx.Err())
+			case <-tick.C:
+			}
+		}
+		rows, err := p.Query(ctx, waitSampleSQL)
+		if err != nil {
+			return nil, fmt.Errorf("aurora: sampling wait events (sample %d of %d): %w", i+1, n, err)
+		}
+		for rows.Next() {
+			var o WaitObservation
+			if err := rows.Scan(&o.WaitEventType, &o.WaitEvent, &o.State); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("aurora: sampling wait events: %w", err)
+			}
+			obs = append(obs, o)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("aurora: sampling wait events (sample %d of %d): %w", i+1, n, err)
+		}
+	}
+	r := SummarizeWaitEvents(n, obs)
+	r.Period, r.Interval = period, interval
+	return r, nil
+}
+
+// InactiveSlot is a replication slot no consumer is reading, and the WAL it
+// keeps on the cluster's storage. AWS warns that such a slot makes storage
+// grow until the cluster runs out of it: drop the slot
+// (pg_drop_replication_slot) or reconnect its consumer.
+type InactiveSlot struct {
+	// Name is the slot name; Type "logical" or "physical".
+	Name, Type string
+	// Plugin is the output plugin of a logical slot ("pgoutput",
+	// "test_decoding", "pglogical_output", "wal2json").
+	Plugin string
+	// Database is the database of a logical slot.
+	Database string
+	// Temporary slots disappear with their session.
+	Temporary bool
+	// RestartLSN is the oldest WAL position the slot keeps ("" when the
+	// slot reserves none).
+	RestartLSN string
+	// RetainedWALBytes is how much WAL the slot holds back:
+	// pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn).
+	RetainedWALBytes int64
+	// WALStatus is pg_replication_slots.wal_status: "reserved",
+	// "extended", "unreserved" or "lost".
+	WALStatus string
+}
+
+// RetainedWAL formats RetainedWALBytes in binary units ("1.5 MiB").
+func (s InactiveSlot) RetainedWAL() string { return formatBytes(s.RetainedWALBytes) }
+
+func formatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	exp := int(math.Log(float64(n)) / math.Log(unit))
+	if exp > 5 {
+		exp = 5
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/math.Pow(unit, float64(exp)), "KMGTP"[exp-1])
+}
+
+const inactiveSlotsSQL = `SELECT slot_name::text, slot_type, coalesce(plugin::text, ''), coalesce(database::text, ''), temporary,
+  coalesce(restart_lsn::text, ''),
+  coalesce(pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), restart_lsn), 0)::bigint,
+  coalesce(wal_status, '')
+FROM pg_catalog.pg_replication_slots
+WHERE NOT active
+ORDER BY 7 DESC, 1`
+
+// InactiveSlots lists the replication slots on the writer that no consumer
+// is reading (pg_replication_slots.active is false), largest retained WAL
+// first, with the WAL each keeps: the check AWS documents against storage
+// filling up behind a forgotten slot. None is an empty slice.
+func (c *Cluster) InactiveSlots(ctx context.Context) ([]InactiveSlot, error) {
+	p, err := c.Writer(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("aurora: listing inactive replication slots: %w", err)
+	}
+	rows, err := p.Query(ctx, inactiveSlotsSQL)
+	if err != nil {
+		return nil, fmt.Errorf("aurora: listing inactive replication slots: %w", err)
+	}
+	defer rows.Close()
+	out := []InactiveSlot{}
+	for rows.Next() {
+		var s InactiveSlot
+		if err := rows.Scan(&s.Name, &s.Type, &s.Plugin, &s.Database, &s.Temporary, &s.RestartLSN, &s.RetainedWALBytes, &s.WALStatus); err != nil {
+			return nil, fmt.Errorf("aurora: reading pg_replication_slots: %w", err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("aurora: listing inactive replication slots: %w", err)
+	}
+	return out, nil
+}

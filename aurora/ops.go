@@ -1,0 +1,422 @@
+package aurora
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+
+	"github.com/pgaurora/pgaurora/params"
+)
+
+// Operations on the cluster as a whole: backup retention, instance reboots
+// and failovers. Each is a workflow with a Report, and each waits, under
+// the caller's context, until RDS reports the cluster (or instance) available
+// again.
+
+// MinBackupRetentionDays and MaxBackupRetentionDays bound the backup
+// retention period Aurora accepts, in days.
+const (
+	MinBackupRetentionDays = 1
+	MaxBackupRetentionDays = 35
+)
+
+// PollOptions tunes how a workflow waits for RDS. A wait polls the API,
+// then again after Interval, each next poll after twice the previous
+// delay, at most MaxInterval, and gives up after Timeout. The caller's
+// context bounds everything. The zero value suits real Aurora; against the
+// local emulator, tens of milliseconds are enough.
+type PollOptions struct {
+	// Interval is the first delay between polls; zero means 2s.
+	Interval time.Duration
+	// MaxInterval caps the delay between polls; zero means 30s.
+	MaxInterval time.Duration
+	// Timeout bounds one wait (one instance's reboot or rotation, the
+	// cluster becoming available); zero means 30 minutes.
+	Timeout time.Duration
+}
+
+func (p PollOptions) withDefaults() PollOptions {
+	if p.Interval <= 0 {
+		p.Interval = 2 * time.Second
+	}
+	if p.MaxInterval <= 0 {
+		p.MaxInterval = 30 * time.Second
+	}
+	if p.MaxInterval < p.Interval {
+		p.MaxInterval = p.Interval
+	}
+	if p.Timeout <= 0 {
+		p.Timeout = 30 * time.Minute
+	}
+	return p
+}
+
+// waitDescribed polls Describe until ready accepts the description, and
+// returns it. what says what is awaited, for the error.
+func (c *Cluster) waitDescribed(ctx context.Context, what string, poll PollOptions, ready func(*Description) bool) (*Description, error) {
+	poll = poll.withDefaults()
+	ctx, cancel := context.WithTimeout(ctx, poll.Timeout)
+	defer cancel()
+	delay := poll.Interval
+	var last *Description
+	for {
+		d, err := c.Describe(ctx)
+		if err != nil && ctx.Err() == nil {
+			// The SDK has already retried throttling and transient
+			// faults.
+			return last, fmt.Errorf("waiting for %s: %w", what, err)
+		}
+		if err == nil {
+			last = d
+			if ready(d) {
+				return d, nil
+			}
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return last, fmt.Errorf("waiting for %s (last seen: %s): %w", what, describeState(last), ctx.Err())
+		case <-t.C:
+		}
+		if delay *= 2; delay > poll.MaxInterval {
+			delay = poll.MaxInterval
+		}
+	}
+}
+
+// describeState describes the cluster's state for wait errors.
+func describeState(d *Description) string {
+	if d == nil {
+		return "nothing"
+	}
+	parts := []string{"cluster " + d.Status}
+	for _, in := range append(derefInstances(d.Writer), d.Readers...) {
+		role := "reader"
+		if in.IsWriter {
+			role = "writer"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s %s", role, in.ID, in.Status))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// clusterAllAvailable reports whether the cluster and all its members are
+// available.
+func clusterAllAvailable(d *Description) bool {
+	if d.Status != params.StatusAvailable || d.Writer == nil || d.Writer.Status != params.StatusAvailable {
+		return false
+	}
+	for _, r := range d.Readers {
+		if r.Status != params.StatusAvailable {
+			return false
+		}
+	}
+	return true
+}
+
+// member returns the member with the given identifier.
+func (d *Description) member(id string) (Instance, bool) {
+	for _, in := range append(derefInstances(d.Writer), d.Readers...) {
+		if in.ID == id {
+			return in, true
+		}
+	}
+	return Instance{}, false
+}
+
+// memberList lists the cluster's instance identifiers, writer first.
+func (d *Description) memberList() []string {
+	var ids []string
+	for _, in := range append(derefInstances(d.Writer), d.Readers...) {
+		ids = append(ids, in.ID)
+	}
+	return ids
+}
+
+// SetBackupRetentionOptions configures SetBackupRetention. A nil
+// *SetBackupRetentionOptions uses the defaults.
+type SetBackupRetentionOptions struct {
+	// Poll tunes the wait for the cluster to be available again.
+	Poll PollOptions
+	// Progress receives each step as it completes.
+	Progress ProgressFunc
+}
+
+// SetBackupRetention sets how many days of automated backups the cluster
+// keeps (1 to 35): ModifyDBCluster with BackupRetentionPeriod and
+// ApplyImmediately, then it waits until the cluster is available with the
+// new period. The value is checked before any call; when the cluster
+// already keeps that many days, nothing is called and the report says so.
+func (c *Cluster) SetBackupRetention(ctx context.Context, days int, opts *SetBackupRetentionOptions) (*Report, error) {
+	if opts == nil {
+		opts = &SetBackupRetentionOptions{}
+	}
+	w := newWorkflow("SetBackupRetention", opts.Progress)
+	if days < MinBackupRetentionDays || days > MaxBackupRetentionDays {
+		return nil, &WorkflowError{Workflow: w.report.Workflow, Step: "check input", Report: w.report,
+			Err: fmt.Errorf("backup retention days %d is out of range: allowed values are %d to %d", days, MinBackupRetentionDays, MaxBackupRetentionDays)}
+	}
+	err := w.step(ctx, fmt.Sprintf("set backup retention of %s to %d days", c.id, days), func(ctx context.Context) (bool, string, error) {
+		d, err := c.Describe(ctx)
+		if err != nil {
+			return false, "", err
+		}
+		if d.BackupRetentionDays == days {
+			return false, fmt.Sprintf("already %d days", days), nil
+		}
+		before := d.BackupRetentionDays
+		if d.Status != params.StatusAvailable {
+			if _, err := c.waitDescribed(ctx, "the cluster to be available", opts.Poll, func(d *Description) bool {
+				return d.Status == params.StatusAvailable
+			}); err != nil {
+				return false, "", err
+			}
+		}
+		if _, err := c.api.ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{
+			DBClusterIdentifier:   aws.String(c.id),
+			BackupRetentionPeriod: aws.Int32(int32(days)),
+			ApplyImmediately:      aws.Bool(true),
+		}); err != nil {
+			return false, "", fmt.Errorf("modifying cluster %s: %w", c.id, err)
+		}
+		if _, err := c.waitDescribed(ctx, fmt.Sprintf("cluster %s to be available with %d days of backup retention", c.id, days), opts.Poll,
+			func(d *Description) bool { return d.Status == params.StatusAvailable && d.BackupRetentionDays == days }); err != nil {
+			return true, "", err
+		}
+		return true, fmt.Sprintf("%d -> %d days", before, days), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return w.report, nil
+}
+
+// RebootOptions configures Reboot. A nil *RebootOptions uses the defaults.
+type RebootOptions struct {
+	// OnlyIfPending reboots the instance only when a parameter group
+	// change waits for a reboot (its cluster or instance parameter group
+	// is pending-reboot); otherwise the step reports it unchanged. This
+	// makes Reboot idempotent. By default the instance is always
+	// rebooted.
+	OnlyIfPending bool
+	// Poll tunes the waits before and after the reboot.
+	Poll PollOptions
+	// Progress receives each step as it completes.
+	Progress ProgressFunc
+}
+
+// Reboot restarts one DB instance of the cluster (RebootDBInstance) and
+// waits until it is available again, with its parameter groups in sync.
+// The instance must be a member of the cluster; an instance that is busy
+// (modifying, rebooting) is waited for first. Rebooting the writer makes
+// the cluster refuse writes while it restarts; it does not fail over.
+func (c *Cluster) Reboot(ctx context.Context, instanceID string, opts *RebootOptions) (*Report, error) {
+	if opts == nil {
+		opts = &RebootOptions{}
+	}
+	w := newWorkflow("Reboot", opts.Progress)
+	if instanceID == "" {
+		return nil, &WorkflowError{Workflow: w.report.Workflow, Step: "check input", Report: w.report,
+			Err: errors.New("instance identifier is empty: name a DB instance of the cluster")}
+	}
+	err := w.step(ctx, "reboot "+instanceID, func(ctx context.Context) (bool, string, error) {
+		d, err := c.Describe(ctx)
+		if err != nil {
+			return false, "", err
+		}
+		in, ok := d.member(instanceID)
+		if !ok {
+			return false, "", fmt.Errorf("%s is not a DB instance of cluster %s (members: %s)", instanceID, c.id, strings.Join(d.memberList(), ", "))
+		}
+		if opts.OnlyIfPending && !instancePending(in) {
+			return false, "no parameter change waits for a reboot", nil
+		}
+		if in.Status != params.StatusAvailable {
+			if _, err := c.waitDescribed(ctx, instanceID+" to be available before its reboot", opts.Poll, func(d *Description) bool {
+				in, ok := d.member(instanceID)
+				return ok && in.Status == params.StatusAvailable
+			}); err != nil {
+				return false, "", err
+			}
+		}
+		start := time.Now()
+		if _, err := c.api.RebootDBInstance(ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String(instanceID)}); err != nil {
+			return false, "", fmt.Errorf("rebooting %s: %w", instanceID, err)
+		}
+		if _, err := c.waitDescribed(ctx, instanceID+" to be available after its reboot", opts.Poll, func(d *Description) bool {
+			in, ok := d.member(instanceID)
+			return ok && in.Status == params.StatusAvailable && !instancePending(in)
+		}); err != nil {
+			return true, "", err
+		}
+		role := "reader"
+		if in.IsWriter {
+			role = "writer"
+		}
+		return true, fmt.Sprintf("%s available again after %s", role, time.Since(start).Round(time.Millisecond)), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return w.report, nil
+}
+
+// instancePending reports whether a parameter change waits for the
+// instance's reboot.
+func instancePending(in Instance) bool {
+	return in.ParameterApplyStatus == params.ParamPendingReboot || in.ClusterParameterGroupStatus == params.ParamPendingReboot
+}
+
+// FailoverOptions configures Failover. A nil *FailoverOptions uses the
+// defaults.
+type FailoverOptions struct {
+	// Target is the reader to promote. Empty lets RDS choose (the reader
+	// with the best promotion tier); then every call fails over. With a
+	// Target, a call finding it already the writer changes nothing.
+	Target string
+	// Poll tunes the wait for the cluster to be available with its new
+	// writer.
+	Poll PollOptions
+	// Progress receives each step as it completes.
+	Progress ProgressFunc
+}
+
+// FailoverResult is the report of Failover with the writers before and
+// after.
+type FailoverResult struct {
+	*Report
+	// OldWriter and NewWriter are the writer instances before and after;
+	// equal when nothing changed.
+	OldWriter, NewWriter string
+	// Duration is the time from the FailoverDBCluster call until the
+	// cluster was available with the new writer; zero when nothing
+	// changed.
+	Duration time.Duration
+}
+
+// Failover makes a reader the cluster's writer (FailoverDBCluster) and
+// waits until the cluster is available with the new writer. The writer
+// pool, if open, is pointed at the new writer at once; statements in flight
+// on the old writer fail with a retryable error.
+func (c *Cluster) Failover(ctx context.Context, opts *FailoverOptions) (*FailoverResult, error) {
+	if opts == nil {
+		opts = &FailoverOptions{}
+	}
+	w := newWorkflow("Failover", opts.Progress)
+	res := &FailoverResult{Report: w.report}
+	name := "fail over"
+	if opts.Target != "" {
+		name = "fail over to " + opts.Target
+	}
+	err := w.step(ctx, name, func(ctx context.Context) (bool, string, error) {
+		d, err := c.Describe(ctx)
+		if err != nil {
+			return false, "", err
+		}
+		if opts.Target != "" {
+			in, ok := d.member(opts.Target)
+			if !ok {
+				return false, "", fmt.Errorf("target %s is not a DB instance of cluster %s (members: %s)", opts.Target, c.id, strings.Join(d.memberList(), ", "))
+			}
+			if in.IsWriter {
+				res.OldWriter, res.NewWriter = in.ID, in.ID
+				return false, in.ID + " is already the writer", nil
+			}
+		}
+		if !clusterAllAvailable(d) {
+			if d, err = c.waitDescribed(ctx, "the cluster to be available before the failover", opts.Poll, clusterAllAvailable); err != nil {
+				return false, "", err
+			}
+		}
+		if len(d.Readers) == 0 {
+			return false, "", fmt.Errorf("cluster %s has no reader to fail over to", c.id)
+		}
+		old := d.Writer.ID
+		res.OldWriter = old
+		in := &rds.FailoverDBClusterInput{DBClusterIdentifier: aws.String(c.id)}
+		if opts.Target != "" {
+			in.TargetDBInstanceIdentifier = aws.String(opts.Target)
+		}
+		start := time.Now()
+		if _, err := c.api.FailoverDBCluster(ctx, in); err != nil {
+			return false, "", fmt.Errorf("failing over cluster %s: %w", c.id, err)
+		}
+		d, err = c.waitDescribed(ctx, fmt.Sprintf("cluster %s to be available with a writer other than %s", c.id, old), opts.Poll, func(d *Description) bool {
+			return d.Status == params.StatusAvailable && d.Writer != nil && d.Writer.ID != old &&
+				d.Writer.Status == params.StatusAvailable && (opts.Target == "" || d.Writer.ID == opts.Target)
+		})
+		if err != nil {
+			return true, "", err
+		}
+		res.NewWriter, res.Duration = d.Writer.ID, time.Since(start)
+		c.followWriter(endpoint{instance: d.Writer.ID, host: d.Writer.Endpoint, port: d.Writer.Port})
+		return true, fmt.Sprintf("writer %s -> %s in %s", old, res.NewWriter, res.Duration.Round(time.Millisecond)), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// followWriter points an open writer pool at a new writer at once, so no
+// statement lands on the old writer (now a reader) before the pool would
+// notice.
+func (c *Cluster) followWriter(ep endpoint) {
+	c.mu.Lock()
+	p := c.writer
+	c.mu.Unlock()
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	changed := p.target != ep
+	p.target = ep
+	p.mu.Unlock()
+	if changed {
+		p.pool.Reset()
+		c.cfg.logger.Info("aurora: writer pool follows the failover", "cluster", c.id, "writer", ep.instance)
+	}
+}
+
+// awaitWriter runs a trivial statement on the writer pool until it
+// succeeds, so that the steps after a reboot or rotation start with a
+// working pool. Only retryable errors (a lost or refused connection) are
+// retried.
+func (c *Cluster) awaitWriter(ctx context.Context, poll PollOptions) error {
+	poll = poll.withDefaults()
+	ctx, cancel := context.WithTimeout(ctx, poll.Timeout)
+	defer cancel()
+	p, err := c.Writer(ctx)
+	if err != nil {
+		return err
+	}
+	delay := 50 * time.Millisecond
+	for {
+		err := p.Ping(ctx)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, ErrRetryable) || ctx.Err() != nil {
+			return fmt.Errorf("connecting to the writer: %w", err)
+		}
+		if werr := p.waitForTarget(ctx); werr != nil {
+			return fmt.Errorf("connecting to the writer: %w", err)
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("connecting to the writer: %w (gave up: %w)", err, ctx.Err())
+		case <-t.C:
+		}
+		if delay < time.Second {
+			delay *= 2
+		}
+	}
+}
