@@ -1,10 +1,98 @@
 // Package logical sets up PostgreSQL's native logical replication and
-// change-data-capture on Aurora PostgreSQL: the parameters
-// (rds.logical_replication and sizing), publications and subscriptions, a
-// readiness check of the tables to replicate (replica identity, partitions,
-// large objects, sequences), sequence synchronization for cutover, schema
-// comparison, CDC users and slots with pgoutput or wal2json, and a slot
-// monitor that finds inactive slots retaining WAL before the disk fills.
+// change-data-capture on Aurora PostgreSQL: the parameters, publications
+// and subscriptions, a readiness check of the tables to replicate,
+// sequence synchronization for cutover, schema comparison, CDC users and
+// slots with pgoutput or wal2json, and a slot monitor that finds inactive
+// slots retaining WAL before the storage fills.
 //
-// Status: being built (issue #11); see the README's status table.
+// # Parameters
+//
+// Parameters returns the DB cluster parameter group changes logical
+// replication needs (rds.logical_replication=1 and the slot, sender and
+// worker sizing of params.SizeLogicalReplication, never lowering a value)
+// as []params.Change; apply them with params.Service and reboot.
+//
+// # Publications and subscriptions
+//
+// A Client runs SQL in one database through a narrow Querier (a
+// *pgxpool.Pool, *pgx.Conn or pgx.Tx):
+//
+//	pub := logical.New(publisherPool)
+//	err := pub.CreatePublication(ctx, logical.PublicationSpec{
+//		Name:   "orders",
+//		Tables: []logical.PublishedTable{{Table: logical.TableName{Schema: "public", Name: "orders"}, Where: "region = 'eu'"}},
+//	})
+//	sub := logical.New(subscriberPool)
+//	conn, _ := logical.ParseConnInfo("host=publisher.cluster-x.rds.amazonaws.com dbname=app user=repl password=... sslmode=verify-full")
+//	err = sub.CreateSubscription(ctx, logical.SubscriptionSpec{Name: "orders_sub", Conn: conn, Publications: []string{"orders"}})
+//	err = sub.WaitSync(ctx, "orders_sub", &logical.WaitOptions{Progress: report})
+//
+// Publications can list tables (with column lists and row filters on
+// PostgreSQL 15+), whole schemas (15+) or all tables, publish chosen
+// operations and publish partitions through their root; features the
+// server's version lacks are refused with a *VersionError before anything
+// runs. Publications and Subscriptions list them with their tables, the
+// latter with each table's sync state from pg_subscription_rel.
+//
+// # Secrets
+//
+// A ConnInfo never prints its password (String, fmt, slog and JSON show
+// REDACTED). CREATE SUBSCRIPTION ... CONNECTION and CREATE ROLE ...
+// PASSWORD cannot take bind parameters, so the statements that carry a
+// secret are quoted with the SDK's audited literal quoting and run on one
+// connection with the settings that would record their text turned off
+// around them: log_statement, log_min_duration_statement and its
+// sampling, log_min_error_statement, pgaudit.log, pg_stat_statements'
+// tracking and track_activities. Outside a transaction they are set for
+// the session and restored afterwards (a pooled connection that cannot be
+// restored is closed); inside one, for the transaction. CREATE
+// SUBSCRIPTION that creates its slot cannot run in a transaction block,
+// which is why the session form exists. Changing the log settings needs a
+// superuser, SET rights on them (GRANT SET ON PARAMETER) or rds_superuser
+// on Aurora; when that fails, or the Querier cannot pin one connection,
+// the call fails with ErrLogSuppression and the secret is never sent. The
+// pg_stat_statements and track_activities settings are changed where the
+// role may, and otherwise left as they are. CDC user passwords are sent as SCRAM-SHA-256
+// verifiers computed client-side (when ASCII; others as quoted literals,
+// hashed by the server). Errors are scrubbed of secrets.
+//
+// # Before replicating
+//
+// CheckReadiness checks tables against the documented restrictions:
+// tables without a primary key or usable replica identity (UPDATE and
+// DELETE would fail), REPLICA IDENTITY FULL, partitioned tables and
+// partitions, views, materialized views, foreign tables, unlogged tables,
+// large-object columns (oid, lo) whose objects do not replicate, sequences
+// feeding columns, and generated columns; each finding carries its fix.
+// CompareSchemas compares the publisher's and subscriber's table
+// definitions (columns, types, primary keys), since logical replication
+// does not replicate DDL.
+//
+// # Cutover
+//
+// SyncSequences copies sequence positions from the publisher to the
+// subscriber, never moving a sequence backwards (in the direction of its
+// increment), with optional headroom.
+//
+// # Change data capture
+//
+// CreateCDCUser creates a login role for a CDC tool: granted
+// rds_replication where that role exists (Aurora), with the REPLICATION
+// attribute otherwise. CreateSlot, DropSlot and AdvanceSlot manage logical
+// slots with pgoutput or wal2json; PeekWal2JSON reads a wal2json slot's
+// pending changes as typed DataChange records (format-version 2), and
+// ParseWal2JSON and Wal2JSONStream parse records from elsewhere (for
+// example pg_recvlogical's output) with a purpose-built scanner
+// (BenchmarkWal2JSONStream reports its throughput).
+//
+// # Slot monitor
+//
+// A slot whose consumer is gone keeps every WAL segment written since.
+// Slots lists every slot with the WAL it retains
+// (pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)); a Monitor judges
+// them against a SlotPolicy (inactive longer than a threshold, or
+// retaining more than a limit) and can drop violating inactive slots.
+// PostgreSQL before 17 does not record when a slot became inactive, so the
+// Monitor remembers when it first saw each slot inactive; keep one Monitor
+// running, or save its State between runs.
 package logical

@@ -1,0 +1,422 @@
+package logical
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgaurora/pgaurora/internal/sqlquote"
+)
+
+// RDSReplicationRole is the role Amazon RDS and Aurora grant for
+// replication instead of the REPLICATION attribute, which only the
+// rdsadmin superuser may give.
+const RDSReplicationRole = "rds_replication"
+
+// CDCUserSpec describes a dedicated role for a change-data-capture tool
+// (Debezium, AWS DMS and others) that reads a logical replication slot.
+type CDCUserSpec struct {
+	// Name is the role's name.
+	Name string
+	// Password is the role's password. It never reaches the server in
+	// plain text when it is ASCII (the SCRAM-SHA-256 verifier is computed
+	// here, as psql's \password does) and never reaches an error or log.
+	Password string
+	// Schemas are schemas whose tables the tool snapshots: the role gets
+	// USAGE on them, SELECT on their tables, and SELECT on tables the
+	// calling role creates there later (ALTER DEFAULT PRIVILEGES).
+	Schemas []string
+}
+
+// CDCUser reports what CreateCDCUser did.
+type CDCUser struct {
+	// Name is the role created.
+	Name string
+	// Replication says how the role may replicate: "rds_replication"
+	// (granted that role) or "REPLICATION" (the role attribute).
+	Replication string
+	// Statements are the statements run, in order, with the password
+	// replaced by REDACTED.
+	Statements []string
+}
+
+// CreateCDCUser creates a login role for a CDC tool, able to create and
+// read logical replication slots: it is granted rds_replication where that
+// role exists (Amazon RDS and Aurora), or given the REPLICATION attribute
+// otherwise; and it may read the tables of spec.Schemas.
+//
+// Everything runs in one transaction, so a failure leaves nothing behind.
+// CREATE ROLE cannot take its password as a bind parameter, so the
+// statement runs with log_statement, log_min_duration_statement (and its
+// sampling), log_min_error_statement, pgaudit.log, pg_stat_statements'
+// tracking and track_activities turned off for the transaction, and
+// carries a SCRAM-SHA-256 verifier computed here rather
+// than the password (for ASCII passwords; others are sent as a quoted
+// literal, hashed by the server under its password_encryption). The
+// client's Querier must pin a connection (see Querier), and the calling
+// role must be allowed to change the log settings and create roles
+// (rds_superuser on Aurora), or the call fails with ErrLogSuppression
+// before anything is created. An existing role gives an error matching
+// ErrAlreadyExists.
+func (c *Client) CreateCDCUser(ctx context.Context, spec CDCUserSpec) (CDCUser, error) {
+	role, err := sqlquote.Ident(spec.Name)
+	if err != nil {
+		return CDCUser{}, invalid("Name: %v", err)
+	}
+	if spec.Password == "" {
+		return CDCUser{}, invalid("Password is empty; a CDC user logs in with a password")
+	}
+	secret, err := passwordLiteral(spec.Password)
+	if err != nil {
+		return CDCUser{}, err
+	}
+	schemas, err := idents("Schemas", spec.Schemas)
+	if err != nil {
+		return CDCUser{}, err
+	}
+
+	p, err := pin(ctx, c.q)
+	if err != nil {
+		return CDCUser{}, err
+	}
+	broken := false
+	defer func() { p.release(broken) }()
+	var tx pgx.Tx
+	if !p.inTx() {
+		if tx, err = p.conn.Begin(ctx); err != nil {
+			return CDCUser{}, classify(err, "beginning a transaction")
+		}
+		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	}
+	out := CDCUser{Name: spec.Name}
+	fail := func(doing string, err error) (CDCUser, error) {
+		return CDCUser{}, scrub(classify(err, fmt.Sprintf("creating CDC user %q: %s", spec.Name, doing)),
+			spec.Password, secret, strings.Trim(secret, " E'"))
+	}
+
+	restore, err := quiet(ctx, p)
+	if err != nil {
+		return CDCUser{}, err
+	}
+	create := "CREATE ROLE " + role + " WITH LOGIN PASSWORD "
+	if _, err := p.conn.Exec(ctx, create+secret); err != nil {
+		return fail("creating the role", err)
+	}
+	out.Statements = append(out.Statements, create+"'"+redacted+"'")
+	if err := restore(ctx); err != nil {
+		return fail("restoring statement logging", err)
+	}
+
+	var hasRDS bool
+	if err := p.conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", RDSReplicationRole).Scan(&hasRDS); err != nil {
+		return fail("looking up "+RDSReplicationRole, err)
+	}
+	stmts := []string{"ALTER ROLE " + role + " WITH REPLICATION"}
+	out.Replication = "REPLICATION"
+	if hasRDS {
+		stmts = []string{"GRANT " + sqlquote.MustIdent(RDSReplicationRole) + " TO " + role}
+		out.Replication = RDSReplicationRole
+	}
+	for _, s := range schemas {
+		stmts = append(stmts,
+			"GRANT USAGE ON SCHEMA "+s+" TO "+role,
+			"GRANT SELECT ON ALL TABLES IN SCHEMA "+s+" TO "+role,
+			"ALTER DEFAULT PRIVILEGES IN SCHEMA "+s+" GRANT SELECT ON TABLES TO "+role)
+	}
+	for _, s := range stmts {
+		if _, err := p.conn.Exec(ctx, s); err != nil {
+			return fail(s, err)
+		}
+		out.Statements = append(out.Statements, s)
+	}
+	if tx != nil {
+		if err := tx.Commit(ctx); err != nil {
+			return fail("committing", err)
+		}
+	}
+	return out, nil
+}
+
+// DropCDCUser drops a role made by CreateCDCUser: its privileges and
+// default privileges in the client's database are revoked (DROP OWNED),
+// then the role is dropped. A role that still has privileges or objects
+// in other databases cannot be dropped; run DROP OWNED BY there first.
+// Slots the tool created are not dropped: see DropSlot.
+func (c *Client) DropCDCUser(ctx context.Context, name string) error {
+	role, err := sqlquote.Ident(name)
+	if err != nil {
+		return invalid("role name: %v", err)
+	}
+	if _, err := c.q.Exec(ctx, "DROP OWNED BY "+role); err != nil {
+		return classify(err, fmt.Sprintf("dropping CDC user %q: revoking its privileges", name))
+	}
+	_, err = c.q.Exec(ctx, "DROP ROLE "+role)
+	return classify(err, fmt.Sprintf("dropping CDC user %q", name))
+}
+
+// passwordLiteral returns the SQL literal to put after PASSWORD: a
+// SCRAM-SHA-256 verifier for ASCII passwords (PostgreSQL applies no
+// SASLprep normalization to those), the quoted password otherwise.
+func passwordLiteral(pw string) (string, error) {
+	if strings.IndexByte(pw, 0) >= 0 {
+		return "", invalid("Password contains a NUL byte")
+	}
+	ascii := true
+	for i := 0; i < len(pw); i++ {
+		if pw[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if !ascii {
+		lit, err := sqlquote.Literal(pw)
+		if err != nil {
+			return "", invalid("Password is not valid UTF-8")
+		}
+		return lit, nil
+	}
+	v, err := scramVerifier(pw, nil, 4096)
+	if err != nil {
+		return "", err
+	}
+	return sqlquote.Literal(v)
+}
+
+// scramVerifier computes the SCRAM-SHA-256 verifier PostgreSQL stores in
+// pg_authid.rolpassword (RFC 5802, RFC 7677):
+// SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>. A nil salt
+// is replaced by 16 random bytes.
+func scramVerifier(password string, salt []byte, iterations int) (string, error) {
+	if salt == nil {
+		salt = make([]byte, 16)
+		if _, err := rand.Read(salt); err != nil {
+			return "", fmt.Errorf("logical: generating a salt: %w", err)
+		}
+	}
+	salted, err := pbkdf2.Key(sha256.New, password, salt, iterations, sha256.Size)
+	if err != nil {
+		return "", fmt.Errorf("logical: hashing the password: %w", err)
+	}
+	mac := func(key []byte, msg string) []byte {
+		h := hmac.New(sha256.New, key)
+		h.Write([]byte(msg))
+		return h.Sum(nil)
+	}
+	clientKey := mac(salted, "Client Key")
+	stored := sha256.Sum256(clientKey)
+	serverKey := mac(salted, "Server Key")
+	b64 := base64.StdEncoding.EncodeToString
+	return "SCRAM-SHA-256$" + strconv.Itoa(iterations) + ":" + b64(salt) + "$" + b64(stored[:]) + ":" + b64(serverKey), nil
+}
+
+// Plugin is a logical decoding output plugin.
+type Plugin string
+
+// Output plugins for CDC slots.
+const (
+	// PluginPgoutput is PostgreSQL's built-in plugin, used by
+	// subscriptions and by Debezium's default connector.
+	PluginPgoutput Plugin = "pgoutput"
+	// PluginWal2JSON emits changes as JSON; Aurora ships it. See
+	// Client.PeekWal2JSON.
+	PluginWal2JSON Plugin = "wal2json"
+)
+
+// Slot is a replication slot as created.
+type Slot struct {
+	// Name and Plugin are the slot's.
+	Name   string
+	Plugin Plugin
+	// LSN is the slot's consistent point: decoding returns the changes
+	// committed after it.
+	LSN string
+}
+
+// CreateSlot creates a logical replication slot in the client's database
+// (pg_create_logical_replication_slot). From then on the server keeps
+// every WAL segment the slot has not consumed: a slot nobody reads fills
+// the disk. Watch slots with a Monitor. Names hold lower-case letters,
+// digits and underscores. An existing slot gives an error matching
+// ErrAlreadyExists.
+func (c *Client) CreateSlot(ctx context.Context, name string, plugin Plugin) (Slot, error) {
+	if err := checkSlotName(name); err != nil {
+		return Slot{}, err
+	}
+	if plugin != PluginPgoutput && plugin != PluginWal2JSON {
+		return Slot{}, invalid("plugin is %q; allowed: pgoutput, wal2json", plugin)
+	}
+	s := Slot{Name: name, Plugin: plugin}
+	err := c.q.QueryRow(ctx, "SELECT lsn::text FROM pg_create_logical_replication_slot($1, $2)", name, string(plugin)).Scan(&s.LSN)
+	if err != nil {
+		var hint string
+		if strings.Contains(err.Error(), "output_plugin_libraries") || strings.Contains(err.Error(), "could not access file") {
+			hint = " (the server does not offer this output plugin)"
+		}
+		return Slot{}, classify(err, fmt.Sprintf("creating slot %q with %s%s", name, plugin, hint))
+	}
+	return s, nil
+}
+
+// DropSlot drops a replication slot (pg_drop_replication_slot), releasing
+// the WAL it retains. A slot in use gives an error matching
+// ErrSlotActive, a missing one ErrNotFound. Slots of subscriptions are
+// dropped with the subscription (DropSubscription); drop them here only
+// when the subscription is gone.
+func (c *Client) DropSlot(ctx context.Context, name string) error {
+	if err := checkSlotName(name); err != nil {
+		return err
+	}
+	_, err := c.q.Exec(ctx, "SELECT pg_drop_replication_slot($1)", name)
+	return classify(err, fmt.Sprintf("dropping slot %q", name))
+}
+
+// AdvanceSlot moves a slot's confirmed position to lsn (or as far as WAL
+// has been written, when lsn is past it), so that the server may recycle
+// the WAL before it: what a consumer does after it has durably processed
+// the changes up to lsn (see PeekWal2JSON). It returns the position
+// reached.
+func (c *Client) AdvanceSlot(ctx context.Context, name, lsn string) (string, error) {
+	if err := checkSlotName(name); err != nil {
+		return "", err
+	}
+	if err := checkLSN("lsn", lsn); err != nil {
+		return "", err
+	}
+	var end string
+	err := c.q.QueryRow(ctx, "SELECT end_lsn::text FROM pg_replication_slot_advance($1, $2::pg_lsn)", name, lsn).Scan(&end)
+	return end, classify(err, fmt.Sprintf("advancing slot %q", name))
+}
+
+// checkLSN accepts a WAL position as PostgreSQL writes it: two
+// hexadecimal numbers separated by a slash, such as 0/16B3748.
+func checkLSN(field, lsn string) error {
+	hi, lo, ok := strings.Cut(lsn, "/")
+	if !ok || hi == "" || lo == "" || len(hi) > 8 || len(lo) > 8 {
+		return invalid("%s is %q; expected a WAL position such as 0/16B3748", field, lsn)
+	}
+	for _, part := range []string{hi, lo} {
+		if _, err := strconv.ParseUint(part, 16, 32); err != nil {
+			return invalid("%s is %q; expected a WAL position such as 0/16B3748", field, lsn)
+		}
+	}
+	return nil
+}
+
+// PeekOptions tunes PeekWal2JSON. A nil *PeekOptions reads every pending
+// change, without transaction records.
+type PeekOptions struct {
+	// UptoLSN stops at changes committed at or before this WAL position.
+	UptoLSN string
+	// UptoChanges stops after about this many records (whole
+	// transactions are returned); 0 means no limit.
+	UptoChanges int
+	// Tables keeps only the changes of these tables (wal2json's
+	// add-tables); each needs its schema.
+	Tables []TableName
+	// Transactions includes begin and commit records (KindBegin,
+	// KindCommit) around each transaction's changes.
+	Transactions bool
+}
+
+// PeekWal2JSON reads the pending changes of a wal2json slot in the
+// client's database without consuming them
+// (pg_logical_slot_peek_changes with wal2json's format-version 2, one
+// record per change) and returns them as typed records, in commit order.
+// Every record carries its WAL position, transaction ID and commit time;
+// updates and deletes carry the old key (the replica identity's columns;
+// every old column with REPLICA IDENTITY FULL). Peeking again returns the
+// same changes until the slot is advanced (AdvanceSlot). Decoding reads
+// flushed WAL only: changes committed with synchronous_commit off appear
+// once the WAL writer has flushed them (within wal_writer_delay).
+func (c *Client) PeekWal2JSON(ctx context.Context, slot string, opts *PeekOptions) ([]DataChange, error) {
+	if opts == nil {
+		opts = &PeekOptions{}
+	}
+	if err := checkSlotName(slot); err != nil {
+		return nil, err
+	}
+	var upto *string
+	if opts.UptoLSN != "" {
+		if err := checkLSN("UptoLSN", opts.UptoLSN); err != nil {
+			return nil, err
+		}
+		upto = &opts.UptoLSN
+	}
+	if opts.UptoChanges < 0 {
+		return nil, invalid("UptoChanges is %d; it must be zero (no limit) or more", opts.UptoChanges)
+	}
+	var n *int
+	if opts.UptoChanges > 0 {
+		n = &opts.UptoChanges
+	}
+	args := []any{slot, upto, n,
+		"format-version", "2", "include-transaction", strconv.FormatBool(opts.Transactions),
+		"include-timestamp", "true", "include-type-oids", "true", "include-pk", "true"}
+	if len(opts.Tables) > 0 {
+		var parts []string
+		for i, t := range opts.Tables {
+			if t.Schema == "" || t.Name == "" {
+				return nil, invalid("Tables[%d]: give both Schema and Name", i)
+			}
+			parts = append(parts, wal2jsonEscape(t.Schema)+"."+wal2jsonEscape(t.Name))
+		}
+		args = append(args, "add-tables", strings.Join(parts, ","))
+	}
+	var ph []string
+	for i := 4; i <= len(args); i++ {
+		ph = append(ph, "$"+strconv.Itoa(i))
+	}
+	rows, err := c.q.Query(ctx, "SELECT lsn::text, xid::text::int8, data FROM pg_logical_slot_peek_changes($1, $2::pg_lsn, $3::int, "+
+		strings.Join(ph, ", ")+")", args...)
+	if err != nil {
+		return nil, classify(err, fmt.Sprintf("peeking at slot %q", slot))
+	}
+	defer rows.Close()
+	var out []DataChange
+	sc := w2jScanner{intern: map[string]string{}}
+	for rows.Next() {
+		var lsn string
+		var xid int64
+		var data []byte
+		if err := rows.Scan(&lsn, &xid, &data); err != nil {
+			return nil, classify(err, fmt.Sprintf("peeking at slot %q", slot))
+		}
+		ch, err := sc.parseRecord(data) // values alias data, which Scan allocated
+		if err != nil {
+			return nil, fmt.Errorf("logical: peeking at slot %q: change at %s: %w", slot, lsn, err)
+		}
+		if ch.LSN == "" {
+			ch.LSN = lsn
+		}
+		if ch.XID == 0 {
+			ch.XID = uint32(xid)
+		}
+		out = append(out, ch)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(err, fmt.Sprintf("peeking at slot %q", slot))
+	}
+	return out, nil
+}
+
+// wal2jsonEscape escapes the characters wal2json's table filters treat
+// specially: comma, dot, asterisk, backslash and space.
+func wal2jsonEscape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ',', '.', '*', '\\', ' ':
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}

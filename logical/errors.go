@@ -1,0 +1,162 @@
+package logical
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Sentinel errors, matched with errors.Is. Errors returned by this package
+// wrap one of them where a caller can act on the kind of failure.
+var (
+	// ErrInvalid is bad input, rejected before anything was sent to a
+	// server. The message names the field and the allowed values.
+	ErrInvalid = errors.New("logical: invalid input")
+
+	// ErrUnsupported means the server's PostgreSQL version lacks a
+	// feature the call asked for (row filters, column lists and TABLES IN
+	// SCHEMA need 15). The error is a *VersionError.
+	ErrUnsupported = errors.New("logical: not supported by this server version")
+
+	// ErrNotFound means a named publication, subscription, slot, role or
+	// table does not exist (SQLSTATE 42704 or 42P01).
+	ErrNotFound = errors.New("logical: not found")
+
+	// ErrAlreadyExists means an object with that name already exists
+	// (SQLSTATE 42710).
+	ErrAlreadyExists = errors.New("logical: already exists")
+
+	// ErrSlotActive means a replication slot is in use by a walsender or
+	// a backend and cannot be dropped (SQLSTATE 55006).
+	ErrSlotActive = errors.New("logical: replication slot is active")
+
+	// ErrSubscriptionDisabled means a wait cannot finish because the
+	// subscription is disabled.
+	ErrSubscriptionDisabled = errors.New("logical: the subscription is disabled")
+
+	// ErrLogSuppression means a statement that carries a secret was not
+	// sent because the server's statement logging could not be turned off
+	// for it: the Querier does not pin one connection (see Querier), or
+	// the role may not change log_statement. Nothing was executed.
+	ErrLogSuppression = errors.New("logical: cannot keep the statement out of the server log")
+)
+
+// VersionError reports a feature the server's PostgreSQL version lacks.
+// It matches ErrUnsupported.
+type VersionError struct {
+	// Feature names what was asked for, for example "row filters".
+	Feature string
+	// Need is the first server_version_num that has it (150000 for 15).
+	Need int
+	// Have is the server's server_version_num.
+	Have int
+}
+
+// Error names the feature and both versions.
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("logical: %s need PostgreSQL %s or later; the server runs %s", e.Feature, versionString(e.Need), versionString(e.Have))
+}
+
+// Is makes errors.Is(err, ErrUnsupported) true.
+func (e *VersionError) Is(target error) bool { return target == ErrUnsupported }
+
+func versionString(num int) string {
+	if num >= 100000 {
+		return fmt.Sprintf("%d.%d", num/10000, num%10000)
+	}
+	return fmt.Sprintf("%d.%d", num/10000, num/100%100)
+}
+
+func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+}
+
+// classify wraps err with the sentinel matching its SQLSTATE, keeping the
+// cause in the chain, and says what was being done.
+func classify(err error, doing string) error {
+	if err == nil {
+		return nil
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		switch pg.Code {
+		case "42704", "42P01", "3F000":
+			return fmt.Errorf("logical: %s: %w: %w", doing, ErrNotFound, err)
+		case "42710", "42P07":
+			return fmt.Errorf("logical: %s: %w: %w", doing, ErrAlreadyExists, err)
+		case "55006":
+			return fmt.Errorf("logical: %s: %w: %w", doing, ErrSlotActive, err)
+		}
+	}
+	return fmt.Errorf("logical: %s: %w", doing, err)
+}
+
+// scrub returns err with every occurrence of the secrets removed from its
+// message. When the cause's own text holds a secret, the cause is replaced
+// by a copy without it (a *pgconn.PgError keeps its SQLSTATE and fields,
+// with the secret masked), so no error in the chain can print it.
+func scrub(err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	leaks := func(s string) bool {
+		for _, sec := range secrets {
+			if sec != "" && strings.Contains(s, sec) {
+				return true
+			}
+		}
+		return false
+	}
+	mask := func(s string) string {
+		for _, sec := range secrets {
+			if sec != "" {
+				s = strings.ReplaceAll(s, sec, redacted)
+			}
+		}
+		return s
+	}
+	if !leaks(err.Error()) {
+		return err
+	}
+	s := &scrubbed{msg: mask(err.Error())}
+	for _, sentinel := range sentinels {
+		if errors.Is(err, sentinel) {
+			s.is = append(s.is, sentinel)
+		}
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		cp := *pg
+		cp.Message, cp.Detail, cp.Hint = mask(cp.Message), mask(cp.Detail), mask(cp.Hint)
+		cp.Where, cp.InternalQuery = mask(cp.Where), mask(cp.InternalQuery)
+		s.cause = &cp
+	}
+	return s
+}
+
+var sentinels = []error{ErrInvalid, ErrUnsupported, ErrNotFound, ErrAlreadyExists, ErrSlotActive, ErrSubscriptionDisabled, ErrLogSuppression}
+
+// scrubbed is an error whose text had a secret masked. It still matches
+// the package's sentinels its original matched, and unwraps to the
+// masked *pgconn.PgError when there was one.
+type scrubbed struct {
+	msg   string
+	is    []error
+	cause error
+}
+
+func (e *scrubbed) Error() string { return e.msg }
+func (e *scrubbed) Unwrap() error { return e.cause }
+func (e *scrubbed) Is(target error) bool {
+	for _, s := range e.is {
+		if s == target {
+			return true
+		}
+	}
+	return false
+}
