@@ -218,8 +218,25 @@ func (s *Server) command(ctx context.Context, prog string, args ...string) *exec
 	cmd := exec.CommandContext(ctx, s.bin.Path(prog), args...)
 	asPostgresUser(cmd)
 	cmd.Dir = s.dir
-	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8", "PGTZ=UTC")
+	cmd.Env = s.environ()
 	return cmd
+}
+
+// environ is the environment of every program a server runs. The
+// caller's libpq variables (PGPASSWORD, PGSSLMODE, ...) are left out, and
+// HOME is the server's own directory: connections the server itself makes
+// (pglogical, subscriptions) must not pick up the caller's
+// ~/.postgresql certificates or ~/.pgpass, which the postgres user may not
+// even be allowed to read.
+func (s *Server) environ() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "PG") || strings.HasPrefix(kv, "HOME=") || strings.HasPrefix(kv, "LC_") || strings.HasPrefix(kv, "LANG=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "HOME="+s.dir, "LC_ALL=C.UTF-8", "PGTZ=UTC")
 }
 
 func (s *Server) initdb(ctx context.Context) error {
@@ -400,7 +417,7 @@ func (s *Server) start(ctx context.Context) error {
 	// Not CommandContext: the server outlives the start call's context.
 	cmd := exec.Command(s.bin.Path("postgres"), "-D", s.dataDir)
 	asPostgresUser(cmd)
-	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8", "PGTZ=UTC")
+	cmd.Env = s.environ()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()

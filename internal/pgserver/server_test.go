@@ -249,3 +249,17 @@ func TestParseMajor(t *testing.T) {
 		}
 	}
 }
+
+// TestCallerEnvironmentDoesNotLeak checks that the caller's libpq settings
+// do not reach the programs a server runs: with PGSSLMODE=verify-full
+// inherited, pg_basebackup would refuse to connect to a server without TLS.
+func TestCallerEnvironmentDoesNotLeak(t *testing.T) {
+	t.Setenv("PGSSLMODE", "verify-full")
+	t.Setenv("PGSSLCERT", "/nonexistent/postgresql.crt")
+	primary := startT(t, Config{})
+	replica, err := primary.StartReplica(context.Background(), Config{})
+	if err != nil {
+		t.Fatalf("StartReplica with the caller's PGSSLMODE set: %v", err)
+	}
+	replica.Close()
+}
