@@ -2,17 +2,13 @@ package logical
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/pbkdf2"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgaurora/pgaurora/internal/scram"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
 )
 
@@ -169,52 +165,18 @@ func passwordLiteral(pw string) (string, error) {
 	if strings.IndexByte(pw, 0) >= 0 {
 		return "", invalid("Password contains a NUL byte")
 	}
-	ascii := true
-	for i := 0; i < len(pw); i++ {
-		if pw[i] >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if !ascii {
+	if !scram.IsASCII(pw) {
 		lit, err := sqlquote.Literal(pw)
 		if err != nil {
 			return "", invalid("Password is not valid UTF-8")
 		}
 		return lit, nil
 	}
-	v, err := scramVerifier(pw, nil, 4096)
+	v, err := scram.Verifier(pw, nil, scram.DefaultIterations)
 	if err != nil {
 		return "", err
 	}
 	return sqlquote.Literal(v)
-}
-
-// scramVerifier computes the SCRAM-SHA-256 verifier PostgreSQL stores in
-// pg_authid.rolpassword (RFC 5802, RFC 7677):
-// SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>. A nil salt
-// is replaced by 16 random bytes.
-func scramVerifier(password string, salt []byte, iterations int) (string, error) {
-	if salt == nil {
-		salt = make([]byte, 16)
-		if _, err := rand.Read(salt); err != nil {
-			return "", fmt.Errorf("logical: generating a salt: %w", err)
-		}
-	}
-	salted, err := pbkdf2.Key(sha256.New, password, salt, iterations, sha256.Size)
-	if err != nil {
-		return "", fmt.Errorf("logical: hashing the password: %w", err)
-	}
-	mac := func(key []byte, msg string) []byte {
-		h := hmac.New(sha256.New, key)
-		h.Write([]byte(msg))
-		return h.Sum(nil)
-	}
-	clientKey := mac(salted, "Client Key")
-	stored := sha256.Sum256(clientKey)
-	serverKey := mac(salted, "Server Key")
-	b64 := base64.StdEncoding.EncodeToString
-	return "SCRAM-SHA-256$" + strconv.Itoa(iterations) + ":" + b64(salt) + "$" + b64(stored[:]) + ":" + b64(serverKey), nil
 }
 
 // Plugin is a logical decoding output plugin.
