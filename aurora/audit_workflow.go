@@ -58,17 +58,13 @@ func (c *Cluster) EnablePgAudit(ctx context.Context, s pgaudit.Settings, opts *E
 	if opts == nil {
 		opts = &EnablePgAuditOptions{}
 	}
-	w := newWorkflow("EnablePgAudit", opts.Progress)
+	const name = "EnablePgAudit"
 	if err := checkPgAuditInput(s, opts); err != nil {
-		return nil, &WorkflowError{Workflow: w.report.Workflow, Step: "check input", Report: w.report, Err: err}
+		return nil, inputFailure(name, err)
 	}
+	w := newWorkflow(name, opts.Progress)
 
-	var group string
-	err := w.step(ctx, stepEnsureClusterGroup, func(ctx context.Context) (bool, string, error) {
-		g, changed, detail, err := c.ensureClusterGroup(ctx, opts.ParameterGroup, opts.Poll)
-		group = g
-		return changed, detail, err
-	})
+	group, err := c.ensureClusterGroupStep(ctx, w, opts.ParameterGroup, opts.Poll)
 	if err != nil {
 		return nil, err
 	}
@@ -78,24 +74,15 @@ func (c *Cluster) EnablePgAudit(ctx context.Context, s pgaudit.Settings, opts *E
 		if err != nil {
 			return false, "", err
 		}
-		preload, err := c.groupParameterValue(ctx, group, params.SharedPreloadLibraries)
-		if err != nil {
-			return false, "", err
-		}
-		changes, err := s.Changes(&pgaudit.ChangeOptions{SharedPreloadLibraries: preload, Version: pgauditVersion(desc.EngineVersion)})
-		if err != nil {
-			return false, "", err
-		}
-		return c.applyClusterChanges(ctx, group, changes)
+		return c.setClusterParameters(ctx, group, func(values map[string]string) ([]params.Change, error) {
+			return s.Changes(&pgaudit.ChangeOptions{SharedPreloadLibraries: values[params.SharedPreloadLibraries], Version: pgauditVersion(desc.EngineVersion)})
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
 
-	err = w.step(ctx, stepRebootPending, func(ctx context.Context) (bool, string, error) {
-		return c.rebootPendingMembers(ctx, opts.Poll, opts.RebootProgress)
-	})
-	if err != nil {
+	if err := c.rebootPendingStep(ctx, w, opts.Poll, opts.RebootProgress); err != nil {
 		return nil, err
 	}
 
@@ -202,20 +189,6 @@ func checkPgAuditInput(s pgaudit.Settings, opts *EnablePgAuditOptions) error {
 		seen[u] = true
 	}
 	return nil
-}
-
-// groupParameterValue returns a parameter's value in a DB cluster
-// parameter group ("" when the API reports none).
-func (c *Cluster) groupParameterValue(ctx context.Context, group, name string) (string, error) {
-	for p, err := range c.params.AllParameters(ctx, params.ClusterGroup, group, nil) {
-		if err != nil {
-			return "", err
-		}
-		if strings.EqualFold(p.Name, name) {
-			return p.Value, nil
-		}
-	}
-	return "", nil
 }
 
 // pgauditVersion maps an Aurora PostgreSQL engine version to the pgAudit

@@ -3,9 +3,7 @@ package aurora_test
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,49 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pgaurora/pgaurora/aurora"
-	"github.com/pgaurora/pgaurora/aurora/auroratest"
 )
-
-var emu *auroratest.Emulator
-
-const clusterID = "shop"
-
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	var err error
-	emu, err = auroratest.Start(ctx,
-		auroratest.WithCluster(clusterID, auroratest.ClusterConfig{Instances: 2}),
-		auroratest.WithCluster(auditClusterID, auroratest.ClusterConfig{Instances: 2}),
-		auroratest.WithCluster(opsClusterID, auroratest.ClusterConfig{Instances: 2}),
-		auroratest.WithCluster(certsClusterID, auroratest.ClusterConfig{Instances: 2}),
-		auroratest.WithCluster(logicalClusterID, auroratest.ClusterConfig{Instances: 2}),
-		auroratest.WithCluster(pglogicalClusterID, auroratest.ClusterConfig{Instances: 1}),
-		auroratest.WithCluster(diagClusterID, auroratest.ClusterConfig{Instances: 1, EngineVersion: "15.1"}),
-		auroratest.WithTransitionDelay(50*time.Millisecond))
-	cancel()
-	if err != nil {
-		println("starting the emulator:", err.Error())
-		os.Exit(1)
-	}
-	code := m.Run()
-	emu.Close()
-	os.Exit(code)
-}
-
-func newCluster(t *testing.T, opts ...aurora.Option) *aurora.Cluster {
-	t.Helper()
-	base := []aurora.Option{
-		aurora.WithAWSConfig(emu.AWSConfig()),
-		aurora.WithCredentials(aurora.StaticPassword("postgres", emu.MasterPassword(clusterID))),
-		aurora.WithCABundle(emu.CABundlePEM()),
-	}
-	c, err := aurora.New(context.Background(), clusterID, append(base, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
 
 func TestDescribe(t *testing.T) {
 	c := newCluster(t)
@@ -207,7 +163,7 @@ func TestFailoverLosesNoAcknowledgedWrite(t *testing.T) {
 	}
 	before := w.Target()
 
-	var log ackLog
+	var log syncList[int]
 	stop := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
@@ -262,28 +218,4 @@ func TestFailoverLosesNoAcknowledgedWrite(t *testing.T) {
 		t.Errorf("%d of %d acknowledged writes are missing after failover", missing, len(ids))
 	}
 	t.Logf("failover %s -> %s with %d acknowledged writes, none lost", before, w.Target(), len(ids))
-}
-
-// ackLog records the writes a stream had acknowledged.
-type ackLog struct {
-	mu  sync.Mutex
-	ids []int
-}
-
-func (l *ackLog) add(id int) {
-	l.mu.Lock()
-	l.ids = append(l.ids, id)
-	l.mu.Unlock()
-}
-
-func (l *ackLog) len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.ids)
-}
-
-func (l *ackLog) snapshot() []int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]int(nil), l.ids...)
 }

@@ -141,11 +141,11 @@ func (c *Cluster) RotateCA(ctx context.Context, targetCA string, trust *sslcert.
 	if opts == nil {
 		opts = &RotateCAOptions{}
 	}
-	w := newWorkflow("RotateCA", opts.Progress)
+	const name = "RotateCA"
 	if targetCA == "" {
-		return nil, &WorkflowError{Workflow: w.report.Workflow, Step: "check input", Report: w.report,
-			Err: errors.New("target CA is empty: name an RDS CA such as " + sslcert.CAECC384G1)}
+		return nil, inputFailure(name, errors.New("target CA is empty: name an RDS CA such as "+sslcert.CAECC384G1))
 	}
+	w := newWorkflow(name, opts.Progress)
 	if trust == nil {
 		trust = c.cfg.trust
 	}

@@ -12,11 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 )
 
-// ErrClusterNotFound is matched by errors.Is when the DB cluster does not
-// exist. The RDS fault (*types.DBClusterNotFoundFault) stays reachable with
-// errors.As.
-var ErrClusterNotFound = errors.New("aurora: DB cluster not found")
-
 // Description is a DB cluster as the RDS API describes it, with its members.
 type Description struct {
 	ID            string

@@ -108,7 +108,7 @@ func TestSummarizeWaitEvents(t *testing.T) {
 func TestSampleWaitEvents(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c := workflowCluster(t, diagClusterID, nil)
+	c := openCluster(t, diagClusterID, nil)
 	w, err := c.Writer(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -192,8 +192,8 @@ func TestSampleWaitEvents(t *testing.T) {
 func TestInactiveSlots(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c := workflowCluster(t, diagClusterID, nil)
-	r, err := c.ConfigureLogicalReplication(ctx, aurora.LogicalReplicationPlan{Slots: 1}, &aurora.LogicalReplicationOptions{Poll: quickPoll})
+	c := openCluster(t, diagClusterID, nil)
+	r, err := c.ConfigureLogicalReplication(ctx, aurora.LogicalReplicationPlan{Slots: 1}, &aurora.LogicalReplicationOptions{Poll: fastPoll})
 	if err != nil {
 		t.Fatal(err)
 	}

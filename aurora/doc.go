@@ -1,20 +1,101 @@
 // Package aurora is the SDK's front door: a small Cluster handle for one
-// Amazon Aurora PostgreSQL DB cluster that composes every feature package and
+// Amazon Aurora PostgreSQL DB cluster that composes the feature packages and
 // runs the workflows that need both the RDS API and SQL, in order.
 //
-// A Cluster holds an RDS client, the cluster identifier, connection settings
-// (TLS verify-full by default, static credentials, an AWS Secrets Manager
-// secret or IAM authentication tokens) and lazily opened pgx pools for the
-// writer and the readers. It hands out the feature clients go-github style:
-// Params (parameter groups), Audit (pgAudit), Logical (pglogical),
-// Extensions and Certs (CA rotation).
+// # The Cluster handle
 //
-// Workflows such as enabling pgAudit are short compositions: change the
-// parameter group, reboot the members left pending-reboot, wait until they
-// are available and in sync, then run CREATE EXTENSION and verify. Each one
-// is idempotent and reports which steps ran.
+// New returns a *Cluster for a DB cluster identifier. It checks its options
+// and calls nothing; Describe reads the cluster and its instances
+// (DescribeDBClusters, DescribeDBInstances) into a Description with the
+// writer, the readers, their statuses, parameter groups and CAs. A Cluster
+// is safe for concurrent use; Close closes its pools. The options:
 //
-// Status: this package is being built (issue #10); see the README's status
-// table for what works today. Its tests run against the local emulator in
-// package aurora/auroratest.
+//   - WithAWSConfig builds the RDS client from an aws.Config, or
+//     WithRDSClient takes any RDSAPI (an *rds.Client or a wrapper of one);
+//     one of them is required.
+//   - WithCredentials says how database connections log in:
+//     StaticPassword; SecretsManagerSecret, the JSON secret RDS manages,
+//     read on the first connection and read again when the server refuses
+//     it (after a rotation); or IAMAuth, a fresh IAM token for every new
+//     connection. Credentials never appear in errors, logs or String.
+//   - WithCABundle (a PEM bundle such as AWS's global-bundle.pem) or
+//     WithTrustStore makes connections TLS verify-full against those CAs;
+//     without either they verify against the system roots.
+//     WithInsecurePlaintext turns TLS off, for local tests only.
+//   - WithDatabase (default "postgres"), WithLogger (default: discard) and
+//     WithPoolConfig (pgxpool sizes, lifetimes, hooks).
+//
+// # Pools and failover
+//
+// Writer and Reader return pgx pools, opened on first use. The reader pool
+// connects through the cluster's reader endpoint. The writer pool connects
+// to the writer instance's own endpoint, found from the RDS API, not
+// through the cluster DNS name, so it never waits for DNS to follow a
+// failover. When a statement finds the writer gone (a broken connection, a
+// shut-down server, or a read-only error from an old writer now a reader)
+// it fails with a *ConnectionLostError, which matches ErrRetryable, and
+// the pool looks for the new writer in the background: it asks the
+// instances (aurora_replica_status()), then the RDS API, confirms the
+// candidate is not in recovery, and sends new connections there. Pool.RunTx
+// runs a transaction and, after a retryable failure, waits for that search
+// and runs it again on the new writer, until it commits or ctx ends.
+// Failover moves an open writer pool at once. A Pool has Exec, Query,
+// QueryRow and Begin, so it serves as the Querier of any feature package.
+//
+// # Feature clients
+//
+// The Cluster hands out the feature packages' clients, go-github style.
+// Params (package params: parameter groups, change plans, reboots) calls
+// the RDS API. Audit (package pgaudit), Logical (package pglogical, in the
+// Cluster's database) and Extensions (package extensions) run their SQL on
+// the writer through SQL, a Querier that opens the writer pool on first
+// use. Certs (on package sslcert) reads the RDS CA catalog, plans and
+// executes CA rotations and audits which sessions use TLS.
+//
+// # Workflows
+//
+// The workflows are short compositions of those packages. Each takes ctx
+// first and a nil-able options struct last (with Poll to tune its waits
+// and Progress to receive each step as it completes), refuses bad input
+// before any call, and is idempotent: it returns a *Report of its steps,
+// and a second run reports only unchanged steps. A failure is a
+// *WorkflowError naming the failed step and the steps done before it;
+// refused input fails at the step "check input", often with an
+// *InputError naming the field and what it allows.
+//
+//   - EnablePgAudit: custom cluster parameter group (created and attached
+//     when the cluster is on a default group, see CustomClusterGroupName),
+//     shared_preload_libraries and pgaudit.* parameters, reboot of the
+//     members pending reboot (readers first, writer last), CREATE
+//     EXTENSION, roles excluded from session auditing, verification.
+//   - ConfigureLogicalReplication: rds.logical_replication=1 and the
+//     replication parameters sized for a LogicalReplicationPlan (never
+//     lowered), reboot, check of wal_level=logical.
+//   - EnablePgLogical: the same for pglogical, then CREATE EXTENSION and
+//     the database's pglogical node.
+//   - UpgradePLV8: the atomic upgrade of plv8 (plcoffee, plls) that keeps
+//     every function, trigger, grant and comment, after a backup.
+//   - EnablePLRust: engine version and availability checks, preload,
+//     reboot, CREATE EXTENSION plrust.
+//   - RotateCA: a rotation plan checked against the clients' trust store,
+//     then each instance moved to the new CA (readers first) and verified.
+//   - SetBackupRetention, Reboot and Failover: cluster operations that wait
+//     until RDS reports the cluster (or instance) available again.
+//
+// # Audit log, diagnostics and cost
+//
+// AuditLog streams pgAudit entries from an instance's PostgreSQL log files
+// through the RDS API (DescribeDBLogFiles, DownloadDBLogFilePortion) as an
+// iterator, a portion at a time. SampleWaitEvents samples the writer's
+// pg_stat_activity and reports wait events by share, the way Performance
+// Insights does (SummarizeWaitEvents, ClassifyWait and WaitHint are its
+// pure parts). InactiveSlots lists the replication slots no consumer reads,
+// with the WAL each keeps. EstimateMonthlyCost applies AWS's pricing
+// formula to the caller's prices.
+//
+// # Testing
+//
+// The package's tests and runnable examples run against the local Aurora
+// emulator in package aurora/auroratest: the real aws-sdk-go-v2 client and
+// real PostgreSQL servers, no mocks. Use it for your own tests too.
 package aurora

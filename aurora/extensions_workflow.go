@@ -243,30 +243,18 @@ func (c *Cluster) EnablePLRust(ctx context.Context, opts *PLRustOptions) (*Repor
 	}); err != nil {
 		return nil, err
 	}
-	var group string
-	if err := w.step(ctx, stepEnsureClusterGroup, func(ctx context.Context) (bool, string, error) {
-		g, changed, detail, err := c.ensureClusterGroup(ctx, opts.ParameterGroup, opts.Poll)
-		group = g
-		return changed, detail, err
-	}); err != nil {
+	group, err := c.ensureClusterGroupStep(ctx, w, opts.ParameterGroup, opts.Poll)
+	if err != nil {
 		return nil, err
 	}
 	if err := w.step(ctx, stepPLRustPreload, func(ctx context.Context) (bool, string, error) {
-		values, err := c.groupValues(ctx, group)
-		if err != nil {
-			return false, "", err
-		}
-		changes, err := extensions.PLRustChanges(version, values[params.SharedPreloadLibraries])
-		if err != nil {
-			return false, "", err
-		}
-		return c.applyClusterChanges(ctx, group, changes)
+		return c.setClusterParameters(ctx, group, func(values map[string]string) ([]params.Change, error) {
+			return extensions.PLRustChanges(version, values[params.SharedPreloadLibraries])
+		})
 	}); err != nil {
 		return nil, err
 	}
-	if err := w.step(ctx, stepRebootPending, func(ctx context.Context) (bool, string, error) {
-		return c.rebootPendingMembers(ctx, opts.Poll, opts.RebootProgress)
-	}); err != nil {
+	if err := c.rebootPendingStep(ctx, w, opts.Poll, opts.RebootProgress); err != nil {
 		return nil, err
 	}
 	if err := w.step(ctx, stepPLRustCreate, func(ctx context.Context) (changed bool, detail string, err error) {

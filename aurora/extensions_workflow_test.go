@@ -28,7 +28,7 @@ const plv8Database = "plv8_upgrade"
 func TestUpgradePLV8(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	admin := workflowCluster(t, diagClusterID, nil)
+	admin := openCluster(t, diagClusterID, nil)
 	aw, err := admin.Writer(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func TestUpgradePLV8(t *testing.T) {
 	if _, err := aw.Exec(ctx, "CREATE DATABASE "+plv8Database); err != nil {
 		t.Fatal(err)
 	}
-	c := workflowCluster(t, diagClusterID, nil, aurora.WithDatabase(plv8Database))
+	c := openCluster(t, diagClusterID, nil, aurora.WithDatabase(plv8Database))
 	w, err := c.Writer(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -148,14 +148,14 @@ func TestUpgradePLV8(t *testing.T) {
 func TestEnablePLRustUnavailable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	log := &actionLog{}
-	c := workflowCluster(t, pglogicalClusterID, log)
+	rec := &apiRecorder{}
+	c := openCluster(t, pglogicalClusterID, rec)
 	before, err := c.Describe(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var progress progressLog
-	r, err := c.EnablePLRust(ctx, &aurora.PLRustOptions{Poll: quickPoll, Progress: progress.add})
+	var progress syncList[aurora.Step]
+	r, err := c.EnablePLRust(ctx, &aurora.PLRustOptions{Poll: fastPoll, Progress: progress.add})
 	if r != nil || err == nil {
 		t.Fatalf("EnablePLRust without a plrust package: report %v, error %v; want an error", r, err)
 	}
@@ -170,13 +170,11 @@ func TestEnablePLRustUnavailable(t *testing.T) {
 	if len(we.Report.Steps) != 1 || we.Report.Steps[0].Name != "check the engine version for PL/Rust" || we.Report.Changed() {
 		t.Errorf("completed steps:\n%s\nwant only the engine version check, unchanged", we.Report)
 	}
-	if got := progress.names(); len(got) != 1 {
+	if got := stepNames(progress.snapshot()); len(got) != 1 {
 		t.Errorf("progress saw %v", got)
 	}
-	for _, a := range log.actions() {
-		if !strings.HasPrefix(a, "Describe") {
-			t.Errorf("the refused workflow called %s", a)
-		}
+	if m := mutating(rec.take()); len(m) != 0 {
+		t.Errorf("the refused workflow made changing calls: %v", m)
 	}
 	after, err := c.Describe(ctx)
 	if err != nil {
@@ -193,12 +191,12 @@ func TestEnablePLRustUnavailable(t *testing.T) {
 func TestEnablePLRustRefusesOldEngine(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	log := &actionLog{}
+	rec := &apiRecorder{}
 	var connects atomic.Int32
-	c := workflowCluster(t, diagClusterID, log, aurora.WithPoolConfig(func(pc *pgxpool.Config) {
+	c := openCluster(t, diagClusterID, rec, aurora.WithPoolConfig(func(pc *pgxpool.Config) {
 		pc.AfterConnect = func(context.Context, *pgx.Conn) error { connects.Add(1); return nil }
 	}))
-	_, err := c.EnablePLRust(ctx, &aurora.PLRustOptions{Poll: quickPoll})
+	_, err := c.EnablePLRust(ctx, &aurora.PLRustOptions{Poll: fastPoll})
 	t.Logf("EnablePLRust on 15.1: %v", err)
 	var we *aurora.WorkflowError
 	var ve *extensions.EngineVersionError
@@ -211,10 +209,8 @@ func TestEnablePLRustRefusesOldEngine(t *testing.T) {
 	if we.Report.Changed() || len(we.Report.Steps) != 0 {
 		t.Errorf("steps completed before the refusal:\n%s", we.Report)
 	}
-	for _, a := range log.actions() {
-		if !strings.HasPrefix(a, "Describe") {
-			t.Errorf("the refused workflow called %s", a)
-		}
+	if m := mutating(rec.take()); len(m) != 0 {
+		t.Errorf("the refused workflow made changing calls: %v", m)
 	}
 	if n := connects.Load(); n != 0 {
 		t.Errorf("the refused workflow opened %d database connections", n)

@@ -61,7 +61,7 @@ func (w writerQuerier) Begin(ctx context.Context) (pgx.Tx, error) {
 func (c *Cluster) SQL() Querier { return writerQuerier{c} }
 
 // Audit returns the pgAudit client, running on the writer.
-func (c *Cluster) Audit() *pgaudit.Client { return pgaudit.NewClient(c.SQL()) }
+func (c *Cluster) Audit() *pgaudit.Client { return pgaudit.New(c.SQL()) }
 
 // Extensions returns the extensions client, running on the writer.
 func (c *Cluster) Extensions() *extensions.Client { return extensions.New(c.SQL()) }

@@ -13,29 +13,6 @@ import (
 	"github.com/pgaurora/pgaurora/pglogical"
 )
 
-// InputError reports a workflow or helper input that was refused before
-// anything was called: it names the field, the value and what is allowed.
-type InputError struct {
-	// Field names the rejected input, for example
-	// "LogicalReplicationPlan.Slots".
-	Field string
-	// Value is the rejected value as text.
-	Value string
-	// Allowed says what the field accepts.
-	Allowed string
-}
-
-// Error names the field, the rejected value and what is allowed.
-func (e *InputError) Error() string {
-	return fmt.Sprintf("aurora: %s is %s; want %s", e.Field, e.Value, e.Allowed)
-}
-
-// inputFailure returns the *WorkflowError for input refused before the
-// first step.
-func inputFailure(workflow string, err error) error {
-	return &WorkflowError{Workflow: workflow, Step: "check input", Report: &Report{Workflow: workflow}, Err: err}
-}
-
 // Logical returns the pglogical client, running on the writer in the
 // Cluster's database (see WithDatabase). pglogical nodes, replication sets
 // and subscriptions live in one database; for another database, make a
@@ -66,17 +43,12 @@ type LogicalReplicationPlan struct {
 }
 
 func (p LogicalReplicationPlan) validate() error {
-	for _, f := range []struct {
-		name string
-		v    int64
-	}{
-		{"Publications", int64(p.Publications)}, {"Subscriptions", int64(p.Subscriptions)},
-		{"Slots", int64(p.Slots)}, {"ActiveSlots", int64(p.ActiveSlots)},
-		{"VCPU", int64(p.VCPU)}, {"MemoryBytes", p.MemoryBytes},
-	} {
-		if f.v < 0 {
-			return &InputError{Field: "LogicalReplicationPlan." + f.name, Value: strconv.FormatInt(f.v, 10), Allowed: "a count of 0 or more"}
-		}
+	if err := checkCounts("LogicalReplicationPlan.",
+		count{"Publications", int64(p.Publications)}, count{"Subscriptions", int64(p.Subscriptions)},
+		count{"Slots", int64(p.Slots)}, count{"ActiveSlots", int64(p.ActiveSlots)},
+		count{"VCPU", int64(p.VCPU)}, count{"MemoryBytes", p.MemoryBytes},
+	); err != nil {
+		return err
 	}
 	if total := p.Publications + p.Subscriptions + p.Slots; p.ActiveSlots > total {
 		return &InputError{Field: "LogicalReplicationPlan.ActiveSlots", Value: strconv.Itoa(p.ActiveSlots),
@@ -144,33 +116,29 @@ func (c *Cluster) ConfigureLogicalReplication(ctx context.Context, plan LogicalR
 		return nil, inputFailure(name, err)
 	}
 	w := newWorkflow(name, opts.Progress)
-	var group string
-	if err := w.step(ctx, stepEnsureClusterGroup, func(ctx context.Context) (bool, string, error) {
-		g, changed, detail, err := c.ensureClusterGroup(ctx, opts.ParameterGroup, opts.Poll)
-		group = g
-		return changed, detail, err
-	}); err != nil {
+	group, err := c.ensureClusterGroupStep(ctx, w, opts.ParameterGroup, opts.Poll)
+	if err != nil {
 		return nil, err
 	}
 	if err := w.step(ctx, stepSizeLogical, func(ctx context.Context) (bool, string, error) {
-		current, err := c.sizingCurrent(ctx, group, plan.VCPU)
-		if err != nil {
-			return false, "", err
-		}
-		changes, err := params.SizeLogicalReplication(params.SizingInput{
-			Publications: plan.Publications, Subscriptions: plan.Subscriptions, CDCTasks: plan.Slots,
-			ActiveSlots: plan.ActiveSlots, VCPU: plan.VCPU, MemoryBytes: plan.MemoryBytes, Current: current,
+		return c.setClusterParameters(ctx, group, func(values map[string]string) ([]params.Change, error) {
+			current, err := c.sizingCurrent(ctx, values, plan.VCPU)
+			if err != nil {
+				return nil, err
+			}
+			changes, err := params.SizeLogicalReplication(params.SizingInput{
+				Publications: plan.Publications, Subscriptions: plan.Subscriptions, CDCTasks: plan.Slots,
+				ActiveSlots: plan.ActiveSlots, VCPU: plan.VCPU, MemoryBytes: plan.MemoryBytes, Current: current,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("sizing the logical replication parameters: %w", err)
+			}
+			return changes, nil
 		})
-		if err != nil {
-			return false, "", fmt.Errorf("sizing the logical replication parameters: %w", err)
-		}
-		return c.applyClusterChanges(ctx, group, changes)
 	}); err != nil {
 		return nil, err
 	}
-	if err := w.step(ctx, stepRebootPending, func(ctx context.Context) (bool, string, error) {
-		return c.rebootPendingMembers(ctx, opts.Poll, opts.RebootProgress)
-	}); err != nil {
+	if err := c.rebootPendingStep(ctx, w, opts.Poll, opts.RebootProgress); err != nil {
 		return nil, err
 	}
 	if err := w.step(ctx, stepVerifyWALLevel, c.verifyWALLevel); err != nil {
@@ -180,14 +148,10 @@ func (c *Cluster) ConfigureLogicalReplication(ctx context.Context, plan LogicalR
 }
 
 // sizingCurrent returns the current values of the sizing parameters: the
-// group's, and, when vcpu is zero (RDS default formulas cannot be
-// evaluated), the writer's running values for those the group leaves at
-// their default.
-func (c *Cluster) sizingCurrent(ctx context.Context, group string, vcpu int) (map[string]string, error) {
-	values, err := c.groupValues(ctx, group)
-	if err != nil {
-		return nil, err
-	}
+// group's (values, from groupValues), and, when vcpu is zero (RDS default
+// formulas cannot be evaluated), the writer's running values for those
+// the group leaves at their default.
+func (c *Cluster) sizingCurrent(ctx context.Context, values map[string]string, vcpu int) (map[string]string, error) {
 	current := map[string]string{}
 	var missing []string
 	for _, n := range sizingParameters {
@@ -231,17 +195,6 @@ func (c *Cluster) writerSettings(ctx context.Context, names []string) (map[strin
 		return rows.Err()
 	})
 	return out, err
-}
-
-// onWriter runs fn in a transaction on the writer, again after a lost
-// connection (a reboot or failover), until it succeeds, fails otherwise or
-// ctx ends.
-func (c *Cluster) onWriter(ctx context.Context, fn func(pgx.Tx) error) error {
-	p, err := c.Writer(ctx)
-	if err != nil {
-		return err
-	}
-	return p.RunTx(ctx, fn)
 }
 
 func (c *Cluster) verifyWALLevel(ctx context.Context) (bool, string, error) {
@@ -337,40 +290,28 @@ func (c *Cluster) EnablePgLogical(ctx context.Context, opts *PgLogicalOptions) (
 	}
 
 	w := newWorkflow(name, opts.Progress)
-	var group string
-	if err := w.step(ctx, stepEnsureClusterGroup, func(ctx context.Context) (bool, string, error) {
-		g, changed, detail, err := c.ensureClusterGroup(ctx, opts.ParameterGroup, opts.Poll)
-		group = g
-		return changed, detail, err
-	}); err != nil {
+	group, err := c.ensureClusterGroupStep(ctx, w, opts.ParameterGroup, opts.Poll)
+	if err != nil {
 		return nil, err
 	}
 	if err := w.step(ctx, stepPgLogicalParams, func(ctx context.Context) (bool, string, error) {
-		current, err := c.sizingCurrent(ctx, group, opts.Sizing.VCPU)
-		if err != nil {
-			return false, "", err
-		}
-		values, err := c.groupValues(ctx, group)
-		if err != nil {
-			return false, "", err
-		}
-		sizing := opts.Sizing
-		sizing.Current = current
-		changes, err := pglogical.Parameters(pglogical.ParameterOptions{
-			CurrentPreload: values[params.SharedPreloadLibraries],
-			Sizing:         sizing,
-			Settings:       opts.Settings,
+		return c.setClusterParameters(ctx, group, func(values map[string]string) ([]params.Change, error) {
+			current, err := c.sizingCurrent(ctx, values, opts.Sizing.VCPU)
+			if err != nil {
+				return nil, err
+			}
+			sizing := opts.Sizing
+			sizing.Current = current
+			return pglogical.Parameters(pglogical.ParameterOptions{
+				CurrentPreload: values[params.SharedPreloadLibraries],
+				Sizing:         sizing,
+				Settings:       opts.Settings,
+			})
 		})
-		if err != nil {
-			return false, "", err
-		}
-		return c.applyClusterChanges(ctx, group, changes)
 	}); err != nil {
 		return nil, err
 	}
-	if err := w.step(ctx, stepRebootPending, func(ctx context.Context) (bool, string, error) {
-		return c.rebootPendingMembers(ctx, opts.Poll, opts.RebootProgress)
-	}); err != nil {
+	if err := c.rebootPendingStep(ctx, w, opts.Poll, opts.RebootProgress); err != nil {
 		return nil, err
 	}
 	if err := w.step(ctx, stepPgLogicalExt, func(ctx context.Context) (changed bool, detail string, err error) {
@@ -430,16 +371,25 @@ func (c *Cluster) EnablePgLogical(ctx context.Context, opts *PgLogicalOptions) (
 
 // validatePgLogicalSizing refuses negative counts in a pglogical.Sizing.
 func validatePgLogicalSizing(s pglogical.Sizing) error {
-	for _, f := range []struct {
-		name string
-		v    int64
-	}{
-		{"Subscriptions", int64(s.Subscriptions)}, {"ProvidedSubscriptions", int64(s.ProvidedSubscriptions)},
-		{"Databases", int64(s.Databases)}, {"OtherSlots", int64(s.OtherSlots)},
-		{"VCPU", int64(s.VCPU)}, {"MemoryBytes", s.MemoryBytes},
-	} {
-		if f.v < 0 {
-			return &InputError{Field: "PgLogicalOptions.Sizing." + f.name, Value: strconv.FormatInt(f.v, 10), Allowed: "a count of 0 or more"}
+	return checkCounts("PgLogicalOptions.Sizing.",
+		count{"Subscriptions", int64(s.Subscriptions)}, count{"ProvidedSubscriptions", int64(s.ProvidedSubscriptions)},
+		count{"Databases", int64(s.Databases)}, count{"OtherSlots", int64(s.OtherSlots)},
+		count{"VCPU", int64(s.VCPU)}, count{"MemoryBytes", s.MemoryBytes},
+	)
+}
+
+// count is a named count of an input, for checkCounts.
+type count struct {
+	name string
+	v    int64
+}
+
+// checkCounts refuses the first negative count with an *InputError on
+// the field prefix+name.
+func checkCounts(prefix string, counts ...count) error {
+	for _, c := range counts {
+		if c.v < 0 {
+			return &InputError{Field: prefix + c.name, Value: strconv.FormatInt(c.v, 10), Allowed: "a count of 0 or more"}
 		}
 	}
 	return nil

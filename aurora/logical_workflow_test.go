@@ -1,149 +1,20 @@
 package aurora_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
-	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/pglogical"
 )
 
-// Clusters of the emulator that TestMain starts for the workflow tests in
-// this file, extensions_workflow_test.go and diagnostics_test.go.
-const (
-	// logicalClusterID gets ConfigureLogicalReplication (2 instances, so
-	// a reader reboots before the writer).
-	logicalClusterID = "lrep"
-	// pglogicalClusterID gets EnablePgLogical, and the PL/Rust workflow
-	// that stops before changing anything.
-	pglogicalClusterID = "pglog"
-	// diagClusterID reports engine version 15.1 (too old for PL/Rust) and
-	// hosts the PLV8 upgrade and the diagnostics.
-	diagClusterID = "diag"
-)
-
-// quickPoll polls the emulator fast: its transitions take milliseconds.
-var quickPoll = aurora.PollOptions{Interval: 50 * time.Millisecond, MaxInterval: 300 * time.Millisecond, Timeout: 2 * time.Minute}
-
-// actionLog records the RDS actions a Cluster sends, from the Action field
-// of each Query-protocol request body.
-type actionLog struct {
-	base aws.HTTPClient
-	mu   sync.Mutex
-	acts []string
-}
-
-func (l *actionLog) Do(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		body, err := io.ReadAll(req.Body)
-		if err != nil {
-			return nil, err
-		}
-		req.Body.Close()
-		req.Body = io.NopCloser(bytes.NewReader(body))
-		if v, err := url.ParseQuery(string(body)); err == nil {
-			l.mu.Lock()
-			l.acts = append(l.acts, v.Get("Action"))
-			l.mu.Unlock()
-		}
-	}
-	return l.base.Do(req)
-}
-
-func (l *actionLog) actions() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.acts...)
-}
-
-// workflowCluster returns a handle on one of the emulator's clusters,
-// verify-full against the emulator's CAs; with log set, its RDS calls are
-// recorded there.
-func workflowCluster(t *testing.T, id string, log *actionLog, opts ...aurora.Option) *aurora.Cluster {
-	t.Helper()
-	cfg := emu.AWSConfig()
-	if log != nil {
-		log.base = cfg.HTTPClient
-		if log.base == nil {
-			log.base = http.DefaultClient
-		}
-		cfg.HTTPClient = log
-	}
-	base := []aurora.Option{
-		aurora.WithAWSConfig(cfg),
-		aurora.WithCredentials(aurora.StaticPassword("postgres", emu.MasterPassword(id))),
-		aurora.WithCABundle(emu.CABundlePEM()),
-	}
-	c, err := aurora.New(context.Background(), id, append(base, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
-
-// wantSteps checks the steps of a report, in order, by name prefix and
-// whether each changed something.
-func wantSteps(t *testing.T, r *aurora.Report, want ...stepWant) {
-	t.Helper()
-	if len(r.Steps) != len(want) {
-		t.Fatalf("%d steps, want %d:\n%s", len(r.Steps), len(want), r)
-	}
-	for i, w := range want {
-		s := r.Steps[i]
-		if !strings.HasPrefix(s.Name, w.prefix) || s.Changed != w.changed {
-			t.Errorf("step %d = %q changed=%v, want %q changed=%v\n%s", i+1, s.Name, s.Changed, w.prefix, w.changed, r)
-		}
-	}
-}
-
-type stepWant struct {
-	prefix  string
-	changed bool
-}
-
-// progressLog collects the steps a workflow reports as it goes.
-type progressLog struct {
-	mu    sync.Mutex
-	steps []aurora.Step
-}
-
-func (p *progressLog) add(s aurora.Step) {
-	p.mu.Lock()
-	p.steps = append(p.steps, s)
-	p.mu.Unlock()
-}
-
-func (p *progressLog) names() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []string
-	for _, s := range p.steps {
-		out = append(out, s.Name)
-	}
-	return out
-}
-
-func reportNames(r *aurora.Report) []string {
-	var out []string
-	for _, s := range r.Steps {
-		out = append(out, s.Name)
-	}
-	return out
-}
-
+// writerSetting returns the writer's current value of a setting.
 func writerSetting(t *testing.T, c *aurora.Cluster, name string) string {
 	t.Helper()
 	ctx := context.Background()
@@ -163,10 +34,10 @@ func writerSetting(t *testing.T, c *aurora.Cluster, name string) string {
 func TestConfigureLogicalReplication(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c := workflowCluster(t, logicalClusterID, nil)
+	c := openCluster(t, logicalClusterID, nil)
 	plan := aurora.LogicalReplicationPlan{Publications: 6, Subscriptions: 4, Slots: 3}
-	var progress progressLog
-	opts := &aurora.LogicalReplicationOptions{Poll: quickPoll, Progress: progress.add}
+	var progress syncList[aurora.Step]
+	opts := &aurora.LogicalReplicationOptions{Poll: fastPoll, Progress: progress.add}
 
 	r1, err := c.ConfigureLogicalReplication(ctx, plan, opts)
 	if err != nil {
@@ -178,7 +49,7 @@ func TestConfigureLogicalReplication(t *testing.T) {
 		stepWant{"set rds.logical_replication=1", true},
 		stepWant{"reboot members pending reboot", true},
 		stepWant{"verify wal_level=logical", false})
-	if got, want := strings.Join(progress.names(), "|"), strings.Join(reportNames(r1), "|"); got != want {
+	if got, want := strings.Join(stepNames(progress.snapshot()), "|"), strings.Join(stepNames(r1.Steps), "|"); got != want {
 		t.Errorf("progress reported %q, want the report's steps %q", got, want)
 	}
 	if d := r1.Steps[2].Detail; !strings.Contains(d, "lrep-instance-1") || !strings.Contains(d, "lrep-instance-2") {
@@ -220,8 +91,8 @@ func TestConfigureLogicalReplication(t *testing.T) {
 }
 
 func TestConfigureLogicalReplicationRefusesBadPlan(t *testing.T) {
-	log := &actionLog{}
-	c := workflowCluster(t, logicalClusterID, log)
+	rec := &apiRecorder{}
+	c := openCluster(t, logicalClusterID, rec)
 	for _, tc := range []struct {
 		plan  aurora.LogicalReplicationPlan
 		field string
@@ -237,7 +108,7 @@ func TestConfigureLogicalReplicationRefusesBadPlan(t *testing.T) {
 			t.Errorf("plan %+v: error %v, want a *WorkflowError with an *InputError on %s", tc.plan, err, tc.field)
 		}
 	}
-	if acts := log.actions(); len(acts) != 0 {
+	if acts := rec.take(); len(acts) != 0 {
 		t.Errorf("a refused plan called RDS: %v", acts)
 	}
 }
@@ -245,8 +116,8 @@ func TestConfigureLogicalReplicationRefusesBadPlan(t *testing.T) {
 func TestEnablePgLogical(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c := workflowCluster(t, pglogicalClusterID, nil)
-	opts := &aurora.PgLogicalOptions{Poll: quickPoll, Sizing: pglogical.Sizing{Subscriptions: 2, ProvidedSubscriptions: 2}}
+	c := openCluster(t, pglogicalClusterID, nil)
+	opts := &aurora.PgLogicalOptions{Poll: fastPoll, Sizing: pglogical.Sizing{Subscriptions: 2, ProvidedSubscriptions: 2}}
 
 	r1, err := c.EnablePgLogical(ctx, opts)
 	if err != nil {
@@ -296,7 +167,7 @@ func TestEnablePgLogical(t *testing.T) {
 	}
 
 	// Asking for another node name does not replace the node.
-	_, err = c.EnablePgLogical(ctx, &aurora.PgLogicalOptions{Poll: quickPoll, NodeName: "other", Sizing: opts.Sizing})
+	_, err = c.EnablePgLogical(ctx, &aurora.PgLogicalOptions{Poll: fastPoll, NodeName: "other", Sizing: opts.Sizing})
 	var we *aurora.WorkflowError
 	if !errors.As(err, &we) || !strings.HasPrefix(we.Step, "create the pglogical node") || !strings.Contains(err.Error(), `"pglog"`) {
 		t.Errorf("EnablePgLogical with another node name: %v; want a failure at the node step naming the existing node", err)

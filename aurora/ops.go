@@ -25,87 +25,6 @@ const (
 	MaxBackupRetentionDays = 35
 )
 
-// PollOptions tunes how a workflow waits for RDS. A wait polls the API,
-// then again after Interval, each next poll after twice the previous
-// delay, at most MaxInterval, and gives up after Timeout. The caller's
-// context bounds everything. The zero value suits real Aurora; against the
-// local emulator, tens of milliseconds are enough.
-type PollOptions struct {
-	// Interval is the first delay between polls; zero means 2s.
-	Interval time.Duration
-	// MaxInterval caps the delay between polls; zero means 30s.
-	MaxInterval time.Duration
-	// Timeout bounds one wait (one instance's reboot or rotation, the
-	// cluster becoming available); zero means 30 minutes.
-	Timeout time.Duration
-}
-
-func (p PollOptions) withDefaults() PollOptions {
-	if p.Interval <= 0 {
-		p.Interval = 2 * time.Second
-	}
-	if p.MaxInterval <= 0 {
-		p.MaxInterval = 30 * time.Second
-	}
-	if p.MaxInterval < p.Interval {
-		p.MaxInterval = p.Interval
-	}
-	if p.Timeout <= 0 {
-		p.Timeout = 30 * time.Minute
-	}
-	return p
-}
-
-// waitDescribed polls Describe until ready accepts the description, and
-// returns it. what says what is awaited, for the error.
-func (c *Cluster) waitDescribed(ctx context.Context, what string, poll PollOptions, ready func(*Description) bool) (*Description, error) {
-	poll = poll.withDefaults()
-	ctx, cancel := context.WithTimeout(ctx, poll.Timeout)
-	defer cancel()
-	delay := poll.Interval
-	var last *Description
-	for {
-		d, err := c.Describe(ctx)
-		if err != nil && ctx.Err() == nil {
-			// The SDK has already retried throttling and transient
-			// faults.
-			return last, fmt.Errorf("waiting for %s: %w", what, err)
-		}
-		if err == nil {
-			last = d
-			if ready(d) {
-				return d, nil
-			}
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return last, fmt.Errorf("waiting for %s (last seen: %s): %w", what, describeState(last), ctx.Err())
-		case <-t.C:
-		}
-		if delay *= 2; delay > poll.MaxInterval {
-			delay = poll.MaxInterval
-		}
-	}
-}
-
-// describeState describes the cluster's state for wait errors.
-func describeState(d *Description) string {
-	if d == nil {
-		return "nothing"
-	}
-	parts := []string{"cluster " + d.Status}
-	for _, in := range append(derefInstances(d.Writer), d.Readers...) {
-		role := "reader"
-		if in.IsWriter {
-			role = "writer"
-		}
-		parts = append(parts, fmt.Sprintf("%s %s %s", role, in.ID, in.Status))
-	}
-	return strings.Join(parts, ", ")
-}
-
 // clusterAllAvailable reports whether the cluster and all its members are
 // available.
 func clusterAllAvailable(d *Description) bool {
@@ -157,11 +76,11 @@ func (c *Cluster) SetBackupRetention(ctx context.Context, days int, opts *SetBac
 	if opts == nil {
 		opts = &SetBackupRetentionOptions{}
 	}
-	w := newWorkflow("SetBackupRetention", opts.Progress)
+	const name = "SetBackupRetention"
 	if days < MinBackupRetentionDays || days > MaxBackupRetentionDays {
-		return nil, &WorkflowError{Workflow: w.report.Workflow, Step: "check input", Report: w.report,
-			Err: fmt.Errorf("backup retention days %d is out of range: allowed values are %d to %d", days, MinBackupRetentionDays, MaxBackupRetentionDays)}
+		return nil, inputFailure(name, fmt.Errorf("backup retention days %d is out of range: allowed values are %d to %d", days, MinBackupRetentionDays, MaxBackupRetentionDays))
 	}
+	w := newWorkflow(name, opts.Progress)
 	err := w.step(ctx, fmt.Sprintf("set backup retention of %s to %d days", c.id, days), func(ctx context.Context) (bool, string, error) {
 		d, err := c.Describe(ctx)
 		if err != nil {
@@ -171,23 +90,9 @@ func (c *Cluster) SetBackupRetention(ctx context.Context, days int, opts *SetBac
 			return false, fmt.Sprintf("already %d days", days), nil
 		}
 		before := d.BackupRetentionDays
-		if d.Status != params.StatusAvailable {
-			if _, err := c.waitDescribed(ctx, "the cluster to be available", opts.Poll, func(d *Description) bool {
-				return d.Status == params.StatusAvailable
-			}); err != nil {
-				return false, "", err
-			}
-		}
-		if _, err := c.api.ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{
-			DBClusterIdentifier:   aws.String(c.id),
-			BackupRetentionPeriod: aws.Int32(int32(days)),
-			ApplyImmediately:      aws.Bool(true),
-		}); err != nil {
-			return false, "", fmt.Errorf("modifying cluster %s: %w", c.id, err)
-		}
-		if _, err := c.waitDescribed(ctx, fmt.Sprintf("cluster %s to be available with %d days of backup retention", c.id, days), opts.Poll,
-			func(d *Description) bool { return d.Status == params.StatusAvailable && d.BackupRetentionDays == days }); err != nil {
-			return true, "", err
+		if err := c.modifyCluster(ctx, d, &rds.ModifyDBClusterInput{BackupRetentionPeriod: aws.Int32(int32(days))}, fmt.Sprintf("%d days of backup retention", days), opts.Poll,
+			func(d *Description) bool { return d.BackupRetentionDays == days }); err != nil {
+			return false, "", err
 		}
 		return true, fmt.Sprintf("%d -> %d days", before, days), nil
 	})
@@ -195,6 +100,30 @@ func (c *Cluster) SetBackupRetention(ctx context.Context, days int, opts *SetBac
 		return nil, err
 	}
 	return w.report, nil
+}
+
+// modifyCluster changes the cluster the way RDS takes a change: it waits
+// until the cluster is available (d is its last description), calls
+// ModifyDBCluster with in, applied immediately, and waits until the
+// cluster is available again and done accepts it. what names the change
+// ("parameter group x"), for the waits and the errors.
+func (c *Cluster) modifyCluster(ctx context.Context, d *Description, in *rds.ModifyDBClusterInput, what string, poll PollOptions, done func(*Description) bool) error {
+	if d.Status != params.StatusAvailable {
+		if _, err := c.waitDescribed(ctx, "cluster "+c.id+" to be available", poll, func(d *Description) bool {
+			return d.Status == params.StatusAvailable
+		}); err != nil {
+			return err
+		}
+	}
+	in.DBClusterIdentifier = aws.String(c.id)
+	in.ApplyImmediately = aws.Bool(true)
+	if _, err := c.api.ModifyDBCluster(ctx, in); err != nil {
+		return fmt.Errorf("setting %s on cluster %s (ModifyDBCluster): %w", what, c.id, err)
+	}
+	_, err := c.waitDescribed(ctx, "cluster "+c.id+" to be available with "+what, poll, func(d *Description) bool {
+		return d.Status == params.StatusAvailable && done(d)
+	})
+	return err
 }
 
 // RebootOptions configures Reboot. A nil *RebootOptions uses the defaults.
@@ -220,11 +149,11 @@ func (c *Cluster) Reboot(ctx context.Context, instanceID string, opts *RebootOpt
 	if opts == nil {
 		opts = &RebootOptions{}
 	}
-	w := newWorkflow("Reboot", opts.Progress)
+	const name = "Reboot"
 	if instanceID == "" {
-		return nil, &WorkflowError{Workflow: w.report.Workflow, Step: "check input", Report: w.report,
-			Err: errors.New("instance identifier is empty: name a DB instance of the cluster")}
+		return nil, inputFailure(name, errors.New("instance identifier is empty: name a DB instance of the cluster"))
 	}
+	w := newWorkflow(name, opts.Progress)
 	err := w.step(ctx, "reboot "+instanceID, func(ctx context.Context) (bool, string, error) {
 		d, err := c.Describe(ctx)
 		if err != nil {
@@ -381,42 +310,5 @@ func (c *Cluster) followWriter(ep endpoint) {
 	if changed {
 		p.pool.Reset()
 		c.cfg.logger.Info("aurora: writer pool follows the failover", "cluster", c.id, "writer", ep.instance)
-	}
-}
-
-// awaitWriter runs a trivial statement on the writer pool until it
-// succeeds, so that the steps after a reboot or rotation start with a
-// working pool. Only retryable errors (a lost or refused connection) are
-// retried.
-func (c *Cluster) awaitWriter(ctx context.Context, poll PollOptions) error {
-	poll = poll.withDefaults()
-	ctx, cancel := context.WithTimeout(ctx, poll.Timeout)
-	defer cancel()
-	p, err := c.Writer(ctx)
-	if err != nil {
-		return err
-	}
-	delay := 50 * time.Millisecond
-	for {
-		err := p.Ping(ctx)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, ErrRetryable) || ctx.Err() != nil {
-			return fmt.Errorf("connecting to the writer: %w", err)
-		}
-		if werr := p.waitForTarget(ctx); werr != nil {
-			return fmt.Errorf("connecting to the writer: %w", err)
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("connecting to the writer: %w (gave up: %w)", err, ctx.Err())
-		case <-t.C:
-		}
-		if delay < time.Second {
-			delay *= 2
-		}
 	}
 }

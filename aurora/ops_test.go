@@ -1,14 +1,9 @@
 package aurora_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
-	"net/http"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,99 +13,6 @@ import (
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/params"
 )
-
-// The clusters these tests use, created by TestMain.
-const (
-	auditClusterID = "audit"
-	opsClusterID   = "ops"
-	certsClusterID = "certs"
-)
-
-// fastPoll polls the emulator quickly; its transitions take milliseconds
-// to seconds.
-var fastPoll = aurora.PollOptions{Interval: 50 * time.Millisecond, MaxInterval: 500 * time.Millisecond, Timeout: 2 * time.Minute}
-
-// apiRecorder records the RDS actions sent through a Cluster, by reading
-// the Action field of each Query-protocol request.
-type apiRecorder struct {
-	base aws.HTTPClient
-	mu   sync.Mutex
-	acts []string
-}
-
-func (r *apiRecorder) Do(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		body, err := io.ReadAll(req.Body)
-		if err != nil {
-			return nil, err
-		}
-		req.Body.Close()
-		req.Body = io.NopCloser(bytes.NewReader(body))
-		if v, err := url.ParseQuery(string(body)); err == nil {
-			r.mu.Lock()
-			r.acts = append(r.acts, v.Get("Action"))
-			r.mu.Unlock()
-		}
-	}
-	return r.base.Do(req)
-}
-
-// take returns the actions recorded since the last take.
-func (r *apiRecorder) take() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	a := r.acts
-	r.acts = nil
-	return a
-}
-
-// mutating returns the actions among acts that change something.
-func mutating(acts []string) []string {
-	var out []string
-	for _, a := range acts {
-		if !strings.HasPrefix(a, "Describe") && !strings.HasPrefix(a, "Download") {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
-// openCluster returns a handle on one of the emulator's clusters, with
-// verify-full TLS against the emulator's CAs. With a recorder, every RDS
-// call goes through it.
-func openCluster(t testing.TB, id string, rec *apiRecorder, opts ...aurora.Option) *aurora.Cluster {
-	t.Helper()
-	cfg := emu.AWSConfig()
-	if rec != nil {
-		rec.base = cfg.HTTPClient
-		if rec.base == nil {
-			rec.base = http.DefaultClient
-		}
-		cfg.HTTPClient = rec
-	}
-	base := []aurora.Option{
-		aurora.WithAWSConfig(cfg),
-		aurora.WithCredentials(aurora.StaticPassword("postgres", emu.MasterPassword(id))),
-		aurora.WithCABundle(emu.CABundlePEM()),
-	}
-	c, err := aurora.New(context.Background(), id, append(base, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
-
-func stepOf(t *testing.T, r *aurora.Report, prefix string) aurora.Step {
-	t.Helper()
-	for _, s := range r.Steps {
-		if strings.HasPrefix(s.Name, prefix) {
-			return s
-		}
-	}
-	t.Fatalf("no step %q in report:\n%s", prefix, r)
-	return aurora.Step{}
-}
 
 func TestSetBackupRetention(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -40,21 +39,6 @@ func CustomClusterGroupName(clusterID string) string { return clusterID + "-clus
 // default groups, which cannot be modified (or none at all).
 func isDefaultClusterGroup(name string) bool {
 	return name == "" || strings.HasPrefix(strings.ToLower(name), "default.")
-}
-
-// pollDefaults fills the zero fields of PollOptions: first poll after 2s,
-// backoff to 30s, 30 minutes per wait.
-func pollDefaults(p PollOptions) PollOptions {
-	if p.Interval <= 0 {
-		p.Interval = 2 * time.Second
-	}
-	if p.MaxInterval < p.Interval {
-		p.MaxInterval = max(p.Interval, 30*time.Second)
-	}
-	if p.Timeout <= 0 {
-		p.Timeout = 30 * time.Minute
-	}
-	return p
 }
 
 // ensureClusterGroup makes sure the cluster uses a custom DB cluster
@@ -123,21 +107,8 @@ func (c *Cluster) ensureClusterGroup(ctx context.Context, want string, poll Poll
 		want = g.Name // RDS lower-cases names
 	}
 
-	if d.Status != params.StatusAvailable {
-		if err := c.waitCluster(ctx, "to be available", poll, func(d *Description) bool { return d.Status == params.StatusAvailable }); err != nil {
-			return "", false, "", err
-		}
-	}
-	if _, err := c.api.ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{
-		DBClusterIdentifier:         aws.String(c.id),
-		DBClusterParameterGroupName: aws.String(want),
-		ApplyImmediately:            aws.Bool(true),
-	}); err != nil {
-		return "", false, "", fmt.Errorf("attaching cluster parameter group %s to %s (ModifyDBCluster): %w", want, c.id, err)
-	}
-	if err := c.waitCluster(ctx, "to be available with parameter group "+want, poll, func(d *Description) bool {
-		return d.Status == params.StatusAvailable && strings.EqualFold(d.ParameterGroup, want)
-	}); err != nil {
+	if err := c.modifyCluster(ctx, d, &rds.ModifyDBClusterInput{DBClusterParameterGroupName: aws.String(want)}, "parameter group "+want, poll,
+		func(d *Description) bool { return strings.EqualFold(d.ParameterGroup, want) }); err != nil {
 		return "", false, "", err
 	}
 	from := current
@@ -147,35 +118,31 @@ func (c *Cluster) ensureClusterGroup(ctx context.Context, want string, poll Poll
 	return want, true, fmt.Sprintf("%s %s (family %s) in place of %s", how, want, family, from), nil
 }
 
-// waitCluster polls Describe with backoff (poll's Interval doubling up to
-// MaxInterval, for at most Timeout) until ready holds.
-func (c *Cluster) waitCluster(ctx context.Context, what string, poll PollOptions, ready func(*Description) bool) error {
-	poll = pollDefaults(poll)
-	ctx, cancel := context.WithTimeout(ctx, poll.Timeout)
-	defer cancel()
-	delay := poll.Interval
-	last := "nothing"
-	for {
-		d, err := c.Describe(ctx)
-		switch {
-		case err == nil && ready(d):
-			return nil
-		case err == nil:
-			last = "status " + d.Status + ", parameter group " + d.ParameterGroup
-		case ctx.Err() == nil:
-			return fmt.Errorf("waiting for cluster %s %s: %w", c.id, what, err)
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("waiting for cluster %s %s (last seen: %s): %w", c.id, what, last, ctx.Err())
-		case <-t.C:
-		}
-		if delay *= 2; delay > poll.MaxInterval {
-			delay = poll.MaxInterval
-		}
+// ensureClusterGroupStep runs ensureClusterGroup as the workflow step
+// stepEnsureClusterGroup and returns the group the cluster uses.
+func (c *Cluster) ensureClusterGroupStep(ctx context.Context, w *workflow, want string, poll PollOptions) (string, error) {
+	var group string
+	err := w.step(ctx, stepEnsureClusterGroup, func(ctx context.Context) (bool, string, error) {
+		g, changed, detail, err := c.ensureClusterGroup(ctx, want, poll)
+		group = g
+		return changed, detail, err
+	})
+	return group, err
+}
+
+// setClusterParameters reads the values set in a cluster parameter group,
+// has changes derive the changes a workflow needs from them, and applies
+// those that differ (applyClusterChanges).
+func (c *Cluster) setClusterParameters(ctx context.Context, group string, changes func(values map[string]string) ([]params.Change, error)) (changed bool, detail string, err error) {
+	values, err := c.groupValues(ctx, group)
+	if err != nil {
+		return false, "", err
 	}
+	cs, err := changes(values)
+	if err != nil {
+		return false, "", err
+	}
+	return c.applyClusterChanges(ctx, group, cs)
 }
 
 // groupValues returns the values set in a cluster parameter group, by
@@ -229,7 +196,7 @@ func changeList(cs []params.Change) string {
 // then drops the idle connections of the open pools, which the reboots
 // broke.
 func (c *Cluster) rebootPendingMembers(ctx context.Context, poll PollOptions, progress func(params.Progress)) (changed bool, detail string, err error) {
-	poll = pollDefaults(poll)
+	poll = poll.withDefaults()
 	rebooted, err := c.params.RebootPending(ctx, c.id, &params.RebootOptions{
 		MinDelay: poll.Interval, MaxDelay: poll.MaxInterval, MaxWait: poll.Timeout, Progress: progress,
 	})
@@ -243,6 +210,14 @@ func (c *Cluster) rebootPendingMembers(ctx context.Context, poll PollOptions, pr
 		return false, "no member pending reboot", nil
 	}
 	return true, "rebooted " + strings.Join(rebooted, ", "), nil
+}
+
+// rebootPendingStep runs rebootPendingMembers as the workflow step
+// stepRebootPending.
+func (c *Cluster) rebootPendingStep(ctx context.Context, w *workflow, poll PollOptions, progress func(params.Progress)) error {
+	return w.step(ctx, stepRebootPending, func(ctx context.Context) (bool, string, error) {
+		return c.rebootPendingMembers(ctx, poll, progress)
+	})
 }
 
 // resetIdleConns closes the idle connections of the open pools, so that

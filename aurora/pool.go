@@ -16,32 +16,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// ErrRetryable is matched by errors.Is for errors after which the same
-// work can be tried again on a new connection: the writer was lost (a
-// failover, a crash, a reboot) or a connection broke. Whether a statement
-// that was in flight took effect is unknown, so only retry work that is
-// idempotent or transactional; Pool.RunTx does that for a transaction.
-var ErrRetryable = errors.New("aurora: retryable")
-
-// ConnectionLostError reports that a statement failed because its
-// connection to the writer (or reader) was lost. It matches ErrRetryable.
-type ConnectionLostError struct {
-	// Instance is the DB instance the connection went to, when known.
-	Instance string
-	// Err is what the driver reported.
-	Err error
-}
-
-func (e *ConnectionLostError) Error() string {
-	return fmt.Sprintf("aurora: connection to %s lost (retryable): %v", e.Instance, e.Err)
-}
-
-// Unwrap returns the driver's error.
-func (e *ConnectionLostError) Unwrap() error { return e.Err }
-
-// Is makes errors.Is(err, ErrRetryable) true.
-func (e *ConnectionLostError) Is(target error) bool { return target == ErrRetryable }
-
 type poolRole int
 
 const (
@@ -283,23 +257,37 @@ func (p *Pool) Ping(ctx context.Context) error {
 // a new transaction, until it commits, fails otherwise, or ctx ends. fn
 // must do nothing outside the transaction that cannot be repeated.
 func (p *Pool) RunTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return p.retry(ctx, func() error { return p.runTxOnce(ctx, fn) }, func(attempt int, err error) {
+		p.c.cfg.logger.Warn("aurora: retrying transaction", "cluster", p.c.id, "attempt", attempt, "error", err)
+	})
+}
+
+// retry runs op until it succeeds, fails with an error that is not
+// retryable (ErrRetryable), or ctx ends. Before each retry it tells
+// onRetry (when set), waits for a running writer search to end, and then
+// backs off: 50ms, doubling up to about a second.
+func (p *Pool) retry(ctx context.Context, op func() error, onRetry func(attempt int, err error)) error {
 	backoff := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		err := p.runTxOnce(ctx, fn)
+		err := op()
 		if err == nil {
 			return nil
 		}
 		if !errors.Is(err, ErrRetryable) || ctx.Err() != nil {
 			return err
 		}
-		p.c.cfg.logger.Warn("aurora: retrying transaction", "cluster", p.c.id, "attempt", attempt, "error", err)
+		if onRetry != nil {
+			onRetry(attempt, err)
+		}
 		if werr := p.waitForTarget(ctx); werr != nil {
 			return fmt.Errorf("%w (and then: %w)", err, werr)
 		}
+		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return fmt.Errorf("%w (gave up: %w)", err, ctx.Err())
-		case <-time.After(backoff):
+		case <-t.C:
 		}
 		if backoff < time.Second {
 			backoff *= 2

@@ -68,34 +68,6 @@ func (r *Report) String() string {
 // ProgressFunc receives each step of a workflow as it completes.
 type ProgressFunc func(Step)
 
-// WorkflowError reports the step at which a workflow failed. Report holds
-// the steps that completed before it, so the caller knows exactly what was
-// applied.
-type WorkflowError struct {
-	Workflow string
-	// Step is the step that failed.
-	Step string
-	// Report lists the steps that completed.
-	Report *Report
-	// Err is the cause.
-	Err error
-}
-
-func (e *WorkflowError) Error() string {
-	done := make([]string, 0, len(e.Report.Steps))
-	for _, s := range e.Report.Steps {
-		done = append(done, s.Name)
-	}
-	applied := "none"
-	if len(done) > 0 {
-		applied = strings.Join(done, "; ")
-	}
-	return fmt.Sprintf("aurora: %s failed at %q (completed: %s): %v", e.Workflow, e.Step, applied, e.Err)
-}
-
-// Unwrap returns the cause.
-func (e *WorkflowError) Unwrap() error { return e.Err }
-
 // workflow runs the steps of one workflow, recording them and reporting
 // progress.
 type workflow struct {

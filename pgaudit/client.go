@@ -42,8 +42,8 @@ type Client struct {
 	q Querier
 }
 
-// NewClient returns a Client that sends its SQL through q.
-func NewClient(q Querier) *Client { return &Client{q: q} }
+// New returns a Client that sends its SQL through q.
+func New(q Querier) *Client { return &Client{q: q} }
 
 // Status is what Client.Status found.
 type Status struct {

@@ -18,7 +18,7 @@ import (
 func TestStatusAndInstall(t *testing.T) {
 	ctx := testCtx(t)
 	db := pgtest.NewDB(t)
-	c := NewClient(db.Pool)
+	c := New(db.Pool)
 	st, err := c.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ func TestInstallRefusedWhenNotPreloaded(t *testing.T) {
 	ctx := testCtx(t)
 	srv := pgtest.StartServer(t) // a server of its own, without pgaudit
 	db := pgtest.NewDBOn(t, srv)
-	c := NewClient(db.Pool)
+	c := New(db.Pool)
 	_, err := c.Install(ctx)
 	if !errors.Is(err, ErrNotPreloaded) {
 		t.Fatalf("Install: %v, want ErrNotPreloaded", err)
@@ -69,7 +69,7 @@ func TestParseClassesLikeServer(t *testing.T) {
 	ctx := testCtx(t)
 	db := pgtest.NewDB(t)
 	conn := db.Connect(t)
-	if _, err := NewClient(conn).Install(ctx); err != nil {
+	if _, err := New(conn).Install(ctx); err != nil {
 		t.Fatal(err)
 	}
 	inputs := []string{
@@ -137,7 +137,7 @@ func TestParseClassesLikeServer(t *testing.T) {
 func TestObjectAuditing(t *testing.T) {
 	ctx := testCtx(t)
 	db := pgtest.NewDB(t)
-	c := NewClient(db.Pool)
+	c := New(db.Pool)
 	if _, err := c.Install(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +282,7 @@ func TestOverridesAreAudited(t *testing.T) {
 	}
 	for _, d := range []string{db1, db2} {
 		c := connectAs(t, "postgres", d)
-		if _, err := NewClient(c).Install(ctx); err != nil {
+		if _, err := New(c).Install(ctx); err != nil {
 			t.Fatal(err)
 		}
 		stmts := []string{"CREATE TABLE t (v text)", "CREATE TABLE victim (id int)", "GRANT ALL ON t TO PUBLIC", "GRANT CREATE ON SCHEMA public TO PUBLIC"}
@@ -293,7 +293,7 @@ func TestOverridesAreAudited(t *testing.T) {
 		}
 	}
 	pool := pgtest.NewDB(t).Pool
-	c := NewClient(pool)
+	c := New(pool)
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -453,7 +453,7 @@ func TestOverridesAreAudited(t *testing.T) {
 
 func TestServerValue(t *testing.T) {
 	ctx := testCtx(t)
-	c := NewClient(pgtest.NewDB(t).Pool)
+	c := New(pgtest.NewDB(t).Pool)
 	v, err := c.ServerValue(ctx, "pgaudit.log")
 	if err != nil || v != "none" {
 		t.Fatalf("ServerValue = %q, %v", v, err)
@@ -519,12 +519,12 @@ func TestEffectiveClassesUnprivileged(t *testing.T) {
 	plain, other := uniq("plain"), uniq("other")
 	createRole(t, plain, db.Name)
 	createRole(t, other, db.Name)
-	su := NewClient(db.Pool)
+	su := New(db.Pool)
 	if err := su.SetOverrides(ctx, Scope{Role: other, Database: db.Name}, Settings{Log: Ptr(Write)}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { su.ResetOverrides(ctx, Scope{Role: other, Database: db.Name}) })
-	c := NewClient(connectAs(t, plain, db.Name))
+	c := New(connectAs(t, plain, db.Name))
 	got, err := c.EffectiveClasses(ctx, other, db.Name)
 	if err != nil || got != Write {
 		t.Fatalf("EffectiveClasses = %s, %v", got, err)

@@ -90,7 +90,7 @@ func BenchmarkOverrides(b *testing.B) {
 
 func benchOverrides(b *testing.B, pool *pgxpool.Pool, names []string) {
 	ctx := context.Background()
-	c := NewClient(pool)
+	c := New(pool)
 	// The round trip this pool really sees.
 	const pings = 200
 	t0 := time.Now()

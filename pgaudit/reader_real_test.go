@@ -25,7 +25,7 @@ var auditLineStart = regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC:.*:
 func TestReaderRealLog(t *testing.T) {
 	ctx := testCtx(t)
 	db := pgtest.NewDB(t)
-	c := NewClient(db.Pool)
+	c := New(db.Pool)
 	if _, err := c.Install(ctx); err != nil {
 		t.Fatal(err)
 	}

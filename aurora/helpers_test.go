@@ -1,0 +1,170 @@
+package aurora_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/pgaurora/pgaurora/aurora"
+)
+
+// Helpers shared by the package's tests.
+
+// fastPoll polls the emulator quickly: its transitions take milliseconds
+// to seconds, where real Aurora's take minutes.
+var fastPoll = aurora.PollOptions{Interval: 50 * time.Millisecond, MaxInterval: 300 * time.Millisecond, Timeout: 2 * time.Minute}
+
+// openCluster returns a handle on one of the emulator's clusters, with
+// verify-full TLS against the emulator's CAs, closed when the test ends.
+// With a recorder, every RDS call goes through it.
+func openCluster(t testing.TB, id string, rec *apiRecorder, opts ...aurora.Option) *aurora.Cluster {
+	t.Helper()
+	cfg := emu.AWSConfig()
+	if rec != nil {
+		rec.base = cfg.HTTPClient
+		if rec.base == nil {
+			rec.base = http.DefaultClient
+		}
+		cfg.HTTPClient = rec
+	}
+	base := []aurora.Option{
+		aurora.WithAWSConfig(cfg),
+		aurora.WithCredentials(aurora.StaticPassword("postgres", emu.MasterPassword(id))),
+		aurora.WithCABundle(emu.CABundlePEM()),
+	}
+	c, err := aurora.New(context.Background(), id, append(base, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// newCluster is openCluster on the "shop" cluster, without a recorder.
+func newCluster(t *testing.T, opts ...aurora.Option) *aurora.Cluster {
+	t.Helper()
+	return openCluster(t, clusterID, nil, opts...)
+}
+
+// apiRecorder records the RDS actions sent through a Cluster, by reading
+// the Action field of each Query-protocol request body.
+type apiRecorder struct {
+	base aws.HTTPClient
+	mu   sync.Mutex
+	acts []string
+}
+
+func (r *apiRecorder) Do(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			return nil, err
+		}
+		req.Body.Close()
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		if v, err := url.ParseQuery(string(body)); err == nil {
+			r.mu.Lock()
+			r.acts = append(r.acts, v.Get("Action"))
+			r.mu.Unlock()
+		}
+	}
+	return r.base.Do(req)
+}
+
+// take returns the actions recorded since the last take.
+func (r *apiRecorder) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a := r.acts
+	r.acts = nil
+	return a
+}
+
+// mutating returns the actions among acts that change something.
+func mutating(acts []string) []string {
+	var out []string
+	for _, a := range acts {
+		if !strings.HasPrefix(a, "Describe") && !strings.HasPrefix(a, "Download") {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// stepOf returns the first step of a report whose name starts with
+// prefix.
+func stepOf(t *testing.T, r *aurora.Report, prefix string) aurora.Step {
+	t.Helper()
+	for _, s := range r.Steps {
+		if strings.HasPrefix(s.Name, prefix) {
+			return s
+		}
+	}
+	t.Fatalf("no step %q in report:\n%s", prefix, r)
+	return aurora.Step{}
+}
+
+// stepWant is a step wantSteps expects: a name prefix and whether the
+// step changed something.
+type stepWant struct {
+	prefix  string
+	changed bool
+}
+
+// wantSteps checks the steps of a report, in order, by name prefix and
+// whether each changed something.
+func wantSteps(t *testing.T, r *aurora.Report, want ...stepWant) {
+	t.Helper()
+	if len(r.Steps) != len(want) {
+		t.Fatalf("%d steps, want %d:\n%s", len(r.Steps), len(want), r)
+	}
+	for i, w := range want {
+		s := r.Steps[i]
+		if !strings.HasPrefix(s.Name, w.prefix) || s.Changed != w.changed {
+			t.Errorf("step %d = %q changed=%v, want %q changed=%v\n%s", i+1, s.Name, s.Changed, w.prefix, w.changed, r)
+		}
+	}
+}
+
+// stepNames lists the names of steps.
+func stepNames(steps []aurora.Step) []string {
+	var out []string
+	for _, s := range steps {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// syncList is a list that goroutines append to: the steps a workflow
+// reports (its add is a ProgressFunc), the writes a stream acknowledged.
+type syncList[T any] struct {
+	mu    sync.Mutex
+	items []T
+}
+
+func (l *syncList[T]) add(v T) {
+	l.mu.Lock()
+	l.items = append(l.items, v)
+	l.mu.Unlock()
+}
+
+func (l *syncList[T]) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.items)
+}
+
+// snapshot returns a copy of the list.
+func (l *syncList[T]) snapshot() []T {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]T(nil), l.items...)
+}

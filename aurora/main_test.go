@@ -1,0 +1,61 @@
+package aurora_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/pgaurora/pgaurora/aurora/auroratest"
+)
+
+// emu is the emulator every test of the package shares, started by
+// TestMain with the clusters below. Each test that changes a cluster works
+// on a cluster of its own, so that the tests do not depend on their order.
+var emu *auroratest.Emulator
+
+// The emulator's clusters and who uses them.
+const (
+	// clusterID ("shop", 2 instances) serves the handle, pool, credential
+	// and failover tests.
+	clusterID = "shop"
+	// auditClusterID gets EnablePgAudit and the audit-log reading.
+	auditClusterID = "audit"
+	// opsClusterID gets SetBackupRetention, Reboot, Failover and the
+	// failover benchmark.
+	opsClusterID = "ops"
+	// certsClusterID gets RotateCA.
+	certsClusterID = "certs"
+	// logicalClusterID gets ConfigureLogicalReplication (2 instances, so
+	// a reader reboots before the writer).
+	logicalClusterID = "lrep"
+	// pglogicalClusterID gets EnablePgLogical, and the PL/Rust workflow
+	// that stops before changing anything.
+	pglogicalClusterID = "pglog"
+	// diagClusterID reports engine version 15.1 (too old for PL/Rust) and
+	// hosts the PLV8 upgrade and the diagnostics.
+	diagClusterID = "diag"
+)
+
+func TestMain(m *testing.M) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	var err error
+	emu, err = auroratest.Start(ctx,
+		auroratest.WithCluster(clusterID, auroratest.ClusterConfig{Instances: 2}),
+		auroratest.WithCluster(auditClusterID, auroratest.ClusterConfig{Instances: 2}),
+		auroratest.WithCluster(opsClusterID, auroratest.ClusterConfig{Instances: 2}),
+		auroratest.WithCluster(certsClusterID, auroratest.ClusterConfig{Instances: 2}),
+		auroratest.WithCluster(logicalClusterID, auroratest.ClusterConfig{Instances: 2}),
+		auroratest.WithCluster(pglogicalClusterID, auroratest.ClusterConfig{Instances: 1}),
+		auroratest.WithCluster(diagClusterID, auroratest.ClusterConfig{Instances: 1, EngineVersion: "15.1"}),
+		auroratest.WithTransitionDelay(50*time.Millisecond))
+	cancel()
+	if err != nil {
+		println("starting the emulator:", err.Error())
+		os.Exit(1)
+	}
+	code := m.Run()
+	stopExampleEmulator()
+	emu.Close()
+	os.Exit(code)
+}
