@@ -18,6 +18,8 @@
 //     read on the first connection and read again when the server refuses
 //     it (after a rotation); or IAMAuth, a fresh IAM token for every new
 //     connection. Credentials never appear in errors, logs or String.
+//     To create a login role, PasswordSQL turns its password into a SCRAM
+//     verifier literal, so CREATE ROLE ... PASSWORD carries no password.
 //   - WithCABundle (a PEM bundle such as AWS's global-bundle.pem) or
 //     WithTrustStore makes connections TLS verify-full against those CAs;
 //     without either they verify against the system roots.
