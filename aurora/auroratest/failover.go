@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgaurora/pgaurora/internal/pgserver"
+	"github.com/pgaurora/pgaurora/internal/sqlquote"
 )
 
 // Failover. FailoverDBCluster (and RebootDBInstance with ForceFailover on
@@ -144,7 +145,13 @@ func (e *Emulator) doFailover(ctx context.Context, c *cluster, target *instance)
 	others := slices.DeleteFunc(c.readers(), func(in *instance) bool { return in == target })
 	e.mu.Unlock()
 
-	// The old writer goes away (the endpoint already refuses it).
+	// Aurora's readers share the writer's storage, so a clean failover
+	// loses nothing. Here the target must first replay everything the old
+	// writer wrote (the endpoint already refuses new writes).
+	if err := waitCaughtUp(ctx, oldSrv, newSrv, 30*time.Second); err != nil {
+		e.log.Warn("auroratest: the failover target has not replayed all of the old writer's WAL", "instance", target.id, "error", err)
+	}
+	// The old writer goes away.
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	err := oldSrv.Stop(sctx)
 	cancel()
@@ -279,6 +286,33 @@ func receiverTimeline(ctx context.Context, srv *pgserver.Server, primaryPort int
 		return 0, err
 	}
 	return strconv.Atoi(v)
+}
+
+// waitCaughtUp waits until standby has replayed all WAL that primary has
+// inserted so far (committed work included, whether or not the primary's
+// synchronous_commit waited for its flush).
+func waitCaughtUp(ctx context.Context, primary, standby *pgserver.Server, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	lsn, err := queryOne(ctx, primary, "SELECT pg_current_wal_insert_lsn()::text")
+	if err != nil {
+		return fmt.Errorf("reading the writer's WAL position: %w", err)
+	}
+	lit, err := sqlquote.Literal(lsn)
+	if err != nil {
+		return err
+	}
+	for {
+		done, err := queryOne(ctx, standby, "SELECT (pg_last_wal_replay_lsn() >= "+lit+"::pg_lsn)::text")
+		if err == nil && done == "true" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for replay up to %s: %w (last: %v)", lsn, ctx.Err(), err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // queryOne runs a query returning one text value on a new connection.

@@ -49,7 +49,7 @@ type Config struct {
 	// connections; zero means 60 seconds.
 	StartTimeout time.Duration
 
-	primaryConnInfo string // set for streaming replicas
+	primaryPort int // the primary's port, for streaming replicas; 0 otherwise
 }
 
 // TLS is the server's TLS material, PEM encoded.
@@ -132,7 +132,7 @@ func (s *Server) StartReplica(ctx context.Context, cfg Config) (*Server, error) 
 	if cfg.TLS == nil {
 		cfg.TLS = primary.TLS
 	}
-	cfg.primaryConnInfo = replicationConnInfo(port, cfg.Superuser, cfg.Password)
+	cfg.primaryPort = port
 
 	r, err := prepare(cfg)
 	if err != nil {
@@ -146,15 +146,79 @@ func (s *Server) StartReplica(ctx context.Context, cfg Config) (*Server, error) 
 		r.cleanup()
 		return nil, err
 	}
+	// A hot standby accepts connections as soon as it is consistent, which
+	// can be before its WAL receiver has connected to the primary. Until it
+	// streams, whatever the primary writes exists only there: return once
+	// the replica is really a replica.
+	if err := r.WaitStreaming(ctx); err != nil {
+		r.cleanup()
+		return nil, err
+	}
 	return r, nil
 }
 
-func replicationConnInfo(port int, user, password string) string {
-	kv := []string{"host=127.0.0.1", "port=" + strconv.Itoa(port), "user=" + quoteConnValue(user), "application_name=replica"}
-	if password != "" {
-		kv = append(kv, "password="+quoteConnValue(password))
+// WaitStreaming waits until a replica's WAL receiver is streaming from its
+// primary, within ctx and the server's start timeout.
+func (s *Server) WaitStreaming(ctx context.Context) error {
+	timeout := s.cfg.StartTimeout
+	if timeout == 0 {
+		timeout = 60 * time.Second
 	}
-	return strings.Join(kv, " ")
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for {
+		status, err := s.queryOne(ctx, "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'none')")
+		if err == nil && status == "streaming" {
+			return nil
+		}
+		if err == nil {
+			err = fmt.Errorf("WAL receiver status %q", status)
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pgserver: replica on port %d is not streaming from its primary: %w (last: %v)", s.Port(), ctx.Err(), last)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// queryOne runs a query that returns one text value on a new connection.
+func (s *Server) queryOne(ctx context.Context, sql string) (string, error) {
+	conn, err := pgconn.Connect(ctx, s.ConnString("postgres"))
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.Background())
+	res := conn.ExecParams(ctx, sql, nil, nil, nil, nil).Read()
+	if res.Err != nil {
+		return "", res.Err
+	}
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
+		return "", fmt.Errorf("%q returned %d rows", sql, len(res.Rows))
+	}
+	return string(res.Rows[0][0]), nil
+}
+
+// passFile holds a replica's replication password, so that
+// primary_conninfo (which the server logs whenever it changes) names the
+// file instead of carrying the password.
+const passFile = "replication.pgpass"
+
+// replicationConnInfo returns a replica's primary_conninfo, writing the
+// password file it points to. Callers hold s.mu.
+func (s *Server) replicationConnInfo() (string, error) {
+	kv := []string{"host=127.0.0.1", "port=" + strconv.Itoa(s.cfg.primaryPort), "user=" + quoteConnValue(s.cfg.Superuser), "application_name=replica"}
+	if s.cfg.Password != "" {
+		path := filepath.Join(s.dataDir, passFile)
+		esc := strings.NewReplacer(`\`, `\\`, `:`, `\:`)
+		if err := writeOwned(path, []byte("*:*:*:"+esc.Replace(s.cfg.Superuser)+":"+esc.Replace(s.cfg.Password)+"\n")); err != nil {
+			return "", err
+		}
+		kv = append(kv, "passfile="+quoteConnValue(path))
+	}
+	return strings.Join(kv, " "), nil
 }
 
 // quoteConnValue quotes a libpq keyword/value connection string value.
@@ -346,8 +410,12 @@ func (s *Server) writeConf() error {
 			set["ssl_ca_file"] = "client-ca.crt"
 		}
 	}
-	if s.cfg.primaryConnInfo != "" {
-		set["primary_conninfo"] = s.cfg.primaryConnInfo
+	if s.cfg.primaryPort != 0 {
+		conninfo, err := s.replicationConnInfo()
+		if err != nil {
+			return err
+		}
+		set["primary_conninfo"] = conninfo
 		set["hot_standby"] = "on"
 	}
 	maps.Copy(set, s.cfg.Settings)
@@ -630,7 +698,7 @@ func (s *Server) Promote(ctx context.Context) error {
 		return errors.New("pgserver: promote: the server did not leave recovery within 60s")
 	}
 	s.mu.Lock()
-	s.cfg.primaryConnInfo = ""
+	s.cfg.primaryPort = 0
 	err = s.writeConf()
 	s.mu.Unlock()
 	if err != nil {
@@ -647,7 +715,7 @@ func (s *Server) Promote(ctx context.Context) error {
 // was promoted) and reloads it.
 func (s *Server) Follow(ctx context.Context, primary *Server) error {
 	s.mu.Lock()
-	s.cfg.primaryConnInfo = replicationConnInfo(primary.Port(), s.cfg.Superuser, s.cfg.Password)
+	s.cfg.primaryPort = primary.Port()
 	s.mu.Unlock()
 	return s.Reload(ctx)
 }
@@ -704,12 +772,35 @@ func (s *Server) ConnString(db string) string {
 		Path:     "/" + db,
 		RawQuery: "sslmode=disable",
 	}
-	if s.cfg.Password != "" {
-		u.User = url.UserPassword(s.cfg.Superuser, s.cfg.Password)
+	s.mu.Lock()
+	user, password := s.cfg.Superuser, s.cfg.Password
+	s.mu.Unlock()
+	if password != "" {
+		u.User = url.UserPassword(user, password)
 	} else {
-		u.User = url.User(s.cfg.Superuser)
+		u.User = url.User(user)
 	}
 	return u.String()
+}
+
+// SetPassword records that the superuser's password is now password, after
+// it was changed in the database (ALTER ROLE ... PASSWORD, on the primary).
+// From then on ConnString, StartReplica and Follow use it, and a streaming
+// replica's WAL receiver authenticates with it the next time it connects
+// (its primary_conninfo names a password file, which libpq reads on every
+// connection, so no reload is needed; the password never appears in the
+// configuration or in the server's log).
+func (s *Server) SetPassword(password string) error {
+	if password == "" || strings.ContainsAny(password, "\x00\n\r") {
+		return errors.New("pgserver: SetPassword: the password is empty or contains a NUL or newline")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg.Password = password
+	if s.cfg.primaryPort == 0 {
+		return nil
+	}
+	return s.writeConf()
 }
 
 // String describes the server without secrets.
