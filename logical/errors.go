@@ -3,10 +3,11 @@ package logical
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgaurora/pgaurora/internal/conninfo"
 )
 
 // Sentinel errors, matched with errors.Is. Errors returned by this package
@@ -96,67 +97,14 @@ func classify(err error, doing string) error {
 	return fmt.Errorf("logical: %s: %w", doing, err)
 }
 
-// scrub returns err with every occurrence of the secrets removed from its
-// message. When the cause's own text holds a secret, the cause is replaced
-// by a copy without it (a *pgconn.PgError keeps its SQLSTATE and fields,
-// with the secret masked), so no error in the chain can print it.
+// scrub returns err with every occurrence of the secrets (and anything
+// that looks like a password in a connection string) removed from its
+// message. When the text holds one, the error is replaced by a copy
+// without it that still matches the package's sentinels its original
+// matched and unwraps to the masked *pgconn.PgError (SQLSTATE and fields
+// kept), so no error in the chain can print it.
 func scrub(err error, secrets ...string) error {
-	if err == nil {
-		return nil
-	}
-	leaks := func(s string) bool {
-		for _, sec := range secrets {
-			if sec != "" && strings.Contains(s, sec) {
-				return true
-			}
-		}
-		return false
-	}
-	mask := func(s string) string {
-		for _, sec := range secrets {
-			if sec != "" {
-				s = strings.ReplaceAll(s, sec, redacted)
-			}
-		}
-		return s
-	}
-	if !leaks(err.Error()) {
-		return err
-	}
-	s := &scrubbed{msg: mask(err.Error())}
-	for _, sentinel := range sentinels {
-		if errors.Is(err, sentinel) {
-			s.is = append(s.is, sentinel)
-		}
-	}
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) {
-		cp := *pg
-		cp.Message, cp.Detail, cp.Hint = mask(cp.Message), mask(cp.Detail), mask(cp.Hint)
-		cp.Where, cp.InternalQuery = mask(cp.Where), mask(cp.InternalQuery)
-		s.cause = &cp
-	}
-	return s
+	return conninfo.ScrubError(err, secrets, sentinels...)
 }
 
 var sentinels = []error{ErrInvalid, ErrUnsupported, ErrNotFound, ErrAlreadyExists, ErrSlotActive, ErrSubscriptionDisabled, ErrLogSuppression}
-
-// scrubbed is an error whose text had a secret masked. It still matches
-// the package's sentinels its original matched, and unwraps to the
-// masked *pgconn.PgError when there was one.
-type scrubbed struct {
-	msg   string
-	is    []error
-	cause error
-}
-
-func (e *scrubbed) Error() string { return e.msg }
-func (e *scrubbed) Unwrap() error { return e.cause }
-func (e *scrubbed) Is(target error) bool {
-	for _, s := range e.is {
-		if s == target {
-			return true
-		}
-	}
-	return false
-}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,7 +32,7 @@ func TestMain(m *testing.M) { os.Exit(runMain(m)) }
 
 func runMain(m *testing.M) int {
 	flag.Parse()
-	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" || flag.Lookup("test.fuzzworker").Value.String() == "true" {
+	if pgtest.Fuzzing() {
 		// Fuzzing exercises pure parsers; its worker processes need no
 		// servers (tests that do skip, saying so).
 		return m.Run()
@@ -43,51 +42,32 @@ func runMain(m *testing.M) int {
 		panic(err)
 	}
 	pubPassword = "pw'" + hex.EncodeToString(b) // a quote, to exercise quoting
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	var wg sync.WaitGroup
-	var errP, errS error
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		pubSrv, errP = pgserver.Start(ctx, serverConfig(pgtest.WithPassword(pubPassword)))
-	}()
-	go func() { defer wg.Done(); subSrv, errS = pgserver.Start(ctx, serverConfig()) }()
-	wg.Wait()
-	cancel()
-	defer func() {
-		for _, s := range []*pgserver.Server{pubSrv, subSrv} {
-			if s != nil {
-				s.Close()
-			}
-		}
-	}()
-	if err := errors.Join(errP, errS); err != nil {
-		fmt.Fprintf(os.Stderr, "logical tests: starting PostgreSQL: %v\n", err)
-		if errors.Is(err, pgserver.ErrNoBinaries) {
-			fmt.Fprintln(os.Stderr, "logical tests: these tests need PostgreSQL 15 with wal2json: run `make deps` (as root) first")
-		}
+	srvs, stop, err := pgtest.StartServers(serverOptions(pgtest.WithPassword(pubPassword)), serverOptions())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "logical tests (they need PostgreSQL 15 with wal2json): %v\n", err)
 		return 1
 	}
+	defer stop()
+	pubSrv, subSrv = srvs[0], srvs[1]
 	return m.Run()
 }
 
-func serverConfig(opts ...pgtest.Option) pgserver.Config {
-	c := pgserver.Config{Settings: map[string]string{
-		"log_line_prefix": pgtest.RDSLogLinePrefix,
-		"max_connections": "200",
-		"log_statement":   "all",
-		// As on Aurora: commits are flushed at once, so decoding sees them
-		// without waiting for the WAL writer.
-		"synchronous_commit": "on",
-		// Quick retries keep subscription tests short.
-		"wal_retrieve_retry_interval": "200ms",
-	}}
-	// pg_stat_statements, as on most Aurora clusters: tests check that
-	// secrets stay out of it too.
-	for _, o := range append([]pgtest.Option{pgtest.WithLogicalReplication(), pgtest.WithPreload("pg_stat_statements")}, opts...) {
-		o(&c)
-	}
-	return c
+// serverOptions are the shared servers' options: logical replication,
+// every statement logged, and pg_stat_statements, as on most Aurora
+// clusters (tests check that secrets stay out of the log and of it).
+func serverOptions(opts ...pgtest.Option) []pgtest.Option {
+	return append([]pgtest.Option{
+		pgtest.WithLogicalReplication(),
+		pgtest.WithPreload("pg_stat_statements"),
+		pgtest.WithSettings(map[string]string{
+			"log_statement": "all",
+			// As on Aurora: commits are flushed at once, so decoding sees
+			// them without waiting for the WAL writer.
+			"synchronous_commit": "on",
+			// Quick retries keep subscription tests short.
+			"wal_retrieve_retry_interval": "200ms",
+		}),
+	}, opts...)
 }
 
 // newDB creates a database for the test on one of the shared servers; it
@@ -193,20 +173,4 @@ func queryInt(t testing.TB, pool *pgxpool.Pool, sql string, args ...any) int64 {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return n
-}
-
-// waitFor polls cond until it is true or the timeout passes.
-func waitFor(t testing.TB, what string, timeout time.Duration, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last string
-	for time.Now().Before(deadline) {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		last = state
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %v waiting for %s (last: %s)", timeout, what, last)
 }

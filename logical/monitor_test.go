@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pgaurora/pgaurora/internal/pgtest"
 )
 
 func TestJudge(t *testing.T) {
@@ -186,7 +188,7 @@ func TestSlotMonitorActiveSlot(t *testing.T) {
 	if err := p.sub.CreateSubscription(ctx, SubscriptionSpec{Name: "as", Conn: connInfo(t, p.pubDB), Publications: []string{"ap"}, SkipCopyData: true}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the subscription's slot to be active", 20*time.Second, func() (bool, string) {
+	pgtest.WaitFor(t, "the subscription's slot to be active", 20*time.Second, func() (bool, string) {
 		slots, err := p.pub.Slots(ctx)
 		if err != nil {
 			return false, err.Error()

@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgaurora/pgaurora/internal/pgtest"
 )
 
 func TestCreatePublicationSQL(t *testing.T) {
@@ -229,7 +231,7 @@ func TestRowFilterReplicates(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustExec(t, p.pubDB.Pool, "INSERT INTO c VALUES (3, 'eu', 's3'), (4, 'us', 's4')")
-	waitFor(t, "the filtered insert", 20*time.Second, func() (bool, string) {
+	pgtest.WaitFor(t, "the filtered insert", 20*time.Second, func() (bool, string) {
 		n := queryInt(t, p.subDB.Pool, "SELECT count(*) FROM c WHERE id = 3")
 		return n == 1, ""
 	})

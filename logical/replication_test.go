@@ -14,6 +14,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pgaurora/pgaurora/internal/pgtest"
 )
 
 // TestReplicationEndToEnd is the first acceptance test: a
@@ -60,7 +62,7 @@ func TestReplicationEndToEnd(t *testing.T) {
 	if err := p.pubDB.Pool.QueryRow(ctx, checksum).Scan(&want); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "changes to replicate", 20*time.Second, func() (bool, string) {
+	pgtest.WaitFor(t, "changes to replicate", 20*time.Second, func() (bool, string) {
 		var got string
 		if err := p.subDB.Pool.QueryRow(ctx, checksum).Scan(&got); err != nil {
 			return false, err.Error()
@@ -131,7 +133,7 @@ func TestReplicationEndToEnd(t *testing.T) {
 		t.Errorf("after SetSubscriptionOptions: %+v, %v", s, err)
 	}
 	mustExec(t, p.pubDB.Pool, "INSERT INTO items VALUES (102, 'after alter', 2)")
-	waitFor(t, "replication after the alterations", 20*time.Second, func() (bool, string) {
+	pgtest.WaitFor(t, "replication after the alterations", 20*time.Second, func() (bool, string) {
 		n := queryInt(t, p.subDB.Pool, "SELECT count(*) FROM items WHERE id = 102")
 		return n == 1, fmt.Sprint(n)
 	})

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 const testPassword = "s3cr3t 'pa\\ss'"
@@ -21,35 +20,6 @@ func mustDSN(t testing.TB, m map[string]string) DSN {
 		t.Fatalf("NewDSN: %v", err)
 	}
 	return d
-}
-
-func TestDSNQuoting(t *testing.T) {
-	for _, tc := range []struct {
-		params map[string]string
-		want   string
-	}{
-		{map[string]string{"host": "h", "port": "5432", "dbname": "db", "user": "u"}, "host=h port=5432 dbname=db user=u"},
-		{map[string]string{"dbname": "my db", "user": "o'brien"}, `dbname='my db' user='o\'brien'`},
-		{map[string]string{"dbname": `back\slash`}, `dbname='back\\slash'`},
-		{map[string]string{"application_name": ""}, `application_name=''`},
-		{map[string]string{"sslmode": "require", "host": "h", "connect_timeout": "5"}, "host=h connect_timeout=5 sslmode=require"},
-		{map[string]string{"options": "-c search_path=a,b"}, `options='-c search_path=a,b'`},
-		{map[string]string{"dbname": "tab\there"}, "dbname='tab\there'"},
-		{map[string]string{"dbname": "ünïcode"}, "dbname='ünïcode'"},
-	} {
-		d := mustDSN(t, tc.params)
-		if got := d.Secret(); got != tc.want {
-			t.Errorf("Secret(%v) = %q, want %q", tc.params, got, tc.want)
-		}
-		back, err := ParseDSN(d.Secret())
-		if err != nil {
-			t.Errorf("ParseDSN(%q): %v", d.Secret(), err)
-			continue
-		}
-		if !back.Equal(d) {
-			t.Errorf("round trip of %q gave %q", d.Secret(), back.Secret())
-		}
-	}
 }
 
 func TestDSNRedaction(t *testing.T) {
@@ -105,51 +75,6 @@ func TestDSNRedaction(t *testing.T) {
 	}
 	if back.D.HasPassword() || back.D.String() != "host=h dbname=db user=u" {
 		t.Errorf("JSON round trip = %q", back.D)
-	}
-}
-
-// TestDSNAgreesWithLibpqParser checks that pgconn, which reimplements
-// libpq's keyword/value parser, reads back exactly the values quoted.
-func TestDSNAgreesWithLibpqParser(t *testing.T) {
-	for _, v := range []string{"plain", "with space", `quo'te`, `back\slash`, `\'mixed '' \\`, "tab\tand\nnewline", "ünï", "=eq=", ""} {
-		d := mustDSN(t, map[string]string{"host": "127.0.0.1", "port": "5432", "dbname": v + "x", "user": "u" + v, "password": v})
-		cfg, err := pgconn.ParseConfig(d.Secret())
-		if err != nil {
-			t.Errorf("pgconn.ParseConfig(value %q): %v", v, err)
-			continue
-		}
-		if cfg.Database != v+"x" || cfg.User != "u"+v || cfg.Password != v {
-			t.Errorf("value %q: pgconn read db=%q user=%q password=%q", v, cfg.Database, cfg.User, cfg.Password)
-		}
-	}
-}
-
-func TestParseDSN(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want string // Secret() of the result
-	}{
-		{"host=h port=5432", "host=h port=5432"},
-		{"  host = h   dbname =  'a b'  ", "host=h dbname='a b'"},
-		{`dbname=a\ b`, `dbname='a b'`},
-		{`dbname=trail\`, `dbname=trail`},
-		{`host='x'port=1`, `host=x port=1`},
-		{"host=a host=b", "host=b"},
-		{"password=''", "password=''"},
-		{"postgresql://u:p%40ss@h:5433/db?sslmode=require", "host=h port=5433 dbname=db user=u password=p@ss sslmode=require"},
-		{"postgres://h1:1,h2:2/d", "host=h1,h2 port=1,2 dbname=d"},
-		{"postgresql://[::1]:5432/d", "host=::1 port=5432 dbname=d"},
-		{"postgresql://", ""},
-		{"", ""},
-	} {
-		d, err := ParseDSN(tc.in)
-		if err != nil {
-			t.Errorf("ParseDSN(%q): %v", tc.in, err)
-			continue
-		}
-		if got := d.Secret(); got != tc.want {
-			t.Errorf("ParseDSN(%q).Secret() = %q, want %q", tc.in, got, tc.want)
-		}
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgaurora/pgaurora/internal/conninfo"
 )
 
 // Sentinel errors, matched with errors.Is. Errors returned by this package
@@ -132,12 +134,11 @@ func classify(err error, secrets ...string) error {
 	}
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
-		return scrubPlain(err, secrets)
+		// Errors without secrets are kept as they are, so errors.Is keeps
+		// working for context errors and the like.
+		return conninfo.ScrubError(err, secrets)
 	}
-	clean := *pgErr
-	for _, f := range []*string{&clean.Message, &clean.Detail, &clean.Hint, &clean.Where, &clean.InternalQuery, &clean.Routine} {
-		*f = redactText(*f, secrets)
-	}
+	clean := *conninfo.ScrubPgError(pgErr, secrets)
 	if strings.HasPrefix(clean.Detail, "dsn was:") {
 		clean.Detail = "dsn was: (redacted)"
 	}
@@ -166,40 +167,6 @@ func classify(err error, secrets ...string) error {
 		return fmt.Errorf("%w: %w", sentinel, &clean)
 	}
 	return &clean
-}
-
-// scrubPlain rebuilds a non-server error whose text carries a secret as a
-// plain error with the secret redacted. Errors without secrets are kept as
-// they are, so errors.Is keeps working for context errors and the like.
-func scrubPlain(err error, secrets []string) error {
-	msg := err.Error()
-	clean := redactText(msg, secrets)
-	if clean == msg {
-		return err
-	}
-	return errors.New(clean)
-}
-
-var passwordKVRe = regexp.MustCompile(`(?i)\b(password|sslpassword)\s*=\s*('(?:[^'\\]|\\.)*'?|\S*)`)
-var passwordURIRe = regexp.MustCompile(`(?i)(postgres(?:ql)?://[^:/@\s]*:)[^@\s]*@`)
-
-// minScrubLength is the shortest secret redactText replaces wherever it
-// appears.
-const minScrubLength = 4
-
-// redactText removes the given secrets and anything that looks like a
-// password in a connection string from s.
-func redactText(s string, secrets []string) string {
-	for _, sec := range secrets {
-		// Very short secrets would garble the text; the patterns below
-		// still catch them in connection strings.
-		if len(sec) >= minScrubLength {
-			s = strings.ReplaceAll(s, sec, redacted)
-		}
-	}
-	s = passwordKVRe.ReplaceAllString(s, "${1}="+redacted)
-	s = passwordURIRe.ReplaceAllString(s, "${1}"+redacted+"@")
-	return s
 }
 
 func wrap(op string, err error, secrets ...string) error {

@@ -33,7 +33,7 @@ func sameRows(t *testing.T, prov, sub side) {
 	t.Helper()
 	const q = "SELECT count(*), count(DISTINCT a), coalesce(sum(a), 0) FROM docs_lab_table"
 	var pn, pd, ps, sn, sd, ss int64
-	waitFor(t, "the subscriber to have the provider's rows", 30*time.Second, func() (bool, string) {
+	pgtest.WaitFor(t, "the subscriber to have the provider's rows", 30*time.Second, func() (bool, string) {
 		if err := prov.pool.QueryRow(testCtx(t), q).Scan(&pn, &pd, &ps); err != nil {
 			return false, err.Error()
 		}
@@ -429,7 +429,7 @@ func TestSubscriptionOperations(t *testing.T) {
 	// below by 500 ms).
 	start := time.Now()
 	mustExec(t, prov, "INSERT INTO orders VALUES (4, 'eu', 'd')")
-	waitFor(t, "the delayed insert", 20*time.Second, func() (bool, string) {
+	pgtest.WaitFor(t, "the delayed insert", 20*time.Second, func() (bool, string) {
 		return count(t, sub, "SELECT count(*) FROM orders WHERE id = 4") == 1, "not yet"
 	})
 	if el := time.Since(start); el < 400*time.Millisecond {
@@ -477,7 +477,7 @@ func TestSubscriptionOperations(t *testing.T) {
 	if err := prov.client.SynchronizeSequence(ctx, T("public", "seq")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the sequence to arrive", 20*time.Second, func() (bool, string) {
+	pgtest.WaitFor(t, "the sequence to arrive", 20*time.Second, func() (bool, string) {
 		var v int64
 		sub.pool.QueryRow(ctx, "SELECT last_value FROM seq").Scan(&v)
 		return v >= 500, strconv.FormatInt(v, 10)
@@ -485,7 +485,7 @@ func TestSubscriptionOperations(t *testing.T) {
 	if err := prov.client.ReplicateDDL(ctx, "CREATE TABLE public.from_ddl (id int PRIMARY KEY)", nil); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the replicated DDL", 20*time.Second, func() (bool, string) {
+	pgtest.WaitFor(t, "the replicated DDL", 20*time.Second, func() (bool, string) {
 		return count(t, sub, "SELECT count(*) FROM pg_class WHERE relname = 'from_ddl'") == 1, "no table yet"
 	})
 	if err := prov.client.ReplicateDDL(ctx, "CREATE TABLE public.x ()", []string{"nope"}); !errors.Is(err, ErrNotFound) {
@@ -588,7 +588,7 @@ func TestBreakAndRepair(t *testing.T) {
 		mustExec(t, prov, "INSERT INTO docs_lab_table SELECT generate_series(5001, 5500)")
 		opts := &DiagnoseOptions{Log: logOf(subSrv)}
 		var d Diagnosis
-		waitFor(t, "the apply worker failure in the log", 20*time.Second, func() (bool, string) {
+		pgtest.WaitFor(t, "the apply worker failure in the log", 20*time.Second, func() (bool, string) {
 			var err error
 			d, err = Diagnose(ctx, prov.client, sub.client, name, opts)
 			if err != nil {
@@ -672,7 +672,7 @@ func TestBreakAndRepair(t *testing.T) {
 			t.Errorf("Repair with the provider down = %v", err)
 		}
 		// The apply worker notices and exits; the subscription goes down.
-		waitFor(t, "the subscription to go down", 20*time.Second, func() (bool, string) {
+		pgtest.WaitFor(t, "the subscription to go down", 20*time.Second, func() (bool, string) {
 			s, err := sub.client.Subscription(ctx, name)
 			return err == nil && s.Status == StatusDown, string(s.Status)
 		})
@@ -869,7 +869,7 @@ func TestTwoWay(t *testing.T) {
 	mustExec(t, a, "INSERT INTO items VALUES (2, 'from east')")
 	mustExec(t, b, "INSERT INTO items VALUES (3, 'from west')")
 	for _, s := range []side{a, b} {
-		waitFor(t, "both rows on "+s.node, 20*time.Second, func() (bool, string) {
+		pgtest.WaitFor(t, "both rows on "+s.node, 20*time.Second, func() (bool, string) {
 			n := count(t, s, "SELECT count(*) FROM items")
 			return n == 3, strconv.Itoa(n) + " rows"
 		})
@@ -883,7 +883,7 @@ func TestTwoWay(t *testing.T) {
 	// both, and they converge.
 	mustExec(t, a, "UPDATE items SET v = 'east wins?' WHERE id = 1")
 	mustExec(t, b, "UPDATE items SET v = 'west wins' WHERE id = 1")
-	waitFor(t, "convergence", 20*time.Second, func() (bool, string) {
+	pgtest.WaitFor(t, "convergence", 20*time.Second, func() (bool, string) {
 		var va, vb string
 		a.pool.QueryRow(ctx, "SELECT v FROM items WHERE id = 1").Scan(&va)
 		b.pool.QueryRow(ctx, "SELECT v FROM items WHERE id = 1").Scan(&vb)

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strconv"
 	"time"
+
+	"github.com/pgaurora/pgaurora/internal/conninfo"
 )
 
 // ApplyFailure is one exit of a pglogical apply worker with an error, as the
@@ -102,7 +104,7 @@ func ParseApplyFailures(r io.Reader) ([]ApplyFailure, error) {
 				if len(lastErr) >= maxTrackedPIDs {
 					clear(lastErr)
 				}
-				lastErr[pid] = string(m[2]) + ": " + redactText(string(bytes.ToValidUTF8(m[3], []byte("?"))), nil)
+				lastErr[pid] = string(m[2]) + ": " + conninfo.Redact(string(bytes.ToValidUTF8(m[3], []byte("?"))), nil)
 			}
 		}
 		if err != nil {

@@ -32,58 +32,25 @@ func TestMain(m *testing.M) { os.Exit(runMain(m)) }
 
 func runMain(m *testing.M) int {
 	flag.Parse()
-	if fuzzing() {
+	if pgtest.Fuzzing() {
 		// Fuzz targets are pure; starting two servers in every fuzz
 		// worker process would only slow them down.
 		return m.Run()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	var wg sync.WaitGroup
-	var errP, errS error
-	wg.Add(2)
-	go func() { defer wg.Done(); provSrv, errP = pgserver.Start(ctx, serverConfig()) }()
-	go func() { defer wg.Done(); subSrv, errS = pgserver.Start(ctx, serverConfig()) }()
-	wg.Wait()
-	cancel()
-	defer func() {
-		for _, s := range []*pgserver.Server{provSrv, subSrv} {
-			if s != nil {
-				s.Close()
-			}
-		}
-	}()
-	if err := errors.Join(errP, errS); err != nil {
-		fmt.Fprintf(os.Stderr, "pglogical tests: starting PostgreSQL: %v\n", err)
-		if errors.Is(err, pgserver.ErrNoBinaries) {
-			fmt.Fprintln(os.Stderr, "pglogical tests: these tests need PostgreSQL 15 with pglogical: run `make deps` (as root) first")
-		}
+	srvs, stop, err := pgtest.StartServers(serverOptions(), serverOptions())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pglogical tests (they need PostgreSQL 15 with pglogical): %v\n", err)
 		return 1
 	}
+	defer stop()
+	provSrv, subSrv = srvs[0], srvs[1]
 	return m.Run()
 }
 
-// fuzzing reports whether this process runs fuzz targets (the
-// coordinator with -test.fuzz, or a worker).
-func fuzzing() bool {
-	for _, name := range []string{"test.fuzz", "test.fuzzworker"} {
-		if f := flag.Lookup(name); f != nil && f.Value.String() != "" && f.Value.String() != "false" {
-			return true
-		}
-	}
-	return false
-}
-
-// serverConfig is a server with pglogical preloaded and logical
-// replication on, logging with RDS's prefix.
-func serverConfig(opts ...pgtest.Option) pgserver.Config {
-	c := pgserver.Config{Settings: map[string]string{
-		"log_line_prefix": pgtest.RDSLogLinePrefix,
-		"max_connections": "200",
-	}}
-	for _, o := range append([]pgtest.Option{pgtest.WithPreload(LibraryName), pgtest.WithLogicalReplication()}, opts...) {
-		o(&c)
-	}
-	return c
+// serverOptions are the options of a server with pglogical preloaded and
+// logical replication on.
+func serverOptions(opts ...pgtest.Option) []pgtest.Option {
+	return append([]pgtest.Option{pgtest.WithPreload(LibraryName), pgtest.WithLogicalReplication()}, opts...)
 }
 
 // side is one database of a test, with a pglogical client.
@@ -187,22 +154,6 @@ func count(t testing.TB, s side, sql string, args ...any) int {
 		t.Fatalf("%s on %s: %v", sql, s.db.Name, err)
 	}
 	return n
-}
-
-// waitFor polls cond until it is true or the timeout passes.
-func waitFor(t testing.TB, what string, timeout time.Duration, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last string
-	for time.Now().Before(deadline) {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		last = state
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %v waiting for %s (last: %s)", timeout, what, last)
 }
 
 // walkthrough runs AWS's setup: a provider table with rows, the provider

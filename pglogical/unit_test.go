@@ -213,9 +213,6 @@ func TestClassifyScrubsSecrets(t *testing.T) {
 	if err := classify(&pgconn.PgError{Code: "3F000", Message: `schema "pglogical" does not exist`}); !errors.Is(err, ErrNotInstalled) {
 		t.Errorf("missing schema: %v", err)
 	}
-	if got := redactText("postgresql://u:pw@h/db and password='a b' sslpassword=x", nil); strings.Contains(got, "pw@") || strings.Contains(got, "a b") || strings.Contains(got, "=x") {
-		t.Errorf("redactText = %q", got)
-	}
 }
 
 const sampleLog = `2022-07-06 16:17:03 UTC::[unknown]@labdb:[14610]:LOG:  starting apply for subscription docs_lab_subscription
