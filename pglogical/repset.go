@@ -90,42 +90,34 @@ type SetTable struct {
 // CreateReplicationSet creates a replication set on the local node
 // (pglogical.create_replication_set) replicating the given actions.
 func (c *Client) CreateReplicationSet(ctx context.Context, name string, actions Actions) error {
-	if err := checkName("replication set name", name); err != nil {
-		return err
-	}
-	if err := actions.validate(); err != nil {
-		return err
-	}
-	var id *uint32
-	op := fmt.Sprintf("create replication set %q", name)
-	if err := c.q.QueryRow(ctx, "SELECT pglogical.create_replication_set($1, $2, $3, $4, $5)",
-		name, actions&Insert != 0, actions&Update != 0, actions&Delete != 0, actions&Truncate != 0).Scan(&id); err != nil {
-		return wrap(op, err)
-	}
-	if id == nil {
-		return fmt.Errorf("pglogical: %s: create_replication_set returned NULL: %w", op, ErrNothingDone)
-	}
-	return nil
+	return c.replicationSetActions(ctx, "create", name, actions)
 }
 
 // AlterReplicationSet sets the actions a replication set replicates
 // (pglogical.alter_replication_set). All four flags are always passed, so
 // none is left unchanged by a NULL.
 func (c *Client) AlterReplicationSet(ctx context.Context, name string, actions Actions) error {
+	return c.replicationSetActions(ctx, "alter", name, actions)
+}
+
+// replicationSetActions calls pglogical.<verb>_replication_set with every
+// action flag given explicitly, and treats a NULL result as failure.
+func (c *Client) replicationSetActions(ctx context.Context, verb, name string, actions Actions) error {
 	if err := checkName("replication set name", name); err != nil {
 		return err
 	}
 	if err := actions.validate(); err != nil {
 		return err
 	}
+	fn := verb + "_replication_set" // "create" or "alter": fixed by the callers above
 	var id *uint32
-	op := fmt.Sprintf("alter replication set %q", name)
-	if err := c.q.QueryRow(ctx, "SELECT pglogical.alter_replication_set($1, $2, $3, $4, $5)",
+	op := fmt.Sprintf("%s replication set %q", verb, name)
+	if err := c.q.QueryRow(ctx, "SELECT pglogical."+fn+"($1, $2, $3, $4, $5)",
 		name, actions&Insert != 0, actions&Update != 0, actions&Delete != 0, actions&Truncate != 0).Scan(&id); err != nil {
 		return wrap(op, err)
 	}
 	if id == nil {
-		return fmt.Errorf("pglogical: %s: alter_replication_set returned NULL: %w", op, ErrNothingDone)
+		return fmt.Errorf("pglogical: %s: %s returned NULL: %w", op, fn, ErrNothingDone)
 	}
 	return nil
 }
