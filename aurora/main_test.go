@@ -35,6 +35,9 @@ const (
 	// diagClusterID reports engine version 15.1 (too old for PL/Rust) and
 	// hosts the PLV8 upgrade and the diagnostics.
 	diagClusterID = "diag"
+	// secretClusterID keeps its master password in Secrets Manager
+	// (ManageMasterUserPassword) and gets the credential-rotation tests.
+	secretClusterID = "secret"
 )
 
 func TestMain(m *testing.M) {
@@ -48,6 +51,7 @@ func TestMain(m *testing.M) {
 		auroratest.WithCluster(logicalClusterID, auroratest.ClusterConfig{Instances: 2}),
 		auroratest.WithCluster(pglogicalClusterID, auroratest.ClusterConfig{Instances: 1}),
 		auroratest.WithCluster(diagClusterID, auroratest.ClusterConfig{Instances: 1, EngineVersion: "15.1"}),
+		auroratest.WithCluster(secretClusterID, auroratest.ClusterConfig{Instances: 1, ManageMasterUserPassword: true}),
 		auroratest.WithTransitionDelay(50*time.Millisecond))
 	cancel()
 	if err != nil {

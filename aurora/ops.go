@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,7 +71,8 @@ type SetBackupRetentionOptions struct {
 // SetBackupRetention sets how many days of automated backups the cluster
 // keeps (1 to 35): ModifyDBCluster with BackupRetentionPeriod and
 // ApplyImmediately, then it waits until the cluster is available with the
-// new period. The value is checked before any call; when the cluster
+// new period. The value is checked before any call (out of range, it fails
+// at step "check input" with an *InputError on "days"); when the cluster
 // already keeps that many days, nothing is called and the report says so.
 func (c *Cluster) SetBackupRetention(ctx context.Context, days int, opts *SetBackupRetentionOptions) (*Report, error) {
 	if opts == nil {
@@ -78,7 +80,8 @@ func (c *Cluster) SetBackupRetention(ctx context.Context, days int, opts *SetBac
 	}
 	const name = "SetBackupRetention"
 	if days < MinBackupRetentionDays || days > MaxBackupRetentionDays {
-		return nil, inputFailure(name, fmt.Errorf("backup retention days %d is out of range: allowed values are %d to %d", days, MinBackupRetentionDays, MaxBackupRetentionDays))
+		return nil, inputFailure(name, &InputError{Field: "days", Value: strconv.Itoa(days),
+			Allowed: fmt.Sprintf("%d to %d (days of automated backups)", MinBackupRetentionDays, MaxBackupRetentionDays)})
 	}
 	w := newWorkflow(name, opts.Progress)
 	err := w.step(ctx, fmt.Sprintf("set backup retention of %s to %d days", c.id, days), func(ctx context.Context) (bool, string, error) {

@@ -23,8 +23,10 @@ func TestSetBackupRetention(t *testing.T) {
 	for _, bad := range []int{0, -1, 36} {
 		_, err := c.SetBackupRetention(ctx, bad, nil)
 		var we *aurora.WorkflowError
-		if !errors.As(err, &we) || we.Step != "check input" || !strings.Contains(err.Error(), "1 to 35") {
-			t.Errorf("SetBackupRetention(%d): %v; want a check-input error naming 1 to 35", bad, err)
+		var ie *aurora.InputError
+		if !errors.As(err, &we) || we.Step != "check input" || !strings.Contains(err.Error(), "1 to 35") ||
+			!errors.As(err, &ie) || ie.Field != "days" {
+			t.Errorf("SetBackupRetention(%d): %v; want a check-input error with an *InputError on days naming 1 to 35", bad, err)
 		}
 	}
 	if acts := rec.take(); len(acts) != 0 {

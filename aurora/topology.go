@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // writerSearchTimeout bounds one search for a new writer. Aurora fails over
@@ -188,8 +187,7 @@ func (c *Cluster) probe(ctx context.Context, ep endpoint) (*pgx.Conn, error) {
 		return nil, err
 	}
 	conn, err := pgx.ConnectConfig(ctx, cc)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && isAuthFailure(err) {
+	if isAuthFailure(err) {
 		c.cfg.creds.authFailed()
 	}
 	return conn, err

@@ -195,9 +195,33 @@ func TestPLRust(t *testing.T) {
 	if err := extensions.CheckPLRustEngine("15.2-R2"); err != nil {
 		t.Error(err)
 	}
-	err := extensions.CheckPLRustEngine("15.2")
-	if err == nil || !strings.Contains(err.Error(), "15.2-R2") {
-		t.Errorf("15.2: the error should name the minimum 15.2-R2: %v", err)
+	// The refusal says which minimum applies where.
+	for _, tc := range []struct {
+		version string
+		want    []string
+		not     []string
+	}{
+		{"15.2", []string{"needs engine version 15.2-R2 or later in the 15 line on RDS for PostgreSQL", "15.3 or later on Aurora PostgreSQL", "the engine is 15.2"}, nil},
+		{"15.1", []string{"15.2-R2 or later", "15.3 or later on Aurora", "the engine is 15.1"}, nil},
+		{"15.1-R3", []string{"needs engine version 15.2-R2 or later in the 15 line; the engine is 15.1-R3"}, []string{"Aurora"}},
+		{"14.8", []string{"needs engine version 14.9 or later in the 14 line; the engine is 14.8"}, []string{"Aurora", "-R"}},
+		{"12.22", []string{"not available on PostgreSQL 12"}, []string{"Aurora"}},
+	} {
+		err := extensions.CheckPLRustEngine(tc.version)
+		if err == nil {
+			t.Errorf("%s: accepted", tc.version)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %q lacks %q", tc.version, err, w)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(err.Error(), n) {
+				t.Errorf("%s: %q mentions %q", tc.version, err, n)
+			}
+		}
 	}
 	if err := extensions.CheckPLRustEngine("fifteen"); !errors.Is(err, extensions.ErrEngineVersion) {
 		t.Errorf("garbage: want ErrEngineVersion, got %v", err)

@@ -37,12 +37,29 @@ type EngineVersionError struct {
 	Minimum EngineVersion
 }
 
-// Error names the version and the minimum.
+// Error names the version and the minimum. When the minimum is an RDS
+// revision ("15.2-R2") and the version has none, as Aurora versions never
+// do, it names both minimums: RDS's, and Aurora's, which is the next minor
+// version ("15.3").
 func (e *EngineVersionError) Error() string {
 	if e.Minimum.Major == 0 {
 		return fmt.Sprintf("extensions: %s is not available on PostgreSQL %d (engine version %s)", e.Extension, e.Version.Major, e.Version)
 	}
+	if e.Minimum.Revision > 1 && e.Version.Revision == 1 {
+		return fmt.Sprintf("extensions: %s needs engine version %s or later in the %d line on RDS for PostgreSQL, or %s or later on Aurora PostgreSQL (whose versions have no -R revision); the engine is %s",
+			e.Extension, e.Minimum, e.Version.Major, auroraMinimum(e.Minimum), e.Version)
+	}
 	return fmt.Sprintf("extensions: %s needs engine version %s or later in the %d line; the engine is %s", e.Extension, e.Minimum, e.Version.Major, e.Version)
+}
+
+// auroraMinimum is the first Aurora version at or after an RDS minimum:
+// Aurora versions read as revision 1, so a minimum that needs a later
+// revision of a minor version is met from the next minor version on.
+func auroraMinimum(rds EngineVersion) EngineVersion {
+	if rds.Revision <= 1 {
+		return rds
+	}
+	return EngineVersion{Major: rds.Major, Minor: rds.Minor + 1, Revision: 1}
 }
 
 // Is matches ErrUnsupportedEngine.
@@ -52,8 +69,10 @@ func (e *EngineVersionError) Is(target error) bool { return target == ErrUnsuppo
 // PL/Rust: 13.12, 14.9, 15.2-R2, 16.1, 17.1 or later within the same major
 // version, per the RDS for PostgreSQL documentation. Aurora engine
 // versions carry no -R suffix and are read as revision 1, so Aurora 15.2
-// is refused and 15.3 accepted. A string that is no engine version fails
-// with ErrEngineVersion; an old version with *EngineVersionError.
+// is refused and 15.3 accepted; the refusal of a version without a
+// revision names both minimums (15.2-R2 on RDS, 15.3 on Aurora). A string
+// that is no engine version fails with ErrEngineVersion; an old version
+// with *EngineVersionError.
 func CheckPLRustEngine(engineVersion string) error {
 	v, err := ParseEngineVersion(engineVersion)
 	if err != nil {

@@ -59,6 +59,9 @@ type cluster struct {
 	writerProxy, readerProxy *proxy
 	port                     int
 	fenced                   bool // the writer endpoint refuses connections (failover in progress)
+
+	secret       *secret // the master user's secret, with ManageMasterUserPassword
+	secretStatus string  // MasterUserSecret.SecretStatus
 }
 
 // instance is one emulated DB instance: a PostgreSQL server. Fields are
@@ -125,7 +128,12 @@ func normalizeClusterSpecs(specs []clusterSpec) ([]clusterSpec, error) {
 		if err := validUsername(c.MasterUsername); err != nil {
 			return nil, fmt.Errorf("auroratest: %s: MasterUsername %w", field, err)
 		}
-		if c.MasterPassword == "" {
+		switch {
+		case c.ManageMasterUserPassword && c.MasterPassword != "":
+			return nil, fmt.Errorf("auroratest: %s: MasterPassword must be empty with ManageMasterUserPassword: RDS generates the password and keeps it in Secrets Manager", field)
+		case c.ManageMasterUserPassword:
+			c.MasterPassword = generatePassword()
+		case c.MasterPassword == "":
 			c.MasterPassword = randomString(24)
 		}
 		if len(c.MasterPassword) < 8 || len(c.MasterPassword) > 128 || strings.ContainsAny(c.MasterPassword, "/\"@ \x00\n\r") {
@@ -244,6 +252,9 @@ func (e *Emulator) registerCluster(s clusterSpec) (*cluster, error) {
 	}
 	if err := e.startProxies(c); err != nil {
 		return nil, err
+	}
+	if cfg.ManageMasterUserPassword {
+		e.createManagedSecretLocked(c)
 	}
 	e.clusters[c.id] = c
 	e.clusterOrder = append(e.clusterOrder, c)
@@ -433,6 +444,7 @@ func (e *Emulator) xClusterLocked(c *cluster) xDBCluster {
 		EngineMode:                 "provisioned",
 		StorageType:                "aurora",
 		NetworkType:                "IPV4",
+		MasterUserSecret:           e.xMasterUserSecretLocked(c),
 	}
 	for _, in := range c.members {
 		x.DBClusterMembers.Items = append(x.DBClusterMembers.Items, xDBClusterMember{

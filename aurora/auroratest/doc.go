@@ -1,6 +1,7 @@
 // Package auroratest runs a local Amazon Aurora PostgreSQL emulator: an RDS
 // API endpoint on 127.0.0.1 that the unchanged aws-sdk-go-v2 RDS client
-// talks to, backed by real PostgreSQL servers. It is to Aurora what
+// talks to (and the Secrets Manager client, for the master user's
+// secret), backed by real PostgreSQL servers. It is to Aurora what
 // net/http/httptest is to net/http: a real server for tests, examples and
 // offline work. Parameter groups here change real servers.
 //
@@ -174,18 +175,54 @@
 // 'MASTER_SESSION_ID' for the writer. They read the settings cluster_name
 // and auroratest.topology, which the emulator maintains on every member.
 //
+// Secrets Manager. The same endpoint speaks Secrets Manager's JSON
+// protocol (awsJson1.1: POST with X-Amz-Target secretsmanager.<Action> and
+// a JSON body; JSON errors {"__type": ..., "Message": ...}), so
+// secretsmanager.NewFromConfig(emu.AWSConfig()) works unchanged and its
+// typed errors (*types.ResourceNotFoundException,
+// InvalidParameterException, InvalidRequestException,
+// ResourceExistsException) reach errors.As. A cluster created with
+// ClusterConfig.ManageMasterUserPassword gets a generated master password
+// kept in a secret that RDS manages, named "rds!cluster-<uuid>"; its ARN
+// (MasterUserSecretARN) is what DescribeDBClusters reports as
+// MasterUserSecret, with SecretStatus "active" ("rotating" while a
+// rotation runs) and a KmsKeyId. Its SecretString is
+// {"username", "password", "engine": "postgres", "host", "port",
+// "dbClusterIdentifier"}. GetSecretValue finds a secret by ARN, partial
+// ARN (without the random suffix) or name, and serves AWSCURRENT and, after
+// a rotation, AWSPREVIOUS (by VersionStage or VersionId). DescribeSecret
+// reports the name, OwningService "rds", rotation every 7 days, the
+// version stages and the dates. RotateSecret (RotateImmediately; a
+// ClientRequestToken that names an existing version makes it a repeat) and
+// the test hook RotateMasterPassword rotate before they return: a new
+// random password is set on the writer with ALTER ROLE ... PASSWORD
+// carrying its SCRAM-SHA-256 verifier (statement logging off), so no log
+// holds it, the readers replay it, and only then do the secret and
+// MasterPassword change; sessions already open stay open, new ones need
+// the new password. (Secrets Manager rotates in the background within
+// seconds; here the call waits.) CreateSecret (Name, SecretString,
+// Description) makes plain secrets for code that reads its own; they
+// cannot be rotated (InvalidRequestException, as without a rotation
+// function). Other operations get UnknownOperationException, and request
+// members the emulator does not emulate get InvalidParameterException
+// naming them.
+//
 // Faults. ThrottleNext and SetThrottleRate make API calls fail with
-// Throttling; SetLatency delays every response; DelayReboots makes reboots
-// of an instance take longer (or hang), FailNextReboot makes one fail
-// (status "failed"); StopInstance stops a server behind the control
-// plane's back; CrashInstance kills one as a crash would, and the emulator
-// recovers as Aurora does (failover for a writer, restart for a reader).
+// Throttling (ThrottlingException for Secrets Manager calls, which count
+// too); SetLatency delays every response; CallCount tells how many calls
+// of an action arrived; DelayReboots makes reboots of an instance take
+// longer (or hang), FailNextReboot makes one fail (status "failed");
+// StopInstance stops a server behind the control plane's back;
+// CrashInstance kills one as a crash would, and the emulator recovers as
+// Aurora does (failover for a writer, restart for a reader).
 //
 // # What is not emulated
 //
 // Creating or deleting clusters and instances through the API, snapshots,
 // backups and restores, global databases, Serverless, IAM authentication,
-// Secrets Manager integration, tags, events, and maintenance windows
+// Secrets Manager beyond the operations above (scheduled rotation,
+// rotation functions, SecretBinary, resource policies, replication, KMS),
+// tags, events, and maintenance windows
 // (BackupRetentionPeriod and parameter group associations apply at once,
 // regardless of ApplyImmediately, as Aurora applies them). There is no
 // shared storage: readers are PostgreSQL streaming replicas, so replica lag

@@ -69,6 +69,13 @@ type ClusterConfig struct {
 	// servers present (see CABundlePEM). Empty means the default for new
 	// launches, rds-ca-rsa2048-g1 unless ModifyCertificates overrode it.
 	CACertificateIdentifier string
+	// ManageMasterUserPassword makes RDS manage the master user's
+	// password in AWS Secrets Manager, as CreateDBCluster's
+	// ManageMasterUserPassword does: the emulator generates the password
+	// (MasterPassword must then be empty), keeps it in a secret whose ARN
+	// DescribeDBClusters reports as MasterUserSecret (see
+	// MasterUserSecretARN), and RotateSecret on that secret rotates it.
+	ManageMasterUserPassword bool
 }
 
 // WithCluster makes Start create a DB cluster with the given identifier.
@@ -129,6 +136,10 @@ type Emulator struct {
 	clusterOrder   []*cluster
 	instances      map[string]*instance
 	caOverride     string // ModifyCertificates' default for new launches
+	secrets        []*secret
+
+	smActions map[string]smAction // Secrets Manager
+	kmsKeyARN string              // the account's aws/secretsmanager KMS key
 }
 
 const (
@@ -173,6 +184,8 @@ func Start(ctx context.Context, opts ...Option) (*Emulator, error) {
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.actions = e.actionTable()
+	e.smActions = e.smActionTable()
+	e.kmsKeyARN = "arn:aws:kms:" + e.region + ":" + e.account + ":key/" + newUUID()
 
 	// The CAs (RSA key generation) and the catalog (a server) are built
 	// once per process, side by side.
@@ -255,7 +268,8 @@ func (e *Emulator) serve() error {
 	return nil
 }
 
-// Endpoint is the base URL of the RDS API, http://127.0.0.1:port.
+// Endpoint is the base URL of the RDS API, http://127.0.0.1:port. The
+// Secrets Manager API is served there too.
 func (e *Emulator) Endpoint() string { return e.endpoint }
 
 // Region is the emulated AWS Region, us-east-1.
@@ -263,7 +277,8 @@ func (e *Emulator) Region() string { return e.region }
 
 // AWSConfig returns an aws.Config for the emulator: its Region, static
 // credentials of the emulated account, and BaseEndpoint set to Endpoint,
-// ready for rds.NewFromConfig. It reads nothing from the environment.
+// ready for rds.NewFromConfig and secretsmanager.NewFromConfig. It reads
+// nothing from the environment.
 func (e *Emulator) AWSConfig() aws.Config {
 	return aws.Config{
 		Region:       e.region,
@@ -296,7 +311,8 @@ func (e *Emulator) ConnString(instanceID, db string) (string, error) {
 }
 
 // MasterPassword returns the master password of a cluster ("" for an
-// unknown cluster).
+// unknown cluster): the current one, after RotateMasterPassword or a
+// rotation of the cluster's managed secret.
 func (e *Emulator) MasterPassword(clusterID string) string {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -33,6 +33,7 @@ const (
 	clusterShared = "shared"
 	clusterParams = "params" // the parameter group acceptance tests, one after the other
 	clusterFO     = "fo"
+	clusterSM     = "sm" // RDS manages its master password in Secrets Manager
 )
 
 func emulator(t testing.TB) *auroratest.Emulator {
@@ -45,6 +46,7 @@ func emulator(t testing.TB) *auroratest.Emulator {
 				ClusterParameterGroup: "shared-cluster", InstanceParameterGroup: "shared-instance"}),
 			auroratest.WithCluster(clusterParams, auroratest.ClusterConfig{Instances: 2, MasterUsername: "admin", MasterPassword: "s3cret-pass'word"}),
 			auroratest.WithCluster(clusterFO, auroratest.ClusterConfig{Instances: 3, DatabaseName: "app"}),
+			auroratest.WithCluster(clusterSM, auroratest.ClusterConfig{Instances: 2, ManageMasterUserPassword: true}),
 		)
 	})
 	if sharedErr != nil {

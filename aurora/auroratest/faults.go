@@ -23,12 +23,18 @@ type hooks struct {
 
 	rebootDelay map[string]time.Duration // by instance
 	failReboot  map[string]bool          // by instance: the next reboot fails
+
+	calls map[string]int // calls received, by action
 }
 
 // beforeCall runs before an action is dispatched; an error becomes the
 // call's response.
 func (h *hooks) beforeCall(ctx context.Context, action string) error {
 	h.mu.Lock()
+	if h.calls == nil {
+		h.calls = map[string]int{}
+	}
+	h.calls[action]++
 	lat := h.latency
 	throttled := false
 	if h.throttleNext > 0 {
@@ -58,6 +64,16 @@ func (h *hooks) beforeCall(ctx context.Context, action string) error {
 		return &apiError{http.StatusBadRequest, "Throttling", "Rate exceeded"}
 	}
 	return nil
+}
+
+// CallCount returns how many calls of an action the emulator has
+// received so far, whatever their outcome (throttled and failed calls
+// count): an RDS action ("DescribeDBClusters") or a Secrets Manager one
+// ("GetSecretValue").
+func (e *Emulator) CallCount(action string) int {
+	e.hooks.mu.Lock()
+	defer e.hooks.mu.Unlock()
+	return e.hooks.calls[action]
 }
 
 // ThrottleNext makes the next n API calls fail with the Throttling error

@@ -248,6 +248,10 @@ type action struct {
 
 func (e *Emulator) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 	reqID := newRequestID()
+	if isJSONRequest(hr) {
+		e.serveJSON(w, hr, reqID)
+		return
+	}
 	if hr.Method != http.MethodPost && hr.Method != http.MethodGet {
 		writeError(w, reqID, &apiError{http.StatusMethodNotAllowed, "InvalidAction", "Use POST (or GET) with Action and Version parameters."})
 		return

@@ -102,6 +102,13 @@ type xDBCluster struct {
 	TagList                          xEmpty
 	StorageType                      string
 	NetworkType                      string
+	MasterUserSecret                 *xMasterUserSecret `xml:",omitempty"`
+}
+
+type xMasterUserSecret struct {
+	SecretArn    string
+	SecretStatus string
+	KmsKeyId     string
 }
 
 type xEndpoint struct {

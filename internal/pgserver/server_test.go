@@ -11,6 +11,8 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -262,4 +264,86 @@ func TestCallerEnvironmentDoesNotLeak(t *testing.T) {
 		t.Fatalf("StartReplica with the caller's PGSSLMODE set: %v", err)
 	}
 	replica.Close()
+}
+
+// TestSetPasswordKeepsReplication changes the superuser's password on the
+// primary and checks that, after SetPassword, the replica still streams
+// across a restart of the primary (its WAL receiver reconnects with the
+// new password), and that new replicas and ConnString use it.
+func TestSetPasswordKeepsReplication(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	primary := startT(t, Config{Password: "old-pw"})
+	replica, err := primary.StartReplica(ctx, Config{})
+	if err != nil {
+		t.Fatalf("StartReplica: %v", err)
+	}
+	t.Cleanup(func() { replica.Close() })
+	const next = `n3w p'w\`
+	if err := primary.SetPassword(""); err == nil {
+		t.Error("SetPassword accepted an empty password")
+	}
+
+	cp := connect(t, primary.ConnString("postgres"))
+	cr := connect(t, replica.ConnString("postgres"))
+	var lsn string
+	if _, err := cp.Exec(ctx, "ALTER ROLE postgres PASSWORD '"+strings.ReplaceAll(next, "'", "''")+"'"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cp.QueryRow(ctx, "SELECT pg_current_wal_insert_lsn()::text").Scan(&lsn); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		var ok bool
+		return cr.QueryRow(ctx, "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", lsn).Scan(&ok) == nil && ok
+	})
+	for _, s := range []*Server{primary, replica} {
+		if err := s.SetPassword(next); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := replica.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The WAL receiver must reconnect to a restarted primary.
+	if err := primary.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cp2 := connect(t, primary.ConnString("postgres"))
+	if _, err := cp2.Exec(ctx, "CREATE TABLE after_rotation()"); err != nil {
+		t.Fatal(err)
+	}
+	cr2 := connect(t, replica.ConnString("postgres"))
+	waitFor(t, func() bool {
+		var n int
+		return cr2.QueryRow(ctx, "SELECT count(*) FROM pg_class WHERE relname = 'after_rotation'").Scan(&n) == nil && n == 1
+	})
+	// A new replica authenticates its base backup and replication with
+	// the new password.
+	r2, err := primary.StartReplica(ctx, Config{})
+	if err != nil {
+		t.Fatalf("StartReplica after SetPassword: %v", err)
+	}
+	t.Cleanup(func() { r2.Close() })
+	if got := queryString(t, connect(t, r2.ConnString("postgres")), "SELECT pg_is_in_recovery()::text"); got != "true" {
+		t.Errorf("new replica pg_is_in_recovery = %s", got)
+	}
+	// primary_conninfo names a password file: the password reaches
+	// neither the configuration nor the log (which records changed
+	// settings at every reload).
+	for _, s := range []*Server{replica, r2} {
+		logText, err := s.ReadLog()
+		if err != nil {
+			t.Fatal(err)
+		}
+		conf, err := os.ReadFile(filepath.Join(s.DataDir(), confFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pw := range []string{"old-pw", next} {
+			if strings.Contains(string(logText), pw) || strings.Contains(string(conf), pw) {
+				t.Errorf("%s: the log or %s holds a password", s, confFile)
+			}
+		}
+	}
 }

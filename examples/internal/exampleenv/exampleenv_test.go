@@ -3,60 +3,35 @@ package exampleenv_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/pgaurora/pgaurora/aurora/auroratest"
 	"github.com/pgaurora/pgaurora/examples/internal/exampleenv"
 	"github.com/pgaurora/pgaurora/examples/internal/exampletest"
 )
 
-// secretsStub answers Secrets Manager's GetSecretValue (JSON 1.1
-// protocol) with one secret string, counting the calls. Secrets Manager is
-// an AWS service the emulator does not cover; the database behind the
-// secret is real.
-type secretsStub struct {
-	arn, value string
-	calls      atomic.Int32
-}
-
-func (s *secretsStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.calls.Add(1)
-	var in struct{ SecretId string }
-	body, _ := io.ReadAll(r.Body)
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	if r.Header.Get("X-Amz-Target") != "secretsmanager.GetSecretValue" || json.Unmarshal(body, &in) != nil || in.SecretId != s.arn {
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write([]byte(`{"__type":"ResourceNotFoundException","message":"Secrets Manager can't find the specified secret."}`))
-		return
-	}
-	out, _ := json.Marshal(map[string]any{"ARN": s.arn, "Name": "demo", "SecretString": s.value, "VersionId": "v1"})
-	_, _ = w.Write(out)
-}
-
 // TestRealClusterMode opens the emulator's cluster the way the examples
-// open a real one: AURORA_CLUSTER_ID, config.LoadDefaultConfig, a Secrets
-// Manager secret and a CA bundle file.
+// open a real one: AURORA_CLUSTER_ID, config.LoadDefaultConfig, the
+// cluster's RDS-managed Secrets Manager secret (served by the emulator)
+// and a CA bundle file.
 func TestRealClusterMode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	emu := auroratest.NewT(t, auroratest.WithCluster("prod", auroratest.ClusterConfig{Instances: 1}))
+	emu := auroratest.NewT(t, auroratest.WithCluster("prod", auroratest.ClusterConfig{Instances: 1, ManageMasterUserPassword: true}))
 	password := emu.MasterPassword("prod")
 	exampletest.UseAWSEmulator(t, emu)
-	const arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod-db-AbCdEf"
-	value, _ := json.Marshal(map[string]string{"username": "postgres", "password": password})
-	stub := &secretsStub{arn: arn, value: string(value)}
-	srv := httptest.NewServer(stub)
-	defer srv.Close()
-	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", srv.URL)
+	arn := emu.MasterUserSecretARN("prod")
+	reads := func() int { return emu.CallCount("GetSecretValue") }
 	bundle := filepath.Join(t.TempDir(), "global-bundle.pem")
 	if err := os.WriteFile(bundle, emu.CABundlePEM(), 0o600); err != nil {
 		t.Fatal(err)
@@ -79,7 +54,7 @@ func TestRealClusterMode(t *testing.T) {
 		!strings.Contains(err.Error(), "reboots everything") || !strings.Contains(err.Error(), "-yes") {
 		t.Errorf("Open with changes and no -yes: %v", err)
 	}
-	if n := stub.calls.Load(); n != 0 {
+	if n := reads(); n != 0 {
 		t.Errorf("refusals read the secret %d times", n)
 	}
 
@@ -107,7 +82,7 @@ func TestRealClusterMode(t *testing.T) {
 	if err := w.QueryRow(ctx, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl); err != nil || !ssl {
 		t.Fatalf("connection through the secret: ssl=%v, %v", ssl, err)
 	}
-	if stub.calls.Load() == 0 {
+	if reads() == 0 {
 		t.Error("the secret was never read")
 	}
 	user, pw, err := env.Password(ctx, "prod")
@@ -116,6 +91,18 @@ func TestRealClusterMode(t *testing.T) {
 	}
 	if strings.Contains(out.String(), password) {
 		t.Error("the output holds the password")
+	}
+	// After a rotation of the secret, new connections and Password
+	// follow it.
+	if err := emu.RotateMasterPassword(ctx, "prod"); err != nil {
+		t.Fatal(err)
+	}
+	w.PGXPool().Reset()
+	if err := w.Ping(ctx); err != nil {
+		t.Errorf("a new connection after the secret's rotation: %v", err)
+	}
+	if _, pw, err := env.Password(ctx, "prod"); err != nil || pw != emu.MasterPassword("prod") || pw == password {
+		t.Errorf("Password after the rotation: (%d bytes), %v; want the new password", len(pw), err)
 	}
 
 	// IAM authentication has no password to hand out.
@@ -136,15 +123,31 @@ func TestRealClusterMode(t *testing.T) {
 
 	// A secret that is not the JSON RDS writes: the error names the
 	// secret, never its text.
-	stub.value = "not-json-" + password
-	t.Setenv(exampleenv.EnvSecretARN, arn)
+	sm := secretsmanager.NewFromConfig(emu.AWSConfig())
+	created, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("prod-db-malformed"), SecretString: aws.String("not-json-" + password)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	badARN := aws.ToString(created.ARN)
+	t.Setenv(exampleenv.EnvSecretARN, badARN)
 	t.Setenv(exampleenv.EnvDBUser, "")
 	bad, err := exampleenv.Open(ctx, exampleenv.Options{Out: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer bad.Close()
-	if _, _, err := bad.Password(ctx, "prod"); err == nil || strings.Contains(err.Error(), password) || !strings.Contains(err.Error(), arn) {
+	if _, _, err := bad.Password(ctx, "prod"); err == nil || strings.Contains(err.Error(), password) || !strings.Contains(err.Error(), badARN) {
 		t.Errorf("Password from a malformed secret: %v", err)
+	}
+	// A secret that does not exist: Secrets Manager's error, naming it.
+	t.Setenv(exampleenv.EnvSecretARN, arn+"-gone")
+	gone, err := exampleenv.Open(ctx, exampleenv.Options{Out: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gone.Close()
+	var nf *smtypes.ResourceNotFoundException
+	if _, _, err := gone.Password(ctx, "prod"); !errors.As(err, &nf) || !strings.Contains(err.Error(), arn+"-gone") {
+		t.Errorf("Password from a missing secret: %v; want *types.ResourceNotFoundException naming it", err)
 	}
 }

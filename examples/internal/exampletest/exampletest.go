@@ -75,23 +75,24 @@ func RunWith(t *testing.T, vars map[string]string, run func(ctx context.Context,
 
 // UseAWSEmulator sets the AWS environment so that
 // config.LoadDefaultConfig, as an example calls it against a real cluster,
-// reaches the emulator's RDS API (AWS_ENDPOINT_URL_RDS) in its Region with
-// dummy static credentials, and reads no shared config or credentials
-// file. Extra endpoints (for example AWS_ENDPOINT_URL_SECRETS_MANAGER) can
-// be set with t.Setenv afterwards.
+// reaches the emulator's RDS and Secrets Manager APIs
+// (AWS_ENDPOINT_URL_RDS, AWS_ENDPOINT_URL_SECRETS_MANAGER) in its Region
+// with dummy static credentials, and reads no shared config or credentials
+// file.
 func UseAWSEmulator(t *testing.T, emu *auroratest.Emulator) {
 	t.Helper()
 	for k, v := range map[string]string{
-		"AWS_REGION":                  emu.Region(),
-		"AWS_ACCESS_KEY_ID":           "AKIDEXAMPLE",
-		"AWS_SECRET_ACCESS_KEY":       "example-secret-access-key",
-		"AWS_SESSION_TOKEN":           "",
-		"AWS_PROFILE":                 "",
-		"AWS_CONFIG_FILE":             filepath.Join(t.TempDir(), "no-config"),
-		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "no-credentials"),
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"AWS_ENDPOINT_URL":            "",
-		"AWS_ENDPOINT_URL_RDS":        emu.Endpoint(),
+		"AWS_REGION":                       emu.Region(),
+		"AWS_ACCESS_KEY_ID":                "AKIDEXAMPLE",
+		"AWS_SECRET_ACCESS_KEY":            "example-secret-access-key",
+		"AWS_SESSION_TOKEN":                "",
+		"AWS_PROFILE":                      "",
+		"AWS_CONFIG_FILE":                  filepath.Join(t.TempDir(), "no-config"),
+		"AWS_SHARED_CREDENTIALS_FILE":      filepath.Join(t.TempDir(), "no-credentials"),
+		"AWS_EC2_METADATA_DISABLED":        "true",
+		"AWS_ENDPOINT_URL":                 "",
+		"AWS_ENDPOINT_URL_RDS":             emu.Endpoint(),
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER": emu.Endpoint(),
 	} {
 		t.Setenv(k, v)
 	}
