@@ -100,9 +100,18 @@ func TestSecretsManagerCredentialsRotation(t *testing.T) {
 	defer cancel()
 	rec := &smRecorder{}
 	sm := secretsClient(rec)
-	arn := emu.MasterUserSecretARN(secretClusterID)
-	if arn == "" {
-		t.Fatalf("cluster %s has no managed secret", secretClusterID)
+	// A user finds the managed secret through Describe.
+	plain, err := aurora.New(ctx, secretClusterID, aurora.WithAWSConfig(emu.AWSConfig()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := plain.Describe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := d.MasterUserSecretARN
+	if arn == "" || arn != emu.MasterUserSecretARN(secretClusterID) {
+		t.Fatalf("Describe reports master user secret %q; the emulator made %q", arn, emu.MasterUserSecretARN(secretClusterID))
 	}
 	var logs syncBuffer
 	creds := aurora.SecretsManagerSecret(sm, arn)

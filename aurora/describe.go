@@ -26,6 +26,11 @@ type Description struct {
 	// ParameterGroup is the DB cluster parameter group.
 	ParameterGroup      string
 	BackupRetentionDays int
+	// MasterUserSecretARN is the AWS Secrets Manager secret that holds the
+	// master user's password when RDS manages it
+	// (ManageMasterUserPassword); empty otherwise. Pass it to
+	// SecretsManagerSecret.
+	MasterUserSecretARN string
 	// Writer is the current writer; nil while none is known (during a
 	// failover).
 	Writer *Instance
@@ -78,6 +83,9 @@ func (c *Cluster) Describe(ctx context.Context) (*Description, error) {
 		Port:                int(aws.ToInt32(dc.Port)),
 		ParameterGroup:      aws.ToString(dc.DBClusterParameterGroup),
 		BackupRetentionDays: int(aws.ToInt32(dc.BackupRetentionPeriod)),
+	}
+	if dc.MasterUserSecret != nil {
+		d.MasterUserSecretARN = aws.ToString(dc.MasterUserSecret.SecretArn)
 	}
 	members := map[string]types.DBClusterMember{}
 	for _, m := range dc.DBClusterMembers {
