@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The backup format.
@@ -69,6 +71,183 @@ func jsonLine(v any) (string, error) {
 	return string(b), nil
 }
 
+// appendSnapshotJSON appends json.Marshal(bs) to dst: the same bytes
+// (TestSnapshotJSONMatchesMarshal holds it to that), with the functions
+// and triggers, the bulk of a snapshot, encoded without reflection.
+func appendSnapshotJSON(dst []byte, bs *backupSnapshot) ([]byte, error) {
+	size := 4096
+	for i := range bs.Snapshot.Functions {
+		f := &bs.Snapshot.Functions[i]
+		size += 160 + len(f.Definition) + len(f.Definition)/8 + 2*(len(f.Schema)+len(f.Name)+len(f.IdentityArgs)+len(f.Comment)) + 32*len(f.ACL)
+	}
+	for i := range bs.Snapshot.Triggers {
+		t := &bs.Snapshot.Triggers[i]
+		size += 160 + len(t.Definition) + len(t.Definition)/8 + 2*(len(t.Schema)+len(t.Table)+len(t.Name)+len(t.Comment))
+	}
+	dst = slices.Grow(dst, size)
+	marshal := func(name string, v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		dst = append(dst, name...)
+		dst = append(dst, b...)
+		return nil
+	}
+	if err := marshal(`{"created":`, bs.Created); err != nil {
+		return nil, err
+	}
+	dst = append(dst, `,"database":`...)
+	dst = appendJSONString(dst, bs.Database)
+	s := &bs.Snapshot
+	if err := marshal(`,"versions":`, bs.Versions); err != nil {
+		return nil, err
+	}
+	if err := marshal(`,"snapshot":{"Extensions":`, s.Extensions); err != nil {
+		return nil, err
+	}
+	if err := marshal(`,"Languages":`, s.Languages); err != nil {
+		return nil, err
+	}
+	dst = append(dst, `,"Functions":`...)
+	if s.Functions == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '[')
+		for i := range s.Functions {
+			f := &s.Functions[i]
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"Schema":`...)
+			dst = appendJSONString(dst, f.Schema)
+			dst = append(dst, `,"Name":`...)
+			dst = appendJSONString(dst, f.Name)
+			dst = append(dst, `,"IdentityArgs":`...)
+			dst = appendJSONString(dst, f.IdentityArgs)
+			dst = append(dst, `,"Language":`...)
+			dst = appendJSONString(dst, f.Language)
+			dst = append(dst, `,"Kind":`...)
+			dst = appendJSONString(dst, f.Kind)
+			dst = append(dst, `,"Definition":`...)
+			dst = appendJSONString(dst, f.Definition)
+			dst = append(dst, `,"Owner":`...)
+			dst = appendJSONString(dst, f.Owner)
+			dst = append(dst, `,"ACL":`...)
+			dst = appendJSONStrings(dst, f.ACL)
+			dst = append(dst, `,"Comment":`...)
+			dst = appendJSONString(dst, f.Comment)
+			dst = append(dst, `,"DependsOnExtensions":`...)
+			dst = appendJSONStrings(dst, f.DependsOnExtensions)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	dst = append(dst, `,"Triggers":`...)
+	if s.Triggers == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '[')
+		for i := range s.Triggers {
+			t := &s.Triggers[i]
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"Schema":`...)
+			dst = appendJSONString(dst, t.Schema)
+			dst = append(dst, `,"Table":`...)
+			dst = appendJSONString(dst, t.Table)
+			dst = append(dst, `,"Name":`...)
+			dst = appendJSONString(dst, t.Name)
+			dst = append(dst, `,"Definition":`...)
+			dst = appendJSONString(dst, t.Definition)
+			dst = append(dst, `,"Enabled":`...)
+			dst = appendJSONString(dst, t.Enabled)
+			dst = append(dst, `,"Comment":`...)
+			dst = appendJSONString(dst, t.Comment)
+			dst = append(dst, `,"Cloned":`...)
+			dst = strconv.AppendBool(dst, t.Cloned)
+			dst = append(dst, `,"DependsOnExtensions":`...)
+			dst = appendJSONStrings(dst, t.DependsOnExtensions)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	if err := marshal(`,"Defaults":`, s.Defaults); err != nil {
+		return nil, err
+	}
+	return append(dst, "}}"...), nil
+}
+
+func appendJSONStrings(dst []byte, ss []string) []byte {
+	if ss == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '[')
+	for i, s := range ss {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, s)
+	}
+	return append(dst, ']')
+}
+
+// appendJSONString appends s as encoding/json writes a string: with
+// <, > and & escaped, U+2028 and U+2029 escaped, and invalid UTF-8
+// replaced by U+FFFD.
+func appendJSONString(dst []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if c == '\u2028' || c == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
 func writeBackup(w io.Writer, p *LanguagePlan, stmts []stmt) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	h := sha256.New()
@@ -85,24 +264,32 @@ func writeBackup(w io.Writer, p *LanguagePlan, stmts []stmt) error {
 	fmt.Fprintf(bw, "-- database: %s; extensions (name, from, to): %s\n", db, vs)
 	fmt.Fprintf(bw, "-- functions: %d; triggers: %d; languages: %d\n", len(p.Before.Functions), len(p.Before.Triggers), len(p.Before.Languages))
 	fmt.Fprintf(bw, "-- Restore with extensions.RestoreLanguageBackup, or: psql -X -1 -v ON_ERROR_STOP=1 -d <database> -f <this file>\n")
-	snap, err := jsonLine(backupSnapshot{Created: time.Now().UTC().Truncate(time.Second), Database: p.database, Versions: versions, Snapshot: p.Before})
+	// The snapshot line, hashed as written.
+	line, err := appendSnapshotJSON([]byte(markSnapshot), &backupSnapshot{Created: time.Now().UTC().Truncate(time.Second), Database: p.database, Versions: versions, Snapshot: p.Before})
 	if err != nil {
 		return err
 	}
-	line := markSnapshot + snap + "\n"
-	h.Write([]byte(line))
-	bw.WriteString(line)
+	line = append(line, '\n')
+	h.Write(line)
+	bw.Write(line)
+	enc := json.NewEncoder(bw)
+	var buf []byte
+	n := 0
 	for _, s := range stmts {
-		meta, err := jsonLine(backupStmtMeta{Section: s.Section, Key: s.Key, Bytes: len(s.SQL)})
-		if err != nil {
+		if s.upgradeOnly {
+			continue
+		}
+		n++
+		bw.WriteString(markStatement)
+		if err := enc.Encode(backupStmtMeta{Section: s.Section, Key: s.Key, Bytes: len(s.SQL)}); err != nil {
 			return err
 		}
-		bw.WriteString(markStatement + meta + "\n")
 		bw.WriteString(s.SQL)
 		bw.WriteString(";\n")
-		h.Write([]byte(s.SQL))
+		buf = append(buf[:0], s.SQL...)
+		h.Write(buf)
 	}
-	end, _ := jsonLine(backupEnd{Statements: len(stmts), SHA256: hex.EncodeToString(h.Sum(nil))})
+	end, _ := jsonLine(backupEnd{Statements: n, SHA256: hex.EncodeToString(h.Sum(nil))})
 	bw.WriteString(markEnd + end + "\n")
 	return bw.Flush()
 }

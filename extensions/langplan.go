@@ -316,6 +316,10 @@ type stmt struct {
 	// them when the owner is the role running it (the creator owns the
 	// new function already); a restore by another role does not.
 	owner string
+	// backupOnly statements are written to the backup but not run by the
+	// upgrade, which runs the upgradeOnly ones (never written) instead:
+	// the same end state, reached from the new functions' default ACL.
+	backupOnly, upgradeOnly bool
 }
 
 // Sections of the recreation script, in order.
@@ -381,6 +385,7 @@ func (p *LanguagePlan) statements() ([]stmt, error) {
 		kw, owner string
 		items     []aclItem
 		sigs      []string
+		inline    bool
 	}
 	var groups []*aclGroup
 	groupOf := map[string]*aclGroup{}
@@ -417,8 +422,10 @@ func (p *LanguagePlan) statements() ([]stmt, error) {
 			add(sectionFunction, key, "ALTER "+kw+" "+sig+" DEPENDS ON EXTENSION "+en)
 		}
 		if !c.funcNull[i] || p.defaultACL {
-			// Functions with the same owner and ACL share their REVOKE
-			// and GRANT statements.
+			// In the backup, functions with the same owner and ACL share
+			// their REVOKE and GRANT statements, which set the ACL from
+			// any starting point (a restore replays them over existing
+			// functions).
 			gk := kw + "\x00" + f.Owner + "\x00" + strings.Join(f.ACL, "\x00")
 			g := groupOf[gk]
 			if g == nil {
@@ -427,18 +434,34 @@ func (p *LanguagePlan) statements() ([]stmt, error) {
 				groups = append(groups, g)
 			}
 			g.sigs = append(g.sigs, sig)
+			// The upgrade's functions are new, with the built-in default
+			// ACL (unless default privileges exist), and usually reach
+			// their ACL from there with fewer statements, run right after
+			// the function's creation: its row is then still on a page
+			// with room, so the updates are HOT (no index entries).
+			if !p.defaultACL {
+				fresh, err := freshACLStatements(kw+" "+sig, f.Owner, c.funcACL[i])
+				if err != nil {
+					return nil, err
+				}
+				g.inline = fresh != nil
+				for _, q := range fresh {
+					out = append(out, stmt{Section: sectionFunction, Key: key, SQL: q, upgradeOnly: true})
+				}
+			}
 		}
 	}
 	const perStatement = 200
 	for _, g := range groups {
 		for start := 0; start < len(g.sigs); start += perStatement {
 			sigs := g.sigs[start:min(start+perStatement, len(g.sigs))]
-			sqls, err := aclStatements(g.kw+" "+strings.Join(sigs, ", "), g.owner, p.defaultACLGrantees, g.items)
+			object := g.kw + " " + strings.Join(sigs, ", ")
+			sqls, err := aclStatements(object, g.owner, p.defaultACLGrantees, g.items)
 			if err != nil {
 				return nil, err
 			}
 			for _, q := range sqls {
-				add(sectionFunction, "", q)
+				out = append(out, stmt{Section: sectionFunction, SQL: q, backupOnly: g.inline})
 			}
 		}
 	}
@@ -530,6 +553,44 @@ func (p *LanguagePlan) statements() ([]stmt, error) {
 	return out, nil
 }
 
+// freshACLStatements makes the ACL of one or more functions or procedures
+// exactly items, starting from the built-in default ACL that a new one
+// has (acldefault: EXECUTE to PUBLIC, then EXECUTE to the owner, both
+// granted by the owner), with fewer statements than aclStatements where
+// items begin with that default or with the owner's default entry alone.
+// It returns nil when items do not, or when the result would be the
+// default itself (nothing to run).
+func freshACLStatements(object, owner string, items []aclItem) ([]string, error) {
+	execute := []aclPriv{{name: "EXECUTE"}}
+	public := aclItem{grantee: "", grantor: owner, privs: execute}
+	own := aclItem{grantee: owner, grantor: owner, privs: execute}
+	switch {
+	case len(items) > 2 && equalACLItem(items[0], public) && equalACLItem(items[1], own):
+		// Keep the default, append the rest.
+		return grantStatements(object, owner, items[2:])
+	case len(items) > 0 && equalACLItem(items[0], own):
+		// Drop PUBLIC's default entry, append the rest.
+		g, err := grantStatements(object, owner, items[1:])
+		if err != nil {
+			return nil, err
+		}
+		return append([]string{"REVOKE ALL ON " + object + " FROM PUBLIC"}, g...), nil
+	}
+	return nil, nil
+}
+
+func equalACLItem(a, b aclItem) bool {
+	if a.grantee != b.grantee || a.grantor != b.grantor || len(a.privs) != len(b.privs) {
+		return false
+	}
+	for i := range a.privs {
+		if a.privs[i] != b.privs[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // aclStatements makes the ACL of one or more objects exactly items:
 // revoke everything from PUBLIC, the owner and the extra grantees (those
 // default privileges may have granted to), then grant each item in order,
@@ -549,7 +610,18 @@ func aclStatements(object, owner string, extra []string, items []aclItem) ([]str
 		}
 		from = append(from, q)
 	}
-	out := []string{"REVOKE ALL ON " + object + " FROM " + strings.Join(from, ", ")}
+	g, err := grantStatements(object, owner, items)
+	if err != nil {
+		return nil, err
+	}
+	return append([]string{"REVOKE ALL ON " + object + " FROM " + strings.Join(from, ", ")}, g...), nil
+}
+
+// grantStatements grants each item in order, as its grantor when that is
+// not the owner. Each GRANT appends an entry to the ACL (there is none yet
+// for that grantee and grantor), so the entries come out in items' order.
+func grantStatements(object, owner string, items []aclItem) ([]string, error) {
+	var out []string
 	for _, it := range items {
 		grantee := "PUBLIC"
 		if it.grantee != "" {

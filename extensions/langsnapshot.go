@@ -203,7 +203,8 @@ SELECT w.classid::pg_catalog.regclass::text, w.objid, w.objsubid,
             ELSE coalesce(pg_catalog.pg_describe_object(w.classid, w.objid, w.objsubid), '') END
 FROM w
 LEFT JOIN LATERAL (SELECT i.type, i.identity FROM pg_catalog.pg_identify_object(w.classid, w.objid, w.objsubid) i
-  WHERE w.classid NOT IN ('pg_catalog.pg_proc'::pg_catalog.regclass, 'pg_catalog.pg_trigger'::pg_catalog.regclass)) o ON true`
+  WHERE w.classid NOT IN ('pg_catalog.pg_proc'::pg_catalog.regclass, 'pg_catalog.pg_trigger'::pg_catalog.regclass)
+  OFFSET 0) o ON true`
 
 // collect takes the snapshot of the given (installed) extensions. q must
 // run with search_path = pg_catalog, pg_temp so every definition comes out
@@ -261,13 +262,13 @@ WHERE e.extname = ANY($1::text[]) ORDER BY e.extname`, exts)
 		return nil, fmt.Errorf("finding dependent objects through pg_depend: %w", err)
 	}
 	member := map[objKey]string{}
-	objs := map[objKey]depRow{}
-	var objOrder []objKey
-	edges := map[objKey][]objKey{} // object -> objects it depends on (within the set)
-	for _, d := range deps {
+	objs := make(map[objKey]int, len(deps)) // index of the first row of each object
+	objOrder := make([]objKey, 0, len(deps))
+	edges := make(map[objKey][]objKey, len(deps)) // object -> objects it depends on (within the set)
+	for i, d := range deps {
 		k := objKey{d.class, d.objid, d.objsubid}
 		if _, ok := objs[k]; !ok {
-			objs[k] = d
+			objs[k] = i
 			objOrder = append(objOrder, k)
 		}
 		if d.deptype == "e" && d.refclass == "pg_extension" && extOID[d.refobjid] != "" {
@@ -281,7 +282,7 @@ WHERE e.extname = ANY($1::text[]) ORDER BY e.extname`, exts)
 	var defRows []depRow
 	var conRows []depRow
 	for _, k := range objOrder {
-		d := objs[k]
+		d := &deps[objs[k]]
 		switch {
 		case d.class == "pg_extension" && extOID[d.objid] != "":
 			// one of the set
@@ -296,12 +297,12 @@ WHERE e.extname = ANY($1::text[]) ORDER BY e.extname`, exts)
 			trigOIDs = append(trigOIDs, d.objid)
 		case d.class == "pg_attrdef":
 			defOIDs = append(defOIDs, d.objid)
-			defRows = append(defRows, d)
+			defRows = append(defRows, *d)
 		case d.class == "pg_constraint":
 			// The constraint of a constraint trigger comes back with
 			// CREATE CONSTRAINT TRIGGER; others are dependents.
 			conOIDs = append(conOIDs, d.objid)
-			conRows = append(conRows, d)
+			conRows = append(conRows, *d)
 		default:
 			c.others = append(c.others, Dependent{Type: d.objType, Identity: d.identity, Description: d.describes})
 		}
@@ -428,11 +429,13 @@ func (c *collected) readFunctions(ctx context.Context, q Querier, oids []uint32,
 		null bool
 		acl  []aclItem
 	}
-	var fns []fn
+	fns := make([]fn, 0, len(oids))
+	var grantors, grantees, privs []string
+	var grantable []bool
 	for rows.Next() {
-		var f fn
-		var grantors, grantees, privs []string
-		var grantable []bool
+		fns = append(fns, fn{})
+		f := &fns[len(fns)-1]
+		grantors, grantees, privs, grantable = grantors[:0], grantees[:0], privs[:0], grantable[:0]
 		if err := rows.Scan(&f.oid, &f.st.Schema, &f.st.Name, &f.st.IdentityArgs, &f.st.Language, &f.st.Kind,
 			&f.st.Definition, &f.st.Owner, &f.st.ACL, &f.null, &f.st.Comment, &f.st.DependsOnExtensions,
 			&grantors, &grantees, &privs, &grantable); err != nil {
@@ -440,25 +443,30 @@ func (c *collected) readFunctions(ctx context.Context, q Querier, oids []uint32,
 			return nil, fmt.Errorf("reading the functions: %w", err)
 		}
 		f.acl = groupACL(grantors, grantees, privs, grantable)
-		fns = append(fns, f)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading the functions: %w", err)
 	}
-	slices.SortFunc(fns, func(a, b fn) int { return compareFunctions(a.st, b.st) })
-	idx := map[objKey]int{}
-	var keep []fn
-	for _, f := range fns {
+	// Sort indexes, not the (large) structs.
+	order := make([]int32, len(fns))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return compareFunctions(&fns[a].st, &fns[b].st) })
+	idx := make(map[objKey]int, len(fns))
+	c.snap.Functions = make([]FunctionState, 0, len(fns))
+	for _, j := range order {
+		f := &fns[j]
 		if f.st.Kind != "f" && f.st.Kind != "p" {
 			c.others = append(c.others, Dependent{Type: kindName(f.st.Kind), Identity: f.st.Key(),
 				Description: kindName(f.st.Kind) + " " + f.st.Key()})
 			continue
 		}
-		keep = append(keep, f)
-	}
-	for i, f := range keep {
+		i := len(c.snap.Functions)
 		idx[objKey{"pg_proc", f.oid, 0}] = i
-		c.funcNull[i] = f.null
+		if f.null {
+			c.funcNull[i] = true
+		}
 		if f.acl != nil {
 			c.funcACL[i] = f.acl
 		}
@@ -480,7 +488,7 @@ func kindName(k string) string {
 	}
 }
 
-func compareFunctions(a, b FunctionState) int {
+func compareFunctions(a, b *FunctionState) int {
 	if c := strings.Compare(a.Schema, b.Schema); c != 0 {
 		return c
 	}

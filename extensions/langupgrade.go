@@ -428,7 +428,7 @@ func isConnError(err error) bool {
 func execSection(ctx context.Context, tx pgx.Tx, stmts []stmt, section, runner string) (int, error) {
 	var sel []stmt
 	for _, s := range stmts {
-		if s.Section == section && (s.owner == "" || s.owner != runner) {
+		if s.Section == section && !s.backupOnly && (s.owner == "" || s.owner != runner) {
 			sel = append(sel, s)
 		}
 	}
@@ -443,12 +443,16 @@ func execPipelined(ctx context.Context, tx pgx.Tx, sel []stmt) error {
 	const chunkBytes = 256 << 10
 	conn := tx.Conn().PgConn()
 	for len(sel) > 0 {
-		var b strings.Builder
-		n := 0
-		for n < len(sel) && (n == 0 || b.Len()+len(sel[n].SQL) < chunkBytes) {
-			b.WriteString(sel[n].SQL)
-			b.WriteString(";\n")
+		n, size := 0, 0
+		for n < len(sel) && (n == 0 || size+len(sel[n].SQL) < chunkBytes) {
+			size += len(sel[n].SQL) + 2
 			n++
+		}
+		var b strings.Builder
+		b.Grow(size)
+		for _, s := range sel[:n] {
+			b.WriteString(s.SQL)
+			b.WriteString(";\n")
 		}
 		mrr := conn.Exec(ctx, b.String())
 		i := 0
