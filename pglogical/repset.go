@@ -162,10 +162,7 @@ type TableOptions struct {
 // (pglogical.replication_set_add_table). A table without a primary key can
 // only be in a set that replicates neither updates nor deletes.
 func (c *Client) AddTable(ctx context.Context, set string, t Table, opts *TableOptions) error {
-	if err := checkName("replication set name", set); err != nil {
-		return err
-	}
-	rel, err := t.regclass("table")
+	rel, err := setMember(set, t, "table")
 	if err != nil {
 		return err
 	}
@@ -199,42 +196,21 @@ func (c *Client) AddTable(ctx context.Context, set string, t Table, opts *TableO
 // RemoveTable removes a table from a replication set
 // (pglogical.replication_set_remove_table).
 func (c *Client) RemoveTable(ctx context.Context, set string, t Table) error {
-	if err := checkName("replication set name", set); err != nil {
-		return err
-	}
-	rel, err := t.regclass("table")
-	if err != nil {
-		return err
-	}
-	return c.callBool(ctx, fmt.Sprintf("remove table %s from replication set %q", t, set), "pglogical.replication_set_remove_table",
-		"SELECT pglogical.replication_set_remove_table($1, $2::text::regclass)", set, rel)
+	return c.removeFromSet(ctx, set, t, "table")
 }
 
 // AddAllTables adds every table of the given schemas to a replication set
 // (pglogical.replication_set_add_all_tables); synchronize copies their
 // rows to current subscribers.
 func (c *Client) AddAllTables(ctx context.Context, set string, schemas []string, synchronize bool) error {
-	if err := checkName("replication set name", set); err != nil {
-		return err
-	}
-	if len(schemas) == 0 {
-		return invalid("schemas is empty; name at least one schema, such as public")
-	}
-	if err := checkNames("schemas", schemas); err != nil {
-		return err
-	}
-	return c.callBool(ctx, fmt.Sprintf("add all tables of %v to replication set %q", schemas, set), "pglogical.replication_set_add_all_tables",
-		"SELECT pglogical.replication_set_add_all_tables($1, $2::text[], $3)", set, schemas, synchronize)
+	return c.addAllToSet(ctx, set, "tables", schemas, synchronize)
 }
 
 // AddSequence adds a sequence to a replication set
 // (pglogical.replication_set_add_sequence); synchronize sends its current
 // state to subscribers at once.
 func (c *Client) AddSequence(ctx context.Context, set string, seq Table, synchronize bool) error {
-	if err := checkName("replication set name", set); err != nil {
-		return err
-	}
-	rel, err := seq.regclass("sequence")
+	rel, err := setMember(set, seq, "sequence")
 	if err != nil {
 		return err
 	}
@@ -245,6 +221,39 @@ func (c *Client) AddSequence(ctx context.Context, set string, seq Table, synchro
 // AddAllSequences adds every sequence of the given schemas to a
 // replication set (pglogical.replication_set_add_all_sequences).
 func (c *Client) AddAllSequences(ctx context.Context, set string, schemas []string, synchronize bool) error {
+	return c.addAllToSet(ctx, set, "sequences", schemas, synchronize)
+}
+
+// RemoveSequence removes a sequence from a replication set
+// (pglogical.replication_set_remove_sequence).
+func (c *Client) RemoveSequence(ctx context.Context, set string, seq Table) error {
+	return c.removeFromSet(ctx, set, seq, "sequence")
+}
+
+// setMember validates a replication set name and a relation of the given
+// kind ("table" or "sequence") and returns the relation as regclass text.
+func setMember(set string, t Table, kind string) (string, error) {
+	if err := checkName("replication set name", set); err != nil {
+		return "", err
+	}
+	return t.regclass(kind)
+}
+
+// removeFromSet calls pglogical.replication_set_remove_<kind>, kind being
+// "table" or "sequence" (fixed by the callers above).
+func (c *Client) removeFromSet(ctx context.Context, set string, t Table, kind string) error {
+	rel, err := setMember(set, t, kind)
+	if err != nil {
+		return err
+	}
+	fn := "pglogical.replication_set_remove_" + kind
+	return c.callBool(ctx, fmt.Sprintf("remove %s %s from replication set %q", kind, t, set), fn,
+		"SELECT "+fn+"($1, $2::text::regclass)", set, rel)
+}
+
+// addAllToSet calls pglogical.replication_set_add_all_<kinds>, kinds being
+// "tables" or "sequences" (fixed by the callers above).
+func (c *Client) addAllToSet(ctx context.Context, set, kinds string, schemas []string, synchronize bool) error {
 	if err := checkName("replication set name", set); err != nil {
 		return err
 	}
@@ -254,22 +263,9 @@ func (c *Client) AddAllSequences(ctx context.Context, set string, schemas []stri
 	if err := checkNames("schemas", schemas); err != nil {
 		return err
 	}
-	return c.callBool(ctx, fmt.Sprintf("add all sequences of %v to replication set %q", schemas, set), "pglogical.replication_set_add_all_sequences",
-		"SELECT pglogical.replication_set_add_all_sequences($1, $2::text[], $3)", set, schemas, synchronize)
-}
-
-// RemoveSequence removes a sequence from a replication set
-// (pglogical.replication_set_remove_sequence).
-func (c *Client) RemoveSequence(ctx context.Context, set string, seq Table) error {
-	if err := checkName("replication set name", set); err != nil {
-		return err
-	}
-	rel, err := seq.regclass("sequence")
-	if err != nil {
-		return err
-	}
-	return c.callBool(ctx, fmt.Sprintf("remove sequence %s from replication set %q", seq, set), "pglogical.replication_set_remove_sequence",
-		"SELECT pglogical.replication_set_remove_sequence($1, $2::text::regclass)", set, rel)
+	fn := "pglogical.replication_set_add_all_" + kinds
+	return c.callBool(ctx, fmt.Sprintf("add all %s of %v to replication set %q", kinds, schemas, set), fn,
+		"SELECT "+fn+"($1, $2::text[], $3)", set, schemas, synchronize)
 }
 
 // SynchronizeSequence pushes a sequence's current state to subscribers

@@ -134,12 +134,12 @@ func (c *Client) WaitForTableSync(ctx context.Context, subscription string, t Ta
 	if err := checkName("subscription name", subscription); err != nil {
 		return err
 	}
-	if _, err := t.regclass("table"); err != nil {
+	rel, err := t.regclass("table")
+	if err != nil {
 		return err
 	}
 	if t.Schema == "" {
 		var schema string
-		rel, _ := t.regclass("table")
 		if err := c.q.QueryRow(ctx, `SELECT n.nspname::text FROM pg_catalog.pg_class c
 			JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::text::regclass`, rel).Scan(&schema); err != nil {
 			return wrap(fmt.Sprintf("resolving table %s", t), err)
