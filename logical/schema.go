@@ -248,8 +248,15 @@ func DiffTable(pub TableDef, sub *TableDef, columnList bool) []SchemaDifference 
 }
 
 func listTables(ctx context.Context, q Querier) ([]TableName, error) {
+	return listRelations(ctx, q, `c.relkind IN ('r', 'p') AND c.relpersistence = 'p'`)
+}
+
+// listRelations lists the relations outside the system schemas that match
+// cond, a fixed SQL condition over pg_class c and pg_namespace n, in
+// schema and name order.
+func listRelations(ctx context.Context, q Querier, cond string) ([]TableName, error) {
 	rows, err := q.Query(ctx, `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p' AND n.nspname NOT IN `+systemSchemas+`
+		WHERE `+cond+` AND n.nspname NOT IN `+systemSchemas+`
 		ORDER BY 1, 2`)
 	if err != nil {
 		return nil, err

@@ -237,22 +237,7 @@ func mulInt64(a, b int64) (int64, bool) {
 }
 
 func listSequences(ctx context.Context, q Querier) ([]TableName, error) {
-	rows, err := q.Query(ctx, `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE c.relkind = 'S' AND n.nspname NOT IN `+systemSchemas+` AND n.nspname NOT LIKE 'pg_temp%'
-		ORDER BY 1, 2`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []TableName
-	for rows.Next() {
-		var t TableName
-		if err := rows.Scan(&t.Schema, &t.Name); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return listRelations(ctx, q, `c.relkind = 'S' AND n.nspname NOT LIKE 'pg_temp%'`)
 }
 
 // readSequences reads each named sequence's state; nil entries are

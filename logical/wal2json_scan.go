@@ -108,20 +108,28 @@ func (s *w2jScanner) object(field func(key []byte) error) error {
 		if err := field(key); err != nil {
 			return err
 		}
-		s.ws()
-		if s.i >= len(s.b) {
-			return s.fail("unterminated object")
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			return nil
-		default:
-			return s.fail("expected ',' or '}'")
+		if done, err := s.next('}', "object"); done || err != nil {
+			return err
 		}
 	}
+}
+
+// next consumes what follows an element of an object or array: ',' (more
+// elements follow) or end (done). kind names the container in errors.
+func (s *w2jScanner) next(end byte, kind string) (done bool, err error) {
+	s.ws()
+	if s.i >= len(s.b) {
+		return false, s.fail("unterminated " + kind)
+	}
+	switch s.b[s.i] {
+	case ',':
+		s.i++
+		return false, nil
+	case end:
+		s.i++
+		return true, nil
+	}
+	return false, s.fail("expected ',' or '" + string(end) + "'")
 }
 
 // keyBytes reads an object key. Keys without escapes are returned as a
@@ -392,18 +400,8 @@ func (s *w2jScanner) array(elem func() error) error {
 		if err := elem(); err != nil {
 			return err
 		}
-		s.ws()
-		if s.i >= len(s.b) {
-			return s.fail("unterminated array")
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case ']':
-			s.i++
-			return nil
-		default:
-			return s.fail("expected ',' or ']'")
+		if done, err := s.next(']', "array"); done || err != nil {
+			return err
 		}
 	}
 }
