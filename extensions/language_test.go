@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -32,6 +33,15 @@ func snapshot(t testing.TB, db *pgtest.DB) *extensions.LanguageSnapshot {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// checkUnchanged fails the test, naming what happened (a format with args),
+// when the catalog differs from before.
+func checkUnchanged(t testing.TB, db *pgtest.DB, before *extensions.LanguageSnapshot, format string, args ...any) {
+	t.Helper()
+	if d := cmp.Diff(before, snapshot(t, db)); d != "" {
+		t.Fatalf("%s (-before +after):\n%s", fmt.Sprintf(format, args...), d)
+	}
 }
 
 func TestPlanLanguageUpgrade(t *testing.T) {
@@ -81,9 +91,7 @@ func TestPlanLanguageUpgrade(t *testing.T) {
 	if _, err := extensions.RestoreLanguageBackup(ctxT(t), db.Pool, &backup); err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(before, snapshot(t, db)); d != "" {
-		t.Errorf("restore of a plan's backup (-before +after):\n%s", d)
-	}
+	checkUnchanged(t, db, before, "restore of a plan's backup")
 }
 
 func TestUpgradeLanguagesKeepsEverything(t *testing.T) {
@@ -146,9 +154,7 @@ func TestUpgradeLanguagesRollsBackOnHookError(t *testing.T) {
 	if !errors.As(err, &ue) || !errors.Is(err, boom) || !ue.RolledBack || ue.Step != extensions.StepFunctions {
 		t.Fatalf("want a rolled-back *UpgradeError at %q wrapping boom, got %#v", extensions.StepFunctions, err)
 	}
-	if d := cmp.Diff(before, snapshot(t, db)); d != "" {
-		t.Fatalf("catalog changed (-before +after):\n%s", d)
-	}
+	checkUnchanged(t, db, before, "catalog changed")
 }
 
 // TestUpgradeLanguages1000 is the acceptance test: 1,000 plperl functions
@@ -195,9 +201,7 @@ func TestUpgradeLanguages1000(t *testing.T) {
 			t.Fatalf("killed after %q: want a rolled-back *UpgradeError, got %v", at, err)
 		}
 		t.Logf("killed after %q: %v", at, err)
-		if d := cmp.Diff(before, snapshot(t, db)); d != "" {
-			t.Fatalf("killing the session after %q changed the catalog (-before +after):\n%s", at, d)
-		}
+		checkUnchanged(t, db, before, "killing the session after %q changed the catalog", at)
 	}
 
 	// 2. The upgrade.
@@ -208,9 +212,7 @@ func TestUpgradeLanguages1000(t *testing.T) {
 	}
 	t.Logf("upgraded %v: %d functions, %d triggers, %d statements in %v; backup %d bytes",
 		res.Upgraded, res.Functions, res.Triggers, res.Statements, res.Elapsed, backup.Len())
-	if d := cmp.Diff(before, snapshot(t, db)); d != "" {
-		t.Fatalf("catalog changed by the upgrade (-before +after):\n%s", d)
-	}
+	checkUnchanged(t, db, before, "catalog changed by the upgrade")
 }
 
 func TestRestoreLanguageBackup(t *testing.T) {
@@ -239,16 +241,12 @@ func TestRestoreLanguageBackup(t *testing.T) {
 	if res.Functions != len(before.Functions) || res.Triggers != len(before.Triggers) || len(res.Extra) != 0 {
 		t.Errorf("restore result %+v", res)
 	}
-	if d := cmp.Diff(before, snapshot(t, db)); d != "" {
-		t.Fatalf("restore did not bring the catalog back (-before +after):\n%s", d)
-	}
+	checkUnchanged(t, db, before, "restore did not bring the catalog back")
 	// Restoring again over the restored database changes nothing.
 	if _, err := extensions.RestoreLanguageBackup(ctxT(t), db.Pool, bytes.NewReader(backup.Bytes())); err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(before, snapshot(t, db)); d != "" {
-		t.Fatalf("second restore changed the catalog (-before +after):\n%s", d)
-	}
+	checkUnchanged(t, db, before, "second restore changed the catalog")
 }
 
 func TestLanguageBackupRunsInPsql(t *testing.T) {
@@ -275,9 +273,7 @@ func TestLanguageBackupRunsInPsql(t *testing.T) {
 	if err != nil {
 		t.Fatalf("psql -1 -f backup: %v\n%s", err, out)
 	}
-	if d := cmp.Diff(before, snapshot(t, db)); d != "" {
-		t.Fatalf("psql replay did not bring the catalog back (-before +after):\n%s", d)
-	}
+	checkUnchanged(t, db, before, "psql replay did not bring the catalog back")
 }
 
 func TestReadLanguageBackupRejectsDamage(t *testing.T) {
@@ -333,9 +329,7 @@ func TestUpgradeLanguagesRefusesUnrecreatableDependents(t *testing.T) {
 	if backup.Len() != 0 {
 		t.Errorf("a refused upgrade wrote %d bytes of backup", backup.Len())
 	}
-	if d := cmp.Diff(before, snapshot(t, db)); d != "" {
-		t.Fatalf("refused upgrade changed the catalog:\n%s", d)
-	}
+	checkUnchanged(t, db, before, "refused upgrade changed the catalog")
 }
 
 // Default privileges give new functions a non-default ACL; the upgrade
@@ -351,9 +345,7 @@ func TestUpgradeLanguagesWithDefaultPrivileges(t *testing.T) {
 	if _, err := extensions.UpgradeLanguages(ctxT(t), db.Pool, io.Discard, perlOpts()); err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(before, snapshot(t, db)); d != "" {
-		t.Fatalf("catalog changed (-before +after):\n%s", d)
-	}
+	checkUnchanged(t, db, before, "catalog changed")
 }
 
 // Extension ownership and DEPENDS ON EXTENSION marks come back too.
@@ -377,9 +369,7 @@ func TestUpgradeLanguagesKeepsOwnersAndExtensionDependencies(t *testing.T) {
 	if len(res.Warnings) != 0 {
 		t.Errorf("warnings: %v", res.Warnings)
 	}
-	if d := cmp.Diff(before, snapshot(t, db)); d != "" {
-		t.Fatalf("catalog changed (-before +after):\n%s", d)
-	}
+	checkUnchanged(t, db, before, "catalog changed")
 }
 
 func TestUpgradeLanguagesNothingToDo(t *testing.T) {
@@ -464,9 +454,7 @@ func TestUpgradeLanguagesInCallerTransaction(t *testing.T) {
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(before, snapshot(t, db)); d != "" {
-		t.Fatalf("catalog changed after the caller rolled back:\n%s", d)
-	}
+	checkUnchanged(t, db, before, "catalog changed after the caller rolled back")
 }
 
 // With LockTimeout, an upgrade that would queue behind a long transaction
@@ -495,9 +483,7 @@ func TestUpgradeLanguagesLockTimeout(t *testing.T) {
 		t.Errorf("lock timeout took %v", time.Since(start))
 	}
 	blocker.Rollback(ctx)
-	if d := cmp.Diff(before, snapshot(t, db)); d != "" {
-		t.Fatalf("catalog changed:\n%s", d)
-	}
+	checkUnchanged(t, db, before, "catalog changed")
 }
 
 // TestUpgradePLV8 runs the upgrade on plv8 itself where the server has

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgaurora/pgaurora/params"
 )
 
 // PgTLE is the Trusted Language Extensions extension (pg_tle); its
@@ -48,7 +50,7 @@ func (c *Client) TLEStatus(ctx context.Context) (*TLEStatus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("extensions: reading pg_tle status: %w", err)
 	}
-	if list, err := parsePreload(preload); err == nil {
+	if list, err := params.ParseLibraryList(preload); err == nil {
 		s.Preloaded = list.Contains(PgTLE)
 	}
 	return s, nil

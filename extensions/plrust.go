@@ -125,7 +125,7 @@ func (c *Client) requirePreloaded(ctx context.Context, lib string) error {
 	if err := c.q.QueryRow(ctx, `SELECT current_setting('shared_preload_libraries')`).Scan(&current); err != nil {
 		return fmt.Errorf("extensions: reading shared_preload_libraries: %w", err)
 	}
-	list, err := parsePreload(current)
+	list, err := params.ParseLibraryList(current)
 	if err != nil {
 		return fmt.Errorf("extensions: reading shared_preload_libraries %q: %w", current, err)
 	}
@@ -134,8 +134,6 @@ func (c *Client) requirePreloaded(ctx context.Context, lib string) error {
 	}
 	return nil
 }
-
-func parsePreload(v string) (params.LibraryList, error) { return params.ParseLibraryList(v) }
 
 // LanguageUsageSQL returns GRANT USAGE ON LANGUAGE language TO role, or
 // REVOKE USAGE ... FROM role when revoke is set.
