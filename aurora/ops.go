@@ -287,7 +287,7 @@ func (c *Cluster) Failover(ctx context.Context, opts *FailoverOptions) (*Failove
 			return true, "", err
 		}
 		res.NewWriter, res.Duration = d.Writer.ID, time.Since(start)
-		c.followWriter(endpoint{instance: d.Writer.ID, host: d.Writer.Endpoint, port: d.Writer.Port})
+		c.followWriter(d.Writer.endpoint())
 		return true, fmt.Sprintf("writer %s -> %s in %s", old, res.NewWriter, res.Duration.Round(time.Millisecond)), nil
 	})
 	if err != nil {

@@ -14,6 +14,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pgaurora/pgaurora/internal/conninfo"
 )
 
 type poolRole int
@@ -98,12 +100,12 @@ func (c *Cluster) openPool(ctx context.Context, role poolRole) (*Pool, error) {
 		if d.Writer == nil {
 			return nil, fmt.Errorf("aurora: cluster %s has no writer right now (status %s)", c.id, d.Status)
 		}
-		p.target = endpoint{instance: d.Writer.ID, host: d.Writer.Endpoint, port: d.Writer.Port}
+		p.target = d.Writer.endpoint()
 	case readerRole:
 		p.target = endpoint{host: d.ReaderEndpoint, port: d.Port}
 	}
 	pc, err := pgxpool.ParseConfig(fmt.Sprintf("host=%s port=%d dbname=%s sslmode=disable",
-		p.target.host, p.target.port, quoteDSN(c.cfg.database)))
+		p.target.host, p.target.port, conninfo.Quote(c.cfg.database)))
 	if err != nil {
 		return nil, fmt.Errorf("aurora: pool configuration: %w", err)
 	}
@@ -140,18 +142,6 @@ func (c *Cluster) poolFor(role poolRole) *Pool {
 		return c.writer
 	}
 	return c.reader
-}
-
-// quoteDSN quotes a keyword/value connection string value.
-func quoteDSN(v string) string {
-	out := []byte{'\''}
-	for i := 0; i < len(v); i++ {
-		if v[i] == '\'' || v[i] == '\\' {
-			out = append(out, '\\')
-		}
-		out = append(out, v[i])
-	}
-	return string(append(out, '\''))
 }
 
 // configureConn points a new pooled connection at the current target.
@@ -366,18 +356,7 @@ func isConnectionLoss(err error) bool {
 	var netErr net.Error
 	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		pgconn.SafeToRetry(err) || isClosedConn(err)
-}
-
-func isClosedConn(err error) bool {
-	// pgx reports use of a connection it already closed after a fatal
-	// error with this text and no type.
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		if e.Error() == "conn closed" {
-			return true
-		}
-	}
-	return false
+		pgconn.SafeToRetry(err) || errors.Is(err, pgconn.ErrConnClosed)
 }
 
 type translatedRows struct {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgaurora/pgaurora/internal/conninfo"
 )
 
 // writerSearchTimeout bounds one search for a new writer. Aurora fails over
@@ -76,14 +78,13 @@ func (c *Cluster) findWriter(ctx context.Context, old endpoint) (endpoint, strin
 	backoff := 50 * time.Millisecond
 	var lastErr error
 	for {
-		instances, err := c.instanceEndpoints(ctx)
+		d, err := c.Describe(ctx)
 		if err == nil {
-			if ep, ok := c.writerByTopology(ctx, instances); ok {
+			if ep, ok := c.writerByTopology(ctx, instanceEndpoints(d)); ok {
 				return ep, "aurora_replica_status()", nil
 			}
-			var d *Description
-			if d, err = c.Describe(ctx); err == nil && d.Writer != nil && d.Writer.Status == "available" {
-				ep := endpoint{instance: d.Writer.ID, host: d.Writer.Endpoint, port: d.Writer.Port}
+			if d.Writer != nil && d.Writer.Status == "available" {
+				ep := d.Writer.endpoint()
 				if err = c.confirmWriter(ctx, ep); err == nil {
 					return ep, "DescribeDBClusters", nil
 				}
@@ -103,19 +104,21 @@ func (c *Cluster) findWriter(ctx context.Context, old endpoint) (endpoint, strin
 	}
 }
 
-// instanceEndpoints returns the cluster's instances by identifier.
-func (c *Cluster) instanceEndpoints(ctx context.Context) (map[string]endpoint, error) {
-	d, err := c.Describe(ctx)
-	if err != nil {
-		return nil, err
-	}
+// instanceEndpoints returns the described instances that have an
+// endpoint, by identifier.
+func instanceEndpoints(d *Description) map[string]endpoint {
 	m := map[string]endpoint{}
-	for _, in := range append(d.Readers, derefInstances(d.Writer)...) {
+	for _, in := range append(derefInstances(d.Writer), d.Readers...) {
 		if in.Endpoint != "" {
-			m[in.ID] = endpoint{instance: in.ID, host: in.Endpoint, port: in.Port}
+			m[in.ID] = in.endpoint()
 		}
 	}
-	return m, nil
+	return m
+}
+
+// endpoint is where connections to the instance go.
+func (in Instance) endpoint() endpoint {
+	return endpoint{instance: in.ID, host: in.Endpoint, port: in.Port}
 }
 
 func derefInstances(in *Instance) []Instance {
@@ -179,7 +182,7 @@ func (c *Cluster) confirmWriter(ctx context.Context, ep endpoint) error {
 func (c *Cluster) probe(ctx context.Context, ep endpoint) (*pgx.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	cc, err := pgx.ParseConfig("sslmode=disable dbname=" + quoteDSN(c.cfg.database))
+	cc, err := pgx.ParseConfig("sslmode=disable dbname=" + conninfo.Quote(c.cfg.database))
 	if err != nil {
 		return nil, err
 	}
