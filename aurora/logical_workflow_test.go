@@ -34,7 +34,8 @@ func writerSetting(t *testing.T, c *aurora.Cluster, name string) string {
 func TestConfigureLogicalReplication(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c := openCluster(t, logicalClusterID, nil)
+	rec := &apiRecorder{}
+	c := openCluster(t, logicalClusterID, rec)
 	plan := aurora.LogicalReplicationPlan{Publications: 6, Subscriptions: 4, Slots: 3}
 	var progress syncList[aurora.Step]
 	opts := &aurora.LogicalReplicationOptions{Poll: fastPoll, Progress: progress.add}
@@ -76,12 +77,16 @@ func TestConfigureLogicalReplication(t *testing.T) {
 		t.Errorf("max_replication_slots = %d, want at least 13", got)
 	}
 
+	rec.take()
 	r2, err := c.ConfigureLogicalReplication(ctx, plan, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r2.Changed() || !strings.Contains(r2.String(), "nothing to change") {
 		t.Errorf("second run changed something:\n%s", r2)
+	}
+	if mut := mutating(rec.take()); len(mut) != 0 {
+		t.Errorf("second run made changing calls: %v", mut)
 	}
 	wantSteps(t, r2,
 		stepWant{"use a custom DB cluster parameter group", false},
@@ -116,7 +121,8 @@ func TestConfigureLogicalReplicationRefusesBadPlan(t *testing.T) {
 func TestEnablePgLogical(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c := openCluster(t, pglogicalClusterID, nil)
+	rec := &apiRecorder{}
+	c := openCluster(t, pglogicalClusterID, rec)
 	opts := &aurora.PgLogicalOptions{Poll: fastPoll, Sizing: pglogical.Sizing{Subscriptions: 2, ProvidedSubscriptions: 2}}
 
 	r1, err := c.EnablePgLogical(ctx, opts)
@@ -155,12 +161,16 @@ func TestEnablePgLogical(t *testing.T) {
 		t.Errorf("node DSN %s: want host %s, dbname postgres and no password", dsn, d.Endpoint)
 	}
 
+	rec.take()
 	r2, err := c.EnablePgLogical(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r2.Changed() || !strings.Contains(r2.String(), "nothing to change") {
 		t.Errorf("second run changed something:\n%s", r2)
+	}
+	if mut := mutating(rec.take()); len(mut) != 0 {
+		t.Errorf("second run made changing calls: %v", mut)
 	}
 	if len(r2.Steps) != 5 {
 		t.Errorf("second run has %d steps, want 5:\n%s", len(r2.Steps), r2)
