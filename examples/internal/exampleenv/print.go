@@ -25,51 +25,61 @@ func Progress(w io.Writer) aurora.ProgressFunc {
 // prints each instance's reboot as it moves from phase to phase (the
 // workflow reports every poll; repeats are left out).
 func RebootProgress(w io.Writer) func(params.Progress) {
-	var mu sync.Mutex
-	last := map[string]string{}
+	var seen stateChanges
 	return func(p params.Progress) {
-		state := string(p.Phase) + "/" + p.Status
-		mu.Lock()
-		defer mu.Unlock()
-		if last[p.Instance] == state {
-			return
-		}
-		last[p.Instance] = state
-		role := "reader"
-		if p.Writer {
-			role = "writer"
-		}
-		line := fmt.Sprintf("      reboot %s (%s): %s, status %s", p.Instance, role, p.Phase, p.Status)
-		if p.Elapsed > 0 {
-			line += fmt.Sprintf(" after %s", round(p.Elapsed))
-		}
-		fmt.Fprintln(w, line)
+		seen.onChange(p.Instance, string(p.Phase)+"/"+p.Status, func() {
+			line := fmt.Sprintf("      reboot %s (%s): %s, status %s", p.Instance, role(p.Writer), p.Phase, p.Status)
+			if p.Elapsed > 0 {
+				line += fmt.Sprintf(" after %s", round(p.Elapsed))
+			}
+			fmt.Fprintln(w, line)
+		})
 	}
 }
 
 // RotationProgress returns a callback for RotateCA's RotationProgress that
 // prints each instance's rotation as it moves from stage to stage.
 func RotationProgress(w io.Writer) func(sslcert.Progress) {
-	var mu sync.Mutex
-	last := map[string]string{}
+	var seen stateChanges
 	return func(p sslcert.Progress) {
-		state := string(p.Stage) + "/" + p.Status
-		mu.Lock()
-		defer mu.Unlock()
-		if last[p.Instance] == state {
-			return
-		}
-		last[p.Instance] = state
-		role := "reader"
-		if p.Writer {
-			role = "writer"
-		}
-		line := fmt.Sprintf("      rotate %d/%d %s (%s): %s", p.Step, p.Steps, p.Instance, role, p.Stage)
-		if p.Status != "" {
-			line += ", status " + p.Status
-		}
-		fmt.Fprintln(w, line)
+		seen.onChange(p.Instance, string(p.Stage)+"/"+p.Status, func() {
+			line := fmt.Sprintf("      rotate %d/%d %s (%s): %s", p.Step, p.Steps, p.Instance, role(p.Writer), p.Stage)
+			if p.Status != "" {
+				line += ", status " + p.Status
+			}
+			fmt.Fprintln(w, line)
+		})
 	}
+}
+
+// stateChanges remembers each instance's last reported state, so that a
+// progress callback prints only changes. Its zero value is ready to use
+// and it is safe for concurrent use.
+type stateChanges struct {
+	mu   sync.Mutex
+	last map[string]string
+}
+
+// onChange runs print, under the lock so lines stay in order, when state
+// differs from the instance's last one.
+func (s *stateChanges) onChange(instance, state string, print func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.last[instance] == state {
+		return
+	}
+	if s.last == nil {
+		s.last = map[string]string{}
+	}
+	s.last[instance] = state
+	print()
+}
+
+func role(writer bool) string {
+	if writer {
+		return "writer"
+	}
+	return "reader"
 }
 
 // PrintReport prints a workflow's report: its steps and whether it
