@@ -258,20 +258,8 @@ func matchRDS(s []byte, c *captures) bool {
 	ok := false
 	if len(rest) >= 7 && string(rest[:7]) == "[local]" && try(pos+7) {
 		ok = true
-	} else if i := bytes.IndexByte(rest, '('); i > 0 {
-		hostOK := true
-		for _, ch := range rest[:i] {
-			if !isHostChar(ch) {
-				hostOK = false
-				break
-			}
-		}
-		if hostOK {
-			dn := digitsLen(rest[i+1:])
-			if dn > 0 && i+1+dn < len(rest) && rest[i+1+dn] == ')' && try(pos+i+dn+2) {
-				ok = true
-			}
-		}
+	} else if n := hostPortLen(rest); n > 0 && try(pos+n) {
+		ok = true
 	}
 	if !ok && !try(pos) {
 		return false
@@ -422,24 +410,9 @@ func (p *Prefix) matchRemote(s []byte, ti, pos int, c *captures) bool {
 			return true
 		}
 	}
-	if i := bytes.IndexByte(rest, '('); i > 0 {
-		ok := true
-		for _, ch := range rest[:i] {
-			if !isHostChar(ch) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			n := digitsLen(rest[i+1:])
-			if n > 0 && i+1+n < len(rest) && rest[i+1+n] == ')' {
-				end := i + 1 + n + 1
-				if p.matchAt(s, ti+1, pos+end, c) {
-					c.set(pkRemote, span{pos, pos + end})
-					return true
-				}
-			}
-		}
+	if end := hostPortLen(rest); end > 0 && p.matchAt(s, ti+1, pos+end, c) {
+		c.set(pkRemote, span{pos, pos + end})
+		return true
 	}
 	if p.matchAt(s, ti+1, pos, c) {
 		c.set(pkRemote, span{pos, pos})
@@ -487,6 +460,25 @@ var hostChars = func() (t [256]bool) {
 // isHostChar reports whether c can appear in a host name or address as %r
 // and %h print them.
 func isHostChar(c byte) bool { return hostChars[c] }
+
+// hostPortLen returns the length of the "host(port)" that %r writes for a
+// TCP client at the start of b, or 0 when b does not start with one.
+func hostPortLen(b []byte) int {
+	i := bytes.IndexByte(b, '(')
+	if i <= 0 {
+		return 0
+	}
+	for _, ch := range b[:i] {
+		if !isHostChar(ch) {
+			return 0
+		}
+	}
+	n := digitsLen(b[i+1:])
+	if n == 0 || i+1+n >= len(b) || b[i+1+n] != ')' {
+		return 0
+	}
+	return i + 1 + n + 1
+}
 
 func digitsLen(b []byte) int {
 	n := 0
