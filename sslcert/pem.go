@@ -76,8 +76,8 @@ const (
 // base64, or a CERTIFICATE block that does not hold an X.509 certificate.
 // A bundle without any certificate is an error wrapping ErrNoCertificates.
 func ParsePEM(data []byte) (*TrustStore, error) {
-	s := &TrustStore{}
-	seen := make(map[string]bool)
+	var certs []*x509.Certificate
+	var skipped []SkippedBlock
 	lines := newLineIndex(data)
 	nblocks := 0
 	pos := 0
@@ -118,21 +118,16 @@ func ParsePEM(data []byte) (*TrustStore, error) {
 		}
 		pos = stop
 		if block.Type != "CERTIFICATE" {
-			s.skipped = append(s.skipped, SkippedBlock{Type: block.Type, Line: bl})
+			skipped = append(skipped, SkippedBlock{Type: block.Type, Line: bl})
 			continue
 		}
 		cert, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
 			return nil, &ParseError{Line: bl, Offset: begin, Block: nblocks, Msg: "CERTIFICATE block is not an X.509 certificate", Err: err}
 		}
-		if seen[string(cert.Raw)] {
-			s.duplicates++
-			continue
-		}
-		seen[string(cert.Raw)] = true
-		s.certs = append(s.certs, cert)
+		certs = append(certs, cert)
 	}
-	if len(s.certs) == 0 {
+	if len(certs) == 0 {
 		switch {
 		case len(bytes.TrimSpace(data)) == 0:
 			return nil, fmt.Errorf("sslcert: parse PEM bundle: input is empty: %w", ErrNoCertificates)
@@ -141,9 +136,11 @@ func ParsePEM(data []byte) (*TrustStore, error) {
 		case nblocks == 0:
 			return nil, fmt.Errorf("sslcert: parse PEM bundle: no PEM blocks found (no %q line): %w", "-----BEGIN CERTIFICATE-----", ErrNoCertificates)
 		default:
-			return nil, fmt.Errorf("sslcert: parse PEM bundle: %d PEM blocks but none is a CERTIFICATE (skipped %s): %w", nblocks, skippedTypes(s.skipped), ErrNoCertificates)
+			return nil, fmt.Errorf("sslcert: parse PEM bundle: %d PEM blocks but none is a CERTIFICATE (skipped %s): %w", nblocks, skippedTypes(skipped), ErrNoCertificates)
 		}
 	}
+	s := NewTrustStore(certs...)
+	s.skipped = skipped
 	return s, nil
 }
 
