@@ -208,15 +208,11 @@ func testRDSCAs(t testing.TB) map[string]*testCA {
 	return rdsCAs
 }
 
-func storeOf(t testing.TB, cas ...*testCA) *TrustStore {
-	t.Helper()
-	var b []byte
-	for _, ca := range cas {
-		b = append(b, ca.pem()...)
+// storeOf returns a trust store holding the test CAs' certificates.
+func storeOf(cas ...*testCA) *TrustStore {
+	certs := make([]*x509.Certificate, len(cas))
+	for i, ca := range cas {
+		certs[i] = ca.cert
 	}
-	s, err := ParsePEM(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return NewTrustStore(certs...)
 }

@@ -35,17 +35,14 @@ func useServerCert(t *testing.T, l *leaf) *pgserver.Server {
 		t.Fatal(err)
 	}
 	addr := serverAddr(srv)
-	for {
+	pgtest.WaitFor(t, "the server at "+addr+" to present the new certificate after reload", 20*time.Second, func() (bool, string) {
 		res, err := CheckServer(ctx, addr, nil)
-		if err == nil && res.Certificates[0].Equal(l.cert) {
-			return srv
+		if err != nil {
+			return false, err.Error()
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("server at %s does not present the new certificate after reload: %v", addr, err)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+		return res.Certificates[0].Equal(l.cert), "presents " + res.Certificates[0].Subject.String()
+	})
+	return srv
 }
 
 func serverAddr(srv *pgserver.Server) string {
@@ -70,8 +67,8 @@ func TestCheckServerPostgres(t *testing.T) {
 	names := []string{"localhost", "127.0.0.1"}
 	oldLeaf := cas[CA2019].issue(t, names, time.Time{})
 	newLeaf := cas[CAECC384G1].issue(t, names, time.Time{})
-	oldOnly := storeOf(t, cas[CA2019])
-	merged := oldOnly.Merge(storeOf(t, cas[CARSA2048G1], cas[CAECC384G1]))
+	oldOnly := storeOf(cas[CA2019])
+	merged := oldOnly.Merge(storeOf(cas[CARSA2048G1], cas[CAECC384G1]))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -218,7 +215,7 @@ func TestAuditSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 		if sslmode != "disable" {
-			storeOf(t, cas[CAECC384G1]).ConfigurePGX(&cfg.Config)
+			storeOf(cas[CAECC384G1]).ConfigurePGX(&cfg.Config)
 		}
 		c, err := pgx.ConnectConfig(ctx, cfg)
 		if err != nil {

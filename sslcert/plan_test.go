@@ -12,8 +12,8 @@ import (
 func TestNewPlan(t *testing.T) {
 	cas := testRDSCAs(t)
 	now := time.Now()
-	oldOnly := storeOf(t, cas[CA2019])
-	newOnly := storeOf(t, cas[CAECC384G1])
+	oldOnly := storeOf(cas[CA2019])
+	newOnly := storeOf(cas[CAECC384G1])
 	merged := oldOnly.Merge(newOnly)
 	forced := now.Add(10 * 24 * time.Hour)
 
@@ -187,7 +187,7 @@ func TestNewPlan(t *testing.T) {
 func TestPlanString(t *testing.T) {
 	cas := testRDSCAs(t)
 	p, err := NewPlan(PlanInput{
-		ClusterID: "c1", TargetCA: CAECC384G1, TrustStore: storeOf(t, cas[CA2019]),
+		ClusterID: "c1", TargetCA: CAECC384G1, TrustStore: storeOf(cas[CA2019]),
 		Instances: []Instance{{ID: "w", Writer: true, Status: "available", CAIdentifier: CA2019}, {ID: "r", Status: "available", CAIdentifier: CA2019}},
 		Now:       time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
 	})

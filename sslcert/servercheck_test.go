@@ -103,8 +103,8 @@ func TestCheckServer(t *testing.T) {
 	wrongName := cas[CAECC384G1].issue(t, []string{"elsewhere.test"}, time.Time{})
 	old := cas[CA2019].issue(t, []string{"127.0.0.1"}, time.Now().Add(10*24*time.Hour))
 
-	merged := storeOf(t, cas[CA2019], cas[CARSA2048G1], cas[CAECC384G1])
-	oldOnly := storeOf(t, cas[CA2019])
+	merged := storeOf(cas[CA2019], cas[CARSA2048G1], cas[CAECC384G1])
+	oldOnly := storeOf(cas[CA2019])
 
 	tests := []struct {
 		name       string

@@ -20,7 +20,7 @@ import (
 
 func TestTrustStoreList(t *testing.T) {
 	cas := testRDSCAs(t)
-	s := storeOf(t, cas[CARSA2048G1], cas[CAECC384G1])
+	s := storeOf(cas[CARSA2048G1], cas[CAECC384G1])
 	got := s.List()
 	if len(got) != 2 {
 		t.Fatalf("List returned %d entries", len(got))
@@ -60,7 +60,7 @@ func TestTrustsCA(t *testing.T) {
 	other := newCA(t, caSpec{cn: "local emulator CA", kind: "p384", keyN: 2})
 	expired := newCA(t, caSpec{cn: "Amazon RDS old-1 Root CA RSA4096 G1", kind: "rsa", keyN: 0,
 		notBefore: time.Now().Add(-48 * time.Hour), notAfter: time.Now().Add(-24 * time.Hour)})
-	s := storeOf(t, cas[CA2019], cas[CAECC384G1], other, expired)
+	s := storeOf(cas[CA2019], cas[CAECC384G1], other, expired)
 	now := time.Now()
 	tests := []struct {
 		id   string
@@ -89,7 +89,7 @@ func TestTrustsAndVerifyChain(t *testing.T) {
 	root := cas[CARSA2048G1]
 	sub := root.intermediate(t, "Amazon RDS test-1 Subordinate CA RSA2048 G1.A.1", 3)
 	l := sub.issue(t, []string{"db-1.cluster.test", "127.0.0.1"}, time.Time{})
-	s := storeOf(t, root)
+	s := storeOf(root)
 
 	if !s.Trusts(root.cert) {
 		t.Error("store does not trust its own root")
@@ -100,7 +100,7 @@ func TestTrustsAndVerifyChain(t *testing.T) {
 	if s.Trusts(l.cert) {
 		t.Error("store trusts a leaf without its intermediate")
 	}
-	if storeOf(t, cas[CAECC384G1]).Trusts(root.cert) {
+	if storeOf(cas[CAECC384G1]).Trusts(root.cert) {
 		t.Error("unrelated store trusts the root")
 	}
 	chain := []*x509.Certificate{l.cert, sub.cert}
@@ -122,8 +122,8 @@ func TestTrustsAndVerifyChain(t *testing.T) {
 
 func TestMergeAndExpiring(t *testing.T) {
 	cas := testRDSCAs(t)
-	old := storeOf(t, cas[CA2019], cas[CARSA2048G1])
-	newer := storeOf(t, cas[CARSA2048G1], cas[CAECC384G1])
+	old := storeOf(cas[CA2019], cas[CARSA2048G1])
+	newer := storeOf(cas[CARSA2048G1], cas[CAECC384G1])
 	m := old.Merge(newer)
 	var ids []string
 	for _, ci := range m.List() {
@@ -156,7 +156,7 @@ func TestMergeAndExpiring(t *testing.T) {
 
 func TestWritePEMAndFile(t *testing.T) {
 	cas := testRDSCAs(t)
-	s := storeOf(t, cas[CA2019], cas[CAECC384G1])
+	s := storeOf(cas[CA2019], cas[CAECC384G1])
 	var buf bytes.Buffer
 	n, err := s.WriteTo(&buf)
 	if err != nil || n != int64(buf.Len()) || !bytes.Equal(buf.Bytes(), s.PEM()) {
@@ -222,20 +222,20 @@ func TestTLSConfig(t *testing.T) {
 		defer cancel()
 		return tls.Client(c, cfg).HandshakeContext(ctx)
 	}
-	if err := handshake(storeOf(t, cas[CAECC384G1]).TLSConfig("db.test")); err != nil {
+	if err := handshake(storeOf(cas[CAECC384G1]).TLSConfig("db.test")); err != nil {
 		t.Errorf("handshake with the right CA and name: %v", err)
 	}
-	if err := handshake(storeOf(t, cas[CAECC384G1]).TLSConfig("other.test")); err == nil {
+	if err := handshake(storeOf(cas[CAECC384G1]).TLSConfig("other.test")); err == nil {
 		t.Error("handshake with the wrong name succeeded")
 	}
-	if err := handshake(storeOf(t, cas[CA2019]).TLSConfig("db.test")); err == nil {
+	if err := handshake(storeOf(cas[CA2019]).TLSConfig("db.test")); err == nil {
 		t.Error("handshake with the wrong CA succeeded")
 	}
 }
 
 func TestConfigurePGX(t *testing.T) {
 	cas := testRDSCAs(t)
-	s := storeOf(t, cas[CAECC384G1])
+	s := storeOf(cas[CAECC384G1])
 	cfg, err := pgconn.ParseConfig("host=a.test,b.test,/tmp port=5432 sslmode=prefer user=x")
 	if err != nil {
 		t.Fatal(err)
