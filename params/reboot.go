@@ -318,7 +318,7 @@ func (s *Service) RebootPending(ctx context.Context, cluster string, opts *Reboo
 		for i, m := range batch {
 			step++
 			if m.Status != StatusAvailable {
-				if _, err := s.waitMember(ctx, cluster, m, o, step, time.Time{}, false, report); err != nil {
+				if err := s.waitMember(ctx, cluster, m, o, step, time.Time{}, false, report); err != nil {
 					return done, fail(m.Instance, err, bi)
 				}
 			}
@@ -331,7 +331,7 @@ func (s *Service) RebootPending(ctx context.Context, cluster string, opts *Reboo
 			report(Progress{Instance: m.Instance, Writer: m.Writer, Phase: PhaseRebooting, Status: "rebooting", Step: step})
 		}
 		for i, m := range batch {
-			if _, err := s.waitMember(ctx, cluster, m, o, first+i+1, starts[i], true, report); err != nil {
+			if err := s.waitMember(ctx, cluster, m, o, first+i+1, starts[i], true, report); err != nil {
 				return done, fail(m.Instance, err, bi)
 			}
 			done = append(done, m.Instance)
@@ -342,7 +342,7 @@ func (s *Service) RebootPending(ctx context.Context, cluster string, opts *Reboo
 
 // waitMember polls until the member is available (and, with inSync, has
 // its parameters in sync), bounded by o.MaxWait and ctx.
-func (s *Service) waitMember(ctx context.Context, cluster string, m Member, o RebootOptions, step int, start time.Time, inSync bool, report func(Progress)) (Member, error) {
+func (s *Service) waitMember(ctx context.Context, cluster string, m Member, o RebootOptions, step int, start time.Time, inSync bool, report func(Progress)) error {
 	ctx, cancel := context.WithTimeout(ctx, o.MaxWait)
 	defer cancel()
 	phase := PhaseWaiting
@@ -351,19 +351,21 @@ func (s *Service) waitMember(ctx context.Context, cluster string, m Member, o Re
 	}
 	delay := o.MinDelay
 	last := m
+	timedOut := func(err error) error {
+		return fmt.Errorf("wait for instance %q (last seen: status %q, cluster parameters %q, instance parameters %q): %w",
+			m.Instance, last.Status, last.ClusterParamStatus, last.InstanceParamStatus, err)
+	}
 	for {
 		if err := sleepCtx(ctx, delay); err != nil {
-			return last, fmt.Errorf("wait for instance %q (last seen: status %q, cluster parameters %q, instance parameters %q): %w",
-				m.Instance, last.Status, last.ClusterParamStatus, last.InstanceParamStatus, err)
+			return timedOut(err)
 		}
 		delay = nextDelay(delay, o.MaxDelay)
 		cur, err := s.pollMember(ctx, cluster, m.Instance)
 		if err != nil {
 			if ctx.Err() != nil {
-				return last, fmt.Errorf("wait for instance %q (last seen: status %q, cluster parameters %q, instance parameters %q): %w",
-					m.Instance, last.Status, last.ClusterParamStatus, last.InstanceParamStatus, ctx.Err())
+				return timedOut(ctx.Err())
 			}
-			return last, fmt.Errorf("wait for instance %q: %w", m.Instance, err)
+			return fmt.Errorf("wait for instance %q: %w", m.Instance, err)
 		}
 		last = cur
 		p := Progress{Instance: m.Instance, Writer: m.Writer, Phase: phase, Status: cur.Status,
@@ -380,7 +382,7 @@ func (s *Service) waitMember(ctx context.Context, cluster string, m Member, o Re
 				p.Phase = PhaseDone
 			}
 			report(p)
-			return cur, nil
+			return nil
 		}
 		report(p)
 	}
