@@ -333,8 +333,8 @@ func BenchmarkReaderVsCSV(b *testing.B) {
 }
 
 // TestBenchLogParsesIdentically checks, on a small generated log, that the
-// Reader and the encoding/csv parsers see the same entries, so the
-// benchmark compares equal work.
+// Reader and both encoding/csv parsers accept every generated entry (it
+// compares counts, not field values), so the benchmarks compare equal work.
 func TestBenchLogParsesIdentically(t *testing.T) {
 	log, want := generateLog(1 << 20)
 	var fast []Entry
