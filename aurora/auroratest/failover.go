@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgaurora/pgaurora/internal/pgserver"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
@@ -174,13 +171,9 @@ func (e *Emulator) doFailover(ctx context.Context, c *cluster, target *instance)
 	e.mu.Unlock()
 	c.writerProxy.cut(target.id)
 
-	tli, err := currentTimeline(ctx, newSrv)
-	if err != nil {
-		return fmt.Errorf("reading the new writer's timeline: %w", err)
-	}
 	var errs []error
 	for _, in := range others {
-		if err := e.follow(ctx, in, newSrv, tli); err != nil {
+		if err := e.follow(ctx, in, newSrv); err != nil {
 			e.log.Info("auroratest: reader cannot follow the new writer; rebuilding it", "instance", in.id, "reason", err)
 			if err := e.rebuildReplica(ctx, in, target); err != nil {
 				errs = append(errs, fmt.Errorf("rebuilding %s: %w", in.id, err))
@@ -206,34 +199,16 @@ func (e *Emulator) markAvailable(in *instance) {
 
 // follow points a reader at the new writer and waits until it streams
 // the new writer's timeline.
-func (e *Emulator) follow(ctx context.Context, in *instance, primary *pgserver.Server, tli int) error {
+func (e *Emulator) follow(ctx context.Context, in *instance, primary *pgserver.Server) error {
 	e.mu.Lock()
 	srv := in.server
 	e.mu.Unlock()
 	if srv == nil || !srv.Running() {
 		return errors.New("the reader is not running")
 	}
-	if err := srv.Follow(ctx, primary); err != nil {
-		return err
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got, err := receiverTimeline(ctx, srv, primary.Port())
-		if err == nil && got >= tli {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			if err == nil {
-				err = fmt.Errorf("still on timeline %d, want %d", got, tli)
-			}
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return srv.Follow(ctx, primary)
 }
 
 // rebuildReplica replaces an instance's server with a fresh streaming
@@ -268,33 +243,13 @@ func (e *Emulator) rebuildReplica(ctx context.Context, in *instance, writer *ins
 	return nil
 }
 
-// currentTimeline is the timeline a primary writes on.
-func currentTimeline(ctx context.Context, srv *pgserver.Server) (int, error) {
-	v, err := queryOne(ctx, srv, "SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)")
-	if err != nil {
-		return 0, err
-	}
-	n, err := strconv.ParseInt(v, 16, 64)
-	return int(n), err
-}
-
-// receiverTimeline is the timeline a standby streams from the primary on
-// the given port (an error when it is not streaming from there).
-func receiverTimeline(ctx context.Context, srv *pgserver.Server, primaryPort int) (int, error) {
-	v, err := queryOne(ctx, srv, "SELECT received_tli::text FROM pg_stat_wal_receiver WHERE status = 'streaming' AND sender_port = "+strconv.Itoa(primaryPort))
-	if err != nil {
-		return 0, err
-	}
-	return strconv.Atoi(v)
-}
-
 // waitCaughtUp waits until standby has replayed all WAL that primary has
 // inserted so far (committed work included, whether or not the primary's
 // synchronous_commit waited for its flush).
 func waitCaughtUp(ctx context.Context, primary, standby *pgserver.Server, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	lsn, err := queryOne(ctx, primary, "SELECT pg_current_wal_insert_lsn()::text")
+	lsn, err := primary.QueryOne(ctx, "SELECT pg_current_wal_insert_lsn()::text")
 	if err != nil {
 		return fmt.Errorf("reading the writer's WAL position: %w", err)
 	}
@@ -303,7 +258,7 @@ func waitCaughtUp(ctx context.Context, primary, standby *pgserver.Server, timeou
 		return err
 	}
 	for {
-		done, err := queryOne(ctx, standby, "SELECT (pg_last_wal_replay_lsn() >= "+lit+"::pg_lsn)::text")
+		done, err := standby.QueryOne(ctx, "SELECT (pg_last_wal_replay_lsn() >= "+lit+"::pg_lsn)::text")
 		if err == nil && done == "true" {
 			return nil
 		}
@@ -313,25 +268,6 @@ func waitCaughtUp(ctx context.Context, primary, standby *pgserver.Server, timeou
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-}
-
-// queryOne runs a query returning one text value on a new connection.
-func queryOne(ctx context.Context, srv *pgserver.Server, sql string) (string, error) {
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	conn, err := pgconn.Connect(cctx, srv.ConnString("postgres"))
-	if err != nil {
-		return "", err
-	}
-	defer conn.Close(context.Background())
-	res := conn.ExecParams(cctx, sql, nil, nil, nil, nil).Read()
-	if res.Err != nil {
-		return "", res.Err
-	}
-	if len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
-		return "", errors.New("no row")
-	}
-	return string(res.Rows[0][0]), nil
 }
 
 // CrashInstance kills a DB instance's server process at once (SIGKILL), as

@@ -2,15 +2,12 @@ package auroratest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgaurora/pgaurora/internal/pgserver"
 )
@@ -197,20 +194,13 @@ func reloadAndWait(ctx context.Context, srv *pgserver.Server) error {
 	}
 }
 
+// confLoadTime is when the server last loaded its configuration.
 func confLoadTime(ctx context.Context, srv *pgserver.Server) (time.Time, error) {
-	conn, err := pgconn.Connect(ctx, srv.ConnString("postgres"))
+	v, err := srv.QueryOne(ctx, "SELECT extract(epoch FROM pg_conf_load_time())::text")
 	if err != nil {
 		return time.Time{}, err
 	}
-	defer conn.Close(context.Background())
-	res := conn.ExecParams(ctx, "SELECT extract(epoch FROM pg_conf_load_time())::text", nil, nil, nil, nil).Read()
-	if res.Err != nil {
-		return time.Time{}, res.Err
-	}
-	if len(res.Rows) != 1 {
-		return time.Time{}, errors.New("pg_conf_load_time() returned no row")
-	}
-	f, err := strconv.ParseFloat(string(res.Rows[0][0]), 64)
+	f, err := strconv.ParseFloat(v, 64)
 	if err != nil {
 		return time.Time{}, err
 	}

@@ -38,9 +38,6 @@ var keywords = map[string]bool{
 	"sslcertmode": true, "gssdelegation": true, "sslnegotiation": true,
 }
 
-// IsKeyword reports whether k is a libpq connection keyword.
-func IsKeyword(k string) bool { return keywords[k] }
-
 // IsSecret reports whether the value of keyword k is never printed
 // (password, sslpassword).
 func IsSecret(k string) bool { return k == "password" || k == "sslpassword" }

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgaurora/pgaurora/internal/conninfo"
 )
 
 // Config describes a server to start. The zero value is a usable server: a
@@ -150,16 +152,17 @@ func (s *Server) StartReplica(ctx context.Context, cfg Config) (*Server, error) 
 	// can be before its WAL receiver has connected to the primary. Until it
 	// streams, whatever the primary writes exists only there: return once
 	// the replica is really a replica.
-	if err := r.WaitStreaming(ctx); err != nil {
+	if err := r.waitReceiver(ctx, 0, 0); err != nil {
 		r.cleanup()
 		return nil, err
 	}
 	return r, nil
 }
 
-// WaitStreaming waits until a replica's WAL receiver is streaming from its
-// primary, within ctx and the server's start timeout.
-func (s *Server) WaitStreaming(ctx context.Context) error {
+// waitReceiver waits, within ctx and the start timeout, until the WAL
+// receiver streams from the primary on port (any port when 0) on timeline
+// tli or a later one.
+func (s *Server) waitReceiver(ctx context.Context, port, tli int) error {
 	timeout := s.cfg.StartTimeout
 	if timeout == 0 {
 		timeout = 60 * time.Second
@@ -168,12 +171,15 @@ func (s *Server) WaitStreaming(ctx context.Context) error {
 	defer cancel()
 	var last error
 	for {
-		status, err := s.queryOne(ctx, "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'none')")
-		if err == nil && status == "streaming" {
-			return nil
-		}
+		v, err := s.QueryOne(ctx, "SELECT coalesce((SELECT status || ' ' || sender_port || ' ' || received_tli FROM pg_stat_wal_receiver), 'none')")
 		if err == nil {
-			err = fmt.Errorf("WAL receiver status %q", status)
+			var status string
+			var gotPort, gotTLI int
+			fmt.Sscan(v, &status, &gotPort, &gotTLI)
+			if status == "streaming" && (port == 0 || gotPort == port) && gotTLI >= tli {
+				return nil
+			}
+			err = fmt.Errorf("WAL receiver (status, port, timeline): %s", v)
 		}
 		last = err
 		select {
@@ -184,8 +190,25 @@ func (s *Server) WaitStreaming(ctx context.Context) error {
 	}
 }
 
-// queryOne runs a query that returns one text value on a new connection.
-func (s *Server) queryOne(ctx context.Context, sql string) (string, error) {
+// timeline is the timeline a primary writes WAL on.
+func (s *Server) timeline(ctx context.Context) (int, error) {
+	v, err := s.QueryOne(ctx, "SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)")
+	if err != nil {
+		return 0, fmt.Errorf("pgserver: reading the timeline: %w", err)
+	}
+	n, err := strconv.ParseInt(v, 16, 64)
+	if err != nil {
+		return 0, fmt.Errorf("pgserver: reading the timeline from WAL file name %q: %w", v, err)
+	}
+	return int(n), nil
+}
+
+// QueryOne runs sql, which must return exactly one row of one column, as
+// the superuser on a new connection to database "postgres", and returns
+// that value in text form (NULL reads as ""). It is for the server's own
+// bookkeeping (WAL positions, timelines, replication status); sql carries
+// no parameters, so anything interpolated into it must be quoted.
+func (s *Server) QueryOne(ctx context.Context, sql string) (string, error) {
 	conn, err := pgconn.Connect(ctx, s.ConnString("postgres"))
 	if err != nil {
 		return "", err
@@ -196,7 +219,7 @@ func (s *Server) queryOne(ctx context.Context, sql string) (string, error) {
 		return "", res.Err
 	}
 	if len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
-		return "", fmt.Errorf("%q returned %d rows", sql, len(res.Rows))
+		return "", fmt.Errorf("%q returned %d rows of %d columns, want one value", sql, len(res.Rows), len(res.FieldDescriptions))
 	}
 	return string(res.Rows[0][0]), nil
 }
@@ -209,21 +232,16 @@ const passFile = "replication.pgpass"
 // replicationConnInfo returns a replica's primary_conninfo, writing the
 // password file it points to. Callers hold s.mu.
 func (s *Server) replicationConnInfo() (string, error) {
-	kv := []string{"host=127.0.0.1", "port=" + strconv.Itoa(s.cfg.primaryPort), "user=" + quoteConnValue(s.cfg.Superuser), "application_name=replica"}
+	kv := []string{"host=127.0.0.1", "port=" + strconv.Itoa(s.cfg.primaryPort), "user=" + conninfo.Quote(s.cfg.Superuser), "application_name=replica"}
 	if s.cfg.Password != "" {
 		path := filepath.Join(s.dataDir, passFile)
 		esc := strings.NewReplacer(`\`, `\\`, `:`, `\:`)
 		if err := writeOwned(path, []byte("*:*:*:"+esc.Replace(s.cfg.Superuser)+":"+esc.Replace(s.cfg.Password)+"\n")); err != nil {
 			return "", err
 		}
-		kv = append(kv, "passfile="+quoteConnValue(path))
+		kv = append(kv, "passfile="+conninfo.Quote(path))
 	}
 	return strings.Join(kv, " "), nil
-}
-
-// quoteConnValue quotes a libpq keyword/value connection string value.
-func quoteConnValue(v string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
 }
 
 func prepare(cfg Config) (*Server, error) {
@@ -411,11 +429,11 @@ func (s *Server) writeConf() error {
 		}
 	}
 	if s.cfg.primaryPort != 0 {
-		conninfo, err := s.replicationConnInfo()
+		primaryConnInfo, err := s.replicationConnInfo()
 		if err != nil {
 			return err
 		}
-		set["primary_conninfo"] = conninfo
+		set["primary_conninfo"] = primaryConnInfo
 		set["hot_standby"] = "on"
 	}
 	maps.Copy(set, s.cfg.Settings)
@@ -685,16 +703,11 @@ func (s *Server) Settings() map[string]string {
 // Promote ends recovery on a streaming replica, making it a primary, and
 // waits (within ctx) until it accepts writes.
 func (s *Server) Promote(ctx context.Context) error {
-	conn, err := pgconn.Connect(ctx, s.ConnString("postgres"))
+	promoted, err := s.QueryOne(ctx, "SELECT pg_promote(true, 60)")
 	if err != nil {
 		return fmt.Errorf("pgserver: promote: %w", err)
 	}
-	defer conn.Close(context.Background())
-	res := conn.ExecParams(ctx, "SELECT pg_promote(true, 60)", nil, nil, nil, nil).Read()
-	if res.Err != nil {
-		return fmt.Errorf("pgserver: promote: %w", res.Err)
-	}
-	if len(res.Rows) != 1 || string(res.Rows[0][0]) != "t" {
+	if promoted != "t" {
 		return errors.New("pgserver: promote: the server did not leave recovery within 60s")
 	}
 	s.mu.Lock()
@@ -712,12 +725,20 @@ func (s *Server) Promote(ctx context.Context) error {
 }
 
 // Follow points a streaming replica at another primary (after that primary
-// was promoted) and reloads it.
+// was promoted), reloads it, and waits (within ctx and the start timeout)
+// until it streams from that primary on the primary's current timeline.
 func (s *Server) Follow(ctx context.Context, primary *Server) error {
+	tli, err := primary.timeline(ctx)
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
 	s.cfg.primaryPort = primary.Port()
 	s.mu.Unlock()
-	return s.Reload(ctx)
+	if err := s.Reload(ctx); err != nil {
+		return err
+	}
+	return s.waitReceiver(ctx, primary.Port(), tli)
 }
 
 // Close stops the server (killing it after 30 seconds) and removes its
@@ -750,17 +771,8 @@ func (s *Server) Superuser() string { return s.cfg.Superuser }
 // DataDir is the server's PGDATA directory.
 func (s *Server) DataDir() string { return s.dataDir }
 
-// Dir is the directory that holds the data directory and the log.
-func (s *Server) Dir() string { return s.dir }
-
-// LogPath is the file the server writes its log to.
-func (s *Server) LogPath() string { return s.logPath }
-
 // ReadLog returns everything the server has logged so far.
 func (s *Server) ReadLog() ([]byte, error) { return os.ReadFile(s.logPath) }
-
-// Major is the server's PostgreSQL major version.
-func (s *Server) Major() int { return s.bin.Major }
 
 // ConnString returns a URL connection string for database db as the
 // superuser, without TLS. It contains the password when one is set: never

@@ -106,6 +106,11 @@ func TestReplicaFollowsAndPromotes(t *testing.T) {
 		t.Fatalf("StartReplica: %v", err)
 	}
 	t.Cleanup(func() { replica.Close() })
+	other, err := primary.StartReplica(ctx, Config{})
+	if err != nil {
+		t.Fatalf("StartReplica: %v", err)
+	}
+	t.Cleanup(func() { other.Close() })
 
 	cp := connect(t, primary.ConnString("postgres"))
 	if _, err := cp.Exec(ctx, "CREATE TABLE t(v int); INSERT INTO t SELECT generate_series(1,100)"); err != nil {
@@ -137,6 +142,20 @@ func TestReplicaFollowsAndPromotes(t *testing.T) {
 	if got := queryString(t, cr, "SELECT count(*)::text FROM t"); got != "101" {
 		t.Errorf("rows after promote = %s", got)
 	}
+	// The other replica follows the promoted one onto its new timeline:
+	// Follow returns once it streams from there, and it sees the write.
+	if err := other.Follow(ctx, replica); err != nil {
+		t.Fatalf("Follow: %v", err)
+	}
+	if got, err := other.QueryOne(ctx, "SELECT received_tli::text FROM pg_stat_wal_receiver WHERE status = 'streaming'"); err != nil || got != "2" {
+		t.Errorf("after Follow the WAL receiver streams timeline %q (%v), want 2", got, err)
+	}
+	co := connect(t, other.ConnString("postgres"))
+	waitFor(t, func() bool {
+		var n int
+		err := co.QueryRow(ctx, "SELECT count(*) FROM t").Scan(&n)
+		return err == nil && n == 101
+	})
 	// A promoted server stays a primary across a restart.
 	if err := replica.Restart(ctx); err != nil {
 		t.Fatal(err)
