@@ -1,6 +1,7 @@
 package auroratest
 
 import (
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -515,7 +516,7 @@ func (e *Emulator) resetGroup(k groupKind, r *request) (string, error) {
 	if all {
 		// Dynamic parameters are reset at once, static ones at the next
 		// reboot.
-		for _, pname := range sortedKeys(g.values) {
+		for _, pname := range slices.Sorted(maps.Keys(g.values)) {
 			p := e.catalog.lookup(pname)
 			m := methodImmediate
 			if p.static() {
@@ -531,43 +532,17 @@ func (e *Emulator) resetGroup(k groupKind, r *request) (string, error) {
 	return g.name, e.applyGroupChanges(g, changes)
 }
 
-func (e *Emulator) actModifyDBClusterParameterGroup(r *request) (any, error) {
-	name, err := e.modifyGroup(clusterKind, r)
-	if err != nil {
-		return nil, err
+// groupAction adapts modifyGroup or resetGroup to an action for groups of
+// kind k, answering with the group's name as RDS does.
+func groupAction(k groupKind, do func(groupKind, *request) (string, error)) func(*request) (any, error) {
+	return func(r *request) (any, error) {
+		name, err := do(k, r)
+		if err != nil {
+			return nil, err
+		}
+		if k == clusterKind {
+			return xClusterGroupNameResult{DBClusterParameterGroupName: name}, nil
+		}
+		return xGroupNameResult{DBParameterGroupName: name}, nil
 	}
-	return xClusterGroupNameResult{DBClusterParameterGroupName: name}, nil
-}
-
-func (e *Emulator) actModifyDBParameterGroup(r *request) (any, error) {
-	name, err := e.modifyGroup(instanceKind, r)
-	if err != nil {
-		return nil, err
-	}
-	return xGroupNameResult{DBParameterGroupName: name}, nil
-}
-
-func (e *Emulator) actResetDBClusterParameterGroup(r *request) (any, error) {
-	name, err := e.resetGroup(clusterKind, r)
-	if err != nil {
-		return nil, err
-	}
-	return xClusterGroupNameResult{DBClusterParameterGroupName: name}, nil
-}
-
-func (e *Emulator) actResetDBParameterGroup(r *request) (any, error) {
-	name, err := e.resetGroup(instanceKind, r)
-	if err != nil {
-		return nil, err
-	}
-	return xGroupNameResult{DBParameterGroupName: name}, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
