@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgaurora/pgaurora/aurora/auroratest"
+	"github.com/pgaurora/pgaurora/internal/pgtest"
 )
 
 // One emulator serves the package's tests; each test that reboots or
@@ -300,7 +301,7 @@ func testPgAuditPreloadPendingReboot(t *testing.T) {
 	if _, err := w.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pgaudit"); err != nil {
 		t.Fatalf("CREATE EXTENSION pgaudit: %v", err)
 	}
-	waitReplicated(t, ctx, reader, "SELECT count(*) FROM pg_extension WHERE extname = 'pgaudit'")
+	waitReplicated(t, ctx, reader, "postgres", "SELECT count(*) = 1 FROM pg_extension WHERE extname = 'pgaudit'")
 
 	// The audit line reaches the log served through the API.
 	if _, err := w.Exec(ctx, "CREATE TABLE audited_table(id int)"); err != nil {
@@ -365,24 +366,18 @@ func findInLog(t *testing.T, ctx context.Context, c *rds.Client, instanceID, tex
 	}
 }
 
-// waitReplicated polls a count query on an instance until it returns 1.
-func waitReplicated(t *testing.T, ctx context.Context, instanceID, query string) {
+// waitReplicated polls a boolean query on an instance's database until it
+// returns true.
+func waitReplicated(t *testing.T, ctx context.Context, instanceID, db, query string) {
 	t.Helper()
-	r := connect(t, instanceID, "postgres")
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var n int
-		if err := r.QueryRow(ctx, query).Scan(&n); err != nil {
+	r := connect(t, instanceID, db)
+	pgtest.WaitFor(t, query+" on "+instanceID, 30*time.Second, func() (bool, string) {
+		var ok bool
+		if err := r.QueryRow(ctx, query).Scan(&ok); err != nil {
 			t.Fatalf("%s on %s: %v", query, instanceID, err)
 		}
-		if n == 1 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s on %s: still %d after 30s; the reader does not replay", query, instanceID, n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return ok, "false: the reader does not replay"
+	})
 }
 
 // rds.logical_replication=1 gives wal_level=logical after a reboot; a
@@ -423,7 +418,7 @@ func testLogicalReplicationWalLevel(t *testing.T) {
 	if _, err := w.Exec(ctx, "CREATE TABLE after_reboot(id int PRIMARY KEY)"); err != nil {
 		t.Fatal(err)
 	}
-	waitReplicated(t, ctx, reader, "SELECT count(*) FROM pg_class WHERE relname = 'after_reboot'")
+	waitReplicated(t, ctx, reader, "postgres", "SELECT count(*) = 1 FROM pg_class WHERE relname = 'after_reboot'")
 	if _, err := w.Exec(ctx, "SELECT pg_create_logical_replication_slot('t_slot', 'test_decoding')"); err != nil {
 		t.Fatalf("creating a logical slot: %v", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgaurora/pgaurora/aurora/auroratest"
+	"github.com/pgaurora/pgaurora/internal/pgtest"
 )
 
 // endpointConn connects to the cluster's writer or reader endpoint as the
@@ -45,21 +46,17 @@ func writerOf(t *testing.T, ctx context.Context, c *rds.Client, clusterID string
 // until it succeeds (as an application would after a failover).
 func writeThroughEndpoint(t *testing.T, ctx context.Context, host string, port int32, v int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	pgtest.WaitFor(t, "a write through the writer endpoint", 30*time.Second, func() (bool, string) {
 		conn, err := endpointConn(t, ctx, host, port, clusterFO)
-		if err == nil {
-			_, err = conn.Exec(ctx, "INSERT INTO fo_rows VALUES ($1)", v)
-			conn.Close(ctx)
-			if err == nil {
-				return
-			}
+		if err != nil {
+			return false, err.Error()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("writing through the writer endpoint: %v", err)
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "INSERT INTO fo_rows VALUES ($1)", v); err != nil {
+			return false, err.Error()
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return true, ""
+	})
 }
 
 func TestFailover(t *testing.T) {
@@ -99,7 +96,7 @@ func TestFailover(t *testing.T) {
 	// Every member has every acknowledged row, and only the writer writes.
 	for _, id := range []string{clusterFO + "-instance-1", clusterFO + "-instance-2", clusterFO + "-instance-3"} {
 		waitInstance(t, ctx, c, id)
-		waitReplicatedDB(t, ctx, id, "SELECT count(*) = 2 FROM fo_rows WHERE v IN (1, 3)")
+		waitReplicated(t, ctx, id, "app", "SELECT count(*) = 2 FROM fo_rows WHERE v IN (1, 3)")
 		r := connect(t, id, "app")
 		var rec bool
 		if err := r.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&rec); err != nil {
@@ -141,7 +138,7 @@ func TestFailover(t *testing.T) {
 		t.Errorf("the crashed writer is still the writer")
 	}
 	waitInstance(t, ctx, c, clusterFO+"-instance-1")
-	waitReplicatedDB(t, ctx, clusterFO+"-instance-1", "SELECT count(*) = 1 FROM fo_rows WHERE v = 5")
+	waitReplicated(t, ctx, clusterFO+"-instance-1", "app", "SELECT count(*) = 1 FROM fo_rows WHERE v = 5")
 
 	// RebootDBInstance with ForceFailover on the writer fails over too.
 	before := writerOf(t, ctx, c, clusterFO)
@@ -163,26 +160,6 @@ func TestFailover(t *testing.T) {
 	var rec bool
 	if err := rc.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&rec); err != nil || !rec {
 		t.Errorf("reader endpoint: in recovery %v, %v", rec, err)
-	}
-}
-
-// waitReplicatedDB polls a boolean query on an instance's app database.
-func waitReplicatedDB(t *testing.T, ctx context.Context, instanceID, query string) {
-	t.Helper()
-	r := connect(t, instanceID, "app")
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var ok bool
-		if err := r.QueryRow(ctx, query).Scan(&ok); err != nil {
-			t.Fatalf("%s on %s: %v", query, instanceID, err)
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s on %s: still false after 30s", query, instanceID)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

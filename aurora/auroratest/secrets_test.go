@@ -214,7 +214,7 @@ func TestManagedMasterUserSecret(t *testing.T) {
 	if _, err := w.Exec(ctx, "CREATE TABLE after_rotation(v int)"); err != nil {
 		t.Fatal(err)
 	}
-	waitReplicated(t, ctx, reader, "SELECT count(*) FROM pg_class WHERE relname = 'after_rotation'")
+	waitReplicated(t, ctx, reader, "postgres", "SELECT count(*) = 1 FROM pg_class WHERE relname = 'after_rotation'")
 
 	// No log line holds a password; the refused logins are logged.
 	for _, id := range []string{writer, reader} {
