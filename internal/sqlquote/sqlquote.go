@@ -75,7 +75,7 @@ func MustIdent(parts ...string) string {
 }
 
 // Literal quotes s as a string literal. Single quotes are doubled; when s
-// holds a backslash the literal uses the E” form with backslashes doubled,
+// holds a backslash the literal uses the E'...' form with backslashes doubled,
 // so the result means the same whatever standard_conforming_strings is
 // (the rule libpq's PQescapeLiteral follows).
 func Literal(s string) (string, error) {
