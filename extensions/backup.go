@@ -193,6 +193,27 @@ func appendJSONStrings(dst []byte, ss []string) []byte {
 	return append(dst, ']')
 }
 
+// appendStmtMeta appends m as json.Marshal writes it.
+func appendStmtMeta(dst []byte, m backupStmtMeta) []byte {
+	dst = append(dst, `{"section":`...)
+	dst = appendJSONString(dst, m.Section)
+	if m.Key != "" {
+		dst = append(dst, `,"key":`...)
+		dst = appendJSONString(dst, m.Key)
+	}
+	dst = append(dst, `,"bytes":`...)
+	dst = strconv.AppendInt(dst, int64(m.Bytes), 10)
+	return append(dst, '}')
+}
+
+// jsonSafe reports the ASCII bytes encoding/json writes as they are.
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for b := byte(0x20); b < utf8.RuneSelf; b++ {
+		t[b] = b != '"' && b != '\\' && b != '<' && b != '>' && b != '&'
+	}
+	return t
+}()
+
 // appendJSONString appends s as encoding/json writes a string: with
 // <, > and & escaped, U+2028 and U+2029 escaped, and invalid UTF-8
 // replaced by U+FFFD.
@@ -202,7 +223,7 @@ func appendJSONString(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+			if jsonSafe[b] {
 				i++
 				continue
 			}
@@ -272,7 +293,6 @@ func writeBackup(w io.Writer, p *LanguagePlan, stmts []stmt) error {
 	line = append(line, '\n')
 	h.Write(line)
 	bw.Write(line)
-	enc := json.NewEncoder(bw)
 	var buf []byte
 	n := 0
 	for _, s := range stmts {
@@ -280,10 +300,8 @@ func writeBackup(w io.Writer, p *LanguagePlan, stmts []stmt) error {
 			continue
 		}
 		n++
-		bw.WriteString(markStatement)
-		if err := enc.Encode(backupStmtMeta{Section: s.Section, Key: s.Key, Bytes: len(s.SQL)}); err != nil {
-			return err
-		}
+		buf = appendStmtMeta(append(buf[:0], markStatement...), backupStmtMeta{Section: s.Section, Key: s.Key, Bytes: len(s.SQL)})
+		bw.Write(append(buf, '\n'))
 		bw.WriteString(s.SQL)
 		bw.WriteString(";\n")
 		buf = append(buf[:0], s.SQL...)

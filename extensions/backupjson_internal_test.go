@@ -53,6 +53,22 @@ func TestSnapshotJSONMatchesMarshal(t *testing.T) {
 	}
 }
 
+func TestStmtMetaMatchesMarshal(t *testing.T) {
+	for _, m := range []backupStmtMeta{
+		{},
+		{Section: "function", Key: `s."f"(x integer) <&> ` + "\n\u2028\xff", Bytes: 1234567},
+		{Section: "setup", Bytes: 31},
+	} {
+		want, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendStmtMeta(nil, m); !bytes.Equal(got, want) {
+			t.Errorf("appendStmtMeta(%+v) = %s, json.Marshal = %s", m, got, want)
+		}
+	}
+}
+
 func FuzzJSONString(f *testing.F) {
 	for _, s := range []string{"", "plain", "a\"b\\c", "\x00\x1f\b\f\n\r\t", "<>&", "\u2028\u2029", "\xff", "é😀", "\xed\xa0\x80"} {
 		f.Add(s)
