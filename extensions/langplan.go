@@ -221,28 +221,43 @@ func PlanLanguageUpgrade(ctx context.Context, db TxStarter, opts *LanguageUpgrad
 	return p, nil
 }
 
-func plan(ctx context.Context, q Querier, opts *LanguageUpgradeOptions) (*LanguagePlan, error) {
+func plan(ctx context.Context, tx pgx.Tx, opts *LanguageUpgradeOptions) (*LanguagePlan, error) {
 	exts := opts.extensions()
 	p := &LanguagePlan{}
-	if err := q.QueryRow(ctx, `SELECT current_setting('server_version_num')::int, current_database()::text`).Scan(&p.serverVersion, &p.database); err != nil {
-		return nil, err
-	}
-	rows, err := q.Query(ctx, `SELECT u.name, a.name IS NOT NULL, coalesce(a.default_version, ''), coalesce(e.extversion, '')
+	// The server, the extensions' versions and the default privileges, in
+	// one round trip.
+	var b pgx.Batch
+	b.Queue(`SELECT current_setting('server_version_num')::int, current_database()::text`).QueryRow(func(r pgx.Row) error {
+		return r.Scan(&p.serverVersion, &p.database)
+	})
+	b.Queue(`SELECT u.name, a.name IS NOT NULL, coalesce(a.default_version, ''), coalesce(e.extversion, '')
 FROM unnest($1::text[]) WITH ORDINALITY u(name, ord)
 LEFT JOIN (SELECT a.name::text, a.default_version FROM pg_catalog.pg_available_extensions() a(name, default_version, comment)
            WHERE a.name = ANY($1::text[])) a ON a.name = u.name
 LEFT JOIN pg_catalog.pg_extension e ON e.extname = u.name
-ORDER BY u.ord`, exts)
-	if err != nil {
-		return nil, fmt.Errorf("reading the extensions: %w", err)
-	}
-	p.Extensions, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (LanguageExtensionPlan, error) {
-		var e LanguageExtensionPlan
-		err := r.Scan(&e.Name, &e.Available, &e.DefaultVersion, &e.InstalledVersion)
-		return e, err
+ORDER BY u.ord`, exts).Query(func(rows pgx.Rows) error {
+		var err error
+		p.Extensions, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (LanguageExtensionPlan, error) {
+			var e LanguageExtensionPlan
+			err := r.Scan(&e.Name, &e.Available, &e.DefaultVersion, &e.InstalledVersion)
+			return e, err
+		})
+		if err != nil {
+			return fmt.Errorf("reading the extensions: %w", err)
+		}
+		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("reading the extensions: %w", err)
+	b.Queue(`SELECT EXISTS (SELECT FROM pg_catalog.pg_default_acl WHERE defaclobjtype = 'f'),
+       ARRAY(SELECT DISTINCT CASE WHEN a.grantee = 0 THEN '' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END
+             FROM pg_catalog.pg_default_acl d CROSS JOIN LATERAL pg_catalog.aclexplode(d.defaclacl) a
+             WHERE d.defaclobjtype = 'f' ORDER BY 1)`).QueryRow(func(r pgx.Row) error {
+		if err := r.Scan(&p.defaultACL, &p.defaultACLGrantees); err != nil {
+			return fmt.Errorf("reading default privileges: %w", err)
+		}
+		return nil
+	})
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return nil, err
 	}
 	var installed []string
 	for i := range p.Extensions {
@@ -263,7 +278,7 @@ ORDER BY u.ord`, exts)
 			continue
 		}
 		var ok bool
-		if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_available_extension_versions WHERE name = $1 AND version = $2)`,
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_available_extension_versions WHERE name = $1 AND version = $2)`,
 			e.Name, e.TargetVersion).Scan(&ok); err != nil {
 			return nil, fmt.Errorf("reading the versions of %q: %w", e.Name, err)
 		}
@@ -272,19 +287,13 @@ ORDER BY u.ord`, exts)
 		}
 		e.Upgrade = e.InstalledVersion != e.TargetVersion || (opts != nil && opts.Reinstall)
 	}
-	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_default_acl WHERE defaclobjtype = 'f'),
-       ARRAY(SELECT DISTINCT CASE WHEN a.grantee = 0 THEN '' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END
-             FROM pg_catalog.pg_default_acl d CROSS JOIN LATERAL pg_catalog.aclexplode(d.defaclacl) a
-             WHERE d.defaclobjtype = 'f' ORDER BY 1)`).Scan(&p.defaultACL, &p.defaultACLGrantees); err != nil {
-		return nil, fmt.Errorf("reading default privileges: %w", err)
-	}
 	// The snapshot covers the extensions to upgrade (all installed ones
 	// when none needs it, for the report).
 	set := p.Upgrading()
 	if len(set) == 0 {
 		set = installed
 	}
-	c, err := collect(ctx, q, set, p.defaultACL)
+	c, err := collect(ctx, tx, set, p.defaultACL)
 	if err != nil {
 		return nil, err
 	}
@@ -293,7 +302,7 @@ ORDER BY u.ord`, exts)
 	p.Dependents = c.others
 	counts := c
 	if len(set) != len(installed) {
-		if counts, err = collect(ctx, q, installed, false); err != nil {
+		if counts, err = collect(ctx, tx, installed, false); err != nil {
 			return nil, err
 		}
 	}

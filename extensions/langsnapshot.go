@@ -206,10 +206,16 @@ LEFT JOIN LATERAL (SELECT i.type, i.identity FROM pg_catalog.pg_identify_object(
   WHERE w.classid NOT IN ('pg_catalog.pg_proc'::pg_catalog.regclass, 'pg_catalog.pg_trigger'::pg_catalog.regclass)
   OFFSET 0) o ON true`
 
-// collect takes the snapshot of the given (installed) extensions. q must
+// extensionsSQL reads the installed extensions of a set.
+const extensionsSQL = `SELECT e.oid, e.extname::text, e.extversion, n.nspname::text, pg_catalog.pg_get_userbyid(e.extowner)::text
+FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+WHERE e.extname = ANY($1::text[]) ORDER BY e.extname`
+
+// collect takes the snapshot of the given (installed) extensions. tx must
 // run with search_path = pg_catalog, pg_temp so every definition comes out
-// schema-qualified.
-func collect(ctx context.Context, q Querier, exts []string, allACLs bool) (*collected, error) {
+// schema-qualified. It takes two round trips: the extensions and the
+// pg_depend walk, then every catalog read that depends on the walk.
+func collect(ctx context.Context, tx pgx.Tx, exts []string, allACLs bool) (_ *collected, err error) {
 	c := &collected{
 		versions:          map[string]string{},
 		funcACL:           map[int][]aclItem{},
@@ -221,10 +227,19 @@ func collect(ctx context.Context, q Querier, exts []string, allACLs bool) (*coll
 		langExt:           map[uint32]string{},
 		langOfExt:         map[string][]string{},
 	}
-	// The extensions.
-	rows, err := q.Query(ctx, `SELECT e.oid, e.extname::text, e.extversion, n.nspname::text, pg_catalog.pg_get_userbyid(e.extowner)::text
-FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
-WHERE e.extname = ANY($1::text[]) ORDER BY e.extname`, exts)
+	// The extensions, and everything the cascade would drop.
+	var first pgx.Batch
+	first.Queue(extensionsSQL, exts)
+	first.Queue(walkSQL, exts)
+	br := tx.SendBatch(ctx, &first)
+	defer func() {
+		if br != nil {
+			if cerr := br.Close(); err == nil && cerr != nil {
+				err = cerr
+			}
+		}
+	}()
+	rows, err := br.Query()
 	if err != nil {
 		return nil, fmt.Errorf("reading the extensions: %w", err)
 	}
@@ -244,12 +259,7 @@ WHERE e.extname = ANY($1::text[]) ORDER BY e.extname`, exts)
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading the extensions: %w", err)
 	}
-	if len(c.snap.Extensions) == 0 {
-		return c, nil
-	}
-
-	// Everything the cascade would drop.
-	rows, err = q.Query(ctx, walkSQL, exts)
+	rows, err = br.Query()
 	if err != nil {
 		return nil, fmt.Errorf("finding dependent objects through pg_depend: %w", err)
 	}
@@ -308,9 +318,31 @@ WHERE e.extname = ANY($1::text[]) ORDER BY e.extname`, exts)
 		}
 	}
 	c.funcOIDs, c.trigOIDs = funcOIDs, trigOIDs
+	err = br.Close()
+	br = nil
+	if err != nil {
+		return nil, fmt.Errorf("finding dependent objects through pg_depend: %w", err)
+	}
+	if len(c.snap.Extensions) == 0 {
+		return c, nil
+	}
+
+	// Every read that needs the walk's objects, in one round trip.
+	var second pgx.Batch
 	if len(conOIDs) > 0 {
-		rows, err := q.Query(ctx, `SELECT t.tgconstraint FROM unnest($1::oid[]) u(oid) JOIN pg_catalog.pg_trigger t ON t.oid = u.oid
+		second.Queue(`SELECT t.tgconstraint FROM unnest($1::oid[]) u(oid) JOIN pg_catalog.pg_trigger t ON t.oid = u.oid
 WHERE t.tgconstraint = ANY($2::oid[])`, trigOIDs, conOIDs)
+	}
+	second.Queue(languagesSQL, langOIDs)
+	second.Queue(languageACLSQL, langOIDs)
+	second.Queue(functionStateSQL, funcOIDs, allACLs)
+	second.Queue(triggersSQL, trigOIDs)
+	if len(defOIDs) > 0 {
+		second.Queue(defaultsSQL, defOIDs)
+	}
+	br = tx.SendBatch(ctx, &second)
+	if len(conOIDs) > 0 {
+		rows, err := br.Query()
 		if err != nil {
 			return nil, fmt.Errorf("reading constraint triggers: %w", err)
 		}
@@ -324,19 +356,25 @@ WHERE t.tgconstraint = ANY($2::oid[])`, trigOIDs, conOIDs)
 			}
 		}
 	}
-
-	if err := c.readLanguages(ctx, q, langOIDs); err != nil {
+	if err := c.readLanguages(br); err != nil {
 		return nil, err
 	}
-	funcIdx, err := c.readFunctions(ctx, q, funcOIDs, allACLs)
+	funcIdx, err := c.readFunctions(br, len(funcOIDs))
 	if err != nil {
 		return nil, err
 	}
-	if err := c.readTriggers(ctx, q, trigOIDs); err != nil {
+	if err := c.readTriggers(br); err != nil {
 		return nil, err
 	}
-	if err := c.readDefaults(ctx, q, defOIDs, defRows); err != nil {
-		return nil, err
+	if len(defOIDs) > 0 {
+		if err := c.readDefaults(br, defRows); err != nil {
+			return nil, err
+		}
+	}
+	err = br.Close()
+	br = nil
+	if err != nil {
+		return nil, fmt.Errorf("reading the catalog: %w", err)
 	}
 	for _, f := range c.snap.Functions {
 		c.langCount[f.Language]++
@@ -348,11 +386,20 @@ WHERE t.tgconstraint = ANY($2::oid[])`, trigOIDs, conOIDs)
 	return c, nil
 }
 
-func (c *collected) readLanguages(ctx context.Context, q Querier, oids []uint32) error {
-	rows, err := q.Query(ctx, `SELECT l.oid, l.lanname::text, pg_catalog.pg_get_userbyid(l.lanowner)::text,
+const languagesSQL = `SELECT l.oid, l.lanname::text, pg_catalog.pg_get_userbyid(l.lanowner)::text,
        coalesce(l.lanacl, pg_catalog.acldefault('l', l.lanowner))::text[], l.lanacl IS NULL,
        coalesce(pg_catalog.obj_description(l.oid, 'pg_language'), '')
-FROM unnest($1::oid[]) u(oid) JOIN pg_catalog.pg_language l ON l.oid = u.oid ORDER BY l.lanname`, oids)
+FROM unnest($1::oid[]) u(oid) JOIN pg_catalog.pg_language l ON l.oid = u.oid ORDER BY l.lanname`
+
+const languageACLSQL = `SELECT l.oid, a.ord, pg_catalog.pg_get_userbyid(a.grantor)::text,
+       CASE WHEN a.grantee = 0 THEN '' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END, a.privilege_type, a.is_grantable
+FROM unnest($1::oid[]) u(oid) JOIN pg_catalog.pg_language l ON l.oid = u.oid
+CROSS JOIN LATERAL pg_catalog.aclexplode(coalesce(l.lanacl, pg_catalog.acldefault('l', l.lanowner))) WITH ORDINALITY a(grantor, grantee, privilege_type, is_grantable, ord)
+ORDER BY l.oid, a.ord`
+
+// readLanguages reads the results of languagesSQL and languageACLSQL.
+func (c *collected) readLanguages(br pgx.BatchResults) error {
+	rows, err := br.Query()
 	if err != nil {
 		return fmt.Errorf("reading the languages: %w", err)
 	}
@@ -375,11 +422,11 @@ FROM unnest($1::oid[]) u(oid) JOIN pg_catalog.pg_language l ON l.oid = u.oid ORD
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("reading the languages: %w", err)
 	}
-	items, err := readACLItems(ctx, q, `SELECT l.oid, a.ord, pg_catalog.pg_get_userbyid(a.grantor)::text,
-       CASE WHEN a.grantee = 0 THEN '' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END, a.privilege_type, a.is_grantable
-FROM unnest($1::oid[]) u(oid) JOIN pg_catalog.pg_language l ON l.oid = u.oid
-CROSS JOIN LATERAL pg_catalog.aclexplode(coalesce(l.lanacl, pg_catalog.acldefault('l', l.lanowner))) WITH ORDINALITY a(grantor, grantee, privilege_type, is_grantable, ord)
-ORDER BY l.oid, a.ord`, oids)
+	rows, err = br.Query()
+	if err != nil {
+		return fmt.Errorf("reading language privileges: %w", err)
+	}
+	items, err := readACLItems(rows)
 	if err != nil {
 		return fmt.Errorf("reading language privileges: %w", err)
 	}
@@ -418,8 +465,9 @@ LEFT JOIN LATERAL (
   WHERE $2 OR p.proacl IS NOT NULL
 ) acl ON true`
 
-func (c *collected) readFunctions(ctx context.Context, q Querier, oids []uint32, allACLs bool) (map[objKey]int, error) {
-	rows, err := q.Query(ctx, functionStateSQL, oids, allACLs)
+// readFunctions reads the result of functionStateSQL for n functions.
+func (c *collected) readFunctions(br pgx.BatchResults, n int) (map[objKey]int, error) {
+	rows, err := br.Query()
 	if err != nil {
 		return nil, fmt.Errorf("reading the functions: %w", err)
 	}
@@ -429,7 +477,7 @@ func (c *collected) readFunctions(ctx context.Context, q Querier, oids []uint32,
 		null bool
 		acl  []aclItem
 	}
-	fns := make([]fn, 0, len(oids))
+	fns := make([]fn, 0, n)
 	var grantors, grantees, privs []string
 	var grantable []bool
 	for rows.Next() {
@@ -498,8 +546,7 @@ func compareFunctions(a, b *FunctionState) int {
 	return strings.Compare(a.IdentityArgs, b.IdentityArgs)
 }
 
-func (c *collected) readTriggers(ctx context.Context, q Querier, oids []uint32) error {
-	rows, err := q.Query(ctx, `SELECT n.nspname::text, c.relname::text, t.tgname::text, pg_catalog.pg_get_triggerdef(t.oid),
+const triggersSQL = `SELECT n.nspname::text, c.relname::text, t.tgname::text, pg_catalog.pg_get_triggerdef(t.oid),
        t.tgenabled::text, coalesce(ds.description, ''), t.tgparentid <> 0,
        t.tgconstraint <> 0, t.tgisinternal AND t.tgparentid = 0,
        coalesce((SELECT array_agg(e.extname::text ORDER BY e.extname) FROM pg_catalog.pg_depend d
@@ -511,7 +558,11 @@ JOIN pg_catalog.pg_trigger t ON t.oid = u.oid
 JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_description ds ON ds.objoid = t.oid AND ds.classoid = 'pg_catalog.pg_trigger'::pg_catalog.regclass AND ds.objsubid = 0
-ORDER BY n.nspname, c.relname, t.tgname`, oids)
+ORDER BY n.nspname, c.relname, t.tgname`
+
+// readTriggers reads the result of triggersSQL.
+func (c *collected) readTriggers(br pgx.BatchResults) error {
+	rows, err := br.Query()
 	if err != nil {
 		return fmt.Errorf("reading the triggers: %w", err)
 	}
@@ -538,21 +589,20 @@ ORDER BY n.nspname, c.relname, t.tgname`, oids)
 	return nil
 }
 
-// readDefaults reads the column defaults; a generation expression
-// (GENERATED ALWAYS AS) is not a default: dropping it drops the column and
-// its data, so it is a dependent the upgrade refuses.
-func (c *collected) readDefaults(ctx context.Context, q Querier, oids []uint32, rows []depRow) error {
-	if len(oids) == 0 {
-		return nil
-	}
-	r, err := q.Query(ctx, `SELECT ad.oid, n.nspname::text, cl.relname::text, a.attname::text,
+const defaultsSQL = `SELECT ad.oid, n.nspname::text, cl.relname::text, a.attname::text,
        pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), a.attgenerated <> ''
 FROM unnest($1::oid[]) u(oid)
 JOIN pg_catalog.pg_attrdef ad ON ad.oid = u.oid
 JOIN pg_catalog.pg_class cl ON cl.oid = ad.adrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = cl.relnamespace
 JOIN pg_catalog.pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
-ORDER BY n.nspname, cl.relname, a.attname`, oids)
+ORDER BY n.nspname, cl.relname, a.attname`
+
+// readDefaults reads the result of defaultsSQL: the column defaults; a generation expression
+// (GENERATED ALWAYS AS) is not a default: dropping it drops the column and
+// its data, so it is a dependent the upgrade refuses.
+func (c *collected) readDefaults(br pgx.BatchResults, rows []depRow) error {
+	r, err := br.Query()
 	if err != nil {
 		return fmt.Errorf("reading column defaults: %w", err)
 	}
@@ -578,14 +628,10 @@ ORDER BY n.nspname, cl.relname, a.attname`, oids)
 	return r.Err()
 }
 
-// readACLItems runs an aclexplode query returning (oid, ord, grantor,
-// grantee, privilege, grantable) rows ordered by oid and ordinality, and
-// groups them into ACL items per oid.
-func readACLItems(ctx context.Context, q Querier, sql string, args ...any) (map[uint32][]aclItem, error) {
-	rows, err := q.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
+// readACLItems reads the rows of an aclexplode query returning (oid, ord,
+// grantor, grantee, privilege, grantable) ordered by oid and ordinality,
+// and groups them into ACL items per oid.
+func readACLItems(rows pgx.Rows) (map[uint32][]aclItem, error) {
 	defer rows.Close()
 	out := map[uint32][]aclItem{}
 	for rows.Next() {

@@ -371,19 +371,19 @@ type txSettings struct {
 // where ours is a savepoint).
 func setTxSettings(ctx context.Context, tx pgx.Tx, lockTimeout string) (*txSettings, error) {
 	ts := &txSettings{}
-	err := tx.QueryRow(ctx, `SELECT pg_catalog.pg_backend_pid(), current_user::text, current_setting('search_path'),
+	// One round trip: read the current values, then set ours (a
+	// lock_timeout of '' keeps the current one).
+	var b pgx.Batch
+	b.Queue(`SELECT pg_catalog.pg_backend_pid(), current_user::text, current_setting('search_path'),
        current_setting('check_function_bodies'), current_setting('client_min_messages'), current_setting('lock_timeout')`).
-		Scan(&ts.pid, &ts.user, &ts.old[0], &ts.old[1], &ts.old[2], &ts.old[3])
-	if err != nil {
-		return nil, fmt.Errorf("setting up the transaction: %w", err)
-	}
-	if lockTimeout == "" {
-		lockTimeout = ts.old[3]
-	}
-	if _, err := tx.Exec(ctx, `SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true),
+		QueryRow(func(r pgx.Row) error {
+			return r.Scan(&ts.pid, &ts.user, &ts.old[0], &ts.old[1], &ts.old[2], &ts.old[3])
+		})
+	b.Queue(`SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true),
        pg_catalog.set_config('check_function_bodies', 'off', true),
        pg_catalog.set_config('client_min_messages', 'warning', true),
-       pg_catalog.set_config('lock_timeout', $1, true)`, lockTimeout); err != nil {
+       pg_catalog.set_config('lock_timeout', coalesce(nullif($1, ''), current_setting('lock_timeout')), true)`, lockTimeout)
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return nil, fmt.Errorf("setting up the transaction: %w", err)
 	}
 	return ts, nil
@@ -551,74 +551,102 @@ func diffSnapshots(want, got LanguageSnapshot, extOwners bool) []string {
 		}
 	}
 	out = append(out, diffKeyed(want.Languages, got.Languages, "language", func(l LanguageState) string { return l.Name },
-		func(a, b LanguageState) []string {
-			var d []string
-			d = appendIf(d, a.Owner != b.Owner, "owner %q, was %q", b.Owner, a.Owner)
-			d = appendIf(d, !equalStrings(a.ACL, b.ACL), "privileges %v, were %v", b.ACL, a.ACL)
-			d = appendIf(d, a.Comment != b.Comment, "comment %q, was %q", b.Comment, a.Comment)
+		func(d []string, a, b LanguageState) []string {
+			if a.Owner != b.Owner {
+				d = append(d, fmt.Sprintf("owner %q, was %q", b.Owner, a.Owner))
+			}
+			if !equalStrings(a.ACL, b.ACL) {
+				d = append(d, fmt.Sprintf("privileges %v, were %v", b.ACL, a.ACL))
+			}
+			if a.Comment != b.Comment {
+				d = append(d, fmt.Sprintf("comment %q, was %q", b.Comment, a.Comment))
+			}
 			return d
 		})...)
 	out = append(out, diffKeyed(want.Functions, got.Functions, "function", FunctionState.Key,
-		func(a, b FunctionState) []string {
-			var d []string
-			d = appendIf(d, a.Definition != b.Definition, "definition differs")
-			d = appendIf(d, a.Language != b.Language, "language %q, was %q", b.Language, a.Language)
-			d = appendIf(d, a.Kind != b.Kind, "kind %q, was %q", b.Kind, a.Kind)
-			d = appendIf(d, a.Owner != b.Owner, "owner %q, was %q", b.Owner, a.Owner)
-			d = appendIf(d, !equalStrings(a.ACL, b.ACL), "privileges %v, were %v", b.ACL, a.ACL)
-			d = appendIf(d, a.Comment != b.Comment, "comment %q, was %q", b.Comment, a.Comment)
-			d = appendIf(d, !equalStrings(a.DependsOnExtensions, b.DependsOnExtensions), "extension dependencies %v, were %v", b.DependsOnExtensions, a.DependsOnExtensions)
+		func(d []string, a, b FunctionState) []string {
+			if a.Definition != b.Definition {
+				d = append(d, "definition differs")
+			}
+			if a.Language != b.Language {
+				d = append(d, fmt.Sprintf("language %q, was %q", b.Language, a.Language))
+			}
+			if a.Kind != b.Kind {
+				d = append(d, fmt.Sprintf("kind %q, was %q", b.Kind, a.Kind))
+			}
+			if a.Owner != b.Owner {
+				d = append(d, fmt.Sprintf("owner %q, was %q", b.Owner, a.Owner))
+			}
+			if !equalStrings(a.ACL, b.ACL) {
+				d = append(d, fmt.Sprintf("privileges %v, were %v", b.ACL, a.ACL))
+			}
+			if a.Comment != b.Comment {
+				d = append(d, fmt.Sprintf("comment %q, was %q", b.Comment, a.Comment))
+			}
+			if !equalStrings(a.DependsOnExtensions, b.DependsOnExtensions) {
+				d = append(d, fmt.Sprintf("extension dependencies %v, were %v", b.DependsOnExtensions, a.DependsOnExtensions))
+			}
 			return d
 		})...)
 	out = append(out, diffKeyed(want.Defaults, got.Defaults, "column default", ColumnDefaultState.Key,
-		func(a, b ColumnDefaultState) []string {
-			return appendIf(nil, a.Expression != b.Expression, "expression %q, was %q", b.Expression, a.Expression)
+		func(d []string, a, b ColumnDefaultState) []string {
+			if a.Expression != b.Expression {
+				d = append(d, fmt.Sprintf("expression %q, was %q", b.Expression, a.Expression))
+			}
+			return d
 		})...)
 	out = append(out, diffKeyed(want.Triggers, got.Triggers, "trigger", TriggerState.Key,
-		func(a, b TriggerState) []string {
-			var d []string
-			d = appendIf(d, a.Definition != b.Definition, "definition %q, was %q", b.Definition, a.Definition)
-			d = appendIf(d, a.Enabled != b.Enabled, "enabled %q, was %q", b.Enabled, a.Enabled)
-			d = appendIf(d, a.Comment != b.Comment, "comment %q, was %q", b.Comment, a.Comment)
-			d = appendIf(d, a.Cloned != b.Cloned, "cloned %v, was %v", b.Cloned, a.Cloned)
-			d = appendIf(d, !equalStrings(a.DependsOnExtensions, b.DependsOnExtensions), "extension dependencies %v, were %v", b.DependsOnExtensions, a.DependsOnExtensions)
+		func(d []string, a, b TriggerState) []string {
+			if a.Definition != b.Definition {
+				d = append(d, fmt.Sprintf("definition %q, was %q", b.Definition, a.Definition))
+			}
+			if a.Enabled != b.Enabled {
+				d = append(d, fmt.Sprintf("enabled %q, was %q", b.Enabled, a.Enabled))
+			}
+			if a.Comment != b.Comment {
+				d = append(d, fmt.Sprintf("comment %q, was %q", b.Comment, a.Comment))
+			}
+			if a.Cloned != b.Cloned {
+				d = append(d, fmt.Sprintf("cloned %v, was %v", b.Cloned, a.Cloned))
+			}
+			if !equalStrings(a.DependsOnExtensions, b.DependsOnExtensions) {
+				d = append(d, fmt.Sprintf("extension dependencies %v, were %v", b.DependsOnExtensions, a.DependsOnExtensions))
+			}
 			return d
 		})...)
 	return out
 }
 
-func diffKeyed[T any](want, got []T, kind string, key func(T) string, cmp func(a, b T) []string) []string {
+// diffKeyed compares two lists of objects matched by key: cmp appends
+// the differences of one pair (nothing, and no allocation, when equal).
+// Each key is computed once.
+func diffKeyed[T any](want, got []T, kind string, key func(T) string, cmp func(d []string, a, b T) []string) []string {
 	var out []string
-	w := make(map[string]T, len(want))
-	for _, x := range want {
-		w[key(x)] = x
+	wantAt := make(map[string]int, len(want))
+	for i, x := range want {
+		wantAt[key(x)] = i
 	}
-	g := make(map[string]bool, len(got))
+	seen := make([]bool, len(want))
+	var d []string
 	for _, y := range got {
 		k := key(y)
-		g[k] = true
-		x, ok := w[k]
+		i, ok := wantAt[k]
 		if !ok {
 			out = append(out, fmt.Sprintf("%s %s is new", kind, k))
 			continue
 		}
-		for _, d := range cmp(x, y) {
-			out = append(out, fmt.Sprintf("%s %s: %s", kind, k, d))
+		seen[i] = true
+		d = cmp(d[:0], want[i], y)
+		for _, x := range d {
+			out = append(out, kind+" "+k+": "+x)
 		}
 	}
-	for _, x := range want {
-		if !g[key(x)] {
+	for i, x := range want {
+		if !seen[i] {
 			out = append(out, fmt.Sprintf("%s %s is missing", kind, key(x)))
 		}
 	}
 	return out
-}
-
-func appendIf(d []string, cond bool, format string, args ...any) []string {
-	if cond {
-		d = append(d, fmt.Sprintf(format, args...))
-	}
-	return d
 }
 
 func equalStrings(a, b []string) bool {
