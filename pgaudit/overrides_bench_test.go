@@ -1,7 +1,6 @@
 package pgaudit
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -124,35 +123,15 @@ func benchOverrides(b *testing.B, pool *pgxpool.Pool, names []string) {
 	b.ReportMetric(float64(rtt.Microseconds()), "rtt-µs")
 }
 
-// latencyPool returns a pool to the same database through a TCP proxy that
-// delays every chunk of data by oneWay in each direction, without
-// serialising the delays, as a network link would.
+// latencyPool returns a pool to the same database through
+// pgtest.LatencyProxy.
 func latencyPool(b *testing.B, direct *pgxpool.Pool, oneWay time.Duration) *pgxpool.Pool {
 	b.Helper()
 	target := net.JoinHostPort(direct.Config().ConnConfig.Host, fmt.Sprint(direct.Config().ConnConfig.Port))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			client, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			server, err := net.Dial("tcp", target)
-			if err != nil {
-				client.Close()
-				continue
-			}
-			go delayPipe(server, client, oneWay)
-			go delayPipe(client, server, oneWay)
-		}
-	}()
+	addr := pgtest.LatencyProxy(b, target, oneWay)
 	cfg := direct.Config().Copy()
-	cfg.ConnConfig.Host = "127.0.0.1"
-	cfg.ConnConfig.Port = uint16(ln.Addr().(*net.TCPAddr).Port)
+	cfg.ConnConfig.Host = addr.IP.String()
+	cfg.ConnConfig.Port = uint16(addr.Port)
 	cfg.MaxConns = 4
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
@@ -160,32 +139,4 @@ func latencyPool(b *testing.B, direct *pgxpool.Pool, oneWay time.Duration) *pgxp
 	}
 	b.Cleanup(pool.Close)
 	return pool
-}
-
-func delayPipe(dst, src net.Conn, d time.Duration) {
-	type chunk struct {
-		at   time.Time
-		data []byte
-	}
-	ch := make(chan chunk, 4096)
-	go func() {
-		for c := range ch {
-			time.Sleep(time.Until(c.at))
-			if _, err := dst.Write(c.data); err != nil {
-				break
-			}
-		}
-		dst.Close()
-	}()
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			ch <- chunk{time.Now().Add(d), bytes.Clone(buf[:n])}
-		}
-		if err != nil {
-			close(ch)
-			return
-		}
-	}
 }
