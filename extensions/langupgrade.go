@@ -552,69 +552,52 @@ func diffSnapshots(want, got LanguageSnapshot, extOwners bool) []string {
 	}
 	out = append(out, diffKeyed(want.Languages, got.Languages, "language", func(l LanguageState) string { return l.Name },
 		func(d []string, a, b LanguageState) []string {
-			if a.Owner != b.Owner {
-				d = append(d, fmt.Sprintf("owner %q, was %q", b.Owner, a.Owner))
-			}
-			if !equalStrings(a.ACL, b.ACL) {
-				d = append(d, fmt.Sprintf("privileges %v, were %v", b.ACL, a.ACL))
-			}
-			if a.Comment != b.Comment {
-				d = append(d, fmt.Sprintf("comment %q, was %q", b.Comment, a.Comment))
-			}
-			return d
+			d = differ(d, "owner", a.Owner, b.Owner)
+			d = differList(d, "privileges", a.ACL, b.ACL)
+			return differ(d, "comment", a.Comment, b.Comment)
 		})...)
 	out = append(out, diffKeyed(want.Functions, got.Functions, "function", FunctionState.Key,
 		func(d []string, a, b FunctionState) []string {
 			if a.Definition != b.Definition {
 				d = append(d, "definition differs")
 			}
-			if a.Language != b.Language {
-				d = append(d, fmt.Sprintf("language %q, was %q", b.Language, a.Language))
-			}
-			if a.Kind != b.Kind {
-				d = append(d, fmt.Sprintf("kind %q, was %q", b.Kind, a.Kind))
-			}
-			if a.Owner != b.Owner {
-				d = append(d, fmt.Sprintf("owner %q, was %q", b.Owner, a.Owner))
-			}
-			if !equalStrings(a.ACL, b.ACL) {
-				d = append(d, fmt.Sprintf("privileges %v, were %v", b.ACL, a.ACL))
-			}
-			if a.Comment != b.Comment {
-				d = append(d, fmt.Sprintf("comment %q, was %q", b.Comment, a.Comment))
-			}
-			if !equalStrings(a.DependsOnExtensions, b.DependsOnExtensions) {
-				d = append(d, fmt.Sprintf("extension dependencies %v, were %v", b.DependsOnExtensions, a.DependsOnExtensions))
-			}
-			return d
+			d = differ(d, "language", a.Language, b.Language)
+			d = differ(d, "kind", a.Kind, b.Kind)
+			d = differ(d, "owner", a.Owner, b.Owner)
+			d = differList(d, "privileges", a.ACL, b.ACL)
+			d = differ(d, "comment", a.Comment, b.Comment)
+			return differList(d, "extension dependencies", a.DependsOnExtensions, b.DependsOnExtensions)
 		})...)
 	out = append(out, diffKeyed(want.Defaults, got.Defaults, "column default", ColumnDefaultState.Key,
 		func(d []string, a, b ColumnDefaultState) []string {
-			if a.Expression != b.Expression {
-				d = append(d, fmt.Sprintf("expression %q, was %q", b.Expression, a.Expression))
-			}
-			return d
+			return differ(d, "expression", a.Expression, b.Expression)
 		})...)
 	out = append(out, diffKeyed(want.Triggers, got.Triggers, "trigger", TriggerState.Key,
 		func(d []string, a, b TriggerState) []string {
-			if a.Definition != b.Definition {
-				d = append(d, fmt.Sprintf("definition %q, was %q", b.Definition, a.Definition))
-			}
-			if a.Enabled != b.Enabled {
-				d = append(d, fmt.Sprintf("enabled %q, was %q", b.Enabled, a.Enabled))
-			}
-			if a.Comment != b.Comment {
-				d = append(d, fmt.Sprintf("comment %q, was %q", b.Comment, a.Comment))
-			}
-			if a.Cloned != b.Cloned {
-				d = append(d, fmt.Sprintf("cloned %v, was %v", b.Cloned, a.Cloned))
-			}
-			if !equalStrings(a.DependsOnExtensions, b.DependsOnExtensions) {
-				d = append(d, fmt.Sprintf("extension dependencies %v, were %v", b.DependsOnExtensions, a.DependsOnExtensions))
-			}
-			return d
+			d = differ(d, "definition", a.Definition, b.Definition)
+			d = differ(d, "enabled", a.Enabled, b.Enabled)
+			d = differ(d, "comment", a.Comment, b.Comment)
+			d = differ(d, "cloned", a.Cloned, b.Cloned)
+			return differList(d, "extension dependencies", a.DependsOnExtensions, b.DependsOnExtensions)
 		})...)
 	return out
+}
+
+// differ appends "what new, was old" when the values differ, formatting
+// (and allocating) only then: strings quoted, booleans bare.
+func differ[T string | bool](d []string, what string, old, new T) []string {
+	if old != new {
+		d = append(d, fmt.Sprintf("%s %#v, was %#v", what, new, old))
+	}
+	return d
+}
+
+// differList appends "what new, were old" when the lists differ.
+func differList(d []string, what string, old, new []string) []string {
+	if !equalStrings(old, new) {
+		d = append(d, fmt.Sprintf("%s %v, were %v", what, new, old))
+	}
+	return d
 }
 
 // diffKeyed compares two lists of objects matched by key: cmp appends
