@@ -63,14 +63,9 @@ func BenchmarkUpgradeLanguages1000(b *testing.B) {
 func BenchmarkUpgradeLanguages1000WithAppSchema(b *testing.B) { benchmarkUpgrade(b, 500, 0) }
 
 func benchmarkUpgrade(b *testing.B, appTables int, oneWay time.Duration) {
-	bins, err := pgserver.FindBinaries()
-	if err != nil {
-		b.Skipf("no PostgreSQL client binaries (pg_dump, pg_restore, psql): %v", err)
-	}
+	programs := map[string]string{}
 	for _, p := range []string{"pg_dump", "pg_restore", "psql"} {
-		if _, err := os.Stat(bins.Path(p)); err != nil {
-			b.Skipf("%s is not installed next to postgres (%s): the documented procedure cannot run", p, bins.Dir)
-		}
+		programs[p] = pgtest.Binary(b, p)
 	}
 	b.Log(plv8Missing)
 	db := pgtest.NewDB(b)
@@ -87,6 +82,7 @@ END LOOP; END $$`, appTables))
 		addr := pgtest.LatencyProxy(b, net.JoinHostPort(db.Server.Host(), strconv.Itoa(db.Server.Port())), oneWay)
 		cfg := db.Pool.Config().Copy()
 		cfg.ConnConfig.Host, cfg.ConnConfig.Port = addr.IP.String(), uint16(addr.Port)
+		var err error
 		if pool, err = pgxpool.NewWithConfig(context.Background(), cfg); err != nil {
 			b.Fatal(err)
 		}
@@ -126,7 +122,7 @@ END LOOP; END $$`, appTables))
 	}
 	runDocumented := func() {
 		c0, t0 := cpuUsed(db.Server), time.Now()
-		if err := documentedProcedure(bins, conn, dir); err != nil {
+		if err := documentedProcedure(programs, conn, dir); err != nil {
 			b.Fatal(err)
 		}
 		doc += time.Since(t0)
@@ -199,11 +195,11 @@ ALTER TABLE ONLY app."part 2" ALTER COLUMN n SET DEFAULT app.aa_uses_default(7)`
 
 // documentedProcedure runs AWS's PLV8 upgrade steps with the PostgreSQL
 // client programs, for plperl and plperlu.
-func documentedProcedure(bins pgserver.Binaries, conn, dir string) error {
+func documentedProcedure(programs map[string]string, conn, dir string) error {
 	dump := filepath.Join(dir, "before_upgrade.dump")
 	list := filepath.Join(dir, "function_list")
 	run := func(prog string, args ...string) ([]byte, error) {
-		cmd := exec.Command(bins.Path(prog), args...)
+		cmd := exec.Command(programs[prog], args...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()

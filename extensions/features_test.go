@@ -88,7 +88,7 @@ FROM pg_default_acl d JOIN pg_namespace n ON n.oid = d.defaclnamespace WHERE n.n
 
 	bin, ok := extensions.RepackBinary()
 	if !ok {
-		t.Skip("the pg_repack client is not installed (Debian: postgresql-15-repack ships /usr/lib/postgresql/15/bin/pg_repack); only its command line is tested")
+		t.Fatal("RepackBinary found no pg_repack client; `make deps` installs it (Debian: postgresql-15-repack ships /usr/lib/postgresql/15/bin/pg_repack)")
 	}
 	mustExec(t, db.Pool, `CREATE TABLE public."bloated t" (id int PRIMARY KEY, v text);
 INSERT INTO public."bloated t" SELECT g, repeat('x', 100) FROM generate_series(1, 5000) g;

@@ -17,7 +17,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgaurora/pgaurora/extensions"
-	"github.com/pgaurora/pgaurora/internal/pgserver"
 	"github.com/pgaurora/pgaurora/internal/pgtest"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
 )
@@ -215,8 +214,10 @@ func TestUpgradeLanguages1000(t *testing.T) {
 	checkUnchanged(t, db, before, "catalog changed by the upgrade")
 }
 
-func TestRestoreLanguageBackup(t *testing.T) {
-	t.Log(plv8Missing)
+// upgradedWithBackup builds a 40-function fixture, takes its snapshot and
+// upgrades it, returning the backup UpgradeLanguages wrote.
+func upgradedWithBackup(t *testing.T) (*pgtest.DB, *extensions.LanguageSnapshot, []byte) {
+	t.Helper()
 	db := pgtest.NewDB(t)
 	buildLanguageFixture(t, db, 40)
 	before := snapshot(t, db)
@@ -224,6 +225,12 @@ func TestRestoreLanguageBackup(t *testing.T) {
 	if _, err := extensions.UpgradeLanguages(ctxT(t), db.Pool, &backup, perlOpts()); err != nil {
 		t.Fatal(err)
 	}
+	return db, before, backup.Bytes()
+}
+
+func TestRestoreLanguageBackup(t *testing.T) {
+	t.Log(plv8Missing)
+	db, before, backup := upgradedWithBackup(t)
 
 	// Disaster: the documented procedure's DROP ... CASCADE without the
 	// restore. Everything written in plperl is gone.
@@ -234,7 +241,7 @@ func TestRestoreLanguageBackup(t *testing.T) {
 	mustExec(t, db.Pool, `CREATE FUNCTION app.zz_base() RETURNS integer LANGUAGE plperl AS $$ return 1; $$`)
 	mustExec(t, db.Pool, `GRANT EXECUTE ON FUNCTION app.zz_base() TO pg_monitor`)
 
-	res, err := extensions.RestoreLanguageBackup(ctxT(t), db.Pool, bytes.NewReader(backup.Bytes()))
+	res, err := extensions.RestoreLanguageBackup(ctxT(t), db.Pool, bytes.NewReader(backup))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,33 +250,21 @@ func TestRestoreLanguageBackup(t *testing.T) {
 	}
 	checkUnchanged(t, db, before, "restore did not bring the catalog back")
 	// Restoring again over the restored database changes nothing.
-	if _, err := extensions.RestoreLanguageBackup(ctxT(t), db.Pool, bytes.NewReader(backup.Bytes())); err != nil {
+	if _, err := extensions.RestoreLanguageBackup(ctxT(t), db.Pool, bytes.NewReader(backup)); err != nil {
 		t.Fatal(err)
 	}
 	checkUnchanged(t, db, before, "second restore changed the catalog")
 }
 
 func TestLanguageBackupRunsInPsql(t *testing.T) {
-	bins, err := pgserver.FindBinaries()
-	if err != nil {
-		t.Skipf("no PostgreSQL binaries: %v", err)
-	}
-	if _, err := os.Stat(bins.Path("psql")); err != nil {
-		t.Skipf("psql is not installed next to postgres in %s, so the backup cannot be replayed with it", bins.Dir)
-	}
-	db := pgtest.NewDB(t)
-	buildLanguageFixture(t, db, 40)
-	before := snapshot(t, db)
-	var backup bytes.Buffer
-	if _, err := extensions.UpgradeLanguages(ctxT(t), db.Pool, &backup, perlOpts()); err != nil {
-		t.Fatal(err)
-	}
+	psql := pgtest.Binary(t, "psql")
+	db, before, backup := upgradedWithBackup(t)
 	mustExec(t, db.Pool, "DROP EXTENSION plperl, plperlu CASCADE")
 	file := filepath.Join(t.TempDir(), "backup.sql")
-	if err := os.WriteFile(file, backup.Bytes(), 0o600); err != nil {
+	if err := os.WriteFile(file, backup, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(bins.Path("psql"), "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-d", db.ConnString(), "-f", file).CombinedOutput()
+	out, err := exec.Command(psql, "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-d", db.ConnString(), "-f", file).CombinedOutput()
 	if err != nil {
 		t.Fatalf("psql -1 -f backup: %v\n%s", err, out)
 	}
@@ -277,13 +272,7 @@ func TestLanguageBackupRunsInPsql(t *testing.T) {
 }
 
 func TestReadLanguageBackupRejectsDamage(t *testing.T) {
-	db := pgtest.NewDB(t)
-	buildLanguageFixture(t, db, 10)
-	var backup bytes.Buffer
-	if _, err := extensions.UpgradeLanguages(ctxT(t), db.Pool, &backup, perlOpts()); err != nil {
-		t.Fatal(err)
-	}
-	good := backup.Bytes()
+	db, _, good := upgradedWithBackup(t)
 	if _, err := extensions.ReadLanguageBackup(bytes.NewReader(good)); err != nil {
 		t.Fatalf("intact backup: %v", err)
 	}

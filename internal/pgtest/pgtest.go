@@ -220,3 +220,21 @@ func NewDBOn(t testing.TB, s *pgserver.Server) *DB {
 	})
 	return db
 }
+
+// Binary returns the path of a PostgreSQL program (psql, pg_dump,
+// pg_repack, ...) installed next to the server's binaries, and fails the
+// test with the `make deps` hint when it is not there: `make deps`
+// installs every program the tests use, so a missing one is a broken
+// environment, not a reason to skip.
+func Binary(t testing.TB, prog string) string {
+	t.Helper()
+	bins, err := pgserver.FindBinaries()
+	if err != nil {
+		t.Fatal(hint(err))
+	}
+	p := bins.Path(prog)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("pgtest: %s is not installed in %s: run `make deps` (as root) first", prog, bins.Dir)
+	}
+	return p
+}
