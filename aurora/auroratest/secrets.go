@@ -225,14 +225,18 @@ func epochPtr(t time.Time) *epoch {
 }
 
 // lookupSecretLocked finds a secret by name, ARN, or ARN without the six
-// random characters Secrets Manager appends to the name.
-func (e *Emulator) lookupSecretLocked(id string) (*secret, bool) {
+// random characters Secrets Manager appends to the name, answering as
+// Secrets Manager does when id is empty or names no secret.
+func (e *Emulator) lookupSecretLocked(id string) (*secret, error) {
+	if id == "" {
+		return nil, smInvalidParameter("You must provide a SecretId.")
+	}
 	for _, s := range e.secrets {
 		if id == s.name || id == s.arn || id == s.arn[:len(s.arn)-7] {
-			return s, true
+			return s, nil
 		}
 	}
-	return nil, false
+	return nil, errSecretNotFound
 }
 
 func (e *Emulator) secretARN(name string) string {
@@ -319,14 +323,11 @@ func (e *Emulator) smGetSecretValue(_ context.Context, body []byte) (any, error)
 	if err := decodeMembers(body, &in); err != nil {
 		return nil, err
 	}
-	if in.SecretId == "" {
-		return nil, smInvalidParameter("You must provide a SecretId.")
-	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	s, ok := e.lookupSecretLocked(in.SecretId)
-	if !ok {
-		return nil, errSecretNotFound
+	s, err := e.lookupSecretLocked(in.SecretId)
+	if err != nil {
+		return nil, err
 	}
 	type staged struct {
 		v     secretVersion
@@ -389,14 +390,11 @@ func (e *Emulator) smDescribeSecret(_ context.Context, body []byte) (any, error)
 	if err := decodeMembers(body, &in); err != nil {
 		return nil, err
 	}
-	if in.SecretId == "" {
-		return nil, smInvalidParameter("You must provide a SecretId.")
-	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	s, ok := e.lookupSecretLocked(in.SecretId)
-	if !ok {
-		return nil, errSecretNotFound
+	s, err := e.lookupSecretLocked(in.SecretId)
+	if err != nil {
+		return nil, err
 	}
 	out := jDescribeSecretOutput{
 		ARN: s.arn, Name: s.name, Description: s.description,
@@ -449,23 +447,20 @@ func (e *Emulator) smRotateSecret(ctx context.Context, body []byte) (any, error)
 	if err := decodeMembers(body, &in); err != nil {
 		return nil, err
 	}
-	if in.SecretId == "" {
-		return nil, smInvalidParameter("You must provide a SecretId.")
+	e.mu.Lock()
+	s, err := e.lookupSecretLocked(in.SecretId)
+	if err != nil {
+		e.mu.Unlock()
+		return nil, err
 	}
+	c := s.cluster
+	e.mu.Unlock()
 	if err := validToken(in.ClientRequestToken); err != nil {
 		return nil, err
 	}
 	if in.RotateImmediately != nil && !*in.RotateImmediately {
 		return nil, smInvalidParameter("auroratest rotates only immediately: RotateImmediately false (rotation at the next scheduled window) is not emulated.")
 	}
-	e.mu.Lock()
-	s, ok := e.lookupSecretLocked(in.SecretId)
-	if !ok {
-		e.mu.Unlock()
-		return nil, errSecretNotFound
-	}
-	c := s.cluster
-	e.mu.Unlock()
 	if c == nil {
 		return nil, smInvalidRequest("No Lambda rotation function ARN is associated with this secret (auroratest rotates only the secrets RDS manages).")
 	}

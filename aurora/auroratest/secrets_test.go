@@ -243,6 +243,14 @@ func TestSecretsManagerProtocol(t *testing.T) {
 	if !errors.As(err, &nf) || !strings.Contains(nf.ErrorMessage(), "can't find the specified secret") {
 		t.Errorf("GetSecretValue of an unknown secret: %v; want *types.ResourceNotFoundException", err)
 	}
+	_, err = sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("no-such-secret")})
+	if !errors.As(err, &nf) {
+		t.Errorf("DescribeSecret of an unknown secret: %v; want *types.ResourceNotFoundException", err)
+	}
+	_, err = sm.RotateSecret(ctx, &secretsmanager.RotateSecretInput{SecretId: aws.String("no-such-secret")})
+	if !errors.As(err, &nf) {
+		t.Errorf("RotateSecret of an unknown secret: %v; want *types.ResourceNotFoundException", err)
+	}
 	arn := emu.MasterUserSecretARN(clusterSM)
 	_, err = sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn), VersionStage: aws.String("AWSPENDING")})
 	if !errors.As(err, &nf) {
