@@ -291,26 +291,17 @@ func (p *Prefix) matchAt(s []byte, ti, pos int, c *captures) bool {
 			return p.matchPadded(s, ti, pos, c)
 		}
 		switch t.kind {
-		case pkTime, pkSessTime, pkTimeMS:
-			n := timeLen(s[pos:], t.kind == pkTimeMS)
-			if n == 0 {
-				return false
+		case pkTime, pkSessTime, pkTimeMS, pkEpoch, pkPID, pkDigits:
+			// Tokens whose length their own format decides.
+			var n int
+			switch t.kind {
+			case pkEpoch:
+				n = epochLen(s[pos:])
+			case pkPID, pkDigits:
+				n = digitsLen(s[pos:])
+			default:
+				n = timeLen(s[pos:], t.kind == pkTimeMS)
 			}
-			c.set(t.kind, span{pos, pos + n})
-			pos += n
-			ti++
-			continue
-		case pkEpoch:
-			n := epochLen(s[pos:])
-			if n == 0 {
-				return false
-			}
-			c.set(t.kind, span{pos, pos + n})
-			pos += n
-			ti++
-			continue
-		case pkPID, pkDigits:
-			n := digitsLen(s[pos:])
 			if n == 0 {
 				return false
 			}
