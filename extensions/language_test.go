@@ -6,14 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgaurora/pgaurora/extensions"
@@ -499,5 +502,60 @@ func TestUpgradePLV8(t *testing.T) {
 	}
 	if d := cmp.Diff(before, after); d != "" || len(res.Upgraded) != 1 {
 		t.Fatalf("plv8 upgrade %v changed the catalog:\n%s", res.Upgraded, d)
+	}
+}
+
+// countingConn counts the writes a connection makes: pgx sends each
+// query, Exec or batch (its statements' preparation aside) in one write
+// and then waits for the answer, so writes are round trips.
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(b)
+}
+
+// TestUpgradeLanguagesRoundTrips holds UpgradeLanguages to a fixed number
+// of round trips, whatever the number of functions: over a network each
+// one costs a full round trip, which is where the documented procedure
+// (one per pg_restore statement) loses most.
+func TestUpgradeLanguagesRoundTrips(t *testing.T) {
+	db := pgtest.NewDB(t)
+	buildLanguageFixture(t, db, 40)
+	cfg, err := pgx.ParseConfig(db.ConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var writes atomic.Int64
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return countingConn{c, &writes}, nil
+	}
+	conn, err := pgx.ConnectConfig(ctxT(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var counts []int64
+	for range 2 { // the first run also prepares its statements
+		writes.Store(0)
+		if _, err := extensions.UpgradeLanguages(ctxT(t), conn, io.Discard, perlOpts()); err != nil {
+			t.Fatal(err)
+		}
+		counts = append(counts, writes.Load())
+	}
+	t.Logf("round trips: %d on a new connection, %d once its statements are prepared", counts[0], counts[1])
+	// BEGIN, settings, plan, 2+2 for the two snapshots, DROP, two CREATE
+	// EXTENSIONs, the language, function, default and trigger sections,
+	// restoring the settings, COMMIT: 16 (a large script's function
+	// section takes one more per 256 kB).
+	if counts[1] > 16 {
+		t.Errorf("UpgradeLanguages took %d round trips once prepared, want at most 16", counts[1])
 	}
 }
