@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
 	"github.com/pgaurora/pgaurora/params"
@@ -22,7 +23,7 @@ const (
 	excludedPassword = "excluded-test-password"
 )
 
-var auditSettings = pgaudit.Settings{Log: pgaudit.Ptr(pgaudit.Write | pgaudit.DDL), LogRows: pgaudit.Ptr(true)}
+var auditSettings = pgaudit.Settings{Log: pgaurora.Ptr(pgaudit.Write | pgaudit.DDL), LogRows: pgaurora.Ptr(true)}
 
 // ensureExcludedRole creates the login role the audit tests exclude.
 func ensureExcludedRole(t *testing.T, c *aurora.Cluster) {

@@ -41,8 +41,8 @@
 // candidate is not in recovery, and sends new connections there. Pool.RunTx
 // runs a transaction and, after a retryable failure, waits for that search
 // and runs it again on the new writer, until it commits or ctx ends.
-// Failover moves an open writer pool at once. A Pool has Exec, Query,
-// QueryRow and Begin, so it serves as the Querier of any feature package.
+// Failover moves an open writer pool at once. A Pool is a
+// pgaurora.Querier, so it serves every feature package.
 //
 // # Feature clients
 //

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/aurora/auroratest"
 	"github.com/pgaurora/pgaurora/pgaudit"
@@ -135,7 +136,7 @@ func ExampleCluster_EnablePgAudit() {
 	c := exampleCluster(ctx)
 	defer c.Close()
 
-	settings := pgaudit.Settings{Log: pgaudit.Ptr(pgaudit.Write | pgaudit.DDL)}
+	settings := pgaudit.Settings{Log: pgaurora.Ptr(pgaudit.Write | pgaudit.DDL)}
 	r, err := c.EnablePgAudit(ctx, settings, &aurora.EnablePgAuditOptions{Poll: emulatorPoll})
 	if err != nil {
 		log.Fatal(err) // a *aurora.WorkflowError names the failed step and the steps done

@@ -1,28 +1,22 @@
 package aurora
 
 import (
-	"errors"
+	"fmt"
 
-	"github.com/pgaurora/pgaurora/internal/scram"
-	"github.com/pgaurora/pgaurora/internal/sqlquote"
+	"github.com/pgaurora/pgaurora/internal/secretsql"
 )
 
 // PasswordSQL returns the text to put after PASSWORD in CREATE ROLE or
 // ALTER ROLE: the quoted SCRAM-SHA-256 verifier of password, with a random
 // salt. The statement, and every log or pgAudit line that records it, then
-// holds nothing that logs in. PostgreSQL normalizes non-ASCII passwords
-// (SASLprep) before hashing them, which this function does not do, so
-// those are refused.
+// holds nothing that logs in. The password must be printable ASCII, the
+// SDK's one password policy: others are refused with an error matching
+// pgaurora.ErrPassword, since PostgreSQL normalizes them (SASLprep) before
+// hashing, which this function does not reproduce.
 func PasswordSQL(password string) (string, error) {
-	if password == "" {
-		return "", errors.New("aurora: empty password")
-	}
-	if !scram.IsASCII(password) {
-		return "", errors.New("aurora: PasswordSQL takes ASCII passwords only")
-	}
-	v, err := scram.Verifier(password, nil, scram.DefaultIterations)
+	lit, err := secretsql.PasswordLiteral("password", password)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("aurora: PasswordSQL: %w", err)
 	}
-	return sqlquote.Literal(v)
+	return lit, nil
 }

@@ -2,9 +2,11 @@ package aurora_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
 )
 
@@ -35,9 +37,9 @@ func TestPasswordSQL(t *testing.T) {
 	if err := wrong.SQL().QueryRow(ctx, "SELECT 1").Scan(new(int)); err == nil {
 		t.Error("a wrong password logged in")
 	}
-	for _, bad := range []string{"", "pässword"} {
-		if _, err := aurora.PasswordSQL(bad); err == nil {
-			t.Errorf("PasswordSQL(%q) succeeded", bad)
+	for _, bad := range []string{"", "pässword", "tab\there"} {
+		if _, err := aurora.PasswordSQL(bad); !errors.Is(err, pgaurora.ErrPassword) {
+			t.Errorf("PasswordSQL(%q): %v, want ErrPassword", bad, err)
 		}
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/pgaurora/pgaurora"
 )
 
 // The backup format.
@@ -450,7 +452,7 @@ type RestoreResult struct {
 // backup has gained since, and finally checks that every object of the backup is
 // back exactly as recorded. Any error or difference rolls everything
 // back. The backup is read and checked in full before anything runs.
-func RestoreLanguageBackup(ctx context.Context, db TxStarter, r io.Reader) (*RestoreResult, error) {
+func RestoreLanguageBackup(ctx context.Context, db pgaurora.Querier, r io.Reader) (*RestoreResult, error) {
 	b, err := ReadLanguageBackup(r)
 	if err != nil {
 		return nil, err
@@ -525,7 +527,7 @@ func RestoreLanguageBackup(ctx context.Context, db TxStarter, r io.Reader) (*Res
 }
 
 // extraLanguageGrantRevokes is extraGrantRevokes for the languages.
-func extraLanguageGrantRevokes(ctx context.Context, q Querier, langs []LanguageState) ([]stmt, error) {
+func extraLanguageGrantRevokes(ctx context.Context, q pgaurora.Querier, langs []LanguageState) ([]stmt, error) {
 	names := make([]string, len(langs))
 	for i, l := range langs {
 		names[i] = l.Name
@@ -560,7 +562,7 @@ ORDER BY 1, 2`, names)
 // extraGrantRevokes returns, for the backup's functions that exist now,
 // REVOKE ... CASCADE statements for every grantee other than PUBLIC and
 // the owner (those are revoked by the backup's own statements).
-func extraGrantRevokes(ctx context.Context, q Querier, fns []FunctionState) ([]stmt, error) {
+func extraGrantRevokes(ctx context.Context, q pgaurora.Querier, fns []FunctionState) ([]stmt, error) {
 	if len(fns) == 0 {
 		return nil, nil
 	}

@@ -1,43 +1,23 @@
 package extensions
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
 )
 
-// Querier is the SQL access the package needs. *pgx.Conn, pgx.Tx and
-// *pgxpool.Pool satisfy it.
-type Querier interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// TxStarter is a Querier that can also start a transaction: *pgx.Conn and
-// *pgxpool.Pool satisfy it (and pgx.Tx, whose Begin makes a savepoint). The
-// operations that must be atomic (UpgradeLanguages, RestoreLanguageBackup)
-// take one.
-type TxStarter interface {
-	Querier
-	Begin(ctx context.Context) (pgx.Tx, error)
-}
-
-// Client manages extensions over one Querier. Its methods are safe for
-// concurrent use when the Querier is (a *pgxpool.Pool is; a *pgx.Conn or
+// Client manages extensions over one pgaurora.Querier. Its methods are
+// safe for concurrent use when the Querier is (a *pgxpool.Pool is; a *pgx.Conn or
 // pgx.Tx is not).
 type Client struct {
-	q Querier
+	q pgaurora.Querier
 }
 
 // New returns a Client that runs its SQL on q.
-func New(q Querier) *Client { return &Client{q: q} }
+func New(q pgaurora.Querier) *Client { return &Client{q: q} }
 
 // ErrInvalid is matched (with errors.Is) by every error about bad input:
 // empty or unquotable names, unknown option values. Such errors are

@@ -6,10 +6,9 @@
 // languages such as PLV8 that keeps every function, trigger, owner, grant and
 // comment, orafce, pg_repack, PL/Rust and pg_tle.
 //
-// Everything runs over a narrow Querier (a *pgx.Conn, pgx.Tx or
-// *pgxpool.Pool); the operations that must be atomic take a TxStarter (the
-// same types) and open their own transaction, or a savepoint in the
-// caller's. Identifiers are quoted with internal/sqlquote and values are
+// Everything runs over a pgaurora.Querier (a *pgx.Conn, pgx.Tx,
+// *pgxpool.Pool or *aurora.Pool); the operations that must be atomic open
+// their own transaction, or a savepoint in the caller's. Identifiers are quoted with internal/sqlquote and values are
 // bind parameters; bad input fails with ErrInvalid before any SQL runs.
 //
 // # Managing extensions

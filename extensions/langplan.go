@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgaurora/pgaurora"
 )
 
 // DefaultLanguageExtensions are the extensions UpgradeLanguages upgrades
@@ -202,7 +204,7 @@ func (e *DependentsError) Is(target error) bool { return target == ErrUnsupporte
 // reads in a transaction it rolls back (a savepoint when db is a pgx.Tx),
 // with search_path set to pg_catalog so every definition comes out
 // schema-qualified.
-func PlanLanguageUpgrade(ctx context.Context, db TxStarter, opts *LanguageUpgradeOptions) (*LanguagePlan, error) {
+func PlanLanguageUpgrade(ctx context.Context, db pgaurora.Querier, opts *LanguageUpgradeOptions) (*LanguagePlan, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgaurora/pgaurora"
 )
 
 // UpgradeStep names a step of UpgradeLanguages, reported to OnStep after it
@@ -177,7 +179,7 @@ func (e *VerificationError) Is(target error) bool { return target == ErrVerifica
 // Objects other sessions create in the languages while the upgrade runs,
 // between its snapshot and its DROP, would be dropped without being in the
 // backup: run it when no DDL is going on, as any DROP EXTENSION.
-func UpgradeLanguages(ctx context.Context, db TxStarter, backup io.Writer, opts *LanguageUpgradeOptions) (res *LanguageUpgradeResult, err error) {
+func UpgradeLanguages(ctx context.Context, db pgaurora.Querier, backup io.Writer, opts *LanguageUpgradeOptions) (res *LanguageUpgradeResult, err error) {
 	start := time.Now()
 	if backup == nil {
 		return nil, invalidf("backup writer is nil; UpgradeLanguages always writes a backup first")
@@ -496,7 +498,7 @@ func firstLine(s string) string {
 // SnapshotLanguages takes the LanguageSnapshot of the named installed
 // extensions now: what an upgrade of them would drop and recreate. Compare
 // it with a plan's Before (or an earlier snapshot) to see what changed.
-func SnapshotLanguages(ctx context.Context, db TxStarter, exts []string) (*LanguageSnapshot, error) {
+func SnapshotLanguages(ctx context.Context, db pgaurora.Querier, exts []string) (*LanguageSnapshot, error) {
 	for i, e := range exts {
 		if _, err := ident(fmt.Sprintf("extension %d", i), e); err != nil {
 			return nil, err

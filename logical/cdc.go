@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/pgaurora/pgaurora/internal/scram"
+	"github.com/pgaurora/pgaurora/internal/secretsql"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
 )
 
@@ -50,69 +50,59 @@ type CDCUser struct {
 // otherwise; and it may read the tables of spec.Schemas.
 //
 // Everything runs in one transaction, so a failure leaves nothing behind.
-// CREATE ROLE cannot take its password as a bind parameter, so the
-// statement runs with log_statement, log_min_duration_statement (and its
-// sampling), log_min_error_statement, pgaudit.log, pg_stat_statements'
-// tracking and track_activities turned off for the transaction, and
-// carries a SCRAM-SHA-256 verifier computed here rather
-// than the password (for ASCII passwords; others are sent as a quoted
-// literal, hashed by the server under its password_encryption). The
-// client's Querier must pin a connection (see Querier), and the calling
-// role must be allowed to change the log settings and create roles
-// (rds_superuser on Aurora), or the call fails with ErrLogSuppression
-// before anything is created. An existing role gives an error matching
-// ErrAlreadyExists.
+// CREATE ROLE cannot take its password as a bind parameter, so it carries
+// a SCRAM-SHA-256 verifier computed here instead of the password, and
+// runs with statement logging, pgAudit and statement statistics off (the
+// SDK's one secret path: see the pgaurora package). The password must be
+// printable ASCII (pgaurora.ErrPassword otherwise). The client's Querier
+// must lend one connection (a pool, a connection or a transaction), and
+// the calling role must be allowed to change the log settings and create
+// roles (rds_superuser on Aurora), or the call fails with
+// pgaurora.ErrLogSuppression before anything is created. An existing role
+// gives an error matching ErrAlreadyExists.
 func (c *Client) CreateCDCUser(ctx context.Context, spec CDCUserSpec) (CDCUser, error) {
 	role, err := sqlquote.Ident(spec.Name)
 	if err != nil {
 		return CDCUser{}, invalid("Name: %v", err)
 	}
-	if spec.Password == "" {
-		return CDCUser{}, invalid("Password is empty; a CDC user logs in with a password")
-	}
-	secret, err := passwordLiteral(spec.Password)
+	secret, err := secretsql.PasswordLiteral("CDCUserSpec.Password", spec.Password)
 	if err != nil {
-		return CDCUser{}, err
+		return CDCUser{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	schemas, err := idents("Schemas", spec.Schemas)
 	if err != nil {
 		return CDCUser{}, err
 	}
 
-	p, err := pin(ctx, c.q)
+	p, err := secretsql.Pin(ctx, c.q)
 	if err != nil {
 		return CDCUser{}, err
 	}
-	broken := false
-	defer func() { p.release(broken) }()
+	defer p.Release()
+	conn := p.PgxConn()
 	var tx pgx.Tx
-	if !p.inTx() {
-		if tx, err = p.conn.Begin(ctx); err != nil {
+	if !p.InTx() {
+		if tx, err = conn.Begin(ctx); err != nil {
 			return CDCUser{}, classify(err, "beginning a transaction")
 		}
 		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	}
 	out := CDCUser{Name: spec.Name}
 	fail := func(doing string, err error) (CDCUser, error) {
-		return CDCUser{}, scrub(classify(err, fmt.Sprintf("creating CDC user %q: %s", spec.Name, doing)),
-			spec.Password, secret, strings.Trim(secret, " E'"))
+		return CDCUser{}, classify(err, fmt.Sprintf("creating CDC user %q: %s", spec.Name, doing))
 	}
 
-	restore, err := quiet(ctx, p)
-	if err != nil {
-		return CDCUser{}, err
-	}
 	create := "CREATE ROLE " + role + " WITH LOGIN PASSWORD "
-	if _, err := p.conn.Exec(ctx, create+secret); err != nil {
+	if err := p.Quiet(ctx, []string{spec.Password}, func(ctx context.Context) error {
+		_, err := conn.Exec(ctx, create+secret)
+		return err
+	}); err != nil {
 		return fail("creating the role", err)
 	}
 	out.Statements = append(out.Statements, create+"'"+redacted+"'")
-	if err := restore(ctx); err != nil {
-		return fail("restoring statement logging", err)
-	}
 
 	var hasRDS bool
-	if err := p.conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", RDSReplicationRole).Scan(&hasRDS); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", RDSReplicationRole).Scan(&hasRDS); err != nil {
 		return fail("looking up "+RDSReplicationRole, err)
 	}
 	stmts := []string{"ALTER ROLE " + role + " WITH REPLICATION"}
@@ -128,7 +118,7 @@ func (c *Client) CreateCDCUser(ctx context.Context, spec CDCUserSpec) (CDCUser, 
 			"ALTER DEFAULT PRIVILEGES IN SCHEMA "+s+" GRANT SELECT ON TABLES TO "+role)
 	}
 	for _, s := range stmts {
-		if _, err := p.conn.Exec(ctx, s); err != nil {
+		if _, err := conn.Exec(ctx, s); err != nil {
 			return fail(s, err)
 		}
 		out.Statements = append(out.Statements, s)
@@ -156,27 +146,6 @@ func (c *Client) DropCDCUser(ctx context.Context, name string) error {
 	}
 	_, err = c.q.Exec(ctx, "DROP ROLE "+role)
 	return classify(err, fmt.Sprintf("dropping CDC user %q", name))
-}
-
-// passwordLiteral returns the SQL literal to put after PASSWORD: a
-// SCRAM-SHA-256 verifier for ASCII passwords (PostgreSQL applies no
-// SASLprep normalization to those), the quoted password otherwise.
-func passwordLiteral(pw string) (string, error) {
-	if strings.IndexByte(pw, 0) >= 0 {
-		return "", invalid("Password contains a NUL byte")
-	}
-	if !scram.IsASCII(pw) {
-		lit, err := sqlquote.Literal(pw)
-		if err != nil {
-			return "", invalid("Password is not valid UTF-8")
-		}
-		return lit, nil
-	}
-	v, err := scram.Verifier(pw, nil, scram.DefaultIterations)
-	if err != nil {
-		return "", err
-	}
-	return sqlquote.Literal(v)
 }
 
 // Plugin is a logical decoding output plugin.

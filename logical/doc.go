@@ -14,8 +14,8 @@
 //
 // # Publications and subscriptions
 //
-// A Client runs SQL in one database through a narrow Querier (a
-// *pgxpool.Pool, *pgx.Conn or pgx.Tx):
+// A Client runs SQL in one database through a pgaurora.Querier (a
+// *pgxpool.Pool, *aurora.Pool, *pgx.Conn or pgx.Tx):
 //
 //	pub := logical.New(publisherPool)
 //	err := pub.CreatePublication(ctx, logical.PublicationSpec{
@@ -39,22 +39,14 @@
 // A ConnInfo never prints its password (String, fmt, slog and JSON show
 // REDACTED). CREATE SUBSCRIPTION ... CONNECTION and CREATE ROLE ...
 // PASSWORD cannot take bind parameters, so the statements that carry a
-// secret are quoted with the SDK's audited literal quoting and run on one
-// connection with the settings that would record their text turned off
-// around them: log_statement, log_min_duration_statement and its
-// sampling, log_min_error_statement, pgaudit.log, pg_stat_statements'
-// tracking and track_activities. Outside a transaction they are set for
-// the session and restored afterwards (a pooled connection that cannot be
-// restored is closed); inside one, for the transaction. CREATE
-// SUBSCRIPTION that creates its slot cannot run in a transaction block,
-// which is why the session form exists. Changing the log settings needs a
-// superuser, SET rights on them (GRANT SET ON PARAMETER) or rds_superuser
-// on Aurora; when that fails, or the Querier cannot pin one connection,
-// the call fails with ErrLogSuppression and the secret is never sent. The
-// pg_stat_statements and track_activities settings are changed where the
-// role may, and otherwise left as they are. CDC user passwords are sent as SCRAM-SHA-256
-// verifiers computed client-side (when ASCII; others as quoted literals,
-// hashed by the server). Errors are scrubbed of secrets.
+// secret are quoted with the SDK's audited literal quoting and go through
+// the SDK's one secret path (described in the pgaurora package): one
+// connection, with the server log, pgAudit, pg_stat_statements and
+// pg_stat_activity kept from recording them; when that cannot be done the
+// call fails with pgaurora.ErrLogSuppression and the secret is never
+// sent. CDC user passwords are sent as SCRAM-SHA-256 verifiers computed
+// client-side, and must be printable ASCII (pgaurora.ErrPassword). Errors
+// are scrubbed of secrets.
 //
 // # Before replicating
 //

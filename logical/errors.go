@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgaurora/pgaurora/internal/conninfo"
+	"github.com/pgaurora/pgaurora/internal/secretsql"
 )
 
 // Sentinel errors, matched with errors.Is. Errors returned by this package
@@ -37,12 +38,6 @@ var (
 	// ErrSubscriptionDisabled means a wait cannot finish because the
 	// subscription is disabled.
 	ErrSubscriptionDisabled = errors.New("logical: the subscription is disabled")
-
-	// ErrLogSuppression means a statement that carries a secret was not
-	// sent because the server's statement logging could not be turned off
-	// for it: the Querier does not pin one connection (see Querier), or
-	// the role may not change log_statement. Nothing was executed.
-	ErrLogSuppression = errors.New("logical: cannot keep the statement out of the server log")
 )
 
 // VersionError reports a feature the server's PostgreSQL version lacks.
@@ -94,6 +89,9 @@ func classify(err error, doing string) error {
 			return fmt.Errorf("logical: %s: %w: %w", doing, ErrSlotActive, err)
 		}
 	}
+	if errors.Is(err, secretsql.ErrInTransaction) {
+		return fmt.Errorf("logical: %s: %w: %w", doing, ErrInvalid, err)
+	}
 	return fmt.Errorf("logical: %s: %w", doing, err)
 }
 
@@ -107,4 +105,4 @@ func scrub(err error, secrets ...string) error {
 	return conninfo.ScrubError(err, secrets, sentinels...)
 }
 
-var sentinels = []error{ErrInvalid, ErrUnsupported, ErrNotFound, ErrAlreadyExists, ErrSlotActive, ErrSubscriptionDisabled, ErrLogSuppression}
+var sentinels = []error{ErrInvalid, ErrUnsupported, ErrNotFound, ErrAlreadyExists, ErrSlotActive, ErrSubscriptionDisabled}

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/pgtest"
 )
 
@@ -245,8 +246,8 @@ func TestSecretStatementsNeedAPinnedConnection(t *testing.T) {
 	ctx := testCtx(t)
 	spec := SubscriptionSpec{Name: "never", Conn: connInfo(t, p.pubDB), Publications: []string{"x"}}
 	err := New(wrapped{p.subDB.Pool}).CreateSubscription(ctx, spec)
-	if !errors.Is(err, ErrLogSuppression) {
-		t.Errorf("unpinned querier: %v, want ErrLogSuppression", err)
+	if !errors.Is(err, pgaurora.ErrLogSuppression) {
+		t.Errorf("unpinned querier: %v, want pgaurora.ErrLogSuppression", err)
 	}
 	tx, err := p.subDB.Pool.Begin(ctx)
 	if err != nil {
@@ -256,8 +257,8 @@ func TestSecretStatementsNeedAPinnedConnection(t *testing.T) {
 	if err := New(tx).CreateSubscription(ctx, spec); !errors.Is(err, ErrInvalid) {
 		t.Errorf("in a transaction: %v, want ErrInvalid", err)
 	}
-	if _, err := New(wrapped{p.pubDB.Pool}).CreateCDCUser(ctx, CDCUserSpec{Name: "never_cdc", Password: "x"}); !errors.Is(err, ErrLogSuppression) {
-		t.Errorf("CDC user through an unpinned querier: %v, want ErrLogSuppression", err)
+	if _, err := New(wrapped{p.pubDB.Pool}).CreateCDCUser(ctx, CDCUserSpec{Name: "never_cdc", Password: "x"}); !errors.Is(err, pgaurora.ErrLogSuppression) {
+		t.Errorf("CDC user through an unpinned querier: %v, want pgaurora.ErrLogSuppression", err)
 	}
 	if n := queryInt(t, p.subDB.Pool, "SELECT count(*) FROM pg_subscription WHERE subname = 'never'"); n != 0 {
 		t.Errorf("a refused subscription was created")
@@ -285,7 +286,7 @@ func TestSecretStatementsNeedAPinnedConnection(t *testing.T) {
 }
 
 // wrapped hides the pool's type, so the client cannot pin a connection.
-type wrapped struct{ q Querier }
+type wrapped struct{ q pgaurora.Querier }
 
 func (w wrapped) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	return w.q.Exec(ctx, sql, args...)
@@ -296,3 +297,4 @@ func (w wrapped) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, 
 func (w wrapped) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return w.q.QueryRow(ctx, sql, args...)
 }
+func (w wrapped) Begin(ctx context.Context) (pgx.Tx, error) { return w.q.Begin(ctx) }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/pgaurora/pgaurora"
 )
 
 // ColumnDef is one column of a table definition.
@@ -121,7 +123,7 @@ type CompareOptions struct {
 // is created: logical replication does not replicate schema, so the
 // subscriber's tables must be created to match, and later DDL applied on
 // both sides. Tables are matched by schema-qualified name.
-func CompareSchemas(ctx context.Context, publisher, subscriber Querier, opts *CompareOptions) (SchemaComparison, error) {
+func CompareSchemas(ctx context.Context, publisher, subscriber pgaurora.Querier, opts *CompareOptions) (SchemaComparison, error) {
 	if opts == nil {
 		opts = &CompareOptions{}
 	}
@@ -247,14 +249,14 @@ func DiffTable(pub TableDef, sub *TableDef, columnList bool) []SchemaDifference 
 	return out
 }
 
-func listTables(ctx context.Context, q Querier) ([]TableName, error) {
+func listTables(ctx context.Context, q pgaurora.Querier) ([]TableName, error) {
 	return listRelations(ctx, q, `c.relkind IN ('r', 'p') AND c.relpersistence = 'p'`)
 }
 
 // listRelations lists the relations outside the system schemas that match
 // cond, a fixed SQL condition over pg_class c and pg_namespace n, in
 // schema and name order.
-func listRelations(ctx context.Context, q Querier, cond string) ([]TableName, error) {
+func listRelations(ctx context.Context, q pgaurora.Querier, cond string) ([]TableName, error) {
 	rows, err := q.Query(ctx, `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE `+cond+` AND n.nspname NOT IN `+systemSchemas+`
 		ORDER BY 1, 2`)
@@ -276,7 +278,7 @@ func listRelations(ctx context.Context, q Querier, cond string) ([]TableName, er
 // TableDefs reads the definitions of the named tables from one server;
 // the result has one entry per name, nil for tables that do not exist.
 // Unqualified names resolve through the search_path.
-func TableDefs(ctx context.Context, q Querier, tables []TableName) ([]*TableDef, error) {
+func TableDefs(ctx context.Context, q pgaurora.Querier, tables []TableName) ([]*TableDef, error) {
 	out := make([]*TableDef, len(tables))
 	if len(tables) == 0 {
 		return out, nil

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/pgaurora/pgaurora"
 )
 
 // SequenceState is a sequence's position as read from one server.
@@ -87,7 +89,7 @@ type SequenceSyncOptions struct {
 // Moving forward is checked and done in one statement per sequence, but
 // nextval calls racing on the subscriber can still consume values in
 // between; the subscriber should not be taking writes yet.
-func SyncSequences(ctx context.Context, publisher, subscriber Querier, opts *SequenceSyncOptions) ([]SequenceSync, error) {
+func SyncSequences(ctx context.Context, publisher, subscriber pgaurora.Querier, opts *SequenceSyncOptions) ([]SequenceSync, error) {
 	if opts == nil {
 		opts = &SequenceSyncOptions{}
 	}
@@ -236,13 +238,13 @@ func mulInt64(a, b int64) (int64, bool) {
 	return p, true
 }
 
-func listSequences(ctx context.Context, q Querier) ([]TableName, error) {
+func listSequences(ctx context.Context, q pgaurora.Querier) ([]TableName, error) {
 	return listRelations(ctx, q, `c.relkind = 'S' AND n.nspname NOT LIKE 'pg_temp%'`)
 }
 
 // readSequences reads each named sequence's state; nil entries are
 // sequences that do not exist.
-func readSequences(ctx context.Context, q Querier, names []TableName) ([]*SequenceState, error) {
+func readSequences(ctx context.Context, q pgaurora.Querier, names []TableName) ([]*SequenceState, error) {
 	out := make([]*SequenceState, len(names))
 	for i, n := range names {
 		id, err := n.Ident()

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgaurora/pgaurora/internal/secretsql"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
 )
 
@@ -290,16 +291,14 @@ func checkSlotName(name string) error {
 // SkipCopyData). Wait for the copy with WaitSync.
 //
 // When the connection string has a password, the statement runs on one
-// connection with log_statement, log_min_duration_statement (and its
-// sampling), log_min_error_statement, pgaudit.log, pg_stat_statements'
-// tracking and track_activities turned off for the session and restored
-// afterwards, so neither the server log, pgAudit, pg_stat_statements nor
-// pg_stat_activity records it (see the package documentation). Creating the slot cannot happen inside a transaction block,
-// so the client's Querier must then be a *pgxpool.Pool or an idle
-// *pgx.Conn; with SkipCreateSlot a pgx.Tx works too. The role must be
-// allowed to set the log parameters (a superuser, rds_superuser on
-// Aurora); otherwise the call fails with ErrLogSuppression before sending
-// the password.
+// connection with statement logging, pgAudit and statement statistics
+// turned off around it, so that nothing records the password (see the
+// package documentation). Creating the slot cannot happen inside a
+// transaction block, so the client's Querier must then be a pool
+// (*pgxpool.Pool, *aurora.Pool) or an idle *pgx.Conn; with SkipCreateSlot
+// a pgx.Tx works too. The role must be allowed to set the log parameters
+// (a superuser, rds_superuser on Aurora); otherwise the call fails with
+// pgaurora.ErrLogSuppression before sending the password.
 func (c *Client) CreateSubscription(ctx context.Context, spec SubscriptionSpec) error {
 	v, err := c.ServerVersion(ctx)
 	if err != nil {
@@ -311,8 +310,8 @@ func (c *Client) CreateSubscription(ctx context.Context, spec SubscriptionSpec) 
 	}
 	doing := fmt.Sprintf("creating subscription %q", spec.Name)
 	if secrets := spec.Conn.secrets(); len(secrets) > 0 {
-		_, err := c.execSecret(ctx, spec.SkipCreateSlot, secrets, sql)
-		return scrub(classify(err, doing), secrets...)
+		err := secretsql.Run(ctx, c.q, secretsql.Statement{SQL: sql, Secrets: secrets, OutsideTx: !spec.SkipCreateSlot})
+		return classify(err, doing)
 	}
 	_, err = c.q.Exec(ctx, sql)
 	return classify(err, doing)
@@ -370,8 +369,7 @@ func (c *Client) SetSubscriptionConn(ctx context.Context, name string, conn Conn
 	sql := "ALTER SUBSCRIPTION " + q + " CONNECTION " + lit
 	doing := fmt.Sprintf("setting the connection of subscription %q", name)
 	if secrets := conn.secrets(); len(secrets) > 0 {
-		_, err := c.execSecret(ctx, true, secrets, sql)
-		return scrub(classify(err, doing), secrets...)
+		return classify(secretsql.Run(ctx, c.q, secretsql.Statement{SQL: sql, Secrets: secrets}), doing)
 	}
 	_, err = c.q.Exec(ctx, sql)
 	return classify(err, doing)

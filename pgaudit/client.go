@@ -7,43 +7,24 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/params"
 )
-
-// Querier is the part of pgx the client uses; *pgx.Conn, pgx.Tx and
-// *pgxpool.Pool satisfy it. Calls that change several things at once
-// (SetOverrides, ApplyOverrides) also need Begin, which all three have.
-type Querier interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// Beginner starts a transaction; pgx.Tx starts a savepoint, so a call
-// made inside the caller's transaction stays inside it.
-type Beginner interface {
-	Begin(ctx context.Context) (pgx.Tx, error)
-}
 
 // ErrNotPreloaded is returned by Install when pgaudit is not in
 // shared_preload_libraries: add it (Settings.Changes) and reboot first.
 var ErrNotPreloaded = errors.New("pgaudit: the pgaudit library is not in shared_preload_libraries")
 
-// ErrNeedsTransaction is returned by the calls that must run several
-// statements in one transaction when the Querier cannot begin one.
-var ErrNeedsTransaction = errors.New("pgaudit: the Querier cannot begin a transaction (it has no Begin method)")
-
 // Client runs pgAudit's SQL on one database. Its statements carry no
 // secrets: names are quoted with internal/sqlquote and setting values are
 // validated literals.
 type Client struct {
-	q Querier
+	q pgaurora.Querier
 }
 
 // New returns a Client that sends its SQL through q.
-func New(q Querier) *Client { return &Client{q: q} }
+func New(q pgaurora.Querier) *Client { return &Client{q: q} }
 
 // Status is what Client.Status found.
 type Status struct {
@@ -123,25 +104,25 @@ func (s *Settings) set(name, value string) error {
 		c := MustParseClasses(v)
 		s.Log = &c
 	case SettingLogCatalog:
-		s.LogCatalog = Ptr(v == "on")
+		s.LogCatalog = pgaurora.Ptr(v == "on")
 	case SettingLogClient:
-		s.LogClient = Ptr(v == "on")
+		s.LogClient = pgaurora.Ptr(v == "on")
 	case SettingLogLevel:
 		s.LogLevel = LogLevel(v)
 	case SettingLogParameter:
-		s.LogParameter = Ptr(v == "on")
+		s.LogParameter = pgaurora.Ptr(v == "on")
 	case SettingLogParameterMaxSize:
 		var n int
 		fmt.Sscan(v, &n)
 		s.LogParameterMaxSize = &n
 	case SettingLogRelation:
-		s.LogRelation = Ptr(v == "on")
+		s.LogRelation = pgaurora.Ptr(v == "on")
 	case SettingLogRows:
-		s.LogRows = Ptr(v == "on")
+		s.LogRows = pgaurora.Ptr(v == "on")
 	case SettingLogStatement:
-		s.LogStatement = Ptr(v == "on")
+		s.LogStatement = pgaurora.Ptr(v == "on")
 	case SettingLogStatementOnce:
-		s.LogStatementOnce = Ptr(v == "on")
+		s.LogStatementOnce = pgaurora.Ptr(v == "on")
 	case SettingRole:
 		s.Role = v
 	}

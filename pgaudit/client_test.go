@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/pgtest"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
 )
@@ -300,11 +301,11 @@ func TestOverridesAreAudited(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(c.SetOverrides(ctx, Scope{Database: db1}, Settings{Log: Ptr(Read)}))
-	must(c.SetOverrides(ctx, Scope{Role: alice}, Settings{Log: Ptr(Write), LogRows: Ptr(true)}))
-	must(c.SetOverrides(ctx, Scope{Role: bob, Database: db1}, Settings{Log: Ptr(DDL)}))
+	must(c.SetOverrides(ctx, Scope{Database: db1}, Settings{Log: pgaurora.Ptr(Read)}))
+	must(c.SetOverrides(ctx, Scope{Role: alice}, Settings{Log: pgaurora.Ptr(Write), LogRows: pgaurora.Ptr(true)}))
+	must(c.SetOverrides(ctx, Scope{Role: bob, Database: db1}, Settings{Log: pgaurora.Ptr(DDL)}))
 	must(c.Exclude(ctx, Scope{Role: carol}))
-	must(c.SetOverrides(ctx, Scope{Role: injection}, Settings{Log: Ptr(Read | Write)}))
+	must(c.SetOverrides(ctx, Scope{Role: injection}, Settings{Log: pgaurora.Ptr(Read | Write)}))
 
 	// Values that try to break out of the literal are refused before
 	// anything is sent.
@@ -520,7 +521,7 @@ func TestEffectiveClassesUnprivileged(t *testing.T) {
 	createRole(t, plain, db.Name)
 	createRole(t, other, db.Name)
 	su := New(db.Pool)
-	if err := su.SetOverrides(ctx, Scope{Role: other, Database: db.Name}, Settings{Log: Ptr(Write)}); err != nil {
+	if err := su.SetOverrides(ctx, Scope{Role: other, Database: db.Name}, Settings{Log: pgaurora.Ptr(Write)}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { su.ResetOverrides(ctx, Scope{Role: other, Database: db.Name}) })

@@ -14,14 +14,14 @@
 // shared_preload_libraries when it is not listed yet:
 //
 //	changes, err := pgaudit.Settings{
-//		Log:     pgaudit.Ptr(pgaudit.Write | pgaudit.DDL),
-//		LogRows: pgaudit.Ptr(true),
+//		Log:     pgaurora.Ptr(pgaudit.Write | pgaudit.DDL),
+//		LogRows: pgaurora.Ptr(true),
 //	}.Changes(&pgaudit.ChangeOptions{SharedPreloadLibraries: current})
 //
 // # SQL client
 //
-// Client works over a narrow Querier (a *pgx.Conn, pgx.Tx or
-// *pgxpool.Pool). Status reports whether pgAudit is preloaded and installed,
+// Client works over a pgaurora.Querier (a *pgx.Conn, pgx.Tx,
+// *pgxpool.Pool or *aurora.Pool). Status reports whether pgAudit is preloaded and installed,
 // its version and the current settings; Install creates the extension,
 // idempotently, and refuses with ErrNotPreloaded when the library is not
 // preloaded. Object auditing: CreateAuditRole creates rds_pgaudit (the only

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/pgaudit"
 )
 
@@ -24,8 +25,8 @@ func ExampleParseClasses() {
 
 func ExampleSettings_Changes() {
 	changes, err := pgaudit.Settings{
-		Log:     pgaudit.Ptr(pgaudit.Write | pgaudit.DDL),
-		LogRows: pgaudit.Ptr(true),
+		Log:     pgaurora.Ptr(pgaudit.Write | pgaudit.DDL),
+		LogRows: pgaurora.Ptr(true),
 		Role:    pgaudit.AuditRole,
 	}.Changes(&pgaudit.ChangeOptions{SharedPreloadLibraries: "pg_stat_statements"})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
 )
 
@@ -147,7 +148,7 @@ func (c *Client) SetOverrides(ctx context.Context, scope Scope, s Settings) erro
 // Excluding a role is how AWS documents leaving a user (an application's
 // service account, say) out of the audit log.
 func (c *Client) Exclude(ctx context.Context, scope Scope) error {
-	return c.SetOverrides(ctx, scope, Settings{Log: Ptr(None)})
+	return c.SetOverrides(ctx, scope, Settings{Log: pgaurora.Ptr(None)})
 }
 
 // ResetOverrides removes the named pgAudit overrides of the scope; with no
@@ -208,9 +209,8 @@ const batchSize = 1000
 // validated first (nothing is sent if one is bad), then all statements are
 // pipelined to the server in one transaction, so thousands of roles take a
 // few round trips, and either all changes apply or none does (the error is
-// an *OverrideError naming the change that failed). The Querier must be
-// able to begin a transaction (a pool, a connection or a transaction, in
-// which case a savepoint is used).
+// an *OverrideError naming the change that failed). Inside the caller's
+// transaction, a savepoint is used.
 func (c *Client) ApplyOverrides(ctx context.Context, changes []OverrideChange) error {
 	stmts := make([]string, len(changes))
 	for i, ch := range changes {
@@ -223,11 +223,7 @@ func (c *Client) ApplyOverrides(ctx context.Context, changes []OverrideChange) e
 	if len(stmts) == 0 {
 		return nil
 	}
-	b, ok := c.q.(Beginner)
-	if !ok {
-		return ErrNeedsTransaction
-	}
-	tx, err := b.Begin(ctx)
+	tx, err := c.q.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("pgaudit: beginning the override transaction: %w", err)
 	}

@@ -59,8 +59,9 @@ func joinLevels() string {
 const MaxLogParameterMaxSize = 1<<30 - 1
 
 // Settings are pgAudit's settings (GUCs). A nil field (or an empty LogLevel
-// or Role) is left as it is; a set field becomes a parameter change. Ptr
-// makes the pointers: Settings{Log: Ptr(Write | DDL), LogRows: Ptr(true)}.
+// or Role) is left as it is; a set field becomes a parameter change.
+// pgaurora.Ptr makes the pointers:
+// Settings{Log: pgaurora.Ptr(Write | DDL), LogRows: pgaurora.Ptr(true)}.
 //
 // Settings is used for parameter groups (Changes) and for per-role and
 // per-database overrides (the SQL client).
@@ -99,9 +100,6 @@ type Settings struct {
 	// AuditRole ("rds_pgaudit").
 	Role string
 }
-
-// Ptr returns a pointer to v, for the optional fields of Settings.
-func Ptr[T any](v T) *T { return &v }
 
 // Setting is one pgAudit setting as name and value, in the form PostgreSQL
 // takes in SET, ALTER ROLE ... SET and postgresql.conf ("on"/"off" for

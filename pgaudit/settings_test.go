@@ -6,21 +6,23 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/params"
 )
 
 func TestSettingsChanges(t *testing.T) {
 	all := Settings{
-		Log:                 Ptr(All &^ Misc),
-		LogCatalog:          Ptr(false),
-		LogClient:           Ptr(true),
+		Log:                 pgaurora.Ptr(All &^ Misc),
+		LogCatalog:          pgaurora.Ptr(false),
+		LogClient:           pgaurora.Ptr(true),
 		LogLevel:            "NOTICE",
-		LogParameter:        Ptr(true),
-		LogParameterMaxSize: Ptr(4096),
-		LogRelation:         Ptr(true),
-		LogRows:             Ptr(true),
-		LogStatement:        Ptr(true),
-		LogStatementOnce:    Ptr(false),
+		LogParameter:        pgaurora.Ptr(true),
+		LogParameterMaxSize: pgaurora.Ptr(4096),
+		LogRelation:         pgaurora.Ptr(true),
+		LogRows:             pgaurora.Ptr(true),
+		LogStatement:        pgaurora.Ptr(true),
+		LogStatementOnce:    pgaurora.Ptr(false),
 		Role:                AuditRole,
 	}
 	tests := []struct {
@@ -31,7 +33,7 @@ func TestSettingsChanges(t *testing.T) {
 	}{
 		{
 			name: "empty preload list",
-			s:    Settings{Log: Ptr(Write | DDL)},
+			s:    Settings{Log: pgaurora.Ptr(Write | DDL)},
 			opts: nil,
 			want: []params.Change{
 				{Name: "shared_preload_libraries", Value: "pgaudit", Method: params.PendingReboot},
@@ -40,7 +42,7 @@ func TestSettingsChanges(t *testing.T) {
 		},
 		{
 			name: "appended to the current list",
-			s:    Settings{Log: Ptr(None), LogRows: Ptr(true)},
+			s:    Settings{Log: pgaurora.Ptr(None), LogRows: pgaurora.Ptr(true)},
 			opts: &ChangeOptions{SharedPreloadLibraries: "pg_stat_statements, pg_cron"},
 			want: []params.Change{
 				{Name: "shared_preload_libraries", Value: "pg_stat_statements,pg_cron,pgaudit", Method: params.PendingReboot},
@@ -50,7 +52,7 @@ func TestSettingsChanges(t *testing.T) {
 		},
 		{
 			name: "already preloaded",
-			s:    Settings{LogCatalog: Ptr(false)},
+			s:    Settings{LogCatalog: pgaurora.Ptr(false)},
 			opts: &ChangeOptions{SharedPreloadLibraries: "rdsutils,pgaudit"},
 			want: []params.Change{{Name: "pgaudit.log_catalog", Value: "0", Method: params.Immediate}},
 		},
@@ -105,15 +107,15 @@ func TestSettingsChangesRefused(t *testing.T) {
 		opts *ChangeOptions
 		want string // in the error
 	}{
-		{"max size on 1.7", Settings{LogParameterMaxSize: Ptr(100)}, &ChangeOptions{Version: "1.7.0"}, "pgAudit 16 or later"},
-		{"max size without version", Settings{LogParameterMaxSize: Ptr(100)}, nil, "version is unknown"},
-		{"max size bad version", Settings{LogParameterMaxSize: Ptr(100)}, &ChangeOptions{Version: "sixteen"}, "not a version"},
-		{"max size negative", Settings{LogParameterMaxSize: Ptr(-1)}, &ChangeOptions{Version: "17"}, "0 to 1073741823"},
-		{"max size too big", Settings{LogParameterMaxSize: Ptr(1 << 30)}, &ChangeOptions{Version: "17"}, "0 to 1073741823"},
+		{"max size on 1.7", Settings{LogParameterMaxSize: pgaurora.Ptr(100)}, &ChangeOptions{Version: "1.7.0"}, "pgAudit 16 or later"},
+		{"max size without version", Settings{LogParameterMaxSize: pgaurora.Ptr(100)}, nil, "version is unknown"},
+		{"max size bad version", Settings{LogParameterMaxSize: pgaurora.Ptr(100)}, &ChangeOptions{Version: "sixteen"}, "not a version"},
+		{"max size negative", Settings{LogParameterMaxSize: pgaurora.Ptr(-1)}, &ChangeOptions{Version: "17"}, "0 to 1073741823"},
+		{"max size too big", Settings{LogParameterMaxSize: pgaurora.Ptr(1 << 30)}, &ChangeOptions{Version: "17"}, "0 to 1073741823"},
 		{"role", Settings{Role: "auditor"}, nil, `only value RDS allows is "rds_pgaudit"`},
 		{"log level", Settings{LogLevel: "error"}, nil, "debug5, debug4, debug3, debug2, debug1, info, notice, warning, log"},
 		{"log level debug", Settings{LogLevel: "debug"}, nil, "allowed values"},
-		{"class bits", Settings{Log: Ptr(Classes(0x80))}, nil, "unknown class bits"},
+		{"class bits", Settings{Log: pgaurora.Ptr(Classes(0x80))}, nil, "unknown class bits"},
 		{"bad preload list", Settings{}, &ChangeOptions{SharedPreloadLibraries: `"unterminated`}, "shared_preload_libraries"},
 	}
 	for _, tt := range tests {
@@ -132,14 +134,14 @@ func TestSettingsChangesRefused(t *testing.T) {
 	}
 	// pgAudit 16+ accepts it.
 	for _, v := range []string{"16", "16.0", "17.1"} {
-		if _, err := (Settings{LogParameterMaxSize: Ptr(0)}).Changes(&ChangeOptions{Version: v}); err != nil {
+		if _, err := (Settings{LogParameterMaxSize: pgaurora.Ptr(0)}).Changes(&ChangeOptions{Version: v}); err != nil {
 			t.Errorf("version %s: %v", v, err)
 		}
 	}
 }
 
 func TestSettingsList(t *testing.T) {
-	s := Settings{Log: Ptr(Read), LogRows: Ptr(true), LogStatement: Ptr(false), LogLevel: LogLevelWarning}
+	s := Settings{Log: pgaurora.Ptr(Read), LogRows: pgaurora.Ptr(true), LogStatement: pgaurora.Ptr(false), LogLevel: LogLevelWarning}
 	want := []Setting{
 		{"pgaudit.log", "read"},
 		{"pgaudit.log_level", "warning"},

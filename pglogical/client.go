@@ -6,26 +6,12 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/secretsql"
 	"github.com/pgaurora/pgaurora/params"
 )
-
-// Querier is the subset of *pgx.Conn, pgx.Tx and *pgxpool.Pool the client
-// uses.
-type Querier interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// beginner is implemented by queriers that can open a transaction
-// (*pgx.Conn, *pgxpool.Pool). The client uses it, when present, to keep
-// statements that carry a password out of the server log.
-type beginner interface {
-	Begin(ctx context.Context) (pgx.Tx, error)
-}
 
 // Client runs pglogical's SQL interface in one database: the database its
 // Querier is connected to. pglogical is per database (nodes, replication
@@ -35,14 +21,14 @@ type beginner interface {
 // The Querier should be connected as a superuser (rds_superuser on RDS
 // and Aurora), as pglogical's functions require.
 type Client struct {
-	q Querier
+	q pgaurora.Querier
 }
 
 // New returns a client over q.
-func New(q Querier) *Client { return &Client{q: q} }
+func New(q pgaurora.Querier) *Client { return &Client{q: q} }
 
 // Querier returns the querier the client runs on.
-func (c *Client) Querier() Querier { return c.q }
+func (c *Client) Querier() pgaurora.Querier { return c.q }
 
 // Prerequisites are the server facts Install checks.
 type Prerequisites struct {
@@ -176,42 +162,16 @@ func checkResult(op, fn string, ok *bool) error {
 	return nil
 }
 
-// callSecret runs a statement whose bind parameters carry a password. When
-// the querier can open a transaction, the statement runs in one with
-// log_statement and log_min_duration_statement turned off locally, so the
-// server log does not record the parameters; if the role may not change
-// those settings the statement runs as it is (bind parameters are still
-// kept out of pgAudit's statement text). A querier that is itself a
-// transaction is used as it is, so that its settings are not changed. dest
-// receives the single result row.
+// callSecret runs a statement whose bind parameters carry a password
+// through the SDK's one secret path (internal/secretsql): on one
+// connection, with the server log, pgAudit (whose log_parameter would
+// record the bind parameters) and statement statistics kept from
+// recording it, failing with pgaurora.ErrLogSuppression before anything
+// is sent when that cannot be done. Without secrets it runs as it is.
+// dest receives the single result row.
 func (c *Client) callSecret(ctx context.Context, op string, secrets []string, sql string, args []any, dest ...any) error {
-	b, ok := c.q.(beginner)
-	if _, inTx := c.q.(pgx.Tx); inTx {
-		// SET LOCAL would last for the rest of the caller's transaction.
-		ok = false
+	if len(secrets) == 0 {
+		return wrap(op, c.q.QueryRow(ctx, sql, args...).Scan(dest...))
 	}
-	if !ok || len(secrets) == 0 {
-		return wrap(op, c.q.QueryRow(ctx, sql, args...).Scan(dest...), secrets...)
-	}
-	tx, err := b.Begin(ctx)
-	if err != nil {
-		return wrap(op+": opening a transaction", err, secrets...)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	_, err = tx.Exec(ctx, "SET LOCAL log_statement = 'none'; SET LOCAL log_min_duration_statement = -1")
-	if err != nil {
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "42501" { // insufficient_privilege
-			tx.Rollback(context.WithoutCancel(ctx))
-			return wrap(op, c.q.QueryRow(ctx, sql, args...).Scan(dest...), secrets...)
-		}
-		return wrap(op+": turning statement logging off", err, secrets...)
-	}
-	if err := tx.QueryRow(ctx, sql, args...).Scan(dest...); err != nil {
-		return wrap(op, err, secrets...)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return wrap(op+": commit", err, secrets...)
-	}
-	return nil
+	return wrap(op, secretsql.Run(ctx, c.q, secretsql.Statement{SQL: sql, Args: args, Secrets: secrets, Dest: dest}), secrets...)
 }

@@ -33,8 +33,8 @@
 //
 // # The client
 //
-// A [Client] works in one database over a narrow [Querier] (a *pgx.Conn,
-// pgx.Tx or *pgxpool.Pool connected as rds_superuser): pglogical nodes,
+// A [Client] works in one database over a [pgaurora.Querier] (a *pgx.Conn,
+// pgx.Tx, *pgxpool.Pool or *aurora.Pool connected as rds_superuser): pglogical nodes,
 // replication sets and subscriptions live in a database, so replicate
 // several databases with several clients.
 //

@@ -99,7 +99,8 @@ const (
 )
 
 // Settings are pglogical's own server settings. A zero field is left
-// alone; a set one becomes a parameter change. Ptr makes the pointers.
+// alone; a set one becomes a parameter change. pgaurora.Ptr makes the
+// pointers.
 type Settings struct {
 	// ConflictResolution is pglogical.conflict_resolution (dynamic). The
 	// timestamp-based values add track_commit_timestamp=1.
@@ -122,9 +123,6 @@ type Settings struct {
 	// change.
 	ExtraConnectionOptions *DSN
 }
-
-// Ptr returns a pointer to v, for the optional fields of Settings.
-func Ptr[T any](v T) *T { return &v }
 
 // Validate checks every set field.
 func (s Settings) Validate() error {

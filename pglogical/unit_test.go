@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/params"
 )
 
@@ -50,7 +51,7 @@ func TestParameters(t *testing.T) {
 				CurrentPreload: "pglogical",
 				Sizing:         Sizing{VCPU: 2, MemoryBytes: 8 << 30, Current: map[string]string{"rds.logical_replication": "1"}},
 				Settings: Settings{ConflictResolution: ResolveLastUpdateWins, ConflictLogLevel: LogWarning,
-					BatchInserts: Ptr(false), UseSPI: Ptr(true), SynchronousCommit: Ptr(true), ExtraConnectionOptions: &extra},
+					BatchInserts: pgaurora.Ptr(false), UseSPI: pgaurora.Ptr(true), SynchronousCommit: pgaurora.Ptr(true), ExtraConnectionOptions: &extra},
 			},
 			want: []params.Change{
 				{Name: "shared_preload_libraries", Value: "pglogical"},

@@ -5,16 +5,9 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-)
 
-// Querier is the SQL access the client audit needs. *pgx.Conn, pgx.Tx and
-// *pgxpool.Pool satisfy it.
-type Querier interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
+	"github.com/pgaurora/pgaurora"
+)
 
 // Session is one client session and how it is encrypted.
 type Session struct {
@@ -100,7 +93,7 @@ ORDER BY 2, 4, 1`
 // all statistics (pg_read_all_stats, which rds_superuser has); for other
 // sessions PostgreSQL hides the client address and the audit reports "".
 // Background workers and replication connections are not listed.
-func AuditSessions(ctx context.Context, q Querier, opts *AuditOptions) (*Audit, error) {
+func AuditSessions(ctx context.Context, q pgaurora.Querier, opts *AuditOptions) (*Audit, error) {
 	if opts == nil {
 		opts = &AuditOptions{}
 	}

@@ -61,6 +61,6 @@
 // failure with a *RotationError saying which instances were rotated.
 //
 // The RDS calls go through narrow interfaces (ReadAPI, RotationAPI) that
-// *rds.Client satisfies; SQL goes through Querier, which *pgx.Conn, pgx.Tx
-// and *pgxpool.Pool satisfy.
+// *rds.Client satisfies; SQL goes through a pgaurora.Querier (*pgx.Conn,
+// pgx.Tx, *pgxpool.Pool, *aurora.Pool).
 package sslcert

@@ -41,6 +41,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/examples/internal/exampleenv"
 	"github.com/pgaurora/pgaurora/pgaudit"
@@ -65,7 +66,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	if err != nil {
 		return fmt.Errorf("-log: %w", err)
 	}
-	settings := pgaudit.Settings{Log: pgaudit.Ptr(classes), LogRows: pgaudit.Ptr(true)}
+	settings := pgaudit.Settings{Log: pgaurora.Ptr(classes), LogRows: pgaurora.Ptr(true)}
 
 	env, err := exampleenv.Open(ctx, exampleenv.Options{
 		Out: out, ClusterID: "audit-demo", Instances: 2, Yes: *yes,

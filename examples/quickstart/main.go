@@ -31,6 +31,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/aurora/auroratest"
 	"github.com/pgaurora/pgaurora/pgaudit"
@@ -166,7 +167,7 @@ func (t *tour) audit(ctx context.Context) error {
 	if _, err := w.Exec(ctx, verb+" ROLE etl_service LOGIN PASSWORD "+verifier); err != nil {
 		return err
 	}
-	rep, err := t.a.EnablePgAudit(ctx, pgaudit.Settings{Log: pgaudit.Ptr(pgaudit.Write | pgaudit.DDL)},
+	rep, err := t.a.EnablePgAudit(ctx, pgaudit.Settings{Log: pgaurora.Ptr(pgaudit.Write | pgaudit.DDL)},
 		&aurora.EnablePgAuditOptions{ExcludeUsers: []string{"etl_service"}, Poll: poll, Progress: t.progress})
 	if err != nil {
 		return err

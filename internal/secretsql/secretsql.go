@@ -1,0 +1,296 @@
+// Package secretsql is the SDK's one way to run a statement that carries
+// a secret: a role's password, or a connection string with one. Every
+// package that sends a secret goes through Run or Pin, which
+//
+//   - hold one connection for the call (lent by a pool, or the caller's
+//     connection or transaction), and fail closed with
+//     pgaurora.ErrLogSuppression, before sending anything, when the
+//     Querier cannot lend one;
+//   - turn off, around the statements, everything that records a
+//     statement's text or parameters where others can read it: the server
+//     log (log_statement, the duration and sampling settings,
+//     log_min_error_statement), pgAudit's session log, pg_stat_statements
+//     and pg_stat_activity; the log settings and pgaudit.log are required
+//     (nothing is sent when one cannot be changed), the others are
+//     changed where the role may;
+//   - restore the settings afterwards (a pooled connection whose settings
+//     cannot be restored is closed, never returned to its pool);
+//   - remove the secrets from every error they return.
+//
+// Passwords themselves go through CheckPassword, one policy for every
+// package, and role passwords are sent as SCRAM-SHA-256 verifiers
+// (PasswordLiteral), so the statement holds nothing that logs in.
+package secretsql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/conninfo"
+	"github.com/pgaurora/pgaurora/internal/scram"
+	"github.com/pgaurora/pgaurora/internal/sqlquote"
+)
+
+// Conn is one connection held for a call that sends secrets.
+type Conn struct {
+	conn   *pgx.Conn
+	pooled *pgxpool.Conn // set when lent by a pool for this call
+	broken bool
+}
+
+// acquirer is a pool that lends a connection: *pgxpool.Pool, *aurora.Pool.
+type acquirer interface {
+	Acquire(ctx context.Context) (*pgxpool.Conn, error)
+}
+
+// Pin holds one connection of q: q itself when it is one connection
+// (*pgx.Conn, pgx.Tx, *pgxpool.Conn), one lent by q when it is a pool.
+// Any other Querier gets an error matching pgaurora.ErrLogSuppression.
+// Release the Conn when done.
+func Pin(ctx context.Context, q pgaurora.Querier) (*Conn, error) {
+	switch v := q.(type) {
+	case *pgx.Conn:
+		return &Conn{conn: v}, nil
+	case acquirer:
+		c, err := v.Acquire(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("acquiring a connection: %w", err)
+		}
+		return &Conn{conn: c.Conn(), pooled: c}, nil
+	case interface{ Conn() *pgx.Conn }:
+		return &Conn{conn: v.Conn()}, nil
+	}
+	return nil, fmt.Errorf("%w: the Querier (%T) cannot lend one connection; pass a *pgxpool.Pool, *aurora.Pool, *pgx.Conn, pgx.Tx or *pgxpool.Conn",
+		pgaurora.ErrLogSuppression, q)
+}
+
+// PgxConn returns the held connection.
+func (c *Conn) PgxConn() *pgx.Conn { return c.conn }
+
+// InTx reports whether the connection is inside a transaction.
+func (c *Conn) InTx() bool { return c.conn.PgConn().TxStatus() != 'I' }
+
+// Release returns a lent connection to its pool, or closes it when its
+// logging settings could not be restored.
+func (c *Conn) Release() {
+	if c.pooled == nil {
+		return
+	}
+	if c.broken {
+		_ = c.pooled.Hijack().Close(context.Background())
+		return
+	}
+	c.pooled.Release()
+}
+
+// quietSettings are the settings that make the server record a
+// statement's text or parameters where others can read it, and the
+// values that keep it out.
+var quietSettings = []struct {
+	name, value string
+	required    bool
+}{
+	{"log_statement", "none", true},
+	{"log_min_duration_statement", "-1", true},
+	{"log_min_duration_sample", "-1", true},
+	{"log_transaction_sample_rate", "0", true},
+	{"log_min_error_statement", "panic", true},
+	{"log_parameter_max_length_on_error", "0", false},
+	{"pgaudit.log", "none", true},
+	{"pg_stat_statements.track_utility", "off", false},
+	{"pg_stat_statements.track", "none", false},
+	{"track_activities", "off", false},
+}
+
+var quietNames = func() []string {
+	n := make([]string, len(quietSettings))
+	for i, s := range quietSettings {
+		n[i] = s.name
+	}
+	return n
+}()
+
+// Quiet runs fn with statement logging off on the connection (for the
+// transaction when one is open, for the session otherwise), then restores
+// the settings. Errors, fn's included, are returned with every secret
+// removed from their text; those about the settings match
+// pgaurora.ErrLogSuppression, and fn is not called then.
+func (c *Conn) Quiet(ctx context.Context, secrets []string, fn func(ctx context.Context) error) error {
+	restore, err := c.quiet(ctx)
+	if err != nil {
+		return err
+	}
+	runErr := Scrub(fn(ctx), secrets)
+	if c.InTx() && runErr != nil {
+		// The transaction may be aborted; its rollback restores the
+		// settings (SET LOCAL, or a session setting set inside it).
+		return runErr
+	}
+	if err := restore(context.WithoutCancel(ctx)); err != nil {
+		c.broken = true
+		return errors.Join(runErr, fmt.Errorf("statement logging could not be restored on the connection (a pooled connection was closed): %w", err))
+	}
+	return runErr
+}
+
+func (c *Conn) quiet(ctx context.Context) (restore func(context.Context) error, err error) {
+	local := c.InTx()
+	prev := make([]*string, len(quietSettings))
+	rows, err := c.conn.Query(ctx, "SELECT pg_catalog.current_setting(n, true) FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i) ORDER BY i", quietNames)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading the logging settings: %w", pgaurora.ErrLogSuppression, err)
+	}
+	for i := 0; rows.Next(); i++ {
+		if err := rows.Scan(&prev[i]); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("%w: reading the logging settings: %w", pgaurora.ErrLogSuppression, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%w: reading the logging settings: %w", pgaurora.ErrLogSuppression, err)
+	}
+	changed := make([]bool, len(quietSettings))
+	set := func(ctx context.Context, name, value string) error {
+		_, err := c.conn.Exec(ctx, "SELECT pg_catalog.set_config($1, $2, $3)", name, value, local)
+		return err
+	}
+	restore = func(ctx context.Context) error {
+		var errs []error
+		for i, s := range quietSettings {
+			if changed[i] {
+				if err := set(ctx, s.name, *prev[i]); err != nil {
+					errs = append(errs, fmt.Errorf("restoring %s: %w", s.name, err))
+				}
+			}
+		}
+		return errors.Join(errs...)
+	}
+	for i, s := range quietSettings {
+		if prev[i] == nil || *prev[i] == s.value {
+			continue // the server lacks it (an extension not loaded), or it is quiet already
+		}
+		if s.required {
+			if err := set(ctx, s.name, s.value); err != nil {
+				if !local {
+					_ = restore(context.WithoutCancel(ctx))
+				}
+				return nil, fmt.Errorf("%w: setting %s: %w", pgaurora.ErrLogSuppression, s.name, err)
+			}
+			changed[i] = true
+			continue
+		}
+		// Best effort; inside a transaction a refusal must not abort it.
+		ok, err := c.tryLocal(ctx, local, func() error { return set(ctx, s.name, s.value) })
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", pgaurora.ErrLogSuppression, err)
+		}
+		changed[i] = ok
+	}
+	return restore, nil
+}
+
+// tryLocal runs fn, inside a savepoint when in a transaction, and reports
+// whether it succeeded; err is a failure of the savepoint itself.
+func (c *Conn) tryLocal(ctx context.Context, inTx bool, fn func() error) (ok bool, err error) {
+	if !inTx {
+		return fn() == nil, nil
+	}
+	if _, err := c.conn.Exec(ctx, "SAVEPOINT pgaurora_quiet"); err != nil {
+		return false, err
+	}
+	if fn() != nil {
+		if _, err := c.conn.Exec(ctx, "ROLLBACK TO SAVEPOINT pgaurora_quiet"); err != nil {
+			return false, err
+		}
+	} else {
+		ok = true
+	}
+	_, err = c.conn.Exec(ctx, "RELEASE SAVEPOINT pgaurora_quiet")
+	return ok, err
+}
+
+// Statement is one statement that carries secrets, for Run.
+type Statement struct {
+	// SQL and Args are the statement and its bind parameters.
+	SQL  string
+	Args []any
+	// Secrets are removed from every error's text (connection-string
+	// passwords are removed without being named).
+	Secrets []string
+	// OutsideTx refuses, before anything is sent, to run inside an open
+	// transaction (for statements PostgreSQL refuses there, such as
+	// CREATE SUBSCRIPTION that creates its slot).
+	OutsideTx bool
+	// Dest, when set, receives the statement's single result row.
+	Dest []any
+}
+
+// ErrInTransaction is matched by the error Run returns for a Statement
+// with OutsideTx on a connection inside a transaction.
+var ErrInTransaction = errors.New("this statement cannot run inside a transaction block: pass a pool, or a connection outside a transaction")
+
+// Run runs one statement that carries secrets on a connection of q, with
+// statement logging off around it (see the package docs).
+func Run(ctx context.Context, q pgaurora.Querier, st Statement) error {
+	c, err := Pin(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	if st.OutsideTx && c.InTx() {
+		return ErrInTransaction
+	}
+	return c.Quiet(ctx, st.Secrets, func(ctx context.Context) error {
+		if st.Dest != nil {
+			return c.conn.QueryRow(ctx, st.SQL, st.Args...).Scan(st.Dest...)
+		}
+		_, err := c.conn.Exec(ctx, st.SQL, st.Args...)
+		return err
+	})
+}
+
+// Scrub returns err with the secrets (and anything that looks like a
+// password in a connection string) removed from its text; it keeps
+// matching pgaurora.ErrLogSuppression, ErrInTransaction and the context
+// errors where it did, and unwraps to a scrubbed copy of the server's
+// *pgconn.PgError (SQLSTATE kept), so that callers can still classify it.
+func Scrub(err error, secrets []string) error {
+	return conninfo.ScrubError(err, secrets, pgaurora.ErrLogSuppression, ErrInTransaction, context.Canceled, context.DeadlineExceeded)
+}
+
+// CheckPassword applies the SDK's one password policy: a password is
+// non-empty printable ASCII (space to tilde). Others are refused with an
+// error matching pgaurora.ErrPassword that names field and never the
+// password.
+func CheckPassword(field, password string) error {
+	if password == "" {
+		return fmt.Errorf("%w: %s is empty", pgaurora.ErrPassword, field)
+	}
+	for i := 0; i < len(password); i++ {
+		if c := password[i]; c < 0x20 || c > 0x7e {
+			return fmt.Errorf("%w: %s holds a character outside printable ASCII (at byte %d); PostgreSQL normalizes such passwords (SASLprep) in a way the SDK does not reproduce",
+				pgaurora.ErrPassword, field, i)
+		}
+	}
+	return nil
+}
+
+// PasswordLiteral checks password with CheckPassword and returns the text
+// to put after PASSWORD in CREATE ROLE or ALTER ROLE: the quoted
+// SCRAM-SHA-256 verifier of the password with a random salt, so that the
+// statement, and anything that records it, holds nothing that logs in.
+func PasswordLiteral(field, password string) (string, error) {
+	if err := CheckPassword(field, password); err != nil {
+		return "", err
+	}
+	v, err := scram.Verifier(password, nil, scram.DefaultIterations)
+	if err != nil {
+		return "", err
+	}
+	return sqlquote.Literal(v)
+}
