@@ -5,19 +5,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/extensions"
 	"github.com/pgaurora/pgaurora/pgaudit"
 )
-
-// Querier is the SQL access the feature packages take. *Pool satisfies it,
-// as do *pgx.Conn, pgx.Tx and *pgxpool.Pool.
-type Querier interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Begin(ctx context.Context) (pgx.Tx, error)
-}
 
 // writerQuerier runs every call on the writer pool, opening it on first
 // use with the call's context, so feature clients can be handed out
@@ -56,9 +49,18 @@ func (w writerQuerier) Begin(ctx context.Context) (pgx.Tx, error) {
 	return p.Begin(ctx)
 }
 
+// Acquire lends one connection of the writer pool (see Pool.Acquire).
+func (w writerQuerier) Acquire(ctx context.Context) (*pgxpool.Conn, error) {
+	p, err := w.c.Writer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.Acquire(ctx)
+}
+
 // SQL returns a Querier on the writer that opens the writer pool on first
 // use. The feature clients below run over it.
-func (c *Cluster) SQL() Querier { return writerQuerier{c} }
+func (c *Cluster) SQL() pgaurora.Querier { return writerQuerier{c} }
 
 // Audit returns the pgAudit client, running on the writer.
 func (c *Cluster) Audit() *pgaudit.Client { return pgaudit.New(c.SQL()) }

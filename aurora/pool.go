@@ -15,7 +15,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/conninfo"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 type poolRole int
@@ -45,9 +47,9 @@ func (e endpoint) String() string {
 	return net.JoinHostPort(e.host, strconv.Itoa(e.port))
 }
 
-// Pool is a pgx connection pool on the cluster's writer or readers. It
-// has the methods the feature packages' Querier interfaces need (Exec,
-// Query, QueryRow, Begin), so it can be handed to any of them.
+// Pool is a pgx connection pool on the cluster's writer or readers. It is
+// a pgaurora.Querier, and lends connections (Acquire) for the calls that
+// send secrets, so it can be handed to every feature package.
 //
 // The writer pool connects to the writer instance's own endpoint, found by
 // topology, not through the cluster DNS name. When it sees the writer go
@@ -236,53 +238,88 @@ func (p *Pool) Begin(ctx context.Context) (pgx.Tx, error) {
 	return tx, p.translate(err)
 }
 
+// Acquire lends one connection of the pool, for work that must stay on
+// one session; the SDK's calls that send a secret use it. Release the
+// connection when done. Errors on the lent connection are the driver's
+// own and do not start a writer search.
+func (p *Pool) Acquire(ctx context.Context) (*pgxpool.Conn, error) {
+	var conn *pgxpool.Conn
+	err := p.withAuthRetry(ctx, func() (err error) {
+		conn, err = p.pool.Acquire(ctx)
+		return err
+	})
+	return conn, p.translate(err)
+}
+
 // Ping checks that a connection can be made and used.
 func (p *Pool) Ping(ctx context.Context) error {
 	return p.translate(p.withAuthRetry(ctx, func() error { return p.pool.Ping(ctx) }))
 }
 
 // RunTx runs fn in a transaction and commits it. When the transaction
-// fails with a retryable error (the writer was lost, a connection broke, or
-// a serialization failure) it waits for the new writer and runs fn again in
-// a new transaction, until it commits, fails otherwise, or ctx ends. fn
-// must do nothing outside the transaction that cannot be repeated.
+// fails with a retryable error it runs fn again in a new transaction,
+// until it commits, fails otherwise, or ctx ends: after a lost writer or a
+// broken connection (*ConnectionLostError) on the new writer once it is
+// found; after a serialization failure or a deadlock (SQLSTATE 40001,
+// 40P01) at once on the same writer, since the writer is fine and only the
+// transaction lost a conflict. fn must do nothing outside the transaction
+// that cannot be repeated.
 func (p *Pool) RunTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return p.retry(ctx, func() error { return p.runTxOnce(ctx, fn) }, func(attempt int, err error) {
+	if fn == nil {
+		return errors.New("aurora: RunTx: nil function")
+	}
+	return p.retry(ctx, func() error { return p.runTxOnce(ctx, fn) }, isTxConflict, func(attempt int, err error) {
 		p.c.cfg.logger.Warn("aurora: retrying transaction", "cluster", p.c.id, "attempt", attempt, "error", err)
 	})
 }
 
-// retry runs op until it succeeds, fails with an error that is not
-// retryable (ErrRetryable), or ctx ends. Before each retry it tells
-// onRetry (when set), waits for a running writer search to end, and then
-// backs off: 50ms, doubling up to about a second.
-func (p *Pool) retry(ctx context.Context, op func() error, onRetry func(attempt int, err error)) error {
-	backoff := 50 * time.Millisecond
-	for attempt := 1; ; attempt++ {
+// retryBackoff is how retry spaces its attempts.
+var retryBackoff = pgaurora.Wait{MinDelay: 50 * time.Millisecond, MaxDelay: time.Second}
+
+// retry runs op until it succeeds, fails with an error that is neither
+// retryable (ErrRetryable) nor accepted by also, or ctx ends. Before a
+// retry after a lost connection it waits for a running writer search to
+// end; every retry tells onRetry (when set) and backs off as retryBackoff
+// says.
+func (p *Pool) retry(ctx context.Context, op func() error, also func(error) bool, onRetry func(attempt int, err error)) error {
+	attempt := 0
+	var last error
+	err := wait.Until(ctx, retryBackoff, retryBackoff, func(ctx context.Context) (bool, error) {
+		attempt++
 		err := op()
-		if err == nil {
-			return nil
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, ErrRetryable):
+			last = err
+			if onRetry != nil {
+				onRetry(attempt, err)
+			}
+			if werr := p.waitForTarget(ctx); werr != nil {
+				return false, fmt.Errorf("%w (and then: %w)", err, werr)
+			}
+			return false, nil
+		case also != nil && also(err) && ctx.Err() == nil:
+			last = err
+			if onRetry != nil {
+				onRetry(attempt, err)
+			}
+			return false, nil
 		}
-		if !errors.Is(err, ErrRetryable) || ctx.Err() != nil {
-			return err
-		}
-		if onRetry != nil {
-			onRetry(attempt, err)
-		}
-		if werr := p.waitForTarget(ctx); werr != nil {
-			return fmt.Errorf("%w (and then: %w)", err, werr)
-		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%w (gave up: %w)", err, ctx.Err())
-		case <-t.C:
-		}
-		if backoff < time.Second {
-			backoff *= 2
-		}
+		return false, err
+	})
+	if err != nil && last != nil && ctx.Err() != nil && !errors.Is(err, last) {
+		return fmt.Errorf("%w (gave up: %w)", last, err)
 	}
+	return err
+}
+
+// isTxConflict reports whether err is a transaction that lost a conflict
+// (serialization_failure, deadlock_detected): retrying the transaction is
+// safe and the connection is fine.
+func isTxConflict(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
 }
 
 func (p *Pool) runTxOnce(ctx context.Context, fn func(pgx.Tx) error) error {
@@ -346,7 +383,6 @@ func isConnectionLoss(err error) bool {
 		switch {
 		case pgErr.Code == "25006", // read_only_sql_transaction: we reached a reader
 			pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", // shutdowns
-			pgErr.Code == "40001",                          // serialization_failure: safe to retry a transaction
 			len(pgErr.Code) == 5 && pgErr.Code[:2] == "08": // connection exception
 			return true
 		}

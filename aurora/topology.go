@@ -8,7 +8,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/conninfo"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // writerSearchTimeout bounds one search for a new writer. Aurora fails over
@@ -75,34 +77,39 @@ func (p *Pool) waitForTarget(ctx context.Context) error {
 // RDS API's IsClusterWriter. The candidate is confirmed by connecting and
 // checking that it is not in recovery.
 func (c *Cluster) findWriter(ctx context.Context, old endpoint) (endpoint, string, error) {
-	backoff := 50 * time.Millisecond
 	var lastErr error
-	for {
+	var ep endpoint
+	var how string
+	err := wait.Until(ctx, writerSearch, writerSearch, func(ctx context.Context) (bool, error) {
 		d, err := c.Describe(ctx)
-		if err == nil {
-			if ep, ok := c.writerByTopology(ctx, instanceEndpoints(d)); ok {
-				return ep, "aurora_replica_status()", nil
-			}
-			if d.Writer != nil && d.Writer.Status == "available" {
-				ep := d.Writer.endpoint()
-				if err = c.confirmWriter(ctx, ep); err == nil {
-					return ep, "DescribeDBClusters", nil
-				}
-			}
-		}
 		if err != nil {
 			lastErr = err
+			return false, nil
 		}
-		select {
-		case <-ctx.Done():
-			return endpoint{}, "", fmt.Errorf("aurora: searching for the writer after losing %s: %w (last error: %v)", old, ctx.Err(), lastErr)
-		case <-time.After(backoff):
+		if e, ok := c.writerByTopology(ctx, instanceEndpoints(d)); ok {
+			ep, how = e, "aurora_replica_status()"
+			return true, nil
 		}
-		if backoff < 500*time.Millisecond {
-			backoff *= 2
+		if d.Writer != nil && d.Writer.Status == "available" {
+			e := d.Writer.endpoint()
+			if err := c.confirmWriter(ctx, e); err != nil {
+				lastErr = err
+				return false, nil
+			}
+			ep, how = e, "DescribeDBClusters"
+			return true, nil
 		}
+		return false, nil
+	})
+	if err != nil {
+		return endpoint{}, "", fmt.Errorf("aurora: searching for the writer after losing %s: %w (last error: %v)", old, err, lastErr)
 	}
+	return ep, how, nil
 }
+
+// writerSearch is how findWriter polls: fast, since Aurora names the new
+// writer within seconds of a failover.
+var writerSearch = pgaurora.Wait{MinDelay: 50 * time.Millisecond, MaxDelay: 500 * time.Millisecond}
 
 // instanceEndpoints returns the described instances that have an
 // endpoint, by identifier.

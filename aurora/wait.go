@@ -109,7 +109,7 @@ func (c *Cluster) awaitWriter(ctx context.Context, poll PollOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := p.retry(ctx, func() error { return p.Ping(ctx) }, nil); err != nil {
+	if err := p.retry(ctx, func() error { return p.Ping(ctx) }, nil, nil); err != nil {
 		return fmt.Errorf("connecting to the writer: %w", err)
 	}
 	return nil
