@@ -13,8 +13,9 @@ import (
 // operation of the SDK that takes a while reports through a ProgressFunc
 // of Events.
 type Event struct {
-	// Operation names the operation, for example "EnablePgAudit",
-	// "RebootPending" or "WaitForSync".
+	// Operation names the operation: a workflow of aurora.Cluster by its
+	// name ("EnablePgAudit"), a function of a feature package by its
+	// package and name ("params.RebootPending", "pglogical.WaitForSync").
 	Operation string
 	// Step says what the operation is doing, for example "reboot",
 	// "wait" or a workflow step's name.

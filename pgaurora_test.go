@@ -25,8 +25,8 @@ func TestEventString(t *testing.T) {
 		e    pgaurora.Event
 		want string
 	}{
-		{pgaurora.Event{Operation: "RebootPending", Step: "wait", Resource: "db-1", Status: "rebooting", Done: 1, Total: 3, Elapsed: 1500 * time.Millisecond},
-			"RebootPending: wait db-1 [1/3] (rebooting) after 1.5s"},
+		{pgaurora.Event{Operation: "params.RebootPending", Step: "wait", Resource: "db-1", Status: "rebooting", Done: 1, Total: 3, Elapsed: 1500 * time.Millisecond},
+			"params.RebootPending: wait db-1 [1/3] (rebooting) after 1.5s"},
 		{pgaurora.Event{Operation: "EnablePgAudit", Step: "create extension", Completed: true, Changed: true, Detail: "pgaudit 1.7"},
 			"EnablePgAudit: create extension changed: pgaudit 1.7"},
 		{pgaurora.Event{Operation: "X", Completed: true}, "X unchanged"},

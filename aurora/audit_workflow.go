@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
 	"github.com/pgaurora/pgaurora/params"
 	"github.com/pgaurora/pgaurora/pgaudit"
@@ -26,12 +27,12 @@ type EnablePgAuditOptions struct {
 	// (ALTER ROLE ... SET pgaudit.log = none), as AWS documents for
 	// application service accounts. The roles must exist.
 	ExcludeUsers []string
-	// Poll tunes the waits for the cluster and for each reboot.
-	Poll PollOptions
-	// Progress receives each step as it completes.
-	Progress ProgressFunc
-	// RebootProgress, when set, receives every event of the reboots.
-	RebootProgress func(params.Progress)
+	// Wait says how the steps wait for RDS and the servers; zero fields
+	// take the Cluster's defaults (WithWait).
+	Wait pgaurora.Wait
+	// Progress, when set, receives an event as each step completes, and
+	// the events of the operations the steps run (reboots, rotations).
+	Progress pgaurora.ProgressFunc
 }
 
 // EnablePgAudit turns pgAudit on for the cluster with the given settings,
@@ -62,9 +63,9 @@ func (c *Cluster) EnablePgAudit(ctx context.Context, s pgaudit.Settings, opts *E
 	if err := checkPgAuditInput(s, opts); err != nil {
 		return nil, inputFailure(name, err)
 	}
-	w := newWorkflow(name, opts.Progress)
+	w := c.newWorkflow(name, opts.Wait, opts.Progress)
 
-	group, err := c.ensureClusterGroupStep(ctx, w, opts.ParameterGroup, opts.Poll)
+	group, err := c.ensureClusterGroupStep(ctx, w, opts.ParameterGroup)
 	if err != nil {
 		return nil, err
 	}
@@ -82,12 +83,12 @@ func (c *Cluster) EnablePgAudit(ctx context.Context, s pgaudit.Settings, opts *E
 		return nil, err
 	}
 
-	if err := c.rebootPendingStep(ctx, w, opts.Poll, opts.RebootProgress); err != nil {
+	if err := c.rebootPendingStep(ctx, w); err != nil {
 		return nil, err
 	}
 
 	err = w.step(ctx, "create extension pgaudit", func(ctx context.Context) (bool, string, error) {
-		if err := c.awaitWriter(ctx, opts.Poll); err != nil {
+		if err := c.awaitWriter(ctx, w.wait); err != nil {
 			return false, "", err
 		}
 		before, err := c.Audit().Status(ctx)

@@ -3,6 +3,7 @@ package aurora_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,12 +47,12 @@ func ensureExcludedRole(t *testing.T, c *aurora.Cluster) {
 }
 
 // enablePgAudit runs the workflow the audit tests need.
-func enablePgAudit(t *testing.T, c *aurora.Cluster, progress aurora.ProgressFunc) *aurora.Report {
+func enablePgAudit(t *testing.T, c *aurora.Cluster, progress pgaurora.ProgressFunc) *aurora.Report {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	r, err := c.EnablePgAudit(ctx, auditSettings, &aurora.EnablePgAuditOptions{
-		ExcludeUsers: []string{excludedRole}, Poll: fastPoll, Progress: progress,
+		ExcludeUsers: []string{excludedRole}, Progress: progress,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -87,11 +88,15 @@ func TestEnablePgAudit(t *testing.T) {
 		t.Errorf("invalid input made API calls: %v", acts)
 	}
 
-	var progressed []aurora.Step
-	first := enablePgAudit(t, c, func(s aurora.Step) { progressed = append(progressed, s) })
+	var progressed []pgaurora.Event
+	first := enablePgAudit(t, c, func(e pgaurora.Event) { progressed = append(progressed, e) })
 	t.Logf("first run:\n%s", first)
-	if !first.Changed() || len(progressed) != len(first.Steps) {
-		t.Errorf("first run changed=%v, %d progress reports for %d steps", first.Changed(), len(progressed), len(first.Steps))
+	if got, want := eventSteps("EnablePgAudit", progressed), stepNames(first.Steps); !first.Changed() || !slices.Equal(got, want) {
+		t.Errorf("first run changed=%v, progress reported steps %q for the report's %q", first.Changed(), got, want)
+	}
+	// The same callback saw the reboots the workflow ran.
+	if !slices.ContainsFunc(progressed, func(e pgaurora.Event) bool { return e.Operation == "params.RebootPending" && e.Step == params.StepDone }) {
+		t.Errorf("progress saw no reboot done: %v", progressed)
 	}
 	for _, name := range []string{"use a custom DB cluster parameter group", "set pgAudit parameters", "reboot members pending reboot", "create extension pgaudit", "exclude " + excludedRole} {
 		if s := stepOf(t, first, name); !s.Changed {
@@ -137,7 +142,7 @@ func TestEnablePgAudit(t *testing.T) {
 	}
 
 	// A named group that differs from the custom group in use is refused.
-	_, err = c.EnablePgAudit(ctx, auditSettings, &aurora.EnablePgAuditOptions{ParameterGroup: "another-group", Poll: fastPoll})
+	_, err = c.EnablePgAudit(ctx, auditSettings, &aurora.EnablePgAuditOptions{ParameterGroup: "another-group"})
 	var we *aurora.WorkflowError
 	if !errors.As(err, &we) || we.Step != "use a custom DB cluster parameter group" || !strings.Contains(err.Error(), aurora.CustomClusterGroupName(auditClusterID)) {
 		t.Errorf("EnablePgAudit with another group: %v", err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/sslcert"
 )
 
@@ -112,14 +113,12 @@ type RotateCAOptions struct {
 	// instance to load its new certificate; false asks for a rotation
 	// without restart where the engine supports it.
 	Restart *bool
-	// Poll tunes the waits: Interval and MaxInterval the status polls,
-	// Timeout each instance's rotation.
-	Poll PollOptions
-	// Progress receives each step as it completes.
-	Progress ProgressFunc
-	// RotationProgress, when set, receives every stage of every
-	// instance's rotation.
-	RotationProgress func(sslcert.Progress)
+	// Wait says how the steps wait for RDS and the servers; zero fields
+	// take the Cluster's defaults (WithWait).
+	Wait pgaurora.Wait
+	// Progress, when set, receives an event as each step completes, and
+	// the events of the operations the steps run (reboots, rotations).
+	Progress pgaurora.ProgressFunc
 }
 
 // RotateCA moves every instance of the cluster to the RDS CA targetCA, the
@@ -145,7 +144,7 @@ func (c *Cluster) RotateCA(ctx context.Context, targetCA string, trust *sslcert.
 	if targetCA == "" {
 		return nil, inputFailure(name, errors.New("target CA is empty: name an RDS CA such as "+sslcert.CAECC384G1))
 	}
-	w := newWorkflow(name, opts.Progress)
+	w := c.newWorkflow(name, opts.Wait, opts.Progress)
 	if trust == nil {
 		trust = c.cfg.trust
 	}
@@ -181,12 +180,10 @@ func (c *Cluster) RotateCA(ctx context.Context, targetCA string, trust *sslcert.
 			return false, "nothing to rotate", nil
 		}
 		res, err := c.Certs().Execute(ctx, plan, &sslcert.ExecuteOptions{
-			Restart:         opts.Restart,
-			Progress:        opts.RotationProgress,
-			PollInterval:    opts.Poll.Interval,
-			MaxPollInterval: opts.Poll.MaxInterval,
-			InstanceTimeout: opts.Poll.Timeout,
-			TrustStore:      plan.TrustStore,
+			Restart:    opts.Restart,
+			Progress:   w.progress,
+			Wait:       w.wait,
+			TrustStore: plan.TrustStore,
 		})
 		if err != nil {
 			return res != nil && len(res.Rotated) > 0, "", err
@@ -212,7 +209,7 @@ func (c *Cluster) RotateCA(ctx context.Context, targetCA string, trust *sslcert.
 
 	if c.cfg.creds != nil {
 		err = w.step(ctx, "check the writer connection", func(ctx context.Context) (bool, string, error) {
-			if err := c.awaitWriter(ctx, opts.Poll); err != nil {
+			if err := c.awaitWriter(ctx, w.wait); err != nil {
 				return false, "", err
 			}
 			mode := "verify-full"

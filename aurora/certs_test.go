@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/sslcert"
 )
@@ -53,13 +54,13 @@ func TestRotateCA(t *testing.T) {
 
 	// Refusals, before anything changes: the clients' trust store lacks
 	// the target CA; the Cluster's own bundle lacks it.
-	_, err = c.RotateCA(ctx, target, oldOnly, &aurora.RotateCAOptions{Poll: fastPoll})
+	_, err = c.RotateCA(ctx, target, oldOnly, &aurora.RotateCAOptions{})
 	var we *aurora.WorkflowError
 	if !errors.Is(err, sslcert.ErrUnsafePlan) || !errors.As(err, &we) || !strings.HasPrefix(we.Step, "plan") {
 		t.Fatalf("RotateCA with a trust store lacking %s: %v; want ErrUnsafePlan at the plan step", target, err)
 	}
 	own := openCluster(t, certsClusterID, nil, aurora.WithCABundle(emu.CACertificatePEM(current)))
-	if _, err := own.RotateCA(ctx, target, bundle, &aurora.RotateCAOptions{Poll: fastPoll}); !errors.Is(err, sslcert.ErrUnsafePlan) || !strings.Contains(err.Error(), "own CA bundle") {
+	if _, err := own.RotateCA(ctx, target, bundle, &aurora.RotateCAOptions{}); !errors.Is(err, sslcert.ErrUnsafePlan) || !strings.Contains(err.Error(), "own CA bundle") {
 		t.Fatalf("RotateCA with the handle's own bundle lacking %s: %v", target, err)
 	}
 	if _, err := c.RotateCA(ctx, "", bundle, nil); err == nil {
@@ -99,8 +100,10 @@ func TestRotateCA(t *testing.T) {
 	}()
 	var stages []string
 	for run := 1; run <= 2; run++ {
-		r, err := c.RotateCA(ctx, target, bundle, &aurora.RotateCAOptions{Poll: fastPoll, RotationProgress: func(p sslcert.Progress) {
-			stages = append(stages, fmt.Sprintf("%s:%s", p.Instance, p.Stage))
+		r, err := c.RotateCA(ctx, target, bundle, &aurora.RotateCAOptions{Progress: func(e pgaurora.Event) {
+			if e.Operation == "sslcert.Execute" {
+				stages = append(stages, fmt.Sprintf("%s:%s", e.Resource, e.Step))
+			}
 		}})
 		if err != nil {
 			t.Fatal(err)

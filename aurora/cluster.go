@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/params"
 	"github.com/pgaurora/pgaurora/sslcert"
 )
@@ -53,6 +54,7 @@ type settings struct {
 	logger     *slog.Logger
 	poolConfig func(*pgxpool.Config)
 	region     string
+	wait       pgaurora.Wait
 }
 
 // Option configures New.
@@ -134,6 +136,23 @@ func WithInsecurePlaintext() Option {
 // The default discards.
 func WithLogger(l *slog.Logger) Option {
 	return func(s *settings) error { s.logger = l; return nil }
+}
+
+// WithWait sets how the Cluster's operations wait for RDS and the
+// servers when their own options leave the Wait fields zero: every
+// workflow, and the params and sslcert operations they run. The default,
+// for real Aurora, polls from 2 s apart, growing to 30 s, for at most 30
+// minutes per wait; against the local emulator, whose transitions take
+// milliseconds, pgaurora.Wait{MinDelay: 20 * time.Millisecond, MaxDelay:
+// 200 * time.Millisecond} keeps tests fast.
+func WithWait(w pgaurora.Wait) Option {
+	return func(s *settings) error {
+		if w.MinDelay < 0 || w.MaxDelay < 0 || w.MaxWait < 0 {
+			return fmt.Errorf("WithWait: negative duration in %v", w)
+		}
+		s.wait = w
+		return nil
+	}
 }
 
 // WithPoolConfig lets the caller adjust each pgxpool configuration (sizes,

@@ -193,7 +193,7 @@ func TestInactiveSlots(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c := openCluster(t, diagClusterID, nil)
-	r, err := c.ConfigureLogicalReplication(ctx, aurora.LogicalReplicationPlan{Slots: 1}, &aurora.LogicalReplicationOptions{Poll: fastPoll})
+	r, err := c.ConfigureLogicalReplication(ctx, aurora.LogicalReplicationPlan{Slots: 1}, &aurora.LogicalReplicationOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,8 +57,12 @@
 // # Workflows
 //
 // The workflows are short compositions of those packages. Each takes ctx
-// first and a nil-able options struct last (with Poll to tune its waits
-// and Progress to receive each step as it completes), refuses bad input
+// first and a nil-able options struct last (with Wait, a pgaurora.Wait, to
+// tune its waits, and Progress, a pgaurora.ProgressFunc, to receive an
+// event as each step completes and the events of the reboots and
+// rotations it runs); WithWait sets the waits of every workflow of a
+// Cluster at once, for example fast polls against the local emulator. A
+// workflow refuses bad input
 // before any call, and is idempotent: it returns a *Report of its steps,
 // and a second run reports only unchanged steps. A failure is a
 // *WorkflowError naming the failed step and the steps done before it;

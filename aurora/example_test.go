@@ -62,17 +62,15 @@ func exampleCluster(ctx context.Context) *aurora.Cluster {
 	c, err := aurora.New(ctx, exampleClusterID,
 		aurora.WithAWSConfig(emu.AWSConfig()),
 		aurora.WithCredentials(aurora.StaticPassword("postgres", emu.MasterPassword(exampleClusterID))),
-		aurora.WithCABundle(emu.CABundlePEM()))
+		aurora.WithCABundle(emu.CABundlePEM()),
+		// The emulator's state changes take milliseconds: poll fast. On
+		// real Aurora leave it out (2s, backing off to 30s).
+		aurora.WithWait(pgaurora.Wait{MinDelay: 50 * time.Millisecond, MaxDelay: time.Second}))
 	if err != nil {
 		log.Fatal(err)
 	}
 	return c
 }
-
-// emulatorPoll polls the emulator fast: its state changes take
-// milliseconds. On real Aurora leave PollOptions zero (2s, backing off to
-// 30s).
-var emulatorPoll = aurora.PollOptions{Interval: 50 * time.Millisecond, MaxInterval: time.Second}
 
 // New makes a handle on a cluster without calling anything; Describe reads
 // the cluster and its instances from the RDS API. Here a local emulator
@@ -137,7 +135,7 @@ func ExampleCluster_EnablePgAudit() {
 	defer c.Close()
 
 	settings := pgaudit.Settings{Log: pgaurora.Ptr(pgaudit.Write | pgaudit.DDL)}
-	r, err := c.EnablePgAudit(ctx, settings, &aurora.EnablePgAuditOptions{Poll: emulatorPoll})
+	r, err := c.EnablePgAudit(ctx, settings, &aurora.EnablePgAuditOptions{})
 	if err != nil {
 		log.Fatal(err) // a *aurora.WorkflowError names the failed step and the steps done
 	}
@@ -195,7 +193,7 @@ func ExampleCluster_RotateCA() {
 	c := exampleCluster(ctx)
 	defer c.Close()
 
-	r, err := c.RotateCA(ctx, sslcert.CAECC384G1, nil, &aurora.RotateCAOptions{Poll: emulatorPoll})
+	r, err := c.RotateCA(ctx, sslcert.CAECC384G1, nil, &aurora.RotateCAOptions{})
 	if err != nil {
 		log.Fatal(err) // errors.Is(err, sslcert.ErrUnsafePlan) when clients would not trust the new CA
 	}
@@ -226,7 +224,7 @@ func ExampleCluster_Failover() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	res, err := c.Failover(ctx, &aurora.FailoverOptions{Poll: emulatorPoll})
+	res, err := c.Failover(ctx, &aurora.FailoverOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/extensions"
 	"github.com/pgaurora/pgaurora/params"
 )
@@ -29,8 +30,9 @@ type PLV8UpgradeOptions struct {
 	// which then fails and rolls back instead of queueing behind long
 	// transactions.
 	LockTimeout time.Duration
-	// Progress, when set, receives each step as it completes.
-	Progress ProgressFunc
+	// Progress, when set, receives an event as each step completes, and
+	// the language upgrade's own steps (extensions.UpgradeLanguages).
+	Progress pgaurora.ProgressFunc
 }
 
 // Step names of UpgradePLV8.
@@ -82,7 +84,8 @@ func (c *Cluster) UpgradePLV8(ctx context.Context, backup io.Writer, opts *PLV8U
 		langs = extensions.DefaultLanguageExtensions
 	}
 
-	w := newWorkflow(name, opts.Progress)
+	w := c.newWorkflow(name, pgaurora.Wait{}, opts.Progress)
+	lopts.Progress = w.progress
 	var plan *extensions.LanguagePlan
 	if err := w.step(ctx, stepPlanLanguages, func(ctx context.Context) (bool, string, error) {
 		db, err := c.Writer(ctx)
@@ -170,12 +173,12 @@ type PLRustOptions struct {
 	// a custom group, that group is changed, and ParameterGroup must be
 	// empty or name it.
 	ParameterGroup string
-	// Poll tunes the waits for the cluster and for each reboot.
-	Poll PollOptions
-	// Progress, when set, receives each step as it completes.
-	Progress ProgressFunc
-	// RebootProgress, when set, receives every event of the reboots.
-	RebootProgress func(params.Progress)
+	// Wait says how the steps wait for RDS and the servers; zero fields
+	// take the Cluster's defaults (WithWait).
+	Wait pgaurora.Wait
+	// Progress, when set, receives an event as each step completes, and
+	// the events of the operations the steps run (reboots, rotations).
+	Progress pgaurora.ProgressFunc
 }
 
 // Step names of EnablePLRust.
@@ -208,7 +211,7 @@ func (c *Cluster) EnablePLRust(ctx context.Context, opts *PLRustOptions) (*Repor
 	if opts == nil {
 		opts = &PLRustOptions{}
 	}
-	w := newWorkflow(name, opts.Progress)
+	w := c.newWorkflow(name, opts.Wait, opts.Progress)
 	var version string
 	if err := w.step(ctx, stepPLRustEngine, func(ctx context.Context) (bool, string, error) {
 		d, err := c.Describe(ctx)
@@ -243,7 +246,7 @@ func (c *Cluster) EnablePLRust(ctx context.Context, opts *PLRustOptions) (*Repor
 	}); err != nil {
 		return nil, err
 	}
-	group, err := c.ensureClusterGroupStep(ctx, w, opts.ParameterGroup, opts.Poll)
+	group, err := c.ensureClusterGroupStep(ctx, w, opts.ParameterGroup)
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +257,7 @@ func (c *Cluster) EnablePLRust(ctx context.Context, opts *PLRustOptions) (*Repor
 	}); err != nil {
 		return nil, err
 	}
-	if err := c.rebootPendingStep(ctx, w, opts.Poll, opts.RebootProgress); err != nil {
+	if err := c.rebootPendingStep(ctx, w); err != nil {
 		return nil, err
 	}
 	if err := w.step(ctx, stepPLRustCreate, func(ctx context.Context) (changed bool, detail string, err error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/extensions"
 )
@@ -154,8 +155,8 @@ func TestEnablePLRustUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var progress syncList[aurora.Step]
-	r, err := c.EnablePLRust(ctx, &aurora.PLRustOptions{Poll: fastPoll, Progress: progress.add})
+	var progress syncList[pgaurora.Event]
+	r, err := c.EnablePLRust(ctx, &aurora.PLRustOptions{Progress: progress.add})
 	if r != nil || err == nil {
 		t.Fatalf("EnablePLRust without a plrust package: report %v, error %v; want an error", r, err)
 	}
@@ -170,7 +171,7 @@ func TestEnablePLRustUnavailable(t *testing.T) {
 	if len(we.Report.Steps) != 1 || we.Report.Steps[0].Name != "check the engine version for PL/Rust" || we.Report.Changed() {
 		t.Errorf("completed steps:\n%s\nwant only the engine version check, unchanged", we.Report)
 	}
-	if got := stepNames(progress.snapshot()); len(got) != 1 {
+	if got := eventSteps("EnablePLRust", progress.snapshot()); len(got) != 1 {
 		t.Errorf("progress saw %v", got)
 	}
 	if m := mutating(rec.take()); len(m) != 0 {
@@ -196,7 +197,7 @@ func TestEnablePLRustRefusesOldEngine(t *testing.T) {
 	c := openCluster(t, diagClusterID, rec, aurora.WithPoolConfig(func(pc *pgxpool.Config) {
 		pc.AfterConnect = func(context.Context, *pgx.Conn) error { connects.Add(1); return nil }
 	}))
-	_, err := c.EnablePLRust(ctx, &aurora.PLRustOptions{Poll: fastPoll})
+	_, err := c.EnablePLRust(ctx, &aurora.PLRustOptions{})
 	t.Logf("EnablePLRust on 15.1: %v", err)
 	var we *aurora.WorkflowError
 	var ve *extensions.EngineVersionError

@@ -13,14 +13,16 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
 )
 
 // Helpers shared by the package's tests.
 
-// fastPoll polls the emulator quickly: its transitions take milliseconds
-// to seconds, where real Aurora's take minutes.
-var fastPoll = aurora.PollOptions{Interval: 50 * time.Millisecond, MaxInterval: 300 * time.Millisecond, Timeout: 2 * time.Minute}
+// fastWait polls the emulator quickly: its transitions take milliseconds
+// to seconds, where real Aurora's take minutes. Every test cluster has it
+// as its default (WithWait).
+var fastWait = pgaurora.Wait{MinDelay: 50 * time.Millisecond, MaxDelay: 300 * time.Millisecond, MaxWait: 2 * time.Minute}
 
 // openCluster returns a handle on one of the emulator's clusters, with
 // verify-full TLS against the emulator's CAs, closed when the test ends.
@@ -39,6 +41,7 @@ func openCluster(t testing.TB, id string, rec *apiRecorder, opts ...aurora.Optio
 		aurora.WithAWSConfig(cfg),
 		aurora.WithCredentials(aurora.StaticPassword("postgres", emu.MasterPassword(id))),
 		aurora.WithCABundle(emu.CABundlePEM()),
+		aurora.WithWait(fastWait),
 	}
 	c, err := aurora.New(context.Background(), id, append(base, opts...)...)
 	if err != nil {
@@ -139,6 +142,18 @@ func stepNames(steps []aurora.Step) []string {
 	var out []string
 	for _, s := range steps {
 		out = append(out, s.Name)
+	}
+	return out
+}
+
+// eventSteps lists the steps of the workflow that events report as
+// completed, leaving out the events of the operations the steps ran.
+func eventSteps(workflow string, events []pgaurora.Event) []string {
+	var out []string
+	for _, e := range events {
+		if e.Operation == workflow && e.Completed {
+			out = append(out, e.Step)
+		}
 	}
 	return out
 }

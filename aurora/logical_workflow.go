@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/params"
 	"github.com/pgaurora/pgaurora/pglogical"
 )
@@ -67,12 +68,12 @@ type LogicalReplicationOptions struct {
 	// custom group, that group is changed, and ParameterGroup must be
 	// empty or name it.
 	ParameterGroup string
-	// Poll tunes the waits for the cluster and for each reboot.
-	Poll PollOptions
-	// Progress, when set, receives each step as it completes.
-	Progress ProgressFunc
-	// RebootProgress, when set, receives every event of the reboots.
-	RebootProgress func(params.Progress)
+	// Wait says how the steps wait for RDS and the servers; zero fields
+	// take the Cluster's defaults (WithWait).
+	Wait pgaurora.Wait
+	// Progress, when set, receives an event as each step completes, and
+	// the events of the operations the steps run (reboots, rotations).
+	Progress pgaurora.ProgressFunc
 }
 
 // Step names of the logical replication workflows.
@@ -115,8 +116,8 @@ func (c *Cluster) ConfigureLogicalReplication(ctx context.Context, plan LogicalR
 	if err := plan.validate(); err != nil {
 		return nil, inputFailure(name, err)
 	}
-	w := newWorkflow(name, opts.Progress)
-	group, err := c.ensureClusterGroupStep(ctx, w, opts.ParameterGroup, opts.Poll)
+	w := c.newWorkflow(name, opts.Wait, opts.Progress)
+	group, err := c.ensureClusterGroupStep(ctx, w, opts.ParameterGroup)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +139,7 @@ func (c *Cluster) ConfigureLogicalReplication(ctx context.Context, plan LogicalR
 	}); err != nil {
 		return nil, err
 	}
-	if err := c.rebootPendingStep(ctx, w, opts.Poll, opts.RebootProgress); err != nil {
+	if err := c.rebootPendingStep(ctx, w); err != nil {
 		return nil, err
 	}
 	if err := w.step(ctx, stepVerifyWALLevel, c.verifyWALLevel); err != nil {
@@ -237,12 +238,12 @@ type PgLogicalOptions struct {
 	// a custom group, that group is changed, and ParameterGroup must be
 	// empty or name it.
 	ParameterGroup string
-	// Poll tunes the waits for the cluster and for each reboot.
-	Poll PollOptions
-	// Progress, when set, receives each step as it completes.
-	Progress ProgressFunc
-	// RebootProgress, when set, receives every event of the reboots.
-	RebootProgress func(params.Progress)
+	// Wait says how the steps wait for RDS and the servers; zero fields
+	// take the Cluster's defaults (WithWait).
+	Wait pgaurora.Wait
+	// Progress, when set, receives an event as each step completes, and
+	// the events of the operations the steps run (reboots, rotations).
+	Progress pgaurora.ProgressFunc
 }
 
 // Step names of EnablePgLogical.
@@ -289,8 +290,8 @@ func (c *Cluster) EnablePgLogical(ctx context.Context, opts *PgLogicalOptions) (
 		nodeName = c.id
 	}
 
-	w := newWorkflow(name, opts.Progress)
-	group, err := c.ensureClusterGroupStep(ctx, w, opts.ParameterGroup, opts.Poll)
+	w := c.newWorkflow(name, opts.Wait, opts.Progress)
+	group, err := c.ensureClusterGroupStep(ctx, w, opts.ParameterGroup)
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +312,7 @@ func (c *Cluster) EnablePgLogical(ctx context.Context, opts *PgLogicalOptions) (
 	}); err != nil {
 		return nil, err
 	}
-	if err := c.rebootPendingStep(ctx, w, opts.Poll, opts.RebootProgress); err != nil {
+	if err := c.rebootPendingStep(ctx, w); err != nil {
 		return nil, err
 	}
 	if err := w.step(ctx, stepPgLogicalExt, func(ctx context.Context) (changed bool, detail string, err error) {

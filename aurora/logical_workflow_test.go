@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/pglogical"
 )
@@ -37,8 +38,8 @@ func TestConfigureLogicalReplication(t *testing.T) {
 	rec := &apiRecorder{}
 	c := openCluster(t, logicalClusterID, rec)
 	plan := aurora.LogicalReplicationPlan{Publications: 6, Subscriptions: 4, Slots: 3}
-	var progress syncList[aurora.Step]
-	opts := &aurora.LogicalReplicationOptions{Poll: fastPoll, Progress: progress.add}
+	var progress syncList[pgaurora.Event]
+	opts := &aurora.LogicalReplicationOptions{Progress: progress.add}
 
 	r1, err := c.ConfigureLogicalReplication(ctx, plan, opts)
 	if err != nil {
@@ -50,7 +51,7 @@ func TestConfigureLogicalReplication(t *testing.T) {
 		stepWant{"set rds.logical_replication=1", true},
 		stepWant{"reboot members pending reboot", true},
 		stepWant{"verify wal_level=logical", false})
-	if got, want := strings.Join(stepNames(progress.snapshot()), "|"), strings.Join(stepNames(r1.Steps), "|"); got != want {
+	if got, want := strings.Join(eventSteps("ConfigureLogicalReplication", progress.snapshot()), "|"), strings.Join(stepNames(r1.Steps), "|"); got != want {
 		t.Errorf("progress reported %q, want the report's steps %q", got, want)
 	}
 	if d := r1.Steps[2].Detail; !strings.Contains(d, "lrep-instance-1") || !strings.Contains(d, "lrep-instance-2") {
@@ -123,7 +124,7 @@ func TestEnablePgLogical(t *testing.T) {
 	defer cancel()
 	rec := &apiRecorder{}
 	c := openCluster(t, pglogicalClusterID, rec)
-	opts := &aurora.PgLogicalOptions{Poll: fastPoll, Sizing: pglogical.Sizing{Subscriptions: 2, ProvidedSubscriptions: 2}}
+	opts := &aurora.PgLogicalOptions{Sizing: pglogical.Sizing{Subscriptions: 2, ProvidedSubscriptions: 2}}
 
 	r1, err := c.EnablePgLogical(ctx, opts)
 	if err != nil {
@@ -177,7 +178,7 @@ func TestEnablePgLogical(t *testing.T) {
 	}
 
 	// Asking for another node name does not replace the node.
-	_, err = c.EnablePgLogical(ctx, &aurora.PgLogicalOptions{Poll: fastPoll, NodeName: "other", Sizing: opts.Sizing})
+	_, err = c.EnablePgLogical(ctx, &aurora.PgLogicalOptions{NodeName: "other", Sizing: opts.Sizing})
 	var we *aurora.WorkflowError
 	if !errors.As(err, &we) || !strings.HasPrefix(we.Step, "create the pglogical node") || !strings.Contains(err.Error(), `"pglog"`) {
 		t.Errorf("EnablePgLogical with another node name: %v; want a failure at the node step naming the existing node", err)

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/params"
 )
 
@@ -62,10 +63,12 @@ func (d *Description) memberList() []string {
 // SetBackupRetentionOptions configures SetBackupRetention. A nil
 // *SetBackupRetentionOptions uses the defaults.
 type SetBackupRetentionOptions struct {
-	// Poll tunes the wait for the cluster to be available again.
-	Poll PollOptions
-	// Progress receives each step as it completes.
-	Progress ProgressFunc
+	// Wait says how the steps wait for RDS and the servers; zero fields
+	// take the Cluster's defaults (WithWait).
+	Wait pgaurora.Wait
+	// Progress, when set, receives an event as each step completes, and
+	// the events of the operations the steps run (reboots, rotations).
+	Progress pgaurora.ProgressFunc
 }
 
 // SetBackupRetention sets how many days of automated backups the cluster
@@ -83,7 +86,7 @@ func (c *Cluster) SetBackupRetention(ctx context.Context, days int, opts *SetBac
 		return nil, inputFailure(name, &InputError{Field: "days", Value: strconv.Itoa(days),
 			Allowed: fmt.Sprintf("%d to %d (days of automated backups)", MinBackupRetentionDays, MaxBackupRetentionDays)})
 	}
-	w := newWorkflow(name, opts.Progress)
+	w := c.newWorkflow(name, opts.Wait, opts.Progress)
 	err := w.step(ctx, fmt.Sprintf("set backup retention of %s to %d days", c.id, days), func(ctx context.Context) (bool, string, error) {
 		d, err := c.Describe(ctx)
 		if err != nil {
@@ -93,7 +96,7 @@ func (c *Cluster) SetBackupRetention(ctx context.Context, days int, opts *SetBac
 			return false, fmt.Sprintf("already %d days", days), nil
 		}
 		before := d.BackupRetentionDays
-		if err := c.modifyCluster(ctx, d, &rds.ModifyDBClusterInput{BackupRetentionPeriod: aws.Int32(int32(days))}, fmt.Sprintf("%d days of backup retention", days), opts.Poll,
+		if err := c.modifyCluster(ctx, d, &rds.ModifyDBClusterInput{BackupRetentionPeriod: aws.Int32(int32(days))}, fmt.Sprintf("%d days of backup retention", days), w.wait,
 			func(d *Description) bool { return d.BackupRetentionDays == days }); err != nil {
 			return false, "", err
 		}
@@ -110,9 +113,9 @@ func (c *Cluster) SetBackupRetention(ctx context.Context, days int, opts *SetBac
 // ModifyDBCluster with in, applied immediately, and waits until the
 // cluster is available again and done accepts it. what names the change
 // ("parameter group x"), for the waits and the errors.
-func (c *Cluster) modifyCluster(ctx context.Context, d *Description, in *rds.ModifyDBClusterInput, what string, poll PollOptions, done func(*Description) bool) error {
+func (c *Cluster) modifyCluster(ctx context.Context, d *Description, in *rds.ModifyDBClusterInput, what string, wt pgaurora.Wait, done func(*Description) bool) error {
 	if d.Status != params.StatusAvailable {
-		if _, err := c.waitDescribed(ctx, "cluster "+c.id+" to be available", poll, func(d *Description) bool {
+		if _, err := c.waitDescribed(ctx, "cluster "+c.id+" to be available", wt, func(d *Description) bool {
 			return d.Status == params.StatusAvailable
 		}); err != nil {
 			return err
@@ -123,7 +126,7 @@ func (c *Cluster) modifyCluster(ctx context.Context, d *Description, in *rds.Mod
 	if _, err := c.api.ModifyDBCluster(ctx, in); err != nil {
 		return fmt.Errorf("setting %s on cluster %s (ModifyDBCluster): %w", what, c.id, err)
 	}
-	_, err := c.waitDescribed(ctx, "cluster "+c.id+" to be available with "+what, poll, func(d *Description) bool {
+	_, err := c.waitDescribed(ctx, "cluster "+c.id+" to be available with "+what, wt, func(d *Description) bool {
 		return d.Status == params.StatusAvailable && done(d)
 	})
 	return err
@@ -137,10 +140,12 @@ type RebootOptions struct {
 	// makes Reboot idempotent. By default the instance is always
 	// rebooted.
 	OnlyIfPending bool
-	// Poll tunes the waits before and after the reboot.
-	Poll PollOptions
-	// Progress receives each step as it completes.
-	Progress ProgressFunc
+	// Wait says how the steps wait for RDS and the servers; zero fields
+	// take the Cluster's defaults (WithWait).
+	Wait pgaurora.Wait
+	// Progress, when set, receives an event as each step completes, and
+	// the events of the operations the steps run (reboots, rotations).
+	Progress pgaurora.ProgressFunc
 }
 
 // Reboot restarts one DB instance of the cluster (RebootDBInstance) and
@@ -156,7 +161,7 @@ func (c *Cluster) Reboot(ctx context.Context, instanceID string, opts *RebootOpt
 	if instanceID == "" {
 		return nil, inputFailure(name, errors.New("instance identifier is empty: name a DB instance of the cluster"))
 	}
-	w := newWorkflow(name, opts.Progress)
+	w := c.newWorkflow(name, opts.Wait, opts.Progress)
 	err := w.step(ctx, "reboot "+instanceID, func(ctx context.Context) (bool, string, error) {
 		d, err := c.Describe(ctx)
 		if err != nil {
@@ -170,7 +175,7 @@ func (c *Cluster) Reboot(ctx context.Context, instanceID string, opts *RebootOpt
 			return false, "no parameter change waits for a reboot", nil
 		}
 		if in.Status != params.StatusAvailable {
-			if _, err := c.waitDescribed(ctx, instanceID+" to be available before its reboot", opts.Poll, func(d *Description) bool {
+			if _, err := c.waitDescribed(ctx, instanceID+" to be available before its reboot", w.wait, func(d *Description) bool {
 				in, ok := d.member(instanceID)
 				return ok && in.Status == params.StatusAvailable
 			}); err != nil {
@@ -181,7 +186,7 @@ func (c *Cluster) Reboot(ctx context.Context, instanceID string, opts *RebootOpt
 		if _, err := c.api.RebootDBInstance(ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String(instanceID)}); err != nil {
 			return false, "", fmt.Errorf("rebooting %s: %w", instanceID, err)
 		}
-		if _, err := c.waitDescribed(ctx, instanceID+" to be available after its reboot", opts.Poll, func(d *Description) bool {
+		if _, err := c.waitDescribed(ctx, instanceID+" to be available after its reboot", w.wait, func(d *Description) bool {
 			in, ok := d.member(instanceID)
 			return ok && in.Status == params.StatusAvailable && !instancePending(in)
 		}); err != nil {
@@ -212,11 +217,12 @@ type FailoverOptions struct {
 	// with the best promotion tier); then every call fails over. With a
 	// Target, a call finding it already the writer changes nothing.
 	Target string
-	// Poll tunes the wait for the cluster to be available with its new
-	// writer.
-	Poll PollOptions
-	// Progress receives each step as it completes.
-	Progress ProgressFunc
+	// Wait says how the steps wait for RDS and the servers; zero fields
+	// take the Cluster's defaults (WithWait).
+	Wait pgaurora.Wait
+	// Progress, when set, receives an event as each step completes, and
+	// the events of the operations the steps run (reboots, rotations).
+	Progress pgaurora.ProgressFunc
 }
 
 // FailoverResult is the report of Failover with the writers before and
@@ -240,7 +246,7 @@ func (c *Cluster) Failover(ctx context.Context, opts *FailoverOptions) (*Failove
 	if opts == nil {
 		opts = &FailoverOptions{}
 	}
-	w := newWorkflow("Failover", opts.Progress)
+	w := c.newWorkflow("Failover", opts.Wait, opts.Progress)
 	res := &FailoverResult{Report: w.report}
 	name := "fail over"
 	if opts.Target != "" {
@@ -262,7 +268,7 @@ func (c *Cluster) Failover(ctx context.Context, opts *FailoverOptions) (*Failove
 			}
 		}
 		if !clusterAllAvailable(d) {
-			if d, err = c.waitDescribed(ctx, "the cluster to be available before the failover", opts.Poll, clusterAllAvailable); err != nil {
+			if d, err = c.waitDescribed(ctx, "the cluster to be available before the failover", w.wait, clusterAllAvailable); err != nil {
 				return false, "", err
 			}
 		}
@@ -279,7 +285,7 @@ func (c *Cluster) Failover(ctx context.Context, opts *FailoverOptions) (*Failove
 		if _, err := c.api.FailoverDBCluster(ctx, in); err != nil {
 			return false, "", fmt.Errorf("failing over cluster %s: %w", c.id, err)
 		}
-		d, err = c.waitDescribed(ctx, fmt.Sprintf("cluster %s to be available with a writer other than %s", c.id, old), opts.Poll, func(d *Description) bool {
+		d, err = c.waitDescribed(ctx, fmt.Sprintf("cluster %s to be available with a writer other than %s", c.id, old), w.wait, func(d *Description) bool {
 			return d.Status == params.StatusAvailable && d.Writer != nil && d.Writer.ID != old &&
 				d.Writer.Status == params.StatusAvailable && (opts.Target == "" || d.Writer.ID == opts.Target)
 		})

@@ -34,7 +34,7 @@ func TestSetBackupRetention(t *testing.T) {
 	}
 
 	for run := 1; run <= 2; run++ {
-		r, err := c.SetBackupRetention(ctx, 7, &aurora.SetBackupRetentionOptions{Poll: fastPoll})
+		r, err := c.SetBackupRetention(ctx, 7, &aurora.SetBackupRetentionOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +78,7 @@ func TestRebootAndFailover(t *testing.T) {
 	}
 
 	// Nothing pending: OnlyIfPending changes nothing.
-	r, err := c.Reboot(ctx, reader, &aurora.RebootOptions{OnlyIfPending: true, Poll: fastPoll})
+	r, err := c.Reboot(ctx, reader, &aurora.RebootOptions{OnlyIfPending: true})
 	if err != nil || r.Changed() {
 		t.Fatalf("Reboot(OnlyIfPending) with nothing pending: %v, %v", err, r)
 	}
@@ -91,13 +91,13 @@ func TestRebootAndFailover(t *testing.T) {
 	if _, err := api.ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{DBClusterIdentifier: aws.String(opsClusterID), DBClusterParameterGroupName: aws.String("ops-reboot"), ApplyImmediately: aws.Bool(true)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.SetBackupRetention(ctx, 3, &aurora.SetBackupRetentionOptions{Poll: fastPoll}); err != nil { // waits for the modification
+	if _, err := c.SetBackupRetention(ctx, 3, &aurora.SetBackupRetentionOptions{}); err != nil { // waits for the modification
 		t.Fatal(err)
 	}
 	rec.take()
 	for _, id := range []string{reader, writer} {
 		for run := 1; run <= 2; run++ {
-			r, err := c.Reboot(ctx, id, &aurora.RebootOptions{OnlyIfPending: true, Poll: fastPoll})
+			r, err := c.Reboot(ctx, id, &aurora.RebootOptions{OnlyIfPending: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,7 +112,7 @@ func TestRebootAndFailover(t *testing.T) {
 		}
 	}
 	// Without OnlyIfPending a reboot always happens.
-	if r, err := c.Reboot(ctx, reader, &aurora.RebootOptions{Poll: fastPoll}); err != nil || !r.Changed() {
+	if r, err := c.Reboot(ctx, reader, &aurora.RebootOptions{}); err != nil || !r.Changed() {
 		t.Fatalf("plain Reboot: %v, %v", err, r)
 	}
 
@@ -129,7 +129,7 @@ func TestRebootAndFailover(t *testing.T) {
 	}
 	rec.take()
 	for run := 1; run <= 2; run++ {
-		res, err := c.Failover(ctx, &aurora.FailoverOptions{Target: reader, Poll: fastPoll})
+		res, err := c.Failover(ctx, &aurora.FailoverOptions{Target: reader})
 		if err != nil {
 			t.Fatal(err)
 		}

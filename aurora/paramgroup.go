@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/params"
 )
 
@@ -50,7 +51,7 @@ func isDefaultClusterGroup(name string) bool {
 // group; the workflow's reboot step takes care of that. A cluster on a
 // custom group other than a named want is refused: attaching want would
 // drop that group's settings.
-func (c *Cluster) ensureClusterGroup(ctx context.Context, want string, poll PollOptions) (group string, changed bool, detail string, err error) {
+func (c *Cluster) ensureClusterGroup(ctx context.Context, want string, wt pgaurora.Wait) (group string, changed bool, detail string, err error) {
 	d, err := c.Describe(ctx)
 	if err != nil {
 		return "", false, "", err
@@ -107,7 +108,7 @@ func (c *Cluster) ensureClusterGroup(ctx context.Context, want string, poll Poll
 		want = g.Name // RDS lower-cases names
 	}
 
-	if err := c.modifyCluster(ctx, d, &rds.ModifyDBClusterInput{DBClusterParameterGroupName: aws.String(want)}, "parameter group "+want, poll,
+	if err := c.modifyCluster(ctx, d, &rds.ModifyDBClusterInput{DBClusterParameterGroupName: aws.String(want)}, "parameter group "+want, wt,
 		func(d *Description) bool { return strings.EqualFold(d.ParameterGroup, want) }); err != nil {
 		return "", false, "", err
 	}
@@ -120,10 +121,10 @@ func (c *Cluster) ensureClusterGroup(ctx context.Context, want string, poll Poll
 
 // ensureClusterGroupStep runs ensureClusterGroup as the workflow step
 // stepEnsureClusterGroup and returns the group the cluster uses.
-func (c *Cluster) ensureClusterGroupStep(ctx context.Context, w *workflow, want string, poll PollOptions) (string, error) {
+func (c *Cluster) ensureClusterGroupStep(ctx context.Context, w *workflow, want string) (string, error) {
 	var group string
 	err := w.step(ctx, stepEnsureClusterGroup, func(ctx context.Context) (bool, string, error) {
-		g, changed, detail, err := c.ensureClusterGroup(ctx, want, poll)
+		g, changed, detail, err := c.ensureClusterGroup(ctx, want, w.wait)
 		group = g
 		return changed, detail, err
 	})
@@ -195,11 +196,8 @@ func changeList(cs []params.Change) string {
 // first, the writer last, each waited for until available and in sync),
 // then drops the idle connections of the open pools, which the reboots
 // broke.
-func (c *Cluster) rebootPendingMembers(ctx context.Context, poll PollOptions, progress func(params.Progress)) (changed bool, detail string, err error) {
-	poll = poll.withDefaults()
-	rebooted, err := c.params.RebootPending(ctx, c.id, &params.RebootOptions{
-		MinDelay: poll.Interval, MaxDelay: poll.MaxInterval, MaxWait: poll.Timeout, Progress: progress,
-	})
+func (c *Cluster) rebootPendingMembers(ctx context.Context, wt pgaurora.Wait, progress pgaurora.ProgressFunc) (changed bool, detail string, err error) {
+	rebooted, err := c.params.RebootPending(ctx, c.id, &params.RebootOptions{Wait: c.waitFor(wt), Progress: progress})
 	if len(rebooted) > 0 || err != nil {
 		c.resetIdleConns()
 	}
@@ -214,9 +212,9 @@ func (c *Cluster) rebootPendingMembers(ctx context.Context, poll PollOptions, pr
 
 // rebootPendingStep runs rebootPendingMembers as the workflow step
 // stepRebootPending.
-func (c *Cluster) rebootPendingStep(ctx context.Context, w *workflow, poll PollOptions, progress func(params.Progress)) error {
+func (c *Cluster) rebootPendingStep(ctx context.Context, w *workflow) error {
 	return w.step(ctx, stepRebootPending, func(ctx context.Context) (bool, string, error) {
-		return c.rebootPendingMembers(ctx, poll, progress)
+		return c.rebootPendingMembers(ctx, w.wait, w.progress)
 	})
 }
 

@@ -4,80 +4,44 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // How the workflows wait: for RDS to report a state (waitDescribed), and
 // for the writer to take statements again after a reboot or failover
-// (awaitWriter, onWriter).
+// (awaitWriter, onWriter). Every wait polls through internal/wait with
+// the operation's pgaurora.Wait, whose zero fields come from the Cluster
+// (WithWait) and then from wait.RDS.
 
-// PollOptions tunes how a workflow waits for RDS. A wait polls the API,
-// then again after Interval, each next poll after twice the previous
-// delay, at most MaxInterval, and gives up after Timeout. The caller's
-// context bounds everything. The zero value suits real Aurora; against the
-// local emulator, tens of milliseconds are enough.
-type PollOptions struct {
-	// Interval is the first delay between polls; zero means 2s.
-	Interval time.Duration
-	// MaxInterval caps the delay between polls; zero means 30s.
-	MaxInterval time.Duration
-	// Timeout bounds one wait (one instance's reboot or rotation, the
-	// cluster becoming available); zero means 30 minutes.
-	Timeout time.Duration
-}
-
-// withDefaults fills the zero fields with the documented defaults and
-// raises MaxInterval to at least Interval.
-func (p PollOptions) withDefaults() PollOptions {
-	if p.Interval <= 0 {
-		p.Interval = 2 * time.Second
-	}
-	if p.MaxInterval <= 0 {
-		p.MaxInterval = 30 * time.Second
-	}
-	if p.MaxInterval < p.Interval {
-		p.MaxInterval = p.Interval
-	}
-	if p.Timeout <= 0 {
-		p.Timeout = 30 * time.Minute
-	}
-	return p
-}
+// waitFor returns w with its zero fields filled from the Cluster's
+// defaults, then from wait.RDS.
+func (c *Cluster) waitFor(w pgaurora.Wait) pgaurora.Wait { return w.Or(c.cfg.wait).Or(wait.RDS) }
 
 // waitDescribed polls Describe until ready accepts the description, and
 // returns it. what says what is awaited, for the error.
-func (c *Cluster) waitDescribed(ctx context.Context, what string, poll PollOptions, ready func(*Description) bool) (*Description, error) {
-	poll = poll.withDefaults()
-	ctx, cancel := context.WithTimeout(ctx, poll.Timeout)
-	defer cancel()
-	delay := poll.Interval
+func (c *Cluster) waitDescribed(ctx context.Context, what string, wt pgaurora.Wait, ready func(*Description) bool) (*Description, error) {
 	var last *Description
-	for {
+	err := wait.Until(ctx, c.waitFor(wt), wait.RDS, func(ctx context.Context) (bool, error) {
 		d, err := c.Describe(ctx)
-		if err != nil && ctx.Err() == nil {
+		if err != nil {
 			// The SDK has already retried throttling and transient
 			// faults.
-			return last, fmt.Errorf("waiting for %s: %w", what, err)
+			return false, err
 		}
-		if err == nil {
-			last = d
-			if ready(d) {
-				return d, nil
-			}
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return last, fmt.Errorf("waiting for %s (last seen: %s): %w", what, describeState(last), ctx.Err())
-		case <-t.C:
-		}
-		if delay *= 2; delay > poll.MaxInterval {
-			delay = poll.MaxInterval
-		}
+		last = d
+		return ready(d), nil
+	})
+	switch {
+	case err == nil:
+		return last, nil
+	case ctx.Err() != nil || wait.IsTimeout(err):
+		return last, fmt.Errorf("waiting for %s (last seen: %s): %w", what, describeState(last), err)
 	}
+	return last, fmt.Errorf("waiting for %s: %w", what, err)
 }
 
 // describeState describes the cluster's state for wait errors: its
@@ -100,10 +64,9 @@ func describeState(d *Description) string {
 // awaitWriter runs a trivial statement on the writer pool until it
 // succeeds, so that the steps after a reboot or rotation start with a
 // working pool. Only retryable errors (a lost or refused connection) are
-// retried.
-func (c *Cluster) awaitWriter(ctx context.Context, poll PollOptions) error {
-	poll = poll.withDefaults()
-	ctx, cancel := context.WithTimeout(ctx, poll.Timeout)
+// retried, for at most wt's MaxWait.
+func (c *Cluster) awaitWriter(ctx context.Context, wt pgaurora.Wait) error {
+	ctx, cancel := context.WithTimeout(ctx, c.waitFor(wt).MaxWait)
 	defer cancel()
 	p, err := c.Writer(ctx)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/pgaurora/pgaurora"
 )
 
 // Step is one step of a workflow and what it did.
@@ -65,18 +67,16 @@ func (r *Report) String() string {
 	return b.String()
 }
 
-// ProgressFunc receives each step of a workflow as it completes.
-type ProgressFunc func(Step)
-
 // workflow runs the steps of one workflow, recording them and reporting
-// progress.
+// each as an event. wait is how its steps wait.
 type workflow struct {
 	report   *Report
-	progress ProgressFunc
+	progress pgaurora.ProgressFunc
+	wait     pgaurora.Wait
 }
 
-func newWorkflow(name string, progress ProgressFunc) *workflow {
-	return &workflow{report: &Report{Workflow: name}, progress: progress}
+func (c *Cluster) newWorkflow(name string, wt pgaurora.Wait, progress pgaurora.ProgressFunc) *workflow {
+	return &workflow{report: &Report{Workflow: name}, progress: progress, wait: c.waitFor(wt)}
 }
 
 // step runs fn as the named step. fn returns whether it changed anything
@@ -92,8 +92,6 @@ func (w *workflow) step(ctx context.Context, name string, fn func(ctx context.Co
 	}
 	s := Step{Name: name, Changed: changed, Detail: detail, Duration: time.Since(start)}
 	w.report.Steps = append(w.report.Steps, s)
-	if w.progress != nil {
-		w.progress(s)
-	}
+	w.progress.Report(pgaurora.Event{Operation: w.report.Workflow, Step: name, Completed: true, Changed: changed, Detail: detail, Elapsed: s.Duration})
 	return nil
 }

@@ -56,8 +56,8 @@
 // DEPENDS ON EXTENSION marks. Finally it takes the LanguageSnapshot again
 // and compares it with the plan; any difference or error rolls back
 // (*UpgradeError says at which UpgradeStep; *VerificationError lists
-// differences). LanguageUpgradeOptions.OnStep observes (or aborts) each
-// step; LockTimeout bounds lock waits. A killed session mid-upgrade leaves
+// differences). LanguageUpgradeOptions.Progress observes each step (and
+// cancelling the context from it aborts the upgrade); LockTimeout bounds lock waits. A killed session mid-upgrade leaves
 // the database exactly as it was: the server rolls the transaction back.
 //
 // The backup is a SQL script that psql can replay (psql -X -1 -v

@@ -37,11 +37,13 @@ type LanguageUpgradeOptions struct {
 	// lock (SET LOCAL lock_timeout); the upgrade fails and rolls back
 	// instead of queueing behind long transactions.
 	LockTimeout time.Duration
-	// OnStep, when set, is called after each step of UpgradeLanguages
-	// (see UpgradeStep). Returning an error aborts the upgrade, which
-	// rolls back. It runs on the caller's goroutine while the upgrade's
-	// transaction is open.
-	OnStep func(ctx context.Context, s StepInfo) error
+	// Progress, when set, receives an event after each step of
+	// UpgradeLanguages: Operation "extensions.UpgradeLanguages", Step the
+	// UpgradeStep, Detail the server backend running the upgrade's
+	// transaction. It runs on the caller's goroutine while the
+	// transaction is open; cancelling the upgrade's context from it
+	// aborts the upgrade, which rolls back.
+	Progress pgaurora.ProgressFunc
 }
 
 func (o *LanguageUpgradeOptions) extensions() []string {

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/extensions"
 	"github.com/pgaurora/pgaurora/internal/pgtest"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
@@ -104,9 +105,11 @@ func TestUpgradeLanguagesKeepsEverything(t *testing.T) {
 	var backup bytes.Buffer
 	var steps []extensions.UpgradeStep
 	opts := perlOpts()
-	opts.OnStep = func(_ context.Context, s extensions.StepInfo) error {
-		steps = append(steps, s.Step)
-		return nil
+	opts.Progress = func(e pgaurora.Event) {
+		if e.Operation != "extensions.UpgradeLanguages" || !e.Completed {
+			t.Errorf("event %v", e)
+		}
+		steps = append(steps, extensions.UpgradeStep(e.Step))
 	}
 	res, err := extensions.UpgradeLanguages(ctxT(t), db.Pool, &backup, opts)
 	if err != nil {
@@ -139,22 +142,22 @@ func TestUpgradeLanguagesKeepsEverything(t *testing.T) {
 	}
 }
 
-func TestUpgradeLanguagesRollsBackOnHookError(t *testing.T) {
+func TestUpgradeLanguagesRollsBackWhenCancelled(t *testing.T) {
 	db := pgtest.NewDB(t)
 	buildLanguageFixture(t, db, 20)
 	before := snapshot(t, db)
 	opts := perlOpts()
-	boom := errors.New("boom")
-	opts.OnStep = func(_ context.Context, s extensions.StepInfo) error {
-		if s.Step == extensions.StepFunctions {
-			return boom
+	ctx, cancel := context.WithCancel(ctxT(t))
+	defer cancel()
+	opts.Progress = func(e pgaurora.Event) {
+		if e.Step == string(extensions.StepFunctions) {
+			cancel()
 		}
-		return nil
 	}
-	_, err := extensions.UpgradeLanguages(ctxT(t), db.Pool, &bytes.Buffer{}, opts)
+	_, err := extensions.UpgradeLanguages(ctx, db.Pool, &bytes.Buffer{}, opts)
 	var ue *extensions.UpgradeError
-	if !errors.As(err, &ue) || !errors.Is(err, boom) || !ue.RolledBack || ue.Step != extensions.StepFunctions {
-		t.Fatalf("want a rolled-back *UpgradeError at %q wrapping boom, got %#v", extensions.StepFunctions, err)
+	if !errors.As(err, &ue) || !errors.Is(err, context.Canceled) || !ue.RolledBack || ue.Step != extensions.StepFunctions {
+		t.Fatalf("want a rolled-back *UpgradeError at %q wrapping context.Canceled, got %#v", extensions.StepFunctions, err)
 	}
 	checkUnchanged(t, db, before, "catalog changed")
 }
@@ -188,14 +191,16 @@ func TestUpgradeLanguages1000(t *testing.T) {
 	killer := db.Connect(t)
 	for _, at := range []extensions.UpgradeStep{extensions.StepDropped, extensions.StepFunctions} {
 		opts := perlOpts()
-		opts.OnStep = func(ctx context.Context, s extensions.StepInfo) error {
-			if s.Step == at {
+		opts.Progress = func(e pgaurora.Event) {
+			if e.Step == string(at) {
+				// The upgrading session is the one in this database with a
+				// transaction that has written.
 				var ok bool
-				if err := killer.QueryRow(ctx, `SELECT pg_terminate_backend($1, 10000)`, int(s.BackendPID)).Scan(&ok); err != nil || !ok {
-					t.Errorf("pg_terminate_backend(%d): %v %v", s.BackendPID, ok, err)
+				if err := killer.QueryRow(ctxT(t), `SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity
+					WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL`).Scan(&ok); err != nil || !ok {
+					t.Errorf("terminating the upgrade's backend: %v %v", ok, err)
 				}
 			}
-			return nil
 		}
 		_, err := extensions.UpgradeLanguages(ctxT(t), db.Pool, &bytes.Buffer{}, opts)
 		var ue *extensions.UpgradeError

@@ -15,8 +15,8 @@ import (
 	"github.com/pgaurora/pgaurora"
 )
 
-// UpgradeStep names a step of UpgradeLanguages, reported to OnStep after it
-// is done.
+// UpgradeStep names a step of UpgradeLanguages, reported to
+// LanguageUpgradeOptions.Progress after it is done.
 type UpgradeStep string
 
 // The steps, in order. They all run inside the one transaction.
@@ -38,17 +38,6 @@ const (
 	// StepVerified: the catalog matches the plan; COMMIT comes next.
 	StepVerified UpgradeStep = "verified"
 )
-
-// StepInfo is passed to LanguageUpgradeOptions.OnStep.
-type StepInfo struct {
-	// Step is the step just done.
-	Step UpgradeStep
-	// BackendPID is the process ID of the server session running the
-	// upgrade's transaction.
-	BackendPID uint32
-	// Elapsed is the time since UpgradeLanguages started.
-	Elapsed time.Duration
-}
 
 // LanguageUpgradeResult reports a finished UpgradeLanguages.
 type LanguageUpgradeResult struct {
@@ -79,7 +68,7 @@ type VersionChange struct {
 // started: the step that failed and whether the transaction rolled back.
 type UpgradeError struct {
 	// Step is the step that failed: the one that would have come after
-	// the last step reported to OnStep.
+	// the last step reported to Progress.
 	Step UpgradeStep
 	// RolledBack says the database is as it was before the upgrade: the
 	// transaction was rolled back, or the session ended before COMMIT
@@ -157,7 +146,7 @@ func (e *VerificationError) Is(target error) bool { return target == ErrVerifica
 //     comment, and the languages' owners, grants and comments, as a SQL
 //     script that RestoreLanguageBackup (or psql -1) can replay (to have
 //     it on disk before anything is dropped, pass an *os.File and Sync it
-//     in OnStep at StepBackupWritten);
+//     in Progress at StepBackupWritten);
 //  3. runs DROP EXTENSION ... CASCADE, CREATE EXTENSION ... VERSION for
 //     each extension (as the original extension owner where it can),
 //     recreates every function in dependency order with ALTER ... OWNER,
@@ -207,11 +196,12 @@ func UpgradeLanguages(ctx context.Context, db pgaurora.Querier, backup io.Writer
 	}()
 	fail := func(e error) error { return &UpgradeError{Step: current, Err: e} }
 	step := func(s UpgradeStep, pid uint32) error {
-		if opts == nil || opts.OnStep == nil {
-			return nil
+		if opts != nil {
+			opts.Progress.Report(pgaurora.Event{Operation: "extensions.UpgradeLanguages", Step: string(s), Completed: true, Changed: s != StepVerified,
+				Detail: fmt.Sprintf("in the transaction of backend %d", pid), Elapsed: time.Since(start)})
 		}
-		if err := opts.OnStep(ctx, StepInfo{Step: s, BackendPID: pid, Elapsed: time.Since(start)}); err != nil {
-			return fmt.Errorf("OnStep(%s) aborted the upgrade: %w", s, err)
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("cancelled after step %s: %w", s, err)
 		}
 		return nil
 	}

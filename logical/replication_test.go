@@ -42,11 +42,11 @@ func TestReplicationEndToEnd(t *testing.T) {
 	if err := p.sub.CreateSubscription(ctx, SubscriptionSpec{Name: sub, Conn: conn, Publications: []string{"shop"}}); err != nil {
 		t.Fatal(err)
 	}
-	var progress []SyncProgress
-	if err := p.sub.WaitSync(ctx, sub, &WaitOptions{MinDelay: 50 * time.Millisecond, Progress: func(sp SyncProgress) { progress = append(progress, sp) }}); err != nil {
+	var progress []pgaurora.Event
+	if err := p.sub.WaitSync(ctx, sub, &WaitOptions{Wait: pgaurora.Wait{MinDelay: 50 * time.Millisecond}, Progress: func(e pgaurora.Event) { progress = append(progress, e) }}); err != nil {
 		t.Fatal(err)
 	}
-	if len(progress) == 0 || progress[len(progress)-1].Ready != 1 || progress[len(progress)-1].Tables != 1 {
+	if len(progress) == 0 || progress[len(progress)-1].Done != 1 || progress[len(progress)-1].Total != 1 || !progress[len(progress)-1].Completed {
 		t.Errorf("progress = %+v, want the last poll to show 1 of 1 tables ready", progress)
 	}
 	if n := queryInt(t, p.subDB.Pool, "SELECT count(*) FROM items"); n != 100 {

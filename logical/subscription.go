@@ -7,8 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/secretsql"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // SubscriptionSpec describes a subscription to create on the subscriber.
@@ -636,33 +638,21 @@ func (c *Client) subscriptions(ctx context.Context, only *string) ([]Subscriptio
 	return subs, nil
 }
 
-// SyncProgress reports one poll of WaitSync.
-type SyncProgress struct {
-	// Subscription is the subscription waited for.
-	Subscription string
-	// Tables is the number of subscribed tables, Ready how many are
-	// ready.
-	Tables, Ready int
-	// Pending lists the tables not yet ready, with their states.
-	Pending []SubscribedTable
-	// SyncErrors counts table sync worker failures (PostgreSQL 15+): a
-	// growing count means a copy keeps failing; the subscriber's log says
-	// why.
-	SyncErrors int64
-	// Elapsed is the time since the wait began.
-	Elapsed time.Duration
-}
-
 // WaitOptions tunes WaitSync. A nil *WaitOptions uses the defaults.
 type WaitOptions struct {
-	// MinDelay and MaxDelay bound the polling backoff: the first poll
-	// comes at once, the next after MinDelay, each further one after twice
-	// the previous delay, at most MaxDelay. Defaults: 100ms and 2s.
-	MinDelay, MaxDelay time.Duration
-	// Progress, when set, is called after every poll from the calling
-	// goroutine.
-	Progress func(SyncProgress)
+	// Wait says how the wait polls; zero fields mean 100 ms and 2 s, with
+	// no bound but the caller's context.
+	Wait pgaurora.Wait
+	// Progress, when set, receives an event after every poll: Operation
+	// "logical.WaitSync", Resource the subscription, Done and Total the tables
+	// ready and subscribed, Detail the tables pending and the count of
+	// table sync failures (a growing count means a copy keeps failing;
+	// the subscriber's log says why).
+	Progress pgaurora.ProgressFunc
 }
+
+// syncWait is WaitSync's default polling.
+var syncWait = pgaurora.Wait{MinDelay: 100 * time.Millisecond, MaxDelay: 2 * time.Second}
 
 // WaitSync waits until every table of the subscription has finished its
 // initial synchronization (state ready), polling pg_subscription_rel with
@@ -671,77 +661,56 @@ type WaitOptions struct {
 // and when ctx ends it returns the context's error with the tables still
 // pending.
 func (c *Client) WaitSync(ctx context.Context, name string, opts *WaitOptions) error {
-	o := WaitOptions{MinDelay: 100 * time.Millisecond, MaxDelay: 2 * time.Second}
+	var o WaitOptions
 	if opts != nil {
-		if opts.MinDelay > 0 {
-			o.MinDelay = opts.MinDelay
-		}
-		if opts.MaxDelay > 0 {
-			o.MaxDelay = opts.MaxDelay
-		}
-		o.Progress = opts.Progress
-	}
-	if o.MaxDelay < o.MinDelay {
-		o.MaxDelay = o.MinDelay
+		o = *opts
 	}
 	if _, err := subIdent(name); err != nil {
 		return err
 	}
 	start := time.Now()
-	delay := o.MinDelay
-	var last SyncProgress
-	for {
+	last := "no poll completed"
+	err := wait.Until(ctx, o.Wait, syncWait, func(ctx context.Context) (bool, error) {
 		s, err := c.Subscription(ctx, name)
 		if err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("logical: waiting for subscription %q to sync: %s: %w", name, describePending(last), ctx.Err())
-			}
-			return err
+			return false, err
 		}
-		p := SyncProgress{Subscription: name, Tables: len(s.Tables), SyncErrors: s.SyncErrors, Elapsed: time.Since(start)}
+		var pending []SubscribedTable
 		for _, t := range s.Tables {
-			if t.State == SyncReady {
-				p.Ready++
-			} else {
-				p.Pending = append(p.Pending, t)
+			if t.State != SyncReady {
+				pending = append(pending, t)
 			}
 		}
-		last = p
-		if o.Progress != nil {
-			o.Progress(p)
+		last = describePending(len(s.Tables), pending, s.SyncErrors)
+		done := len(pending) == 0
+		o.Progress.Report(pgaurora.Event{Operation: "logical.WaitSync", Resource: name, Done: len(s.Tables) - len(pending), Total: len(s.Tables),
+			Detail: last, Elapsed: time.Since(start), Completed: done})
+		if !done && !s.Enabled {
+			return false, fmt.Errorf("logical: waiting for subscription %q to sync: %s: %w", name, last, ErrSubscriptionDisabled)
 		}
-		if len(p.Pending) == 0 {
-			return nil
-		}
-		if !s.Enabled {
-			return fmt.Errorf("logical: waiting for subscription %q to sync: %s: %w", name, describePending(p), ErrSubscriptionDisabled)
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("logical: waiting for subscription %q to sync: %s: %w", name, describePending(last), ctx.Err())
-		case <-t.C:
-		}
-		delay = min(delay*2, o.MaxDelay)
+		return done, nil
+	})
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("logical: waiting for subscription %q to sync: %s: %w", name, last, err)
 	}
+	return err
 }
 
-func describePending(p SyncProgress) string {
-	if p.Tables == 0 && len(p.Pending) == 0 {
-		return "no poll completed"
-	}
+func describePending(tables int, pending []SubscribedTable, syncErrors int64) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d of %d tables ready", p.Ready, p.Tables)
-	if len(p.Pending) > 0 {
+	fmt.Fprintf(&b, "%d of %d tables ready", tables-len(pending), tables)
+	if len(pending) > 0 {
 		b.WriteString("; pending:")
-		for i, t := range p.Pending {
+		for i, t := range pending {
 			if i == 5 {
-				fmt.Fprintf(&b, " and %d more", len(p.Pending)-5)
+				fmt.Fprintf(&b, " and %d more", len(pending)-5)
 				break
 			}
 			fmt.Fprintf(&b, " %s (%s)", t.Table, t.State)
 		}
+	}
+	if syncErrors > 0 {
+		fmt.Fprintf(&b, "; %d table sync failures", syncErrors)
 	}
 	return b.String()
 }

@@ -67,5 +67,5 @@
 // [Service.RebootPending] finds them, reboots readers first and the writer
 // last (one at a time by default), and waits with backoff, under the
 // caller's context, until each is "available" and "in-sync", reporting
-// [Progress] through an optional callback.
+// [pgaurora.Event]s through an optional callback.
 package params

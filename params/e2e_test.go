@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora/auroratest"
 	"github.com/pgaurora/pgaurora/params"
 )
@@ -425,10 +426,10 @@ func TestE2ELogicalReplicationSizingAndReboot(t *testing.T) {
 	if err != nil || len(pending) != 2 {
 		t.Fatalf("pending = %+v, %v; want both members", pending, err)
 	}
-	var events []params.Progress
+	var events []pgaurora.Event
 	rebooted, err := svc.RebootPending(ctx, "c1", &params.RebootOptions{
-		MinDelay: 50 * time.Millisecond, MaxDelay: time.Second, MaxWait: 2 * time.Minute,
-		Progress: func(p params.Progress) { events = append(events, p) },
+		Wait:     pgaurora.Wait{MinDelay: 50 * time.Millisecond, MaxDelay: time.Second, MaxWait: 2 * time.Minute},
+		Progress: func(e pgaurora.Event) { events = append(events, e) },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -436,17 +437,20 @@ func TestE2ELogicalReplicationSizingAndReboot(t *testing.T) {
 	if len(rebooted) != 2 {
 		t.Fatalf("rebooted %v", rebooted)
 	}
-	var order []bool // Writer flag of each reboot, in order
+	var order []string // the role of each instance rebooted, in order
 	for _, ev := range events {
-		if ev.Phase == params.PhaseRebooting {
-			order = append(order, ev.Writer)
+		if ev.Operation != "params.RebootPending" || ev.Total != 2 {
+			t.Errorf("event %v: want Operation params.RebootPending and Total 2", ev)
+		}
+		if ev.Step == params.StepReboot {
+			order = append(order, strings.SplitN(ev.Detail, ",", 2)[0])
 		}
 	}
-	if !slices.Equal(order, []bool{false, true}) {
-		t.Fatalf("reboot order (writer flags) = %v, want the reader first and the writer last", order)
+	if !slices.Equal(order, []string{"reader", "writer"}) {
+		t.Fatalf("reboot order = %v, want the reader first and the writer last", order)
 	}
-	if last := events[len(events)-1]; !last.Writer || last.Phase != params.PhaseDone {
-		t.Fatalf("last event %+v, want the writer done", last)
+	if last := events[len(events)-1]; last.Resource != rebooted[1] || last.Step != params.StepDone || !last.Completed || last.Done != 2 {
+		t.Fatalf("last event %v, want the writer %s done, 2 of 2", last, rebooted[1])
 	}
 	members, err := svc.Members(ctx, "c1")
 	if err != nil {

@@ -11,6 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+
+	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // Status strings of the RDS API that reboot orchestration reads.
@@ -48,6 +51,14 @@ type Member struct {
 // for a reboot.
 func (m Member) PendingReboot() bool {
 	return m.ClusterParamStatus == ParamPendingReboot || m.InstanceParamStatus == ParamPendingReboot
+}
+
+// role describes the member's role for progress events.
+func (m Member) role() string {
+	if m.Writer {
+		return "writer"
+	}
+	return fmt.Sprintf("reader, promotion tier %d", m.PromotionTier)
 }
 
 // InSync reports whether the member is available with both parameter
@@ -159,38 +170,19 @@ func paramStatusRank(s string) int {
 	}
 }
 
-// Phase is a step of rebooting one instance, reported through Progress.
-type Phase string
-
+// The steps RebootPending reports in pgaurora.Event.Step.
 const (
-	// PhaseWaitAvailable: waiting for the instance to be available before
+	// StepWaitAvailable: waiting for the instance to be available before
 	// rebooting it (it may still be applying a modification).
-	PhaseWaitAvailable Phase = "wait-available"
-	// PhaseRebooting: RebootDBInstance was accepted.
-	PhaseRebooting Phase = "rebooting"
-	// PhaseWaiting: polled; the instance is not yet available and in-sync.
-	PhaseWaiting Phase = "waiting"
-	// PhaseDone: the instance is available and its parameters in-sync.
-	PhaseDone Phase = "done"
+	StepWaitAvailable = "wait-available"
+	// StepReboot: RebootDBInstance was accepted.
+	StepReboot = "reboot"
+	// StepWait: polled; the instance is not yet available and in-sync.
+	StepWait = "wait"
+	// StepDone: the instance is available and its parameters in-sync
+	// (the event is Completed).
+	StepDone = "done"
 )
-
-// Progress reports one event of RebootPending.
-type Progress struct {
-	// Cluster and Instance name what is being rebooted.
-	Cluster, Instance string
-	// Writer is true for the writer instance (rebooted last).
-	Writer bool
-	// Phase is the step reached.
-	Phase Phase
-	// Status, ClusterParamStatus and InstanceParamStatus are the last
-	// values seen from the API.
-	Status, ClusterParamStatus, InstanceParamStatus string
-	// Step is the 1-based position of the instance in the reboot order
-	// and Steps the number of instances to reboot.
-	Step, Steps int
-	// Elapsed is the time since this instance's reboot was requested.
-	Elapsed time.Duration
-}
 
 // RebootOptions tunes RebootPending. A nil *RebootOptions uses the
 // defaults.
@@ -198,16 +190,16 @@ type RebootOptions struct {
 	// Parallel is how many readers reboot at once; 0 means 1, so the
 	// cluster keeps serving reads. The writer always reboots alone, last.
 	Parallel int
-	// MinDelay and MaxDelay bound the polling backoff: the first poll
-	// comes after MinDelay, each next one after twice the previous delay,
-	// at most MaxDelay. Defaults: 2s and 30s.
-	MinDelay, MaxDelay time.Duration
-	// MaxWait bounds the wait for one instance (before and after its
-	// reboot); 0 means 30 minutes. The caller's context bounds the whole.
-	MaxWait time.Duration
-	// Progress, when set, is called for every step, from the calling
-	// goroutine.
-	Progress func(Progress)
+	// Wait says how the wait for each instance (before and after its
+	// reboot) polls; zero fields mean 2s, 30s and 30 minutes. The
+	// caller's context bounds the whole.
+	Wait pgaurora.Wait
+	// Progress, when set, receives an event at each step of each
+	// instance and at each poll: Operation "params.RebootPending", Step one of
+	// the Step constants, Resource the instance, Status its status,
+	// Detail its role and parameter statuses, Done and Total the
+	// instances rebooted and to reboot.
+	Progress pgaurora.ProgressFunc
 }
 
 func (o *RebootOptions) withDefaults() RebootOptions {
@@ -218,18 +210,7 @@ func (o *RebootOptions) withDefaults() RebootOptions {
 	if r.Parallel <= 0 {
 		r.Parallel = 1
 	}
-	if r.MinDelay <= 0 {
-		r.MinDelay = 2 * time.Second
-	}
-	if r.MaxDelay <= 0 {
-		r.MaxDelay = 30 * time.Second
-	}
-	if r.MaxDelay < r.MinDelay {
-		r.MaxDelay = r.MinDelay
-	}
-	if r.MaxWait <= 0 {
-		r.MaxWait = 30 * time.Minute
-	}
+	r.Wait = r.Wait.Or(wait.RDS)
 	return r
 }
 
@@ -264,20 +245,11 @@ func rebootBatches(members []Member, parallel int) [][]Member {
 	return batches
 }
 
-// nextDelay doubles the polling delay up to maxDelay.
-func nextDelay(cur, maxDelay time.Duration) time.Duration {
-	if cur >= maxDelay/2 {
-		return maxDelay
-	}
-	return cur * 2
-}
-
 // RebootPending reboots the members of a cluster whose parameter groups are
 // "pending-reboot" and waits until each is "available" with its parameters
 // "in-sync". Readers go first, one at a time by default, and the writer
 // last, so the cluster keeps serving. Each wait polls DescribeDBInstances
-// and DescribeDBClusters with exponential backoff, bounded by
-// opts.MaxWait and ctx. It returns the instances rebooted, in order; none
+// and DescribeDBClusters with backoff, as opts.Wait says, bounded by ctx. It returns the instances rebooted, in order; none
 // when nothing was pending. On failure it returns a *RebootError saying
 // which instances were rebooted and which were not.
 func (s *Service) RebootPending(ctx context.Context, cluster string, opts *RebootOptions) ([]string, error) {
@@ -289,13 +261,12 @@ func (s *Service) RebootPending(ctx context.Context, cluster string, opts *Reboo
 	batches := rebootBatches(pending, o.Parallel)
 	steps := len(pending)
 	var done, requested []string
-	step := 0
-	report := func(p Progress) {
-		if o.Progress != nil {
-			p.Cluster = cluster
-			p.Steps = steps
-			o.Progress(p)
+	report := func(e pgaurora.Event) {
+		e.Operation, e.Done, e.Total = "params.RebootPending", len(done), steps
+		if e.Completed {
+			e.Done++ // the instance the event is about
 		}
+		o.Progress.Report(e)
 	}
 	fail := func(instance string, err error, batch int) error {
 		re := &RebootError{Cluster: cluster, Done: slices.Clone(done), Failed: instance, Err: err}
@@ -313,12 +284,10 @@ func (s *Service) RebootPending(ctx context.Context, cluster string, opts *Reboo
 		return re
 	}
 	for bi, batch := range batches {
-		first := step
 		starts := make([]time.Time, len(batch))
 		for i, m := range batch {
-			step++
 			if m.Status != StatusAvailable {
-				if err := s.waitMember(ctx, cluster, m, o, step, time.Time{}, false, report); err != nil {
+				if err := s.waitMember(ctx, cluster, m, o, time.Time{}, false, report); err != nil {
 					return done, fail(m.Instance, err, bi)
 				}
 			}
@@ -328,10 +297,10 @@ func (s *Service) RebootPending(ctx context.Context, cluster string, opts *Reboo
 			}
 			requested = append(requested, m.Instance)
 			starts[i] = time.Now()
-			report(Progress{Instance: m.Instance, Writer: m.Writer, Phase: PhaseRebooting, Status: "rebooting", Step: step})
+			report(pgaurora.Event{Step: StepReboot, Resource: m.Instance, Status: "rebooting", Detail: m.role()})
 		}
 		for i, m := range batch {
-			if err := s.waitMember(ctx, cluster, m, o, first+i+1, starts[i], true, report); err != nil {
+			if err := s.waitMember(ctx, cluster, m, o, starts[i], true, report); err != nil {
 				return done, fail(m.Instance, err, bi)
 			}
 			done = append(done, m.Instance)
@@ -341,51 +310,42 @@ func (s *Service) RebootPending(ctx context.Context, cluster string, opts *Reboo
 }
 
 // waitMember polls until the member is available (and, with inSync, has
-// its parameters in sync), bounded by o.MaxWait and ctx.
-func (s *Service) waitMember(ctx context.Context, cluster string, m Member, o RebootOptions, step int, start time.Time, inSync bool, report func(Progress)) error {
-	ctx, cancel := context.WithTimeout(ctx, o.MaxWait)
-	defer cancel()
-	phase := PhaseWaiting
+// its parameters in sync), as o.Wait says, bounded by ctx.
+func (s *Service) waitMember(ctx context.Context, cluster string, m Member, o RebootOptions, start time.Time, inSync bool, report func(pgaurora.Event)) error {
+	step := StepWait
 	if !inSync {
-		phase = PhaseWaitAvailable
+		step = StepWaitAvailable
 	}
-	delay := o.MinDelay
 	last := m
-	timedOut := func(err error) error {
-		return fmt.Errorf("wait for instance %q (last seen: status %q, cluster parameters %q, instance parameters %q): %w",
-			m.Instance, last.Status, last.ClusterParamStatus, last.InstanceParamStatus, err)
-	}
-	for {
-		if err := sleepCtx(ctx, delay); err != nil {
-			return timedOut(err)
-		}
-		delay = nextDelay(delay, o.MaxDelay)
+	err := wait.Until(ctx, o.Wait, wait.RDS, func(ctx context.Context) (bool, error) {
 		cur, err := s.pollMember(ctx, cluster, m.Instance)
 		if err != nil {
-			if ctx.Err() != nil {
-				return timedOut(ctx.Err())
-			}
-			return fmt.Errorf("wait for instance %q: %w", m.Instance, err)
+			return false, err
 		}
 		last = cur
-		p := Progress{Instance: m.Instance, Writer: m.Writer, Phase: phase, Status: cur.Status,
-			ClusterParamStatus: cur.ClusterParamStatus, InstanceParamStatus: cur.InstanceParamStatus, Step: step}
+		e := pgaurora.Event{Step: step, Resource: m.Instance, Status: cur.Status,
+			Detail: fmt.Sprintf("%s; cluster parameters %s, instance parameters %s", m.role(), cur.ClusterParamStatus, cur.InstanceParamStatus)}
 		if !start.IsZero() {
-			p.Elapsed = time.Since(start)
+			e.Elapsed = time.Since(start)
 		}
 		ready := cur.Status == StatusAvailable
 		if inSync {
 			ready = cur.InSync()
 		}
-		if ready {
-			if inSync {
-				p.Phase = PhaseDone
-			}
-			report(p)
-			return nil
+		if ready && inSync {
+			e.Step, e.Completed, e.Changed = StepDone, true, true
 		}
-		report(p)
+		report(e)
+		return ready, nil
+	})
+	if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("wait for instance %q: %w", m.Instance, err)
 	}
+	if err != nil {
+		return fmt.Errorf("wait for instance %q (last seen: status %q, cluster parameters %q, instance parameters %q): %w",
+			m.Instance, last.Status, last.ClusterParamStatus, last.InstanceParamStatus, err)
+	}
+	return nil
 }
 
 func (s *Service) pollMember(ctx context.Context, cluster, instance string) (Member, error) {
@@ -403,15 +363,4 @@ func (s *Service) pollMember(ctx context.Context, cluster, instance string) (Mem
 		}
 	}
 	return Member{}, fmt.Errorf("instance %q is no longer a member of cluster %q", instance, cluster)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pgaurora/pgaurora"
 )
 
 func TestRebootBatches(t *testing.T) {
@@ -56,28 +58,15 @@ func TestRebootBatches(t *testing.T) {
 	}
 }
 
-func TestNextDelay(t *testing.T) {
-	d := 2 * time.Second
-	var got []time.Duration
-	for range 6 {
-		got = append(got, d)
-		d = nextDelay(d, 30*time.Second)
-	}
-	want := []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Fatalf("(-want +got):\n%s", diff)
-	}
-}
-
 func TestRebootOptionsDefaults(t *testing.T) {
 	var nilOpts *RebootOptions
 	o := nilOpts.withDefaults()
-	if o.Parallel != 1 || o.MinDelay != 2*time.Second || o.MaxDelay != 30*time.Second || o.MaxWait != 30*time.Minute {
+	if o.Parallel != 1 || o.Wait != (pgaurora.Wait{MinDelay: 2 * time.Second, MaxDelay: 30 * time.Second, MaxWait: 30 * time.Minute}) {
 		t.Fatalf("defaults %+v", o)
 	}
-	o = (&RebootOptions{MinDelay: time.Minute, MaxDelay: time.Second}).withDefaults()
-	if o.MaxDelay != time.Minute {
-		t.Fatalf("MaxDelay below MinDelay not raised: %+v", o)
+	o = (&RebootOptions{Wait: pgaurora.Wait{MinDelay: time.Minute}}).withDefaults()
+	if o.Wait.MinDelay != time.Minute || o.Wait.MaxDelay != 30*time.Second {
+		t.Fatalf("a set field was not kept, or a zero one not filled: %+v", o)
 	}
 }
 

@@ -79,7 +79,7 @@
 // [Client.WaitForSync] and [Client.WaitForTableSync] wait for the initial
 // sync of a subscription or of one table by polling
 // pglogical.local_sync_status, with backoff, until the caller's context
-// ends, reporting [SyncProgress] to an optional callback. They do not call
+// ends, reporting [pgaurora.Event]s to an optional callback. They do not call
 // pglogical.wait_for_subscription_sync_complete, which waits inside the
 // server and cannot be cancelled from the client. BenchmarkInitialSync
 // compares the two on a 1,000,000-row table.

@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/conninfo"
 )
 
@@ -114,6 +117,30 @@ func (e *StepError) Error() string {
 
 // Unwrap returns the cause.
 func (e *StepError) Unwrap() error { return e.Err }
+
+// stepRun runs the steps of one operation in order, reporting each one
+// done to progress and failing with a *StepError that lists the steps
+// applied before.
+type stepRun struct {
+	op       string // for errors: what the steps do
+	name     string // for events: the function, as pgaurora.Event.Operation
+	applied  []string
+	progress pgaurora.ProgressFunc
+}
+
+func (r *stepRun) do(name string, fn func() error) error {
+	start := time.Now()
+	if err := fn(); err != nil {
+		return r.fail(name, err)
+	}
+	r.applied = append(r.applied, name)
+	r.progress.Report(pgaurora.Event{Operation: r.name, Step: name, Completed: true, Changed: true, Elapsed: time.Since(start)})
+	return nil
+}
+
+func (r *stepRun) fail(name string, err error) error {
+	return &StepError{Op: r.op, Applied: slices.Clone(r.applied), Failed: name, Err: err}
+}
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/pglogical"
 )
 
@@ -86,8 +87,8 @@ func Example_walkthrough() {
 		log.Fatal(err)
 	}
 	err = sub.WaitForSync(ctx, "docs_lab_subscription", &pglogical.WaitOptions{
-		Progress: func(p pglogical.SyncProgress) {
-			log.Printf("%s: %d of %d tables ready", p.Status, p.Ready, p.Tables)
+		Progress: func(e pgaurora.Event) {
+			log.Printf("%s: %d of %d tables ready", e.Status, e.Done, e.Total)
 		},
 	})
 	if err != nil {

@@ -6,6 +6,9 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // LogSource returns the subscriber's server log, or its recent part, for
@@ -300,15 +303,14 @@ func (c *Client) slots(ctx context.Context, where string, args ...any) ([]Slot, 
 type RepairOptions struct {
 	// Diagnose is passed to Diagnose (for the log source).
 	Diagnose *DiagnoseOptions
-	// VerifyTimeout bounds the wait for the subscription to replicate
-	// again with an active slot; zero means 60 seconds. The caller's
-	// context bounds it too.
-	VerifyTimeout time.Duration
-	// PollInterval is the interval between verification polls; zero
-	// means 100 ms.
-	PollInterval time.Duration
-	// Progress, when set, is told each step as it is taken.
-	Progress func(step string)
+	// Wait says how the final verification polls; its MaxWait bounds the
+	// wait for the subscription to replicate again with an active slot.
+	// Zero fields mean 100 ms, 1 s and 60 seconds. The caller's context
+	// bounds it too.
+	Wait pgaurora.Wait
+	// Progress, when set, receives an event for each step done
+	// (Operation "pglogical.Repair", Step the step).
+	Progress pgaurora.ProgressFunc
 }
 
 // RepairReport is what Repair found and did.
@@ -334,22 +336,17 @@ type RepairReport struct {
 // causes the procedure cannot fix (a missing slot) with ErrNotRepairable;
 // nothing is changed in either case. A failed step returns a *StepError
 // listing the steps applied.
-func Repair(ctx context.Context, provider, subscriber *Client, subscription string, opts *RepairOptions) (RepairReport, error) {
+func Repair(ctx context.Context, provider, subscriber *Client, subscription string, opts *RepairOptions) (rep RepairReport, err error) {
 	var o RepairOptions
 	if opts != nil {
 		o = *opts
 	}
-	if o.VerifyTimeout <= 0 {
-		o.VerifyTimeout = 60 * time.Second
-	}
-	if o.PollInterval <= 0 {
-		o.PollInterval = 100 * time.Millisecond
-	}
+	o.Wait = o.Wait.Or(repairWait)
 	before, err := Diagnose(ctx, provider, subscriber, subscription, o.Diagnose)
 	if err != nil {
 		return RepairReport{}, err
 	}
-	rep := RepairReport{Before: before, After: before}
+	rep = RepairReport{Before: before, After: before}
 	switch before.Cause {
 	case CauseNone, CauseInitializing:
 		return rep, nil
@@ -360,17 +357,9 @@ func Repair(ctx context.Context, provider, subscriber *Client, subscription stri
 		return rep, fmt.Errorf("pglogical: repair subscription %q: %w: %s %s", subscription, ErrNotRepairable, before.Explanation, before.Remedy)
 	}
 
-	op := fmt.Sprintf("repair subscription %q", subscription)
-	step := func(name string, fn func() error) error {
-		if o.Progress != nil {
-			o.Progress(name)
-		}
-		if err := fn(); err != nil {
-			return &StepError{Op: op, Applied: append([]string(nil), rep.Steps...), Failed: name, Err: err}
-		}
-		rep.Steps = append(rep.Steps, name)
-		return nil
-	}
+	run := &stepRun{op: fmt.Sprintf("repair subscription %q", subscription), name: "pglogical.Repair", progress: o.Progress}
+	defer func() { rep.Steps = run.applied }()
+	step := run.do
 	if before.Enabled {
 		if err := step("disable subscription (immediate)", func() error {
 			return subscriber.DisableSubscription(ctx, subscription, true)
@@ -381,7 +370,7 @@ func Repair(ctx context.Context, provider, subscriber *Client, subscription stri
 	var present bool
 	if err := subscriber.q.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_origin WHERE roname = $1)",
 		before.SlotName).Scan(&present); err != nil {
-		return rep, &StepError{Op: op, Applied: rep.Steps, Failed: "check replication origin", Err: classify(err)}
+		return rep, run.fail("check replication origin", classify(err))
 	}
 	if !present {
 		if err := step(fmt.Sprintf("create replication origin %q", before.SlotName), func() error {
@@ -406,50 +395,51 @@ func Repair(ctx context.Context, provider, subscriber *Client, subscription stri
 	after, err := verifyReplicating(ctx, provider, subscriber, subscription, o)
 	rep.After = after
 	if err != nil {
-		return rep, &StepError{Op: op, Applied: rep.Steps, Failed: "verify replicating with an active slot", Err: err}
+		return rep, run.fail("verify replicating with an active slot", err)
 	}
 	return rep, nil
 }
 
+// repairWait is how Repair's verification polls by default.
+var repairWait = pgaurora.Wait{MinDelay: 100 * time.Millisecond, MaxDelay: time.Second, MaxWait: 60 * time.Second}
+
 // verifyReplicating polls until the subscription replicates with an active
 // provider slot on two polls in a row.
 func verifyReplicating(ctx context.Context, provider, subscriber *Client, subscription string, o RepairOptions) (Diagnosis, error) {
-	ctx, cancel := context.WithTimeout(ctx, o.VerifyTimeout)
-	defer cancel()
 	var last Diagnosis
+	var lastErr error
 	good := 0
-	for {
+	err := wait.Until(ctx, o.Wait, repairWait, func(ctx context.Context) (bool, error) {
 		d, err := Diagnose(ctx, provider, subscriber, subscription, nil)
-		if err == nil {
-			last = d
-			if d.Healthy() && (provider == nil || d.Slot != nil && d.Slot.Active) {
-				good++
-				if good >= 2 {
-					if o.Diagnose != nil && o.Diagnose.Log != nil {
-						// Report the log's view too, for the record.
-						if full, err := Diagnose(ctx, provider, subscriber, subscription, o.Diagnose); err == nil {
-							full.Cause, full.Explanation, full.Remedy = d.Cause, d.Explanation, d.Remedy
-							last = full
-						}
-					}
-					return last, nil
-				}
-			} else {
-				good = 0
+		if err != nil {
+			lastErr = err
+			return false, nil
+		}
+		last = d
+		if !d.Healthy() || provider != nil && (d.Slot == nil || !d.Slot.Active) {
+			good = 0
+			return false, nil
+		}
+		if good++; good < 2 {
+			return false, nil
+		}
+		if o.Diagnose != nil && o.Diagnose.Log != nil {
+			// Report the log's view too, for the record.
+			if full, err := Diagnose(ctx, provider, subscriber, subscription, o.Diagnose); err == nil {
+				full.Cause, full.Explanation, full.Remedy = d.Cause, d.Explanation, d.Remedy
+				last = full
 			}
 		}
-		t := time.NewTimer(o.PollInterval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			msg := "no diagnosis"
-			if last.Subscription != "" {
-				msg = last.String()
-			} else if err != nil {
-				msg = err.Error()
-			}
-			return last, fmt.Errorf("not replicating after %v: %w (last: %s)", o.VerifyTimeout, ctx.Err(), strings.TrimSpace(msg))
-		case <-t.C:
+		return true, nil
+	})
+	if err != nil {
+		msg := "no diagnosis"
+		if last.Subscription != "" {
+			msg = last.String()
+		} else if lastErr != nil {
+			msg = lastErr.Error()
 		}
+		return last, fmt.Errorf("not replicating: %w (last: %s)", err, strings.TrimSpace(msg))
 	}
+	return last, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/pgserver"
 	"github.com/pgaurora/pgaurora/internal/pgtest"
 )
@@ -115,8 +116,8 @@ func TestWaitReportsProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
-	var seen []SyncProgress
-	err := sub.client.WaitForSync(ctx, "s", &WaitOptions{Progress: func(p SyncProgress) {
+	var seen []pgaurora.Event
+	err := sub.client.WaitForSync(ctx, "s", &WaitOptions{Progress: func(p pgaurora.Event) {
 		mu.Lock()
 		seen = append(seen, p)
 		mu.Unlock()
@@ -128,18 +129,18 @@ func TestWaitReportsProgress(t *testing.T) {
 		t.Fatal("no progress reported")
 	}
 	last := seen[len(seen)-1]
-	if last.State != SyncReady || last.Tables != 2 || last.Ready != 2 || len(last.Pending) != 0 {
-		t.Errorf("last progress = %+v", last)
+	if !strings.HasSuffix(last.Status, "sync replicating") || last.Total != 2 || last.Done != 2 || last.Detail != "" || !last.Completed || last.Operation != "pglogical.WaitForSync" {
+		t.Errorf("last progress = %v", last)
 	}
 	for i := 1; i < len(seen); i++ {
-		if seen[i].Polls <= seen[i-1].Polls {
-			t.Errorf("progress out of order: %+v then %+v", seen[i-1], seen[i])
+		if seen[i].Elapsed < seen[i-1].Elapsed || seen[i].Done < seen[i-1].Done {
+			t.Errorf("progress out of order: %v then %v", seen[i-1], seen[i])
 		}
 	}
 	if n := count(t, sub, "SELECT count(*) FROM t1"); n != 20000 {
 		t.Errorf("t1 has %d rows", n)
 	}
-	t.Logf("%d progress reports, last after %v and %d polls", len(seen), last.Elapsed, last.Polls)
+	t.Logf("%d progress reports, last after %v", len(seen), last.Elapsed)
 }
 
 func TestWaitEndsWithContextAndDisabled(t *testing.T) {
@@ -631,7 +632,7 @@ func TestBreakAndRepair(t *testing.T) {
 			t.Errorf("diagnosis = %s", d)
 		}
 		var progress []string
-		rep, err := Repair(ctx, prov.client, sub.client, name, &RepairOptions{Progress: func(s string) { progress = append(progress, s) }})
+		rep, err := Repair(ctx, prov.client, sub.client, name, &RepairOptions{Progress: func(e pgaurora.Event) { progress = append(progress, e.Step) }})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,9 +2,13 @@ package pglogical
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // Status is a subscription's state as pglogical.show_subscription_status
@@ -225,27 +229,21 @@ func (c *Client) DisableSubscription(ctx context.Context, name string, immediate
 	if !immediate {
 		return nil
 	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	interval := 10 * time.Millisecond
-	for {
-		var status *string
-		if err := c.q.QueryRow(wctx, "SELECT status FROM pglogical.show_subscription_status($1)", name).Scan(&status); err != nil {
-			return wrap(op+": waiting for the apply worker to exit", err)
+	var status *string
+	err := wait.Until(ctx, workerExit, workerExit, func(ctx context.Context) (bool, error) {
+		if err := c.q.QueryRow(ctx, "SELECT status FROM pglogical.show_subscription_status($1)", name).Scan(&status); err != nil {
+			return false, wrap(op+": waiting for the apply worker to exit", err)
 		}
-		if deref(status) == string(StatusDisabled) {
-			return nil
-		}
-		t := time.NewTimer(interval)
-		select {
-		case <-wctx.Done():
-			t.Stop()
-			return fmt.Errorf("pglogical: %s: the apply worker is still running (status %s): %w", op, deref(status), wctx.Err())
-		case <-t.C:
-		}
-		interval = min(interval*2, 200*time.Millisecond)
+		return deref(status) == string(StatusDisabled), nil
+	})
+	if err != nil && (ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)) {
+		return fmt.Errorf("pglogical: %s: the apply worker is still running (status %s): %w", op, deref(status), err)
 	}
+	return err
 }
+
+// workerExit is how DisableSubscription waits for the apply worker.
+var workerExit = pgaurora.Wait{MinDelay: 10 * time.Millisecond, MaxDelay: 200 * time.Millisecond, MaxWait: 30 * time.Second}
 
 // EnableSubscription starts a disabled subscription again
 // (pglogical.alter_subscription_enable). With immediate the worker starts

@@ -9,7 +9,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
+	"github.com/pgaurora/pgaurora/internal/wait"
 	"github.com/pgaurora/pgaurora/params"
 )
 
@@ -288,16 +290,18 @@ func (c *Client) setDatabaseSetting(ctx context.Context, name, value string) err
 
 // CheckOptions tune TwoWay.Check.
 type CheckOptions struct {
-	// Timeout bounds the wait for each row to arrive; zero means 30
+	// Wait says how Check polls for the rows; its MaxWait bounds the wait
+	// for both rows to arrive. Zero fields mean 50 ms, 200 ms and 30
 	// seconds.
-	Timeout time.Duration
+	Wait pgaurora.Wait
 	// Settle is how long Check waits after both rows arrived before
 	// counting again, to catch a row that comes back a second time; zero
 	// means 500 ms.
 	Settle time.Duration
-	// PollInterval is the interval between counts; zero means 50 ms.
-	PollInterval time.Duration
 }
+
+// checkWait is how Check polls by default.
+var checkWait = pgaurora.Wait{MinDelay: 50 * time.Millisecond, MaxDelay: 200 * time.Millisecond, MaxWait: 30 * time.Second}
 
 // CheckResult is what TwoWay.Check measured.
 type CheckResult struct {
@@ -317,14 +321,9 @@ func (tw TwoWay) Check(ctx context.Context, opts *CheckOptions) (CheckResult, er
 	if opts != nil {
 		o = *opts
 	}
-	if o.Timeout <= 0 {
-		o.Timeout = 30 * time.Second
-	}
+	o.Wait = o.Wait.Or(checkWait)
 	if o.Settle <= 0 {
 		o.Settle = 500 * time.Millisecond
-	}
-	if o.PollInterval <= 0 {
-		o.PollInterval = 50 * time.Millisecond
 	}
 	table, err := sqlquote.Ident(tw.Probe.Schema, tw.Probe.Name)
 	if err != nil {
@@ -351,12 +350,11 @@ func (tw TwoWay) Check(ctx context.Context, opts *CheckOptions) (CheckResult, er
 		return n, wrap(fmt.Sprintf("check: counting probe rows on %q", p.Node), err)
 	}
 	var res CheckResult
-	deadline := time.Now().Add(o.Timeout)
-	for res.AToB == 0 || res.BToA == 0 {
+	err = wait.Until(ctx, o.Wait, checkWait, func(context.Context) (bool, error) {
 		if res.AToB == 0 {
 			n, err := count(tw.B, tokA)
 			if err != nil {
-				return res, err
+				return false, err
 			}
 			if n > 0 {
 				res.AToB = time.Since(start)
@@ -365,39 +363,31 @@ func (tw TwoWay) Check(ctx context.Context, opts *CheckOptions) (CheckResult, er
 		if res.BToA == 0 {
 			n, err := count(tw.A, tokB)
 			if err != nil {
-				return res, err
+				return false, err
 			}
 			if n > 0 {
 				res.BToA = time.Since(startB)
 			}
 		}
-		if res.AToB != 0 && res.BToA != 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			var missing []string
-			if res.AToB == 0 {
-				missing = append(missing, fmt.Sprintf("the row written on %q did not reach %q", tw.A.Node, tw.B.Node))
-			}
-			if res.BToA == 0 {
-				missing = append(missing, fmt.Sprintf("the row written on %q did not reach %q", tw.B.Node, tw.A.Node))
-			}
-			return res, fmt.Errorf("pglogical: two-way check: %w: %v within %v", ErrReplicationCheck, missing, o.Timeout)
-		}
-		t := time.NewTimer(o.PollInterval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return res, fmt.Errorf("pglogical: two-way check: %w", ctx.Err())
-		case <-t.C:
-		}
-	}
-	t := time.NewTimer(o.Settle)
-	select {
-	case <-ctx.Done():
-		t.Stop()
+		return res.AToB != 0 && res.BToA != 0, nil
+	})
+	switch {
+	case err != nil && ctx.Err() != nil:
 		return res, fmt.Errorf("pglogical: two-way check: %w", ctx.Err())
-	case <-t.C:
+	case errors.Is(err, context.DeadlineExceeded):
+		var missing []string
+		if res.AToB == 0 {
+			missing = append(missing, fmt.Sprintf("the row written on %q did not reach %q", tw.A.Node, tw.B.Node))
+		}
+		if res.BToA == 0 {
+			missing = append(missing, fmt.Sprintf("the row written on %q did not reach %q", tw.B.Node, tw.A.Node))
+		}
+		return res, fmt.Errorf("pglogical: two-way check: %w: %v within %v", ErrReplicationCheck, missing, o.Wait.MaxWait)
+	case err != nil:
+		return res, err
+	}
+	if err := wait.Sleep(ctx, o.Settle); err != nil {
+		return res, fmt.Errorf("pglogical: two-way check: %w", err)
 	}
 	for _, c := range []struct {
 		p        Peer

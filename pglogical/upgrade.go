@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // Description is what re-creates a database's pglogical setup after a major
@@ -320,32 +323,33 @@ func (c *Client) DropSlot(ctx context.Context, name string) error {
 	}
 	op := fmt.Sprintf("drop replication slot %q", name)
 	var lastErr error
-	for attempt := 0; attempt < 20; attempt++ {
+	err := wait.Until(ctx, slotRelease, slotRelease, func(ctx context.Context) (bool, error) {
 		_, err := c.q.Exec(ctx, `SELECT pg_catalog.pg_terminate_backend(active_pid)
 			FROM pg_catalog.pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL`, name)
 		if err != nil {
-			return wrap(op+": terminating its walsender", err)
+			return false, wrap(op+": terminating its walsender", err)
 		}
 		_, err = c.q.Exec(ctx, `SELECT pg_catalog.pg_drop_replication_slot(slot_name)
 			FROM pg_catalog.pg_replication_slots WHERE slot_name = $1`, name)
-		if err == nil {
-			return nil
-		}
 		var pgErr *pgconn.PgError
-		if !errors.As(err, &pgErr) || pgErr.Code != "55006" { // object_in_use: still active
-			return wrap(op, err)
+		if errors.As(err, &pgErr) && pgErr.Code == "55006" { // object_in_use: still active
+			lastErr = err
+			return false, nil
 		}
-		lastErr = err
-		t := time.NewTimer(time.Duration(50*(attempt+1)) * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return wrap(op, ctx.Err())
-		case <-t.C:
-		}
+		return err == nil, wrap(op, err)
+	})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return wrap(op, ctx.Err())
+	case errors.Is(err, context.DeadlineExceeded) && lastErr != nil:
+		return wrap(op+": it stayed active", lastErr)
 	}
-	return wrap(op+": it stayed active", lastErr)
+	return err
 }
+
+// slotRelease is how DropSlot waits for a terminated walsender to let go
+// of its slot.
+var slotRelease = pgaurora.Wait{MinDelay: 50 * time.Millisecond, MaxDelay: time.Second, MaxWait: 10 * time.Second}
 
 // RestoreOptions tune Restore. Nil means the defaults.
 type RestoreOptions struct {
@@ -357,8 +361,9 @@ type RestoreOptions struct {
 	// subscription whose provider DSN has none (as after a round trip
 	// through JSON). Returning "" keeps the DSN as it is.
 	ProviderPassword func(subscription string, provider DSN) (string, error)
-	// Progress, when set, is told each step as it is taken.
-	Progress func(step string)
+	// Progress, when set, receives an event for each step done
+	// (Operation "pglogical.Restore", Step the step).
+	Progress pgaurora.ProgressFunc
 }
 
 // Restore re-creates a database's pglogical setup from a Description after
@@ -395,35 +400,25 @@ func (c *Client) Restore(ctx context.Context, desc Description, opts *RestoreOpt
 		}
 	}
 
-	op := "restore pglogical setup"
-	var steps []string
-	do := func(name string, fn func() error) error {
-		if o.Progress != nil {
-			o.Progress(name)
-		}
-		if err := fn(); err != nil {
-			return &StepError{Op: op, Applied: slices.Clone(steps), Failed: name, Err: err}
-		}
-		steps = append(steps, name)
-		return nil
-	}
+	run := &stepRun{op: "restore pglogical setup", name: "pglogical.Restore", progress: o.Progress}
+	do := run.do
 	p, err := c.Prerequisites(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if p.ExtensionVersion == "" {
 		if err := do("create extension pglogical", func() error { _, err := c.Install(ctx); return err }); err != nil {
-			return steps, err
+			return run.applied, err
 		}
 	}
 	if desc.Node != nil {
 		if err := c.restoreNode(ctx, *desc.Node, do); err != nil {
-			return steps, err
+			return run.applied, err
 		}
 	}
 	existing, err := c.Subscriptions(ctx)
 	if err != nil {
-		return steps, err
+		return run.applied, err
 	}
 	for _, s := range desc.Subscriptions {
 		if slices.ContainsFunc(existing, func(e Subscription) bool { return e.Name == s.Name }) {
@@ -435,11 +430,11 @@ func (c *Client) Restore(ctx context.Context, desc Description, opts *RestoreOpt
 		if !spec.Provider.HasPassword() && o.ProviderPassword != nil {
 			pw, err := o.ProviderPassword(spec.Name, spec.Provider)
 			if err != nil {
-				return steps, &StepError{Op: op, Applied: slices.Clone(steps), Failed: fmt.Sprintf("password for subscription %q", spec.Name), Err: err}
+				return run.applied, run.fail(fmt.Sprintf("password for subscription %q", spec.Name), err)
 			}
 			if pw != "" {
 				if spec.Provider, err = spec.Provider.WithPassword(pw); err != nil {
-					return steps, err
+					return run.applied, err
 				}
 			}
 		}
@@ -447,10 +442,10 @@ func (c *Client) Restore(ctx context.Context, desc Description, opts *RestoreOpt
 			_, err := c.CreateSubscription(ctx, spec)
 			return err
 		}); err != nil {
-			return steps, err
+			return run.applied, err
 		}
 	}
-	return steps, nil
+	return run.applied, nil
 }
 
 func (c *Client) restoreNode(ctx context.Context, nd NodeDescription, do func(string, func() error) error) error {

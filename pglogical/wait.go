@@ -3,61 +3,44 @@ package pglogical
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // WaitOptions tune WaitForSync and WaitForTableSync. The zero value (or
-// nil) polls every 50 ms at first, backing off to every 200 ms, with no
-// progress reports; the caller's context bounds the wait.
+// nil) polls every 50 ms at first, backing off to every 200 ms (the
+// interval of pglogical's own wait functions), with no bound but the
+// caller's context and no progress reports.
 type WaitOptions struct {
-	// PollInterval is the first interval between polls; zero means 50 ms.
-	PollInterval time.Duration
-	// MaxPollInterval caps the backoff; zero means 200 ms, the interval
-	// of pglogical's own wait functions.
-	MaxPollInterval time.Duration
-	// Progress, when set, is called after every poll that saw a change,
-	// and after the last one.
-	Progress func(SyncProgress)
+	// Wait says how the wait polls; zero fields take the defaults above.
+	Wait pgaurora.Wait
+	// Progress, when set, receives an event after every poll that saw a
+	// change, and after the last one: Operation "pglogical.WaitForSync", Resource
+	// the subscription (and table), Status the subscription's status and
+	// sync state, Done and Total the tables ready and with a sync record,
+	// Detail the tables not yet ready.
+	Progress pgaurora.ProgressFunc
 }
 
-func (o *WaitOptions) withDefaults() WaitOptions {
-	var w WaitOptions
-	if o != nil {
-		w = *o
-	}
-	if w.PollInterval <= 0 {
-		w.PollInterval = 50 * time.Millisecond
-	}
-	if w.MaxPollInterval <= 0 {
-		w.MaxPollInterval = 200 * time.Millisecond
-	}
-	if w.MaxPollInterval < w.PollInterval {
-		w.MaxPollInterval = w.PollInterval
-	}
-	return w
+// syncWait is WaitForSync's default polling.
+var syncWait = pgaurora.Wait{MinDelay: 50 * time.Millisecond, MaxDelay: 200 * time.Millisecond}
+
+// syncSeen is what a sync wait saw at one poll.
+type syncSeen struct {
+	status  Status
+	state   SyncState
+	tables  int
+	pending []TableSync
+	polls   int
 }
 
-// SyncProgress is what a wait saw at one poll.
-type SyncProgress struct {
-	// Subscription is the subscription waited for.
-	Subscription string
-	// Status is the subscription's status at this poll.
-	Status Status
-	// State is the subscription-level sync state.
-	State SyncState
-	// Tables counts the tables with a sync record; Ready those in
-	// SyncReady.
-	Tables, Ready int
-	// Pending are the tables not yet ready, with their states.
-	Pending []TableSync
-	// Elapsed is the time since the wait started.
-	Elapsed time.Duration
-	// Polls counts the polls so far.
-	Polls int
-}
-
-func (p SyncProgress) key() string {
-	return fmt.Sprintf("%s|%c|%d|%d|%v", p.Status, p.State, p.Tables, p.Ready, p.Pending)
+func (p syncSeen) event(resource string, elapsed time.Duration, done bool) pgaurora.Event {
+	return pgaurora.Event{Operation: "pglogical.WaitForSync", Resource: resource,
+		Status: fmt.Sprintf("%s, sync %s", p.status, p.state), Done: p.tables - len(p.pending), Total: p.tables,
+		Detail: pendingList(p.pending), Elapsed: elapsed, Completed: done}
 }
 
 type syncSnapshot struct {
@@ -150,72 +133,83 @@ func (c *Client) WaitForTableSync(ctx context.Context, subscription string, t Ta
 }
 
 func (c *Client) wait(ctx context.Context, subscription string, table *Table, opts *WaitOptions) error {
-	o := opts.withDefaults()
+	var o WaitOptions
+	if opts != nil {
+		o = *opts
+	}
 	start := time.Now()
-	interval := o.PollInterval
-	var last SyncProgress
-	lastKey := ""
+	var last syncSeen
+	lastEvent := pgaurora.Event{}
 	what := fmt.Sprintf("subscription %q", subscription)
 	if table != nil {
 		what = fmt.Sprintf("table %s of subscription %q", *table, subscription)
 	}
-	for polls := 1; ; polls++ {
+	err := wait.Until(ctx, o.Wait, syncWait, func(ctx context.Context) (bool, error) {
 		snap, err := c.syncSnapshot(ctx, subscription)
 		if err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("pglogical: waiting for the sync of %s: %w (last seen: %s)", what, ctx.Err(), describeProgress(last))
-			}
-			return err
+			return false, err
 		}
-		p := SyncProgress{Subscription: subscription, Status: snap.status, State: snap.state,
-			Tables: len(snap.tables), Elapsed: time.Since(start), Polls: polls}
+		p := syncSeen{status: snap.status, state: snap.state, tables: len(snap.tables), polls: last.polls + 1}
 		tableReady := false
 		for _, ts := range snap.tables {
-			if ts.State == SyncReady {
-				p.Ready++
-			} else {
-				p.Pending = append(p.Pending, ts)
+			if ts.State != SyncReady {
+				p.pending = append(p.pending, ts)
 			}
 			if table != nil && ts.Table == *table && ts.State == SyncReady {
 				tableReady = true
 			}
 		}
-		done := snap.state == SyncReady && (table == nil && len(p.Pending) == 0 || table != nil && tableReady)
-		if k := p.key(); o.Progress != nil && (k != lastKey || done) {
-			o.Progress(p)
-			lastKey = k
-		}
+		done := snap.state == SyncReady && (table == nil && len(p.pending) == 0 || table != nil && tableReady)
 		last = p
+		ev := p.event(what, time.Since(start), done)
+		if seen := withoutElapsed(ev); seen != lastEvent || done {
+			o.Progress.Report(ev)
+			lastEvent = seen
+		}
 		if done {
-			return nil
+			return true, nil
 		}
 		if !snap.enabled || snap.status == StatusDisabled {
-			return fmt.Errorf("pglogical: waiting for the sync of %s: %w (enable it with EnableSubscription)", what, ErrSubscriptionDisabled)
+			return false, fmt.Errorf("pglogical: waiting for the sync of %s: %w (enable it with EnableSubscription)", what, ErrSubscriptionDisabled)
 		}
-		t := time.NewTimer(interval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("pglogical: waiting for the sync of %s: %w (last seen: %s)", what, ctx.Err(), describeProgress(last))
-		case <-t.C:
-		}
-		interval = min(interval*3/2, o.MaxPollInterval)
+		return false, nil
+	})
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("pglogical: waiting for the sync of %s: %w (last seen: %s)", what, err, describeSeen(last))
 	}
+	return err
 }
 
-func describeProgress(p SyncProgress) string {
-	if p.Polls == 0 {
-		return "nothing yet"
-	}
-	s := fmt.Sprintf("status %s, subscription sync %s, %d of %d tables ready", p.Status, p.State, p.Ready, p.Tables)
-	for i, t := range p.Pending {
+func withoutElapsed(e pgaurora.Event) pgaurora.Event {
+	e.Elapsed = 0
+	return e
+}
+
+// pendingList names up to three tables not yet ready, with their states.
+func pendingList(pending []TableSync) string {
+	var b strings.Builder
+	for i, t := range pending {
 		if i == 3 {
-			s += fmt.Sprintf(", and %d more", len(p.Pending)-3)
+			fmt.Fprintf(&b, ", and %d more", len(pending)-3)
 			break
 		}
-		s += fmt.Sprintf(", %s %s", t.Table, t.State)
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %s", t.Table, t.State)
 	}
-	if p.Status == StatusDown {
+	return b.String()
+}
+
+func describeSeen(p syncSeen) string {
+	if p.polls == 0 {
+		return "nothing yet"
+	}
+	s := fmt.Sprintf("status %s, subscription sync %s, %d of %d tables ready", p.status, p.state, p.tables-len(p.pending), p.tables)
+	if l := pendingList(p.pending); l != "" {
+		s += ", " + l
+	}
+	if p.status == StatusDown {
 		s += "; the apply worker is not running, see Diagnose"
 	}
 	return s

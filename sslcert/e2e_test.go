@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgaurora/pgaurora"
 )
 
 // testRotateEndToEnd rotates a 3-instance emulated cluster from the
@@ -54,9 +56,9 @@ func testRotateEndToEnd(t *testing.T, env *rotationEnv) {
 		t.Fatalf("bundle lacks %s (%d) or %s (%d): %+v", oldCA.ID, oldOnly.Len(), CAECC384G1, newOnly.Len(), bundle.List())
 	}
 	merged := oldOnly.Merge(newOnly)
-	quick := func(progress func(Progress)) *ExecuteOptions {
-		return &ExecuteOptions{PollInterval: 100 * time.Millisecond, MaxPollInterval: time.Second,
-			InstanceTimeout: time.Minute, Restart: aws.Bool(false), Progress: progress}
+	quick := func(progress pgaurora.ProgressFunc) *ExecuteOptions {
+		return &ExecuteOptions{Wait: pgaurora.Wait{MinDelay: 100 * time.Millisecond, MaxDelay: time.Second, MaxWait: time.Minute},
+			Restart: aws.Bool(false), Progress: progress}
 	}
 
 	// Put the cluster on the old CA first, if it is not there.
@@ -144,8 +146,8 @@ func testRotateEndToEnd(t *testing.T, env *rotationEnv) {
 	}
 
 	var progress []string
-	res, err := Execute(ctx, api, plan, quick(func(p Progress) {
-		progress = append(progress, fmt.Sprintf("%d/%d %s %s", p.Step, p.Steps, p.Instance, p.Stage))
+	res, err := Execute(ctx, api, plan, quick(func(e pgaurora.Event) {
+		progress = append(progress, position(e))
 	}))
 	close(stop)
 	wg.Wait()

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/sslcert"
 )
 
@@ -67,8 +68,8 @@ func ExampleExecute() {
 	}
 	fmt.Print(plan)
 	res, err := sslcert.Execute(ctx, api, plan, &sslcert.ExecuteOptions{
-		Progress: func(p sslcert.Progress) {
-			fmt.Fprintf(os.Stderr, "%d/%d %s: %s\n", p.Step, p.Steps, p.Instance, p.Stage)
+		Progress: func(e pgaurora.Event) {
+			fmt.Fprintln(os.Stderr, e)
 		},
 	})
 	if err != nil {

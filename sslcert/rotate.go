@@ -13,6 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+
+	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // ReadAPI is the part of the RDS API that Discover calls. *rds.Client
@@ -190,39 +193,21 @@ const (
 	StageAlreadyCurrent Stage = "already-current"
 )
 
-// Progress is one progress report of Execute.
-type Progress struct {
-	// Instance is the DB instance identifier; Writer says it is the
-	// writer.
-	Instance string
-	Writer   bool
-	// Step is the instance's 1-based position and Steps the number of
-	// instances to rotate.
-	Step, Steps int
-	// Stage is where the instance's rotation is.
-	Stage Stage
-	// Status is the last DB instance status seen.
-	Status string
-	// Check is the server check, set at StageDone unless verification is
-	// skipped.
-	Check *ServerCheck
-}
-
 // ExecuteOptions configures Execute. The zero value is usable.
 type ExecuteOptions struct {
 	// Restart is CertificateRotationRestart. Nil leaves it unset, and RDS
 	// then restarts the instance to load the new certificate; false asks
 	// RDS to rotate without a restart where the engine supports it.
 	Restart *bool
-	// Progress, when set, is called at each stage of each instance, from
-	// the goroutine running Execute.
-	Progress func(Progress)
-	// PollInterval is the first wait between status polls; it grows by
-	// half each time up to MaxPollInterval. Zero means 2s and 30s.
-	PollInterval, MaxPollInterval time.Duration
-	// InstanceTimeout bounds each instance's rotation (waits and
-	// verification); zero means 30 minutes. The context bounds the whole.
-	InstanceTimeout time.Duration
+	// Progress, when set, receives an event at each stage of each
+	// instance: Operation "sslcert.Execute", Step the Stage, Resource the
+	// instance, Status its last status, Detail its role, Done and Total
+	// the instances rotated and to rotate.
+	Progress pgaurora.ProgressFunc
+	// Wait says how the waits for each instance poll; its MaxWait bounds
+	// each instance's whole rotation (waits and verification). Zero fields
+	// mean 2s, 30s and 30 minutes. The context bounds the whole.
+	Wait pgaurora.Wait
 	// SkipVerify skips the server check after each instance (for callers
 	// that cannot reach the instances' endpoints).
 	SkipVerify bool
@@ -355,26 +340,9 @@ type executor struct {
 }
 
 func (e *executor) defaults() {
-	if e.opts.PollInterval <= 0 {
-		e.opts.PollInterval = 2 * time.Second
-	}
-	if e.opts.MaxPollInterval <= 0 {
-		e.opts.MaxPollInterval = 30 * time.Second
-	}
-	if e.opts.MaxPollInterval < e.opts.PollInterval {
-		e.opts.MaxPollInterval = e.opts.PollInterval
-	}
-	if e.opts.InstanceTimeout <= 0 {
-		e.opts.InstanceTimeout = 30 * time.Minute
-	}
+	e.opts.Wait = e.opts.Wait.Or(wait.RDS)
 	if e.opts.TrustStore == nil {
 		e.opts.TrustStore = e.plan.TrustStore
-	}
-}
-
-func (e *executor) report(p Progress) {
-	if e.opts.Progress != nil {
-		e.opts.Progress(p)
 	}
 }
 
@@ -382,25 +350,36 @@ func (e *executor) report(p Progress) {
 // ModifyDBInstance was accepted, whether the instance was already on the
 // target, the server check and any error.
 func (e *executor) rotateOne(ctx context.Context, ip InstancePlan, step, steps int) (Stage, bool, bool, *ServerCheck, error) {
-	ctx, cancel := context.WithTimeout(ctx, e.opts.InstanceTimeout)
+	ctx, cancel := context.WithTimeout(ctx, e.opts.Wait.MaxWait)
 	defer cancel()
 	target := e.plan.TargetCA
-	prog := Progress{Instance: ip.ID, Writer: ip.Writer, Step: step, Steps: steps}
+	role := "reader"
+	if ip.Writer {
+		role = "writer"
+	}
+	start := time.Now()
+	status := ""
+	report := func(stage Stage, completed bool) {
+		ev := pgaurora.Event{Operation: "sslcert.Execute", Step: string(stage), Resource: ip.ID, Status: status, Detail: role,
+			Done: step - 1, Total: steps, Elapsed: time.Since(start)}
+		if completed {
+			ev.Done, ev.Completed, ev.Changed = step, true, stage == StageDone
+		}
+		e.opts.Progress.Report(ev)
+	}
 
-	prog.Stage = StageWaitAvailable
-	e.report(prog)
+	report(StageWaitAvailable, false)
 	inst, err := e.waitFor(ctx, ip.ID, func(inst Instance, d types.DBInstance) bool {
 		return inst.Status == "available"
 	})
 	if err != nil {
 		return StageWaitAvailable, false, false, nil, err
 	}
-	prog.Status = inst.Status
+	status = inst.Status
 	already := inst.CAIdentifier == target
 	modified := false
 	if !already {
-		prog.Stage = StageModify
-		e.report(prog)
+		report(StageModify, false)
 		_, err := e.api.ModifyDBInstance(ctx, &rds.ModifyDBInstanceInput{
 			DBInstanceIdentifier:       aws.String(ip.ID),
 			CACertificateIdentifier:    aws.String(target),
@@ -411,8 +390,7 @@ func (e *executor) rotateOne(ctx context.Context, ip InstancePlan, step, steps i
 			return StageModify, false, false, nil, fmt.Errorf("ModifyDBInstance: %w", err)
 		}
 		modified = true
-		prog.Stage = StageApply
-		e.report(prog)
+		report(StageApply, false)
 		inst, err = e.waitFor(ctx, ip.ID, func(inst Instance, d types.DBInstance) bool {
 			pending := d.PendingModifiedValues != nil && d.PendingModifiedValues.CACertificateIdentifier != nil
 			return inst.Status == "available" && inst.CAIdentifier == target && !pending
@@ -420,61 +398,51 @@ func (e *executor) rotateOne(ctx context.Context, ip InstancePlan, step, steps i
 		if err != nil {
 			return StageApply, modified, false, nil, err
 		}
-		prog.Status = inst.Status
+		status = inst.Status
 	}
 
 	var check *ServerCheck
 	if !e.opts.SkipVerify {
-		prog.Stage = StageVerify
-		e.report(prog)
+		report(StageVerify, false)
 		check, err = e.verify(ctx, inst)
 		if err != nil {
 			return StageVerify, modified, already, check, err
 		}
 	}
-	prog.Check = check
+	stage := StageDone
 	if already {
-		prog.Stage = StageAlreadyCurrent
-	} else {
-		prog.Stage = StageDone
+		stage = StageAlreadyCurrent
 	}
-	e.report(prog)
-	return prog.Stage, modified, already, check, nil
+	report(stage, true)
+	return stage, modified, already, check, nil
 }
 
 // waitFor polls DescribeDBInstances until done returns true, a failed
 // status is seen, or ctx ends.
 func (e *executor) waitFor(ctx context.Context, id string, done func(Instance, types.DBInstance) bool) (Instance, error) {
-	delay := e.opts.PollInterval
 	var last Instance
-	for {
+	err := wait.Until(ctx, e.opts.Wait, wait.RDS, func(ctx context.Context) (bool, error) {
 		out, err := e.api.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
 		if err != nil {
-			if ctx.Err() != nil {
-				return last, fmt.Errorf("waiting for %s (last status %q): %w", id, last.Status, ctx.Err())
-			}
-			return last, fmt.Errorf("DescribeDBInstances %s: %w", id, err)
+			return false, fmt.Errorf("DescribeDBInstances %s: %w", id, err)
 		}
 		if len(out.DBInstances) == 0 {
-			return last, fmt.Errorf("DescribeDBInstances %s: no instance returned", id)
+			return false, fmt.Errorf("DescribeDBInstances %s: no instance returned", id)
 		}
 		d := out.DBInstances[0]
 		last = instanceFrom(d)
 		if done(last, d) {
-			return last, nil
+			return true, nil
 		}
 		if slices.Contains(failedStatuses, last.Status) {
-			return last, fmt.Errorf("instance %s is %s", id, last.Status)
+			return false, fmt.Errorf("instance %s is %s", id, last.Status)
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return last, fmt.Errorf("waiting for %s (last status %q, CA %q): %w", id, last.Status, last.CAIdentifier, ctx.Err())
-		case <-t.C:
-		}
-		delay = min(delay+delay/2, e.opts.MaxPollInterval)
+		return false, nil
+	})
+	if err != nil && (ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)) {
+		return last, fmt.Errorf("waiting for %s (last status %q, CA %q): %w", id, last.Status, last.CAIdentifier, err)
 	}
+	return last, err
 }
 
 // verify checks the instance's TLS certificate until it comes from the
@@ -492,10 +460,10 @@ func (e *executor) verify(ctx context.Context, inst Instance) (*ServerCheck, err
 	}
 	target := e.plan.TargetCA
 	cat := e.plan.Catalog
-	delay := min(e.opts.PollInterval, time.Second)
 	var problem error
 	var last *ServerCheck
-	for {
+	poll := pgaurora.Wait{MinDelay: min(e.opts.Wait.MinDelay, time.Second), MaxDelay: e.opts.Wait.MaxDelay}
+	err := wait.Until(ctx, poll, poll, func(ctx context.Context) (bool, error) {
 		check, err := CheckServer(ctx, addr, &CheckOptions{
 			TrustStore:  e.opts.TrustStore,
 			ServerName:  serverName,
@@ -506,7 +474,7 @@ func (e *executor) verify(ctx context.Context, inst Instance) (*ServerCheck, err
 		switch {
 		case err != nil && problem != nil && interrupted(ctx, err) != nil:
 			// Interrupted: report what was wrong before.
-			return last, fmt.Errorf("%w (gave up: %w)", problem, interrupted(ctx, err))
+			return false, fmt.Errorf("%w (gave up: %w)", problem, interrupted(ctx, err))
 		case err != nil:
 			problem = err
 		case check.CAIdentifier != "" && check.CAIdentifier != target:
@@ -516,20 +484,20 @@ func (e *executor) verify(ctx context.Context, inst Instance) (*ServerCheck, err
 			last = check
 			problem = fmt.Errorf("server check of %s (%s): %w", inst.ID, addr, check.VerifyError)
 		default:
-			return check, nil
+			last, problem = check, nil
+			return true, nil
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			if errors.Is(problem, ctx.Err()) {
-				return last, problem
-			}
-			return last, fmt.Errorf("%w (gave up: %w)", problem, ctx.Err())
-		case <-t.C:
-		}
-		delay = min(delay*2, e.opts.MaxPollInterval)
+		return false, nil
+	})
+	switch {
+	case err == nil:
+		return last, nil
+	case problem == nil, errors.Is(err, problem):
+		return last, err
+	case errors.Is(problem, err):
+		return last, problem
 	}
+	return last, fmt.Errorf("%w (gave up: %w)", problem, err)
 }
 
 // interrupted returns why ctx ended when err is the end of ctx, or nil.

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora/auroratest"
 )
 
@@ -185,10 +186,9 @@ func instanceID(cluster string, n int) string { return fmt.Sprintf("%s-instance-
 // stage".
 func execOpts(progress *[]string) *ExecuteOptions {
 	return &ExecuteOptions{
-		PollInterval: 50 * time.Millisecond, MaxPollInterval: 250 * time.Millisecond,
-		InstanceTimeout: time.Minute,
-		Progress: func(p Progress) {
-			*progress = append(*progress, fmt.Sprintf("%d/%d %s %s", p.Step, p.Steps, p.Instance, p.Stage))
+		Wait: pgaurora.Wait{MinDelay: 50 * time.Millisecond, MaxDelay: 250 * time.Millisecond, MaxWait: time.Minute},
+		Progress: func(e pgaurora.Event) {
+			*progress = append(*progress, position(e))
 		},
 	}
 }
@@ -379,9 +379,9 @@ func testFailureAndResume(t *testing.T, env *rotationEnv) {
 	opts := execOpts(&progress) // Restart unset: RDS restarts each instance
 	record := opts.Progress
 	var injectErr error
-	opts.Progress = func(p Progress) {
+	opts.Progress = func(p pgaurora.Event) {
 		record(p)
-		if p.Instance == r2 && p.Stage == StageDone {
+		if p.Resource == r2 && p.Step == string(StageDone) {
 			if injectErr = env.emu.FailNextReboot(r3); injectErr == nil {
 				_, injectErr = api.RebootDBInstance(ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String(r3)})
 			}
@@ -507,7 +507,7 @@ func testVerifyFailure(t *testing.T, env *rotationEnv) {
 	var progress []string
 	opts := execOpts(&progress)
 	opts.Restart = aws.Bool(false)
-	opts.InstanceTimeout = 3 * time.Second
+	opts.Wait.MaxWait = 3 * time.Second
 	opts.Address = func(Instance) (string, string) { return writerAddr, "127.0.0.1" }
 	res, err := Execute(ctx, api, plan, opts)
 	var re *RotationError
@@ -530,7 +530,7 @@ func testVerifyFailure(t *testing.T, env *rotationEnv) {
 	// Checked directly now, against a trust store without the new CA: the
 	// reader, already current, does not verify.
 	opts = execOpts(&progress)
-	opts.InstanceTimeout = time.Second
+	opts.Wait.MaxWait = time.Second
 	opts.TrustStore = env.oldOnly
 	_, err = Execute(ctx, api, plan, opts)
 	if !errors.As(err, &re) || re.Instance != r || re.Stage != StageVerify || re.Modified {
@@ -634,9 +634,9 @@ func testExecuteContext(t *testing.T, env *rotationEnv) {
 	defer cancel()
 	opts := execOpts(&progress)
 	record := opts.Progress
-	opts.Progress = func(p Progress) {
+	opts.Progress = func(p pgaurora.Event) {
 		record(p)
-		if p.Stage == StageApply {
+		if p.Step == string(StageApply) {
 			cancel()
 		}
 	}
@@ -681,4 +681,14 @@ func TestInterrupted(t *testing.T) {
 			t.Errorf("%s: interrupted = %v, want %v", tc.name, got, tc.want)
 		}
 	}
+}
+
+// position writes a rotation event as "instance number/instances
+// instance stage", the instance numbered from 1 in rotation order.
+func position(e pgaurora.Event) string {
+	n := e.Done
+	if !e.Completed {
+		n++ // the instance in progress
+	}
+	return fmt.Sprintf("%d/%d %s %s", n, e.Total, e.Resource, e.Step)
 }

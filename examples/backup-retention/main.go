@@ -65,7 +65,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	}
 	fmt.Fprintf(out, "  refused at step %q: %v\n", we.Step, we.Err)
 
-	opts := &aurora.SetBackupRetentionOptions{Poll: env.Poll, Progress: exampleenv.Progress(out)}
+	opts := &aurora.SetBackupRetentionOptions{Progress: exampleenv.Progress(out)}
 	exampleenv.Heading(out, "SetBackupRetention(%d) on %s", *days, c.ID())
 	first, err := c.SetBackupRetention(ctx, *days, opts)
 	if err != nil {

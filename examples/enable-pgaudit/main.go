@@ -93,10 +93,8 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	}
 
 	opts := &aurora.EnablePgAuditOptions{
-		ExcludeUsers:   excluded,
-		Poll:           env.Poll,
-		Progress:       exampleenv.Progress(out),
-		RebootProgress: exampleenv.RebootProgress(out),
+		ExcludeUsers: excluded,
+		Progress:     exampleenv.Progress(out),
 	}
 	exampleenv.Heading(out, "EnablePgAudit on %s (pgaudit.log=%s, pgaudit.log_rows=on)", c.ID(), classes)
 	first, err := c.EnablePgAudit(ctx, settings, opts)

@@ -108,7 +108,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	}
 
 	exampleenv.Heading(out, "Failover of %s during the writes", c.ID())
-	res, err := c.Failover(ctx, &aurora.FailoverOptions{Target: *target, Poll: env.Poll, Progress: exampleenv.Progress(out)})
+	res, err := c.Failover(ctx, &aurora.FailoverOptions{Target: *target, Progress: exampleenv.Progress(out)})
 	if err != nil {
 		return exampleenv.Failed(out, err)
 	}
@@ -149,7 +149,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	}
 
 	exampleenv.Heading(out, "run again with the new writer as target: nothing to do")
-	again, err := c.Failover(ctx, &aurora.FailoverOptions{Target: res.NewWriter, Poll: env.Poll, Progress: exampleenv.Progress(out)})
+	again, err := c.Failover(ctx, &aurora.FailoverOptions{Target: res.NewWriter, Progress: exampleenv.Progress(out)})
 	if err != nil {
 		return exampleenv.Failed(out, err)
 	}

@@ -70,9 +70,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	c := env.Cluster
 
 	opts := &aurora.LogicalReplicationOptions{
-		Poll:           env.Poll,
-		Progress:       exampleenv.Progress(out),
-		RebootProgress: exampleenv.RebootProgress(out),
+		Progress: exampleenv.Progress(out),
 	}
 	exampleenv.Heading(out, "ConfigureLogicalReplication on %s: %d publications, %d subscriptions, %d other slots",
 		c.ID(), plan.Publications, plan.Subscriptions, plan.Slots)

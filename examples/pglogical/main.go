@@ -44,6 +44,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/examples/internal/exampleenv"
 	"github.com/pgaurora/pgaurora/pglogical"
@@ -77,10 +78,8 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 
 	exampleenv.Heading(out, "EnablePgLogical on %s (provider)", a.ID())
 	reportA, err := a.EnablePgLogical(ctx, &aurora.PgLogicalOptions{
-		Sizing:         pglogical.Sizing{ProvidedSubscriptions: 1},
-		Poll:           env.Poll,
-		Progress:       exampleenv.Progress(out),
-		RebootProgress: exampleenv.RebootProgress(out),
+		Sizing:   pglogical.Sizing{ProvidedSubscriptions: 1},
+		Progress: exampleenv.Progress(out),
 	})
 	if err != nil {
 		return exampleenv.Failed(out, err)
@@ -100,11 +99,9 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	}
 	exampleenv.Heading(out, "EnablePgLogical on %s (subscriber)", b.ID())
 	reportB, err := b.EnablePgLogical(ctx, &aurora.PgLogicalOptions{
-		NodeDSN:        nodeB,
-		Sizing:         pglogical.Sizing{Subscriptions: 1},
-		Poll:           env.Poll,
-		Progress:       exampleenv.Progress(out),
-		RebootProgress: exampleenv.RebootProgress(out),
+		NodeDSN:  nodeB,
+		Sizing:   pglogical.Sizing{Subscriptions: 1},
+		Progress: exampleenv.Progress(out),
 	})
 	if err != nil {
 		return exampleenv.Failed(out, err)
@@ -266,8 +263,8 @@ func subscribe(ctx context.Context, out io.Writer, env *exampleenv.Env, a, b *au
 		return err
 	}
 	return b.Logical().WaitForSync(ctx, subscription, &pglogical.WaitOptions{
-		Progress: func(p pglogical.SyncProgress) {
-			fmt.Fprintf(out, "      sync: status %s, %d of %d tables ready after %s\n", p.Status, p.Ready, p.Tables, p.Elapsed.Round(time.Millisecond))
+		Progress: func(e pgaurora.Event) {
+			fmt.Fprintf(out, "      sync: status %s, %d of %d tables ready after %s\n", e.Status, e.Done, e.Total, e.Elapsed.Round(time.Millisecond))
 		},
 	})
 }

@@ -105,9 +105,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 
 	exampleenv.Heading(out, "EnablePLRust on %s", c.ID())
 	report, err := c.EnablePLRust(ctx, &aurora.PLRustOptions{
-		Poll:           env.Poll,
-		Progress:       exampleenv.Progress(out),
-		RebootProgress: exampleenv.RebootProgress(out),
+		Progress: exampleenv.Progress(out),
 	})
 	refused := errors.Is(err, extensions.ErrNotAvailable) || errors.Is(err, extensions.ErrUnsupportedEngine)
 	if err != nil && !(refused && env.Emulated()) {
@@ -135,7 +133,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	}
 
 	exampleenv.Heading(out, "run again: it must find everything in place")
-	second, err := c.EnablePLRust(ctx, &aurora.PLRustOptions{Poll: env.Poll, Progress: exampleenv.Progress(out)})
+	second, err := c.EnablePLRust(ctx, &aurora.PLRustOptions{Progress: exampleenv.Progress(out)})
 	if err != nil {
 		return exampleenv.Failed(out, err)
 	}

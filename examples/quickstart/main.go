@@ -39,10 +39,10 @@ import (
 	"github.com/pgaurora/pgaurora/sslcert"
 )
 
-// poll is how often the workflows poll the RDS API: the emulator's state
-// changes take milliseconds, where real Aurora's take seconds to minutes
-// (the workflows' default).
-var poll = aurora.PollOptions{Interval: 25 * time.Millisecond, MaxInterval: 200 * time.Millisecond, Timeout: time.Minute}
+// emulatorWait is how often the workflows poll the RDS API: the
+// emulator's state changes take milliseconds, where real Aurora's take
+// seconds to minutes (the workflows' default).
+var emulatorWait = pgaurora.Wait{MinDelay: 25 * time.Millisecond, MaxDelay: 200 * time.Millisecond, MaxWait: time.Minute}
 
 const (
 	clusterA = "orders"
@@ -70,17 +70,21 @@ type tour struct {
 
 func (t *tour) printf(format string, args ...any) { fmt.Fprintf(t.out, format, args...) }
 
-// progress prints a workflow's steps as they complete.
-func (t *tour) progress(s aurora.Step) {
+// progress prints a workflow's steps as they complete (and leaves out
+// the events of the reboots and rotations the steps run).
+func (t *tour) progress(e pgaurora.Event) {
+	if strings.Contains(e.Operation, ".") {
+		return
+	}
 	mark := "ok "
-	if !s.Changed {
+	if !e.Changed {
 		mark = "-- "
 	}
-	t.printf("   %s%s", mark, s.Name)
-	if s.Detail != "" {
-		t.printf(" (%s)", s.Detail)
+	t.printf("   %s%s", mark, e.Step)
+	if e.Detail != "" {
+		t.printf(" (%s)", e.Detail)
 	}
-	t.printf(" [%s]\n", s.Duration.Round(time.Millisecond))
+	t.printf(" [%s]\n", e.Elapsed.Round(time.Millisecond))
 }
 
 func run(ctx context.Context, out io.Writer) error {
@@ -140,6 +144,7 @@ func (t *tour) open(ctx context.Context, id string) (*aurora.Cluster, error) {
 		aurora.WithAWSConfig(t.emu.AWSConfig()),
 		aurora.WithCredentials(aurora.StaticPassword("postgres", t.emu.MasterPassword(id))),
 		aurora.WithCABundle(t.emu.CABundlePEM()),
+		aurora.WithWait(emulatorWait),
 	)
 }
 
@@ -168,7 +173,7 @@ func (t *tour) audit(ctx context.Context) error {
 		return err
 	}
 	rep, err := t.a.EnablePgAudit(ctx, pgaudit.Settings{Log: pgaurora.Ptr(pgaudit.Write | pgaudit.DDL)},
-		&aurora.EnablePgAuditOptions{ExcludeUsers: []string{"etl_service"}, Poll: poll, Progress: t.progress})
+		&aurora.EnablePgAuditOptions{ExcludeUsers: []string{"etl_service"}, Progress: t.progress})
 	if err != nil {
 		return err
 	}
@@ -230,7 +235,7 @@ func (t *tour) replicate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if _, err := c.EnablePgLogical(ctx, &aurora.PgLogicalOptions{NodeDSN: node, Poll: poll, Progress: t.progress}); err != nil {
+		if _, err := c.EnablePgLogical(ctx, &aurora.PgLogicalOptions{NodeDSN: node, Progress: t.progress}); err != nil {
 			return err
 		}
 	}
@@ -314,7 +319,7 @@ func (t *tour) rotate(ctx context.Context) error {
 	if err := w.Ping(ctx); err != nil {
 		return err
 	}
-	rep, err := t.b.RotateCA(ctx, targetCA, trust, &aurora.RotateCAOptions{Poll: poll, Progress: t.progress})
+	rep, err := t.b.RotateCA(ctx, targetCA, trust, &aurora.RotateCAOptions{Progress: t.progress})
 	if err != nil {
 		return err
 	}
@@ -367,7 +372,7 @@ func (t *tour) failover(ctx context.Context) error {
 	}()
 	time.Sleep(300 * time.Millisecond)
 	t.printf("   %d writes committed; failing over...\n", acked.Load())
-	res, err := t.a.Failover(ctx, &aurora.FailoverOptions{Poll: poll, Progress: t.progress})
+	res, err := t.a.Failover(ctx, &aurora.FailoverOptions{Progress: t.progress})
 	if err != nil {
 		close(stop)
 		return errors.Join(err, <-done)

@@ -77,7 +77,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	fmt.Fprintf(out, "\nrebooting %s of %s\n", *instance, c.ID())
 
 	exampleenv.Heading(out, "Reboot with OnlyIfPending: only when a parameter change waits for it")
-	pending, err := c.Reboot(ctx, *instance, &aurora.RebootOptions{OnlyIfPending: true, Poll: env.Poll, Progress: exampleenv.Progress(out)})
+	pending, err := c.Reboot(ctx, *instance, &aurora.RebootOptions{OnlyIfPending: true, Progress: exampleenv.Progress(out)})
 	if err != nil {
 		return exampleenv.Failed(out, err)
 	}
@@ -97,7 +97,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 
 	exampleenv.Heading(out, "Reboot %s", *instance)
 	start := time.Now()
-	report, err := c.Reboot(ctx, *instance, &aurora.RebootOptions{Poll: env.Poll, Progress: exampleenv.Progress(out)})
+	report, err := c.Reboot(ctx, *instance, &aurora.RebootOptions{Progress: exampleenv.Progress(out)})
 	took := time.Since(start)
 	ok, failed := probe()
 	if err != nil {

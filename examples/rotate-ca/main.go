@@ -114,7 +114,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	// before anything changes.
 	if oldOnly := sslcert.NewTrustStore(trust.CertificatesForCA(before)...); oldOnly.Len() > 0 && before != *target {
 		exampleenv.Heading(out, "a rotation the clients would not survive is refused")
-		_, err := c.RotateCA(ctx, *target, oldOnly, &aurora.RotateCAOptions{Poll: env.Poll})
+		_, err := c.RotateCA(ctx, *target, oldOnly, &aurora.RotateCAOptions{})
 		if !errors.Is(err, sslcert.ErrUnsafePlan) {
 			return fmt.Errorf("RotateCA with a trust store holding only %s: %v; want a refusal (sslcert.ErrUnsafePlan)", before, err)
 		}
@@ -122,9 +122,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	}
 
 	opts := &aurora.RotateCAOptions{
-		Poll:             env.Poll,
-		Progress:         exampleenv.Progress(out),
-		RotationProgress: exampleenv.RotationProgress(out),
+		Progress: exampleenv.Progress(out),
 	}
 	exampleenv.Heading(out, "RotateCA on %s to %s", c.ID(), *target)
 	first, err := c.RotateCA(ctx, *target, trust, opts)

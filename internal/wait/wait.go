@@ -6,6 +6,7 @@ package wait
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -91,4 +92,10 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// IsTimeout reports whether err says a wait gave up after its MaxWait.
+func IsTimeout(err error) bool {
+	var te *TimeoutError
+	return errors.As(err, &te)
 }

@@ -46,6 +46,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/aurora/auroratest"
 )
@@ -109,9 +110,6 @@ type Env struct {
 	B *aurora.Cluster
 	// Emulator is the local emulator; nil against real clusters.
 	Emulator *auroratest.Emulator
-	// Poll is how the workflows should wait: fast against the emulator,
-	// the SDK's defaults against AWS.
-	Poll aurora.PollOptions
 	// AWS is the AWS configuration the clusters call RDS with.
 	AWS aws.Config
 
@@ -129,9 +127,9 @@ func (e *Env) Emulated() bool { return e.Emulator != nil }
 // means the system's trust store.
 func (e *Env) CABundle() []byte { return e.caBundle }
 
-// emulatorPoll polls the emulator quickly: its transitions take
-// milliseconds to seconds.
-var emulatorPoll = aurora.PollOptions{Interval: 50 * time.Millisecond, MaxInterval: 300 * time.Millisecond, Timeout: 2 * time.Minute}
+// emulatorWait polls the emulator quickly: its transitions take
+// milliseconds to seconds. Every emulated cluster has it as its default.
+var emulatorWait = pgaurora.Wait{MinDelay: 50 * time.Millisecond, MaxDelay: 300 * time.Millisecond, MaxWait: 2 * time.Minute}
 
 // OnOpen, when set, is called with every Env that Open returns. The
 // examples' tests use it to learn the emulator's passwords and check that
@@ -180,7 +178,7 @@ func openEmulator(ctx context.Context, opts Options) (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting the Aurora emulator: %w", err)
 	}
-	env := &Env{Emulator: emu, Poll: emulatorPoll, AWS: emu.AWSConfig(), caBundle: emu.CABundlePEM()}
+	env := &Env{Emulator: emu, AWS: emu.AWSConfig(), caBundle: emu.CABundlePEM()}
 	fmt.Fprintf(opts.Out, "emulator ready in %s: RDS API at %s, region %s\n", time.Since(start).Round(time.Millisecond), emu.Endpoint(), emu.Region())
 	if env.Cluster, err = env.NewCluster(ctx, id, opts.ClusterOptions...); err != nil {
 		env.Close()
@@ -215,7 +213,7 @@ func openReal(ctx context.Context, id string, opts Options) (*Env, error) {
 	if cfg.Region == "" {
 		return nil, errors.New("no AWS Region configured: set AWS_REGION (or a region in your AWS profile)")
 	}
-	env := &Env{Poll: aurora.PollOptions{}, AWS: cfg, secrets: map[string]string{}}
+	env := &Env{AWS: cfg, secrets: map[string]string{}}
 	trust := "the system trust store"
 	if path := os.Getenv(EnvCABundle); path != "" {
 		pem, err := os.ReadFile(path)
@@ -272,6 +270,9 @@ func (e *Env) NewCluster(ctx context.Context, id string, opts ...aurora.Option) 
 	}
 	if db := os.Getenv(EnvDatabase); db != "" && !e.Emulated() {
 		base = append(base, aurora.WithDatabase(db))
+	}
+	if e.Emulated() {
+		base = append(base, aurora.WithWait(emulatorWait))
 	}
 	c, err := aurora.New(ctx, id, append(base, opts...)...)
 	if err != nil {

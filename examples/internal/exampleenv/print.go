@@ -8,51 +8,54 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
-	"github.com/pgaurora/pgaurora/params"
-	"github.com/pgaurora/pgaurora/sslcert"
 )
 
-// Progress returns a workflow progress callback that prints each step to w
-// as it completes.
-func Progress(w io.Writer) aurora.ProgressFunc {
-	return func(s aurora.Step) {
-		fmt.Fprintf(w, "  - %s [%s]\n", s, round(s.Duration))
-	}
-}
-
-// RebootProgress returns a callback for a workflow's RebootProgress that
-// prints each instance's reboot as it moves from phase to phase (the
-// workflow reports every poll; repeats are left out).
-func RebootProgress(w io.Writer) func(params.Progress) {
+// Progress returns a progress callback that prints each workflow step to
+// w as it completes, and, indented under it, the steps of the operations
+// the workflow runs (each instance's reboot or rotation) as they change:
+// the operations report every poll, and repeats are left out.
+func Progress(w io.Writer) pgaurora.ProgressFunc {
 	var seen stateChanges
-	return func(p params.Progress) {
-		seen.onChange(p.Instance, string(p.Phase)+"/"+p.Status, func() {
-			line := fmt.Sprintf("      reboot %s (%s): %s, status %s", p.Instance, role(p.Writer), p.Phase, p.Status)
-			if p.Elapsed > 0 {
-				line += fmt.Sprintf(" after %s", round(p.Elapsed))
+	return func(e pgaurora.Event) {
+		if !strings.Contains(e.Operation, ".") { // a workflow's own step
+			mark := "unchanged"
+			if e.Changed {
+				mark = "changed"
+			}
+			line := fmt.Sprintf("  - %s: %s", e.Step, mark)
+			if e.Detail != "" {
+				line += " (" + e.Detail + ")"
+			}
+			fmt.Fprintf(w, "%s [%s]\n", line, round(e.Elapsed))
+			return
+		}
+		seen.onChange(e.Operation+"/"+e.Resource, e.Step+"/"+e.Status, func() {
+			line := "      " + e.Operation[strings.IndexByte(e.Operation, '.')+1:]
+			if e.Total > 0 {
+				n := e.Done
+				if !e.Completed {
+					n++ // the item in progress
+				}
+				line += fmt.Sprintf(" %d/%d", n, e.Total)
+			}
+			if e.Resource != "" {
+				line += " " + e.Resource
+			}
+			line += ": " + e.Step
+			if e.Status != "" {
+				line += ", status " + e.Status
+			}
+			if e.Completed && e.Elapsed > 0 {
+				line += fmt.Sprintf(" after %s", round(e.Elapsed))
 			}
 			fmt.Fprintln(w, line)
 		})
 	}
 }
 
-// RotationProgress returns a callback for RotateCA's RotationProgress that
-// prints each instance's rotation as it moves from stage to stage.
-func RotationProgress(w io.Writer) func(sslcert.Progress) {
-	var seen stateChanges
-	return func(p sslcert.Progress) {
-		seen.onChange(p.Instance, string(p.Stage)+"/"+p.Status, func() {
-			line := fmt.Sprintf("      rotate %d/%d %s (%s): %s", p.Step, p.Steps, p.Instance, role(p.Writer), p.Stage)
-			if p.Status != "" {
-				line += ", status " + p.Status
-			}
-			fmt.Fprintln(w, line)
-		})
-	}
-}
-
-// stateChanges remembers each instance's last reported state, so that a
+// stateChanges remembers each item's last reported state, so that a
 // progress callback prints only changes. Its zero value is ready to use
 // and it is safe for concurrent use.
 type stateChanges struct {
@@ -61,25 +64,18 @@ type stateChanges struct {
 }
 
 // onChange runs print, under the lock so lines stay in order, when state
-// differs from the instance's last one.
-func (s *stateChanges) onChange(instance, state string, print func()) {
+// differs from the item's last one.
+func (s *stateChanges) onChange(item, state string, print func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.last[instance] == state {
+	if s.last[item] == state {
 		return
 	}
 	if s.last == nil {
 		s.last = map[string]string{}
 	}
-	s.last[instance] = state
+	s.last[item] = state
 	print()
-}
-
-func role(writer bool) string {
-	if writer {
-		return "writer"
-	}
-	return "reader"
 }
 
 // PrintReport prints a workflow's report: its steps and whether it
