@@ -119,8 +119,8 @@ func TestEnablePgAudit(t *testing.T) {
 	if want := aurora.CustomClusterGroupName(auditClusterID); d.ParameterGroup != want {
 		t.Errorf("cluster parameter group %q, want %s", d.ParameterGroup, want)
 	}
-	for _, in := range append([]aurora.Instance{*d.Writer}, d.Readers...) {
-		if in.Status != "available" || in.ClusterParameterGroupStatus != params.ParamInSync {
+	for _, in := range append([]pgaurora.Instance{*d.Writer}, d.Readers...) {
+		if in.Status != "available" || in.ClusterParameterGroupStatus != pgaurora.ParamInSync {
 			t.Errorf("%s: status %s, cluster parameters %s", in.ID, in.Status, in.ClusterParameterGroupStatus)
 		}
 	}

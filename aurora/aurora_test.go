@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
 )
 
@@ -36,7 +37,7 @@ func TestDescribe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := missing.Describe(context.Background()); !errors.Is(err, aurora.ErrClusterNotFound) {
+	if _, err := missing.Describe(context.Background()); !errors.Is(err, pgaurora.ErrClusterNotFound) {
 		t.Errorf("Describe of a missing cluster: %v, want ErrClusterNotFound", err)
 	}
 }

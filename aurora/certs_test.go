@@ -126,7 +126,7 @@ func TestRotateCA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, in := range append([]aurora.Instance{*d.Writer}, d.Readers...) {
+	for _, in := range append([]pgaurora.Instance{*d.Writer}, d.Readers...) {
 		if in.CACertificate != target {
 			t.Errorf("%s: CA %s, want %s", in.ID, in.CACertificate, target)
 		}

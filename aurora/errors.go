@@ -9,11 +9,6 @@ import (
 // The errors of this package that callers branch on. AuditLogFileError,
 // specific to AuditLog, is with it in auditlog.go.
 
-// ErrClusterNotFound is matched by errors.Is when the DB cluster does not
-// exist. The RDS fault (*types.DBClusterNotFoundFault) stays reachable with
-// errors.As.
-var ErrClusterNotFound = errors.New("aurora: DB cluster not found")
-
 // ErrRetryable is matched by errors.Is for errors after which the same
 // work can be tried again on a new connection: the writer was lost (a
 // failover, a crash, a reboot) or a connection broke. Whether a statement

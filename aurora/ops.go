@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
 	"github.com/pgaurora/pgaurora"
-	"github.com/pgaurora/pgaurora/params"
 )
 
 // Operations on the cluster as a whole: backup retention, instance reboots
@@ -30,11 +29,11 @@ const (
 // clusterAllAvailable reports whether the cluster and all its members are
 // available.
 func clusterAllAvailable(d *Description) bool {
-	if d.Status != params.StatusAvailable || d.Writer == nil || d.Writer.Status != params.StatusAvailable {
+	if d.Status != pgaurora.StatusAvailable || d.Writer == nil || d.Writer.Status != pgaurora.StatusAvailable {
 		return false
 	}
 	for _, r := range d.Readers {
-		if r.Status != params.StatusAvailable {
+		if r.Status != pgaurora.StatusAvailable {
 			return false
 		}
 	}
@@ -42,13 +41,13 @@ func clusterAllAvailable(d *Description) bool {
 }
 
 // member returns the member with the given identifier.
-func (d *Description) member(id string) (Instance, bool) {
+func (d *Description) member(id string) (pgaurora.Instance, bool) {
 	for _, in := range append(derefInstances(d.Writer), d.Readers...) {
 		if in.ID == id {
 			return in, true
 		}
 	}
-	return Instance{}, false
+	return pgaurora.Instance{}, false
 }
 
 // memberList lists the cluster's instance identifiers, writer first.
@@ -114,9 +113,9 @@ func (c *Cluster) SetBackupRetention(ctx context.Context, days int, opts *SetBac
 // cluster is available again and done accepts it. what names the change
 // ("parameter group x"), for the waits and the errors.
 func (c *Cluster) modifyCluster(ctx context.Context, d *Description, in *rds.ModifyDBClusterInput, what string, wt pgaurora.Wait, done func(*Description) bool) error {
-	if d.Status != params.StatusAvailable {
+	if d.Status != pgaurora.StatusAvailable {
 		if _, err := c.waitDescribed(ctx, "cluster "+c.id+" to be available", wt, func(d *Description) bool {
-			return d.Status == params.StatusAvailable
+			return d.Status == pgaurora.StatusAvailable
 		}); err != nil {
 			return err
 		}
@@ -127,7 +126,7 @@ func (c *Cluster) modifyCluster(ctx context.Context, d *Description, in *rds.Mod
 		return fmt.Errorf("setting %s on cluster %s (ModifyDBCluster): %w", what, c.id, err)
 	}
 	_, err := c.waitDescribed(ctx, "cluster "+c.id+" to be available with "+what, wt, func(d *Description) bool {
-		return d.Status == params.StatusAvailable && done(d)
+		return d.Status == pgaurora.StatusAvailable && done(d)
 	})
 	return err
 }
@@ -171,13 +170,13 @@ func (c *Cluster) Reboot(ctx context.Context, instanceID string, opts *RebootOpt
 		if !ok {
 			return false, "", fmt.Errorf("%s is not a DB instance of cluster %s (members: %s)", instanceID, c.id, strings.Join(d.memberList(), ", "))
 		}
-		if opts.OnlyIfPending && !instancePending(in) {
+		if opts.OnlyIfPending && !in.PendingReboot() {
 			return false, "no parameter change waits for a reboot", nil
 		}
-		if in.Status != params.StatusAvailable {
+		if in.Status != pgaurora.StatusAvailable {
 			if _, err := c.waitDescribed(ctx, instanceID+" to be available before its reboot", w.wait, func(d *Description) bool {
 				in, ok := d.member(instanceID)
-				return ok && in.Status == params.StatusAvailable
+				return ok && in.Status == pgaurora.StatusAvailable
 			}); err != nil {
 				return false, "", err
 			}
@@ -188,12 +187,12 @@ func (c *Cluster) Reboot(ctx context.Context, instanceID string, opts *RebootOpt
 		}
 		if _, err := c.waitDescribed(ctx, instanceID+" to be available after its reboot", w.wait, func(d *Description) bool {
 			in, ok := d.member(instanceID)
-			return ok && in.Status == params.StatusAvailable && !instancePending(in)
+			return ok && in.Status == pgaurora.StatusAvailable && !in.PendingReboot()
 		}); err != nil {
 			return true, "", err
 		}
 		role := "reader"
-		if in.IsWriter {
+		if in.Writer {
 			role = "writer"
 		}
 		return true, fmt.Sprintf("%s available again after %s", role, time.Since(start).Round(time.Millisecond)), nil
@@ -202,12 +201,6 @@ func (c *Cluster) Reboot(ctx context.Context, instanceID string, opts *RebootOpt
 		return nil, err
 	}
 	return w.report, nil
-}
-
-// instancePending reports whether a parameter change waits for the
-// instance's reboot.
-func instancePending(in Instance) bool {
-	return in.ParameterApplyStatus == params.ParamPendingReboot || in.ClusterParameterGroupStatus == params.ParamPendingReboot
 }
 
 // FailoverOptions configures Failover. A nil *FailoverOptions uses the
@@ -262,7 +255,7 @@ func (c *Cluster) Failover(ctx context.Context, opts *FailoverOptions) (*Failove
 			if !ok {
 				return false, "", fmt.Errorf("target %s is not a DB instance of cluster %s (members: %s)", opts.Target, c.id, strings.Join(d.memberList(), ", "))
 			}
-			if in.IsWriter {
+			if in.Writer {
 				res.OldWriter, res.NewWriter = in.ID, in.ID
 				return false, in.ID + " is already the writer", nil
 			}
@@ -286,14 +279,14 @@ func (c *Cluster) Failover(ctx context.Context, opts *FailoverOptions) (*Failove
 			return false, "", fmt.Errorf("failing over cluster %s: %w", c.id, err)
 		}
 		d, err = c.waitDescribed(ctx, fmt.Sprintf("cluster %s to be available with a writer other than %s", c.id, old), w.wait, func(d *Description) bool {
-			return d.Status == params.StatusAvailable && d.Writer != nil && d.Writer.ID != old &&
-				d.Writer.Status == params.StatusAvailable && (opts.Target == "" || d.Writer.ID == opts.Target)
+			return d.Status == pgaurora.StatusAvailable && d.Writer != nil && d.Writer.ID != old &&
+				d.Writer.Status == pgaurora.StatusAvailable && (opts.Target == "" || d.Writer.ID == opts.Target)
 		})
 		if err != nil {
 			return true, "", err
 		}
 		res.NewWriter, res.Duration = d.Writer.ID, time.Since(start)
-		c.followWriter(d.Writer.endpoint())
+		c.followWriter(endpointOf(*d.Writer))
 		return true, fmt.Sprintf("writer %s -> %s in %s", old, res.NewWriter, res.Duration.Round(time.Millisecond)), nil
 	})
 	if err != nil {

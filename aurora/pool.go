@@ -102,7 +102,7 @@ func (c *Cluster) openPool(ctx context.Context, role poolRole) (*Pool, error) {
 		if d.Writer == nil {
 			return nil, fmt.Errorf("aurora: cluster %s has no writer right now (status %s)", c.id, d.Status)
 		}
-		p.target = d.Writer.endpoint()
+		p.target = endpointOf(*d.Writer)
 	case readerRole:
 		p.target = endpoint{host: d.ReaderEndpoint, port: d.Port}
 	}

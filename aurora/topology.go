@@ -91,7 +91,7 @@ func (c *Cluster) findWriter(ctx context.Context, old endpoint) (endpoint, strin
 			return true, nil
 		}
 		if d.Writer != nil && d.Writer.Status == "available" {
-			e := d.Writer.endpoint()
+			e := endpointOf(*d.Writer)
 			if err := c.confirmWriter(ctx, e); err != nil {
 				lastErr = err
 				return false, nil
@@ -116,23 +116,23 @@ var writerSearch = pgaurora.Wait{MinDelay: 50 * time.Millisecond, MaxDelay: 500 
 func instanceEndpoints(d *Description) map[string]endpoint {
 	m := map[string]endpoint{}
 	for _, in := range append(derefInstances(d.Writer), d.Readers...) {
-		if in.Endpoint != "" {
-			m[in.ID] = in.endpoint()
+		if in.Address != "" {
+			m[in.ID] = endpointOf(in)
 		}
 	}
 	return m
 }
 
-// endpoint is where connections to the instance go.
-func (in Instance) endpoint() endpoint {
-	return endpoint{instance: in.ID, host: in.Endpoint, port: in.Port}
+// endpointOf is where connections to the instance go.
+func endpointOf(in pgaurora.Instance) endpoint {
+	return endpoint{instance: in.ID, host: in.Address, port: in.Port}
 }
 
-func derefInstances(in *Instance) []Instance {
+func derefInstances(in *pgaurora.Instance) []pgaurora.Instance {
 	if in == nil {
 		return nil
 	}
-	return []Instance{*in}
+	return []pgaurora.Instance{*in}
 }
 
 // writerByTopology asks each reachable instance which instance is the

@@ -53,7 +53,7 @@ func describeState(d *Description) string {
 	parts := []string{fmt.Sprintf("cluster %s (parameter group %s)", d.Status, d.ParameterGroup)}
 	for _, in := range append(derefInstances(d.Writer), d.Readers...) {
 		role := "reader"
-		if in.IsWriter {
+		if in.Writer {
 			role = "writer"
 		}
 		parts = append(parts, fmt.Sprintf("%s %s %s", role, in.ID, in.Status))

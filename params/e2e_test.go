@@ -460,23 +460,23 @@ func TestE2ELogicalReplicationSizingAndReboot(t *testing.T) {
 		if !m.InSync() {
 			t.Errorf("member %+v not in-sync", m)
 		}
-		dsn, err := emu.ConnString(m.Instance, "postgres")
+		dsn, err := emu.ConnString(m.ID, "postgres")
 		if err != nil {
 			t.Fatal(err)
 		}
 		conn, err := pgx.Connect(ctx, dsn)
 		if err != nil {
-			t.Fatalf("connect to %s: %v", m.Instance, err)
+			t.Fatalf("connect to %s: %v", m.ID, err)
 		}
 		var walLevel, slots string
 		err = conn.QueryRow(ctx, "SELECT current_setting('wal_level'), current_setting('max_replication_slots')").Scan(&walLevel, &slots)
 		conn.Close(ctx)
 		if err != nil {
-			t.Fatalf("%s: %v", m.Instance, err)
+			t.Fatalf("%s: %v", m.ID, err)
 		}
 		if walLevel != "logical" {
-			t.Errorf("%s: wal_level = %q, want logical", m.Instance, walLevel)
+			t.Errorf("%s: wal_level = %q, want logical", m.ID, walLevel)
 		}
-		t.Logf("%s: wal_level=%s max_replication_slots=%s", m.Instance, walLevel, slots)
+		t.Logf("%s: wal_level=%s max_replication_slots=%s", m.ID, walLevel, slots)
 	}
 }

@@ -11,10 +11,6 @@ import (
 // (*types.DBParameterGroupNotFoundFault) stays in the chain for errors.As.
 var ErrGroupNotFound = errors.New("parameter group not found")
 
-// ErrClusterNotFound is matched (with errors.Is) by errors from reboot
-// orchestration when the DB cluster does not exist.
-var ErrClusterNotFound = errors.New("DB cluster not found")
-
 // ValidationError reports input that was rejected before any call was
 // made: a bad group name, an unknown enum value, an out-of-range number, a
 // static parameter asked to apply immediately, and so on. Several problems

@@ -10,164 +10,50 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
-	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
 	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/rdsread"
 	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
-// Status strings of the RDS API that reboot orchestration reads.
-const (
-	// StatusAvailable is a DB instance's status when it serves.
-	StatusAvailable = "available"
-	// ParamPendingReboot is a parameter group status (of a cluster member
-	// or an instance) when changes wait for a reboot.
-	ParamPendingReboot = "pending-reboot"
-	// ParamInSync is a parameter group status when the running server has
-	// every change.
-	ParamInSync = "in-sync"
-)
-
-// Member is one DB instance of a cluster with the facts reboot
-// orchestration needs.
-type Member struct {
-	// Instance is the DB instance identifier.
-	Instance string
-	// Writer is true for the cluster's writer instance.
-	Writer bool
-	// PromotionTier is the failover priority (0 is promoted first).
-	PromotionTier int
-	// Status is the instance status ("available", "rebooting", ...).
-	Status string
-	// ClusterParamStatus is the member's DB cluster parameter group status
-	// ("in-sync", "pending-reboot", "applying").
-	ClusterParamStatus string
-	// InstanceParamStatus is the apply status of the instance's DB
-	// parameter group(s); several groups report the least settled one.
-	InstanceParamStatus string
-}
-
-// PendingReboot reports whether either parameter group of the member waits
-// for a reboot.
-func (m Member) PendingReboot() bool {
-	return m.ClusterParamStatus == ParamPendingReboot || m.InstanceParamStatus == ParamPendingReboot
-}
-
-// role describes the member's role for progress events.
-func (m Member) role() string {
-	if m.Writer {
-		return "writer"
-	}
-	return fmt.Sprintf("reader, promotion tier %d", m.PromotionTier)
-}
-
-// InSync reports whether the member is available with both parameter
-// groups in sync: what a reboot waits for.
-func (m Member) InSync() bool {
-	return m.Status == StatusAvailable && m.ClusterParamStatus == ParamInSync &&
-		(m.InstanceParamStatus == "" || m.InstanceParamStatus == ParamInSync)
-}
-
 // Members describes the instances of a DB cluster (DescribeDBClusters,
-// then DescribeDBInstances for each member), in the order the API lists
-// them.
-func (s *Service) Members(ctx context.Context, cluster string) ([]Member, error) {
+// then one DescribeDBInstances filtered on the cluster), ordered by
+// promotion tier. A missing cluster gives an error matching
+// pgaurora.ErrClusterNotFound.
+func (s *Service) Members(ctx context.Context, cluster string) ([]pgaurora.Instance, error) {
 	if err := s.ready(); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(cluster) == "" {
 		return nil, &ValidationError{Field: "cluster", Reason: "is empty; give the DB cluster identifier"}
 	}
-	c, err := s.describeCluster(ctx, cluster)
+	c, err := rdsread.Cluster(ctx, s.api, cluster)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("params: %w", err)
 	}
-	members := make([]Member, 0, len(c.DBClusterMembers))
-	for _, cm := range c.DBClusterMembers {
-		id := aws.ToString(cm.DBInstanceIdentifier)
-		inst, err := s.describeInstance(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("params: describe members of cluster %q: %w", cluster, err)
-		}
-		members = append(members, memberOf(cm, inst))
+	members, err := rdsread.Members(ctx, s.api, c)
+	if err != nil {
+		return nil, fmt.Errorf("params: %w", err)
 	}
 	return members, nil
 }
 
-// PendingReboots returns the members of a cluster whose cluster or
-// instance parameter group is "pending-reboot".
-func (s *Service) PendingReboots(ctx context.Context, cluster string) ([]Member, error) {
+// PendingReboots returns the members whose cluster or instance parameter
+// group is pending-reboot.
+func (s *Service) PendingReboots(ctx context.Context, cluster string) ([]pgaurora.Instance, error) {
 	ms, err := s.Members(ctx, cluster)
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(ms, func(m Member) bool { return !m.PendingReboot() }), nil
+	return slices.DeleteFunc(ms, func(m pgaurora.Instance) bool { return !m.PendingReboot() }), nil
 }
 
-func (s *Service) describeCluster(ctx context.Context, cluster string) (types.DBCluster, error) {
-	out, err := s.api.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(cluster)})
-	if err != nil {
-		var nf *types.DBClusterNotFoundFault
-		if errors.As(err, &nf) {
-			return types.DBCluster{}, fmt.Errorf("params: describe cluster %q: %w: %w", cluster, ErrClusterNotFound, err)
-		}
-		return types.DBCluster{}, fmt.Errorf("params: describe cluster %q: %w", cluster, err)
+// role describes a member's role for progress events.
+func role(m pgaurora.Instance) string {
+	if m.Writer {
+		return "writer"
 	}
-	for _, c := range out.DBClusters {
-		if strings.EqualFold(aws.ToString(c.DBClusterIdentifier), cluster) {
-			return c, nil
-		}
-	}
-	return types.DBCluster{}, fmt.Errorf("params: describe cluster %q: %w", cluster, ErrClusterNotFound)
-}
-
-func (s *Service) describeInstance(ctx context.Context, id string) (*types.DBInstance, error) {
-	out, err := s.api.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
-	if err != nil {
-		return nil, fmt.Errorf("describe instance %q: %w", id, err)
-	}
-	for i := range out.DBInstances {
-		if strings.EqualFold(aws.ToString(out.DBInstances[i].DBInstanceIdentifier), id) {
-			return &out.DBInstances[i], nil
-		}
-	}
-	return nil, fmt.Errorf("describe instance %q: the API did not return it", id)
-}
-
-// memberOf combines a cluster's member entry with the instance's own
-// description.
-func memberOf(cm types.DBClusterMember, inst *types.DBInstance) Member {
-	m := Member{
-		Instance:           aws.ToString(cm.DBInstanceIdentifier),
-		Writer:             aws.ToBool(cm.IsClusterWriter),
-		PromotionTier:      int(aws.ToInt32(cm.PromotionTier)),
-		ClusterParamStatus: aws.ToString(cm.DBClusterParameterGroupStatus),
-	}
-	if inst != nil {
-		m.Status = aws.ToString(inst.DBInstanceStatus)
-		for _, g := range inst.DBParameterGroups {
-			st := aws.ToString(g.ParameterApplyStatus)
-			if m.InstanceParamStatus == "" || paramStatusRank(st) > paramStatusRank(m.InstanceParamStatus) {
-				m.InstanceParamStatus = st
-			}
-		}
-	}
-	return m
-}
-
-// paramStatusRank orders parameter statuses from settled to unsettled, so
-// that a member with several groups reports the one that needs attention.
-func paramStatusRank(s string) int {
-	switch s {
-	case ParamInSync:
-		return 0
-	case "applying":
-		return 1
-	case ParamPendingReboot:
-		return 3
-	default:
-		return 2
-	}
+	return fmt.Sprintf("reader, promotion tier %d", m.PromotionTier)
 }
 
 // The steps RebootPending reports in pgaurora.Event.Step.
@@ -217,9 +103,9 @@ func (o *RebootOptions) withDefaults() RebootOptions {
 // rebootBatches orders the members to reboot: readers first, by failover
 // priority from last-promoted (highest tier) to first-promoted, then by
 // identifier, in batches of at most parallel; the writer alone, last.
-func rebootBatches(members []Member, parallel int) [][]Member {
+func rebootBatches(members []pgaurora.Instance, parallel int) [][]pgaurora.Instance {
 	parallel = max(parallel, 1)
-	var readers, writers []Member
+	var readers, writers []pgaurora.Instance
 	for _, m := range members {
 		if m.Writer {
 			writers = append(writers, m)
@@ -227,20 +113,20 @@ func rebootBatches(members []Member, parallel int) [][]Member {
 			readers = append(readers, m)
 		}
 	}
-	slices.SortStableFunc(readers, func(a, b Member) int {
+	slices.SortStableFunc(readers, func(a, b pgaurora.Instance) int {
 		if a.PromotionTier != b.PromotionTier {
 			return b.PromotionTier - a.PromotionTier
 		}
-		return strings.Compare(a.Instance, b.Instance)
+		return strings.Compare(a.ID, b.ID)
 	})
-	var batches [][]Member
+	var batches [][]pgaurora.Instance
 	for len(readers) > 0 {
 		n := min(parallel, len(readers))
 		batches = append(batches, readers[:n:n])
 		readers = readers[n:]
 	}
 	for _, w := range writers {
-		batches = append(batches, []Member{w})
+		batches = append(batches, []pgaurora.Instance{w})
 	}
 	return batches
 }
@@ -273,11 +159,11 @@ func (s *Service) RebootPending(ctx context.Context, cluster string, opts *Reboo
 		for _, b := range batches[batch:] {
 			for _, m := range b {
 				switch {
-				case m.Instance == instance || slices.Contains(done, m.Instance):
-				case slices.Contains(requested, m.Instance):
-					re.Unconfirmed = append(re.Unconfirmed, m.Instance)
+				case m.ID == instance || slices.Contains(done, m.ID):
+				case slices.Contains(requested, m.ID):
+					re.Unconfirmed = append(re.Unconfirmed, m.ID)
 				default:
-					re.NotRebooted = append(re.NotRebooted, m.Instance)
+					re.NotRebooted = append(re.NotRebooted, m.ID)
 				}
 			}
 		}
@@ -286,24 +172,24 @@ func (s *Service) RebootPending(ctx context.Context, cluster string, opts *Reboo
 	for bi, batch := range batches {
 		starts := make([]time.Time, len(batch))
 		for i, m := range batch {
-			if m.Status != StatusAvailable {
+			if m.Status != pgaurora.StatusAvailable {
 				if err := s.waitMember(ctx, cluster, m, o, time.Time{}, false, report); err != nil {
-					return done, fail(m.Instance, err, bi)
+					return done, fail(m.ID, err, bi)
 				}
 			}
-			_, err := s.api.RebootDBInstance(ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String(m.Instance)})
+			_, err := s.api.RebootDBInstance(ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String(m.ID)})
 			if err != nil {
-				return done, fail(m.Instance, fmt.Errorf("reboot instance %q: %w", m.Instance, err), bi)
+				return done, fail(m.ID, fmt.Errorf("reboot instance %q: %w", m.ID, err), bi)
 			}
-			requested = append(requested, m.Instance)
+			requested = append(requested, m.ID)
 			starts[i] = time.Now()
-			report(pgaurora.Event{Step: StepReboot, Resource: m.Instance, Status: "rebooting", Detail: m.role()})
+			report(pgaurora.Event{Step: StepReboot, Resource: m.ID, Status: "rebooting", Detail: role(m)})
 		}
 		for i, m := range batch {
 			if err := s.waitMember(ctx, cluster, m, o, starts[i], true, report); err != nil {
-				return done, fail(m.Instance, err, bi)
+				return done, fail(m.ID, err, bi)
 			}
-			done = append(done, m.Instance)
+			done = append(done, m.ID)
 		}
 	}
 	return done, nil
@@ -311,24 +197,24 @@ func (s *Service) RebootPending(ctx context.Context, cluster string, opts *Reboo
 
 // waitMember polls until the member is available (and, with inSync, has
 // its parameters in sync), as o.Wait says, bounded by ctx.
-func (s *Service) waitMember(ctx context.Context, cluster string, m Member, o RebootOptions, start time.Time, inSync bool, report func(pgaurora.Event)) error {
+func (s *Service) waitMember(ctx context.Context, cluster string, m pgaurora.Instance, o RebootOptions, start time.Time, inSync bool, report func(pgaurora.Event)) error {
 	step := StepWait
 	if !inSync {
 		step = StepWaitAvailable
 	}
 	last := m
 	err := wait.Until(ctx, o.Wait, wait.RDS, func(ctx context.Context) (bool, error) {
-		cur, err := s.pollMember(ctx, cluster, m.Instance)
+		cur, err := s.pollMember(ctx, cluster, m.ID)
 		if err != nil {
 			return false, err
 		}
 		last = cur
-		e := pgaurora.Event{Step: step, Resource: m.Instance, Status: cur.Status,
-			Detail: fmt.Sprintf("%s; cluster parameters %s, instance parameters %s", m.role(), cur.ClusterParamStatus, cur.InstanceParamStatus)}
+		e := pgaurora.Event{Step: step, Resource: m.ID, Status: cur.Status,
+			Detail: fmt.Sprintf("%s; cluster parameters %s, instance parameters %s", role(m), cur.ClusterParameterGroupStatus, cur.ParameterApplyStatus)}
 		if !start.IsZero() {
 			e.Elapsed = time.Since(start)
 		}
-		ready := cur.Status == StatusAvailable
+		ready := cur.Status == pgaurora.StatusAvailable
 		if inSync {
 			ready = cur.InSync()
 		}
@@ -339,28 +225,24 @@ func (s *Service) waitMember(ctx context.Context, cluster string, m Member, o Re
 		return ready, nil
 	})
 	if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("wait for instance %q: %w", m.Instance, err)
+		return fmt.Errorf("wait for instance %q: %w", m.ID, err)
 	}
 	if err != nil {
 		return fmt.Errorf("wait for instance %q (last seen: status %q, cluster parameters %q, instance parameters %q): %w",
-			m.Instance, last.Status, last.ClusterParamStatus, last.InstanceParamStatus, err)
+			m.ID, last.Status, last.ClusterParameterGroupStatus, last.ParameterApplyStatus, err)
 	}
 	return nil
 }
 
-func (s *Service) pollMember(ctx context.Context, cluster, instance string) (Member, error) {
-	c, err := s.describeCluster(ctx, cluster)
+func (s *Service) pollMember(ctx context.Context, cluster, instance string) (pgaurora.Instance, error) {
+	c, err := rdsread.Cluster(ctx, s.api, cluster)
 	if err != nil {
-		return Member{}, err
+		return pgaurora.Instance{}, err
 	}
-	inst, err := s.describeInstance(ctx, instance)
-	if err != nil {
-		return Member{}, err
+	m := rdsread.Member(c, instance)
+	if m == nil {
+		return pgaurora.Instance{}, fmt.Errorf("instance %q is no longer a member of cluster %q", instance, cluster)
 	}
-	for _, cm := range c.DBClusterMembers {
-		if strings.EqualFold(aws.ToString(cm.DBInstanceIdentifier), instance) {
-			return memberOf(cm, inst), nil
-		}
-	}
-	return Member{}, fmt.Errorf("instance %q is no longer a member of cluster %q", instance, cluster)
+	in, _, err := rdsread.Instance(ctx, s.api, instance, m)
+	return in, err
 }

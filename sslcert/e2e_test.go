@@ -170,8 +170,8 @@ func testRotateEndToEnd(t *testing.T, env *rotationEnv) {
 		t.Fatal(err)
 	}
 	for _, inst := range insts {
-		if inst.CAIdentifier != CAECC384G1 {
-			t.Errorf("%s: CACertificateIdentifier %q", inst.ID, inst.CAIdentifier)
+		if inst.CACertificate != CAECC384G1 {
+			t.Errorf("%s: CACertificateIdentifier %q", inst.ID, inst.CACertificate)
 		}
 		addr := fmt.Sprintf("%s:%d", inst.Address, inst.Port)
 		c, err := CheckServer(ctx, addr, &CheckOptions{TrustStore: merged})

@@ -22,9 +22,9 @@ func ExampleNewPlan() {
 		ClusterID: "orders",
 		TargetCA:  sslcert.CAECC384G1,
 		Instances: []sslcert.Instance{
-			{ID: "orders-1", Writer: true, Status: "available", CAIdentifier: sslcert.CARSA2048G1},
-			{ID: "orders-2", Status: "available", CAIdentifier: sslcert.CARSA2048G1},
-			{ID: "orders-3", Status: "available", CAIdentifier: sslcert.CAECC384G1},
+			{Instance: pgaurora.Instance{ID: "orders-1", Writer: true, Status: "available", CACertificate: sslcert.CARSA2048G1}},
+			{Instance: pgaurora.Instance{ID: "orders-2", Status: "available", CACertificate: sslcert.CARSA2048G1}},
+			{Instance: pgaurora.Instance{ID: "orders-3", Status: "available", CACertificate: sslcert.CAECC384G1}},
 		},
 		Now: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC),
 	})

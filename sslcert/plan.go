@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/pgaurora/pgaurora"
 )
 
 // ActionCARotation is the pending maintenance action RDS reports for an
@@ -46,24 +48,11 @@ type MaintenanceAction struct {
 	AutoAppliedAfter, ForcedApply, CurrentApply time.Time
 }
 
-// Instance is what the rotation planner knows about one cluster member.
+// Instance is what the rotation planner knows about one cluster member:
+// the SDK's instance model (current CA, server certificate expiry,
+// status, endpoint) and the instance's pending maintenance actions.
 type Instance struct {
-	// ID is the DB instance identifier.
-	ID string
-	// ARN is the DB instance ARN (used to match maintenance actions).
-	ARN string
-	// Writer says the instance is the cluster's writer.
-	Writer bool
-	// Status is the DB instance status, for example "available".
-	Status string
-	// CAIdentifier is the instance's current CA (CACertificateIdentifier).
-	CAIdentifier string
-	// ServerCertValidTill is when the instance's server certificate
-	// expires (CertificateDetails.ValidTill); zero when unknown.
-	ServerCertValidTill time.Time
-	// Address and Port are the instance endpoint.
-	Address string
-	Port    int32
+	pgaurora.Instance
 	// PendingActions are the instance's pending maintenance actions.
 	PendingActions []MaintenanceAction
 }
@@ -179,7 +168,7 @@ func (p *Plan) String() string {
 		}
 		action := "already on target"
 		if ip.Rotate {
-			action = fmt.Sprintf("step %d: %s -> %s", ip.Order, orUnknown(ip.CAIdentifier), p.TargetCA)
+			action = fmt.Sprintf("step %d: %s -> %s", ip.Order, orUnknown(ip.CACertificate), p.TargetCA)
 		}
 		fmt.Fprintf(&b, "  %s (%s, %s): %s\n", ip.ID, role, orUnknown(ip.Status), action)
 		for _, n := range ip.Notes {
@@ -270,7 +259,7 @@ func NewPlan(in PlanInput) (*Plan, error) {
 	// instances already on the target.
 	var rotate, current []InstancePlan
 	for _, inst := range in.Instances {
-		ip := InstancePlan{Instance: inst, Rotate: inst.CAIdentifier != target.ID}
+		ip := InstancePlan{Instance: inst, Rotate: inst.CACertificate != target.ID}
 		ip.PendingActions = slices.Clone(inst.PendingActions)
 		if a, ok := inst.PendingCARotation(); ok {
 			n := "pending " + ActionCARotation
@@ -284,12 +273,12 @@ func NewPlan(in PlanInput) (*Plan, error) {
 			}
 			ip.Notes = append(ip.Notes, n)
 		}
-		if inst.CAIdentifier == "" {
+		if inst.CACertificate == "" {
 			ip.Notes = append(ip.Notes, "current CA is unknown")
-		} else if ca, ok := cat.Lookup(inst.CAIdentifier); ok && ca.ExpiredAt(now) {
+		} else if ca, ok := cat.Lookup(inst.CACertificate); ok && ca.ExpiredAt(now) {
 			ip.Notes = append(ip.Notes, fmt.Sprintf("current CA %s expired on %s", ca.ID, ca.ValidTill.Format(time.DateOnly)))
 		}
-		if t := inst.ServerCertValidTill; !t.IsZero() {
+		if t := inst.CertificateValidTill; !t.IsZero() {
 			switch {
 			case !now.Before(t):
 				ip.Notes = append(ip.Notes, "server certificate expired on "+t.Format(time.DateOnly))
@@ -341,11 +330,11 @@ func NewPlan(in PlanInput) (*Plan, error) {
 		// fail today, until their instance is rotated.
 		var untrusted []string
 		for _, ip := range p.Instances {
-			if !ip.Rotate || ip.CAIdentifier == "" {
+			if !ip.Rotate || ip.CACertificate == "" {
 				continue
 			}
-			if !in.TrustStore.TrustsCA(ip.CAIdentifier, now) {
-				untrusted = append(untrusted, fmt.Sprintf("%s (%s)", ip.ID, ip.CAIdentifier))
+			if !in.TrustStore.TrustsCA(ip.CACertificate, now) {
+				untrusted = append(untrusted, fmt.Sprintf("%s (%s)", ip.ID, ip.CACertificate))
 			}
 		}
 		if len(untrusted) > 0 {

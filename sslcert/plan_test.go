@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pgaurora/pgaurora"
 )
 
 func TestNewPlan(t *testing.T) {
@@ -19,10 +21,9 @@ func TestNewPlan(t *testing.T) {
 
 	cluster := func() []Instance {
 		return []Instance{
-			{ID: "w", Writer: true, Status: "available", CAIdentifier: CA2019, ServerCertValidTill: now.Add(10 * 24 * time.Hour)},
-			{ID: "r2", Status: "available", CAIdentifier: CA2019,
-				PendingActions: []MaintenanceAction{{Action: "system-update"}, {Action: ActionCARotation, Description: "CA expiring", ForcedApply: forced}}},
-			{ID: "r1", Status: "modifying", CAIdentifier: CA2019},
+			{Instance: pgaurora.Instance{ID: "w", Writer: true, Status: "available", CACertificate: CA2019, CertificateValidTill: now.Add(10 * 24 * time.Hour)}},
+			{Instance: pgaurora.Instance{ID: "r2", Status: "available", CACertificate: CA2019}, PendingActions: []MaintenanceAction{{Action: "system-update"}, {Action: ActionCARotation, Description: "CA expiring", ForcedApply: forced}}},
+			{Instance: pgaurora.Instance{ID: "r1", Status: "modifying", CACertificate: CA2019}},
 		}
 	}
 
@@ -79,8 +80,8 @@ func TestNewPlan(t *testing.T) {
 		{
 			name: "partly rotated: only the rest",
 			in: PlanInput{Instances: []Instance{
-				{ID: "w", Writer: true, CAIdentifier: CA2019},
-				{ID: "r1", CAIdentifier: CAECC384G1},
+				{Instance: pgaurora.Instance{ID: "w", Writer: true, CACertificate: CA2019}},
+				{Instance: pgaurora.Instance{ID: "r1", CACertificate: CAECC384G1}},
 			}, TargetCA: CAECC384G1, TrustStore: merged},
 			steps: []string{"w"}, current: []string{"r1"}, trustsTgt: true,
 			notes: map[string][]string{"w": {"current CA rds-ca-2019 expired"}, "r1": nil},
@@ -88,14 +89,14 @@ func TestNewPlan(t *testing.T) {
 		{
 			name: "all on target: nothing to do, safe even with an old-only store",
 			in: PlanInput{Instances: []Instance{
-				{ID: "w", Writer: true, CAIdentifier: CAECC384G1},
+				{Instance: pgaurora.Instance{ID: "w", Writer: true, CACertificate: CAECC384G1}},
 			}, TargetCA: CAECC384G1, TrustStore: oldOnly},
 			current: []string{"w"},
 		},
 		{
 			name: "no writer",
 			in: PlanInput{Instances: []Instance{
-				{ID: "b", CAIdentifier: CARSA2048G1}, {ID: "a"},
+				{Instance: pgaurora.Instance{ID: "b", CACertificate: CARSA2048G1}}, {Instance: pgaurora.Instance{ID: "a"}},
 			}, TargetCA: CAECC384G1, TrustStore: merged},
 			steps: []string{"a", "b"}, trustsTgt: true,
 			warnings: []string{"no writer", "does not trust the current CA of b (rds-ca-rsa2048-g1)"},
@@ -105,9 +106,9 @@ func TestNewPlan(t *testing.T) {
 		{name: "unknown target", in: PlanInput{Instances: cluster(), TargetCA: "rds-ca-2015"}, errText: `TargetCA "rds-ca-2015" is not a known CA`},
 		{name: "expired target", in: PlanInput{Instances: cluster(), TargetCA: CA2019}, errText: "expired on 2024-08-22; choose another of: rds-ca-ecc384-g1, rds-ca-rsa2048-g1, rds-ca-rsa4096-g1"},
 		{name: "no instances", in: PlanInput{TargetCA: CAECC384G1}, errText: "Instances is empty"},
-		{name: "empty ID", in: PlanInput{TargetCA: CAECC384G1, Instances: []Instance{{ID: "a"}, {}}}, errText: "Instances[1].ID is empty"},
-		{name: "repeated ID", in: PlanInput{TargetCA: CAECC384G1, Instances: []Instance{{ID: "a"}, {ID: "a"}}}, errText: `Instances[1].ID "a" is listed twice`},
-		{name: "two writers", in: PlanInput{TargetCA: CAECC384G1, Instances: []Instance{{ID: "a", Writer: true}, {ID: "b", Writer: true}}}, errText: "2 writers (a, b)"},
+		{name: "empty ID", in: PlanInput{TargetCA: CAECC384G1, Instances: []Instance{{Instance: pgaurora.Instance{ID: "a"}}, {}}}, errText: "Instances[1].ID is empty"},
+		{name: "repeated ID", in: PlanInput{TargetCA: CAECC384G1, Instances: []Instance{{Instance: pgaurora.Instance{ID: "a"}}, {Instance: pgaurora.Instance{ID: "a"}}}}, errText: `Instances[1].ID "a" is listed twice`},
+		{name: "two writers", in: PlanInput{TargetCA: CAECC384G1, Instances: []Instance{{Instance: pgaurora.Instance{ID: "a", Writer: true}}, {Instance: pgaurora.Instance{ID: "b", Writer: true}}}}, errText: "2 writers (a, b)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -188,7 +189,7 @@ func TestPlanString(t *testing.T) {
 	cas := testRDSCAs(t)
 	p, err := NewPlan(PlanInput{
 		ClusterID: "c1", TargetCA: CAECC384G1, TrustStore: storeOf(cas[CA2019]),
-		Instances: []Instance{{ID: "w", Writer: true, Status: "available", CAIdentifier: CA2019}, {ID: "r", Status: "available", CAIdentifier: CA2019}},
+		Instances: []Instance{{Instance: pgaurora.Instance{ID: "w", Writer: true, Status: "available", CACertificate: CA2019}}, {Instance: pgaurora.Instance{ID: "r", Status: "available", CACertificate: CA2019}}},
 		Now:       time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
 	})
 	if !errors.Is(err, ErrUnsafePlan) {

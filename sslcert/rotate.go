@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
 	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/rdsread"
 	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
@@ -37,28 +38,23 @@ var _ RotationAPI = (*rds.Client)(nil)
 
 // Discover reads a cluster's members with their current CA, server
 // certificate expiry, status, endpoint and pending maintenance actions:
-// DescribeDBClusters, then DescribeDBInstances for each member, then
+// DescribeDBClusters, DescribeDBInstances filtered on the cluster, then
 // DescribePendingMaintenanceActions filtered on the members.
 func Discover(ctx context.Context, api ReadAPI, clusterID string) ([]Instance, error) {
 	if clusterID == "" {
 		return nil, errors.New("sslcert: discover cluster: clusterID is empty")
 	}
-	out, err := api.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(clusterID)})
+	c, err := rdsread.Cluster(ctx, api, clusterID)
 	if err != nil {
-		return nil, fmt.Errorf("sslcert: discover cluster %q: DescribeDBClusters: %w", clusterID, err)
+		return nil, fmt.Errorf("sslcert: discover: %w", err)
 	}
-	if len(out.DBClusters) == 0 {
-		return nil, fmt.Errorf("sslcert: discover cluster %q: DescribeDBClusters returned no cluster", clusterID)
+	members, err := rdsread.Members(ctx, api, c)
+	if err != nil {
+		return nil, fmt.Errorf("sslcert: discover: %w", err)
 	}
-	var insts []Instance
-	for _, m := range out.DBClusters[0].DBClusterMembers {
-		id := aws.ToString(m.DBInstanceIdentifier)
-		inst, err := describeInstance(ctx, api, id)
-		if err != nil {
-			return nil, fmt.Errorf("sslcert: discover cluster %q: %w", clusterID, err)
-		}
-		inst.Writer = aws.ToBool(m.IsClusterWriter)
-		insts = append(insts, inst)
+	insts := make([]Instance, len(members))
+	for i, m := range members {
+		insts[i] = Instance{Instance: m}
 	}
 	if len(insts) == 0 {
 		return insts, nil
@@ -107,37 +103,6 @@ func matchesARN(inst Instance, arn string) bool {
 		return arn == inst.ARN
 	}
 	return strings.HasSuffix(arn, ":db:"+inst.ID) || arn == inst.ID
-}
-
-func describeInstance(ctx context.Context, api ReadAPI, id string) (Instance, error) {
-	out, err := api.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
-	if err != nil {
-		return Instance{}, fmt.Errorf("DescribeDBInstances %s: %w", id, err)
-	}
-	if len(out.DBInstances) == 0 {
-		return Instance{}, fmt.Errorf("DescribeDBInstances %s: no instance returned", id)
-	}
-	return instanceFrom(out.DBInstances[0]), nil
-}
-
-func instanceFrom(d types.DBInstance) Instance {
-	inst := Instance{
-		ID:           aws.ToString(d.DBInstanceIdentifier),
-		ARN:          aws.ToString(d.DBInstanceArn),
-		Status:       aws.ToString(d.DBInstanceStatus),
-		CAIdentifier: aws.ToString(d.CACertificateIdentifier),
-	}
-	if cd := d.CertificateDetails; cd != nil {
-		inst.ServerCertValidTill = aws.ToTime(cd.ValidTill)
-		if inst.CAIdentifier == "" {
-			inst.CAIdentifier = aws.ToString(cd.CAIdentifier)
-		}
-	}
-	if ep := d.Endpoint; ep != nil {
-		inst.Address = aws.ToString(ep.Address)
-		inst.Port = aws.ToInt32(ep.Port)
-	}
-	return inst
 }
 
 // PlanOptions configures PlanRotation.
@@ -376,7 +341,7 @@ func (e *executor) rotateOne(ctx context.Context, ip InstancePlan, step, steps i
 		return StageWaitAvailable, false, false, nil, err
 	}
 	status = inst.Status
-	already := inst.CAIdentifier == target
+	already := inst.CACertificate == target
 	modified := false
 	if !already {
 		report(StageModify, false)
@@ -393,7 +358,7 @@ func (e *executor) rotateOne(ctx context.Context, ip InstancePlan, step, steps i
 		report(StageApply, false)
 		inst, err = e.waitFor(ctx, ip.ID, func(inst Instance, d types.DBInstance) bool {
 			pending := d.PendingModifiedValues != nil && d.PendingModifiedValues.CACertificateIdentifier != nil
-			return inst.Status == "available" && inst.CAIdentifier == target && !pending
+			return inst.Status == "available" && inst.CACertificate == target && !pending
 		})
 		if err != nil {
 			return StageApply, modified, false, nil, err
@@ -430,7 +395,7 @@ func (e *executor) waitFor(ctx context.Context, id string, done func(Instance, t
 			return false, fmt.Errorf("DescribeDBInstances %s: no instance returned", id)
 		}
 		d := out.DBInstances[0]
-		last = instanceFrom(d)
+		last = Instance{Instance: rdsread.FromDB(d, nil)}
 		if done(last, d) {
 			return true, nil
 		}
@@ -440,7 +405,7 @@ func (e *executor) waitFor(ctx context.Context, id string, done func(Instance, t
 		return false, nil
 	})
 	if err != nil && (ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)) {
-		return last, fmt.Errorf("waiting for %s (last status %q, CA %q): %w", id, last.Status, last.CAIdentifier, err)
+		return last, fmt.Errorf("waiting for %s (last status %q, CA %q): %w", id, last.Status, last.CACertificate, err)
 	}
 	return last, err
 }
@@ -453,7 +418,7 @@ func (e *executor) verify(ctx context.Context, inst Instance) (*ServerCheck, err
 	if e.opts.Address != nil {
 		addr, serverName = e.opts.Address(inst)
 	} else if inst.Address != "" && inst.Port != 0 {
-		addr, serverName = net.JoinHostPort(inst.Address, strconv.Itoa(int(inst.Port))), inst.Address
+		addr, serverName = net.JoinHostPort(inst.Address, strconv.Itoa(inst.Port)), inst.Address
 	}
 	if addr == "" {
 		return nil, fmt.Errorf("server check of %s: the instance has no endpoint (set ExecuteOptions.Address or SkipVerify)", inst.ID)

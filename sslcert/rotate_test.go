@@ -220,7 +220,7 @@ func cas(ctx context.Context, t *testing.T, api *rds.Client, clusterID string) [
 	}
 	var out []string
 	for _, inst := range insts {
-		out = append(out, inst.ID+"="+inst.CAIdentifier)
+		out = append(out, inst.ID+"="+inst.CACertificate)
 	}
 	return out
 }
@@ -244,7 +244,7 @@ func testDiscoverAndPlan(t *testing.T, env *rotationEnv) {
 	}
 	var got []string
 	for _, inst := range insts {
-		got = append(got, fmt.Sprintf("%s writer=%v %s %s", inst.ID, inst.Writer, inst.Status, inst.CAIdentifier))
+		got = append(got, fmt.Sprintf("%s writer=%v %s %s", inst.ID, inst.Writer, inst.Status, inst.CACertificate))
 	}
 	want := []string{w + " writer=true available " + CA2019, r + " writer=false available " + CA2019}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -255,13 +255,13 @@ func testDiscoverAndPlan(t *testing.T, env *rotationEnv) {
 			t.Errorf("%s: ARN %q", inst.ID, inst.ARN)
 		}
 		// The server certificate is capped at its CA's expiry.
-		if d := inst.ServerCertValidTill.Sub(oldCA.ValidTill); d < -time.Second || d > time.Second {
-			t.Errorf("%s: server certificate valid till %v, want the CA's expiry %v", inst.ID, inst.ServerCertValidTill, oldCA.ValidTill)
+		if d := inst.CertificateValidTill.Sub(oldCA.ValidTill); d < -time.Second || d > time.Second {
+			t.Errorf("%s: server certificate valid till %v, want the CA's expiry %v", inst.ID, inst.CertificateValidTill, oldCA.ValidTill)
 		}
 		// The CA expires within the rotation window: RDS schedules the
 		// rotation, forced at the CA's expiry.
 		a, ok := inst.PendingCARotation()
-		if !ok || a.Description != "Certificate rotation" || !a.ForcedApply.Equal(inst.ServerCertValidTill.Truncate(time.Second)) ||
+		if !ok || a.Description != "Certificate rotation" || !a.ForcedApply.Equal(inst.CertificateValidTill.Truncate(time.Second)) ||
 			!a.AutoAppliedAfter.Equal(a.ForcedApply.Add(-7*24*time.Hour)) {
 			t.Errorf("%s: pending actions %+v", inst.ID, inst.PendingActions)
 		}
@@ -293,8 +293,8 @@ func testDiscoverAndPlan(t *testing.T, env *rotationEnv) {
 	}
 	_, err = Discover(ctx, api, "no-such-cluster")
 	var nf *types.DBClusterNotFoundFault
-	if !errors.As(err, &nf) || !strings.Contains(err.Error(), `discover cluster "no-such-cluster"`) {
-		t.Errorf("Discover of an unknown cluster: %v, want a DBClusterNotFoundFault naming it", err)
+	if !errors.As(err, &nf) || !errors.Is(err, pgaurora.ErrClusterNotFound) || !strings.Contains(err.Error(), "cluster no-such-cluster") {
+		t.Errorf("Discover of an unknown cluster: %v, want ErrClusterNotFound and a DBClusterNotFoundFault naming it", err)
 	}
 }
 
@@ -344,7 +344,7 @@ func testExecute(t *testing.T, env *rotationEnv) {
 		t.Fatal(err)
 	}
 	for _, inst := range insts {
-		if inst.CAIdentifier != CAECC384G1 || inst.Status != "available" || len(inst.PendingActions) != 0 {
+		if inst.CACertificate != CAECC384G1 || inst.Status != "available" || len(inst.PendingActions) != 0 {
 			t.Errorf("%s after the rotation: %+v", inst.ID, inst)
 		}
 	}

@@ -331,7 +331,7 @@ func (t *tour) rotate(ctx context.Context) error {
 	if err := w.QueryRow(ctx, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl); err != nil {
 		return fmt.Errorf("verify-full connection after the rotation: %w", err)
 	}
-	check, err := sslcert.CheckServer(ctx, fmt.Sprintf("%s:%d", d.Writer.Endpoint, d.Writer.Port), &sslcert.CheckOptions{TrustStore: trust, ServerName: d.Writer.Endpoint})
+	check, err := sslcert.CheckServer(ctx, fmt.Sprintf("%s:%d", d.Writer.Address, d.Writer.Port), &sslcert.CheckOptions{TrustStore: trust, ServerName: d.Writer.Address})
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/examples/internal/exampleenv"
 	"github.com/pgaurora/pgaurora/sslcert"
@@ -168,9 +169,9 @@ func printInstances(ctx context.Context, out io.Writer, c *aurora.Cluster) (stri
 	if d.Writer == nil {
 		return "", errors.New("the cluster has no writer right now")
 	}
-	for _, in := range append([]aurora.Instance{*d.Writer}, d.Readers...) {
+	for _, in := range append([]pgaurora.Instance{*d.Writer}, d.Readers...) {
 		role := "reader"
-		if in.IsWriter {
+		if in.Writer {
 			role = "writer"
 		}
 		fmt.Fprintf(out, "  %-22s %s  CA %-18s certificate valid till %s\n", in.ID, role, in.CACertificate, in.CertificateValidTill.Format(time.DateOnly))
