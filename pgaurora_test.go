@@ -2,6 +2,7 @@ package pgaurora_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"log/slog"
 	"strings"
 	"testing"
@@ -58,5 +59,51 @@ func TestLogProgress(t *testing.T) {
 	none.Report(pgaurora.Event{}) // a nil ProgressFunc reports nothing
 	if none.Then(nil) != nil {
 		t.Fatal("nil.Then(nil) is not nil")
+	}
+}
+
+func TestLSN(t *testing.T) {
+	for _, s := range []string{"0/0", "16/B374D848", "FFFFFFFF/FFFFFFFF", "0/151A690"} {
+		l, err := pgaurora.ParseLSN(s)
+		if err != nil || l.String() != s {
+			t.Errorf("ParseLSN(%q) = %v, %v; want it back", s, l, err)
+		}
+	}
+	if l, _ := pgaurora.ParseLSN("16/b374d848"); l != 0x16B374D848 {
+		t.Errorf("lower case: %x", uint64(l))
+	}
+	for _, bad := range []string{"", "0", "/1", "1/", "g/0", "123456789/0", "0/123456789", "1/2/3", "-1/0"} {
+		if _, err := pgaurora.ParseLSN(bad); err == nil {
+			t.Errorf("ParseLSN(%q) succeeded", bad)
+		}
+	}
+	var l pgaurora.LSN
+	if err := l.Scan("1/2"); err != nil || l != 1<<32|2 {
+		t.Errorf("Scan(text) = %v, %v", l, err)
+	}
+	if err := l.Scan(nil); err != nil || l != 0 {
+		t.Errorf("Scan(nil) = %v, %v", l, err)
+	}
+	if err := l.Scan(42); err == nil {
+		t.Error("Scan(int) succeeded")
+	}
+	b, err := json.Marshal(struct{ L pgaurora.LSN }{1<<32 | 0xAB})
+	if err != nil || string(b) != `{"L":"1/AB"}` {
+		t.Errorf("JSON = %s, %v", b, err)
+	}
+	var back struct{ L pgaurora.LSN }
+	if err := json.Unmarshal([]byte(`{"L":"1/AB"}`), &back); err != nil || back.L != 1<<32|0xAB {
+		t.Errorf("JSON back = %v, %v", back.L, err)
+	}
+	if err := json.Unmarshal([]byte(`{"L":""}`), &back); err != nil || back.L != 0 {
+		t.Errorf("empty JSON = %v, %v", back.L, err)
+	}
+}
+
+func TestFormatBytes(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1536: "1.5 KiB", 3 << 30: "3.0 GiB"} {
+		if got := pgaurora.FormatBytes(n); got != want {
+			t.Errorf("FormatBytes(%d) = %q, want %q", n, got, want)
+		}
 	}
 }

@@ -1,12 +1,16 @@
 package aurora
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/slots"
 )
 
 // WaitClass is the kind of wait a session is in, from pg_stat_activity's
@@ -307,78 +311,19 @@ func (c *Cluster) SampleWaitEvents(ctx context.Context, period, interval time.Du
 	return r, nil
 }
 
-// InactiveSlot is a replication slot no consumer is reading, and the WAL it
-// keeps on the cluster's storage. AWS warns that such a slot makes storage
-// grow until the cluster runs out of it: drop the slot
-// (pg_drop_replication_slot) or reconnect its consumer.
-type InactiveSlot struct {
-	// Name is the slot name; Type "logical" or "physical".
-	Name, Type string
-	// Plugin is the output plugin of a logical slot ("pgoutput",
-	// "test_decoding", "pglogical_output", "wal2json").
-	Plugin string
-	// Database is the database of a logical slot.
-	Database string
-	// Temporary slots disappear with their session.
-	Temporary bool
-	// RestartLSN is the oldest WAL position the slot keeps ("" when the
-	// slot reserves none).
-	RestartLSN string
-	// RetainedWALBytes is how much WAL the slot holds back:
-	// pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn).
-	RetainedWALBytes int64
-	// WALStatus is pg_replication_slots.wal_status: "reserved",
-	// "extended", "unreserved" or "lost".
-	WALStatus string
-}
-
-// RetainedWAL formats RetainedWALBytes in binary units ("1.5 MiB").
-func (s InactiveSlot) RetainedWAL() string { return formatBytes(s.RetainedWALBytes) }
-
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	exp := int(math.Log(float64(n)) / math.Log(unit))
-	if exp > 5 {
-		exp = 5
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/math.Pow(unit, float64(exp)), "KMGTP"[exp-1])
-}
-
-const inactiveSlotsSQL = `SELECT slot_name::text, slot_type, coalesce(plugin::text, ''), coalesce(database::text, ''), temporary,
-  coalesce(restart_lsn::text, ''),
-  coalesce(pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), restart_lsn), 0)::bigint,
-  coalesce(wal_status, '')
-FROM pg_catalog.pg_replication_slots
-WHERE NOT active
-ORDER BY 7 DESC, 1`
-
 // InactiveSlots lists the replication slots on the writer that no consumer
 // is reading (pg_replication_slots.active is false), largest retained WAL
 // first, with the WAL each keeps: the check AWS documents against storage
 // filling up behind a forgotten slot. None is an empty slice.
-func (c *Cluster) InactiveSlots(ctx context.Context) ([]InactiveSlot, error) {
+func (c *Cluster) InactiveSlots(ctx context.Context) ([]pgaurora.ReplicationSlot, error) {
 	p, err := c.Writer(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("aurora: listing inactive replication slots: %w", err)
 	}
-	rows, err := p.Query(ctx, inactiveSlotsSQL)
+	found, err := slots.List(ctx, p, slots.Inactive)
 	if err != nil {
 		return nil, fmt.Errorf("aurora: listing inactive replication slots: %w", err)
 	}
-	defer rows.Close()
-	out := []InactiveSlot{}
-	for rows.Next() {
-		var s InactiveSlot
-		if err := rows.Scan(&s.Name, &s.Type, &s.Plugin, &s.Database, &s.Temporary, &s.RestartLSN, &s.RetainedWALBytes, &s.WALStatus); err != nil {
-			return nil, fmt.Errorf("aurora: reading pg_replication_slots: %w", err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("aurora: listing inactive replication slots: %w", err)
-	}
-	return out, nil
+	slices.SortStableFunc(found, func(a, b pgaurora.ReplicationSlot) int { return cmp.Compare(b.RetainedBytes, a.RetainedBytes) })
+	return append([]pgaurora.ReplicationSlot{}, found...), nil
 }

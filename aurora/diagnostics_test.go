@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
 )
 
@@ -220,7 +221,7 @@ func TestInactiveSlots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var found *aurora.InactiveSlot
+	var found *pgaurora.ReplicationSlot
 	for i := range slots {
 		t.Logf("inactive slot %s (%s, %s): %s retained, wal_status %s", slots[i].Name, slots[i].Type, slots[i].Plugin, slots[i].RetainedWAL(), slots[i].WALStatus)
 		if slots[i].Name == slot {
@@ -230,15 +231,15 @@ func TestInactiveSlots(t *testing.T) {
 	if found == nil {
 		t.Fatalf("slot %s not reported among %+v", slot, slots)
 	}
-	if found.Type != "logical" || found.Plugin != "test_decoding" || found.Database != "postgres" || found.Temporary || found.WALStatus != "reserved" || found.RestartLSN == "" {
+	if found.Type != "logical" || found.Plugin != "test_decoding" || found.Database != "postgres" || found.Temporary || found.WALStatus != "reserved" || found.RestartLSN == 0 {
 		t.Errorf("slot %+v", *found)
 	}
 	// 20,000 rows of over 100 bytes each.
-	if found.RetainedWALBytes < 2_000_000 {
-		t.Errorf("slot retains %d bytes of WAL, want at least 2 MB", found.RetainedWALBytes)
+	if found.RetainedBytes < 2_000_000 {
+		t.Errorf("slot retains %d bytes of WAL, want at least 2 MB", found.RetainedBytes)
 	}
 	for i := 1; i < len(slots); i++ {
-		if slots[i].RetainedWALBytes > slots[i-1].RetainedWALBytes {
+		if slots[i].RetainedBytes > slots[i-1].RetainedBytes {
 			t.Errorf("slots not ordered by retained WAL: %+v", slots)
 		}
 	}

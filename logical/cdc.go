@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/secretsql"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
 )
@@ -168,7 +169,7 @@ type Slot struct {
 	Plugin Plugin
 	// LSN is the slot's consistent point: decoding returns the changes
 	// committed after it.
-	LSN string
+	LSN pgaurora.LSN
 }
 
 // CreateSlot creates a logical replication slot in the client's database
@@ -214,38 +215,21 @@ func (c *Client) DropSlot(ctx context.Context, name string) error {
 // the WAL before it: what a consumer does after it has durably processed
 // the changes up to lsn (see PeekWal2JSON). It returns the position
 // reached.
-func (c *Client) AdvanceSlot(ctx context.Context, name, lsn string) (string, error) {
+func (c *Client) AdvanceSlot(ctx context.Context, name string, lsn pgaurora.LSN) (pgaurora.LSN, error) {
 	if err := checkSlotName(name); err != nil {
-		return "", err
+		return 0, err
 	}
-	if err := checkLSN("lsn", lsn); err != nil {
-		return "", err
-	}
-	var end string
+	var end pgaurora.LSN
 	err := c.q.QueryRow(ctx, "SELECT end_lsn::text FROM pg_replication_slot_advance($1, $2::pg_lsn)", name, lsn).Scan(&end)
 	return end, classify(err, fmt.Sprintf("advancing slot %q", name))
-}
-
-// checkLSN accepts a WAL position as PostgreSQL writes it: two
-// hexadecimal numbers separated by a slash, such as 0/16B3748.
-func checkLSN(field, lsn string) error {
-	hi, lo, ok := strings.Cut(lsn, "/")
-	if !ok || hi == "" || lo == "" || len(hi) > 8 || len(lo) > 8 {
-		return invalid("%s is %q; expected a WAL position such as 0/16B3748", field, lsn)
-	}
-	for _, part := range []string{hi, lo} {
-		if _, err := strconv.ParseUint(part, 16, 32); err != nil {
-			return invalid("%s is %q; expected a WAL position such as 0/16B3748", field, lsn)
-		}
-	}
-	return nil
 }
 
 // PeekOptions tunes PeekWal2JSON. A nil *PeekOptions reads every pending
 // change, without transaction records.
 type PeekOptions struct {
-	// UptoLSN stops at changes committed at or before this WAL position.
-	UptoLSN string
+	// UptoLSN, when not zero, stops at changes committed at or before
+	// this WAL position.
+	UptoLSN pgaurora.LSN
 	// UptoChanges stops after about this many records (whole
 	// transactions are returned); 0 means no limit.
 	UptoChanges int
@@ -274,11 +258,8 @@ func (c *Client) PeekWal2JSON(ctx context.Context, slot string, opts *PeekOption
 	if err := checkSlotName(slot); err != nil {
 		return nil, err
 	}
-	var upto *string
-	if opts.UptoLSN != "" {
-		if err := checkLSN("UptoLSN", opts.UptoLSN); err != nil {
-			return nil, err
-		}
+	var upto *pgaurora.LSN
+	if opts.UptoLSN != 0 {
 		upto = &opts.UptoLSN
 	}
 	if opts.UptoChanges < 0 {
@@ -314,7 +295,7 @@ func (c *Client) PeekWal2JSON(ctx context.Context, slot string, opts *PeekOption
 	var out []DataChange
 	sc := w2jScanner{intern: map[string]string{}}
 	for rows.Next() {
-		var lsn string
+		var lsn pgaurora.LSN
 		var xid int64
 		var data []byte
 		if err := rows.Scan(&lsn, &xid, &data); err != nil {
@@ -324,7 +305,7 @@ func (c *Client) PeekWal2JSON(ctx context.Context, slot string, opts *PeekOption
 		if err != nil {
 			return nil, fmt.Errorf("logical: peeking at slot %q: change at %s: %w", slot, lsn, err)
 		}
-		if ch.LSN == "" {
+		if ch.LSN == 0 {
 			ch.LSN = lsn
 		}
 		if ch.XID == 0 {

@@ -8,73 +8,17 @@ import (
 	"strings"
 	"sync"
 	"time"
-)
 
-// SlotStatus is a replication slot and the WAL it holds back.
-type SlotStatus struct {
-	// Name is the slot's name, Plugin its output plugin (empty for a
-	// physical slot), Type "logical" or "physical", and Database the
-	// database of a logical slot.
-	Name, Plugin, Type, Database string
-	// Temporary slots vanish when their session ends.
-	Temporary bool
-	// Active is true while a walsender or backend uses the slot, and
-	// ActivePID is that process.
-	Active    bool
-	ActivePID int
-	// RestartLSN is the oldest WAL position the slot needs, and
-	// ConfirmedFlushLSN how far its consumer has confirmed (logical
-	// slots).
-	RestartLSN, ConfirmedFlushLSN string
-	// RetainedBytes is the WAL the server keeps for the slot:
-	// pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn).
-	RetainedBytes int64
-	// WALStatus is reserved, extended, unreserved or lost (a lost slot
-	// can no longer be used).
-	WALStatus string
-	// InactiveSince is when the slot became inactive, as the server
-	// reports it (PostgreSQL 17+); zero otherwise.
-	InactiveSince time.Time
-}
+	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/slots"
+)
 
 // Slots returns every replication slot of the cluster (slots are
 // cluster-wide; logical ones belong to a database), in name order, with
 // the WAL each retains.
-func (c *Client) Slots(ctx context.Context) ([]SlotStatus, error) {
-	v, err := c.ServerVersion(ctx)
+func (c *Client) Slots(ctx context.Context) ([]pgaurora.ReplicationSlot, error) {
+	out, err := slots.List(ctx, c.q, slots.All)
 	if err != nil {
-		return nil, err
-	}
-	walStatus, since := "''", "NULL::timestamptz"
-	if v >= version13 {
-		walStatus = "coalesce(s.wal_status, '')"
-	}
-	if v >= 170000 {
-		since = "s.inactive_since"
-	}
-	rows, err := c.q.Query(ctx, `SELECT s.slot_name::text, coalesce(s.plugin::text, ''), s.slot_type, coalesce(s.database::text, ''),
-		s.temporary, s.active, coalesce(s.active_pid, 0), coalesce(s.restart_lsn::text, ''), coalesce(s.confirmed_flush_lsn::text, ''),
-		coalesce(pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END,
-			s.restart_lsn), 0)::int8, `+walStatus+`, `+since+`
-		FROM pg_replication_slots s ORDER BY s.slot_name`)
-	if err != nil {
-		return nil, classify(err, "listing replication slots")
-	}
-	defer rows.Close()
-	var out []SlotStatus
-	for rows.Next() {
-		var s SlotStatus
-		var inactive *time.Time
-		if err := rows.Scan(&s.Name, &s.Plugin, &s.Type, &s.Database, &s.Temporary, &s.Active, &s.ActivePID,
-			&s.RestartLSN, &s.ConfirmedFlushLSN, &s.RetainedBytes, &s.WALStatus, &inactive); err != nil {
-			return nil, classify(err, "reading replication slots")
-		}
-		if inactive != nil {
-			s.InactiveSince = *inactive
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, classify(err, "listing replication slots")
 	}
 	return out, nil
@@ -98,7 +42,7 @@ type SlotPolicy struct {
 	Protect []string
 	// Select chooses the slots the policy covers; nil covers every
 	// logical slot. Physical slots are covered only when Select says so.
-	Select func(SlotStatus) bool
+	Select func(pgaurora.ReplicationSlot) bool
 }
 
 // Violation is a rule of a SlotPolicy that a slot breaks.
@@ -118,7 +62,7 @@ const (
 // SlotReport is one slot as a Monitor judged it.
 type SlotReport struct {
 	// Slot is the slot as read.
-	Slot SlotStatus
+	Slot pgaurora.ReplicationSlot
 	// InactiveSince is when the slot was first seen inactive (by this
 	// monitor, or by the server on PostgreSQL 17+); zero when active.
 	InactiveSince time.Time
@@ -199,9 +143,9 @@ type MonitorState struct {
 // confirmed position at that time: if the position moves, something
 // consumed the slot in between and the clock starts again.
 type InactiveMark struct {
-	Since             time.Time `json:"since"`
-	ConfirmedFlushLSN string    `json:"confirmed_flush_lsn"`
-	RestartLSN        string    `json:"restart_lsn"`
+	Since             time.Time    `json:"since"`
+	ConfirmedFlushLSN pgaurora.LSN `json:"confirmed_flush_lsn"`
+	RestartLSN        pgaurora.LSN `json:"restart_lsn"`
 }
 
 // MonitorOptions tunes NewMonitor. A nil *MonitorOptions uses the wall
@@ -326,7 +270,7 @@ func (m *Monitor) Check(ctx context.Context) (MonitorReport, error) {
 
 // Judge returns the rules of the policy a slot breaks, given how long it
 // has been inactive. It is pure.
-func Judge(p SlotPolicy, s SlotStatus, inactiveFor time.Duration) []Violation {
+func Judge(p SlotPolicy, s pgaurora.ReplicationSlot, inactiveFor time.Duration) []Violation {
 	var out []Violation
 	if !s.Active && p.MaxInactive > 0 && inactiveFor >= p.MaxInactive {
 		out = append(out, ViolationInactive)

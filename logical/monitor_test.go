@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/pgtest"
 )
 
@@ -16,25 +17,25 @@ func TestJudge(t *testing.T) {
 	p := SlotPolicy{MaxInactive: time.Hour, MaxRetainedBytes: 1000}
 	tests := []struct {
 		name     string
-		slot     SlotStatus
+		slot     pgaurora.ReplicationSlot
 		inactive time.Duration
 		want     []Violation
 	}{
-		{"fine", SlotStatus{RetainedBytes: 10}, 0, nil},
-		{"inactive long", SlotStatus{RetainedBytes: 10}, time.Hour, []Violation{ViolationInactive}},
-		{"inactive short", SlotStatus{RetainedBytes: 10}, time.Hour - 1, nil},
-		{"retains too much", SlotStatus{RetainedBytes: 1001}, 0, []Violation{ViolationRetainedBytes}},
-		{"at the limit", SlotStatus{RetainedBytes: 1000}, 0, nil},
-		{"both", SlotStatus{RetainedBytes: 5000}, 2 * time.Hour, []Violation{ViolationInactive, ViolationRetainedBytes}},
-		{"active and lagging", SlotStatus{Active: true, RetainedBytes: 5000}, 2 * time.Hour, []Violation{ViolationRetainedBytes}},
-		{"lost", SlotStatus{WALStatus: "lost"}, 0, []Violation{ViolationLost}},
+		{"fine", pgaurora.ReplicationSlot{RetainedBytes: 10}, 0, nil},
+		{"inactive long", pgaurora.ReplicationSlot{RetainedBytes: 10}, time.Hour, []Violation{ViolationInactive}},
+		{"inactive short", pgaurora.ReplicationSlot{RetainedBytes: 10}, time.Hour - 1, nil},
+		{"retains too much", pgaurora.ReplicationSlot{RetainedBytes: 1001}, 0, []Violation{ViolationRetainedBytes}},
+		{"at the limit", pgaurora.ReplicationSlot{RetainedBytes: 1000}, 0, nil},
+		{"both", pgaurora.ReplicationSlot{RetainedBytes: 5000}, 2 * time.Hour, []Violation{ViolationInactive, ViolationRetainedBytes}},
+		{"active and lagging", pgaurora.ReplicationSlot{Active: true, RetainedBytes: 5000}, 2 * time.Hour, []Violation{ViolationRetainedBytes}},
+		{"lost", pgaurora.ReplicationSlot{WALStatus: "lost"}, 0, []Violation{ViolationLost}},
 	}
 	for _, tt := range tests {
 		if got := Judge(p, tt.slot, tt.inactive); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
 	}
-	if got := Judge(SlotPolicy{}, SlotStatus{RetainedBytes: 1 << 40}, 1000*time.Hour); got != nil {
+	if got := Judge(SlotPolicy{}, pgaurora.ReplicationSlot{RetainedBytes: 1 << 40}, 1000*time.Hour); got != nil {
 		t.Errorf("empty policy: %v", got)
 	}
 }
@@ -67,7 +68,7 @@ func TestSlotMonitor(t *testing.T) {
 
 	clk := &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
 	policy := SlotPolicy{MaxInactive: time.Hour, Drop: true, Protect: []string{keep},
-		Select: func(s SlotStatus) bool { return s.Database == db.Name }}
+		Select: func(s pgaurora.ReplicationSlot) bool { return s.Database == db.Name }}
 	m, err := NewMonitor(c, policy, &MonitorOptions{Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +151,7 @@ func TestSlotMonitor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if slices.ContainsFunc(slots, func(s SlotStatus) bool { return s.Name == stale }) {
+	if slices.ContainsFunc(slots, func(s pgaurora.ReplicationSlot) bool { return s.Name == stale }) {
 		t.Error("the stale slot is still on the server")
 	}
 
@@ -201,7 +202,7 @@ func TestSlotMonitorActiveSlot(t *testing.T) {
 		return false, "no slot"
 	})
 	m, err := NewMonitor(p.pub, SlotPolicy{MaxRetainedBytes: 1, MaxInactive: time.Nanosecond, Drop: true,
-		Select: func(s SlotStatus) bool { return s.Database == p.pubDB.Name }}, nil)
+		Select: func(s pgaurora.ReplicationSlot) bool { return s.Database == p.pubDB.Name }}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -226,7 +226,9 @@ func TestSubscriptionKeepSlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(slots, func(s SlotStatus) bool { return s.Name == "ks_slot" && s.Plugin == "pgoutput" && !s.Active }) {
+	if !slices.ContainsFunc(slots, func(s pgaurora.ReplicationSlot) bool {
+		return s.Name == "ks_slot" && s.Plugin == "pgoutput" && !s.Active
+	}) {
 		t.Fatalf("the kept slot is not on the publisher: %+v", slots)
 	}
 	if err := p.pub.DropSlot(ctx, "ks_slot"); err != nil {

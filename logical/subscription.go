@@ -116,8 +116,8 @@ type SubscribedTable struct {
 	// State is where its initial synchronization stands.
 	State SyncState
 	// LSN is the publisher's WAL position the sync reached (for the
-	// synchronized and ready states), empty otherwise.
-	LSN string
+	// synchronized and ready states), zero otherwise.
+	LSN pgaurora.LSN
 }
 
 // Subscription is a subscription as the subscriber describes it.
@@ -145,7 +145,7 @@ type Subscription struct {
 	// WorkerPID is the apply worker's process ID, 0 when none runs.
 	WorkerPID int
 	// ReceivedLSN is the last WAL position the apply worker received.
-	ReceivedLSN string
+	ReceivedLSN pgaurora.LSN
 	// LastMessage is when the apply worker last heard from the
 	// publisher; zero when unknown.
 	LastMessage time.Time
@@ -567,7 +567,7 @@ func (c *Client) subscriptions(ctx context.Context, only *string) ([]Subscriptio
 		return nil, nil
 	}
 
-	rows, err = c.q.Query(ctx, `SELECT sr.srsubid, n.nspname, c.relname, sr.srsubstate::text, coalesce(sr.srsublsn::text, '')
+	rows, err = c.q.Query(ctx, `SELECT sr.srsubid, n.nspname, c.relname, sr.srsubstate::text, sr.srsublsn::text
 		FROM pg_subscription_rel sr JOIN pg_class c ON c.oid = sr.srrelid
 		JOIN pg_namespace n ON n.oid = c.relnamespace ORDER BY 2, 3`)
 	if err != nil {
@@ -590,7 +590,7 @@ func (c *Client) subscriptions(ctx context.Context, only *string) ([]Subscriptio
 		return nil, classify(err, "listing subscription tables")
 	}
 
-	rows, err = c.q.Query(ctx, `SELECT subid, coalesce(pid, 0), coalesce(received_lsn::text, ''), last_msg_receipt_time
+	rows, err = c.q.Query(ctx, `SELECT subid, coalesce(pid, 0), received_lsn::text, last_msg_receipt_time
 		FROM pg_stat_subscription WHERE relid IS NULL`)
 	if err != nil {
 		return nil, classify(err, "reading subscription workers")
@@ -598,7 +598,7 @@ func (c *Client) subscriptions(ctx context.Context, only *string) ([]Subscriptio
 	for rows.Next() {
 		var oid uint32
 		var pid int
-		var lsn string
+		var lsn pgaurora.LSN
 		var last *time.Time
 		if err := rows.Scan(&oid, &pid, &lsn, &last); err != nil {
 			rows.Close()

@@ -10,6 +10,8 @@ import (
 	"iter"
 	"strconv"
 	"time"
+
+	"github.com/pgaurora/pgaurora"
 )
 
 // ChangeKind is the kind of a decoded change.
@@ -115,7 +117,7 @@ type DataChange struct {
 	Kind ChangeKind
 	// LSN is the change's WAL position (for begin and commit records,
 	// the transaction's commit position).
-	LSN string
+	LSN pgaurora.LSN
 	// XID is the transaction ID.
 	XID uint32
 	// CommitTime is the transaction's commit time; zero when the record
@@ -180,7 +182,14 @@ func ParseWal2JSON(data []byte) (DataChange, error) {
 }
 
 func (r *w2jRecord) change() (DataChange, error) {
-	c := DataChange{XID: r.XID, LSN: r.LSN, Schema: r.Schema, Table: r.Table}
+	c := DataChange{XID: r.XID, Schema: r.Schema, Table: r.Table}
+	if r.LSN != "" {
+		lsn, err := pgaurora.ParseLSN(r.LSN)
+		if err != nil {
+			return DataChange{}, fmt.Errorf("wal2json record: %w", err)
+		}
+		c.LSN = lsn
+	}
 	switch r.Action {
 	case "I":
 		c.Kind = KindInsert

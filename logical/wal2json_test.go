@@ -29,7 +29,7 @@ func TestParseWal2JSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantTime := time.Date(2026, 11, 21, 17, 50, 27, 205620000, time.UTC)
-	if ins.Kind != KindInsert || ins.XID != 727 || ins.LSN != "0/151A690" || ins.Schema != "public" || ins.Table != "t" ||
+	if ins.Kind != KindInsert || ins.XID != 727 || ins.LSN.String() != "0/151A690" || ins.Schema != "public" || ins.Table != "t" ||
 		!ins.CommitTime.Equal(wantTime) || !cmp.Equal(ins.PrimaryKey, []string{"id"}) || len(ins.Columns) != 7 || ins.OldKeys != nil {
 		t.Errorf("insert = %+v", ins)
 	}
@@ -242,7 +242,7 @@ func TestPeekWal2JSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.LSN == "" || s.Plugin != PluginWal2JSON {
+	if s.LSN == 0 || s.Plugin != PluginWal2JSON {
 		t.Errorf("slot = %+v", s)
 	}
 	mustExec(t, db.Pool, "INSERT INTO acct VALUES (1, 'ann', 10.50, '{a,b}')")
@@ -281,7 +281,7 @@ func TestPeekWal2JSON(t *testing.T) {
 	}
 	var got []rec
 	for _, ch := range changes {
-		if ch.XID == 0 || ch.LSN == "" || ch.CommitTime.IsZero() || ch.Schema != "public" {
+		if ch.XID == 0 || ch.LSN == 0 || ch.CommitTime.IsZero() || ch.Schema != "public" {
 			t.Errorf("incomplete record %+v", ch)
 		}
 		got = append(got, rec{ch.Kind, ch.Table, text(ch.Columns), text(ch.OldKeys)})
@@ -337,7 +337,7 @@ func TestPeekWal2JSON(t *testing.T) {
 	if _, err := c.PeekWal2JSON(ctx, "no_such_slot", nil); !errors.Is(err, ErrNotFound) {
 		t.Errorf("missing slot: %v", err)
 	}
-	for _, bad := range []*PeekOptions{{UptoLSN: "nope"}, {UptoChanges: -1}, {Tables: []TableName{{Name: "t"}}}} {
+	for _, bad := range []*PeekOptions{{UptoChanges: -1}, {Tables: []TableName{{Name: "t"}}}} {
 		if _, err := c.PeekWal2JSON(ctx, slot, bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("PeekWal2JSON(%+v): %v, want ErrInvalid", bad, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/slots"
 	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
@@ -68,24 +69,6 @@ const (
 	CauseUnknown Cause = "unknown"
 )
 
-// Slot is a replication slot on the provider.
-type Slot struct {
-	// Name is the slot name.
-	Name string
-	// Plugin is the output plugin (pglogical_output for pglogical).
-	Plugin string
-	// Database is the database the slot decodes.
-	Database string
-	// Active is true while a walsender streams from the slot.
-	Active bool
-	// ActivePID is that walsender's process id, or 0.
-	ActivePID int
-	// ConfirmedFlushLSN is the position the subscriber confirmed.
-	ConfirmedFlushLSN string
-	// RetainedWALBytes is how much WAL the slot holds back.
-	RetainedWALBytes int64
-}
-
 // Diagnosis is the state of one subscription and its provider slot, with
 // the likely cause when it is not replicating.
 type Diagnosis struct {
@@ -104,13 +87,13 @@ type Diagnosis struct {
 	// OriginPresent reports whether pg_replication_origin on the
 	// subscriber has the origin; OriginRemoteLSN is its progress.
 	OriginPresent   bool
-	OriginRemoteLSN string
+	OriginRemoteLSN pgaurora.LSN
 	// ProviderChecked is true when the provider was queried
 	// successfully; ProviderErr holds the error when it could not be.
 	ProviderChecked bool
 	ProviderErr     error
 	// Slot is the provider's slot, nil when missing or not checked.
-	Slot *Slot
+	Slot *pgaurora.ReplicationSlot
 	// ApplyFailures are the subscription's most recent apply-worker
 	// failures found in the log (when a LogSource was given); LogErr is
 	// the error reading it.
@@ -172,16 +155,14 @@ func Diagnose(ctx context.Context, provider, subscriber *Client, subscription st
 	d := Diagnosis{Subscription: sub.Name, SubscriptionID: sub.ID, Status: sub.Status, Enabled: sub.Enabled,
 		Sync: sub.Sync, SlotName: sub.SlotName}
 
-	var lsn *string
 	var dbOID uint32
 	err = subscriber.q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_origin WHERE roname = $1),
 			(SELECT remote_lsn::text FROM pg_catalog.pg_replication_origin_status WHERE external_id = $1),
 			(SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())`, sub.SlotName).
-		Scan(&d.OriginPresent, &lsn, &dbOID)
+		Scan(&d.OriginPresent, &d.OriginRemoteLSN, &dbOID)
 	if err != nil {
 		return Diagnosis{}, wrap(fmt.Sprintf("diagnose %q: reading the replication origin", subscription), err)
 	}
-	d.OriginRemoteLSN = deref(lsn)
 
 	if provider != nil {
 		slot, found, err := provider.slot(ctx, sub.SlotName)
@@ -268,35 +249,12 @@ func classifyDiagnosis(d Diagnosis, providerGiven bool) (Cause, string, string) 
 }
 
 // slot reads one replication slot.
-func (c *Client) slot(ctx context.Context, name string) (Slot, bool, error) {
-	slots, err := c.slots(ctx, "slot_name = $1", name)
-	if err != nil || len(slots) == 0 {
-		return Slot{}, false, err
+func (c *Client) slot(ctx context.Context, name string) (pgaurora.ReplicationSlot, bool, error) {
+	found, err := slots.List(ctx, c.q, slots.Named, name)
+	if err != nil || len(found) == 0 {
+		return pgaurora.ReplicationSlot{}, false, wrap("reading replication slots", err)
 	}
-	return slots[0], true, nil
-}
-
-func (c *Client) slots(ctx context.Context, where string, args ...any) ([]Slot, error) {
-	rows, err := c.q.Query(ctx, `SELECT slot_name::text, coalesce(plugin::text, ''), coalesce(database::text, ''), active,
-			coalesce(active_pid, 0), coalesce(confirmed_flush_lsn::text, ''),
-			coalesce(pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), restart_lsn), 0)::bigint
-		FROM pg_catalog.pg_replication_slots WHERE `+where+` ORDER BY slot_name`, args...)
-	if err != nil {
-		return nil, wrap("reading replication slots", err)
-	}
-	defer rows.Close()
-	var out []Slot
-	for rows.Next() {
-		var s Slot
-		if err := rows.Scan(&s.Name, &s.Plugin, &s.Database, &s.Active, &s.ActivePID, &s.ConfirmedFlushLSN, &s.RetainedWALBytes); err != nil {
-			return nil, wrap("reading replication slots", err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrap("reading replication slots", err)
-	}
-	return out, nil
+	return found[0], true, nil
 }
 
 // RepairOptions tune Repair. Nil means the defaults.

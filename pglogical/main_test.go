@@ -18,6 +18,7 @@ import (
 
 	"github.com/pgaurora/pgaurora/internal/pgserver"
 	"github.com/pgaurora/pgaurora/internal/pgtest"
+	"github.com/pgaurora/pgaurora/internal/slots"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
 )
 
@@ -106,11 +107,11 @@ func cleanupPglogical(t testing.TB, sides ...side) {
 			if !s.server().Running() {
 				continue
 			}
-			slots, err := s.client.slots(ctx, "database = current_database()")
+			found, err := slots.List(ctx, s.client.q, slots.InThisDatabase)
 			if err != nil {
 				t.Errorf("cleanup: listing slots on %s: %v", s.db.Name, err)
 			}
-			for _, sl := range slots {
+			for _, sl := range found {
 				if err := s.client.DropSlot(ctx, sl.Name); err != nil {
 					t.Errorf("cleanup: dropping slot %s: %v", sl.Name, err)
 				}

@@ -251,7 +251,9 @@ func TestParseApplyFailures(t *testing.T) {
 }
 
 func TestClassifyDiagnosis(t *testing.T) {
-	slot := func(active bool) *Slot { return &Slot{Name: "pgl_s", Active: active} }
+	slot := func(active bool) *pgaurora.ReplicationSlot {
+		return &pgaurora.ReplicationSlot{Name: "pgl_s", Active: active}
+	}
 	base := Diagnosis{Subscription: "s", Status: StatusReplicating, Enabled: true, Sync: SyncReady, SlotName: "pgl_s",
 		OriginPresent: true, ProviderChecked: true, Slot: slot(true)}
 	for _, tc := range []struct {

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/slots"
 	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
@@ -164,7 +165,7 @@ type UpgradeReport struct {
 	// database's pglogical slots. An Aurora/RDS major version upgrade
 	// from before PostgreSQL 17 refuses to start while any logical slot
 	// exists, so these must be dropped by their owners too.
-	OtherSlots []Slot
+	OtherSlots []pgaurora.ReplicationSlot
 	// DryRun is true when nothing was changed on purpose.
 	DryRun bool
 }
@@ -220,12 +221,12 @@ func (c *Client) PrepareUpgrade(ctx context.Context, opts *UpgradeOptions) (Upgr
 	}
 
 	// Slots, provider side.
-	all, err := c.slots(ctx, "slot_type = 'logical'")
+	all, err := slots.List(ctx, c.q, slots.Logical)
 	if err != nil {
-		return rep, err
+		return rep, wrap("reading replication slots", err)
 	}
 	var dbName = desc.Database
-	var ours []Slot
+	var ours []pgaurora.ReplicationSlot
 	for _, s := range all {
 		if s.Plugin == "pglogical_output" && s.Database == dbName {
 			ours = append(ours, s)

@@ -36,6 +36,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/examples/internal/exampleenv"
 )
@@ -105,10 +106,10 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	}
 	var retained int64
 	for _, s := range slots {
-		retained += s.RetainedWALBytes
+		retained += s.RetainedBytes
 	}
 	fmt.Fprintf(out, "  %d samples, %.2f average active sessions, top wait event %s\n", r.Samples, r.AverageActiveSessions, top)
-	fmt.Fprintf(out, "  %s holding %s of WAL in all\n", exampleenv.Plural(len(slots), "inactive replication slot"), aurora.InactiveSlot{RetainedWALBytes: retained}.RetainedWAL())
+	fmt.Fprintf(out, "  %s holding %s of WAL in all\n", exampleenv.Plural(len(slots), "inactive replication slot"), pgaurora.ReplicationSlot{RetainedBytes: retained}.RetainedWAL())
 	return nil
 }
 
