@@ -196,12 +196,11 @@ func checkPgAuditInput(s pgaudit.Settings, opts *EnablePgAuditOptions) error {
 // version it ships: pgAudit's major version follows PostgreSQL's from 16
 // on; 1.7 is PostgreSQL 15's. An unknown version gives "".
 func pgauditVersion(engineVersion string) string {
-	major, _, _ := strings.Cut(engineVersion, ".")
-	n, err := strconv.Atoi(major)
+	v, err := pgaurora.ParseEngineVersion(engineVersion)
 	if err != nil {
 		return ""
 	}
-	switch {
+	switch n := v.Major; {
 	case n >= 16:
 		return strconv.Itoa(n)
 	case n >= 11:

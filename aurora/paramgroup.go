@@ -79,11 +79,11 @@ func (c *Cluster) ensureClusterGroup(ctx context.Context, want string, wt pgauro
 		family = g.Family
 	}
 	if family == "" {
-		major, _, _ := strings.Cut(d.EngineVersion, ".")
-		if major == "" {
-			return "", false, "", fmt.Errorf("cannot tell the parameter group family of cluster %s (engine version %q)", c.id, d.EngineVersion)
+		v, err := pgaurora.ParseEngineVersion(d.EngineVersion)
+		if err != nil {
+			return "", false, "", fmt.Errorf("cannot tell the parameter group family of cluster %s: %w", c.id, err)
 		}
-		family = "aurora-postgresql" + major
+		family = v.Family()
 	}
 
 	how := "attached existing"

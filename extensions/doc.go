@@ -81,7 +81,7 @@
 // it; RepackArgs builds the pg_repack command line (always -k, never -a,
 // password only in the environment) and RunRepack runs the client,
 // streaming its output lines to a callback. CheckPLRustEngine checks an
-// RDS or Aurora engine version (ParseEngineVersion reads "15.4" and
+// RDS or Aurora engine version (pgaurora.ParseEngineVersion reads "15.4" and
 // "15.2-R2") against PL/Rust's minimums (13.12, 14.9, 15.2-R2, 16.1,
 // 17.1); PLRustChanges, InstallPLRust and GrantPLRustUsage /
 // RevokePLRustUsage set it up. TLEStatus detects pg_tle and the

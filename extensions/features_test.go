@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/extensions"
 	"github.com/pgaurora/pgaurora/internal/pgtest"
 	"github.com/pgaurora/pgaurora/params"
@@ -223,8 +224,8 @@ func TestPLRust(t *testing.T) {
 			}
 		}
 	}
-	if err := extensions.CheckPLRustEngine("fifteen"); !errors.Is(err, extensions.ErrEngineVersion) {
-		t.Errorf("garbage: want ErrEngineVersion, got %v", err)
+	if err := extensions.CheckPLRustEngine("fifteen"); !errors.Is(err, pgaurora.ErrEngineVersion) {
+		t.Errorf("garbage: want pgaurora.ErrEngineVersion, got %v", err)
 	}
 
 	changes, err := extensions.PLRustChanges("15.4", "pg_stat_statements,pgaudit")

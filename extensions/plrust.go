@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/params"
 )
 
@@ -14,7 +15,7 @@ const PLRust = "plrust"
 
 // plrustMinimum is the first engine version of each major version that
 // has PL/Rust, as the RDS for PostgreSQL documentation lists them.
-var plrustMinimum = map[int]EngineVersion{
+var plrustMinimum = map[int]pgaurora.EngineVersion{
 	13: {Major: 13, Minor: 12, Revision: 1},
 	14: {Major: 14, Minor: 9, Revision: 1},
 	15: {Major: 15, Minor: 2, Revision: 2},
@@ -31,10 +32,10 @@ type EngineVersionError struct {
 	// Extension is the extension asked for.
 	Extension string
 	// Version is the engine version given.
-	Version EngineVersion
+	Version pgaurora.EngineVersion
 	// Minimum is the first version of the same major version that has the
 	// extension; zero when no version of that major version has it.
-	Minimum EngineVersion
+	Minimum pgaurora.EngineVersion
 }
 
 // Error names the version and the minimum. When the minimum is an RDS
@@ -55,11 +56,11 @@ func (e *EngineVersionError) Error() string {
 // auroraMinimum is the first Aurora version at or after an RDS minimum:
 // Aurora versions read as revision 1, so a minimum that needs a later
 // revision of a minor version is met from the next minor version on.
-func auroraMinimum(rds EngineVersion) EngineVersion {
+func auroraMinimum(rds pgaurora.EngineVersion) pgaurora.EngineVersion {
 	if rds.Revision <= 1 {
 		return rds
 	}
-	return EngineVersion{Major: rds.Major, Minor: rds.Minor + 1, Revision: 1}
+	return pgaurora.EngineVersion{Major: rds.Major, Minor: rds.Minor + 1, Revision: 1}
 }
 
 // Is matches ErrUnsupportedEngine.
@@ -71,10 +72,10 @@ func (e *EngineVersionError) Is(target error) bool { return target == ErrUnsuppo
 // versions carry no -R suffix and are read as revision 1, so Aurora 15.2
 // is refused and 15.3 accepted; the refusal of a version without a
 // revision names both minimums (15.2-R2 on RDS, 15.3 on Aurora). A string
-// that is no engine version fails with ErrEngineVersion; an old version
+// that is no engine version fails with pgaurora.ErrEngineVersion; an old version
 // with *EngineVersionError.
 func CheckPLRustEngine(engineVersion string) error {
-	v, err := ParseEngineVersion(engineVersion)
+	v, err := pgaurora.ParseEngineVersion(engineVersion)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/conninfo"
 	"github.com/pgaurora/pgaurora/internal/secretsql"
 )
@@ -53,18 +54,11 @@ type VersionError struct {
 
 // Error names the feature and both versions.
 func (e *VersionError) Error() string {
-	return fmt.Sprintf("logical: %s need PostgreSQL %s or later; the server runs %s", e.Feature, versionString(e.Need), versionString(e.Have))
+	return fmt.Sprintf("logical: %s need PostgreSQL %s or later; the server runs %s", e.Feature, pgaurora.ServerVersion(e.Need), pgaurora.ServerVersion(e.Have))
 }
 
 // Is makes errors.Is(err, ErrUnsupported) true.
 func (e *VersionError) Is(target error) bool { return target == ErrUnsupported }
-
-func versionString(num int) string {
-	if num >= 100000 {
-		return fmt.Sprintf("%d.%d", num/10000, num%10000)
-	}
-	return fmt.Sprintf("%d.%d", num/10000, num/100%100)
-}
 
 func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
 

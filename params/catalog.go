@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/pgaurora/pgaurora"
 )
 
 // ValueType is the kind of value a catalog parameter takes.
@@ -378,7 +380,8 @@ func CheckEngineVersion(engineVersion string, changes ...Change) error {
 	if engineVersion == "" {
 		return nil
 	}
-	if _, ok := parseVersion(engineVersion); !ok {
+	have, err := pgaurora.ParseEngineVersion(engineVersion)
+	if err != nil {
 		return &ValidationError{Field: "engine version", Value: engineVersion,
 			Reason: `is not a version number like "15.4"`}
 	}
@@ -388,7 +391,7 @@ func CheckEngineVersion(engineVersion string, changes ...Change) error {
 		if !ok || spec.MinEngineVersion == "" {
 			continue
 		}
-		if compareVersions(engineVersion, spec.MinEngineVersion) < 0 {
+		if need, err := pgaurora.ParseEngineVersion(spec.MinEngineVersion); err == nil && have.Compare(need) < 0 {
 			errs = append(errs, &ValidationError{Param: spec.Name, Field: "engine version", Value: engineVersion,
 				Reason: "does not have this parameter; it needs version " + spec.MinEngineVersion + " or later"})
 		}

@@ -39,23 +39,3 @@ func TestEqualValues(t *testing.T) {
 		}
 	}
 }
-
-func TestCompareVersions(t *testing.T) {
-	tests := []struct {
-		a, b string
-		want int
-	}{
-		{"15.4", "16", -1},
-		{"16", "16.0", 0},
-		{"16.1", "16", 1},
-		{"15.10", "15.9", 1},
-		{"x", "15", -1},
-		{"15", "x", 1},
-		{"x", "y", 0},
-	}
-	for _, tt := range tests {
-		if got := compareVersions(tt.a, tt.b); got != tt.want {
-			t.Errorf("compareVersions(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
-		}
-	}
-}
