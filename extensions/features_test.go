@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
@@ -232,7 +233,7 @@ func TestPLRust(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []params.Change{{Name: "shared_preload_libraries", Value: "pg_stat_statements,pgaudit,plrust", Method: params.PendingReboot}}
+	want := []params.Change{{Name: "shared_preload_libraries", Value: "pg_stat_statements,pgaudit,plrust", Method: types.ApplyMethodPendingReboot}}
 	if d := cmp.Diff(want, changes); d != "" {
 		t.Errorf("PLRustChanges (-want +got):\n%s", d)
 	}
@@ -378,7 +379,7 @@ func TestPreloadChanges(t *testing.T) {
 		}
 		var want []params.Change
 		if c.want != "" {
-			want = []params.Change{{Name: params.SharedPreloadLibraries, Value: c.want, Method: params.PendingReboot}}
+			want = []params.Change{{Name: params.SharedPreloadLibraries, Value: c.want, Method: types.ApplyMethodPendingReboot}}
 		}
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("%q + %v (-want +got):\n%s", c.current, c.exts, d)

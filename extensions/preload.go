@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+
 	"github.com/pgaurora/pgaurora/params"
 )
 
@@ -70,6 +72,6 @@ func PreloadChanges(current string, extensions ...string) ([]params.Change, erro
 	if !changed {
 		return nil, nil
 	}
-	c.Method = params.PendingReboot
+	c.Method = types.ApplyMethodPendingReboot
 	return []params.Change{c}, nil
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 )
 
 // BenchmarkPlanCalls plans a 1,000-parameter change set mixing methods and
@@ -16,9 +18,9 @@ func BenchmarkPlanCalls(b *testing.B) {
 		{Name: "max_worker_processes", Value: "40"},
 	}
 	for i := range 996 {
-		m := Immediate
+		m := types.ApplyMethodImmediate
 		if i%3 == 0 {
-			m = PendingReboot
+			m = types.ApplyMethodPendingReboot
 		}
 		changes = append(changes, Change{Name: fmt.Sprintf("custom.p%04d", i), Value: "1", Method: m})
 	}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+
 	"github.com/pgaurora/pgaurora"
 )
 
@@ -276,12 +278,12 @@ func Catalog() []Spec {
 }
 
 // Validate checks one change for a group of the given kind against the
-// catalog. It checks, in order: the name is not empty; the method is empty,
-// Immediate or PendingReboot; the value is not empty (use Reset to return a
-// parameter to its default). For catalog parameters it also checks the
-// level (a cluster-only parameter in an instance group is refused), that a
-// static parameter is not asked to apply Immediate, and the value's type
-// and range. Parameters the catalog does not know pass through; check them
+// catalog. It checks, in order: the name is not empty; the method is
+// empty, types.ApplyMethodImmediate or types.ApplyMethodPendingReboot; the
+// value is not empty (use Reset to return a parameter to its default). For
+// catalog parameters it also checks the level (a cluster-only parameter in
+// an instance group is refused), that a static parameter is not asked to
+// apply immediately, and the value's type and range. Parameters the catalog does not know pass through; check them
 // with [ValidateAgainst] when the group's metadata is at hand.
 func Validate(kind Kind, c Change) error {
 	if err := checkKind(kind); err != nil {
@@ -338,10 +340,10 @@ func canonicalChange(kind Kind, c Change) (Change, error) {
 		return c, &ValidationError{Param: c.Name, Field: "name", Reason: "contains spaces or control characters"}
 	}
 	switch c.Method {
-	case "", Immediate, PendingReboot:
+	case "", types.ApplyMethodImmediate, types.ApplyMethodPendingReboot:
 	default:
 		return c, &ValidationError{Param: c.Name, Field: "method", Value: string(c.Method),
-			Reason: `is not an apply method; use params.Immediate ("immediate"), params.PendingReboot ("pending-reboot") or leave it empty`}
+			Reason: `is not an apply method; use types.ApplyMethodImmediate ("immediate"), types.ApplyMethodPendingReboot ("pending-reboot") or leave it empty`}
 	}
 	spec, known := Lookup(name)
 	if c.Value == "" {
@@ -360,9 +362,9 @@ func canonicalChange(kind Kind, c Change) (Change, error) {
 		return c, &ValidationError{Param: c.Name, Field: "group kind", Value: kind.String(),
 			Reason: "cannot hold this parameter (" + spec.Level.String() + "); set it in " + where}
 	}
-	if spec.Apply == Static && c.Method == Immediate {
-		return c, &ValidationError{Param: c.Name, Field: "method", Value: string(Immediate),
-			Reason: "is refused: the parameter is static and only takes effect after a reboot; use params.PendingReboot or leave the method empty"}
+	if spec.Apply == Static && c.Method == types.ApplyMethodImmediate {
+		return c, &ValidationError{Param: c.Name, Field: "method", Value: string(types.ApplyMethodImmediate),
+			Reason: "is refused: the parameter is static and only takes effect after a reboot; use types.ApplyMethodPendingReboot or leave the method empty"}
 	}
 	v, err := canonicalValue(spec, c.Value)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 )
 
 // The issue lists these parameters; the catalog must know every one.
@@ -121,9 +123,9 @@ func TestValidate(t *testing.T) {
 		{"empty name", ClusterGroup, Change{Name: "", Value: "1"}, "name is empty"},
 		{"name with space", ClusterGroup, Change{Name: "max wal", Value: "1"}, "spaces or control characters"},
 		{"bad method", ClusterGroup, Change{Name: "work_mem", Value: "1", Method: "now"}, `method "now" is not an apply method`},
-		{"static immediate refused", ClusterGroup, Change{Name: "shared_preload_libraries", Value: "pgaudit", Method: Immediate}, "static and only takes effect after a reboot"},
-		{"static pending ok", ClusterGroup, Change{Name: "shared_preload_libraries", Value: "pgaudit", Method: PendingReboot}, ""},
-		{"dynamic immediate ok", ClusterGroup, Change{Name: "rds.force_ssl", Value: "1", Method: Immediate}, ""},
+		{"static immediate refused", ClusterGroup, Change{Name: "shared_preload_libraries", Value: "pgaudit", Method: types.ApplyMethodImmediate}, "static and only takes effect after a reboot"},
+		{"static pending ok", ClusterGroup, Change{Name: "shared_preload_libraries", Value: "pgaudit", Method: types.ApplyMethodPendingReboot}, ""},
+		{"dynamic immediate ok", ClusterGroup, Change{Name: "rds.force_ssl", Value: "1", Method: types.ApplyMethodImmediate}, ""},
 		{"cluster-only in instance group", InstanceGroup, Change{Name: "rds.logical_replication", Value: "1"}, `group kind "instance" cannot hold this parameter (cluster-only); set it in a DB cluster parameter group`},
 		{"both in instance group", InstanceGroup, Change{Name: "shared_preload_libraries", Value: "pgaudit"}, ""},
 		{"bad kind", Kind(0), Change{Name: "work_mem", Value: "1"}, "not a parameter group kind"},

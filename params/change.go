@@ -3,6 +3,8 @@ package params
 import (
 	"fmt"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 )
 
 // Kind says whether a parameter group belongs to a DB cluster or to a DB
@@ -30,20 +32,11 @@ func (k Kind) String() string {
 	}
 }
 
-// ApplyMethod is when RDS applies a parameter change.
-type ApplyMethod string
-
-const (
-	// Immediate applies the change at once. RDS accepts it only for dynamic
-	// parameters.
-	Immediate ApplyMethod = "immediate"
-	// PendingReboot applies the change when the instance next reboots.
-	PendingReboot ApplyMethod = "pending-reboot"
-)
-
 // Change is one parameter to set in a parameter group. An empty Method means
-// "the right one for this parameter": Immediate for dynamic parameters and
-// PendingReboot for static ones, as decided by the service that applies it.
+// "the right one for this parameter": types.ApplyMethodImmediate for
+// dynamic parameters and types.ApplyMethodPendingReboot for static ones, as
+// decided by the service that applies it. RDS accepts immediate only for
+// dynamic parameters.
 type Change struct {
 	// Name is the parameter name, for example "shared_preload_libraries".
 	Name string
@@ -51,7 +44,7 @@ type Change struct {
 	Value string
 	// Method is when the change takes effect; empty picks the parameter's
 	// natural method.
-	Method ApplyMethod
+	Method types.ApplyMethod
 }
 
 // String formats the change as name=value (method).

@@ -11,10 +11,11 @@
 // Aurora has two kinds of groups ([Kind]): a DB cluster parameter group
 // ([ClusterGroup]) applies to every member of a cluster; a DB parameter
 // group ([InstanceGroup]) applies to one instance and overrides the
-// cluster's value for it. A [Change] sets one parameter, with an
-// [ApplyMethod]: [Immediate] (only for dynamic parameters) or
-// [PendingReboot]; an empty method picks the natural one. [Parameter] is a
-// parameter as the API describes it, [Group] a group.
+// cluster's value for it. A [Change] sets one parameter, with the RDS
+// SDK's apply method (types.ApplyMethodImmediate, only for dynamic
+// parameters, or types.ApplyMethodPendingReboot); an empty method picks
+// the natural one. [Parameter] is a parameter as the API describes it,
+// [Group] a group.
 // [ValidateGroupName] applies RDS's naming rules before any call.
 //
 // # Catalog and validation
@@ -40,7 +41,8 @@
 // Modify validates everything before the first call, then sends the
 // changes as [PlanCalls] splits them: at most 20 per call, immediate and
 // pending-reboot changes apart, parameters that must change together in one
-// call. Static parameters default to PendingReboot and refuse Immediate.
+// call. Static parameters default to pending-reboot and refuse
+// immediate.
 // If a call fails, the *[ModifyError] lists exactly which changes were
 // applied and which were not.
 //

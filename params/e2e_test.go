@@ -214,9 +214,9 @@ func TestE2EModify95IsFiveCallsPerMethod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, method := range []params.ApplyMethod{params.Immediate, params.PendingReboot} {
+	for _, method := range []types.ApplyMethod{types.ApplyMethodImmediate, types.ApplyMethodPendingReboot} {
 		t.Run(string(method), func(t *testing.T) {
-			changes := candidates(t, meta, 95, method == params.Immediate)
+			changes := candidates(t, meta, 95, method == types.ApplyMethodImmediate)
 			for i := range changes {
 				changes[i].Method = method
 			}
@@ -309,7 +309,7 @@ func TestE2EInvalidChangeMakesNoCall(t *testing.T) {
 	}{
 		{"unknown name (with metadata check)", group, params.Change{Name: "no_such_parameter", Value: "1"}, "is not a parameter of this group"},
 		{"bad enum value", group, params.Change{Name: "pgaudit.log_level", Value: "loud"}, "one of:"},
-		{"static + immediate", group, params.Change{Name: "rds.logical_replication", Value: "1", Method: params.Immediate}, "static"},
+		{"static + immediate", group, params.Change{Name: "rds.logical_replication", Value: "1", Method: types.ApplyMethodImmediate}, "static"},
 		{"out-of-range number", group, params.Change{Name: "max_parallel_workers", Value: "4096"}, "out of range"},
 		{"bad group name", "bad--group", params.Change{Name: "rds.force_ssl", Value: "1"}, "two consecutive hyphens"},
 	}

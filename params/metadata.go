@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 )
 
 // ValidateAgainst checks changes against a group's parameter metadata as
 // the RDS API reported it (from [Service.ListParameters]). It refuses
 // parameters the group does not list, parameters that are not modifiable,
-// Immediate for static parameters, and values outside AllowedValues:
+// immediate changes of static parameters, and values outside AllowedValues:
 // numeric ranges and alternatives for integer and float parameters ("0-1",
 // "-1-2147483647", "0,5-10"), the listed values for boolean and string
 // parameters ("0,1", "md5,scram-sha-256", matched without regard to case),
@@ -30,9 +32,9 @@ func ValidateAgainst(meta []Parameter, changes []Change) error {
 				Reason: "is not modifiable: RDS manages this parameter"})
 			continue
 		}
-		if p.ApplyType == Static && c.Method == Immediate {
-			errs = append(errs, &ValidationError{Param: c.Name, Field: "method", Value: string(Immediate),
-				Reason: "is refused: the API reports the parameter as static; use params.PendingReboot or leave the method empty"})
+		if p.ApplyType == Static && c.Method == types.ApplyMethodImmediate {
+			errs = append(errs, &ValidationError{Param: c.Name, Field: "method", Value: string(types.ApplyMethodImmediate),
+				Reason: "is refused: the API reports the parameter as static; use types.ApplyMethodPendingReboot or leave the method empty"})
 			continue
 		}
 		if err := checkAllowed(p, c.Value); err != nil {

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -54,7 +55,7 @@ func TestValidateAgainst(t *testing.T) {
 		{"list miss", Change{Name: "shared_preload_libraries", Value: "pgaudit,timescaledb"}, `has item "timescaledb", which is not allowed`},
 		{"not modifiable", Change{Name: "port", Value: "5432"}, "is not modifiable"},
 		{"unknown to API", Change{Name: "no_such_param", Value: "1"}, "is not a parameter of this group"},
-		{"static immediate", Change{Name: "max_wal_senders", Value: "20", Method: Immediate}, "API reports the parameter as static"},
+		{"static immediate", Change{Name: "max_wal_senders", Value: "20", Method: types.ApplyMethodImmediate}, "API reports the parameter as static"},
 		{"case-insensitive name", Change{Name: "MAX_WAL_SENDERS", Value: "20"}, ""},
 	}
 	for _, tt := range tests {

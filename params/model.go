@@ -3,6 +3,8 @@ package params
 import (
 	"fmt"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 )
 
 // ApplyType says whether RDS can apply a parameter without a reboot, as
@@ -12,10 +14,10 @@ type ApplyType string
 
 const (
 	// Static parameters take effect only after the instance reboots. RDS
-	// refuses the Immediate apply method for them.
+	// refuses the types.ApplyMethodImmediate apply method for them.
 	Static ApplyType = "static"
-	// Dynamic parameters can be applied at once (Immediate) or at the next
-	// reboot (PendingReboot).
+	// Dynamic parameters can be applied at once (types.ApplyMethodImmediate) or at the next
+	// reboot (types.ApplyMethodPendingReboot).
 	Dynamic ApplyType = "dynamic"
 )
 
@@ -58,7 +60,7 @@ type Parameter struct {
 	// Description is the API's one-line description.
 	Description string
 	// ApplyMethod is the apply method the API reports for the value.
-	ApplyMethod ApplyMethod
+	ApplyMethod types.ApplyMethod
 }
 
 // Group is a DB cluster parameter group or a DB (instance) parameter group.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 )
 
 // MaxChangesPerCall is the most parameters RDS accepts in one
@@ -15,7 +17,7 @@ const MaxChangesPerCall = 20
 // apply method.
 type Call struct {
 	// Method is the apply method of every change in the call.
-	Method ApplyMethod
+	Method types.ApplyMethod
 	// Changes are the parameters the call sets, with canonical values and
 	// resolved methods.
 	Changes []Change
@@ -141,19 +143,19 @@ func togetherUnits(changes []Change) (units map[int][]int, rep []int) {
 // ValidateAll, and with options ValidateAgainst and CheckEngineVersion);
 // any problem returns an error and no calls.
 //
-// Methods: a change with an explicit Method keeps it (Immediate on a
+// Methods: a change with an explicit Method keeps it (types.ApplyMethodImmediate on a
 // static parameter is refused, never silently changed). An empty Method
-// becomes PendingReboot for static parameters and Immediate for dynamic
+// becomes types.ApplyMethodPendingReboot for static parameters and types.ApplyMethodImmediate for dynamic
 // ones; for a parameter neither the catalog nor Metadata knows, it becomes
-// PendingReboot, which RDS accepts for every parameter.
+// types.ApplyMethodPendingReboot, which RDS accepts for every parameter.
 //
 // Batching: immediate and pending-reboot changes go in separate calls,
 // each call holds at most MaxChangesPerCall changes, and parameters that
 // must change together (see MustChangeTogether) stay in one call. When
 // such a set mixes methods, its members with an empty Method follow the
-// set to PendingReboot, so that, say, pgaudit.log is recorded with the
+// set to types.ApplyMethodPendingReboot, so that, say, pgaudit.log is recorded with the
 // shared_preload_libraries change that makes it meaningful; members with
-// an explicit Immediate are kept in an immediate call. Changes are packed
+// an explicit types.ApplyMethodImmediate are kept in an immediate call. Changes are packed
 // first-fit in input order, so 95 changes of one method make exactly 5
 // calls. Pending-reboot calls come first: a later failure then never
 // leaves a dynamic setting live whose static prerequisite was not
@@ -205,9 +207,9 @@ func PlanCalls(kind Kind, changes []Change, opts *PlanOptions) ([]Call, error) {
 			apply = p.ApplyType
 		}
 		if apply == Dynamic {
-			c.Method = Immediate
+			c.Method = types.ApplyMethodImmediate
 		} else {
-			c.Method = PendingReboot
+			c.Method = types.ApplyMethodPendingReboot
 		}
 	}
 
@@ -215,20 +217,20 @@ func PlanCalls(kind Kind, changes []Change, opts *PlanOptions) ([]Call, error) {
 	for _, members := range units {
 		pending := false
 		for _, i := range members {
-			pending = pending || canon[i].Method == PendingReboot
+			pending = pending || canon[i].Method == types.ApplyMethodPendingReboot
 		}
 		if !pending {
 			continue
 		}
 		for _, i := range members {
 			if !explicit[i] {
-				canon[i].Method = PendingReboot
+				canon[i].Method = types.ApplyMethodPendingReboot
 			}
 		}
 	}
 
 	var calls []Call
-	for _, method := range []ApplyMethod{PendingReboot, Immediate} {
+	for _, method := range []types.ApplyMethod{types.ApplyMethodPendingReboot, types.ApplyMethodImmediate} {
 		// Build the pieces to pack, in order of each unit's first member.
 		var pieces [][]Change
 		placed := make(map[int]int) // unit representative -> piece index
@@ -268,7 +270,7 @@ func PlanCalls(kind Kind, changes []Change, opts *PlanOptions) ([]Call, error) {
 
 // planResetCalls splits parameter names to reset into calls of at most
 // MaxChangesPerCall. Each change has an empty Value and the method RDS
-// needs for the reset: Immediate for dynamic parameters, PendingReboot for
+// needs for the reset: types.ApplyMethodImmediate for dynamic parameters, types.ApplyMethodPendingReboot for
 // static ones and for parameters the catalog and meta do not know.
 func planResetCalls(names []string, meta []Parameter) ([]Call, error) {
 	if len(names) == 0 {
@@ -290,14 +292,14 @@ func planResetCalls(names []string, meta []Parameter) ([]Call, error) {
 			continue
 		}
 		seen[key] = true
-		c := Change{Name: n, Method: PendingReboot}
+		c := Change{Name: n, Method: types.ApplyMethodPendingReboot}
 		if spec, ok := Lookup(n); ok {
 			c.Name = spec.Name
 			if spec.Apply == Dynamic {
-				c.Method = Immediate
+				c.Method = types.ApplyMethodImmediate
 			}
 		} else if p, ok := idx[key]; ok && p.ApplyType == Dynamic {
-			c.Method = Immediate
+			c.Method = types.ApplyMethodImmediate
 		}
 		changes = append(changes, c)
 	}

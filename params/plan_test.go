@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -26,7 +27,7 @@ func layout(calls []Call) []string {
 	return out
 }
 
-func numbered(prefix string, n int, method ApplyMethod) []Change {
+func numbered(prefix string, n int, method types.ApplyMethod) []Change {
 	cs := make([]Change, n)
 	for i := range cs {
 		cs[i] = Change{Name: fmt.Sprintf("%s%02d", prefix, i), Value: "1", Method: method}
@@ -49,20 +50,20 @@ func TestPlanCallsBatchSizes(t *testing.T) {
 		want    []string
 	}{
 		{"nothing", nil, nil},
-		{"one", numbered("p", 1, Immediate), []string{"immediate:1"}},
-		{"exactly 20", numbered("p", 20, Immediate), []string{"immediate:20"}},
-		{"21", numbered("p", 21, Immediate), []string{"immediate:20", "immediate:1"}},
-		{"95 immediate is 5 calls", numbered("p", 95, Immediate),
+		{"one", numbered("p", 1, types.ApplyMethodImmediate), []string{"immediate:1"}},
+		{"exactly 20", numbered("p", 20, types.ApplyMethodImmediate), []string{"immediate:20"}},
+		{"21", numbered("p", 21, types.ApplyMethodImmediate), []string{"immediate:20", "immediate:1"}},
+		{"95 immediate is 5 calls", numbered("p", 95, types.ApplyMethodImmediate),
 			[]string{"immediate:20", "immediate:20", "immediate:20", "immediate:20", "immediate:15"}},
-		{"95 pending is 5 calls", numbered("p", 95, PendingReboot),
+		{"95 pending is 5 calls", numbered("p", 95, types.ApplyMethodPendingReboot),
 			[]string{"pending-reboot:20", "pending-reboot:20", "pending-reboot:20", "pending-reboot:20", "pending-reboot:15"}},
 		{"95 of each is 5 calls per method, pending first",
-			append(numbered("i", 95, Immediate), numbered("p", 95, PendingReboot)...),
+			append(numbered("i", 95, types.ApplyMethodImmediate), numbered("p", 95, types.ApplyMethodPendingReboot)...),
 			[]string{"pending-reboot:20", "pending-reboot:20", "pending-reboot:20", "pending-reboot:20", "pending-reboot:15",
 				"immediate:20", "immediate:20", "immediate:20", "immediate:20", "immediate:15"}},
 		{"interleaved methods never share a call",
-			[]Change{{Name: "a", Value: "1", Method: Immediate}, {Name: "b", Value: "1", Method: PendingReboot},
-				{Name: "c", Value: "1", Method: Immediate}},
+			[]Change{{Name: "a", Value: "1", Method: types.ApplyMethodImmediate}, {Name: "b", Value: "1", Method: types.ApplyMethodPendingReboot},
+				{Name: "c", Value: "1", Method: types.ApplyMethodImmediate}},
 			[]string{"pending-reboot:1", "immediate:2"}},
 	}
 	for _, tt := range tests {
@@ -117,7 +118,7 @@ func TestPlanCallsMethodsAndValues(t *testing.T) {
 			&PlanOptions{Metadata: meta},
 			[]string{"pending-reboot: shared_buffers=1000", "immediate: work_mem=65536, autovacuum=0"}},
 		{"explicit method kept",
-			[]Change{{Name: "rds.force_ssl", Value: "1", Method: PendingReboot}},
+			[]Change{{Name: "rds.force_ssl", Value: "1", Method: types.ApplyMethodPendingReboot}},
 			nil,
 			[]string{"pending-reboot: rds.force_ssl=1"}},
 		{"catalog names normalized to catalog spelling",
@@ -168,7 +169,7 @@ func TestPlanCallsTogether(t *testing.T) {
 		{"explicit immediate in a mixed set keeps its method and goes apart",
 			[]Change{
 				{Name: "shared_preload_libraries", Value: "pgaudit"},
-				{Name: "pgaudit.log", Value: "ddl", Method: Immediate},
+				{Name: "pgaudit.log", Value: "ddl", Method: types.ApplyMethodImmediate},
 				{Name: "pgaudit.log_level", Value: "notice"},
 			},
 			[]string{
@@ -178,7 +179,7 @@ func TestPlanCallsTogether(t *testing.T) {
 		{"pglogical joins pgaudit through shared_preload_libraries and takes track_commit_timestamp",
 			[]Change{
 				{Name: "pglogical.conflict_resolution", Value: "last_update_wins"},
-				{Name: "work_mem", Value: "1", Method: PendingReboot},
+				{Name: "work_mem", Value: "1", Method: types.ApplyMethodPendingReboot},
 				{Name: "track_commit_timestamp", Value: "on"},
 				{Name: "shared_preload_libraries", Value: "pgaudit,pglogical"},
 				{Name: "pgaudit.log", Value: "ddl"},
@@ -187,21 +188,21 @@ func TestPlanCallsTogether(t *testing.T) {
 				"pending-reboot: pglogical.conflict_resolution=last_update_wins, track_commit_timestamp=1, shared_preload_libraries=pgaudit,pglogical, pgaudit.log=ddl, work_mem=1",
 			}},
 		{"sizing set is not split across calls",
-			append(numbered("p", 17, PendingReboot), sizing...),
+			append(numbered("p", 17, types.ApplyMethodPendingReboot), sizing...),
 			[]string{
-				"pending-reboot: " + strings.Join(namesEq(numbered("p", 17, PendingReboot)), ", "),
+				"pending-reboot: " + strings.Join(namesEq(numbered("p", 17, types.ApplyMethodPendingReboot)), ", "),
 				"pending-reboot: rds.logical_replication=1, max_replication_slots=30, max_wal_senders=30, max_logical_replication_workers=30, max_worker_processes=50",
 			}},
 		{"first-fit: later singles fill the first call's room",
-			append(append(numbered("p", 17, PendingReboot), sizing...), numbered("q", 4, PendingReboot)...),
+			append(append(numbered("p", 17, types.ApplyMethodPendingReboot), sizing...), numbered("q", 4, types.ApplyMethodPendingReboot)...),
 			[]string{
-				"pending-reboot: " + strings.Join(append(namesEq(numbered("p", 17, PendingReboot)), namesEq(numbered("q", 3, PendingReboot))...), ", "),
+				"pending-reboot: " + strings.Join(append(namesEq(numbered("p", 17, types.ApplyMethodPendingReboot)), namesEq(numbered("q", 3, types.ApplyMethodPendingReboot))...), ", "),
 				"pending-reboot: rds.logical_replication=1, max_replication_slots=30, max_wal_senders=30, max_logical_replication_workers=30, max_worker_processes=50, q03=1",
 			}},
 		{"sizing members scattered in input travel together",
 			[]Change{
 				{Name: "max_wal_senders", Value: "30"},
-				{Name: "x", Value: "1", Method: PendingReboot},
+				{Name: "x", Value: "1", Method: types.ApplyMethodPendingReboot},
 				{Name: "max_parallel_workers", Value: "8"},
 			},
 			[]string{"pending-reboot: max_wal_senders=30, max_parallel_workers=8, x=1"}},
@@ -240,7 +241,7 @@ func TestPlanCallsRefusesBeforePlanning(t *testing.T) {
 		wantErr string
 	}{
 		{"bad enum", ClusterGroup, []Change{{Name: "pgaudit.log_level", Value: "loud"}}, nil, "one of: debug5"},
-		{"static immediate", ClusterGroup, []Change{{Name: "max_wal_senders", Value: "10", Method: Immediate}}, nil, "static"},
+		{"static immediate", ClusterGroup, []Change{{Name: "max_wal_senders", Value: "10", Method: types.ApplyMethodImmediate}}, nil, "static"},
 		{"out of range", ClusterGroup, []Change{{Name: "max_parallel_workers", Value: "5000"}}, nil, "out of range"},
 		{"unknown to the API", ClusterGroup, []Change{{Name: "no_such_thing", Value: "1"}}, &PlanOptions{Metadata: testMeta}, "is not a parameter of this group"},
 		{"engine too old", ClusterGroup, []Change{{Name: "pgaudit.log_parameter_max_size", Value: "10"}}, &PlanOptions{EngineVersion: "15.4"}, "needs version 16"},
@@ -297,10 +298,10 @@ func TestPlanResetCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Call{{Changes: []Change{
-		{Name: "rds.force_ssl", Method: Immediate},
-		{Name: "shared_preload_libraries", Method: PendingReboot},
-		{Name: "work_mem", Method: PendingReboot},
-		{Name: "autovacuum", Method: Immediate},
+		{Name: "rds.force_ssl", Method: types.ApplyMethodImmediate},
+		{Name: "shared_preload_libraries", Method: types.ApplyMethodPendingReboot},
+		{Name: "work_mem", Method: types.ApplyMethodPendingReboot},
+		{Name: "autovacuum", Method: types.ApplyMethodImmediate},
 	}}}
 	if diff := cmp.Diff(want, calls); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)
@@ -358,11 +359,11 @@ func TestDiff(t *testing.T) {
 		{"unknown parameter differs", []Change{{Name: "nope", Value: "1"}},
 			[]Change{{Name: "nope", Value: "1"}}},
 		{"order and methods kept", []Change{
-			{Name: "work_mem", Value: "8192", Method: PendingReboot},
+			{Name: "work_mem", Value: "8192", Method: types.ApplyMethodPendingReboot},
 			{Name: "rds.logical_replication", Value: "1"},
 			{Name: "search_path", Value: "Public"},
 		}, []Change{
-			{Name: "work_mem", Value: "8192", Method: PendingReboot},
+			{Name: "work_mem", Value: "8192", Method: types.ApplyMethodPendingReboot},
 			{Name: "search_path", Value: "Public"},
 		}},
 	}
@@ -397,9 +398,9 @@ func TestPlanEmpty(t *testing.T) {
 
 func TestNewModifyError(t *testing.T) {
 	calls := []Call{
-		{Method: PendingReboot, Changes: []Change{{Name: "a", Value: "1"}, {Name: "b", Value: "2"}}},
-		{Method: Immediate, Changes: []Change{{Name: "c", Value: "secret-ish"}}},
-		{Method: Immediate, Changes: []Change{{Name: "d", Value: "4"}}},
+		{Method: types.ApplyMethodPendingReboot, Changes: []Change{{Name: "a", Value: "1"}, {Name: "b", Value: "2"}}},
+		{Method: types.ApplyMethodImmediate, Changes: []Change{{Name: "c", Value: "secret-ish"}}},
+		{Method: types.ApplyMethodImmediate, Changes: []Change{{Name: "d", Value: "4"}}},
 	}
 	cause := errors.New("throttled")
 	e := newModifyError("modify", ClusterGroup, "g1", calls, 1, cause)

@@ -347,7 +347,7 @@ func (s *Service) AllParameters(ctx context.Context, kind Kind, group string, op
 // *ValidationError (or several, joined) and makes no call.
 //
 // Static parameters: a change with an empty Method is sent as
-// PendingReboot; Immediate is refused for them with a validation error,
+// types.ApplyMethodPendingReboot; types.ApplyMethodImmediate is refused for them with a validation error,
 // never silently downgraded, so a caller who believes a change is live at
 // once learns otherwise before anything happens. Reboot the members
 // afterwards with RebootPending.
@@ -516,7 +516,7 @@ func toSDKParameters(cs []Change, withValue bool) []types.Parameter {
 	for i, c := range cs {
 		out[i] = types.Parameter{
 			ParameterName: aws.String(c.Name),
-			ApplyMethod:   types.ApplyMethod(c.Method),
+			ApplyMethod:   c.Method,
 		}
 		if withValue {
 			out[i].ParameterValue = aws.String(c.Value)
@@ -536,7 +536,7 @@ func fromSDKParameter(p types.Parameter) Parameter {
 		Modifiable:           aws.ToBool(p.IsModifiable),
 		MinimumEngineVersion: aws.ToString(p.MinimumEngineVersion),
 		Description:          aws.ToString(p.Description),
-		ApplyMethod:          ApplyMethod(p.ApplyMethod),
+		ApplyMethod:          p.ApplyMethod,
 	}
 }
 

@@ -32,7 +32,7 @@ func TestServiceRejectsBeforeAnyCall(t *testing.T) {
 			return svc.Modify(ctx, ClusterGroup, "g", Change{Name: "pglogical.conflict_resolution", Value: "newest"})
 		}, "one of: error, apply_remote"},
 		{"static immediate", func() error {
-			return svc.Modify(ctx, ClusterGroup, "g", Change{Name: "rds.logical_replication", Value: "1", Method: Immediate})
+			return svc.Modify(ctx, ClusterGroup, "g", Change{Name: "rds.logical_replication", Value: "1", Method: types.ApplyMethodImmediate})
 		}, "static"},
 		{"out of range", func() error {
 			return svc.Modify(ctx, ClusterGroup, "g", Change{Name: "max_wal_senders", Value: "1"})
@@ -108,7 +108,7 @@ func TestSDKConversions(t *testing.T) {
 	})
 	want := Parameter{Name: "max_wal_senders", Value: "10", Source: SourceSystem, ApplyType: Static, DataType: "integer",
 		AllowedValues: "5-262143", Modifiable: true, MinimumEngineVersion: "15.2",
-		Description: "Sets the maximum number of simultaneously running WAL sender processes.", ApplyMethod: PendingReboot}
+		Description: "Sets the maximum number of simultaneously running WAL sender processes.", ApplyMethod: types.ApplyMethodPendingReboot}
 	if diff := cmp.Diff(want, p); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)
 	}
@@ -116,11 +116,11 @@ func TestSDKConversions(t *testing.T) {
 		t.Fatalf("empty parameter: %+v", got)
 	}
 
-	ps := toSDKParameters([]Change{{Name: "a", Value: "1", Method: Immediate}}, true)
+	ps := toSDKParameters([]Change{{Name: "a", Value: "1", Method: types.ApplyMethodImmediate}}, true)
 	if aws.ToString(ps[0].ParameterName) != "a" || aws.ToString(ps[0].ParameterValue) != "1" || ps[0].ApplyMethod != types.ApplyMethodImmediate {
 		t.Fatalf("toSDKParameters: %+v", ps[0])
 	}
-	ps = toSDKParameters([]Change{{Name: "a", Method: PendingReboot}}, false)
+	ps = toSDKParameters([]Change{{Name: "a", Method: types.ApplyMethodPendingReboot}}, false)
 	if ps[0].ParameterValue != nil || ps[0].ApplyMethod != types.ApplyMethodPendingReboot {
 		t.Fatalf("reset parameters carry a value: %+v", ps[0])
 	}

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+
 	"github.com/pgaurora/pgaurora/params"
 )
 
@@ -263,12 +265,12 @@ func (s Settings) Changes(opts *ChangeOptions) ([]params.Change, error) {
 			return nil, fmt.Errorf("%w: adding pgaudit to shared_preload_libraries: %w", ErrInvalid, err)
 		}
 		if changed {
-			c.Method = params.PendingReboot
+			c.Method = types.ApplyMethodPendingReboot
 			out = append(out, c)
 		}
 	}
 	for _, st := range s.list(boolRDS) {
-		out = append(out, params.Change{Name: st.Name, Value: st.Value, Method: params.Immediate})
+		out = append(out, params.Change{Name: st.Name, Value: st.Value, Method: types.ApplyMethodImmediate})
 	}
 	return out, nil
 }

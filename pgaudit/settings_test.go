@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pgaurora/pgaurora"
@@ -36,8 +37,8 @@ func TestSettingsChanges(t *testing.T) {
 			s:    Settings{Log: pgaurora.Ptr(Write | DDL)},
 			opts: nil,
 			want: []params.Change{
-				{Name: "shared_preload_libraries", Value: "pgaudit", Method: params.PendingReboot},
-				{Name: "pgaudit.log", Value: "write,ddl", Method: params.Immediate},
+				{Name: "shared_preload_libraries", Value: "pgaudit", Method: types.ApplyMethodPendingReboot},
+				{Name: "pgaudit.log", Value: "write,ddl", Method: types.ApplyMethodImmediate},
 			},
 		},
 		{
@@ -45,16 +46,16 @@ func TestSettingsChanges(t *testing.T) {
 			s:    Settings{Log: pgaurora.Ptr(None), LogRows: pgaurora.Ptr(true)},
 			opts: &ChangeOptions{SharedPreloadLibraries: "pg_stat_statements, pg_cron"},
 			want: []params.Change{
-				{Name: "shared_preload_libraries", Value: "pg_stat_statements,pg_cron,pgaudit", Method: params.PendingReboot},
-				{Name: "pgaudit.log", Value: "none", Method: params.Immediate},
-				{Name: "pgaudit.log_rows", Value: "1", Method: params.Immediate},
+				{Name: "shared_preload_libraries", Value: "pg_stat_statements,pg_cron,pgaudit", Method: types.ApplyMethodPendingReboot},
+				{Name: "pgaudit.log", Value: "none", Method: types.ApplyMethodImmediate},
+				{Name: "pgaudit.log_rows", Value: "1", Method: types.ApplyMethodImmediate},
 			},
 		},
 		{
 			name: "already preloaded",
 			s:    Settings{LogCatalog: pgaurora.Ptr(false)},
 			opts: &ChangeOptions{SharedPreloadLibraries: "rdsutils,pgaudit"},
-			want: []params.Change{{Name: "pgaudit.log_catalog", Value: "0", Method: params.Immediate}},
+			want: []params.Change{{Name: "pgaudit.log_catalog", Value: "0", Method: types.ApplyMethodImmediate}},
 		},
 		{
 			name: "already preloaded, other case and spacing",
@@ -66,24 +67,24 @@ func TestSettingsChanges(t *testing.T) {
 			name: "skip preload",
 			s:    Settings{Role: AuditRole},
 			opts: &ChangeOptions{SkipPreload: true},
-			want: []params.Change{{Name: "pgaudit.role", Value: "rds_pgaudit", Method: params.Immediate}},
+			want: []params.Change{{Name: "pgaudit.role", Value: "rds_pgaudit", Method: types.ApplyMethodImmediate}},
 		},
 		{
 			name: "every setting on pgAudit 16",
 			s:    all,
 			opts: &ChangeOptions{SharedPreloadLibraries: "pgaudit", Version: "16.0"},
 			want: []params.Change{
-				{Name: "pgaudit.log", Value: "read,write,function,role,ddl", Method: params.Immediate},
-				{Name: "pgaudit.log_catalog", Value: "0", Method: params.Immediate},
-				{Name: "pgaudit.log_client", Value: "1", Method: params.Immediate},
-				{Name: "pgaudit.log_level", Value: "notice", Method: params.Immediate},
-				{Name: "pgaudit.log_parameter", Value: "1", Method: params.Immediate},
-				{Name: "pgaudit.log_parameter_max_size", Value: "4096", Method: params.Immediate},
-				{Name: "pgaudit.log_relation", Value: "1", Method: params.Immediate},
-				{Name: "pgaudit.log_rows", Value: "1", Method: params.Immediate},
-				{Name: "pgaudit.log_statement", Value: "1", Method: params.Immediate},
-				{Name: "pgaudit.log_statement_once", Value: "0", Method: params.Immediate},
-				{Name: "pgaudit.role", Value: "rds_pgaudit", Method: params.Immediate},
+				{Name: "pgaudit.log", Value: "read,write,function,role,ddl", Method: types.ApplyMethodImmediate},
+				{Name: "pgaudit.log_catalog", Value: "0", Method: types.ApplyMethodImmediate},
+				{Name: "pgaudit.log_client", Value: "1", Method: types.ApplyMethodImmediate},
+				{Name: "pgaudit.log_level", Value: "notice", Method: types.ApplyMethodImmediate},
+				{Name: "pgaudit.log_parameter", Value: "1", Method: types.ApplyMethodImmediate},
+				{Name: "pgaudit.log_parameter_max_size", Value: "4096", Method: types.ApplyMethodImmediate},
+				{Name: "pgaudit.log_relation", Value: "1", Method: types.ApplyMethodImmediate},
+				{Name: "pgaudit.log_rows", Value: "1", Method: types.ApplyMethodImmediate},
+				{Name: "pgaudit.log_statement", Value: "1", Method: types.ApplyMethodImmediate},
+				{Name: "pgaudit.log_statement_once", Value: "0", Method: types.ApplyMethodImmediate},
+				{Name: "pgaudit.role", Value: "rds_pgaudit", Method: types.ApplyMethodImmediate},
 			},
 		},
 	}
