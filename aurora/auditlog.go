@@ -16,12 +16,12 @@ import (
 	"github.com/pgaurora/pgaurora/pgaudit"
 )
 
-// DefaultLogLinesPerCall is how many log lines AuditLog asks for in each
+// DefaultLogLinesPerCall is how many log lines AuditEntries asks for in each
 // DownloadDBLogFilePortion call by default. RDS also cuts each response at
 // 1 MB, and the next call continues where it stopped.
 const DefaultLogLinesPerCall = 10000
 
-// AuditLogOptions configures AuditLog. A nil *AuditLogOptions reads every
+// AuditLogOptions configures AuditEntries. A nil *AuditLogOptions reads every
 // log file of the current writer.
 type AuditLogOptions struct {
 	// Instance is the DB instance whose log is read. Empty means the
@@ -58,7 +58,7 @@ func (e *AuditLogFileError) Error() string {
 // Unwrap returns the cause.
 func (e *AuditLogFileError) Unwrap() error { return e.Err }
 
-// AuditLog reads pgAudit entries from an instance's PostgreSQL log files
+// AuditEntries reads pgAudit entries from an instance's PostgreSQL log files
 // through the RDS API: DescribeDBLogFiles lists the files, oldest first,
 // and each is downloaded with DownloadDBLogFilePortion from its start
 // (Marker "0"), one portion after another, while the pgaudit reader parses
@@ -70,11 +70,11 @@ func (e *AuditLogFileError) Unwrap() error { return e.Err }
 // *pgaudit.ParseError) and the iteration goes on; any other error is yielded
 // once and ends it. Stopping the loop stops the downloads.
 //
-//	for e, err := range c.AuditLog(ctx, &aurora.AuditLogOptions{Since: start}) {
+//	for e, err := range c.AuditEntries(ctx, &aurora.AuditLogOptions{Since: start}) {
 //		if err != nil { ... }
 //		fmt.Println(e.Time, e.User, e.Class, e.Command, e.ObjectName)
 //	}
-func (c *Cluster) AuditLog(ctx context.Context, opts *AuditLogOptions) iter.Seq2[pgaudit.Entry, error] {
+func (c *Cluster) AuditEntries(ctx context.Context, opts *AuditLogOptions) iter.Seq2[pgaudit.Entry, error] {
 	var o AuditLogOptions
 	if opts != nil {
 		o = *opts

@@ -62,7 +62,7 @@ func collect(t *testing.T, seq func(func(pgaudit.Entry, error) bool)) []pgaudit.
 	return out
 }
 
-func TestAuditLog(t *testing.T) {
+func TestAuditEntries(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	c := openCluster(t, auditClusterID, nil)
@@ -109,7 +109,7 @@ func TestAuditLog(t *testing.T) {
 			t.Fatalf("audit entries missing after 30s: ddl=%v write=%v among %d entries", ddl, write, len(entries))
 		}
 		time.Sleep(200 * time.Millisecond)
-		entries = collect(t, c.AuditLog(ctx, &aurora.AuditLogOptions{Since: since}))
+		entries = collect(t, c.AuditEntries(ctx, &aurora.AuditLogOptions{Since: since}))
 		ddl, write = nil, nil
 		for i, e := range entries {
 			switch {
@@ -140,7 +140,7 @@ func TestAuditLog(t *testing.T) {
 	// Each file listed twice: the entries come twice, in file order.
 	api := &twiceListed{RDSAPI: rds.NewFromConfig(emu.AWSConfig())}
 	c2 := openCluster(t, auditClusterID, nil, aurora.WithRDSClient(api))
-	paged := collect(t, c2.AuditLog(ctx, &aurora.AuditLogOptions{Since: since, LinesPerCall: 3}))
+	paged := collect(t, c2.AuditEntries(ctx, &aurora.AuditLogOptions{Since: since, LinesPerCall: 3}))
 	if len(paged) < 2*len(entries) {
 		t.Fatalf("read %d entries from the doubled listing, want at least %d", len(paged), 2*len(entries))
 	}
@@ -157,10 +157,10 @@ func TestAuditLog(t *testing.T) {
 
 	// Stopping early stops the downloads: fewer calls than a full read.
 	api.downloads.Store(0)
-	collect(t, c2.AuditLog(ctx, &aurora.AuditLogOptions{LinesPerCall: 50}))
+	collect(t, c2.AuditEntries(ctx, &aurora.AuditLogOptions{LinesPerCall: 50}))
 	full := api.downloads.Load()
 	api.downloads.Store(0)
-	for range c2.AuditLog(ctx, &aurora.AuditLogOptions{LinesPerCall: 50}) {
+	for range c2.AuditEntries(ctx, &aurora.AuditLogOptions{LinesPerCall: 50}) {
 		break
 	}
 	if early := api.downloads.Load(); early >= full {
@@ -172,7 +172,7 @@ func TestAuditLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range collect(t, c.AuditLog(ctx, &aurora.AuditLogOptions{Instance: d.Readers[0].ID, Since: since})) {
+	for _, e := range collect(t, c.AuditEntries(ctx, &aurora.AuditLogOptions{Instance: d.Readers[0].ID, Since: since})) {
 		if strings.Contains(e.Statement, "audit_items") {
 			t.Errorf("reader log holds a writer statement: %+v", e)
 		}
@@ -181,15 +181,15 @@ func TestAuditLog(t *testing.T) {
 	// Errors: a bad option, an unknown instance.
 	for _, o := range []*aurora.AuditLogOptions{{LinesPerCall: -1}, {Instance: "no-such-instance"}} {
 		var got error
-		for _, err := range c.AuditLog(ctx, o) {
+		for _, err := range c.AuditEntries(ctx, o) {
 			got = err
 		}
 		if got == nil {
-			t.Errorf("AuditLog(%+v) gave no error", o)
+			t.Errorf("AuditEntries(%+v) gave no error", o)
 		}
 	}
 	var fe *aurora.AuditLogFileError
-	for _, err := range c2.AuditLog(ctx, &aurora.AuditLogOptions{Instance: "audit-instance-1", LinesPerCall: 20000}) {
+	for _, err := range c2.AuditEntries(ctx, &aurora.AuditLogOptions{Instance: "audit-instance-1", LinesPerCall: 20000}) {
 		if err != nil && !errors.As(err, &fe) {
 			t.Errorf("an API refusal while downloading should be an AuditLogFileError: %v", err)
 		}

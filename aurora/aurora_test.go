@@ -33,7 +33,7 @@ func TestDescribe(t *testing.T) {
 		t.Errorf("writer lacks CA details: %+v", d.Writer)
 	}
 
-	missing, err := aurora.New(context.Background(), "no-such-cluster", aurora.WithAWSConfig(emu.AWSConfig()))
+	missing, err := aurora.New("no-such-cluster", aurora.WithAWSConfig(emu.AWSConfig()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestCredentialErrorsHoldNoSecret(t *testing.T) {
 
 func TestBadCABundle(t *testing.T) {
 	ctx := context.Background()
-	if _, err := aurora.New(ctx, clusterID, aurora.WithAWSConfig(emu.AWSConfig()), aurora.WithCABundle([]byte("not a certificate"))); err == nil {
+	if _, err := aurora.New(clusterID, aurora.WithAWSConfig(emu.AWSConfig()), aurora.WithCABundle([]byte("not a certificate"))); err == nil {
 		t.Error("New accepted a CA bundle without certificates")
 	}
 	// A real CA that did not sign the server's certificate.

@@ -164,8 +164,9 @@ func WithPoolConfig(f func(*pgxpool.Config)) Option {
 }
 
 // New returns a handle on the DB cluster clusterID. It checks its options
-// but calls nothing: use Describe to see the cluster.
-func New(ctx context.Context, clusterID string, opts ...Option) (*Cluster, error) {
+// but calls nothing (so it takes no context): use Describe to see the
+// cluster.
+func New(clusterID string, opts ...Option) (*Cluster, error) {
 	if clusterID == "" {
 		return nil, errors.New("aurora: empty cluster identifier")
 	}

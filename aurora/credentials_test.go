@@ -101,7 +101,7 @@ func TestSecretsManagerCredentialsRotation(t *testing.T) {
 	rec := &smRecorder{}
 	sm := secretsClient(rec)
 	// A user finds the managed secret through Describe.
-	plain, err := aurora.New(ctx, secretClusterID, aurora.WithAWSConfig(emu.AWSConfig()))
+	plain, err := aurora.New(secretClusterID, aurora.WithAWSConfig(emu.AWSConfig()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,10 +48,11 @@
 //
 // The Cluster hands out the feature packages' clients, go-github style.
 // Params (package params: parameter groups, change plans, reboots) calls
-// the RDS API. Audit (package pgaudit), Logical (package pglogical, in the
-// Cluster's database) and Extensions (package extensions) run their SQL on
-// the writer through SQL, a Querier that opens the writer pool on first
-// use. Certs (on package sslcert) reads the RDS CA catalog, plans and
+// the RDS API. Audit (package pgaudit), PgLogical (package pglogical),
+// Logical (package logical: native publications, subscriptions, slots and
+// CDC users) and Extensions (package extensions) run their SQL on the
+// writer, in the Cluster's database, through SQL, a pgaurora.Querier that
+// opens the writer pool on first use. Certs (on package sslcert) reads the RDS CA catalog, plans and
 // executes CA rotations and audits which sessions use TLS.
 //
 // # Workflows
@@ -90,7 +91,7 @@
 //
 // # Audit log, diagnostics and cost
 //
-// AuditLog streams pgAudit entries from an instance's PostgreSQL log files
+// AuditEntries streams pgAudit entries from an instance's PostgreSQL log files
 // through the RDS API (DescribeDBLogFiles, DownloadDBLogFilePortion) as an
 // iterator, a portion at a time. SampleWaitEvents samples the writer's
 // pg_stat_activity and reports wait events by share, the way Performance

@@ -7,7 +7,7 @@ import (
 )
 
 // The errors of this package that callers branch on. AuditLogFileError,
-// specific to AuditLog, is with it in auditlog.go.
+// specific to AuditEntries, is with it in auditlog.go.
 
 // ErrRetryable is matched by errors.Is for errors after which the same
 // work can be tried again on a new connection: the writer was lost (a

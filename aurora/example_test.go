@@ -59,7 +59,7 @@ func stopExampleEmulator() {
 // ExampleNew.
 func exampleCluster(ctx context.Context) *aurora.Cluster {
 	emu := exampleEmulator()
-	c, err := aurora.New(ctx, exampleClusterID,
+	c, err := aurora.New(exampleClusterID,
 		aurora.WithAWSConfig(emu.AWSConfig()),
 		aurora.WithCredentials(aurora.StaticPassword("postgres", emu.MasterPassword(exampleClusterID))),
 		aurora.WithCABundle(emu.CABundlePEM()),
@@ -81,7 +81,7 @@ func exampleCluster(ctx context.Context) *aurora.Cluster {
 func ExampleNew() {
 	ctx := context.Background()
 	emu := exampleEmulator()
-	c, err := aurora.New(ctx, "example",
+	c, err := aurora.New("example",
 		aurora.WithAWSConfig(emu.AWSConfig()),
 		aurora.WithCredentials(aurora.StaticPassword("postgres", emu.MasterPassword("example"))),
 		aurora.WithCABundle(emu.CABundlePEM()))
@@ -157,22 +157,22 @@ func ExampleCluster_EnablePgAudit() {
 	// installed: true pgaudit.log: write,ddl
 }
 
-// AuditLog reads pgAudit entries from the writer's PostgreSQL log through
+// AuditEntries reads pgAudit entries from the writer's PostgreSQL log through
 // the RDS API (DescribeDBLogFiles, DownloadDBLogFilePortion); it needs no
 // database credentials. This example is not run: it reads a real cluster.
-func ExampleCluster_AuditLog() {
+func ExampleCluster_AuditEntries() {
 	ctx := context.Background()
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
-	c, err := aurora.New(ctx, "my-cluster", aurora.WithAWSConfig(cfg))
+	c, err := aurora.New("my-cluster", aurora.WithAWSConfig(cfg))
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer c.Close()
 
-	for e, err := range c.AuditLog(ctx, &aurora.AuditLogOptions{Since: time.Now().Add(-time.Hour)}) {
+	for e, err := range c.AuditEntries(ctx, &aurora.AuditLogOptions{Since: time.Now().Add(-time.Hour)}) {
 		var pe *pgaudit.ParseError
 		if errors.As(err, &pe) {
 			log.Print(err) // a malformed entry: the reading goes on

@@ -9,7 +9,9 @@ import (
 
 	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/extensions"
+	"github.com/pgaurora/pgaurora/logical"
 	"github.com/pgaurora/pgaurora/pgaudit"
+	"github.com/pgaurora/pgaurora/pglogical"
 )
 
 // writerQuerier runs every call on the writer pool, opening it on first
@@ -64,6 +66,15 @@ func (c *Cluster) SQL() pgaurora.Querier { return writerQuerier{c} }
 
 // Audit returns the pgAudit client, running on the writer.
 func (c *Cluster) Audit() *pgaudit.Client { return pgaudit.New(c.SQL()) }
+
+// PgLogical returns the pglogical client, running on the writer in the
+// Cluster's database.
+func (c *Cluster) PgLogical() *pglogical.Client { return pglogical.New(c.SQL()) }
+
+// Logical returns the client of PostgreSQL's native logical replication
+// (publications, subscriptions, slots, CDC users), running on the writer
+// in the Cluster's database.
+func (c *Cluster) Logical() *logical.Client { return logical.New(c.SQL()) }
 
 // Extensions returns the extensions client, running on the writer.
 func (c *Cluster) Extensions() *extensions.Client { return extensions.New(c.SQL()) }

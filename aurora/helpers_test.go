@@ -2,7 +2,6 @@ package aurora_test
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"net/url"
@@ -43,7 +42,7 @@ func openCluster(t testing.TB, id string, rec *apiRecorder, opts ...aurora.Optio
 		aurora.WithCABundle(emu.CABundlePEM()),
 		aurora.WithWait(fastWait),
 	}
-	c, err := aurora.New(context.Background(), id, append(base, opts...)...)
+	c, err := aurora.New(id, append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,12 +14,6 @@ import (
 	"github.com/pgaurora/pgaurora/pglogical"
 )
 
-// Logical returns the pglogical client, running on the writer in the
-// Cluster's database (see WithDatabase). pglogical nodes, replication sets
-// and subscriptions live in one database; for another database, make a
-// Cluster with that database.
-func (c *Cluster) Logical() *pglogical.Client { return pglogical.New(c.SQL()) }
-
 // LogicalReplicationPlan is the logical replication planned on the cluster,
 // from which ConfigureLogicalReplication sizes the parameters.
 type LogicalReplicationPlan struct {

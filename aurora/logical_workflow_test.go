@@ -144,7 +144,7 @@ func TestEnablePgLogical(t *testing.T) {
 	if got := writerSetting(t, c, "wal_level"); got != "logical" {
 		t.Errorf("wal_level = %q", got)
 	}
-	node, err := c.Logical().LocalNode(ctx)
+	node, err := c.PgLogical().LocalNode(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

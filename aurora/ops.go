@@ -221,7 +221,8 @@ type FailoverOptions struct {
 // FailoverResult is the report of Failover with the writers before and
 // after.
 type FailoverResult struct {
-	*Report
+	// Report lists the workflow's steps.
+	Report *Report
 	// OldWriter and NewWriter are the writer instances before and after;
 	// equal when nothing changed.
 	OldWriter, NewWriter string
@@ -229,6 +230,18 @@ type FailoverResult struct {
 	// cluster was available with the new writer; zero when nothing
 	// changed.
 	Duration time.Duration
+}
+
+// String names the writers before and after, then lists the steps.
+func (r *FailoverResult) String() string {
+	head := fmt.Sprintf("writer %s", r.OldWriter)
+	if r.NewWriter != r.OldWriter {
+		head = fmt.Sprintf("writer %s -> %s in %s", r.OldWriter, r.NewWriter, r.Duration.Round(time.Millisecond))
+	}
+	if r.Report == nil {
+		return head
+	}
+	return head + "; " + r.Report.String()
 }
 
 // Failover makes a reader the cluster's writer (FailoverDBCluster) and

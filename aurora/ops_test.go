@@ -135,11 +135,14 @@ func TestRebootAndFailover(t *testing.T) {
 		}
 		t.Logf("run %d: %s (%s -> %s in %s)", run, res, res.OldWriter, res.NewWriter, res.Duration)
 		mut := mutating(rec.take())
-		if run == 1 && (!res.Changed() || res.OldWriter != writer || res.NewWriter != reader || len(mut) != 1 || mut[0] != "FailoverDBCluster") {
+		if run == 1 && (!res.Report.Changed() || res.OldWriter != writer || res.NewWriter != reader || len(mut) != 1 || mut[0] != "FailoverDBCluster") {
 			t.Errorf("first failover: %+v, calls %v", res, mut)
 		}
-		if run == 2 && (res.Changed() || len(mut) != 0 || res.NewWriter != reader) {
+		if run == 2 && (res.Report.Changed() || len(mut) != 0 || res.NewWriter != reader) {
 			t.Errorf("second failover: %+v, calls %v; want nothing", res, mut)
+		}
+		if run == 1 && !strings.HasPrefix(res.String(), "writer "+writer+" -> "+reader+" in ") {
+			t.Errorf("printed result %q does not name the writers", res)
 		}
 		if run == 1 && w.Target() != reader {
 			t.Errorf("writer pool on %s after the failover, want %s", w.Target(), reader)

@@ -193,8 +193,8 @@ type CreateOptions struct {
 	IfNotExists bool
 }
 
-// CreateSQL returns the CREATE EXTENSION statement Create runs.
-func CreateSQL(name string, opts *CreateOptions) (string, error) {
+// createSQL returns the CREATE EXTENSION statement Create runs.
+func createSQL(name string, opts *CreateOptions) (string, error) {
 	if opts == nil {
 		opts = &CreateOptions{}
 	}
@@ -232,7 +232,7 @@ func CreateSQL(name string, opts *CreateOptions) (string, error) {
 // When the server refuses for lack of privilege, the error says so; call
 // CanInstall first to learn which rule applies.
 func (c *Client) Create(ctx context.Context, name string, opts *CreateOptions) error {
-	q, err := CreateSQL(name, opts)
+	q, err := createSQL(name, opts)
 	if err != nil {
 		return err
 	}
@@ -242,9 +242,9 @@ func (c *Client) Create(ctx context.Context, name string, opts *CreateOptions) e
 	return nil
 }
 
-// UpdateSQL returns the ALTER EXTENSION ... UPDATE statement Update runs;
+// updateSQL returns the ALTER EXTENSION ... UPDATE statement Update runs;
 // version "" updates to the default version.
-func UpdateSQL(name, version string) (string, error) {
+func updateSQL(name, version string) (string, error) {
 	n, err := ident("extension name", name)
 	if err != nil {
 		return "", err
@@ -264,7 +264,7 @@ func UpdateSQL(name, version string) (string, error) {
 // version when version is "" (ALTER EXTENSION ... UPDATE). It fails with
 // ErrNotInstalled when the extension is not installed.
 func (c *Client) Update(ctx context.Context, name, version string) error {
-	q, err := UpdateSQL(name, version)
+	q, err := updateSQL(name, version)
 	if err != nil {
 		return err
 	}
@@ -297,8 +297,8 @@ type DropOptions struct {
 	IfExists bool
 }
 
-// DropSQL returns the DROP EXTENSION statement Drop runs.
-func DropSQL(name string, opts *DropOptions) (string, error) {
+// dropSQL returns the DROP EXTENSION statement Drop runs.
+func dropSQL(name string, opts *DropOptions) (string, error) {
 	if opts == nil {
 		opts = &DropOptions{}
 	}
@@ -323,7 +323,7 @@ func DropSQL(name string, opts *DropOptions) (string, error) {
 // RESTRICT: the server refuses when other objects depend on the extension,
 // and the error lists them.
 func (c *Client) Drop(ctx context.Context, name string, opts *DropOptions) error {
-	q, err := DropSQL(name, opts)
+	q, err := dropSQL(name, opts)
 	if err != nil {
 		return err
 	}

@@ -18,8 +18,7 @@
 // and which installed extensions are behind their default version
 // (Updates, with the update path ALTER EXTENSION would take). Create,
 // Update and Drop run CREATE/ALTER/DROP EXTENSION; Drop is RESTRICT unless
-// DropOptions.Cascade asks otherwise. The statement builders (CreateSQL,
-// UpdateSQL, DropSQL) are exported for review and tests.
+// DropOptions.Cascade asks otherwise.
 //
 // CanInstall answers whether the current user may install an extension and
 // names the rule that decided: RuleAvailable, RuleAllowedExtensions

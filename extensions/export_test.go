@@ -13,3 +13,16 @@ func WriteBackupForFuzz(w io.Writer, snap LanguageSnapshot, stmts [][3]string) e
 	}
 	return writeBackup(w, p, st)
 }
+
+// The statement builders, for the exact-SQL tests.
+var (
+	CreateSQL        = createSQL
+	UpdateSQL        = updateSQL
+	DropSQL          = dropSQL
+	OrafceSQL        = orafceSQL
+	LanguageUsageSQL = languageUsageSQL
+	RepackSQL        = repackSQL
+	InstallTLESQL    = installTLESQL
+	UninstallTLESQL  = uninstallTLESQL
+	TLEExtensionsSQL = tleExtensionsSQL
+)

@@ -265,7 +265,7 @@ func UpgradeLanguages(ctx context.Context, db pgaurora.Querier, backup io.Writer
 	}
 	for _, e := range p.Before.Extensions {
 		ep := planned[e.Name]
-		q, err := CreateSQL(e.Name, &CreateOptions{Schema: e.Schema, Version: ep.TargetVersion})
+		q, err := createSQL(e.Name, &CreateOptions{Schema: e.Schema, Version: ep.TargetVersion})
 		if err != nil {
 			return nil, fail(err)
 		}

@@ -13,11 +13,11 @@ const Orafce = "orafce"
 // functions.
 const OracleSchema = "oracle"
 
-// OrafceSQL returns the statements InstallOrafce runs: CREATE EXTENSION IF
+// orafceSQL returns the statements InstallOrafce runs: CREATE EXTENSION IF
 // NOT EXISTS orafce, then ALTER SCHEMA oracle OWNER TO owner, as the RDS
 // documentation has rds_superuser do so that its members can manage the
 // schema. owner "" means rds_superuser.
-func OrafceSQL(owner string) ([]string, error) {
+func orafceSQL(owner string) ([]string, error) {
 	if owner == "" {
 		owner = RDSSuperuserRole
 	}
@@ -35,7 +35,7 @@ func OrafceSQL(owner string) ([]string, error) {
 // schema to owner ("" means rds_superuser), in one transaction (a single
 // multi-statement query). It is idempotent.
 func (c *Client) InstallOrafce(ctx context.Context, owner string) error {
-	stmts, err := OrafceSQL(owner)
+	stmts, err := orafceSQL(owner)
 	if err != nil {
 		return err
 	}

@@ -67,8 +67,8 @@ type TLEExtension struct {
 	Description string
 }
 
-// TLEExtensionsSQL is the query TLEExtensions runs.
-const TLEExtensionsSQL = `SELECT name::text, default_version::text, coalesce(description, '')::text FROM pgtle.available_extensions() ORDER BY name`
+// tleExtensionsSQL is the query TLEExtensions runs.
+const tleExtensionsSQL = `SELECT name::text, default_version::text, coalesce(description, '')::text FROM pgtle.available_extensions() ORDER BY name`
 
 // TLEExtensions lists the TLE extensions registered in this database. It
 // fails with ErrNotInstalled when pg_tle is not installed here.
@@ -76,7 +76,7 @@ func (c *Client) TLEExtensions(ctx context.Context) ([]TLEExtension, error) {
 	if err := c.requireInstalled(ctx, PgTLE); err != nil {
 		return nil, err
 	}
-	rows, err := c.q.Query(ctx, TLEExtensionsSQL)
+	rows, err := c.q.Query(ctx, tleExtensionsSQL)
 	if err != nil {
 		return nil, fmt.Errorf("extensions: listing TLE extensions: %w", err)
 	}
@@ -117,10 +117,10 @@ type TLEInstall struct {
 	Requires []string
 }
 
-// InstallTLESQL returns the statement and bind parameters InstallTLE
+// installTLESQL returns the statement and bind parameters InstallTLE
 // sends. The script travels as a bind parameter, so no quoting of it is
 // ever needed.
-func InstallTLESQL(e TLEInstall) (string, []any, error) {
+func installTLESQL(e TLEInstall) (string, []any, error) {
 	switch {
 	case e.Name == "":
 		return "", nil, invalidf("TLEInstall.Name is empty")
@@ -145,7 +145,7 @@ func InstallTLESQL(e TLEInstall) (string, []any, error) {
 // (pgtle.install_extension); CREATE EXTENSION then installs it. The
 // current user must be a member of pgtle_admin.
 func (c *Client) InstallTLE(ctx context.Context, e TLEInstall) error {
-	q, args, err := InstallTLESQL(e)
+	q, args, err := installTLESQL(e)
 	if err != nil {
 		return err
 	}
@@ -158,10 +158,10 @@ func (c *Client) InstallTLE(ctx context.Context, e TLEInstall) error {
 	return nil
 }
 
-// UninstallTLESQL returns the statement and bind parameters UninstallTLE
+// uninstallTLESQL returns the statement and bind parameters UninstallTLE
 // sends: pgtle.uninstall_extension(name), or (name, version) to remove one
 // version only.
-func UninstallTLESQL(name, version string) (string, []any, error) {
+func uninstallTLESQL(name, version string) (string, []any, error) {
 	if name == "" {
 		return "", nil, invalidf("TLE extension name is empty")
 	}
@@ -175,7 +175,7 @@ func UninstallTLESQL(name, version string) (string, []any, error) {
 // when version is set (pgtle.uninstall_extension). An extension created
 // from it stays until DROP EXTENSION.
 func (c *Client) UninstallTLE(ctx context.Context, name, version string) error {
-	q, args, err := UninstallTLESQL(name, version)
+	q, args, err := uninstallTLESQL(name, version)
 	if err != nil {
 		return err
 	}

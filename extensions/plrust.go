@@ -136,9 +136,9 @@ func (c *Client) requirePreloaded(ctx context.Context, lib string) error {
 	return nil
 }
 
-// LanguageUsageSQL returns GRANT USAGE ON LANGUAGE language TO role, or
+// languageUsageSQL returns GRANT USAGE ON LANGUAGE language TO role, or
 // REVOKE USAGE ... FROM role when revoke is set.
-func LanguageUsageSQL(language, role string, revoke bool) (string, error) {
+func languageUsageSQL(language, role string, revoke bool) (string, error) {
 	l, err := ident("language", language)
 	if err != nil {
 		return "", err
@@ -156,7 +156,7 @@ func LanguageUsageSQL(language, role string, revoke bool) (string, error) {
 // GrantLanguageUsage lets role create functions in language (GRANT USAGE
 // ON LANGUAGE). Only trusted languages take the grant.
 func (c *Client) GrantLanguageUsage(ctx context.Context, language, role string) error {
-	q, err := LanguageUsageSQL(language, role, false)
+	q, err := languageUsageSQL(language, role, false)
 	if err != nil {
 		return err
 	}
@@ -170,7 +170,7 @@ func (c *Client) GrantLanguageUsage(ctx context.Context, language, role string) 
 // ON LANGUAGE). The role keeps any usage it has through PUBLIC or other
 // roles.
 func (c *Client) RevokeLanguageUsage(ctx context.Context, language, role string) error {
-	q, err := LanguageUsageSQL(language, role, true)
+	q, err := languageUsageSQL(language, role, true)
 	if err != nil {
 		return err
 	}

@@ -20,12 +20,12 @@ const (
 	RepackSchema = "repack"
 )
 
-// RepackSQL returns the statements InstallRepack runs: CREATE EXTENSION IF
+// repackSQL returns the statements InstallRepack runs: CREATE EXTENSION IF
 // NOT EXISTS pg_repack, and the default privileges AWS documents on the
 // repack schema, so that the log tables and sequences pg_repack creates
 // there while it runs are writable by the (non-superuser) role running
 // it.
-func RepackSQL() []string {
+func repackSQL() []string {
 	return []string{
 		"CREATE EXTENSION IF NOT EXISTS " + Repack,
 		"ALTER DEFAULT PRIVILEGES IN SCHEMA " + RepackSchema + " GRANT INSERT ON TABLES TO PUBLIC",
@@ -36,7 +36,7 @@ func RepackSQL() []string {
 // InstallRepack creates the pg_repack extension and its default privileges
 // in one transaction. It is idempotent.
 func (c *Client) InstallRepack(ctx context.Context) error {
-	if _, err := c.q.Exec(ctx, strings.Join(RepackSQL(), ";\n")); err != nil {
+	if _, err := c.q.Exec(ctx, strings.Join(repackSQL(), ";\n")); err != nil {
 		return fmt.Errorf("extensions: installing pg_repack: %w", explain(err))
 	}
 	return nil

@@ -37,10 +37,10 @@ func genWal2JSON(n int) (stream []byte, records [][]byte) {
 	return buf.Bytes(), records
 }
 
-// BenchmarkWal2JSONStream measures wal2json change parsing throughput on
-// a generated stream of 10,000 changes (Wal2JSONStream over an in-memory
+// BenchmarkWal2JSONChanges measures wal2json change parsing throughput on
+// a generated stream of 10,000 changes (Wal2JSONChanges over an in-memory
 // reader), reported as changes/s.
-func BenchmarkWal2JSONStream(b *testing.B) {
+func BenchmarkWal2JSONChanges(b *testing.B) {
 	const n = 10000
 	stream, _ := genWal2JSON(n)
 	b.SetBytes(int64(len(stream)))
@@ -49,7 +49,7 @@ func BenchmarkWal2JSONStream(b *testing.B) {
 	start := time.Now()
 	total := 0
 	for b.Loop() {
-		for c, err := range Wal2JSONStream(bytes.NewReader(stream)) {
+		for c, err := range Wal2JSONChanges(bytes.NewReader(stream)) {
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -87,7 +87,7 @@ func BenchmarkParseWal2JSON(b *testing.B) {
 func TestGeneratedStreamParses(t *testing.T) {
 	stream, records := genWal2JSON(12)
 	kinds := map[ChangeKind]int{}
-	for c, err := range Wal2JSONStream(bytes.NewReader(stream)) {
+	for c, err := range Wal2JSONChanges(bytes.NewReader(stream)) {
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -73,9 +73,9 @@
 // attribute otherwise. CreateSlot, DropSlot and AdvanceSlot manage logical
 // slots with pgoutput or wal2json; PeekWal2JSON reads a wal2json slot's
 // pending changes as typed DataChange records (format-version 2), and
-// ParseWal2JSON and Wal2JSONStream parse records from elsewhere (for
+// ParseWal2JSON and Wal2JSONChanges parse records from elsewhere (for
 // example pg_recvlogical's output) with a purpose-built scanner
-// (BenchmarkWal2JSONStream reports its throughput).
+// (BenchmarkWal2JSONChanges reports its throughput).
 //
 // # Slot monitor
 //

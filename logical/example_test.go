@@ -60,11 +60,11 @@ func ExampleParseWal2JSON() {
 	// update public.accounts id 7 balance 12.50
 }
 
-func ExampleWal2JSONStream() {
+func ExampleWal2JSONChanges() {
 	stream := `{"action":"I","schema":"public","table":"t","columns":[{"name":"id","type":"integer","value":1}]}
 {"action":"D","schema":"public","table":"t","identity":[{"name":"id","type":"integer","value":1}]}
 `
-	for c, err := range logical.Wal2JSONStream(strings.NewReader(stream)) {
+	for c, err := range logical.Wal2JSONChanges(strings.NewReader(stream)) {
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -250,13 +250,13 @@ func parseTimestamp(s string) (time.Time, error) {
 	return time.Time{}, errors.New("not an ISO timestamp with time zone")
 }
 
-// Wal2JSONStream reads a stream of wal2json format-version 2 records, as
+// Wal2JSONChanges reads a stream of wal2json format-version 2 records, as
 // pg_recvlogical writes them: one JSON object per line (several on a line,
 // separated by whitespace, are accepted too; an object may not span
 // lines). It yields each change in order. A record that fails to parse
 // ends the stream with its error, and so does a read error. Stopping the
 // loop stops reading.
-func Wal2JSONStream(r io.Reader) iter.Seq2[DataChange, error] {
+func Wal2JSONChanges(r io.Reader) iter.Seq2[DataChange, error] {
 	return func(yield func(DataChange, error) bool) {
 		br := bufio.NewReaderSize(r, 64<<10)
 		s := w2jScanner{intern: map[string]string{}}

@@ -88,7 +88,7 @@ func TestParseWal2JSON(t *testing.T) {
 	}
 
 	var kinds []ChangeKind
-	for c, err := range Wal2JSONStream(strings.NewReader(w2jInsert + "\n" + w2jOther + "\n")) {
+	for c, err := range Wal2JSONChanges(strings.NewReader(w2jInsert + "\n" + w2jOther + "\n")) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +108,7 @@ func TestParseWal2JSON(t *testing.T) {
 		}
 	}
 	n := 0
-	for _, err := range Wal2JSONStream(strings.NewReader(w2jInsert + `{"action":"Q"}` + w2jInsert)) {
+	for _, err := range Wal2JSONChanges(strings.NewReader(w2jInsert + `{"action":"Q"}` + w2jInsert)) {
 		n++
 		if n == 2 && err == nil {
 			t.Error("a bad record in a stream did not fail")

@@ -171,8 +171,8 @@ func candidates(t *testing.T, meta []params.Parameter, n int, wantDynamic bool) 
 			continue
 		}
 		if _, known := params.Lookup(p.Name); known ||
-			params.MustChangeTogether(p.Name, params.SharedPreloadLibraries) ||
-			params.MustChangeTogether(p.Name, "max_worker_processes") {
+			params.Coupled(p.Name, params.SharedPreloadLibraries) ||
+			params.Coupled(p.Name, "max_worker_processes") {
 			continue
 		}
 		if wantDynamic && p.ApplyType != params.Dynamic {
@@ -353,7 +353,7 @@ func TestE2EGroupsAndListing(t *testing.T) {
 		t.Fatalf("missing group: %v", err)
 	}
 	n := 0
-	for _, err := range svc.AllParameters(ctx, params.ClusterGroup, group, nil) {
+	for _, err := range svc.Parameters(ctx, params.ClusterGroup, group, nil) {
 		if err != nil {
 			t.Fatal(err)
 		}

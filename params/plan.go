@@ -76,7 +76,7 @@ var togetherRules = []togetherRule{
 	},
 }
 
-// MustChangeTogether reports whether the SDK keeps the two parameters in
+// Coupled reports whether the SDK keeps the two parameters in
 // one API call when both are in a change set with the same apply method.
 // The rule sets are: the logical replication sizing parameters
 // (rds.logical_replication, max_replication_slots, max_wal_senders,
@@ -85,7 +85,7 @@ var togetherRules = []togetherRule{
 // with every pgaudit.* parameter; and shared_preload_libraries with
 // track_commit_timestamp and every pglogical.* parameter. Sets that share
 // a member join.
-func MustChangeTogether(a, b string) bool {
+func Coupled(a, b string) bool {
 	a, b = strings.ToLower(a), strings.ToLower(b)
 	if a == b {
 		return true
@@ -151,7 +151,7 @@ func togetherUnits(changes []Change) (units map[int][]int, rep []int) {
 //
 // Batching: immediate and pending-reboot changes go in separate calls,
 // each call holds at most MaxChangesPerCall changes, and parameters that
-// must change together (see MustChangeTogether) stay in one call. When
+// must change together (see Coupled) stay in one call. When
 // such a set mixes methods, its members with an empty Method follow the
 // set to types.ApplyMethodPendingReboot, so that, say, pgaudit.log is recorded with the
 // shared_preload_libraries change that makes it meaningful; members with

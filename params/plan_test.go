@@ -284,8 +284,8 @@ func TestMustChangeTogether(t *testing.T) {
 		{"SHARED_PRELOAD_LIBRARIES", "PgAudit.Log", true},
 	}
 	for _, tt := range tests {
-		if got := MustChangeTogether(tt.a, tt.b); got != tt.want {
-			t.Errorf("MustChangeTogether(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		if got := Coupled(tt.a, tt.b); got != tt.want {
+			t.Errorf("Coupled(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
 	}
 }

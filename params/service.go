@@ -250,7 +250,7 @@ func (s *Service) groups(ctx context.Context, kind Kind, name *string) ([]Group,
 	}
 }
 
-// ListOptions filters ListParameters and AllParameters.
+// ListOptions filters ListParameters and Parameters.
 type ListOptions struct {
 	// Source keeps only parameters from one source: SourceUser,
 	// SourceSystem or SourceEngineDefault. Empty lists every parameter.
@@ -273,7 +273,7 @@ func (o *ListOptions) source() (string, error) {
 // or DescribeDBParameters), reading every page.
 func (s *Service) ListParameters(ctx context.Context, kind Kind, group string, opts *ListOptions) ([]Parameter, error) {
 	var out []Parameter
-	for p, err := range s.AllParameters(ctx, kind, group, opts) {
+	for p, err := range s.Parameters(ctx, kind, group, opts) {
 		if err != nil {
 			return nil, err
 		}
@@ -282,10 +282,10 @@ func (s *Service) ListParameters(ctx context.Context, kind Kind, group string, o
 	return out, nil
 }
 
-// AllParameters iterates over the parameters of a group, fetching pages as
+// Parameters iterates over the parameters of a group, fetching pages as
 // the loop advances; stopping the loop stops the fetching. An error is
 // yielded once, as the last element.
-func (s *Service) AllParameters(ctx context.Context, kind Kind, group string, opts *ListOptions) iter.Seq2[Parameter, error] {
+func (s *Service) Parameters(ctx context.Context, kind Kind, group string, opts *ListOptions) iter.Seq2[Parameter, error] {
 	return func(yield func(Parameter, error) bool) {
 		if err := s.checkRead(kind, group); err != nil {
 			yield(Parameter{}, err)

@@ -108,7 +108,7 @@ func (s *Settings) set(name, value string) error {
 	case SettingLogClient:
 		s.LogClient = pgaurora.Ptr(v == "on")
 	case SettingLogLevel:
-		s.LogLevel = LogLevel(v)
+		s.LogLevel = pgaurora.LogLevel(v)
 	case SettingLogParameter:
 		s.LogParameter = pgaurora.Ptr(v == "on")
 	case SettingLogParameterMaxSize:

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/params"
 )
 
@@ -18,28 +19,15 @@ const AuditRole = "rds_pgaudit"
 // LibraryName is the name pgAudit is loaded by, in shared_preload_libraries.
 const LibraryName = "pgaudit"
 
-// LogLevel is a pgaudit.log_level value: the severity of audit messages. It
-// only takes effect when pgaudit.log_client is on; otherwise audit messages
-// go to the server log only, at LOG.
-type LogLevel string
+// logLevels are the levels RDS allows for pgaudit.log_level. It only
+// takes effect when pgaudit.log_client is on; otherwise audit messages go
+// to the server log only, at LOG.
+var logLevels = []pgaurora.LogLevel{pgaurora.LogLevelDebug5, pgaurora.LogLevelDebug4, pgaurora.LogLevelDebug3, pgaurora.LogLevelDebug2,
+	pgaurora.LogLevelDebug1, pgaurora.LogLevelInfo, pgaurora.LogLevelNotice, pgaurora.LogLevelWarning, pgaurora.LogLevelLog}
 
-// The log levels RDS allows for pgaudit.log_level.
-const (
-	LogLevelDebug5  LogLevel = "debug5"
-	LogLevelDebug4  LogLevel = "debug4"
-	LogLevelDebug3  LogLevel = "debug3"
-	LogLevelDebug2  LogLevel = "debug2"
-	LogLevelDebug1  LogLevel = "debug1"
-	LogLevelInfo    LogLevel = "info"
-	LogLevelNotice  LogLevel = "notice"
-	LogLevelWarning LogLevel = "warning"
-	LogLevelLog     LogLevel = "log"
-)
-
-var logLevels = []LogLevel{LogLevelDebug5, LogLevelDebug4, LogLevelDebug3, LogLevelDebug2, LogLevelDebug1, LogLevelInfo, LogLevelNotice, LogLevelWarning, LogLevelLog}
-
-// ParseLogLevel parses a pgaudit.log_level value, case-insensitively.
-func ParseLogLevel(s string) (LogLevel, error) {
+// ParseLogLevel parses a pgaudit.log_level value, case-insensitively:
+// debug5 to debug1, info, notice, warning or log.
+func ParseLogLevel(s string) (pgaurora.LogLevel, error) {
 	for _, l := range logLevels {
 		if asciiEqualFold(s, string(l)) {
 			return l, nil
@@ -76,8 +64,9 @@ type Settings struct {
 	// LogClient is pgaudit.log_client: also send audit messages to the
 	// client (default off).
 	LogClient *bool
-	// LogLevel is pgaudit.log_level; it only matters with LogClient on.
-	LogLevel LogLevel
+	// LogLevel is pgaudit.log_level (see ParseLogLevel); it only matters
+	// with LogClient on.
+	LogLevel pgaurora.LogLevel
 	// LogParameter is pgaudit.log_parameter: log the statement's bind
 	// parameters (default off).
 	LogParameter *bool

@@ -142,7 +142,7 @@ func TestSettingsChangesRefused(t *testing.T) {
 }
 
 func TestSettingsList(t *testing.T) {
-	s := Settings{Log: pgaurora.Ptr(Read), LogRows: pgaurora.Ptr(true), LogStatement: pgaurora.Ptr(false), LogLevel: LogLevelWarning}
+	s := Settings{Log: pgaurora.Ptr(Read), LogRows: pgaurora.Ptr(true), LogStatement: pgaurora.Ptr(false), LogLevel: pgaurora.LogLevelWarning}
 	want := []Setting{
 		{"pgaudit.log", "read"},
 		{"pgaudit.log_level", "warning"},

@@ -2,8 +2,10 @@ package pglogical
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/params"
 )
 
@@ -49,36 +51,11 @@ func (r ConflictResolution) Validate() error {
 	return invalid("pglogical.conflict_resolution %q: allowed values are %s", string(r), joinStrings(conflictResolutions))
 }
 
-// LogLevel is a pglogical.conflict_log_level value.
-type LogLevel string
-
-// The levels pglogical.conflict_log_level accepts.
-const (
-	LogDebug5  LogLevel = "debug5"
-	LogDebug4  LogLevel = "debug4"
-	LogDebug3  LogLevel = "debug3"
-	LogDebug2  LogLevel = "debug2"
-	LogDebug1  LogLevel = "debug1"
-	LogInfo    LogLevel = "info"
-	LogNotice  LogLevel = "notice"
-	LogWarning LogLevel = "warning"
-	LogError   LogLevel = "error"
-	LogLog     LogLevel = "log"
-	LogFatal   LogLevel = "fatal"
-	LogPanic   LogLevel = "panic"
-)
-
-var logLevels = []LogLevel{LogDebug5, LogDebug4, LogDebug3, LogDebug2, LogDebug1, LogInfo, LogNotice, LogWarning, LogError, LogLog, LogFatal, LogPanic}
-
-// Validate reports whether l is a level pglogical accepts.
-func (l LogLevel) Validate() error {
-	for _, c := range logLevels {
-		if l == c {
-			return nil
-		}
-	}
-	return invalid("pglogical.conflict_log_level %q: allowed values are %s", string(l), joinStrings(logLevels))
-}
+// conflictLogLevels are the levels pglogical.conflict_log_level accepts:
+// every PostgreSQL message severity.
+var conflictLogLevels = []pgaurora.LogLevel{pgaurora.LogLevelDebug5, pgaurora.LogLevelDebug4, pgaurora.LogLevelDebug3,
+	pgaurora.LogLevelDebug2, pgaurora.LogLevelDebug1, pgaurora.LogLevelInfo, pgaurora.LogLevelNotice, pgaurora.LogLevelWarning,
+	pgaurora.LogLevelError, pgaurora.LogLevelLog, pgaurora.LogLevelFatal, pgaurora.LogLevelPanic}
 
 func joinStrings[T ~string](vs []T) string {
 	s := make([]string, len(vs))
@@ -106,7 +83,7 @@ type Settings struct {
 	// timestamp-based values add track_commit_timestamp=1.
 	ConflictResolution ConflictResolution
 	// ConflictLogLevel is pglogical.conflict_log_level (dynamic).
-	ConflictLogLevel LogLevel
+	ConflictLogLevel pgaurora.LogLevel
 	// BatchInserts is pglogical.batch_inserts (static).
 	BatchInserts *bool
 	// UseSPI is pglogical.use_spi (static): apply through SPI.
@@ -132,8 +109,8 @@ func (s Settings) Validate() error {
 		}
 	}
 	if s.ConflictLogLevel != "" {
-		if err := s.ConflictLogLevel.Validate(); err != nil {
-			return err
+		if !slices.Contains(conflictLogLevels, s.ConflictLogLevel) {
+			return invalid("pglogical.conflict_log_level %q: allowed values are %s", string(s.ConflictLogLevel), joinStrings(conflictLogLevels))
 		}
 	}
 	if s.ExtraConnectionOptions != nil && s.ExtraConnectionOptions.raw != "" {

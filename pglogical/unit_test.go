@@ -50,7 +50,7 @@ func TestParameters(t *testing.T) {
 			opts: ParameterOptions{
 				CurrentPreload: "pglogical",
 				Sizing:         Sizing{VCPU: 2, MemoryBytes: 8 << 30, Current: map[string]string{"rds.logical_replication": "1"}},
-				Settings: Settings{ConflictResolution: ResolveLastUpdateWins, ConflictLogLevel: LogWarning,
+				Settings: Settings{ConflictResolution: ResolveLastUpdateWins, ConflictLogLevel: pgaurora.LogLevelWarning,
 					BatchInserts: pgaurora.Ptr(false), UseSPI: pgaurora.Ptr(true), SynchronousCommit: pgaurora.Ptr(true), ExtraConnectionOptions: &extra},
 			},
 			want: []params.Change{

@@ -1,7 +1,7 @@
 // Command enable-pgaudit turns pgAudit on for an Aurora PostgreSQL cluster
 // with aurora.Cluster.EnablePgAudit, then reads the audit lines back from
 // the writer's PostgreSQL log through the RDS API (DescribeDBLogFiles and
-// DownloadDBLogFilePortion) with aurora.Cluster.AuditLog.
+// DownloadDBLogFilePortion) with aurora.Cluster.AuditEntries.
 //
 // The workflow puts the cluster on a custom DB cluster parameter group
 // (creating one when it uses its family's default group), adds pgaudit to
@@ -178,7 +178,7 @@ func readAudit(ctx context.Context, c *aurora.Cluster, instance string, since ti
 	for {
 		var found []pgaudit.Entry
 		seen := false
-		for e, err := range c.AuditLog(ctx, &aurora.AuditLogOptions{Instance: instance, Since: since}) {
+		for e, err := range c.AuditEntries(ctx, &aurora.AuditLogOptions{Instance: instance, Since: since}) {
 			if err != nil {
 				return nil, fmt.Errorf("reading the audit log: %w", err)
 			}

@@ -153,7 +153,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	if err != nil {
 		return exampleenv.Failed(out, err)
 	}
-	if again.Changed() {
+	if again.Report.Changed() {
 		return fmt.Errorf("the second failover changed something:\n%s", again.Report)
 	}
 	fmt.Fprintln(out, "  second run: nothing to change")

@@ -10,8 +10,9 @@
 // lowering anything), reboots the members pending a reboot and checks that
 // the writer runs with wal_level=logical. The example runs it twice (the
 // second run changes nothing), prints the settings the writer now runs
-// with, then creates a temporary slot with the test_decoding plugin,
-// inserts a row into a scratch table and peeks at the decoded change.
+// with, then, with the logical package (Cluster.Logical), creates a slot
+// with the wal2json plugin, inserts a row into a scratch table and reads
+// the decoded change back.
 //
 //	go run ./examples/logical-replication
 //	go run ./examples/logical-replication -publications 4 -subscriptions 2 -slots 3
@@ -26,9 +27,8 @@
 //	AURORA_DATABASE     database to connect to (default postgres)
 //
 // Against a real cluster it changes the parameter group and reboots the
-// instances, so it wants -yes. The slot it creates is temporary and
-// dropped at once, and the scratch table pgaurora_example_lrep is dropped
-// at the end.
+// instances, so it wants -yes. The slot it creates is dropped at the end,
+// and so is the scratch table pgaurora_example_lrep.
 package main
 
 import (
@@ -37,10 +37,10 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/examples/internal/exampleenv"
+	"github.com/pgaurora/pgaurora/logical"
 )
 
 func main() { exampleenv.Main("logical-replication", run) }
@@ -101,8 +101,8 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		fmt.Fprintf(out, "  %-32s %s\n", name, v)
 	}
 
-	exampleenv.Heading(out, "decode a change through a temporary slot")
-	changes, err := decodeOneChange(ctx, w)
+	exampleenv.Heading(out, "decode a change through a wal2json slot")
+	changes, err := decodeOneChange(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -116,46 +116,39 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	return nil
 }
 
-// decodeOneChange creates a temporary logical slot with test_decoding on
-// one connection, writes a row, and peeks at the slot's changes.
-func decodeOneChange(ctx context.Context, w *aurora.Pool) ([]string, error) {
-	pooled, err := w.PGXPool().Acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
-	// A temporary slot lives as long as its session: take the session out
-	// of the pool and close it at the end, which drops the slot.
-	conn := pooled.Hijack()
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "SELECT pg_create_logical_replication_slot($1, 'test_decoding', true)", slotName); err != nil {
+// decodeOneChange creates a wal2json slot with the logical package,
+// writes a row, reads the change back through the slot and drops it.
+func decodeOneChange(ctx context.Context, c *aurora.Cluster) ([]string, error) {
+	lr := c.Logical()
+	if _, err := lr.CreateSlot(ctx, slotName, logical.PluginWal2JSON); err != nil {
 		return nil, fmt.Errorf("creating the slot: %w", err)
 	}
+	// The slot keeps WAL until it is dropped: drop it whatever happens.
+	defer func() { _ = lr.DropSlot(context.WithoutCancel(ctx), slotName) }()
 	for _, stmt := range []string{
 		"CREATE TABLE IF NOT EXISTS pgaurora_example_lrep(id int PRIMARY KEY, note text)",
 		"INSERT INTO pgaurora_example_lrep VALUES (1, 'decoded') ON CONFLICT (id) DO UPDATE SET note = excluded.note",
 		"DROP TABLE pgaurora_example_lrep",
 	} {
-		if _, err := w.Exec(ctx, stmt); err != nil {
+		if _, err := c.SQL().Exec(ctx, stmt); err != nil {
 			return nil, fmt.Errorf("%s: %w", stmt, err)
 		}
 	}
-	rows, err := conn.Query(ctx, "SELECT data FROM pg_logical_slot_peek_changes($1, NULL, NULL, 'skip-empty-xacts', '1', 'include-xids', '0')", slotName)
+	changes, err := lr.PeekWal2JSON(ctx, slotName, nil)
 	if err != nil {
-		return nil, fmt.Errorf("peeking at the slot: %w", err)
+		return nil, fmt.Errorf("reading the slot: %w", err)
 	}
-	var changes []string
-	for rows.Next() {
-		var data string
-		if err := rows.Scan(&data); err != nil {
-			return nil, err
+	var out []string
+	for _, ch := range changes {
+		line := fmt.Sprintf("%s %s.%s at %s:", ch.Kind, ch.Schema, ch.Table, ch.LSN)
+		for _, col := range ch.Columns {
+			text, _ := col.Value.Text()
+			line += fmt.Sprintf(" %s=%s", col.Name, text)
 		}
-		changes = append(changes, data)
+		out = append(out, line)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("peeking at the slot: %w", err)
+	if !slices.ContainsFunc(changes, func(ch logical.DataChange) bool { return ch.Kind == logical.KindInsert }) {
+		return nil, fmt.Errorf("the slot decoded no insert: %q", out)
 	}
-	if !slices.ContainsFunc(changes, func(s string) bool { return strings.HasPrefix(s, "table ") }) {
-		return nil, fmt.Errorf("the slot decoded no row change: %q", changes)
-	}
-	return changes, nil
+	return out, nil
 }

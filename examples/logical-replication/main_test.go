@@ -12,7 +12,7 @@ func TestLogicalReplication(t *testing.T) {
 		`reboot members pending reboot: changed`,
 		`second run: nothing to change`,
 		`wal_level\s+logical`,
-		`table public.pgaurora_example_lrep: INSERT: id\[integer\]:1 note\[text\]:'decoded'`,
+		`insert public.pgaurora_example_lrep at [0-9A-F]+/[0-9A-F]+: id=1 note=decoded`,
 		`lrep-demo is ready for logical replication`,
 	)
 }

@@ -123,7 +123,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		}
 	}
 	fmt.Fprintf(out, "  created %s on both clusters\n", table)
-	if err := addToDefaultSet(ctx, a.Logical()); err != nil {
+	if err := addToDefaultSet(ctx, a.PgLogical()); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "  %s is in %s's replication set %q\n", table, a.ID(), pglogical.DefaultSet)
@@ -162,7 +162,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		fmt.Fprintf(out, "  row %d written on %s arrived on %s after %s\n", id, a.ID(), b.ID(), lag.Round(time.Millisecond))
 	}
 
-	sub, err := b.Logical().Subscription(ctx, subscription)
+	sub, err := b.PgLogical().Subscription(ctx, subscription)
 	if err != nil {
 		return err
 	}
@@ -227,14 +227,14 @@ func addToDefaultSet(ctx context.Context, prov *pglogical.Client) error {
 // subscribe creates B's subscription to A, unless it exists, and waits for
 // its initial sync.
 func subscribe(ctx context.Context, out io.Writer, env *exampleenv.Env, a, b *aurora.Cluster) error {
-	_, err := b.Logical().Subscription(ctx, subscription)
+	_, err := b.PgLogical().Subscription(ctx, subscription)
 	switch {
 	case err == nil:
 		fmt.Fprintf(out, "  subscription %s already exists on %s\n", subscription, b.ID())
 	case errors.Is(err, pglogical.ErrNotFound):
 		// A's node DSN (the cluster endpoint, the database, the user,
 		// sslmode=require) plus the password B connects with.
-		node, err := a.Logical().LocalNode(ctx)
+		node, err := a.PgLogical().LocalNode(ctx)
 		if err != nil {
 			return err
 		}
@@ -252,7 +252,7 @@ func subscribe(ctx context.Context, out io.Writer, env *exampleenv.Env, a, b *au
 		if err != nil {
 			return err
 		}
-		if _, err := b.Logical().CreateSubscription(ctx, pglogical.SubscriptionSpec{
+		if _, err := b.PgLogical().CreateSubscription(ctx, pglogical.SubscriptionSpec{
 			Name: subscription, Provider: dsn,
 			ReplicationSets: []string{pglogical.DefaultSet}, SynchronizeData: true,
 		}); err != nil {
@@ -262,7 +262,7 @@ func subscribe(ctx context.Context, out io.Writer, env *exampleenv.Env, a, b *au
 	default:
 		return err
 	}
-	return b.Logical().WaitForSync(ctx, subscription, &pglogical.WaitOptions{
+	return b.PgLogical().WaitForSync(ctx, subscription, &pglogical.WaitOptions{
 		Progress: func(e pgaurora.Event) {
 			fmt.Fprintf(out, "      sync: status %s, %d of %d tables ready after %s\n", e.Status, e.Done, e.Total, e.Elapsed.Round(time.Millisecond))
 		},

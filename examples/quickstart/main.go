@@ -140,7 +140,7 @@ func run(ctx context.Context, out io.Writer) error {
 // real aws-sdk-go-v2 client, connections with TLS verify-full against the
 // emulator's CA bundle.
 func (t *tour) open(ctx context.Context, id string) (*aurora.Cluster, error) {
-	return aurora.New(ctx, id,
+	return aurora.New(id,
 		aurora.WithAWSConfig(t.emu.AWSConfig()),
 		aurora.WithCredentials(aurora.StaticPassword("postgres", t.emu.MasterPassword(id))),
 		aurora.WithCABundle(t.emu.CABundlePEM()),
@@ -191,7 +191,7 @@ func (t *tour) audit(ctx context.Context) error {
 	}
 	// etl_service logs in on its own: pgAudit reads pgaudit.log at login,
 	// so its sessions are not audited.
-	etl, err := aurora.New(ctx, clusterA,
+	etl, err := aurora.New(clusterA,
 		aurora.WithAWSConfig(t.emu.AWSConfig()),
 		aurora.WithCredentials(aurora.StaticPassword("etl_service", etlPassword)),
 		aurora.WithCABundle(t.emu.CABundlePEM()))
@@ -206,7 +206,7 @@ func (t *tour) audit(ctx context.Context) error {
 
 	t.printf("   audit entries read back with DownloadDBLogFilePortion:\n")
 	n := 0
-	for e, err := range t.a.AuditLog(ctx, &aurora.AuditLogOptions{Since: since}) {
+	for e, err := range t.a.AuditEntries(ctx, &aurora.AuditLogOptions{Since: since}) {
 		if err != nil {
 			return err
 		}
@@ -248,7 +248,7 @@ func (t *tour) replicate(ctx context.Context) error {
 	if _, err := t.a.SQL().Exec(ctx, "INSERT INTO sales SELECT g, g * 1.5 FROM generate_series(1, 1000) g ON CONFLICT DO NOTHING"); err != nil {
 		return err
 	}
-	provider := t.a.Logical()
+	provider := t.a.PgLogical()
 	if err := provider.AddTable(ctx, "default", pglogical.T("public", "sales"), nil); err != nil && !errors.Is(err, pglogical.ErrAlreadyExists) {
 		return err
 	}
@@ -258,7 +258,7 @@ func (t *tour) replicate(ctx context.Context) error {
 		return err
 	}
 	t.printf("   subscribing %s to %s (provider %s)\n", clusterB, clusterA, dsn) // the DSN prints without its password
-	subscriber := t.b.Logical()
+	subscriber := t.b.PgLogical()
 	if _, err := subscriber.Subscription(ctx, "sales_from_orders"); err != nil {
 		if _, err := subscriber.CreateSubscription(ctx, pglogical.SubscriptionSpec{
 			Name: "sales_from_orders", Provider: dsn, SynchronizeData: true,

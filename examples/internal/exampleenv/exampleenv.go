@@ -274,7 +274,7 @@ func (e *Env) NewCluster(ctx context.Context, id string, opts ...aurora.Option) 
 	if e.Emulated() {
 		base = append(base, aurora.WithWait(emulatorWait))
 	}
-	c, err := aurora.New(ctx, id, append(base, opts...)...)
+	c, err := aurora.New(id, append(base, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("opening a handle on cluster %s: %w", id, err)
 	}
