@@ -1,6 +1,10 @@
 package pgaurora
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/pgaurora/pgaurora/internal/scram"
+)
 
 // ErrLogSuppression is matched by errors.Is when a call that sends a
 // secret (a password in a role definition or a connection string) did
@@ -15,4 +19,7 @@ var ErrLogSuppression = errors.New("cannot keep the statement that carries a sec
 // ASCII. PostgreSQL normalizes other passwords (SASLprep) before hashing
 // them, which the SDK does not reproduce, so every package refuses them
 // alike rather than store a password that would not log in.
-var ErrPassword = errors.New("password refused")
+var ErrPassword = scram.ErrPassword
+
+// checkPassword is the SDK's one password policy (scram.CheckPassword).
+func checkPassword(field, password string) error { return scram.CheckPassword(field, password) }

@@ -219,7 +219,7 @@ type PgLogicalOptions struct {
 	// a password: pglogical stores node DSNs in clear text, so add one
 	// only when a peer needs it from the node rather than from its own
 	// subscription.
-	NodeDSN pglogical.DSN
+	NodeDSN pgaurora.ConnString
 	// Sizing is the pglogical replication planned on the cluster; the zero
 	// value sizes for one subscription in each direction. Its Current
 	// field is filled by the workflow.
@@ -392,18 +392,18 @@ func checkCounts(prefix string, counts ...count) error {
 
 // defaultNodeDSN is the DSN of the cluster endpoint for the connected user,
 // without a password.
-func (c *Cluster) defaultNodeDSN(ctx context.Context) (pglogical.DSN, error) {
+func (c *Cluster) defaultNodeDSN(ctx context.Context) (pgaurora.ConnString, error) {
 	d, err := c.Describe(ctx)
 	if err != nil {
-		return pglogical.DSN{}, err
+		return pgaurora.ConnString{}, err
 	}
 	var user string
 	if err := c.onWriter(ctx, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, "SELECT current_user").Scan(&user)
 	}); err != nil {
-		return pglogical.DSN{}, fmt.Errorf("reading the connected user: %w", err)
+		return pgaurora.ConnString{}, fmt.Errorf("reading the connected user: %w", err)
 	}
-	return pglogical.NewDSN(map[string]string{
+	return pgaurora.NewConnString(map[string]string{
 		"host": d.Endpoint, "port": strconv.Itoa(d.Port), "dbname": c.cfg.database,
 		"user": user, "sslmode": "require",
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/conninfo"
 	"github.com/pgaurora/pgaurora/internal/secretsql"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
 )
@@ -100,7 +101,7 @@ func (c *Client) CreateCDCUser(ctx context.Context, spec CDCUserSpec) (CDCUser, 
 	}); err != nil {
 		return fail("creating the role", err)
 	}
-	out.Statements = append(out.Statements, create+"'"+redacted+"'")
+	out.Statements = append(out.Statements, create+"'"+conninfo.Redacted+"'")
 
 	var hasRDS bool
 	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", RDSReplicationRole).Scan(&hasRDS); err != nil {

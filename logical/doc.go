@@ -23,7 +23,7 @@
 //		Tables: []logical.PublishedTable{{Table: logical.TableName{Schema: "public", Name: "orders"}, Where: "region = 'eu'"}},
 //	})
 //	sub := logical.New(subscriberPool)
-//	conn, _ := logical.ParseConnInfo("host=publisher.cluster-x.rds.amazonaws.com dbname=app user=repl password=... sslmode=verify-full")
+//	conn, _ := pgaurora.ParseConnString("host=publisher.cluster-x.rds.amazonaws.com dbname=app user=repl password=... sslmode=verify-full")
 //	err = sub.CreateSubscription(ctx, logical.SubscriptionSpec{Name: "orders_sub", Conn: conn, Publications: []string{"orders"}})
 //	err = sub.WaitSync(ctx, "orders_sub", &logical.WaitOptions{Progress: report})
 //
@@ -36,8 +36,8 @@
 //
 // # Secrets
 //
-// A ConnInfo never prints its password (String, fmt, slog and JSON show
-// REDACTED). CREATE SUBSCRIPTION ... CONNECTION and CREATE ROLE ...
+// A pgaurora.ConnString never prints its password (String, fmt and slog
+// show REDACTED; JSON leaves it out). CREATE SUBSCRIPTION ... CONNECTION and CREATE ROLE ...
 // PASSWORD cannot take bind parameters, so the statements that carry a
 // secret are quoted with the SDK's audited literal quoting and go through
 // the SDK's one secret path (described in the pgaurora package): one

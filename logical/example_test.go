@@ -15,18 +15,6 @@ import (
 	"github.com/pgaurora/pgaurora/params"
 )
 
-func ExampleConnInfo() {
-	conn, err := logical.ParseConnInfo("postgresql://repl:s3cret@publisher.example.com:5432/app?sslmode=verify-full")
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(conn)
-	fmt.Printf("%+v\n", struct{ Conn logical.ConnInfo }{conn})
-	// Output:
-	// host=publisher.example.com port=5432 dbname=app user=repl password=REDACTED sslmode=verify-full
-	// {Conn:host=publisher.example.com port=5432 dbname=app user=repl password=REDACTED sslmode=verify-full}
-}
-
 func ExampleParameters() {
 	changes, err := logical.Parameters(params.SizingInput{
 		Publications: 1, Subscriptions: 0, CDCTasks: 2,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/pgserver"
 	"github.com/pgaurora/pgaurora/internal/pgtest"
 )
@@ -147,9 +148,9 @@ func cleanupReplication(t *testing.T, sub, pub *Client, pubDBName string) {
 
 // connInfo is the connection string for a database on the publisher, with
 // the superuser's password.
-func connInfo(t testing.TB, db *pgtest.DB) ConnInfo {
+func connInfo(t testing.TB, db *pgtest.DB) pgaurora.ConnString {
 	t.Helper()
-	ci, err := NewConnInfo(map[string]string{
+	ci, err := pgaurora.NewConnString(map[string]string{
 		"host": db.Server.Host(), "port": strconv.Itoa(db.Server.Port()), "dbname": db.Name,
 		"user": db.Server.Superuser(), "password": pubPassword, "application_name": "logical_test",
 	})

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/pgtest"
 )
 
@@ -62,7 +63,7 @@ func TestCreatePublicationSQL(t *testing.T) {
 }
 
 func TestCreateSubscriptionSQL(t *testing.T) {
-	conn, err := ParseConnInfo("host=pub.example.com port=5432 dbname=app user=repl")
+	conn, err := pgaurora.ParseConnString("host=pub.example.com port=5432 dbname=app user=repl")
 	if err != nil {
 		t.Fatal(err)
 	}

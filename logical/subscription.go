@@ -24,7 +24,7 @@ type SubscriptionSpec struct {
 	// Conn is the connection to the publisher's database. Its password
 	// is stored in pg_subscription (readable by superusers only); the SDK
 	// sends it with statement logging off and never prints it.
-	Conn ConnInfo
+	Conn pgaurora.ConnString
 	// Publications are the publisher's publications to subscribe to.
 	Publications []string
 	// Disabled creates the subscription without starting it (enabled =
@@ -129,7 +129,7 @@ type Subscription struct {
 	// Conn is the connection to the publisher, with its password (print
 	// it freely: it is redacted). Empty when the role may not read
 	// pg_subscription.subconninfo or it could not be parsed.
-	Conn ConnInfo
+	Conn pgaurora.ConnString
 	// SlotName is the slot on the publisher; empty when detached (NONE).
 	SlotName string
 	// SynchronousCommit is the apply worker's synchronous_commit.
@@ -174,8 +174,8 @@ func checkSyncCommit(v string) error {
 }
 
 // connLiteral quotes the connection string for SQL text. It fails on an
-// empty ConnInfo.
-func connLiteral(conn ConnInfo) (string, error) {
+// empty pgaurora.ConnString.
+func connLiteral(conn pgaurora.ConnString) (string, error) {
 	if conn.IsZero() {
 		return "", invalid("Conn is empty; give the publisher's host, port, dbname and user")
 	}
@@ -311,7 +311,7 @@ func (c *Client) CreateSubscription(ctx context.Context, spec SubscriptionSpec) 
 		return err
 	}
 	doing := fmt.Sprintf("creating subscription %q", spec.Name)
-	if secrets := spec.Conn.secrets(); len(secrets) > 0 {
+	if secrets := secretsql.ConnSecrets(spec.Conn); len(secrets) > 0 {
 		err := secretsql.Run(ctx, c.q, secretsql.Statement{SQL: sql, Secrets: secrets, OutsideTx: !spec.SkipCreateSlot})
 		return classify(err, doing)
 	}
@@ -359,7 +359,7 @@ func (c *Client) RefreshSubscription(ctx context.Context, name string, copyData 
 // SetSubscriptionConn replaces the subscription's connection to the
 // publisher (ALTER SUBSCRIPTION ... CONNECTION), with the same care for
 // the password as CreateSubscription.
-func (c *Client) SetSubscriptionConn(ctx context.Context, name string, conn ConnInfo) error {
+func (c *Client) SetSubscriptionConn(ctx context.Context, name string, conn pgaurora.ConnString) error {
 	q, err := subIdent(name)
 	if err != nil {
 		return err
@@ -370,7 +370,7 @@ func (c *Client) SetSubscriptionConn(ctx context.Context, name string, conn Conn
 	}
 	sql := "ALTER SUBSCRIPTION " + q + " CONNECTION " + lit
 	doing := fmt.Sprintf("setting the connection of subscription %q", name)
-	if secrets := conn.secrets(); len(secrets) > 0 {
+	if secrets := secretsql.ConnSecrets(conn); len(secrets) > 0 {
 		return classify(secretsql.Run(ctx, c.q, secretsql.Statement{SQL: sql, Secrets: secrets}), doing)
 	}
 	_, err = c.q.Exec(ctx, sql)
@@ -553,7 +553,7 @@ func (c *Client) subscriptions(ctx context.Context, only *string) ([]Subscriptio
 			return nil, classify(err, "reading subscriptions")
 		}
 		if conn != nil {
-			if ci, err := ParseConnInfo(*conn); err == nil {
+			if ci, err := pgaurora.ParseConnString(*conn); err == nil {
 				s.Conn = ci
 			}
 		}

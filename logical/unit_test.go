@@ -1,10 +1,7 @@
 package logical
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 
@@ -13,101 +10,6 @@ import (
 
 	"github.com/pgaurora/pgaurora/params"
 )
-
-func TestParseConnInfo(t *testing.T) {
-	tests := []struct {
-		in     string
-		want   map[string]string
-		reveal string
-	}{
-		{"host=h port=5432 dbname=app user=u password=secret", map[string]string{"host": "h", "port": "5432", "dbname": "app", "user": "u", "password": "secret"},
-			"host=h port=5432 dbname=app user=u password=secret"},
-		{"  sslmode = require   password='it''s'", nil, ""}, // '' is not an escape in libpq: the value ends
-		{`password='it\'s a \\ secret' host=h`, map[string]string{"password": `it's a \ secret`, "host": "h"}, `host=h password='it\'s a \\ secret'`},
-		{"user=a user=b", map[string]string{"user": "b"}, "user=b"},
-		{"dbname=''", map[string]string{"dbname": ""}, "dbname=''"},
-		{"postgresql://u:p%40ss@db.example.com:5433/app?sslmode=verify-full&application_name=x",
-			map[string]string{"user": "u", "password": "p@ss", "host": "db.example.com", "port": "5433", "dbname": "app", "sslmode": "verify-full", "application_name": "x"},
-			"host=db.example.com port=5433 dbname=app user=u password=p@ss application_name=x sslmode=verify-full"},
-		{"postgres://h1:1,[::1]:2/db", map[string]string{"host": "h1,::1", "port": "1,2", "dbname": "db"}, "host=h1,::1 port=1,2 dbname=db"},
-		{"postgres://", map[string]string{}, ""},
-		{"postgres://u@h?ssl=true", map[string]string{"user": "u", "host": "h", "sslmode": "require"}, "host=h user=u sslmode=require"},
-	}
-	for _, tt := range tests {
-		c, err := ParseConnInfo(tt.in)
-		if tt.want == nil {
-			if err == nil {
-				t.Errorf("ParseConnInfo(%q) = %v, want an error", tt.in, c)
-			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("ParseConnInfo(%q): %v", tt.in, err)
-			continue
-		}
-		got := map[string]string{}
-		for _, k := range c.info.Keywords() {
-			got[k], _ = c.Get(k)
-		}
-		if diff := cmp.Diff(tt.want, got); diff != "" {
-			t.Errorf("ParseConnInfo(%q) (-want +got):\n%s", tt.in, diff)
-		}
-		if c.Reveal() != tt.reveal {
-			t.Errorf("Reveal = %q, want %q", c.Reveal(), tt.reveal)
-		}
-	}
-	for _, bad := range []string{"host", "host=h junk", "hots=h", "password='unterminated", "postgres://h:1/db?nokey", "postgres://h/db?bogus=1",
-		"postgres://[::1/db", "postgres://u:%zz@h", "user=\xff"} {
-		if _, err := ParseConnInfo(bad); !errors.Is(err, ErrInvalid) {
-			t.Errorf("ParseConnInfo(%q): %v, want ErrInvalid", bad, err)
-		}
-	}
-	// Errors never quote a password, even in a malformed string.
-	if _, err := ParseConnInfo("host=h 'hunter2'=x"); err == nil || strings.Contains(err.Error(), "hunter2") {
-		t.Errorf("error leaks a password-like keyword: %v", err)
-	}
-}
-
-func TestConnInfoRedaction(t *testing.T) {
-	c, err := NewConnInfo(map[string]string{"host": "h", "user": "u", "password": "hunter2", "sslpassword": "keypass", "dbname": "d"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "host=h dbname=d user=u password=REDACTED sslpassword=REDACTED"
-	if c.String() != want {
-		t.Errorf("String = %q, want %q", c.String(), want)
-	}
-	js, _ := json.Marshal(struct{ C ConnInfo }{c})
-	var buf strings.Builder
-	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "conn", c)
-	for _, s := range []string{fmt.Sprint(c), fmt.Sprintf("%v %+v %#v %s %q %x", c, c, c, c, c, c), fmt.Sprintf("%+v", struct{ C ConnInfo }{c}), string(js), buf.String()} {
-		if strings.Contains(s, "hunter2") || strings.Contains(s, "keypass") || !strings.Contains(s, "REDACTED") {
-			t.Errorf("printed form leaks or lacks the redaction: %s", s)
-		}
-	}
-	if v, ok := c.Get("password"); !ok || v != "hunter2" || !c.HasPassword() {
-		t.Error("Get(password) lost the secret")
-	}
-	if !strings.Contains(c.Reveal(), "password=hunter2") {
-		t.Error("Reveal lost the password")
-	}
-	c2, err := c.With("port", "6543")
-	if err != nil || c2.String() != "host=h port=6543 dbname=d user=u password=REDACTED sslpassword=REDACTED" || c.String() != want {
-		t.Errorf("With: %v %v (original %v)", c2, err, c)
-	}
-	if c3 := c.Without("password").Without("sslpassword"); c3.HasPassword() || len(c3.secrets()) != 0 {
-		t.Errorf("Without: %v", c3)
-	}
-	if _, err := c.With("bogus", "x"); !errors.Is(err, ErrInvalid) {
-		t.Errorf("With(bogus): %v", err)
-	}
-	if _, err := NewConnInfo(map[string]string{"host": "a\x00b"}); !errors.Is(err, ErrInvalid) {
-		t.Errorf("NUL: %v", err)
-	}
-	if !(ConnInfo{}).IsZero() || c.IsZero() {
-		t.Error("IsZero")
-	}
-}
 
 func TestCheckExpression(t *testing.T) {
 	good := []string{"a = 1", "region = 'eu'", "(a > 1) AND (b < 2)", `"Weird)" = 'x;y'`, "note = 'it''s'", `x = E'a\'b)'`,

@@ -63,7 +63,7 @@ func BenchmarkInitialSync(b *testing.B) {
 			}
 		} else {
 			if _, err := sub.pool.Exec(ctx, "SELECT pglogical.create_subscription($1, $2, '{default}'::text[], false, true)",
-				name, prov.dsn.Secret()); err != nil {
+				name, prov.dsn.Reveal()); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -20,16 +20,16 @@
 //
 // # Connection strings
 //
-// [DSN] builds libpq keyword=value strings ([NewDSN], [ParseDSN], which
-// also reads postgresql:// URIs), quoting values with spaces, quotes or
-// backslashes. A DSN never prints its password: String, every fmt verb, slog
-// and JSON show it redacted or leave it out. [DSN.Secret] returns the real
-// string; this package passes it to pglogical only as a bind parameter, and
-// scrubs it from server errors (pglogical repeats a failing DSN in the error
-// DETAIL). When the querier can open a transaction, statements carrying a
-// password run with log_statement turned off locally, where the role may
-// do that. pglogical itself stores DSNs in its catalogs in clear text and
-// logs a failing one in the server log; that is beyond this package.
+// Nodes, interfaces and subscriptions take a [pgaurora.ConnString], the
+// SDK's one connection-string type, which never prints its password.
+// This package passes the real string to pglogical only as a bind
+// parameter of its functions, through the SDK's one secret path (one
+// connection, with the server log, pgAudit and statement statistics kept
+// from recording it; pgaurora.ErrLogSuppression when that cannot be
+// done), and scrubs it from server errors (pglogical repeats a failing
+// DSN in the error DETAIL). pglogical itself stores DSNs in its catalogs
+// in clear text and logs a failing one in the server log; that is beyond
+// this package.
 //
 // # The client
 //

@@ -33,21 +33,6 @@ func ExampleParameters() {
 	// track_commit_timestamp=1
 }
 
-func ExampleNewDSN() {
-	dsn, err := pglogical.NewDSN(map[string]string{
-		"host": "provider.cluster-abc.us-east-1.rds.amazonaws.com", "port": "5432",
-		"dbname": "labdb", "user": "postgres", "password": "it's secret", "sslmode": "require",
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(dsn)
-	fmt.Printf("%q\n", dsn.Without("host"))
-	// Output:
-	// host=provider.cluster-abc.us-east-1.rds.amazonaws.com port=5432 dbname=labdb user=postgres password=REDACTED sslmode=require
-	// "port=5432 dbname=labdb user=postgres password=REDACTED sslmode=require"
-}
-
 // The AWS walkthrough: a provider node with its tables in the default
 // replication set, a subscriber node, and a subscription that copies the
 // data, waited for.
@@ -62,8 +47,8 @@ func Example_walkthrough() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	provDSN, _ := pglogical.ParseDSN("host=provider.example port=5432 dbname=labdb user=postgres password=secret")
-	subDSN, _ := pglogical.ParseDSN("host=subscriber.example port=5432 dbname=labdb user=postgres")
+	provDSN, _ := pgaurora.ParseConnString("host=provider.example port=5432 dbname=labdb user=postgres password=secret")
+	subDSN, _ := pgaurora.ParseConnString("host=subscriber.example port=5432 dbname=labdb user=postgres")
 
 	prov, sub := pglogical.New(provPool), pglogical.New(subPool)
 	for _, c := range []*pglogical.Client{prov, sub} {

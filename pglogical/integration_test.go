@@ -796,7 +796,7 @@ func TestUpgradePreparationAndRestore(t *testing.T) {
 		t.Errorf("restored sets (-want +got):\n%s", diff)
 	}
 	asked := 0
-	steps, err = sub.client.Restore(ctx, subDesc, &RestoreOptions{ProviderPassword: func(sub string, d DSN) (string, error) {
+	steps, err = sub.client.Restore(ctx, subDesc, &RestoreOptions{ProviderPassword: func(sub string, d pgaurora.ConnString) (string, error) {
 		asked++
 		return "", nil // the test servers trust
 	}})

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/pgserver"
 	"github.com/pgaurora/pgaurora/internal/pgtest"
 	"github.com/pgaurora/pgaurora/internal/slots"
@@ -59,7 +60,7 @@ type side struct {
 	db     *pgtest.DB
 	pool   *pgxpool.Pool
 	client *Client
-	dsn    DSN // connection string for peers (no password: the servers trust)
+	dsn    pgaurora.ConnString // connection string for peers (no password: the servers trust)
 	node   string
 }
 

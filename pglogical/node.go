@@ -3,6 +3,9 @@ package pglogical
 import (
 	"context"
 	"fmt"
+
+	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/secretsql"
 )
 
 // Node is a pglogical node: a database taking part in replication.
@@ -25,14 +28,14 @@ type Interface struct {
 	// Name is the interface name.
 	Name string
 	// DSN is how peers connect to the node through this interface.
-	DSN DSN
+	DSN pgaurora.ConnString
 }
 
 // CreateNode creates this database's local node (pglogical.create_node)
 // with the DSN other nodes use to reach it. The DSN usually has no
 // password for a subscriber-only node; for a provider, subscribers use the
 // DSN given in their own subscription, not this one.
-func (c *Client) CreateNode(ctx context.Context, name string, dsn DSN) (Node, error) {
+func (c *Client) CreateNode(ctx context.Context, name string, dsn pgaurora.ConnString) (Node, error) {
 	if err := checkName("node name", name); err != nil {
 		return Node{}, err
 	}
@@ -41,8 +44,8 @@ func (c *Client) CreateNode(ctx context.Context, name string, dsn DSN) (Node, er
 	}
 	op := fmt.Sprintf("create node %q", name)
 	var id *uint32
-	if err := c.callSecret(ctx, op, dsn.secretValues(), "SELECT pglogical.create_node($1, $2)",
-		[]any{name, dsn.Secret()}, &id); err != nil {
+	if err := c.callSecret(ctx, op, secretsql.ConnSecrets(dsn), "SELECT pglogical.create_node($1, $2)",
+		[]any{name, dsn.Reveal()}, &id); err != nil {
 		return Node{}, err
 	}
 	if id == nil {
@@ -128,7 +131,7 @@ func (c *Client) nodes(ctx context.Context, filter string) ([]Node, error) {
 			current = &out[len(out)-1]
 		}
 		if ifID != nil {
-			current.Interfaces = append(current.Interfaces, Interface{ID: *ifID, Name: deref(ifName), DSN: parseCatalogDSN(deref(ifDSN))})
+			current.Interfaces = append(current.Interfaces, Interface{ID: *ifID, Name: deref(ifName), DSN: pgaurora.ConnStringFromCatalog(deref(ifDSN))})
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -148,7 +151,7 @@ func deref[T any](p *T) T {
 // AddInterface adds a named connection string to a node
 // (pglogical.alter_node_add_interface). Subscriptions can be switched to
 // it with SwitchInterface.
-func (c *Client) AddInterface(ctx context.Context, node, name string, dsn DSN) (Interface, error) {
+func (c *Client) AddInterface(ctx context.Context, node, name string, dsn pgaurora.ConnString) (Interface, error) {
 	if err := checkName("node name", node); err != nil {
 		return Interface{}, err
 	}
@@ -160,8 +163,8 @@ func (c *Client) AddInterface(ctx context.Context, node, name string, dsn DSN) (
 	}
 	op := fmt.Sprintf("add interface %q to node %q", name, node)
 	var id *uint32
-	if err := c.callSecret(ctx, op, dsn.secretValues(), "SELECT pglogical.alter_node_add_interface($1, $2, $3)",
-		[]any{node, name, dsn.Secret()}, &id); err != nil {
+	if err := c.callSecret(ctx, op, secretsql.ConnSecrets(dsn), "SELECT pglogical.alter_node_add_interface($1, $2, $3)",
+		[]any{node, name, dsn.Reveal()}, &id); err != nil {
 		return Interface{}, err
 	}
 	if id == nil {

@@ -98,7 +98,7 @@ type Settings struct {
 	// secrets: the DSN never prints them, but the returned change's
 	// Value holds the real string, as RDS needs it, so do not log that
 	// change.
-	ExtraConnectionOptions *DSN
+	ExtraConnectionOptions *pgaurora.ConnString
 }
 
 // Validate checks every set field.
@@ -113,8 +113,10 @@ func (s Settings) Validate() error {
 			return invalid("pglogical.conflict_log_level %q: allowed values are %s", string(s.ConflictLogLevel), joinStrings(conflictLogLevels))
 		}
 	}
-	if s.ExtraConnectionOptions != nil && s.ExtraConnectionOptions.raw != "" {
-		return invalid("pglogical.extra_connection_options: not a parsed DSN")
+	if s.ExtraConnectionOptions != nil && !s.ExtraConnectionOptions.IsZero() {
+		if _, err := pgaurora.ParseConnString(s.ExtraConnectionOptions.Reveal()); err != nil {
+			return invalid("pglogical.extra_connection_options: %v", err)
+		}
 	}
 	return nil
 }
@@ -148,7 +150,7 @@ func (s Settings) changes() []params.Change {
 		out = append(out, params.Change{Name: SettingSynchronousCommit, Value: rdsBool(*s.SynchronousCommit)})
 	}
 	if s.ExtraConnectionOptions != nil && !s.ExtraConnectionOptions.IsZero() {
-		out = append(out, params.Change{Name: SettingExtraConnectionOptions, Value: s.ExtraConnectionOptions.Secret()})
+		out = append(out, params.Change{Name: SettingExtraConnectionOptions, Value: s.ExtraConnectionOptions.Reveal()})
 	}
 	return out
 }

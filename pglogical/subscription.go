@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/secretsql"
 	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
@@ -117,7 +118,7 @@ type SubscriptionSpec struct {
 	Name string `json:"name"`
 	// Provider is how the subscriber connects to the provider, password
 	// included if it needs one.
-	Provider DSN `json:"provider"`
+	Provider pgaurora.ConnString `json:"provider"`
 	// ReplicationSets are the provider's sets to receive; empty means
 	// DefaultReplicationSets.
 	ReplicationSets []string `json:"replication_sets,omitempty"`
@@ -143,7 +144,7 @@ func (s SubscriptionSpec) Validate() error {
 		return err
 	}
 	if s.Provider.IsZero() {
-		return invalid("subscription %q: Provider DSN is empty", s.Name)
+		return invalid("subscription %q: Provider pgaurora.ConnString is empty", s.Name)
 	}
 	if err := checkNames("ReplicationSets", s.ReplicationSets); err != nil {
 		return err
@@ -173,11 +174,11 @@ func (c *Client) CreateSubscription(ctx context.Context, spec SubscriptionSpec) 
 	origins, _ := spec.ForwardOrigins.array()
 	op := fmt.Sprintf("create subscription %q", spec.Name)
 	var id *uint32
-	err := c.callSecret(ctx, op, spec.Provider.secretValues(),
+	err := c.callSecret(ctx, op, secretsql.ConnSecrets(spec.Provider),
 		`SELECT pglogical.create_subscription(subscription_name := $1, provider_dsn := $2,
 			replication_sets := $3::text[], synchronize_structure := $4, synchronize_data := $5,
 			forward_origins := $6::text[], apply_delay := $7::interval, force_text_transfer := $8)`,
-		[]any{spec.Name, spec.Provider.Secret(), sets, spec.SynchronizeStructure, spec.SynchronizeData,
+		[]any{spec.Name, spec.Provider.Reveal(), sets, spec.SynchronizeStructure, spec.SynchronizeData,
 			origins, spec.ApplyDelay, spec.ForceTextTransfer}, &id)
 	if err != nil {
 		return 0, err
@@ -329,7 +330,7 @@ type Subscription struct {
 	// ProviderInterface is the provider interface the subscription uses.
 	ProviderInterface string
 	// Provider is the provider DSN (redacted when printed).
-	Provider DSN
+	Provider pgaurora.ConnString
 	// SlotName is the replication slot on the provider; pglogical names
 	// the subscriber's replication origin the same.
 	SlotName string
@@ -401,7 +402,7 @@ func (c *Client) subscriptions(ctx context.Context, name string) ([]Subscription
 			return nil, wrap("listing subscriptions", err)
 		}
 		s.Status = Status(status)
-		s.Provider = parseCatalogDSN(dsn)
+		s.Provider = pgaurora.ConnStringFromCatalog(dsn)
 		if len(origins) == 0 {
 			s.ForwardOrigins = ForwardNone
 		}

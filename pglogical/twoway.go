@@ -24,7 +24,7 @@ type Peer struct {
 	Node string
 	// DSN is how the other peer connects to this one (the provider DSN of
 	// the other side's subscription, and this node's interface).
-	DSN DSN
+	DSN pgaurora.ConnString
 }
 
 // TwoWayOptions tune SetupTwoWay.

@@ -300,3 +300,12 @@ func TestClassifyDiagnosis(t *testing.T) {
 		}
 	}
 }
+
+func mustDSN(t testing.TB, m map[string]string) pgaurora.ConnString {
+	t.Helper()
+	d, err := pgaurora.NewConnString(m)
+	if err != nil {
+		t.Fatalf("NewConnString: %v", err)
+	}
+	return d
+}

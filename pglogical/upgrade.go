@@ -38,7 +38,7 @@ type NodeDescription struct {
 	// Name is the node name.
 	Name string `json:"name"`
 	// DSN is the node's own interface (the one named like the node).
-	DSN DSN `json:"dsn"`
+	DSN pgaurora.ConnString `json:"dsn"`
 	// Interfaces are its other interfaces.
 	Interfaces []InterfaceDescription `json:"interfaces,omitempty"`
 	// ReplicationSets are its replication sets with their tables and
@@ -51,7 +51,7 @@ type InterfaceDescription struct {
 	// Name is the interface name.
 	Name string `json:"name"`
 	// DSN is its connection string.
-	DSN DSN `json:"dsn"`
+	DSN pgaurora.ConnString `json:"dsn"`
 }
 
 // SetDescription is a replication set as Restore re-creates it.
@@ -361,7 +361,7 @@ type RestoreOptions struct {
 	// ProviderPassword, when set, is asked for the password of a
 	// subscription whose provider DSN has none (as after a round trip
 	// through JSON). Returning "" keeps the DSN as it is.
-	ProviderPassword func(subscription string, provider DSN) (string, error)
+	ProviderPassword func(subscription string, provider pgaurora.ConnString) (string, error)
 	// Progress, when set, receives an event for each step done
 	// (Operation "pglogical.Restore", Step the step).
 	Progress pgaurora.ProgressFunc

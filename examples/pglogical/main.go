@@ -188,20 +188,20 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 
 // nodeDSNWithPassword returns the DSN of the cluster endpoint, in the
 // Cluster's database, with the user and password from the environment.
-func nodeDSNWithPassword(ctx context.Context, env *exampleenv.Env, c *aurora.Cluster) (pglogical.DSN, error) {
+func nodeDSNWithPassword(ctx context.Context, env *exampleenv.Env, c *aurora.Cluster) (pgaurora.ConnString, error) {
 	d, err := c.Describe(ctx)
 	if err != nil {
-		return pglogical.DSN{}, err
+		return pgaurora.ConnString{}, err
 	}
 	var db string
 	if err := c.SQL().QueryRow(ctx, "SELECT current_database()").Scan(&db); err != nil {
-		return pglogical.DSN{}, err
+		return pgaurora.ConnString{}, err
 	}
 	user, password, err := env.Password(ctx, c.ID())
 	if err != nil {
-		return pglogical.DSN{}, err
+		return pgaurora.ConnString{}, err
 	}
-	return pglogical.NewDSN(map[string]string{
+	return pgaurora.NewConnString(map[string]string{
 		"host": d.Endpoint, "port": fmt.Sprint(d.Port), "dbname": db,
 		"user": user, "password": password, "sslmode": "require",
 	})

@@ -294,12 +294,12 @@ func (t *tour) replicate(ctx context.Context) error {
 }
 
 // dsn is a pglogical connection string for a cluster's writer endpoint.
-func (t *tour) dsn(ctx context.Context, c *aurora.Cluster) (pglogical.DSN, error) {
+func (t *tour) dsn(ctx context.Context, c *aurora.Cluster) (pgaurora.ConnString, error) {
 	d, err := c.Describe(ctx)
 	if err != nil {
-		return pglogical.DSN{}, err
+		return pgaurora.ConnString{}, err
 	}
-	return pglogical.NewDSN(map[string]string{
+	return pgaurora.NewConnString(map[string]string{
 		"host": d.Endpoint, "port": fmt.Sprint(d.Port), "dbname": "postgres",
 		"user": "postgres", "password": t.emu.MasterPassword(c.ID()), "sslmode": "require",
 	})

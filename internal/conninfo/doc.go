@@ -1,5 +1,5 @@
 // Package conninfo is the SDK's one implementation of libpq connection
-// strings, shared by logical.ConnInfo and pglogical.DSN.
+// strings, shared by pgaurora.ConnString and pgaurora.ConnString.
 //
 // An [Info] holds keyword/value pairs in a canonical order (host, hostaddr,
 // port, dbname, user, password, then the rest alphabetically). [New] builds

@@ -83,3 +83,17 @@ type scrubbed struct {
 func (e *scrubbed) Error() string        { return e.msg }
 func (e *scrubbed) Unwrap() error        { return e.cause }
 func (e *scrubbed) Is(target error) bool { return slices.Contains(e.is, target) }
+
+// SecretsOf returns the secret values of a connection string (as Info's
+// Secrets does), or the whole string when it cannot be parsed, for
+// scrubbing them out of error text.
+func SecretsOf(s string) []string {
+	c, err := Parse(s)
+	if err != nil {
+		if s == "" {
+			return nil
+		}
+		return []string{s}
+	}
+	return c.Secrets()
+}

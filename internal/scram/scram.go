@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strconv"
 )
@@ -17,16 +18,27 @@ import (
 // DefaultIterations is PostgreSQL's scram_iterations default.
 const DefaultIterations = 4096
 
-// IsASCII reports whether password has only ASCII characters. PostgreSQL
-// applies SASLprep normalization to other passwords before hashing them,
-// which Verifier does not do.
-func IsASCII(password string) bool {
+// ErrPassword is matched by errors.Is when CheckPassword refuses a
+// password (pgaurora.ErrPassword is this error).
+var ErrPassword = errors.New("password refused")
+
+// CheckPassword applies the SDK's one password policy: a password is
+// non-empty printable ASCII (space to tilde). PostgreSQL normalizes other
+// passwords (SASLprep) before hashing them, which Verifier does not
+// reproduce, so every package refuses them alike rather than store a
+// password that would not log in. The error matches ErrPassword, names
+// field and never holds the password.
+func CheckPassword(field, password string) error {
+	if password == "" {
+		return fmt.Errorf("%w: %s is empty", ErrPassword, field)
+	}
 	for i := 0; i < len(password); i++ {
-		if password[i] >= 0x80 {
-			return false
+		if c := password[i]; c < 0x20 || c > 0x7e {
+			return fmt.Errorf("%w: %s holds a character outside printable ASCII (at byte %d); PostgreSQL normalizes such passwords (SASLprep) in a way the SDK does not reproduce",
+				ErrPassword, field, i)
 		}
 	}
-	return true
+	return nil
 }
 
 // Verifier computes the SCRAM-SHA-256 verifier PostgreSQL stores in

@@ -263,22 +263,10 @@ func Scrub(err error, secrets []string) error {
 	return conninfo.ScrubError(err, secrets, pgaurora.ErrLogSuppression, ErrInTransaction, context.Canceled, context.DeadlineExceeded)
 }
 
-// CheckPassword applies the SDK's one password policy: a password is
-// non-empty printable ASCII (space to tilde). Others are refused with an
-// error matching pgaurora.ErrPassword that names field and never the
-// password.
-func CheckPassword(field, password string) error {
-	if password == "" {
-		return fmt.Errorf("%w: %s is empty", pgaurora.ErrPassword, field)
-	}
-	for i := 0; i < len(password); i++ {
-		if c := password[i]; c < 0x20 || c > 0x7e {
-			return fmt.Errorf("%w: %s holds a character outside printable ASCII (at byte %d); PostgreSQL normalizes such passwords (SASLprep) in a way the SDK does not reproduce",
-				pgaurora.ErrPassword, field, i)
-		}
-	}
-	return nil
-}
+// CheckPassword applies the SDK's one password policy
+// (scram.CheckPassword): printable ASCII, refused otherwise with an error
+// matching pgaurora.ErrPassword.
+func CheckPassword(field, password string) error { return scram.CheckPassword(field, password) }
 
 // PasswordLiteral checks password with CheckPassword and returns the text
 // to put after PASSWORD in CREATE ROLE or ALTER ROLE: the quoted
@@ -294,3 +282,7 @@ func PasswordLiteral(field, password string) (string, error) {
 	}
 	return sqlquote.Literal(v)
 }
+
+// ConnSecrets returns the secret values of a connection string, as Scrub
+// wants them.
+func ConnSecrets(c pgaurora.ConnString) []string { return conninfo.SecretsOf(c.Reveal()) }
