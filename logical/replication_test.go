@@ -17,6 +17,7 @@ import (
 
 	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/pgtest"
+	"github.com/pgaurora/pgaurora/internal/secretsql"
 )
 
 // TestReplicationEndToEnd is the first acceptance test: a
@@ -84,7 +85,7 @@ func TestReplicationEndToEnd(t *testing.T) {
 		cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".LSN" }, cmp.Ignore())); diff != "" {
 		t.Errorf("tables (-want +got):\n%s", diff)
 	}
-	if !s.Conn.HasPassword() || !strings.Contains(s.Conn.Reveal(), pubPassword) {
+	if !slices.Contains(secretsql.ConnSecrets(s.Conn), pubPassword) {
 		t.Errorf("the listed connection string does not carry the stored password")
 	}
 	for _, printed := range []string{s.Conn.String(), fmt.Sprintf("%v %+v %#v %s %q", s, s, s, s.Conn, s.Conn)} {

@@ -553,9 +553,7 @@ func (c *Client) subscriptions(ctx context.Context, only *string) ([]Subscriptio
 			return nil, classify(err, "reading subscriptions")
 		}
 		if conn != nil {
-			if ci, err := pgaurora.ParseConnString(*conn); err == nil {
-				s.Conn = ci
-			}
+			s.Conn = pgaurora.ConnStringFromCatalog(*conn)
 		}
 		index[oid] = len(subs)
 		subs = append(subs, s)
