@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 
 	"github.com/pgaurora/pgaurora/internal/conninfo"
+	"github.com/pgaurora/pgaurora/internal/redact"
 )
 
 // ConnString is a libpq connection string: keyword/value pairs such as
@@ -172,21 +172,10 @@ func (c ConnString) String() string {
 }
 
 // Format implements fmt.Formatter so that no verb prints the password.
-func (c ConnString) Format(f fmt.State, verb rune) {
-	switch {
-	case verb == 'q':
-		fmt.Fprint(f, strconv.Quote(c.String()))
-	case verb == 'v' && f.Flag('#'):
-		fmt.Fprint(f, c.GoString())
-	default:
-		fmt.Fprint(f, c.String())
-	}
-}
+func (c ConnString) Format(f fmt.State, verb rune) { redact.Format(f, verb, c.String(), c.GoString()) }
 
 // GoString returns a Go-syntax-like, redacted representation.
-func (c ConnString) GoString() string {
-	return "pgaurora.ConnString(" + strconv.Quote(c.String()) + ")"
-}
+func (c ConnString) GoString() string { return redact.GoString("pgaurora.ConnString", c.String()) }
 
 // LogValue makes slog print the redacted string.
 func (c ConnString) LogValue() slog.Value { return slog.StringValue(c.String()) }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"sync"
@@ -12,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/rds/auth"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/pgaurora/pgaurora/internal/redact"
 )
 
 // Credentials supply the user name and password for each new database
@@ -40,6 +43,16 @@ func StaticPassword(user, password string) Credentials {
 func (s *staticCredentials) String() string {
 	return "static password for user " + strconv.Quote(s.user)
 }
+
+// Format, GoString and LogValue print String, for every verb, so that
+// no way of printing the credentials shows the password.
+func (s *staticCredentials) Format(f fmt.State, verb rune) {
+	redact.Format(f, verb, s.String(), s.GoString())
+}
+func (s *staticCredentials) GoString() string {
+	return redact.GoString("aurora.Credentials", s.String())
+}
+func (s *staticCredentials) LogValue() slog.Value { return slog.StringValue(s.String()) }
 func (s *staticCredentials) credentials(context.Context, string, int) (string, string, error) {
 	return s.user, s.password, nil
 }
@@ -73,6 +86,14 @@ func SecretsManagerSecret(api SecretsManagerAPI, secretID string) Credentials {
 func (s *secretCredentials) String() string {
 	return "AWS Secrets Manager secret " + strconv.Quote(s.secretID)
 }
+
+func (s *secretCredentials) Format(f fmt.State, verb rune) {
+	redact.Format(f, verb, s.String(), s.GoString())
+}
+func (s *secretCredentials) GoString() string {
+	return redact.GoString("aurora.Credentials", s.String())
+}
+func (s *secretCredentials) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 func (s *secretCredentials) credentials(ctx context.Context, _ string, _ int) (string, string, error) {
 	s.mu.Lock()
@@ -134,6 +155,12 @@ func IAMAuth(cfg aws.Config, user string, build TokenBuilder) Credentials {
 func (c *iamCredentials) String() string {
 	return "IAM authentication for user " + strconv.Quote(c.user) + " in " + c.region
 }
+
+func (c *iamCredentials) Format(f fmt.State, verb rune) {
+	redact.Format(f, verb, c.String(), c.GoString())
+}
+func (c *iamCredentials) GoString() string     { return redact.GoString("aurora.Credentials", c.String()) }
+func (c *iamCredentials) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 func (c *iamCredentials) credentials(ctx context.Context, host string, port int) (string, string, error) {
 	if c.creds == nil || c.region == "" {

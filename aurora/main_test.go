@@ -38,6 +38,9 @@ const (
 	// secretClusterID keeps its master password in Secrets Manager
 	// (ManageMasterUserPassword) and gets the credential-rotation tests.
 	secretClusterID = "secret"
+	// secretPathClusterID gets pgAudit logging everything, logical
+	// replication and pglogical, and every call that sends a secret.
+	secretPathClusterID = "secretpath"
 )
 
 func TestMain(m *testing.M) {
@@ -52,6 +55,7 @@ func TestMain(m *testing.M) {
 		auroratest.WithCluster(pglogicalClusterID, auroratest.ClusterConfig{Instances: 1}),
 		auroratest.WithCluster(diagClusterID, auroratest.ClusterConfig{Instances: 1, EngineVersion: "15.1"}),
 		auroratest.WithCluster(secretClusterID, auroratest.ClusterConfig{Instances: 1, ManageMasterUserPassword: true}),
+		auroratest.WithCluster(secretPathClusterID, auroratest.ClusterConfig{Instances: 1}),
 		auroratest.WithTransitionDelay(50*time.Millisecond))
 	cancel()
 	if err != nil {

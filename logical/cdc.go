@@ -2,7 +2,9 @@ package logical
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 
@@ -10,6 +12,7 @@ import (
 
 	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/conninfo"
+	"github.com/pgaurora/pgaurora/internal/redact"
 	"github.com/pgaurora/pgaurora/internal/secretsql"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
 )
@@ -32,6 +35,29 @@ type CDCUserSpec struct {
 	// USAGE on them, SELECT on their tables, and SELECT on tables the
 	// calling role creates there later (ALTER DEFAULT PRIVILEGES).
 	Schemas []string
+}
+
+// String describes the spec with its password REDACTED.
+func (s CDCUserSpec) String() string {
+	pw := `""`
+	if s.Password != "" {
+		pw = conninfo.Redacted
+	}
+	return fmt.Sprintf("CDCUserSpec{Name: %q, Password: %s, Schemas: %q}", s.Name, pw, s.Schemas)
+}
+
+// Format, GoString, LogValue and MarshalJSON print the spec without its
+// password, for every verb.
+func (s CDCUserSpec) Format(f fmt.State, verb rune) { redact.Format(f, verb, s.String(), s.GoString()) }
+func (s CDCUserSpec) GoString() string              { return redact.GoString("logical.CDCUserSpec", s.String()) }
+func (s CDCUserSpec) LogValue() slog.Value          { return slog.StringValue(s.String()) }
+
+// MarshalJSON encodes the spec without its password.
+func (s CDCUserSpec) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Name    string   `json:"name"`
+		Schemas []string `json:"schemas,omitempty"`
+	}{s.Name, s.Schemas})
 }
 
 // CDCUser reports what CreateCDCUser did.
