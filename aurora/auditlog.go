@@ -80,6 +80,10 @@ func (c *Cluster) AuditEntries(ctx context.Context, opts *AuditLogOptions) iter.
 		o = *opts
 	}
 	return func(yield func(pgaudit.Entry, error) bool) {
+		if err := c.usable(); err != nil {
+			yield(pgaudit.Entry{}, err)
+			return
+		}
 		if o.LinesPerCall < 0 {
 			yield(pgaudit.Entry{}, fmt.Errorf("aurora: AuditLogOptions.LinesPerCall %d: allowed values are 0 (default %d) or more", o.LinesPerCall, DefaultLogLinesPerCall))
 			return

@@ -23,6 +23,9 @@ func (c *Cluster) Certs() *Certs { return &Certs{c: c} }
 // DescribeCertificates (every page), with their exact thumbprints and
 // validity and the default for new launches.
 func (k *Certs) Catalog(ctx context.Context) (*sslcert.Catalog, error) {
+	if err := k.c.usable(); err != nil {
+		return nil, err
+	}
 	cat, err := sslcert.RefreshCatalog(ctx, k.c.api)
 	if err != nil {
 		return nil, fmt.Errorf("aurora: reading the CA catalog: %w", err)
@@ -57,6 +60,9 @@ func (k *Certs) Plan(ctx context.Context, targetCA string, trust *sslcert.TrustS
 	}
 	if targetCA == "" {
 		return nil, errors.New("aurora: target CA is empty: name an RDS CA such as " + sslcert.CARSA2048G1)
+	}
+	if err := k.c.usable(); err != nil {
+		return nil, err
 	}
 	cat := opts.Catalog
 	if cat == nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -41,7 +42,7 @@ type Cluster struct {
 	mu     sync.Mutex
 	writer *Pool
 	reader *Pool
-	closed bool
+	closed atomic.Bool // read without mu: Describe runs under it
 }
 
 type settings struct {
@@ -171,7 +172,10 @@ func New(clusterID string, opts ...Option) (*Cluster, error) {
 		return nil, errors.New("aurora: empty cluster identifier")
 	}
 	s := settings{database: "postgres"}
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("aurora: option %d is nil", i)
+		}
 		if err := o(&s); err != nil {
 			return nil, fmt.Errorf("aurora: %w", err)
 		}
@@ -195,6 +199,20 @@ func New(clusterID string, opts ...Option) (*Cluster, error) {
 	return c, nil
 }
 
+// usable says why the handle cannot be used: it is nil or was not made
+// with New, or it is closed. Every call that reaches RDS or the database
+// asks first, so a closed handle changes nothing.
+func (c *Cluster) usable() error {
+	switch {
+	case c == nil || c.api == nil:
+		return errors.New("aurora: the Cluster was not made with New")
+	}
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
 // ID returns the DB cluster identifier.
 func (c *Cluster) ID() string { return c.id }
 
@@ -208,7 +226,7 @@ func (c *Cluster) Params() *params.Service { return c.params }
 func (c *Cluster) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.closed = true
+	c.closed.Store(true)
 	if c.writer != nil {
 		c.writer.close()
 	}

@@ -38,6 +38,9 @@ type Description struct {
 
 // Describe reads the cluster and its instances from the RDS API.
 func (c *Cluster) Describe(ctx context.Context) (*Description, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
 	dc, err := rdsread.Cluster(ctx, c.api, c.id)
 	if err != nil {
 		return nil, fmt.Errorf("aurora: %w", err)

@@ -9,6 +9,10 @@ import (
 // The errors of this package that callers branch on. AuditLogFileError,
 // specific to AuditEntries, is with it in auditlog.go.
 
+// ErrClosed is returned by every call of a Cluster after Close, before
+// anything is sent.
+var ErrClosed = errors.New("aurora: the Cluster is closed")
+
 // ErrRetryable is matched by errors.Is for errors after which the same
 // work can be tried again on a new connection: the writer was lost (a
 // failover, a crash, a reboot) or a connection broke. Whether a statement
@@ -68,8 +72,12 @@ type WorkflowError struct {
 }
 
 func (e *WorkflowError) Error() string {
-	done := make([]string, 0, len(e.Report.Steps))
-	for _, s := range e.Report.Steps {
+	var steps []Step
+	if e.Report != nil {
+		steps = e.Report.Steps
+	}
+	done := make([]string, 0, len(steps))
+	for _, s := range steps {
 		done = append(done, s.Name)
 	}
 	applied := "none"

@@ -80,10 +80,13 @@ func (c *Cluster) Writer(ctx context.Context) (*Pool, error) { return c.openPool
 func (c *Cluster) Reader(ctx context.Context) (*Pool, error) { return c.openPool(ctx, readerRole) }
 
 func (c *Cluster) openPool(ctx context.Context, role poolRole) (*Pool, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
-		return nil, errors.New("aurora: cluster handle is closed")
+	if c.closed.Load() {
+		return nil, ErrClosed
 	}
 	if p := c.poolFor(role); p != nil {
 		return p, nil

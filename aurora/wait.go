@@ -19,7 +19,12 @@ import (
 
 // waitFor returns w with its zero fields filled from the Cluster's
 // defaults, then from wait.RDS.
-func (c *Cluster) waitFor(w pgaurora.Wait) pgaurora.Wait { return w.Or(c.cfg.wait).Or(wait.RDS) }
+func (c *Cluster) waitFor(w pgaurora.Wait) pgaurora.Wait {
+	if c != nil {
+		w = w.Or(c.cfg.wait)
+	}
+	return w.Or(wait.RDS)
+}
 
 // waitDescribed polls Describe until ready accepts the description, and
 // returns it. what says what is awaited, for the error.

@@ -1,6 +1,7 @@
 package aurora
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -70,19 +71,20 @@ func (r *Report) String() string {
 // workflow runs the steps of one workflow, recording them and reporting
 // each as an event. wait is how its steps wait.
 type workflow struct {
+	c        *Cluster
 	report   *Report
 	progress pgaurora.ProgressFunc
 	wait     pgaurora.Wait
 }
 
 func (c *Cluster) newWorkflow(name string, wt pgaurora.Wait, progress pgaurora.ProgressFunc) *workflow {
-	return &workflow{report: &Report{Workflow: name}, progress: progress, wait: c.waitFor(wt)}
+	return &workflow{c: c, report: &Report{Workflow: name}, progress: progress, wait: c.waitFor(wt)}
 }
 
 // step runs fn as the named step. fn returns whether it changed anything
 // and a detail line. An error stops the workflow with a *WorkflowError.
 func (w *workflow) step(ctx context.Context, name string, fn func(ctx context.Context) (changed bool, detail string, err error)) error {
-	if err := ctx.Err(); err != nil {
+	if err := cmp.Or(w.c.usable(), ctx.Err()); err != nil {
 		return &WorkflowError{Workflow: w.report.Workflow, Step: name, Report: w.report, Err: err}
 	}
 	start := time.Now()

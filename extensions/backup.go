@@ -339,6 +339,9 @@ func (b *LanguageBackup) Statements() int { return len(b.stmts) }
 // UpgradeLanguages. It fails with ErrBadBackup when the input is not a
 // backup, is truncated, or does not match its checksum.
 func ReadLanguageBackup(r io.Reader) (*LanguageBackup, error) {
+	if r == nil {
+		return nil, fmt.Errorf("%w: ReadLanguageBackup: the reader is nil", ErrInvalid)
+	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrBadBackup}, args...)...)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/misuse"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
 )
 
@@ -13,11 +14,21 @@ import (
 // safe for concurrent use when the Querier is (a *pgxpool.Pool is; a *pgx.Conn or
 // pgx.Tx is not).
 type Client struct {
-	q pgaurora.Querier
+	db pgaurora.Querier
 }
 
 // New returns a Client that runs its SQL on q.
-func New(q pgaurora.Querier) *Client { return &Client{q: q} }
+func New(q pgaurora.Querier) *Client { return &Client{db: q} }
+
+// q returns the client's Querier; a client made without one (a nil
+// Querier, a zero Client) fails every call with an error instead of
+// panicking.
+func (c *Client) q() pgaurora.Querier {
+	if c == nil {
+		return misuse.Querier(nil, "extensions")
+	}
+	return misuse.Querier(c.db, "extensions")
+}
 
 // ErrInvalid is matched (with errors.Is) by every error about bad input:
 // empty or unquotable names, unknown option values. Such errors are

@@ -17,7 +17,7 @@ import (
 // cluster-wide; logical ones belong to a database), in name order, with
 // the WAL each retains.
 func (c *Client) Slots(ctx context.Context) ([]pgaurora.ReplicationSlot, error) {
-	out, err := slots.List(ctx, c.q, slots.All)
+	out, err := slots.List(ctx, c.q(), slots.All)
 	if err != nil {
 		return nil, classify(err, "listing replication slots")
 	}
@@ -186,6 +186,9 @@ type Monitor struct {
 
 // NewMonitor returns a monitor of the slots of c's cluster.
 func NewMonitor(c *Client, policy SlotPolicy, opts *MonitorOptions) (*Monitor, error) {
+	if c == nil {
+		return nil, invalid("NewMonitor: the Client is nil")
+	}
 	if policy.MaxInactive < 0 {
 		return nil, invalid("MaxInactive is %v; it must be zero (off) or more", policy.MaxInactive)
 	}
@@ -215,6 +218,9 @@ func (m *Monitor) State() MonitorState {
 // the violating inactive ones. Failures to drop one slot are reported in
 // its SlotReport, not as the call's error.
 func (m *Monitor) Check(ctx context.Context) (MonitorReport, error) {
+	if m == nil || m.now == nil {
+		return MonitorReport{}, invalid("Monitor.Check: the Monitor was not made with NewMonitor")
+	}
 	slots, err := m.c.Slots(ctx)
 	if err != nil {
 		return MonitorReport{}, err
@@ -287,7 +293,7 @@ func Judge(p SlotPolicy, s pgaurora.ReplicationSlot, inactiveFor time.Duration) 
 // drop drops a slot if it is still inactive.
 func (m *Monitor) drop(ctx context.Context, name string) (bool, error) {
 	var dropped bool
-	err := m.c.q.QueryRow(ctx, `SELECT count(*) > 0 FROM (SELECT pg_drop_replication_slot(slot_name)
+	err := m.c.q().QueryRow(ctx, `SELECT count(*) > 0 FROM (SELECT pg_drop_replication_slot(slot_name)
 		FROM pg_replication_slots WHERE slot_name = $1 AND NOT active) d`, name).Scan(&dropped)
 	if err != nil {
 		return false, classify(err, fmt.Sprintf("dropping slot %q", name))

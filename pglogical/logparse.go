@@ -55,6 +55,9 @@ const maxTrackedPIDs = 4096
 // log order, each with the last error the worker logged. It reads the
 // whole reader; only a read error fails it.
 func ParseApplyFailures(r io.Reader) ([]ApplyFailure, error) {
+	if r == nil {
+		return nil, invalid("ParseApplyFailures: the log reader is nil")
+	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	lastErr := map[int]string{}
 	var out []ApplyFailure
