@@ -138,6 +138,9 @@ func (c *Client) CanInstall(ctx context.Context, name string) (Rule, error) {
 	if name == "" {
 		return "", invalidf("extension name is empty")
 	}
+	if _, err := ident("extension name", name); err != nil {
+		return "", err
+	}
 	f, err := c.installFacts(ctx)
 	if err != nil {
 		return "", err

@@ -1,6 +1,7 @@
 package extensions_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -105,6 +106,20 @@ func TestParseAllowedExtensions(t *testing.T) {
 		names, all := extensions.ParseAllowedExtensions(c.in)
 		if all != c.all || !cmp.Equal(names, c.names) {
 			t.Errorf("ParseAllowedExtensions(%q) = %v, %v; want %v, %v", c.in, names, all, c.names, c.all)
+		}
+	}
+}
+
+// Names PostgreSQL could not store are refused before any SQL runs: the
+// client here has no database, so reaching it would fail differently.
+func TestBadNamesRefusedBeforeSQL(t *testing.T) {
+	c := extensions.New(nil)
+	for _, name := range []string{"nul\x00byte", "bad\xffutf8", strings.Repeat("x", 64)} {
+		if _, err := c.CanInstall(context.Background(), name); !errors.Is(err, extensions.ErrInvalid) {
+			t.Errorf("CanInstall(%q): %v, want ErrInvalid", name, err)
+		}
+		if _, err := c.AvailableVersions(context.Background(), name); !errors.Is(err, extensions.ErrInvalid) {
+			t.Errorf("AvailableVersions(%q): %v, want ErrInvalid", name, err)
 		}
 	}
 }

@@ -106,6 +106,11 @@ FROM pg_catalog.pg_available_extensions ORDER BY name`)
 // AvailableVersions lists the installable versions of the named extension,
 // or of every extension when name is "", ordered by name and version.
 func (c *Client) AvailableVersions(ctx context.Context, name string) ([]AvailableVersion, error) {
+	if name != "" {
+		if _, err := ident("extension name", name); err != nil {
+			return nil, err
+		}
+	}
 	rows, err := c.q().Query(ctx, `SELECT name::text, version, installed, superuser, trusted, relocatable,
        coalesce(schema::text, ''), coalesce(requires::text[], '{}'), coalesce(comment, '')
 FROM pg_catalog.pg_available_extension_versions

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"iter"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -128,6 +130,10 @@ func (s *Service) CreateGroup(ctx context.Context, g Group) (Group, error) {
 	}
 	if strings.TrimSpace(g.Description) == "" {
 		return Group{}, &ValidationError{Field: "description", Reason: "is empty; RDS requires a description for a new parameter group"}
+	}
+	if !utf8.ValidString(g.Description) || strings.ContainsFunc(g.Description, unicode.IsControl) {
+		return Group{}, &ValidationError{Field: "description", Value: g.Description,
+			Reason: "holds a control character or invalid UTF-8, which the RDS Query API (XML) cannot carry"}
 	}
 	switch g.Kind {
 	case ClusterGroup:

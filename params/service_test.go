@@ -59,6 +59,14 @@ func TestServiceRejectsBeforeAnyCall(t *testing.T) {
 			_, err := svc.CreateGroup(ctx, Group{Name: "g", Kind: ClusterGroup, Family: "aurora-postgresql15"})
 			return err
 		}, "description"},
+		{"create with a control character in the description", func() error {
+			_, err := svc.CreateGroup(ctx, Group{Name: "g", Kind: ClusterGroup, Family: "aurora-postgresql15", Description: "ctl\x01"})
+			return err
+		}, `description "ctl\x01" holds a control character`},
+		{"create with invalid UTF-8 in the description", func() error {
+			_, err := svc.CreateGroup(ctx, Group{Name: "g", Kind: ClusterGroup, Family: "aurora-postgresql15", Description: "bad\xff"})
+			return err
+		}, "invalid UTF-8"},
 		{"delete bad name", func() error { return svc.DeleteGroup(ctx, ClusterGroup, "9g") }, "start with an ASCII letter"},
 		{"describe empty name", func() error { _, err := svc.DescribeGroup(ctx, ClusterGroup, ""); return err }, "empty"},
 		{"list bad source", func() error {
