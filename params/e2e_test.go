@@ -480,3 +480,73 @@ func TestE2ELogicalReplicationSizingAndReboot(t *testing.T) {
 		t.Logf("%s: wal_level=%s max_replication_slots=%s", m.ID, walLevel, slots)
 	}
 }
+
+// TestE2ERebootSurvivesAWriterCrash crashes the writer at the moment
+// RebootPending is about to reboot it (right after the reader's reboot
+// completes). Aurora recovers from a crash by itself within seconds; the
+// reboot waits for the instance to be available again and carries on,
+// reporting the interruption, instead of failing with
+// InvalidDBInstanceState.
+func TestE2ERebootSurvivesAWriterCrash(t *testing.T) {
+	ctx, api, svc, group, emu := setupEmu(t)
+	if _, err := api.c.ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{
+		DBClusterIdentifier: aws.String("c1"), DBClusterParameterGroupName: aws.String(group), ApplyImmediately: aws.Bool(true),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waiter := rds.NewDBClusterAvailableWaiter(api.c, func(o *rds.DBClusterAvailableWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 100*time.Millisecond, time.Second
+	})
+	if err := waiter.Wait(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String("c1")}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	members, err := svc.PendingReboots(ctx, "c1")
+	if err != nil || len(members) != 2 {
+		t.Fatalf("pending = %v, %v; want both members", members, err)
+	}
+	var writer string
+	for _, m := range members {
+		if m.Writer {
+			writer = m.ID
+		}
+	}
+	crashed := false
+	var events []pgaurora.Event
+	rebooted, err := svc.RebootPending(ctx, "c1", &params.RebootOptions{
+		Wait: pgaurora.Wait{MinDelay: 20 * time.Millisecond, MaxDelay: 200 * time.Millisecond, MaxWait: 2 * time.Minute},
+		Progress: func(e pgaurora.Event) {
+			events = append(events, e)
+			// The reader is done: the writer is next. Crash it now.
+			if e.Step == params.StepDone && e.Resource != writer && !crashed {
+				crashed = true
+				if err := emu.CrashInstance(writer); err != nil {
+					t.Errorf("CrashInstance: %v", err)
+				}
+			}
+		},
+	})
+	if !crashed {
+		t.Fatal("the writer was never crashed: the test proved nothing")
+	}
+	if err != nil {
+		t.Fatalf("RebootPending after a writer crash: %v", err)
+	}
+	if len(rebooted) != 2 {
+		t.Errorf("rebooted %v, want both members", rebooted)
+	}
+	interrupted := slices.ContainsFunc(events, func(e pgaurora.Event) bool {
+		return e.Step == params.StepWaitAvailable && strings.Contains(e.Detail, "was not available")
+	})
+	if !interrupted {
+		t.Errorf("no event reports the interruption: %v", events)
+	}
+	final, err := svc.Members(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range final {
+		if !m.InSync() {
+			t.Errorf("%s after the reboots: %s, parameters %s/%s", m.ID, m.Status, m.ClusterParameterGroupStatus, m.ParameterApplyStatus)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
 	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/rdsread"
@@ -58,8 +59,9 @@ func role(m pgaurora.Instance) string {
 
 // The steps RebootPending reports in pgaurora.Event.Step.
 const (
-	// StepWaitAvailable: waiting for the instance to be available before
-	// rebooting it (it may still be applying a modification).
+	// StepWaitAvailable: the instance was not available when its turn came
+	// (still applying a modification, or recovering from a crash or
+	// failover): the reboot waits for it, reported once.
 	StepWaitAvailable = "wait-available"
 	// StepReboot: RebootDBInstance was accepted.
 	StepReboot = "reboot"
@@ -172,21 +174,15 @@ func (s *Service) RebootPending(ctx context.Context, cluster string, opts *Reboo
 	for bi, batch := range batches {
 		starts := make([]time.Time, len(batch))
 		for i, m := range batch {
-			if m.Status != pgaurora.StatusAvailable {
-				if err := s.waitMember(ctx, cluster, m, o, time.Time{}, false, report); err != nil {
-					return done, fail(m.ID, err, bi)
-				}
-			}
-			_, err := s.api.RebootDBInstance(ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String(m.ID)})
-			if err != nil {
-				return done, fail(m.ID, fmt.Errorf("reboot instance %q: %w", m.ID, err), bi)
+			if err := s.reboot(ctx, cluster, m, o, report); err != nil {
+				return done, fail(m.ID, err, bi)
 			}
 			requested = append(requested, m.ID)
 			starts[i] = time.Now()
 			report(pgaurora.Event{Step: StepReboot, Resource: m.ID, Status: "rebooting", Detail: role(m)})
 		}
 		for i, m := range batch {
-			if err := s.waitMember(ctx, cluster, m, o, starts[i], true, report); err != nil {
+			if err := s.waitInSync(ctx, cluster, m, o, starts[i], report); err != nil {
 				return done, fail(m.ID, err, bi)
 			}
 			done = append(done, m.ID)
@@ -195,12 +191,19 @@ func (s *Service) RebootPending(ctx context.Context, cluster string, opts *Reboo
 	return done, nil
 }
 
-// waitMember polls until the member is available (and, with inSync, has
-// its parameters in sync), as o.Wait says, bounded by ctx.
-func (s *Service) waitMember(ctx context.Context, cluster string, m pgaurora.Instance, o RebootOptions, start time.Time, inSync bool, report func(pgaurora.Event)) error {
-	step := StepWait
-	if !inSync {
-		step = StepWaitAvailable
+// reboot asks RDS to reboot the member once it is available. A member
+// that is not (still modifying, or recovering from a crash or a failover
+// that happened meanwhile, which RDS answers with InvalidDBInstanceState)
+// is waited for, bounded by o.Wait and ctx, and the wait is reported once
+// with StepWaitAvailable.
+func (s *Service) reboot(ctx context.Context, cluster string, m pgaurora.Instance, o RebootOptions, report func(pgaurora.Event)) error {
+	reported := false
+	notAvailable := func(status string) {
+		if !reported {
+			reported = true
+			report(pgaurora.Event{Step: StepWaitAvailable, Resource: m.ID, Status: status,
+				Detail: fmt.Sprintf("%s; was not available (%s): waiting before the reboot", role(m), status)})
+		}
 	}
 	last := m
 	err := wait.Until(ctx, o.Wait, wait.RDS, func(ctx context.Context) (bool, error) {
@@ -209,29 +212,53 @@ func (s *Service) waitMember(ctx context.Context, cluster string, m pgaurora.Ins
 			return false, err
 		}
 		last = cur
-		e := pgaurora.Event{Step: step, Resource: m.ID, Status: cur.Status,
+		if cur.Status != pgaurora.StatusAvailable {
+			notAvailable(cur.Status)
+			return false, nil
+		}
+		_, err = s.api.RebootDBInstance(ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String(m.ID)})
+		var busy *types.InvalidDBInstanceStateFault
+		if errors.As(err, &busy) {
+			notAvailable("busy")
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("reboot instance %q: %w", m.ID, err)
+		}
+		return true, nil
+	})
+	if err != nil && (ctx.Err() != nil || wait.IsTimeout(err)) {
+		return fmt.Errorf("wait for instance %q to be available before its reboot (last seen: status %q): %w", m.ID, last.Status, err)
+	}
+	return err
+}
+
+// waitInSync polls until the member, rebooted at start, is available
+// with its parameters in sync, as o.Wait says, bounded by ctx.
+func (s *Service) waitInSync(ctx context.Context, cluster string, m pgaurora.Instance, o RebootOptions, start time.Time, report func(pgaurora.Event)) error {
+	last := m
+	err := wait.Until(ctx, o.Wait, wait.RDS, func(ctx context.Context) (bool, error) {
+		cur, err := s.pollMember(ctx, cluster, m.ID)
+		if err != nil {
+			return false, err
+		}
+		last = cur
+		e := pgaurora.Event{Step: StepWait, Resource: m.ID, Status: cur.Status, Elapsed: time.Since(start),
 			Detail: fmt.Sprintf("%s; cluster parameters %s, instance parameters %s", role(m), cur.ClusterParameterGroupStatus, cur.ParameterApplyStatus)}
-		if !start.IsZero() {
-			e.Elapsed = time.Since(start)
-		}
-		ready := cur.Status == pgaurora.StatusAvailable
-		if inSync {
-			ready = cur.InSync()
-		}
-		if ready && inSync {
+		if cur.InSync() {
 			e.Step, e.Completed, e.Changed = StepDone, true, true
 		}
 		report(e)
-		return ready, nil
+		return cur.InSync(), nil
 	})
-	if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("wait for instance %q: %w", m.ID, err)
-	}
-	if err != nil {
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil || wait.IsTimeout(err):
 		return fmt.Errorf("wait for instance %q (last seen: status %q, cluster parameters %q, instance parameters %q): %w",
 			m.ID, last.Status, last.ClusterParameterGroupStatus, last.ParameterApplyStatus, err)
 	}
-	return nil
+	return fmt.Errorf("wait for instance %q: %w", m.ID, err)
 }
 
 func (s *Service) pollMember(ctx context.Context, cluster, instance string) (pgaurora.Instance, error) {
