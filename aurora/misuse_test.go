@@ -42,9 +42,7 @@ func TestMisuseGetsErrors(t *testing.T) {
 			_, err := pglogical.New(nil).Version(ctx)
 			return err
 		},
-		"zero pglogical.Client Nodes":  func() error { _, err := (&pglogical.Client{}).Nodes(ctx); return err },
 		"logical.New(nil).Slots":       func() error { _, err := logical.New(nil).Slots(ctx); return err },
-		"nil *logical.Client Slots":    func() error { _, err := (*logical.Client)(nil).Slots(ctx); return err },
 		"extensions.New(nil).Status":   func() error { _, err := extensions.New(nil).Installed(ctx); return err },
 		"ParseApplyFailures(nil)":      func() error { _, err := pglogical.ParseApplyFailures(nil); return err },
 		"ReadLanguageBackup(nil)":      func() error { _, err := extensions.ReadLanguageBackup(nil); return err },

@@ -150,7 +150,7 @@ func (c *Client) CanInstall(ctx context.Context, name string) (Rule, error) {
 
 func (c *Client) installFacts(ctx context.Context) (*installFacts, error) {
 	f := &installFacts{}
-	err := c.q().QueryRow(ctx, `SELECT current_user::text,
+	err := c.q.QueryRow(ctx, `SELECT current_user::text,
        coalesce((SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user), false),
        coalesce((SELECT pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER') FROM pg_catalog.pg_roles r WHERE r.rolname = $1), false),
        pg_catalog.has_database_privilege(current_database(), 'CREATE'),
@@ -177,7 +177,7 @@ func (c *Client) canInstall(ctx context.Context, f *installFacts, top, name stri
 		found, installed, superuser, trusted bool
 		requires                             []string
 	)
-	err := c.q().QueryRow(ctx, `SELECT a.installed_version IS NOT NULL, coalesce(v.superuser, true), coalesce(v.trusted, false), coalesce(v.requires::text[], '{}')
+	err := c.q.QueryRow(ctx, `SELECT a.installed_version IS NOT NULL, coalesce(v.superuser, true), coalesce(v.trusted, false), coalesce(v.requires::text[], '{}')
 FROM pg_catalog.pg_available_extensions a
 LEFT JOIN pg_catalog.pg_available_extension_versions v ON v.name = a.name AND v.version = a.default_version
 WHERE a.name = $1`, name).Scan(&installed, &superuser, &trusted, &requires)
@@ -217,7 +217,7 @@ WHERE a.name = $1`, name).Scan(&installed, &superuser, &trusted, &requires)
 			continue
 		}
 		var reqInstalled bool
-		if err := c.q().QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = $1)`, req).Scan(&reqInstalled); err != nil {
+		if err := c.q.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = $1)`, req).Scan(&reqInstalled); err != nil {
 			return "", fmt.Errorf("extensions: reading extension %q: %w", req, err)
 		}
 		if reqInstalled {

@@ -87,7 +87,7 @@ func (u Update) Updatable() bool { return u.Path != "" }
 
 // Available lists the extensions the server can install, by name.
 func (c *Client) Available(ctx context.Context) ([]Available, error) {
-	rows, err := c.q().Query(ctx, `SELECT name::text, coalesce(default_version, ''), coalesce(installed_version, ''), coalesce(comment, '')
+	rows, err := c.q.Query(ctx, `SELECT name::text, coalesce(default_version, ''), coalesce(installed_version, ''), coalesce(comment, '')
 FROM pg_catalog.pg_available_extensions ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("extensions: listing available extensions: %w", err)
@@ -111,7 +111,7 @@ func (c *Client) AvailableVersions(ctx context.Context, name string) ([]Availabl
 			return nil, err
 		}
 	}
-	rows, err := c.q().Query(ctx, `SELECT name::text, version, installed, superuser, trusted, relocatable,
+	rows, err := c.q.Query(ctx, `SELECT name::text, version, installed, superuser, trusted, relocatable,
        coalesce(schema::text, ''), coalesce(requires::text[], '{}'), coalesce(comment, '')
 FROM pg_catalog.pg_available_extension_versions
 WHERE $1 = '' OR name = $1
@@ -134,7 +134,7 @@ ORDER BY name, version`, name)
 // Installed lists the extensions installed in the current database, by
 // name.
 func (c *Client) Installed(ctx context.Context) ([]InstalledExtension, error) {
-	rows, err := c.q().Query(ctx, `SELECT e.extname::text, e.extversion, n.nspname::text, pg_catalog.pg_get_userbyid(e.extowner)::text, e.extrelocatable
+	rows, err := c.q.Query(ctx, `SELECT e.extname::text, e.extversion, n.nspname::text, pg_catalog.pg_get_userbyid(e.extowner)::text, e.extrelocatable
 FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
 ORDER BY e.extname`)
 	if err != nil {
@@ -157,7 +157,7 @@ ORDER BY e.extname`)
 // compare (free-form strings) counts as an update when the server has a
 // path from one to the other.
 func (c *Client) Updates(ctx context.Context) ([]Update, error) {
-	rows, err := c.q().Query(ctx, `SELECT a.name::text, a.installed_version, a.default_version,
+	rows, err := c.q.Query(ctx, `SELECT a.name::text, a.installed_version, a.default_version,
        coalesce((SELECT p.path FROM pg_catalog.pg_extension_update_paths(a.name) p
                  WHERE p.source = a.installed_version AND p.target = a.default_version), '')
 FROM pg_catalog.pg_available_extensions a
@@ -241,7 +241,7 @@ func (c *Client) Create(ctx context.Context, name string, opts *CreateOptions) e
 	if err != nil {
 		return err
 	}
-	if _, err := c.q().Exec(ctx, q); err != nil {
+	if _, err := c.q.Exec(ctx, q); err != nil {
 		return fmt.Errorf("extensions: creating extension %q: %w", name, explain(err))
 	}
 	return nil
@@ -274,13 +274,13 @@ func (c *Client) Update(ctx context.Context, name, version string) error {
 		return err
 	}
 	var installed bool
-	if err := c.q().QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = $1)`, name).Scan(&installed); err != nil {
+	if err := c.q.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = $1)`, name).Scan(&installed); err != nil {
 		return fmt.Errorf("extensions: updating extension %q: %w", name, err)
 	}
 	if !installed {
 		return fmt.Errorf("extensions: updating extension %q: %w", name, ErrNotInstalled)
 	}
-	if _, err := c.q().Exec(ctx, q); err != nil {
+	if _, err := c.q.Exec(ctx, q); err != nil {
 		return fmt.Errorf("extensions: updating extension %q to %s: %w", name, orDefault(version), explain(err))
 	}
 	return nil
@@ -332,7 +332,7 @@ func (c *Client) Drop(ctx context.Context, name string, opts *DropOptions) error
 	if err != nil {
 		return err
 	}
-	if _, err := c.q().Exec(ctx, q); err != nil {
+	if _, err := c.q.Exec(ctx, q); err != nil {
 		return fmt.Errorf("extensions: dropping extension %q: %w", name, explain(err))
 	}
 	return nil

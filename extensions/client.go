@@ -14,21 +14,12 @@ import (
 // safe for concurrent use when the Querier is (a *pgxpool.Pool is; a *pgx.Conn or
 // pgx.Tx is not).
 type Client struct {
-	db pgaurora.Querier
+	q pgaurora.Querier
 }
 
 // New returns a Client that runs its SQL on q.
-func New(q pgaurora.Querier) *Client { return &Client{db: q} }
-
-// q returns the client's Querier; a client made without one (a nil
-// Querier, a zero Client) fails every call with an error instead of
-// panicking.
-func (c *Client) q() pgaurora.Querier {
-	if c == nil {
-		return misuse.Querier(nil, "extensions")
-	}
-	return misuse.Querier(c.db, "extensions")
-}
+// A nil q gives a client whose every call fails with an error.
+func New(q pgaurora.Querier) *Client { return &Client{q: misuse.Querier(q, "extensions")} }
 
 // ErrInvalid is matched (with errors.Is) by every error about bad input:
 // empty or unquotable names, unknown option values. Such errors are

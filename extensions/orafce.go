@@ -39,7 +39,7 @@ func (c *Client) InstallOrafce(ctx context.Context, owner string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := c.q().Exec(ctx, stmts[0]+";\n"+stmts[1]); err != nil {
+	if _, err := c.q.Exec(ctx, stmts[0]+";\n"+stmts[1]); err != nil {
 		return fmt.Errorf("extensions: installing orafce and transferring schema %s: %w", OracleSchema, explain(err))
 	}
 	return nil

@@ -39,7 +39,7 @@ type TLEStatus struct {
 func (c *Client) TLEStatus(ctx context.Context) (*TLEStatus, error) {
 	s := &TLEStatus{}
 	var preload string
-	err := c.q().QueryRow(ctx, `SELECT
+	err := c.q.QueryRow(ctx, `SELECT
   EXISTS (SELECT FROM pg_catalog.pg_available_extensions() a(name, default_version, comment) WHERE a.name = $1),
   coalesce((SELECT extversion FROM pg_catalog.pg_extension WHERE extname = $1), ''),
   current_setting('shared_preload_libraries'),
@@ -76,7 +76,7 @@ func (c *Client) TLEExtensions(ctx context.Context) ([]TLEExtension, error) {
 	if err := c.requireInstalled(ctx, PgTLE); err != nil {
 		return nil, err
 	}
-	rows, err := c.q().Query(ctx, tleExtensionsSQL)
+	rows, err := c.q.Query(ctx, tleExtensionsSQL)
 	if err != nil {
 		return nil, fmt.Errorf("extensions: listing TLE extensions: %w", err)
 	}
@@ -93,7 +93,7 @@ func (c *Client) TLEExtensions(ctx context.Context) ([]TLEExtension, error) {
 
 func (c *Client) requireInstalled(ctx context.Context, name string) error {
 	var ok bool
-	if err := c.q().QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = $1)`, name).Scan(&ok); err != nil {
+	if err := c.q.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = $1)`, name).Scan(&ok); err != nil {
 		return fmt.Errorf("extensions: checking for extension %q: %w", name, err)
 	}
 	if !ok {
@@ -152,7 +152,7 @@ func (c *Client) InstallTLE(ctx context.Context, e TLEInstall) error {
 	if err := c.requireInstalled(ctx, PgTLE); err != nil {
 		return err
 	}
-	if _, err := c.q().Exec(ctx, q, args...); err != nil {
+	if _, err := c.q.Exec(ctx, q, args...); err != nil {
 		return fmt.Errorf("extensions: registering TLE extension %q version %q: %w", e.Name, e.Version, explain(err))
 	}
 	return nil
@@ -182,7 +182,7 @@ func (c *Client) UninstallTLE(ctx context.Context, name, version string) error {
 	if err := c.requireInstalled(ctx, PgTLE); err != nil {
 		return err
 	}
-	if _, err := c.q().Exec(ctx, q, args...); err != nil {
+	if _, err := c.q.Exec(ctx, q, args...); err != nil {
 		return fmt.Errorf("extensions: unregistering TLE extension %q: %w", name, explain(err))
 	}
 	return nil

@@ -123,7 +123,7 @@ func (c *Client) InstallPLRust(ctx context.Context, engineVersion string) error 
 
 func (c *Client) requirePreloaded(ctx context.Context, lib string) error {
 	var current string
-	if err := c.q().QueryRow(ctx, `SELECT current_setting('shared_preload_libraries')`).Scan(&current); err != nil {
+	if err := c.q.QueryRow(ctx, `SELECT current_setting('shared_preload_libraries')`).Scan(&current); err != nil {
 		return fmt.Errorf("extensions: reading shared_preload_libraries: %w", err)
 	}
 	list, err := params.ParseLibraryList(current)
@@ -160,7 +160,7 @@ func (c *Client) GrantLanguageUsage(ctx context.Context, language, role string) 
 	if err != nil {
 		return err
 	}
-	if _, err := c.q().Exec(ctx, q); err != nil {
+	if _, err := c.q.Exec(ctx, q); err != nil {
 		return fmt.Errorf("extensions: granting usage on language %q to %q: %w", language, role, explain(err))
 	}
 	return nil
@@ -174,7 +174,7 @@ func (c *Client) RevokeLanguageUsage(ctx context.Context, language, role string)
 	if err != nil {
 		return err
 	}
-	if _, err := c.q().Exec(ctx, q); err != nil {
+	if _, err := c.q.Exec(ctx, q); err != nil {
 		return fmt.Errorf("extensions: revoking usage on language %q from %q: %w", language, role, explain(err))
 	}
 	return nil

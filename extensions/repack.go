@@ -36,7 +36,7 @@ func repackSQL() []string {
 // InstallRepack creates the pg_repack extension and its default privileges
 // in one transaction. It is idempotent.
 func (c *Client) InstallRepack(ctx context.Context) error {
-	if _, err := c.q().Exec(ctx, strings.Join(repackSQL(), ";\n")); err != nil {
+	if _, err := c.q.Exec(ctx, strings.Join(repackSQL(), ";\n")); err != nil {
 		return fmt.Errorf("extensions: installing pg_repack: %w", explain(err))
 	}
 	return nil

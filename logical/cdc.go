@@ -102,7 +102,7 @@ func (c *Client) CreateCDCUser(ctx context.Context, spec CDCUserSpec) (CDCUser, 
 		return CDCUser{}, err
 	}
 
-	p, err := secretsql.Pin(ctx, c.q())
+	p, err := secretsql.Pin(ctx, c.q)
 	if err != nil {
 		return CDCUser{}, err
 	}
@@ -169,10 +169,10 @@ func (c *Client) DropCDCUser(ctx context.Context, name string) error {
 	if err != nil {
 		return invalid("role name: %v", err)
 	}
-	if _, err := c.q().Exec(ctx, "DROP OWNED BY "+role); err != nil {
+	if _, err := c.q.Exec(ctx, "DROP OWNED BY "+role); err != nil {
 		return classify(err, fmt.Sprintf("dropping CDC user %q: revoking its privileges", name))
 	}
-	_, err = c.q().Exec(ctx, "DROP ROLE "+role)
+	_, err = c.q.Exec(ctx, "DROP ROLE "+role)
 	return classify(err, fmt.Sprintf("dropping CDC user %q", name))
 }
 
@@ -213,7 +213,7 @@ func (c *Client) CreateSlot(ctx context.Context, name string, plugin Plugin) (Sl
 		return Slot{}, invalid("plugin is %q; allowed: pgoutput, wal2json", plugin)
 	}
 	s := Slot{Name: name, Plugin: plugin}
-	err := c.q().QueryRow(ctx, "SELECT lsn::text FROM pg_create_logical_replication_slot($1, $2)", name, string(plugin)).Scan(&s.LSN)
+	err := c.q.QueryRow(ctx, "SELECT lsn::text FROM pg_create_logical_replication_slot($1, $2)", name, string(plugin)).Scan(&s.LSN)
 	if err != nil {
 		var hint string
 		if strings.Contains(err.Error(), "output_plugin_libraries") || strings.Contains(err.Error(), "could not access file") {
@@ -233,7 +233,7 @@ func (c *Client) DropSlot(ctx context.Context, name string) error {
 	if err := checkSlotName(name); err != nil {
 		return err
 	}
-	_, err := c.q().Exec(ctx, "SELECT pg_drop_replication_slot($1)", name)
+	_, err := c.q.Exec(ctx, "SELECT pg_drop_replication_slot($1)", name)
 	return classify(err, fmt.Sprintf("dropping slot %q", name))
 }
 
@@ -247,7 +247,7 @@ func (c *Client) AdvanceSlot(ctx context.Context, name string, lsn pgaurora.LSN)
 		return 0, err
 	}
 	var end pgaurora.LSN
-	err := c.q().QueryRow(ctx, "SELECT end_lsn::text FROM pg_replication_slot_advance($1, $2::pg_lsn)", name, lsn).Scan(&end)
+	err := c.q.QueryRow(ctx, "SELECT end_lsn::text FROM pg_replication_slot_advance($1, $2::pg_lsn)", name, lsn).Scan(&end)
 	return end, classify(err, fmt.Sprintf("advancing slot %q", name))
 }
 
@@ -313,7 +313,7 @@ func (c *Client) PeekWal2JSON(ctx context.Context, slot string, opts *PeekOption
 	for i := 4; i <= len(args); i++ {
 		ph = append(ph, "$"+strconv.Itoa(i))
 	}
-	rows, err := c.q().Query(ctx, "SELECT lsn::text, xid::text::int8, data FROM pg_logical_slot_peek_changes($1, $2::pg_lsn, $3::int, "+
+	rows, err := c.q.Query(ctx, "SELECT lsn::text, xid::text::int8, data FROM pg_logical_slot_peek_changes($1, $2::pg_lsn, $3::int, "+
 		strings.Join(ph, ", ")+")", args...)
 	if err != nil {
 		return nil, classify(err, fmt.Sprintf("peeking at slot %q", slot))

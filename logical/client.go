@@ -18,25 +18,16 @@ import (
 // SUBSCRIPTION does on PostgreSQL 15, and so does reading a
 // subscription's connection string.
 type Client struct {
-	db      pgaurora.Querier
+	q       pgaurora.Querier
 	version atomic.Int64
 }
 
 // New returns a client over q.
-func New(q pgaurora.Querier) *Client { return &Client{db: q} }
-
-// q returns the client's Querier; a client made without one (a nil
-// Querier, a zero Client) fails every call with an error instead of
-// panicking.
-func (c *Client) q() pgaurora.Querier {
-	if c == nil {
-		return misuse.Querier(nil, "logical")
-	}
-	return misuse.Querier(c.db, "logical")
-}
+// A nil q gives a client whose every call fails with an error.
+func New(q pgaurora.Querier) *Client { return &Client{q: misuse.Querier(q, "logical")} }
 
 // Querier returns the querier the client runs on.
-func (c *Client) Querier() pgaurora.Querier { return c.q() }
+func (c *Client) Querier() pgaurora.Querier { return c.q }
 
 // ServerVersion returns the server's server_version_num (150004 for
 // 15.4), read once and remembered.
@@ -45,7 +36,7 @@ func (c *Client) ServerVersion(ctx context.Context) (int, error) {
 		return int(v), nil
 	}
 	var v int
-	if err := c.q().QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&v); err != nil {
+	if err := c.q.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&v); err != nil {
 		return 0, classify(err, "reading server_version_num")
 	}
 	c.version.Store(int64(v))

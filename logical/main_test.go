@@ -136,7 +136,7 @@ func cleanupReplication(t *testing.T, sub, pub *Client, pubDBName string) {
 				continue
 			}
 			if s.Active {
-				_, _ = pub.q().Exec(ctx, "SELECT pg_terminate_backend($1)", s.ActivePID)
+				_, _ = pub.q.Exec(ctx, "SELECT pg_terminate_backend($1)", s.ActivePID)
 				time.Sleep(100 * time.Millisecond)
 			}
 			if err := pub.DropSlot(ctx, s.Name); err != nil && !errors.Is(err, ErrNotFound) {

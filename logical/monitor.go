@@ -17,7 +17,7 @@ import (
 // cluster-wide; logical ones belong to a database), in name order, with
 // the WAL each retains.
 func (c *Client) Slots(ctx context.Context) ([]pgaurora.ReplicationSlot, error) {
-	out, err := slots.List(ctx, c.q(), slots.All)
+	out, err := slots.List(ctx, c.q, slots.All)
 	if err != nil {
 		return nil, classify(err, "listing replication slots")
 	}
@@ -293,7 +293,7 @@ func Judge(p SlotPolicy, s pgaurora.ReplicationSlot, inactiveFor time.Duration) 
 // drop drops a slot if it is still inactive.
 func (m *Monitor) drop(ctx context.Context, name string) (bool, error) {
 	var dropped bool
-	err := m.c.q().QueryRow(ctx, `SELECT count(*) > 0 FROM (SELECT pg_drop_replication_slot(slot_name)
+	err := m.c.q.QueryRow(ctx, `SELECT count(*) > 0 FROM (SELECT pg_drop_replication_slot(slot_name)
 		FROM pg_replication_slots WHERE slot_name = $1 AND NOT active) d`, name).Scan(&dropped)
 	if err != nil {
 		return false, classify(err, fmt.Sprintf("dropping slot %q", name))

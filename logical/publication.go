@@ -241,7 +241,7 @@ func (c *Client) CreatePublication(ctx context.Context, spec PublicationSpec) er
 	if err != nil {
 		return err
 	}
-	_, err = c.q().Exec(ctx, sql)
+	_, err = c.q.Exec(ctx, sql)
 	return classify(err, fmt.Sprintf("creating publication %q", spec.Name))
 }
 
@@ -258,7 +258,7 @@ func (c *Client) DropPublication(ctx context.Context, name string, ifExists bool
 	if ifExists {
 		sql = "DROP PUBLICATION IF EXISTS " + q
 	}
-	_, err = c.q().Exec(ctx, sql)
+	_, err = c.q.Exec(ctx, sql)
 	return classify(err, fmt.Sprintf("dropping publication %q", name))
 }
 
@@ -278,7 +278,7 @@ func (c *Client) alterPublicationObjects(ctx context.Context, name, verb string,
 	if err != nil {
 		return err
 	}
-	_, err = c.q().Exec(ctx, "ALTER PUBLICATION "+q+" "+verb+" "+objs)
+	_, err = c.q.Exec(ctx, "ALTER PUBLICATION "+q+" "+verb+" "+objs)
 	return classify(err, fmt.Sprintf("altering publication %q (%s)", name, strings.ToLower(verb)))
 }
 
@@ -348,7 +348,7 @@ func (c *Client) SetPublicationOptions(ctx context.Context, publication string, 
 	if len(with) == 0 {
 		return invalid("PublicationOptions sets nothing: give Operations or ViaPartitionRoot")
 	}
-	_, err = c.q().Exec(ctx, "ALTER PUBLICATION "+q+" SET ("+strings.Join(with, ", ")+")")
+	_, err = c.q.Exec(ctx, "ALTER PUBLICATION "+q+" SET ("+strings.Join(with, ", ")+")")
 	return classify(err, fmt.Sprintf("setting the options of publication %q", publication))
 }
 
@@ -380,7 +380,7 @@ func (c *Client) publications(ctx context.Context, only *string) ([]Publication,
 	if v >= version13 {
 		viaRoot = "p.pubviaroot"
 	}
-	rows, err := c.q().Query(ctx, `SELECT p.oid, p.pubname, pg_get_userbyid(p.pubowner), p.puballtables,
+	rows, err := c.q.Query(ctx, `SELECT p.oid, p.pubname, pg_get_userbyid(p.pubowner), p.puballtables,
 		p.pubinsert, p.pubupdate, p.pubdelete, p.pubtruncate, `+viaRoot+`
 		FROM pg_publication p WHERE $1::text IS NULL OR p.pubname = $1 ORDER BY p.pubname`, only)
 	if err != nil {
@@ -418,7 +418,7 @@ func (c *Client) publications(ctx context.Context, only *string) ([]Publication,
 			JOIN pg_attribute a ON a.attrelid = r.prrelid AND a.attnum = u.num ORDER BY u.ord) END`
 		filter = "pg_get_expr(r.prqual, r.prrelid)"
 	}
-	rows, err = c.q().Query(ctx, `SELECT r.prpubid, n.nspname, c.relname, `+cols+`, `+filter+`
+	rows, err = c.q.Query(ctx, `SELECT r.prpubid, n.nspname, c.relname, `+cols+`, `+filter+`
 		FROM pg_publication_rel r JOIN pg_class c ON c.oid = r.prrelid
 		JOIN pg_namespace n ON n.oid = c.relnamespace ORDER BY 2, 3`)
 	if err != nil {
@@ -444,7 +444,7 @@ func (c *Client) publications(ctx context.Context, only *string) ([]Publication,
 	}
 
 	if v >= version15 {
-		rows, err = c.q().Query(ctx, `SELECT pn.pnpubid, n.nspname FROM pg_publication_namespace pn
+		rows, err = c.q.Query(ctx, `SELECT pn.pnpubid, n.nspname FROM pg_publication_namespace pn
 			JOIN pg_namespace n ON n.oid = pn.pnnspid ORDER BY 2`)
 		if err != nil {
 			return nil, classify(err, "listing publication schemas")
@@ -469,7 +469,7 @@ func (c *Client) publications(ctx context.Context, only *string) ([]Publication,
 	for i, p := range pubs {
 		byName[p.Name] = i
 	}
-	rows, err = c.q().Query(ctx, `SELECT pubname, schemaname, tablename FROM pg_publication_tables
+	rows, err = c.q.Query(ctx, `SELECT pubname, schemaname, tablename FROM pg_publication_tables
 		WHERE $1::text IS NULL OR pubname = $1 ORDER BY 1, 2, 3`, only)
 	if err != nil {
 		return nil, classify(err, "listing published tables")

@@ -224,7 +224,7 @@ func (c *Client) CheckReadiness(ctx context.Context, in ReadinessInput) (Readine
 	}
 
 	if len(names) > 0 {
-		rows, err := c.q().Query(ctx, "SELECT u.i, to_regclass(u.n)::oid FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i) ORDER BY u.i", names)
+		rows, err := c.q.Query(ctx, "SELECT u.i, to_regclass(u.n)::oid FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i) ORDER BY u.i", names)
 		if err != nil {
 			return Readiness{}, classify(err, "looking up the tables")
 		}
@@ -256,7 +256,7 @@ func (c *Client) CheckReadiness(ctx context.Context, in ReadinessInput) (Readine
 	}
 	if in.Publication != "" {
 		var all, upd, del, ins, trunc bool
-		err := c.q().QueryRow(ctx, "SELECT puballtables, pubinsert, pubupdate, pubdelete, pubtruncate, pubviaroot FROM pg_publication WHERE pubname = $1",
+		err := c.q.QueryRow(ctx, "SELECT puballtables, pubinsert, pubupdate, pubdelete, pubtruncate, pubviaroot FROM pg_publication WHERE pubname = $1",
 			in.Publication).Scan(&all, &ins, &upd, &del, &trunc, &viaRoot)
 		if err != nil {
 			if isNoRows(err) {
@@ -335,7 +335,7 @@ func (c *Client) CheckReadiness(ctx context.Context, in ReadinessInput) (Readine
 
 // collect appends the oids a query returns to *oids, without duplicates.
 func (c *Client) collect(ctx context.Context, oids *[]uint32, sql string, args ...any) error {
-	rows, err := c.q().Query(ctx, sql, args...)
+	rows, err := c.q.Query(ctx, sql, args...)
 	if err != nil {
 		return err
 	}
@@ -356,7 +356,7 @@ func (c *Client) relationFacts(ctx context.Context, oids []uint32) ([]relFacts, 
 	if len(oids) == 0 {
 		return nil, nil
 	}
-	rows, err := c.q().Query(ctx, `SELECT c.oid, n.nspname, c.relname, c.relkind::text, c.relpersistence::text, c.relreplident::text,
+	rows, err := c.q.Query(ctx, `SELECT c.oid, n.nspname, c.relname, c.relkind::text, c.relpersistence::text, c.relreplident::text,
 		c.relispartition, coalesce(rn.nspname, ''), coalesce(rc.relname, ''),
 		EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary),
 		EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident AND i.indisvalid),
@@ -493,7 +493,7 @@ func (c *Client) columnFindings(ctx context.Context, oids []uint32, byOID map[ui
 		// report those once, on the root.
 		return f, ok && (f.kind == "r" || f.kind == "p") && !f.system && (f.listed || !f.isPartition)
 	}
-	rows, err := c.q().Query(ctx, `SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attgenerated::text
+	rows, err := c.q.Query(ctx, `SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attgenerated::text
 		FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
 		LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
 		WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped
@@ -527,7 +527,7 @@ func (c *Client) columnFindings(ctx context.Context, oids []uint32, byOID map[ui
 		return nil, classify(err, "reading the tables' columns")
 	}
 
-	rows, err = c.q().Query(ctx, `SELECT t.relid, a.attname, sn.nspname, s.relname, t.how FROM (
+	rows, err = c.q.Query(ctx, `SELECT t.relid, a.attname, sn.nspname, s.relname, t.how FROM (
 			SELECT d.refobjid AS relid, d.refobjsubid AS attnum, d.objid AS seqid,
 				CASE d.deptype WHEN 'i' THEN 'identity' ELSE 'serial' END AS how
 			FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass

@@ -312,10 +312,10 @@ func (c *Client) CreateSubscription(ctx context.Context, spec SubscriptionSpec) 
 	}
 	doing := fmt.Sprintf("creating subscription %q", spec.Name)
 	if secrets := secretsql.ConnSecrets(spec.Conn); len(secrets) > 0 {
-		err := secretsql.Run(ctx, c.q(), secretsql.Statement{SQL: sql, Secrets: secrets, OutsideTx: !spec.SkipCreateSlot})
+		err := secretsql.Run(ctx, c.q, secretsql.Statement{SQL: sql, Secrets: secrets, OutsideTx: !spec.SkipCreateSlot})
 		return classify(err, doing)
 	}
-	_, err = c.q().Exec(ctx, sql)
+	_, err = c.q.Exec(ctx, sql)
 	return classify(err, doing)
 }
 
@@ -332,7 +332,7 @@ func (c *Client) alterSubscription(ctx context.Context, name, clause, doing stri
 	if err != nil {
 		return err
 	}
-	_, err = c.q().Exec(ctx, "ALTER SUBSCRIPTION "+q+" "+clause)
+	_, err = c.q.Exec(ctx, "ALTER SUBSCRIPTION "+q+" "+clause)
 	return classify(err, fmt.Sprintf("%s subscription %q", doing, name))
 }
 
@@ -371,9 +371,9 @@ func (c *Client) SetSubscriptionConn(ctx context.Context, name string, conn pgau
 	sql := "ALTER SUBSCRIPTION " + q + " CONNECTION " + lit
 	doing := fmt.Sprintf("setting the connection of subscription %q", name)
 	if secrets := secretsql.ConnSecrets(conn); len(secrets) > 0 {
-		return classify(secretsql.Run(ctx, c.q(), secretsql.Statement{SQL: sql, Secrets: secrets}), doing)
+		return classify(secretsql.Run(ctx, c.q, secretsql.Statement{SQL: sql, Secrets: secrets}), doing)
 	}
-	_, err = c.q().Exec(ctx, sql)
+	_, err = c.q.Exec(ctx, sql)
 	return classify(err, doing)
 }
 
@@ -469,7 +469,7 @@ func (c *Client) DropSubscription(ctx context.Context, name string, opts *DropSu
 	}
 	if opts.KeepSlot {
 		var exists bool
-		if err := c.q().QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_subscription WHERE subname = $1 AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()))", name).Scan(&exists); err != nil {
+		if err := c.q.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_subscription WHERE subname = $1 AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()))", name).Scan(&exists); err != nil {
 			return classify(err, fmt.Sprintf("looking up subscription %q", name))
 		}
 		if !exists {
@@ -489,7 +489,7 @@ func (c *Client) DropSubscription(ctx context.Context, name string, opts *DropSu
 	if opts.IfExists {
 		sql = "DROP SUBSCRIPTION IF EXISTS " + q
 	}
-	_, err = c.q().Exec(ctx, sql)
+	_, err = c.q.Exec(ctx, sql)
 	return classify(err, fmt.Sprintf("dropping subscription %q", name))
 }
 
@@ -519,7 +519,7 @@ func (c *Client) subscriptions(ctx context.Context, only *string) ([]Subscriptio
 		return nil, err
 	}
 	var canRead bool
-	if err := c.q().QueryRow(ctx, "SELECT has_column_privilege('pg_catalog.pg_subscription', 'subconninfo', 'SELECT')").Scan(&canRead); err != nil {
+	if err := c.q.QueryRow(ctx, "SELECT has_column_privilege('pg_catalog.pg_subscription', 'subconninfo', 'SELECT')").Scan(&canRead); err != nil {
 		return nil, classify(err, "checking access to subscription connection strings")
 	}
 	conninfo := "NULL::text"
@@ -533,7 +533,7 @@ func (c *Client) subscriptions(ctx context.Context, only *string) ([]Subscriptio
 	if v >= version15 {
 		disable = "s.subdisableonerr"
 	}
-	rows, err := c.q().Query(ctx, `SELECT s.oid, s.subname, pg_get_userbyid(s.subowner), s.subenabled, `+conninfo+`,
+	rows, err := c.q.Query(ctx, `SELECT s.oid, s.subname, pg_get_userbyid(s.subowner), s.subenabled, `+conninfo+`,
 		coalesce(s.subslotname::text, ''), s.subsynccommit, s.subpublications, `+binary+`, `+streaming+`, `+disable+`
 		FROM pg_subscription s
 		WHERE s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -565,7 +565,7 @@ func (c *Client) subscriptions(ctx context.Context, only *string) ([]Subscriptio
 		return nil, nil
 	}
 
-	rows, err = c.q().Query(ctx, `SELECT sr.srsubid, n.nspname, c.relname, sr.srsubstate::text, sr.srsublsn::text
+	rows, err = c.q.Query(ctx, `SELECT sr.srsubid, n.nspname, c.relname, sr.srsubstate::text, sr.srsublsn::text
 		FROM pg_subscription_rel sr JOIN pg_class c ON c.oid = sr.srrelid
 		JOIN pg_namespace n ON n.oid = c.relnamespace ORDER BY 2, 3`)
 	if err != nil {
@@ -588,7 +588,7 @@ func (c *Client) subscriptions(ctx context.Context, only *string) ([]Subscriptio
 		return nil, classify(err, "listing subscription tables")
 	}
 
-	rows, err = c.q().Query(ctx, `SELECT subid, coalesce(pid, 0), received_lsn::text, last_msg_receipt_time
+	rows, err = c.q.Query(ctx, `SELECT subid, coalesce(pid, 0), received_lsn::text, last_msg_receipt_time
 		FROM pg_stat_subscription WHERE relid IS NULL`)
 	if err != nil {
 		return nil, classify(err, "reading subscription workers")
@@ -614,7 +614,7 @@ func (c *Client) subscriptions(ctx context.Context, only *string) ([]Subscriptio
 	}
 
 	if v >= version15 {
-		rows, err = c.q().Query(ctx, "SELECT subid, apply_error_count, sync_error_count FROM pg_stat_subscription_stats")
+		rows, err = c.q.Query(ctx, "SELECT subid, apply_error_count, sync_error_count FROM pg_stat_subscription_stats")
 		if err != nil {
 			return nil, classify(err, "reading subscription statistics")
 		}

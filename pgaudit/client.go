@@ -21,21 +21,12 @@ var ErrNotPreloaded = errors.New("pgaudit: the pgaudit library is not in shared_
 // secrets: names are quoted with internal/sqlquote and setting values are
 // validated literals.
 type Client struct {
-	db pgaurora.Querier
+	q pgaurora.Querier
 }
 
 // New returns a Client that sends its SQL through q.
-func New(q pgaurora.Querier) *Client { return &Client{db: q} }
-
-// q returns the client's Querier; a client made without one (a nil
-// Querier, a zero Client) fails every call with an error instead of
-// panicking.
-func (c *Client) q() pgaurora.Querier {
-	if c == nil {
-		return misuse.Querier(nil, "pgaudit")
-	}
-	return misuse.Querier(c.db, "pgaudit")
-}
+// A nil q gives a client whose every call fails with an error.
+func New(q pgaurora.Querier) *Client { return &Client{q: misuse.Querier(q, "pgaudit")} }
 
 // Status is what Client.Status found.
 type Status struct {
@@ -63,7 +54,7 @@ type Status struct {
 func (c *Client) Status(ctx context.Context) (*Status, error) {
 	st := &Status{}
 	var preload string
-	if err := c.q().QueryRow(ctx, "SELECT pg_catalog.current_setting('shared_preload_libraries')").Scan(&preload); err != nil {
+	if err := c.q.QueryRow(ctx, "SELECT pg_catalog.current_setting('shared_preload_libraries')").Scan(&preload); err != nil {
 		return nil, fmt.Errorf("pgaudit: reading shared_preload_libraries: %w", err)
 	}
 	libs, err := params.ParseLibraryList(preload)
@@ -72,7 +63,7 @@ func (c *Client) Status(ctx context.Context) (*Status, error) {
 	}
 	st.Preloaded = libs.Contains(LibraryName)
 	var installed, def *string
-	err = c.q().QueryRow(ctx, `SELECT (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = $1),
+	err = c.q.QueryRow(ctx, `SELECT (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = $1),
 		(SELECT default_version FROM pg_catalog.pg_available_extensions WHERE name = $1)`, LibraryName).Scan(&installed, &def)
 	if err != nil {
 		return nil, fmt.Errorf("pgaudit: reading the extension's version: %w", err)
@@ -83,7 +74,7 @@ func (c *Client) Status(ctx context.Context) (*Status, error) {
 	if def != nil {
 		st.DefaultVersion = *def
 	}
-	rows, err := c.q().Query(ctx, `SELECT name, setting FROM pg_catalog.pg_settings WHERE name LIKE 'pgaudit.%' ORDER BY name`)
+	rows, err := c.q.Query(ctx, `SELECT name, setting FROM pg_catalog.pg_settings WHERE name LIKE 'pgaudit.%' ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("pgaudit: reading pgAudit settings: %w", err)
 	}
@@ -156,7 +147,7 @@ func (c *Client) Install(ctx context.Context) (*Status, error) {
 	if st.Installed {
 		return st, nil
 	}
-	if _, err := c.q().Exec(ctx, "CREATE EXTENSION IF NOT EXISTS "+sqlIdent(LibraryName)); err != nil {
+	if _, err := c.q.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS "+sqlIdent(LibraryName)); err != nil {
 		return st, fmt.Errorf("pgaudit: creating the extension: %w", err)
 	}
 	return c.Status(ctx)

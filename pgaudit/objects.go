@@ -172,13 +172,13 @@ func joinPrivs(ps []Privilege) string {
 // pgaudit.role = rds_pgaudit in the parameter group (Settings.Role).
 func (c *Client) CreateAuditRole(ctx context.Context) (bool, error) {
 	var exists bool
-	if err := c.q().QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1)", AuditRole).Scan(&exists); err != nil {
+	if err := c.q.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1)", AuditRole).Scan(&exists); err != nil {
 		return false, fmt.Errorf("pgaudit: looking up role %s: %w", AuditRole, err)
 	}
 	if exists {
 		return false, nil
 	}
-	_, err := c.q().Exec(ctx, "CREATE ROLE "+sqlIdent(AuditRole)+" NOLOGIN")
+	_, err := c.q.Exec(ctx, "CREATE ROLE "+sqlIdent(AuditRole)+" NOLOGIN")
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "42710" {
 		// Created concurrently.
@@ -204,7 +204,7 @@ func (c *Client) functionSignature(ctx context.Context, o AuditedObject) (string
 	}
 	// The signature is a bind parameter: the server parses it.
 	var sig *string
-	err = c.q().QueryRow(ctx, "SELECT pg_catalog.to_regprocedure($1)::pg_catalog.text", name+"("+strings.Join(o.Args, ", ")+")").Scan(&sig)
+	err = c.q.QueryRow(ctx, "SELECT pg_catalog.to_regprocedure($1)::pg_catalog.text", name+"("+strings.Join(o.Args, ", ")+")").Scan(&sig)
 	if err != nil {
 		return "", fmt.Errorf("pgaudit: looking up %s: %w", o, err)
 	}
@@ -229,7 +229,7 @@ func (c *Client) grant(ctx context.Context, grant bool, o AuditedObject, privs [
 	if err != nil {
 		return err
 	}
-	if _, err := c.q().Exec(ctx, stmt); err != nil {
+	if _, err := c.q.Exec(ctx, stmt); err != nil {
 		verb := "auditing"
 		if !grant {
 			verb = "unauditing"
@@ -270,7 +270,7 @@ type AuditedGrant struct {
 // directly. Roles granted to rds_pgaudit also count for pgAudit but are not
 // followed here.
 func (c *Client) ListAudited(ctx context.Context) ([]AuditedGrant, error) {
-	rows, err := c.q().Query(ctx, `
+	rows, err := c.q.Query(ctx, `
 WITH role AS (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)
 SELECT k, nspname, relname, colname, args, relkind, privs FROM (
   SELECT 0 AS o, 'rel' AS k, n.nspname, c.relname, '' AS colname, '{}'::text[] AS args,

@@ -223,7 +223,7 @@ func (c *Client) ApplyOverrides(ctx context.Context, changes []OverrideChange) e
 	if len(stmts) == 0 {
 		return nil
 	}
-	tx, err := c.q().Begin(ctx)
+	tx, err := c.q.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("pgaudit: beginning the override transaction: %w", err)
 	}
@@ -264,7 +264,7 @@ func (c *Client) ApplyOverrides(ctx context.Context, changes []OverrideChange) e
 // per role in database, from pg_db_role_setting, ordered by role, database
 // and name.
 func (c *Client) Overrides(ctx context.Context) ([]Override, error) {
-	rows, err := c.q().Query(ctx, `SELECT coalesce(r.rolname, ''), coalesce(d.datname, ''), s.setconfig
+	rows, err := c.q.Query(ctx, `SELECT coalesce(r.rolname, ''), coalesce(d.datname, ''), s.setconfig
 		FROM pg_catalog.pg_db_role_setting s
 		LEFT JOIN pg_catalog.pg_roles r ON r.oid = s.setrole
 		LEFT JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase
@@ -353,12 +353,12 @@ func (c *Client) serverValue(ctx context.Context, name string, overrides []Overr
 	// The configuration files, when this role may read them (asked
 	// first, so that a caller's transaction is not aborted by a refusal).
 	var readable bool
-	if err := c.q().QueryRow(ctx, "SELECT pg_catalog.has_table_privilege('pg_catalog.pg_file_settings', 'SELECT')").Scan(&readable); err != nil {
+	if err := c.q.QueryRow(ctx, "SELECT pg_catalog.has_table_privilege('pg_catalog.pg_file_settings', 'SELECT')").Scan(&readable); err != nil {
 		return "", fmt.Errorf("pgaudit: checking access to pg_file_settings: %w", err)
 	}
 	if readable {
 		var v string
-		err := c.q().QueryRow(ctx, `SELECT setting FROM pg_catalog.pg_file_settings
+		err := c.q.QueryRow(ctx, `SELECT setting FROM pg_catalog.pg_file_settings
 			WHERE name = $1 AND applied ORDER BY seqno DESC LIMIT 1`, name).Scan(&v)
 		switch {
 		case err == nil:
@@ -367,7 +367,7 @@ func (c *Client) serverValue(ctx context.Context, name string, overrides []Overr
 			return "", fmt.Errorf("pgaudit: reading %s from the configuration files: %w", name, err)
 		}
 		// Not in any file: the built-in default.
-		if err := c.q().QueryRow(ctx, `SELECT boot_val FROM pg_catalog.pg_settings WHERE name = $1`, name).Scan(&v); err != nil {
+		if err := c.q.QueryRow(ctx, `SELECT boot_val FROM pg_catalog.pg_settings WHERE name = $1`, name).Scan(&v); err != nil {
 			return "", fmt.Errorf("pgaudit: reading the default of %s: %w", name, err)
 		}
 		return v, nil
@@ -375,7 +375,7 @@ func (c *Client) serverValue(ctx context.Context, name string, overrides []Overr
 	// Otherwise this session's starting value is the server's when no
 	// override applies to its role and database.
 	var user, db, reset string
-	if err := c.q().QueryRow(ctx, `SELECT session_user, pg_catalog.current_database(), reset_val
+	if err := c.q.QueryRow(ctx, `SELECT session_user, pg_catalog.current_database(), reset_val
 		FROM pg_catalog.pg_settings WHERE name = $1`, name).Scan(&user, &db, &reset); err != nil {
 		return "", fmt.Errorf("pgaudit: reading %s: %w", name, err)
 	}

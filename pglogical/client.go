@@ -22,24 +22,15 @@ import (
 // The Querier should be connected as a superuser (rds_superuser on RDS
 // and Aurora), as pglogical's functions require.
 type Client struct {
-	db pgaurora.Querier
+	q pgaurora.Querier
 }
 
 // New returns a client over q.
-func New(q pgaurora.Querier) *Client { return &Client{db: q} }
-
-// q returns the client's Querier; a client made without one (a nil
-// Querier, a zero Client) fails every call with an error instead of
-// panicking.
-func (c *Client) q() pgaurora.Querier {
-	if c == nil {
-		return misuse.Querier(nil, "pglogical")
-	}
-	return misuse.Querier(c.db, "pglogical")
-}
+// A nil q gives a client whose every call fails with an error.
+func New(q pgaurora.Querier) *Client { return &Client{q: misuse.Querier(q, "pglogical")} }
 
 // Querier returns the querier the client runs on.
-func (c *Client) Querier() pgaurora.Querier { return c.q() }
+func (c *Client) Querier() pgaurora.Querier { return c.q }
 
 // Prerequisites are the server facts Install checks.
 type Prerequisites struct {
@@ -89,7 +80,7 @@ func containsLibrary(libs params.LibraryList, lib string) bool {
 func (c *Client) Prerequisites(ctx context.Context) (Prerequisites, error) {
 	var p Prerequisites
 	var ext, avail *string
-	err := c.q().QueryRow(ctx, `SELECT current_setting('shared_preload_libraries'), current_setting('wal_level'),
+	err := c.q.QueryRow(ctx, `SELECT current_setting('shared_preload_libraries'), current_setting('wal_level'),
 		current_setting('track_commit_timestamp')::bool,
 		(SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pglogical'),
 		(SELECT default_version FROM pg_catalog.pg_available_extensions WHERE name = 'pglogical')`).
@@ -125,11 +116,11 @@ func (c *Client) Install(ctx context.Context) (string, error) {
 	if p.AvailableVersion == "" {
 		return "", fmt.Errorf("pglogical: install: the server has no pglogical extension package (pg_available_extensions has no pglogical)")
 	}
-	if _, err := c.q().Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pglogical"); err != nil {
+	if _, err := c.q.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pglogical"); err != nil {
 		return "", wrap("install: CREATE EXTENSION pglogical", err)
 	}
 	var v string
-	if err := c.q().QueryRow(ctx, "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pglogical'").Scan(&v); err != nil {
+	if err := c.q.QueryRow(ctx, "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pglogical'").Scan(&v); err != nil {
 		return "", wrap("install: reading the installed version", err)
 	}
 	return v, nil
@@ -139,7 +130,7 @@ func (c *Client) Install(ctx context.Context) (string, error) {
 // an error matching ErrNotInstalled.
 func (c *Client) Version(ctx context.Context) (string, error) {
 	var v string
-	if err := c.q().QueryRow(ctx, "SELECT pglogical.pglogical_version()").Scan(&v); err != nil {
+	if err := c.q.QueryRow(ctx, "SELECT pglogical.pglogical_version()").Scan(&v); err != nil {
 		if isUndefined(err) {
 			return "", fmt.Errorf("pglogical: version: %w", ErrNotInstalled)
 		}
@@ -157,7 +148,7 @@ func isUndefined(err error) bool {
 // function and turns false and NULL into ErrNothingDone.
 func (c *Client) callBool(ctx context.Context, op, fn, sql string, args ...any) error {
 	var ok *bool
-	if err := c.q().QueryRow(ctx, sql, args...).Scan(&ok); err != nil {
+	if err := c.q.QueryRow(ctx, sql, args...).Scan(&ok); err != nil {
 		return wrap(op, err)
 	}
 	return checkResult(op, fn, ok)
@@ -182,7 +173,7 @@ func checkResult(op, fn string, ok *bool) error {
 // dest receives the single result row.
 func (c *Client) callSecret(ctx context.Context, op string, secrets []string, sql string, args []any, dest ...any) error {
 	if len(secrets) == 0 {
-		return wrap(op, c.q().QueryRow(ctx, sql, args...).Scan(dest...))
+		return wrap(op, c.q.QueryRow(ctx, sql, args...).Scan(dest...))
 	}
-	return wrap(op, secretsql.Run(ctx, c.q(), secretsql.Statement{SQL: sql, Args: args, Secrets: secrets, Dest: dest}), secrets...)
+	return wrap(op, secretsql.Run(ctx, c.q, secretsql.Statement{SQL: sql, Args: args, Secrets: secrets, Dest: dest}), secrets...)
 }

@@ -156,7 +156,7 @@ func Diagnose(ctx context.Context, provider, subscriber *Client, subscription st
 		Sync: sub.Sync, SlotName: sub.SlotName}
 
 	var dbOID uint32
-	err = subscriber.q().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_origin WHERE roname = $1),
+	err = subscriber.q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_origin WHERE roname = $1),
 			(SELECT remote_lsn::text FROM pg_catalog.pg_replication_origin_status WHERE external_id = $1),
 			(SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())`, sub.SlotName).
 		Scan(&d.OriginPresent, &d.OriginRemoteLSN, &dbOID)
@@ -250,7 +250,7 @@ func classifyDiagnosis(d Diagnosis, providerGiven bool) (Cause, string, string) 
 
 // slot reads one replication slot.
 func (c *Client) slot(ctx context.Context, name string) (pgaurora.ReplicationSlot, bool, error) {
-	found, err := slots.List(ctx, c.q(), slots.Named, name)
+	found, err := slots.List(ctx, c.q, slots.Named, name)
 	if err != nil || len(found) == 0 {
 		return pgaurora.ReplicationSlot{}, false, wrap("reading replication slots", err)
 	}
@@ -326,14 +326,14 @@ func Repair(ctx context.Context, provider, subscriber *Client, subscription stri
 		}
 	}
 	var present bool
-	if err := subscriber.q().QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_origin WHERE roname = $1)",
+	if err := subscriber.q.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_origin WHERE roname = $1)",
 		before.SlotName).Scan(&present); err != nil {
 		return rep, run.fail("check replication origin", classify(err))
 	}
 	if !present {
 		if err := step(fmt.Sprintf("create replication origin %q", before.SlotName), func() error {
 			var id *uint32
-			if err := subscriber.q().QueryRow(ctx, "SELECT pg_catalog.pg_replication_origin_create($1)", before.SlotName).Scan(&id); err != nil {
+			if err := subscriber.q.QueryRow(ctx, "SELECT pg_catalog.pg_replication_origin_create($1)", before.SlotName).Scan(&id); err != nil {
 				return classify(err)
 			}
 			if id == nil {

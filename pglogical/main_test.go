@@ -108,7 +108,7 @@ func cleanupPglogical(t testing.TB, sides ...side) {
 			if !s.server().Running() {
 				continue
 			}
-			found, err := slots.List(ctx, s.client.q(), slots.InThisDatabase)
+			found, err := slots.List(ctx, s.client.q, slots.InThisDatabase)
 			if err != nil {
 				t.Errorf("cleanup: listing slots on %s: %v", s.db.Name, err)
 			}

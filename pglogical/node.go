@@ -63,7 +63,7 @@ func (c *Client) DropNode(ctx context.Context, name string, ifExists bool) error
 	}
 	op := fmt.Sprintf("drop node %q", name)
 	var ok *bool
-	if err := c.q().QueryRow(ctx, "SELECT pglogical.drop_node($1, $2)", name, ifExists).Scan(&ok); err != nil {
+	if err := c.q.QueryRow(ctx, "SELECT pglogical.drop_node($1, $2)", name, ifExists).Scan(&ok); err != nil {
 		return wrap(op, err)
 	}
 	if ok == nil {
@@ -107,7 +107,7 @@ func (c *Client) nodes(ctx context.Context, filter string) ([]Node, error) {
 		sql += " WHERE l.node_id IS NOT NULL"
 	}
 	sql += " ORDER BY (l.node_id IS NULL), n.node_name, i.if_name"
-	rows, err := c.q().Query(ctx, sql)
+	rows, err := c.q.Query(ctx, sql)
 	if err != nil {
 		return nil, wrap("listing nodes", err)
 	}

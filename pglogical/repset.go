@@ -112,7 +112,7 @@ func (c *Client) replicationSetActions(ctx context.Context, verb, name string, a
 	fn := verb + "_replication_set" // "create" or "alter": fixed by the callers above
 	var id *uint32
 	op := fmt.Sprintf("%s replication set %q", verb, name)
-	if err := c.q().QueryRow(ctx, "SELECT pglogical."+fn+"($1, $2, $3, $4, $5)",
+	if err := c.q.QueryRow(ctx, "SELECT pglogical."+fn+"($1, $2, $3, $4, $5)",
 		name, actions&Insert != 0, actions&Update != 0, actions&Delete != 0, actions&Truncate != 0).Scan(&id); err != nil {
 		return wrap(op, err)
 	}
@@ -131,7 +131,7 @@ func (c *Client) DropReplicationSet(ctx context.Context, name string, ifExists b
 	}
 	op := fmt.Sprintf("drop replication set %q", name)
 	var ok *bool
-	if err := c.q().QueryRow(ctx, "SELECT pglogical.drop_replication_set($1, $2)", name, ifExists).Scan(&ok); err != nil {
+	if err := c.q.QueryRow(ctx, "SELECT pglogical.drop_replication_set($1, $2)", name, ifExists).Scan(&ok); err != nil {
 		return wrap(op, err)
 	}
 	if ok == nil {
@@ -282,7 +282,7 @@ func (c *Client) SynchronizeSequence(ctx context.Context, seq Table) error {
 // ReplicationSets lists the local node's replication sets with their
 // tables and sequences.
 func (c *Client) ReplicationSets(ctx context.Context) ([]ReplicationSet, error) {
-	rows, err := c.q().Query(ctx, `SELECT s.set_id, s.set_name::text, s.replicate_insert, s.replicate_update,
+	rows, err := c.q.Query(ctx, `SELECT s.set_id, s.set_name::text, s.replicate_insert, s.replicate_update,
 			s.replicate_delete, s.replicate_truncate
 		FROM pglogical.replication_set s JOIN pglogical.local_node l ON l.node_id = s.set_nodeid
 		ORDER BY s.set_name`)
@@ -313,7 +313,7 @@ func (c *Client) ReplicationSets(ctx context.Context) ([]ReplicationSet, error) 
 		return nil, wrap("listing replication sets", err)
 	}
 
-	rows, err = c.q().Query(ctx, `SELECT t.set_id, n.nspname::text, c.relname::text, t.set_att_list,
+	rows, err = c.q.Query(ctx, `SELECT t.set_id, n.nspname::text, c.relname::text, t.set_att_list,
 			pg_catalog.pg_get_expr(t.set_row_filter, t.set_reloid)
 		FROM pglogical.replication_set_table t
 		JOIN pg_catalog.pg_class c ON c.oid = t.set_reloid
@@ -339,7 +339,7 @@ func (c *Client) ReplicationSets(ctx context.Context) ([]ReplicationSet, error) 
 		return nil, wrap("listing replication set tables", err)
 	}
 
-	rows, err = c.q().Query(ctx, `SELECT q.set_id, n.nspname::text, c.relname::text
+	rows, err = c.q.Query(ctx, `SELECT q.set_id, n.nspname::text, c.relname::text
 		FROM pglogical.replication_set_seq q
 		JOIN pg_catalog.pg_class c ON c.oid = q.set_seqoid
 		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

@@ -200,7 +200,7 @@ func (c *Client) DropSubscription(ctx context.Context, name string, ifExists boo
 	}
 	op := fmt.Sprintf("drop subscription %q", name)
 	var id *uint32
-	if err := c.q().QueryRow(ctx, "SELECT pglogical.drop_subscription($1, $2)", name, ifExists).Scan(&id); err != nil {
+	if err := c.q.QueryRow(ctx, "SELECT pglogical.drop_subscription($1, $2)", name, ifExists).Scan(&id); err != nil {
 		return wrap(op, err)
 	}
 	if id == nil {
@@ -232,7 +232,7 @@ func (c *Client) DisableSubscription(ctx context.Context, name string, immediate
 	}
 	var status *string
 	err := wait.Until(ctx, workerExit, workerExit, func(ctx context.Context) (bool, error) {
-		if err := c.q().QueryRow(ctx, "SELECT status FROM pglogical.show_subscription_status($1)", name).Scan(&status); err != nil {
+		if err := c.q.QueryRow(ctx, "SELECT status FROM pglogical.show_subscription_status($1)", name).Scan(&status); err != nil {
 			return false, wrap(op+": waiting for the apply worker to exit", err)
 		}
 		return deref(status) == string(StatusDisabled), nil
@@ -386,7 +386,7 @@ func (c *Client) subscriptions(ctx context.Context, name string) ([]Subscription
 		args = append(args, name)
 	}
 	sql += " ORDER BY s.sub_name"
-	rows, err := c.q().Query(ctx, sql, args...)
+	rows, err := c.q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, wrap("listing subscriptions", err)
 	}
@@ -464,7 +464,7 @@ func (c *Client) TableSyncState(ctx context.Context, subscription string, t Tabl
 	}
 	var status *string
 	op := fmt.Sprintf("sync state of table %s in subscription %q", t, subscription)
-	if err := c.q().QueryRow(ctx, "SELECT status FROM pglogical.show_subscription_table($1, $2::text::regclass)", subscription, rel).Scan(&status); err != nil {
+	if err := c.q.QueryRow(ctx, "SELECT status FROM pglogical.show_subscription_table($1, $2::text::regclass)", subscription, rel).Scan(&status); err != nil {
 		return 0, wrap(op, err)
 	}
 	return parseSyncName(deref(status)), nil

@@ -243,7 +243,7 @@ func setupPeer(ctx context.Context, p Peer, o TwoWayOptions, probe Table, do fun
 	schema := sqlquote.MustIdent(probe.Schema)
 	table := sqlquote.MustIdent(probe.Schema, probe.Name)
 	if err := do(fmt.Sprintf("ensure probe table %s on %q", probe, p.Node), func() error {
-		_, err := c.q().Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+schema+"; CREATE TABLE IF NOT EXISTS "+table+
+		_, err := c.q.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+schema+"; CREATE TABLE IF NOT EXISTS "+table+
 			" (token text NOT NULL, written_on text NOT NULL, written_at timestamptz NOT NULL DEFAULT now())")
 		return wrap("creating the probe table", err)
 	}); err != nil {
@@ -270,7 +270,7 @@ func setupPeer(ctx context.Context, p Peer, o TwoWayOptions, probe Table, do fun
 // value is quoted by sqlquote.Literal: ALTER DATABASE takes no parameters.
 func (c *Client) setDatabaseSetting(ctx context.Context, name, value string) error {
 	var db string
-	if err := c.q().QueryRow(ctx, "SELECT current_database()::text").Scan(&db); err != nil {
+	if err := c.q.QueryRow(ctx, "SELECT current_database()::text").Scan(&db); err != nil {
 		return wrap("reading the database name", err)
 	}
 	ident, err := sqlquote.Ident(db)
@@ -282,7 +282,7 @@ func (c *Client) setDatabaseSetting(ctx context.Context, name, value string) err
 		return fmt.Errorf("%w: %s: %v", ErrInvalid, name, err)
 	}
 	// name is one of this package's setting constants.
-	if _, err := c.q().Exec(ctx, "ALTER DATABASE "+ident+" SET "+name+" = "+lit); err != nil {
+	if _, err := c.q.Exec(ctx, "ALTER DATABASE "+ident+" SET "+name+" = "+lit); err != nil {
 		return wrap(fmt.Sprintf("ALTER DATABASE ... SET %s", name), err)
 	}
 	return nil
@@ -332,21 +332,21 @@ func (tw TwoWay) Check(ctx context.Context, opts *CheckOptions) (CheckResult, er
 	tokA, tokB := newToken(), newToken()
 	defer func() {
 		for _, p := range []Peer{tw.A, tw.B} {
-			p.Client.q().Exec(context.WithoutCancel(ctx), "DELETE FROM "+table+" WHERE token = ANY($1)", []string{tokA, tokB})
+			p.Client.q.Exec(context.WithoutCancel(ctx), "DELETE FROM "+table+" WHERE token = ANY($1)", []string{tokA, tokB})
 		}
 	}()
 	insert := "INSERT INTO " + table + " (token, written_on) VALUES ($1, $2)"
 	start := time.Now()
-	if _, err := tw.A.Client.q().Exec(ctx, insert, tokA, tw.A.Node); err != nil {
+	if _, err := tw.A.Client.q.Exec(ctx, insert, tokA, tw.A.Node); err != nil {
 		return CheckResult{}, wrap(fmt.Sprintf("check: writing the probe row on %q", tw.A.Node), err)
 	}
 	startB := time.Now()
-	if _, err := tw.B.Client.q().Exec(ctx, insert, tokB, tw.B.Node); err != nil {
+	if _, err := tw.B.Client.q.Exec(ctx, insert, tokB, tw.B.Node); err != nil {
 		return CheckResult{}, wrap(fmt.Sprintf("check: writing the probe row on %q", tw.B.Node), err)
 	}
 	count := func(p Peer, tok string) (int, error) {
 		var n int
-		err := p.Client.q().QueryRow(ctx, "SELECT count(*) FROM "+table+" WHERE token = $1", tok).Scan(&n)
+		err := p.Client.q.QueryRow(ctx, "SELECT count(*) FROM "+table+" WHERE token = $1", tok).Scan(&n)
 		return n, wrap(fmt.Sprintf("check: counting probe rows on %q", p.Node), err)
 	}
 	var res CheckResult

@@ -69,7 +69,7 @@ type SetDescription struct {
 // Describe reads the database's pglogical setup into a Description.
 func (c *Client) Describe(ctx context.Context) (Description, error) {
 	var d Description
-	if err := c.q().QueryRow(ctx, "SELECT current_database()::text").Scan(&d.Database); err != nil {
+	if err := c.q.QueryRow(ctx, "SELECT current_database()::text").Scan(&d.Database); err != nil {
 		return d, wrap("describe: reading the database name", err)
 	}
 	node, err := c.LocalNode(ctx)
@@ -221,7 +221,7 @@ func (c *Client) PrepareUpgrade(ctx context.Context, opts *UpgradeOptions) (Upgr
 	}
 
 	// Slots, provider side.
-	all, err := slots.List(ctx, c.q(), slots.Logical)
+	all, err := slots.List(ctx, c.q, slots.Logical)
 	if err != nil {
 		return rep, wrap("reading replication slots", err)
 	}
@@ -244,7 +244,7 @@ func (c *Client) PrepareUpgrade(ctx context.Context, opts *UpgradeOptions) (Upgr
 		}
 	}
 	var copying []string
-	rows, err := c.q().Query(ctx, `SELECT DISTINCT application_name FROM pg_catalog.pg_stat_activity
+	rows, err := c.q.Query(ctx, `SELECT DISTINCT application_name FROM pg_catalog.pg_stat_activity
 		WHERE datname = current_database() AND application_name LIKE '%\_copy' AND pid <> pg_backend_pid() ORDER BY 1`)
 	if err != nil {
 		return rep, wrap("prepare upgrade: reading sessions", err)
@@ -325,12 +325,12 @@ func (c *Client) DropSlot(ctx context.Context, name string) error {
 	op := fmt.Sprintf("drop replication slot %q", name)
 	var lastErr error
 	err := wait.Until(ctx, slotRelease, slotRelease, func(ctx context.Context) (bool, error) {
-		_, err := c.q().Exec(ctx, `SELECT pg_catalog.pg_terminate_backend(active_pid)
+		_, err := c.q.Exec(ctx, `SELECT pg_catalog.pg_terminate_backend(active_pid)
 			FROM pg_catalog.pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL`, name)
 		if err != nil {
 			return false, wrap(op+": terminating its walsender", err)
 		}
-		_, err = c.q().Exec(ctx, `SELECT pg_catalog.pg_drop_replication_slot(slot_name)
+		_, err = c.q.Exec(ctx, `SELECT pg_catalog.pg_drop_replication_slot(slot_name)
 			FROM pg_catalog.pg_replication_slots WHERE slot_name = $1`, name)
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "55006" { // object_in_use: still active

@@ -56,7 +56,7 @@ func (c *Client) syncSnapshot(ctx context.Context, subscription string) (syncSna
 	if err := checkName("subscription name", subscription); err != nil {
 		return syncSnapshot{}, err
 	}
-	rows, err := c.q().Query(ctx, `SELECT coalesce(st.status, 'unknown'), s.sub_enabled,
+	rows, err := c.q.Query(ctx, `SELECT coalesce(st.status, 'unknown'), s.sub_enabled,
 			ss.sync_nspname::text, ss.sync_relname::text, ss.sync_status::text
 		FROM pglogical.subscription s
 		LEFT JOIN pglogical.show_subscription_status($1) st ON true
@@ -123,7 +123,7 @@ func (c *Client) WaitForTableSync(ctx context.Context, subscription string, t Ta
 	}
 	if t.Schema == "" {
 		var schema string
-		if err := c.q().QueryRow(ctx, `SELECT n.nspname::text FROM pg_catalog.pg_class c
+		if err := c.q.QueryRow(ctx, `SELECT n.nspname::text FROM pg_catalog.pg_class c
 			JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::text::regclass`, rel).Scan(&schema); err != nil {
 			return wrap(fmt.Sprintf("resolving table %s", t), err)
 		}
