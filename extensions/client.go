@@ -13,6 +13,8 @@ import (
 // Client manages extensions over one pgaurora.Querier. Its methods are
 // safe for concurrent use when the Querier is (a *pgxpool.Pool is; a *pgx.Conn or
 // pgx.Tx is not).
+//
+// Make one with New: the zero Client is not usable.
 type Client struct {
 	q pgaurora.Querier
 }

@@ -17,6 +17,8 @@ import (
 // Most calls need a superuser (rds_superuser on Aurora): CREATE
 // SUBSCRIPTION does on PostgreSQL 15, and so does reading a
 // subscription's connection string.
+//
+// Make one with New: the zero Client is not usable.
 type Client struct {
 	q       pgaurora.Querier
 	version atomic.Int64

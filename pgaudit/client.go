@@ -20,6 +20,8 @@ var ErrNotPreloaded = errors.New("pgaudit: the pgaudit library is not in shared_
 // Client runs pgAudit's SQL on one database. Its statements carry no
 // secrets: names are quoted with internal/sqlquote and setting values are
 // validated literals.
+//
+// Make one with New: the zero Client is not usable.
 type Client struct {
 	q pgaurora.Querier
 }

@@ -21,6 +21,8 @@ import (
 //
 // The Querier should be connected as a superuser (rds_superuser on RDS
 // and Aurora), as pglogical's functions require.
+//
+// Make one with New: the zero Client is not usable.
 type Client struct {
 	q pgaurora.Querier
 }
