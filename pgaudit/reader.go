@@ -88,6 +88,7 @@ type Reader struct {
 	tmp    []byte          // a decoded typed field
 	cur    Entry
 	caps   captures
+	memo   []uint64 // the prefix matcher's scratch
 	tp     timeParser
 	stats  ReaderStats
 	done   bool
@@ -287,9 +288,13 @@ func findSeverity(line []byte, k int) (int, Severity, bool) {
 func (r *Reader) parseLine(e *Entry) (bool, *ParseError) {
 	line := r.line
 	off := 0
+	unmatched := false
 	for {
 		k := bytes.Index(line[off:], auditMarker)
 		if k < 0 {
+			if unmatched {
+				r.stats.Unmatched++
+			}
 			return false, nil
 		}
 		k += off
@@ -298,8 +303,8 @@ func (r *Reader) parseLine(e *Entry) (bool, *ParseError) {
 		if !ok {
 			continue
 		}
-		if !r.prefix.match(line[:sevStart], &r.caps) {
-			r.stats.Unmatched++
+		if !r.prefix.match(line[:sevStart], &r.caps, &r.memo) {
+			unmatched = true
 			continue
 		}
 		return r.parseEntry(e, line, k+len(auditMarker), sev)
@@ -745,8 +750,11 @@ func parseCount(b []byte) (int64, bool) {
 // by pgAudit's rule, with a tab after every newline as the server's stderr
 // log writes it, and a final newline. Reading the result back gives e again,
 // up to what the prefix keeps (the timestamp's precision, fields the prefix
-// does not show). It refuses entries that cannot be written (a line break
-// in a prefix field, an unknown class or type).
+// does not show), provided the free-text fields (%u %d %a %h) hold none of
+// the characters that separate them in the prefix. It refuses entries that
+// cannot be written: a line break in a field the prefix writes, a value
+// its escape cannot hold (a Remote that is not host(port) for %r, a time
+// before 1970 for %n), an unknown class or type.
 func AppendEntry(b []byte, p *Prefix, e *Entry) ([]byte, error) {
 	if p == nil {
 		p = RDSPrefix

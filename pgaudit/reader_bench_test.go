@@ -171,7 +171,7 @@ func fastPrefix(line []byte) (ts, remote, user, db, pid []byte, sev Severity, pa
 	}
 	sevStart, sev, ok := findSeverity(line, k)
 	var c captures
-	if !ok || !RDSPrefix.match(line[:sevStart], &c) {
+	if !ok || !RDSPrefix.match(line[:sevStart], &c, nil) {
 		return nil, nil, nil, nil, nil, "", 0, false
 	}
 	return line[c.time.start:c.time.end], line[c.remote.start:c.remote.end], line[c.user.start:c.user.end],

@@ -149,11 +149,12 @@ func FuzzMatchRDS(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	general := &Prefix{src: RDSPrefix.src, toks: RDSPrefix.toks}
+	general := *RDSPrefix
+	general.rds = false
 	f.Fuzz(func(t *testing.T, s string) {
 		var fast, slow captures
 		okFast := matchRDS([]byte(s), &fast)
-		okSlow := general.match([]byte(s), &slow)
+		okSlow := general.match([]byte(s), &slow, nil)
 		if okFast && !okSlow {
 			t.Fatalf("%q: fast path matched, general did not", s)
 		}
