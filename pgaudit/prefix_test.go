@@ -156,6 +156,43 @@ func TestParsePrefixRefusesInseparableFields(t *testing.T) {
 	}
 }
 
+// TestReaderMisuse: a Reader without a source, made or not by NewReader,
+// and a source that breaks io.Reader's contract, give errors, not panics
+// (issue 23.5).
+func TestReaderMisuse(t *testing.T) {
+	var zero Reader
+	var nilReader *Reader
+	for name, r := range map[string]*Reader{"NewReader(nil, nil)": NewReader(nil, nil), "Reader{}": &zero, "(*Reader)(nil)": nilReader} {
+		if e, err := r.Next(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s.Next() = %v, %v; want ErrInvalid", name, e, err)
+		}
+		n := 0
+		for _, err := range r.All() {
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("%s.All() yielded %v", name, err)
+			}
+			n++
+		}
+		if n != 1 {
+			t.Errorf("%s.All() yielded %d times, want once", name, n)
+		}
+		if st := r.Stats(); st != (ReaderStats{}) {
+			t.Errorf("%s.Stats() = %+v", name, st)
+		}
+	}
+	for _, n := range []int{-1, 1 << 30} {
+		r := NewReader(badCountReader(n), nil)
+		if _, err := r.Next(); err == nil || err == io.EOF {
+			t.Errorf("a Read returning %d: Next = %v, want an error", n, err)
+		}
+	}
+}
+
+// badCountReader's Read returns n whatever the buffer's size.
+type badCountReader int
+
+func (n badCountReader) Read(p []byte) (int, error) { return int(n), nil }
+
 // TestReaderUnmatchedOncePerLine: Unmatched counts lines, not markers, and
 // not a line that did match at a later marker.
 func TestReaderUnmatchedOncePerLine(t *testing.T) {

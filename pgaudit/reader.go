@@ -96,7 +96,8 @@ type Reader struct {
 
 const readBufSize = 256 << 10
 
-// NewReader returns a Reader of src. opts may be nil.
+// NewReader returns a Reader of src. opts may be nil. A nil src gives a
+// Reader whose Next returns an error.
 func NewReader(src io.Reader, opts *ReaderOptions) *Reader {
 	if opts == nil {
 		opts = &ReaderOptions{}
@@ -114,7 +115,17 @@ func NewReader(src io.Reader, opts *ReaderOptions) *Reader {
 }
 
 // Stats returns the counts so far.
-func (r *Reader) Stats() ReaderStats { return r.stats }
+func (r *Reader) Stats() ReaderStats {
+	if r == nil {
+		return ReaderStats{}
+	}
+	return r.stats
+}
+
+// errNoSource is what Next returns for a Reader without a source: a nil
+// *Reader, one made by NewReader(nil, ...), or a Reader not made by
+// NewReader at all.
+var errNoSource = fmt.Errorf("%w: a Reader needs a source: make it with NewReader and a non-nil io.Reader", ErrInvalid)
 
 // errLineTooLong is returned by nextLine for lines beyond r.max.
 var errLineTooLong = errors.New("line too long")
@@ -168,6 +179,9 @@ func (r *Reader) nextLine() error {
 			}
 		}
 		n, err := r.src.Read(r.buf[r.w:])
+		if n < 0 || n > len(r.buf)-r.w {
+			return fmt.Errorf("pgaudit: the source's Read returned %d for a %d-byte buffer", n, len(r.buf)-r.w)
+		}
 		r.w += n
 		if err != nil {
 			r.srcErr = err
@@ -183,6 +197,10 @@ func (r *Reader) skipLine() {
 	r.r, r.w = 0, 0
 	for {
 		n, err := r.src.Read(r.buf)
+		if n < 0 || n > len(r.buf) {
+			r.srcErr = fmt.Errorf("pgaudit: the source's Read returned %d for a %d-byte buffer", n, len(r.buf))
+			return
+		}
 		if i := bytes.IndexByte(r.buf[:n], '\n'); i >= 0 {
 			r.r, r.w = i+1, n
 			return
@@ -200,6 +218,9 @@ func (r *Reader) skipLine() {
 // error from the source is returned as is and ends the reading. A malformed
 // entry gives a *ParseError, after which Next can be called again to go on.
 func (r *Reader) Next() (*Entry, error) {
+	if r == nil || r.src == nil {
+		return nil, errNoSource
+	}
 	if r.done {
 		return nil, io.EOF
 	}
