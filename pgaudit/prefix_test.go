@@ -50,7 +50,7 @@ func TestReaderPaddedFieldIsChecked(t *testing.T) {
 // TestReaderFixedFormatBeforeLiteral is issue 23.3's second reproduction:
 // with "%t-" the time zone took the "-" (it may start a numeric zone), the
 // literal no longer matched, and the reader skipped the very line
-// AppendEntry wrote. Each escape's value now ends wherever the rest of
+// appendEntry wrote. Each escape's value now ends wherever the rest of
 // the prefix matches.
 func TestReaderFixedFormatBeforeLiteral(t *testing.T) {
 	e := Entry{Time: t0.Add(1500 * time.Millisecond), Remote: "10.0.0.1(5432)", User: "u", Database: "d", PID: 4242,
@@ -64,9 +64,9 @@ func TestReaderFixedFormatBeforeLiteral(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ParsePrefix(%q): %v", prefix, err)
 		}
-		b, err := AppendEntry(nil, p, &e)
+		b, err := appendEntry(nil, p, &e)
 		if err != nil {
-			t.Fatalf("%q: AppendEntry: %v", prefix, err)
+			t.Fatalf("%q: appendEntry: %v", prefix, err)
 		}
 		got, errs := readAll(t, string(b), &ReaderOptions{Prefix: p})
 		if len(errs) > 0 || len(got) != 1 {

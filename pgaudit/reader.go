@@ -766,7 +766,7 @@ func parseCount(b []byte) (int64, bool) {
 	return n, true
 }
 
-// AppendEntry appends e as one server-log entry: the prefix p (nil means
+// appendEntry appends e as one server-log entry: the prefix p (nil means
 // RDSPrefix), the severity (LOG when empty), "AUDIT: " and the fields quoted
 // by pgAudit's rule, with a tab after every newline as the server's stderr
 // log writes it, and a final newline. Reading the result back gives e again,
@@ -775,8 +775,9 @@ func parseCount(b []byte) (int64, bool) {
 // the characters that separate them in the prefix. It refuses entries that
 // cannot be written: a line break in a field the prefix writes, a value
 // its escape cannot hold (a Remote that is not host(port) for %r, a time
-// before 1970 for %n), an unknown class or type.
-func AppendEntry(b []byte, p *Prefix, e *Entry) ([]byte, error) {
+// before 1970 for %n), an unknown class or type. The tests write their
+// logs with it.
+func appendEntry(b []byte, p *Prefix, e *Entry) ([]byte, error) {
 	if p == nil {
 		p = RDSPrefix
 	}

@@ -105,7 +105,7 @@ func generateLog(size int) ([]byte, int) {
 			e.Statement, e.Parameter = PreviouslyLogged, PreviouslyLogged
 		}
 		var err error
-		buf, err = AppendEntry(buf, RDSPrefix, &e)
+		buf, err = appendEntry(buf, RDSPrefix, &e)
 		if err != nil {
 			panic(err)
 		}

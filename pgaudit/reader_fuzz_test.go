@@ -77,7 +77,7 @@ func readConsistently(t *testing.T, p *Prefix, opts *ReaderOptions, log string) 
 			}
 			continue
 		}
-		b, err := AppendEntry(nil, p, &e)
+		b, err := appendEntry(nil, p, &e)
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) || countTimes(p) < 2 {
 				t.Fatalf("entry read from %q does not format: %v", log, err)
@@ -85,7 +85,7 @@ func readConsistently(t *testing.T, p *Prefix, opts *ReaderOptions, log string) 
 			continue
 		}
 		again := *opts
-		again.NoContinuationTab = false // AppendEntry writes the tabs
+		again.NoContinuationTab = false // appendEntry writes the tabs
 		again.MaxEntrySize = 0
 		var got []Entry
 		for e2, err := range Entries(strings.NewReader(string(b)), &again) {
@@ -192,12 +192,12 @@ func FuzzPrefixRoundTrip(f *testing.F) {
 		if e.PID < 0 {
 			e.PID = -e.PID
 		}
-		b, err := AppendEntry(nil, p, &e)
+		b, err := appendEntry(nil, p, &e)
 		if err != nil {
 			if e.Time.Year() > 9999 && errors.Is(err, ErrInvalid) {
 				return // in its zone the time is past year 9999
 			}
-			t.Fatalf("AppendEntry under %q: %v", prefix, err)
+			t.Fatalf("appendEntry under %q: %v", prefix, err)
 		}
 		opts := &ReaderOptions{Prefix: p, Location: loc}
 		var got []Entry
@@ -273,9 +273,9 @@ func FuzzRoundTrip(f *testing.F) {
 		if e.StatementID > 999999999999999999 || e.Rows > 999999999999999999 {
 			return
 		}
-		b, err := AppendEntry(nil, nil, &e)
+		b, err := appendEntry(nil, nil, &e)
 		if err != nil {
-			t.Fatalf("AppendEntry: %v", err)
+			t.Fatalf("appendEntry: %v", err)
 		}
 		var got []Entry
 		for e2, err := range Entries(strings.NewReader(string(b)), nil) {
