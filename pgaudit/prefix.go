@@ -19,8 +19,9 @@ const RDSLogLinePrefix = "%t:%r:%u@%d:[%p]:"
 type Prefix struct {
 	src    string
 	toks   []ptok
-	rds    bool // exactly RDSLogLinePrefix: use matchRDS
-	maxLen int  // the longest text the prefix can match
+	rds    bool  // exactly RDSLogLinePrefix: use matchRDS
+	maxLen int   // the longest text the prefix can match
+	keep   []int // the tokens that fill captures: the first of each group
 }
 
 type ptokKind uint8
@@ -170,11 +171,16 @@ func ParsePrefix(logLinePrefix string) (*Prefix, error) {
 	if err := p.checkSeparated(); err != nil {
 		return bad("%v", err)
 	}
-	for _, t := range p.toks {
+	var kept uint16
+	for i, t := range p.toks {
 		if t.kind == pkLit {
 			p.maxLen += len(t.lit)
 		} else {
 			p.maxLen += maxFieldLen + max(t.pad, -t.pad)
+		}
+		if g := group(t.kind); g != 0 && kept&g == 0 {
+			kept |= g
+			p.keep = append(p.keep, i)
 		}
 	}
 	return p, nil
@@ -277,11 +283,32 @@ func (c *captures) set(k ptokKind, sp span) {
 	c.has |= 1 << k
 }
 
+// group returns the capture bits of the fields a token kind fills (%t,
+// %m and %n fill one, %r and %h one), 0 for the kinds not kept.
+func group(k ptokKind) uint16 {
+	switch k {
+	case pkTime, pkTimeMS, pkEpoch:
+		return 1<<pkTime | 1<<pkTimeMS | 1<<pkEpoch
+	case pkRemote, pkHost:
+		return 1<<pkRemote | 1<<pkHost
+	case pkUser, pkDB, pkPID, pkApp, pkSession:
+		return 1 << k
+	}
+	return 0
+}
+
+// matchScratch is the matcher's memory, reused from line to line.
+type matchScratch struct {
+	failed []uint64
+	spans  []span
+}
+
 // match matches the whole of s (the text before the severity) against the
-// prefix, filling c. scratch, when not nil, is reused for the matcher's
-// memory between calls. Free-text fields match lazily except %u, which
-// takes the longest match, so a user name with "@" survives "%u@%d".
-func (p *Prefix) match(s []byte, c *captures, scratch *[]uint64) bool {
+// prefix, filling c; when a field shows twice (%t and %m), the first one
+// counts. scratch, when not nil, is reused between calls. Free-text
+// fields match lazily except %u, which takes the longest match, so a user
+// name with "@" survives "%u@%d".
+func (p *Prefix) match(s []byte, c *captures, scratch *matchScratch) bool {
 	c.has = 0
 	if p.rds && matchRDS(s, c) {
 		return true
@@ -291,15 +318,26 @@ func (p *Prefix) match(s []byte, c *captures, scratch *[]uint64) bool {
 		return false
 	}
 	if scratch == nil {
-		scratch = new([]uint64)
+		scratch = new(matchScratch)
 	}
 	n := (len(p.toks)*(len(s)+1) + 63) / 64
-	if cap(*scratch) < n {
-		*scratch = make([]uint64, n)
+	if cap(scratch.failed) < n {
+		scratch.failed = make([]uint64, n)
 	}
-	m := matcher{p: p, s: s, c: c, failed: (*scratch)[:n]}
+	if cap(scratch.spans) < len(p.toks) {
+		scratch.spans = make([]span, len(p.toks))
+	}
+	m := matcher{p: p, s: s, failed: scratch.failed[:n], spans: scratch.spans[:len(p.toks)], stop: len(p.toks)}
 	clear(m.failed)
-	return m.at(0, 0)
+	if !m.at(0, 0) {
+		return false
+	}
+	for _, ti := range p.keep {
+		if ti < m.stop {
+			c.set(p.toks[ti].kind, m.spans[ti])
+		}
+	}
+	return true
 }
 
 // matcher tries the prefix's tokens on s, going back to the last choice
@@ -308,11 +346,15 @@ func (p *Prefix) match(s []byte, c *captures, scratch *[]uint64) bool {
 // after each of their run); failed remembers the (token, position) pairs
 // from which the rest of the prefix was found not to match, so that no
 // input makes the search take more than tokens × positions × ends steps.
+// Where a token's value can end in one place only (the usual case: the
+// one run of digits followed by "]"), the matcher goes on without a
+// choice to come back to.
 type matcher struct {
 	p      *Prefix
 	s      []byte
-	c      *captures
 	failed []uint64 // bit ti*(len(s)+1)+pos
+	spans  []span   // each token's value on the way that matched
+	stop   int      // where a %q ended the match; len(toks) otherwise
 }
 
 // at reports whether the tokens from ti on match s[pos:] exactly.
@@ -327,79 +369,172 @@ func (m *matcher) at(ti, pos int) bool {
 			}
 			pos += len(t.lit)
 			ti++
+			continue
 		case pkOptional:
 			// Non-session processes stop the prefix here.
 			if pos == len(m.s) {
+				m.stop = ti
 				return true
 			}
 			ti++
-		default:
-			return m.value(ti, pos)
+			continue
 		}
+		var lit []byte
+		last := ti+1 == len(toks)
+		if !last && toks[ti+1].kind == pkLit {
+			lit = toks[ti+1].lit
+		}
+		if t.pad == 0 && t.isFree() {
+			// Free text can nearly always end in several places (the
+			// literal after it recurs): try them in turn.
+			if m.failedAt(ti, pos) {
+				return false
+			}
+			if t.ends(m.s, pos, lit, last, func(end int) bool {
+				if m.at(ti+1, end) {
+					m.spans[ti] = span{pos, end}
+					return true
+				}
+				return false
+			}) {
+				return true
+			}
+			m.fail(ti, pos)
+			return false
+		}
+		if t.pad == 0 {
+			var buf [maxEnds]int
+			ends := t.fixedEnds(m.s, pos, lit, last, buf[:0])
+			if len(ends) == 1 {
+				// The one way: go on, with no choice to come back to.
+				m.spans[ti] = span{pos, ends[0]}
+				ti, pos = ti+1, ends[0]
+				continue
+			}
+			if m.failedAt(ti, pos) {
+				return false
+			}
+			for _, end := range ends {
+				if m.at(ti+1, end) {
+					m.spans[ti] = span{pos, end}
+					return true
+				}
+			}
+			m.fail(ti, pos)
+			return false
+		}
+		// A padded field: the first two ways it can end; with one, go on.
+		var first field
+		n := 0
+		t.fields(m.s, pos, lit, last, func(f field) bool {
+			if n == 0 {
+				first = f
+			}
+			n++
+			return n == 2
+		})
+		if n == 1 {
+			m.spans[ti] = first.value
+			ti, pos = ti+1, first.next
+			continue
+		}
+		if m.failedAt(ti, pos) {
+			return false
+		}
+		if n > 1 && t.fields(m.s, pos, lit, last, func(f field) bool {
+			if m.at(ti+1, f.next) {
+				m.spans[ti] = f.value
+				return true
+			}
+			return false
+		}) {
+			return true
+		}
+		m.fail(ti, pos)
+		return false
 	}
 	return pos == len(m.s)
 }
 
-// value tries each place where the value of token ti starting at pos can
-// end, in the token's order of preference, and keeps the first after
-// which the rest of the prefix matches.
-func (m *matcher) value(ti, pos int) bool {
-	bit := ti*(len(m.s)+1) + pos
-	if m.failed[bit/64]&(1<<(bit%64)) != 0 {
-		return false
-	}
-	toks := m.p.toks
-	t := &toks[ti]
-	var lit []byte
-	last := ti+1 == len(toks)
-	if !last && toks[ti+1].kind == pkLit {
-		lit = toks[ti+1].lit
-	}
-	ok := t.fields(m.s, pos, lit, last, func(vs, ve, next int) bool {
-		if m.at(ti+1, next) {
-			m.c.set(t.kind, span{vs, ve})
-			return true
-		}
-		return false
-	})
-	if !ok {
-		m.failed[bit/64] |= 1 << (bit % 64)
-	}
-	return ok
+// failedAt reports whether the rest of the prefix was found not to match
+// from token ti at pos.
+func (m *matcher) failedAt(ti, pos int) bool {
+	bit := uint(ti*(len(m.s)+1) + pos)
+	return m.failed[bit/64]&(1<<(bit%64)) != 0
 }
 
-// fields calls yield with each way the token's field, padding included,
-// can take up s[pos:]: the value is s[vs:ve] and the field ends at next.
-// It stops at the first yield that returns true and reports whether there
-// was one. PostgreSQL pads a value shorter than the width (%-10u, %10u)
-// with spaces after or before it; the reader takes the spaces on either
-// side of a padded value as padding, however many there are, so a padded
-// value never starts or ends with a space.
-func (t *ptok) fields(s []byte, pos int, lit []byte, last bool, yield func(vs, ve, next int) bool) bool {
+// fail remembers that the rest of the prefix does not match from token ti
+// at pos.
+func (m *matcher) fail(ti, pos int) {
+	bit := uint(ti*(len(m.s)+1) + pos)
+	m.failed[bit/64] |= 1 << (bit % 64)
+}
+
+// field is one way a token's field can take up the line: its value, and
+// where the field, padding included, ends.
+type field struct {
+	value span
+	next  int
+}
+
+// fields calls yield with each way the token's field can take up s[pos:],
+// in the order the matcher prefers, until yield returns true, and reports
+// whether one did. lit is the literal right after the field (nil when %q
+// follows), last says nothing does: fields that these rule out are not
+// given. PostgreSQL pads a value shorter than the width (%-10u, %10u) with
+// spaces after or before it; the reader takes the spaces on either side
+// of a padded value as padding, however many there are, so a padded value
+// never starts or ends with a space.
+func (t *ptok) fields(s []byte, pos int, lit []byte, last bool, yield func(field) bool) bool {
 	if t.pad == 0 {
-		return t.ends(s, pos, lit, last, func(ve int) bool { return yield(pos, ve, ve) })
+		return t.ends(s, pos, lit, last, func(end int) bool { return yield(field{span{pos, end}, end}) })
+	}
+	fits := func(next int) bool {
+		return (!last || next == len(s)) && (lit == nil || bytes.HasPrefix(s[next:], lit))
 	}
 	vs := pos + spaceRun(s[pos:])
-	trailing := func(ve int) bool {
-		for next := ve + spaceRun(s[ve:]); next >= ve; next-- {
-			if yield(vs, ve, next) {
-				return true
+	var found bool
+	if t.isFree() && t.kind != pkBackend && lit != nil {
+		// The value ends before the spaces before an occurrence of the
+		// literal.
+		found = t.ends(s, vs, lit, false, func(next int) bool {
+			ve := next
+			for ve > vs && s[ve-1] == ' ' {
+				ve--
 			}
-		}
-		return false
+			return ve > vs && yield(field{span{vs, ve}, next})
+		})
+	} else {
+		found = t.ends(s, vs, nil, false, func(ve int) bool {
+			if ve == vs || s[ve-1] == ' ' {
+				return false
+			}
+			for next := ve + spaceRun(s[ve:]); next >= ve; next-- {
+				if fits(next) && yield(field{span{vs, ve}, next}) {
+					return true
+				}
+			}
+			return false
+		})
 	}
-	if t.ends(s, vs, nil, false, func(ve int) bool { return ve > vs && s[ve-1] != ' ' && trailing(ve) }) {
-		return true
+	if found || !t.accepts(nil) {
+		return found
 	}
 	// An empty value: the field is spaces only, as many as the rest of
 	// the prefix leaves.
-	if !t.accepts(nil) {
-		return false
-	}
 	for next := vs; next >= pos; next-- {
-		if yield(next, next, next) {
+		if fits(next) && yield(field{span{next, next}, next}) {
 			return true
 		}
+	}
+	return false
+}
+
+// isFree reports whether the token's value is free text.
+func (t *ptok) isFree() bool {
+	switch t.kind {
+	case pkUser, pkDB, pkApp, pkHost, pkFree, pkBackend:
+		return true
 	}
 	return false
 }
@@ -414,59 +549,30 @@ func spaceRun(b []byte) int {
 }
 
 // ends calls yield with each end of a value of the token that can start at
-// s[pos:], in the order the matcher prefers, until yield returns true.
-// This is the one definition of what each escape's value looks like: the
-// matcher, the RDS fast path and the writer's check all rest on it. lit is
-// the literal right after the value (nil when padding or %q comes
-// between), last says nothing follows it.
+// s[pos:], in the order the matcher prefers, until yield returns true,
+// leaving out ends that lit (the literal right after the value, nil when
+// padding or %q comes between) or last (nothing follows) rule out. With
+// fixedEnds, which it uses for the tokens that are not free text, it is
+// the one definition of what each escape's value looks like: the matcher,
+// the RDS fast path and the writer's check all rest on it.
 func (t *ptok) ends(s []byte, pos int, lit []byte, last bool, yield func(end int) bool) bool {
-	rest := s[pos:]
-	switch t.kind {
-	case pkTime, pkSessTime, pkTimeMS:
-		z := timeHeadLen(rest, t.kind == pkTimeMS)
-		if z == 0 {
-			return false
-		}
-		return zoneEnds(rest[z:], func(n int) bool { return yield(pos + z + n) })
-	case pkEpoch:
-		n := epochLen(rest)
-		return n > 0 && yield(pos+n)
-	case pkPID, pkDigits:
-		for n := min(digitsLen(rest), maxDigits); n > 0; n-- {
-			if yield(pos + n) {
+	if !t.isFree() {
+		var buf [maxEnds]int
+		for _, end := range t.fixedEnds(s, pos, lit, last, buf[:0]) {
+			if yield(end) {
 				return true
 			}
 		}
 		return false
-	case pkSQLState:
-		return len(rest) >= 5 && isSQLState(rest[:5]) && yield(pos+5)
-	case pkSession:
-		// %lx.%x: the session's start time and PID in hex.
-		h := hexLen(rest)
-		if h == 0 || h == len(rest) || rest[h] != '.' {
-			return false
-		}
-		for n := hexLen(rest[h+1:]); n > 0; n-- {
-			if yield(pos + h + 1 + n) {
-				return true
-			}
-		}
-		return false
-	case pkRemote:
-		// "[local]", host(port), or nothing (background processes).
-		if bytes.HasPrefix(rest, local) && yield(pos+len(local)) {
-			return true
-		}
-		if n := hostPortLen(rest); n > 0 && yield(pos+n) {
-			return true
-		}
-		return yield(pos)
 	}
+	rest := s[pos:]
 	// Free text: %u %d %a %h %b and the skipped ones.
 	lim := pos + min(len(rest), maxFieldLen)
 	if t.kind == pkBackend {
 		for _, bt := range backendTypes {
-			if len(rest) >= len(bt) && string(rest[:len(bt)]) == bt && yield(pos+len(bt)) {
+			end := pos + len(bt)
+			if len(rest) >= len(bt) && string(rest[:len(bt)]) == bt &&
+				(!last || end == len(s)) && (lit == nil || bytes.HasPrefix(s[end:], lit)) && yield(end) {
 				return true
 			}
 		}
@@ -520,6 +626,93 @@ func (t *ptok) ends(s []byte, pos int, lit []byte, last bool, yield func(end int
 // writer checks it writes.
 func (t *ptok) accepts(v []byte) bool {
 	return t.ends(v, 0, nil, false, func(end int) bool { return end == len(v) })
+}
+
+// maxEnds bounds the ends fixedEnds gives: at most 20 for digits, 16 for
+// hex, maxZone for a zone.
+const maxEnds = 20
+
+// maxZone bounds the letters of a time zone abbreviation (tzdb's have at
+// most 6).
+const maxZone = 20
+
+// fixedEnds appends to buf the ends of a value of the fixed-format token
+// (not free text) starting at s[pos:], best first, keeping only those the
+// literal lit (when not nil) or the end of s (when last) can follow; it is
+// the part of ends for these tokens, without closures, for the matcher's
+// loop.
+func (t *ptok) fixedEnds(s []byte, pos int, lit []byte, last bool, buf []int) []int {
+	rest := s[pos:]
+	fits := func(end int) bool {
+		if lit == nil {
+			return !last || end == len(s)
+		}
+		// The first byte first: most ends are inside a run of digits
+		// or letters that the literal does not start with.
+		return end < len(s) && s[end] == lit[0] && bytes.HasPrefix(s[end:], lit)
+	}
+	switch t.kind {
+	case pkTime, pkSessTime, pkTimeMS:
+		z := timeHeadLen(rest, t.kind == pkTimeMS)
+		if z == 0 {
+			return buf
+		}
+		at, zone := pos+z, rest[z:]
+		n := zoneLen(zone)
+		if n > 0 && (zone[0] == '+' || zone[0] == '-') {
+			// +0530, or +05 followed by digits; or +05.
+			if fits(at + n) {
+				buf = append(buf, at+n)
+			}
+			if n == 5 && fits(at+3) {
+				buf = append(buf, at+3)
+			}
+			return buf
+		}
+		// Letters: any shorter run of them is a zone too.
+		for ; n > 0; n-- {
+			if fits(at + n) {
+				buf = append(buf, at+n)
+			}
+		}
+	case pkEpoch:
+		if n := epochLen(rest); n > 0 && fits(pos+n) {
+			buf = append(buf, pos+n)
+		}
+	case pkPID, pkDigits:
+		for n := min(digitsLen(rest), maxDigits); n > 0; n-- {
+			if fits(pos + n) {
+				buf = append(buf, pos+n)
+			}
+		}
+	case pkSQLState:
+		if len(rest) >= 5 && isSQLState(rest[:5]) && fits(pos+5) {
+			buf = append(buf, pos+5)
+		}
+	case pkSession:
+		// %lx.%x: the session's start time and PID in hex.
+		h := hexLen(rest)
+		if h == 0 || h == len(rest) || rest[h] != '.' {
+			return buf
+		}
+		for n := hexLen(rest[h+1:]); n > 0; n-- {
+			if end := pos + h + 1 + n; fits(end) {
+				buf = append(buf, end)
+			}
+		}
+	case pkRemote:
+		// "[local]", host(port), or nothing (background processes).
+		if bytes.HasPrefix(rest, local) && fits(pos+len(local)) {
+			buf = append(buf, pos+len(local))
+		}
+		if n := hostPortLen(rest); n > 0 && fits(pos+n) {
+			buf = append(buf, pos+n)
+		}
+		if fits(pos) {
+			buf = append(buf, pos)
+		}
+	}
+	return buf
 }
 
 // maxDigits bounds the digits of %p, %l and %x (a 64-bit number has 20).
@@ -674,7 +867,6 @@ func digitsLen(b []byte) int {
 // timeHeadLen returns where the zone starts when b starts with
 // "2006-01-02 15:04:05 " (or "2006-01-02 15:04:05.000 " with ms), or 0.
 func timeHeadLen(b []byte, ms bool) int {
-	const layout = "0000-00-00 00:00:00.000" // 0: a digit
 	n := 19
 	if ms {
 		n = 23
@@ -682,35 +874,37 @@ func timeHeadLen(b []byte, ms bool) int {
 	if len(b) <= n || b[n] != ' ' {
 		return 0
 	}
-	for i, c := range b[:n] {
-		if l := layout[i]; c != l && (l != '0' || !isDigit(c)) {
-			return 0
-		}
+	if b[4] != '-' || b[7] != '-' || b[10] != ' ' || b[13] != ':' || b[16] != ':' ||
+		b[0]-'0' > 9 || b[1]-'0' > 9 || b[2]-'0' > 9 || b[3]-'0' > 9 ||
+		b[5]-'0' > 9 || b[6]-'0' > 9 || b[8]-'0' > 9 || b[9]-'0' > 9 ||
+		b[11]-'0' > 9 || b[12]-'0' > 9 || b[14]-'0' > 9 || b[15]-'0' > 9 ||
+		b[17]-'0' > 9 || b[18]-'0' > 9 {
+		return 0
+	}
+	if ms && (b[19] != '.' || b[20]-'0' > 9 || b[21]-'0' > 9 || b[22]-'0' > 9) {
+		return 0
 	}
 	return n + 1
 }
 
-// zoneEnds calls yield with the possible lengths of the time zone at the
-// start of b, longest first: %Z writes an abbreviation of letters (UTC,
-// CEST) or a numeric offset (+03, -0530).
-func zoneEnds(b []byte, yield func(n int) bool) bool {
-	if len(b) == 0 {
-		return false
-	}
-	if b[0] == '+' || b[0] == '-' {
-		d := digitsLen(b[1:])
-		return (d >= 4 && yield(5)) || (d >= 2 && yield(3))
+// zoneLen returns the length of the longest time zone at the start of b,
+// or 0: %Z writes an abbreviation of letters (UTC, CEST) or a numeric
+// offset (+03, -0530).
+func zoneLen(b []byte) int {
+	if len(b) > 0 && (b[0] == '+' || b[0] == '-') {
+		switch d := digitsLen(b[1:]); {
+		case d >= 4:
+			return 5
+		case d >= 2:
+			return 3
+		}
+		return 0
 	}
 	n := 0
-	for n < len(b) && n < maxFieldLen && isAlpha(b[n]) {
+	for n < len(b) && n < maxZone && isAlpha(b[n]) {
 		n++
 	}
-	for ; n > 0; n-- {
-		if yield(n) {
-			return true
-		}
-	}
-	return false
+	return n
 }
 
 // timeLen returns the length of the longest "2006-01-02 15:04:05[.000]
@@ -720,9 +914,10 @@ func timeLen(b []byte, ms bool) int {
 	if z == 0 {
 		return 0
 	}
-	n := 0
-	zoneEnds(b[z:], func(l int) bool { n = z + l; return true })
-	return n
+	if n := zoneLen(b[z:]); n > 0 {
+		return z + n
+	}
+	return 0
 }
 
 // epochLen returns the length of the "1700000000.123" (%n) at the start

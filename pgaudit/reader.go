@@ -88,7 +88,7 @@ type Reader struct {
 	tmp    []byte          // a decoded typed field
 	cur    Entry
 	caps   captures
-	memo   []uint64 // the prefix matcher's scratch
+	memo   matchScratch
 	tp     timeParser
 	stats  ReaderStats
 	done   bool
