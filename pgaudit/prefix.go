@@ -70,10 +70,12 @@ const maxFieldLen = 1024
 //
 // A prefix whose fields could not be told apart is refused: two escapes
 // with nothing between them (except after %n and %e, whose values end by
-// their own format), or an escape whose value ends in a run of digits,
-// hex digits or letters (%t %s %m %p %l %x %c) separated from the next
-// escape only by such characters (%p1%l). So is a prefix holding a line
-// break, since the reader reads the log line by line.
+// their own format), an escape whose value ends in a run of digits, hex
+// digits or letters (%t %s %m %p %l %x %c) separated from the next escape
+// only by such characters (%p1%l), and free text separated from an escape
+// of digits or hex digits only by characters that escape's value can
+// start with (%u0%n). So is a prefix holding a line break, since the
+// reader reads the log line by line.
 func ParsePrefix(logLinePrefix string) (*Prefix, error) {
 	p := &Prefix{src: logLinePrefix}
 	bad := func(format string, args ...any) (*Prefix, error) {
@@ -206,8 +208,11 @@ func (p *Prefix) checkSeparated() error {
 		if len(sep) == 0 && !a.selfDelimiting() {
 			return fmt.Errorf("%%%c and %%%c have nothing between them, so their values cannot be told apart", a.esc, b.esc)
 		}
-		if in := a.tailSet(); in != nil && len(sep) > 0 && bytes.IndexFunc(sep, func(r rune) bool { return r >= 0x80 || !in(byte(r)) }) < 0 {
+		if in := a.tailSet(); in != nil && len(sep) > 0 && onlyOf(sep, in) {
 			return fmt.Errorf("%%%c and %%%c are separated only by %q, which a %%%c value can also end with, so their values cannot be told apart", a.esc, b.esc, sep, a.esc)
+		}
+		if in := b.headSet(); in != nil && a.isFree() && len(sep) > 0 && onlyOf(sep, in) {
+			return fmt.Errorf("%%%c and %%%c are separated only by %q, which a %%%c value can also start with, so their values cannot be told apart", a.esc, b.esc, sep, b.esc)
 		}
 	}
 	return nil
@@ -234,6 +239,30 @@ func (t *ptok) tailSet() func(byte) bool {
 		return isHex
 	}
 	return nil
+}
+
+// headSet returns the bytes the value of a fixed-format token can start
+// with, for those that start with a run of them; nil for the others.
+func (t *ptok) headSet() func(byte) bool {
+	switch t.kind {
+	case pkTime, pkTimeMS, pkSessTime, pkEpoch, pkPID, pkDigits:
+		return isDigit
+	case pkSession:
+		return isHex
+	case pkSQLState:
+		return func(c byte) bool { return isDigit(c) || 'A' <= c && c <= 'Z' }
+	}
+	return nil
+}
+
+// onlyOf reports whether every byte of b is in the set.
+func onlyOf(b []byte, in func(byte) bool) bool {
+	for _, c := range b {
+		if !in(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // MustParsePrefix is ParsePrefix for constant prefixes; it panics on error.

@@ -132,6 +132,9 @@ func TestParsePrefixRefusesInseparableFields(t *testing.T) {
 		"%p1%l",    // separated by a digit only
 		"%c1%u",    // separated by a hex digit only
 		"%tZ%u",    // separated by a letter only
+		"%u0%n",    // the 0 could start the %n
+		"%ab%c",    // b could start the session ID
+		"%dA%e",    // A could start a SQLSTATE
 		"%u%q%q%d", // %q writes nothing
 		"%u%q",     // fine alone...
 		"a\nb",     // the reader reads lines
@@ -149,7 +152,7 @@ func TestParsePrefixRefusesInseparableFields(t *testing.T) {
 			t.Errorf("ParsePrefix(%q) = %v, want ErrInvalid", s, err)
 		}
 	}
-	for _, s := range []string{"%n%p", "%e%u", "%t-%p", "%p.%l", "%c-%p", "%t %u", RDSLogLinePrefix, "%m [%p] %q%u@%d %a %c %l %x %e %i %-8h|"} {
+	for _, s := range []string{"%n%p", "%e%u", "%t-%p", "%p.%l", "%c-%p", "%t %u", "%a.%c", "%u-%n", RDSLogLinePrefix, "%m [%p] %q%u@%d %a %c %l %x %e %i %-8h|"} {
 		if _, err := ParsePrefix(s); err != nil {
 			t.Errorf("ParsePrefix(%q): %v", s, err)
 		}
