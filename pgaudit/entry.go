@@ -69,7 +69,8 @@ type Entry struct {
 	Database string
 	// PID is the backend process ID (%p).
 	PID int
-	// Application is the application name (%a).
+	// Application is the application name (%a). PostgreSQL shows an
+	// empty application_name as "[unknown]", and so does Application.
 	Application string
 	// SessionID is the session identifier (%c).
 	SessionID string

@@ -88,6 +88,7 @@ type Reader struct {
 	tmp    []byte          // a decoded typed field
 	cur    Entry
 	caps   captures
+	memo   matchScratch
 	tp     timeParser
 	stats  ReaderStats
 	done   bool
@@ -95,7 +96,8 @@ type Reader struct {
 
 const readBufSize = 256 << 10
 
-// NewReader returns a Reader of src. opts may be nil.
+// NewReader returns a Reader of src. opts may be nil. A nil src gives a
+// Reader whose Next returns an error.
 func NewReader(src io.Reader, opts *ReaderOptions) *Reader {
 	if opts == nil {
 		opts = &ReaderOptions{}
@@ -113,7 +115,17 @@ func NewReader(src io.Reader, opts *ReaderOptions) *Reader {
 }
 
 // Stats returns the counts so far.
-func (r *Reader) Stats() ReaderStats { return r.stats }
+func (r *Reader) Stats() ReaderStats {
+	if r == nil {
+		return ReaderStats{}
+	}
+	return r.stats
+}
+
+// errNoSource is what Next returns for a Reader without a source: a nil
+// *Reader, one made by NewReader(nil, ...), or a Reader not made by
+// NewReader at all.
+var errNoSource = fmt.Errorf("%w: a Reader needs a source: make it with NewReader and a non-nil io.Reader", ErrInvalid)
 
 // errLineTooLong is returned by nextLine for lines beyond r.max.
 var errLineTooLong = errors.New("line too long")
@@ -167,6 +179,9 @@ func (r *Reader) nextLine() error {
 			}
 		}
 		n, err := r.src.Read(r.buf[r.w:])
+		if n < 0 || n > len(r.buf)-r.w {
+			return fmt.Errorf("pgaudit: the source's Read returned %d for a %d-byte buffer", n, len(r.buf)-r.w)
+		}
 		r.w += n
 		if err != nil {
 			r.srcErr = err
@@ -182,6 +197,10 @@ func (r *Reader) skipLine() {
 	r.r, r.w = 0, 0
 	for {
 		n, err := r.src.Read(r.buf)
+		if n < 0 || n > len(r.buf) {
+			r.srcErr = fmt.Errorf("pgaudit: the source's Read returned %d for a %d-byte buffer", n, len(r.buf))
+			return
+		}
 		if i := bytes.IndexByte(r.buf[:n], '\n'); i >= 0 {
 			r.r, r.w = i+1, n
 			return
@@ -199,6 +218,9 @@ func (r *Reader) skipLine() {
 // error from the source is returned as is and ends the reading. A malformed
 // entry gives a *ParseError, after which Next can be called again to go on.
 func (r *Reader) Next() (*Entry, error) {
+	if r == nil || r.src == nil {
+		return nil, errNoSource
+	}
 	if r.done {
 		return nil, io.EOF
 	}
@@ -287,9 +309,13 @@ func findSeverity(line []byte, k int) (int, Severity, bool) {
 func (r *Reader) parseLine(e *Entry) (bool, *ParseError) {
 	line := r.line
 	off := 0
+	unmatched := false
 	for {
 		k := bytes.Index(line[off:], auditMarker)
 		if k < 0 {
+			if unmatched {
+				r.stats.Unmatched++
+			}
 			return false, nil
 		}
 		k += off
@@ -298,8 +324,8 @@ func (r *Reader) parseLine(e *Entry) (bool, *ParseError) {
 		if !ok {
 			continue
 		}
-		if !r.prefix.match(line[:sevStart], &r.caps) {
-			r.stats.Unmatched++
+		if !r.prefix.match(line[:sevStart], &r.caps, &r.memo) {
+			unmatched = true
 			continue
 		}
 		return r.parseEntry(e, line, k+len(auditMarker), sev)
@@ -740,14 +766,18 @@ func parseCount(b []byte) (int64, bool) {
 	return n, true
 }
 
-// AppendEntry appends e as one server-log entry: the prefix p (nil means
+// appendEntry appends e as one server-log entry: the prefix p (nil means
 // RDSPrefix), the severity (LOG when empty), "AUDIT: " and the fields quoted
 // by pgAudit's rule, with a tab after every newline as the server's stderr
 // log writes it, and a final newline. Reading the result back gives e again,
 // up to what the prefix keeps (the timestamp's precision, fields the prefix
-// does not show). It refuses entries that cannot be written (a line break
-// in a prefix field, an unknown class or type).
-func AppendEntry(b []byte, p *Prefix, e *Entry) ([]byte, error) {
+// does not show), provided the free-text fields (%u %d %a %h) hold none of
+// the characters that separate them in the prefix. It refuses entries that
+// cannot be written: a line break in a field the prefix writes, a value
+// its escape cannot hold (a Remote that is not host(port) for %r, a time
+// before 1970 for %n), an unknown class or type. The tests write their
+// logs with it.
+func appendEntry(b []byte, p *Prefix, e *Entry) ([]byte, error) {
 	if p == nil {
 		p = RDSPrefix
 	}

@@ -203,7 +203,7 @@ func TestReaderRealLog(t *testing.T) {
 	// Formatting what was read gives back the server's bytes.
 	var b []byte
 	for i := range all {
-		b, err = AppendEntry(b, nil, &all[i])
+		b, err = appendEntry(b, nil, &all[i])
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -165,7 +165,7 @@ func TestReaderHostileNames(t *testing.T) {
 	for i := range entries {
 		e := &entries[i]
 		e.Severity, e.Type, e.Class, e.Command, e.Statement, e.Parameter = SeverityLog, Session, Read, "SELECT", "select 1", NotLogged
-		b, err := AppendEntry(nil, nil, e)
+		b, err := appendEntry(nil, nil, e)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,7 +183,7 @@ func TestReaderSmallReadsAndLongEntries(t *testing.T) {
 	stmt := strings.Repeat("select 'x,y';\n", 50000) // ~700 KB, many lines
 	e := Entry{Time: t0, Remote: "127.0.0.1(1)", User: "u", Database: "d", PID: 3, Severity: SeverityLog,
 		Type: Session, StatementID: 1, SubstatementID: 1, Class: Read, Command: "SELECT", Statement: stmt, Parameter: NoParameters, HasRows: true, Rows: 2}
-	b, err := AppendEntry(nil, nil, &e)
+	b, err := appendEntry(nil, nil, &e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,16 +297,16 @@ func TestMessage(t *testing.T) {
 	if got := e.Message(); got != want {
 		t.Errorf("Message:\n got %s\nwant %s", got, want)
 	}
-	if _, err := AppendEntry(nil, nil, &Entry{Type: "X", Class: Read}); err == nil {
+	if _, err := appendEntry(nil, nil, &Entry{Type: "X", Class: Read}); err == nil {
 		t.Error("bad type accepted")
 	}
-	if _, err := AppendEntry(nil, nil, &Entry{Type: Session, Class: Read | Write}); err == nil {
+	if _, err := appendEntry(nil, nil, &Entry{Type: Session, Class: Read | Write}); err == nil {
 		t.Error("two classes accepted")
 	}
-	if _, err := AppendEntry(nil, nil, &Entry{Type: Session, Class: Read, User: "a\nb"}); err == nil {
+	if _, err := appendEntry(nil, nil, &Entry{Type: Session, Class: Read, User: "a\nb"}); err == nil {
 		t.Error("newline in user accepted")
 	}
-	if _, err := AppendEntry(nil, nil, &Entry{Type: Session, Class: Read, Severity: "ERROR"}); err == nil {
+	if _, err := appendEntry(nil, nil, &Entry{Type: Session, Class: Read, Severity: "ERROR"}); err == nil {
 		t.Error("severity ERROR accepted")
 	}
 }
