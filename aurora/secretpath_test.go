@@ -112,6 +112,16 @@ func TestSecretsStayOutOfEveryLog(t *testing.T) {
 	if err := sub.WaitForSync(ctx, "pgl_sub", nil); err != nil {
 		t.Fatal(err)
 	}
+	// One with a wrong password: pglogical repeats the DSN in its error's
+	// DETAIL ("dsn was: ..."), which the server logs too.
+	wrongPassword := "wrong-" + rand.Text()
+	secrets = append(secrets, wrongPassword)
+	wrong, _ := dsn("prov").WithPassword(wrongPassword)
+	if _, err := sub.CreateSubscription(ctx, pglogical.SubscriptionSpec{Name: "pgl_wrong", Provider: wrong}); err == nil {
+		t.Fatal("a subscription with a wrong password was created")
+	} else {
+		keep(err)
+	}
 	subs, err := sub.Subscriptions(ctx)
 	keep(err)
 	printed = append(printed, fmt.Sprintf("%v %+v", subs, subs))

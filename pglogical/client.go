@@ -177,5 +177,5 @@ func (c *Client) callSecret(ctx context.Context, op string, secrets []string, sq
 	if len(secrets) == 0 {
 		return wrap(op, c.q.QueryRow(ctx, sql, args...).Scan(dest...))
 	}
-	return wrap(op, secretsql.Run(ctx, c.q, secretsql.Statement{SQL: sql, Args: args, Secrets: secrets, Dest: dest}), secrets...)
+	return wrap(op, secretsql.Run(ctx, c.q, secretsql.Statement{SQL: sql, Args: args, Secrets: secrets, Dest: dest, ErrorsRepeatSecret: true}), secrets...)
 }

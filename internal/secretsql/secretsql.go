@@ -9,7 +9,9 @@
 //   - turn off, around the statements, everything that records a
 //     statement's text or parameters where others can read it: the server
 //     log (log_statement, the duration and sampling settings,
-//     log_min_error_statement), pgAudit's session log, pg_stat_statements
+//     log_min_error_statement, and log_min_messages, so that an error
+//     repeating the secret is not logged either), pgAudit's session log,
+//     pg_stat_statements
 //     and pg_stat_activity; the log settings and pgaudit.log are required
 //     (nothing is sent when one cannot be changed), the others are
 //     changed where the role may;
@@ -94,17 +96,23 @@ func (c *Conn) Release() {
 var quietSettings = []struct {
 	name, value string
 	required    bool
+	// forErrors marks a setting required only for statements whose
+	// errors repeat the secret (Statement.ErrorsRepeatSecret).
+	forErrors bool
 }{
-	{"log_statement", "none", true},
-	{"log_min_duration_statement", "-1", true},
-	{"log_min_duration_sample", "-1", true},
-	{"log_transaction_sample_rate", "0", true},
-	{"log_min_error_statement", "panic", true},
-	{"log_parameter_max_length_on_error", "0", false},
-	{"pgaudit.log", "none", true},
-	{"pg_stat_statements.track_utility", "off", false},
-	{"pg_stat_statements.track", "none", false},
-	{"track_activities", "off", false},
+	{"log_statement", "none", true, false},
+	{"log_min_duration_statement", "-1", true, false},
+	{"log_min_duration_sample", "-1", true, false},
+	{"log_transaction_sample_rate", "0", true, false},
+	{"log_min_error_statement", "panic", true, false},
+	// The error itself: pglogical repeats a failing DSN in its DETAIL
+	// ("dsn was: ..."), which the server logs at ERROR.
+	{"log_min_messages", "panic", false, true},
+	{"log_parameter_max_length_on_error", "0", false, false},
+	{"pgaudit.log", "none", true, false},
+	{"pg_stat_statements.track_utility", "off", false, false},
+	{"pg_stat_statements.track", "none", false, false},
+	{"track_activities", "off", false, false},
 }
 
 var quietNames = func() []string {
@@ -121,7 +129,11 @@ var quietNames = func() []string {
 // removed from their text; those about the settings match
 // pgaurora.ErrLogSuppression, and fn is not called then.
 func (c *Conn) Quiet(ctx context.Context, secrets []string, fn func(ctx context.Context) error) error {
-	restore, err := c.quiet(ctx)
+	return c.quietRun(ctx, secrets, false, fn)
+}
+
+func (c *Conn) quietRun(ctx context.Context, secrets []string, errorsRepeat bool, fn func(ctx context.Context) error) error {
+	restore, err := c.quiet(ctx, errorsRepeat)
 	if err != nil {
 		return err
 	}
@@ -138,7 +150,7 @@ func (c *Conn) Quiet(ctx context.Context, secrets []string, fn func(ctx context.
 	return runErr
 }
 
-func (c *Conn) quiet(ctx context.Context) (restore func(context.Context) error, err error) {
+func (c *Conn) quiet(ctx context.Context, errorsRepeat bool) (restore func(context.Context) error, err error) {
 	local := c.InTx()
 	prev := make([]*string, len(quietSettings))
 	rows, err := c.conn.Query(ctx, "SELECT pg_catalog.current_setting(n, true) FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i) ORDER BY i", quietNames)
@@ -174,7 +186,7 @@ func (c *Conn) quiet(ctx context.Context) (restore func(context.Context) error, 
 		if prev[i] == nil || *prev[i] == s.value {
 			continue // the server lacks it (an extension not loaded), or it is quiet already
 		}
-		if s.required {
+		if s.required || s.forErrors && errorsRepeat {
 			if err := set(ctx, s.name, s.value); err != nil {
 				if !local {
 					_ = restore(context.WithoutCancel(ctx))
@@ -228,6 +240,12 @@ type Statement struct {
 	OutsideTx bool
 	// Dest, when set, receives the statement's single result row.
 	Dest []any
+	// ErrorsRepeatSecret says the server's error for the statement may
+	// quote the secret (pglogical's "dsn was: ..."), so the server's own
+	// logging of errors must be off too (log_min_messages): the call
+	// fails closed where the role may not turn it off. Otherwise that is
+	// done where the role may.
+	ErrorsRepeatSecret bool
 }
 
 // ErrInTransaction is matched by the error Run returns for a Statement
@@ -245,7 +263,7 @@ func Run(ctx context.Context, q pgaurora.Querier, st Statement) error {
 	if st.OutsideTx && c.InTx() {
 		return ErrInTransaction
 	}
-	return c.Quiet(ctx, st.Secrets, func(ctx context.Context) error {
+	return c.quietRun(ctx, st.Secrets, st.ErrorsRepeatSecret, func(ctx context.Context) error {
 		if st.Dest != nil {
 			return c.conn.QueryRow(ctx, st.SQL, st.Args...).Scan(st.Dest...)
 		}
