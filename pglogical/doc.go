@@ -27,9 +27,12 @@
 // connection, with the server log, pgAudit and statement statistics kept
 // from recording it; pgaurora.ErrLogSuppression when that cannot be
 // done), and scrubs it from server errors (pglogical repeats a failing
-// DSN in the error DETAIL). pglogical itself stores DSNs in its catalogs
-// in clear text and logs a failing one in the server log; that is beyond
-// this package.
+// DSN in the error DETAIL, which the secret path also keeps out of the
+// server log). What no session setting reaches stays: pglogical stores
+// DSNs in its catalogs in clear text (readable by superusers), and its
+// background workers log theirs when they fail to connect (an apply
+// worker retrying a provider that is down, a wrong password). Give the
+// DSNs the password of a role made for replication, not a person's.
 //
 // # The client
 //
