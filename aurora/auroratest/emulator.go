@@ -20,7 +20,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/pgserver"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // Option configures an Emulator.
@@ -381,19 +383,12 @@ func (e *Emulator) Close() error {
 }
 
 // sleep waits for d or until the emulator closes; false means it closed.
-func (e *Emulator) sleep(d time.Duration) bool {
-	if d <= 0 {
-		return e.ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-e.ctx.Done():
-		return false
-	}
-}
+func (e *Emulator) sleep(d time.Duration) bool { return wait.Sleep(e.ctx, d) == nil }
+
+// pollServer is how the emulator polls its servers' own state (replay
+// positions, configuration reloads): often, since the servers are local
+// and API callers wait on the outcome.
+var pollServer = pgaurora.Wait{MinDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond}
 
 func (e *Emulator) arn(kind, name string) string {
 	return "arn:aws:rds:" + e.region + ":" + e.account + ":" + kind + ":" + name

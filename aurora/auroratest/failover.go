@@ -9,8 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/pgserver"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // Failover. FailoverDBCluster (and RebootDBInstance with ForceFailover on
@@ -144,16 +146,26 @@ func (e *Emulator) doFailover(ctx context.Context, c *cluster, target *instance)
 
 	// Aurora's readers share the writer's storage, so a clean failover
 	// loses nothing. Here the target must first replay everything the old
-	// writer wrote (the endpoint already refuses new writes).
-	if err := waitCaughtUp(ctx, oldSrv, newSrv, 30*time.Second); err != nil {
-		e.log.Warn("auroratest: the failover target has not replayed all of the old writer's WAL", "instance", target.id, "error", err)
-	}
-	// The old writer goes away.
+	// writer wrote (the endpoint already refuses new writes): every
+	// acknowledged commit is at or before the WAL insert position, and the
+	// old writer's clean shutdown writes its shutdown checkpoint after it,
+	// flushes it and waits until its streaming replicas have received it.
+	// Once the target has replayed past that position it holds everything,
+	// whether or not the commits' own WAL was flushed when they were
+	// acknowledged (synchronous_commit=off).
+	upTo, lsnErr := oldSrv.QueryOne(ctx, "SELECT pg_current_wal_insert_lsn()::text")
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err := oldSrv.Stop(sctx)
+	stopErr := oldSrv.Stop(sctx)
 	cancel()
-	if err != nil {
-		e.log.Warn("auroratest: stopping the old writer", "instance", old.id, "error", err)
+	if stopErr != nil {
+		e.log.Warn("auroratest: stopping the old writer", "instance", old.id, "error", stopErr)
+	}
+	caughtUp := lsnErr
+	if lsnErr == nil {
+		caughtUp = waitReplayed(ctx, newSrv, upTo, 30*time.Second)
+	}
+	if caughtUp != nil {
+		e.log.Warn("auroratest: the failover target has not replayed all of the old writer's WAL", "instance", target.id, "error", caughtUp)
 	}
 	if err := newSrv.Promote(ctx); err != nil {
 		// Nothing changed hands: bring the old writer back.
@@ -181,12 +193,54 @@ func (e *Emulator) doFailover(ctx context.Context, c *cluster, target *instance)
 		}
 		e.markAvailable(in)
 	}
-	if err := e.rebuildReplica(ctx, old, target); err != nil {
-		errs = append(errs, fmt.Errorf("rebuilding %s as a reader: %w", old.id, err))
+	// A cleanly stopped old writer whose WAL the target replayed in full
+	// ends where the new timeline forks: it restarts as a reader of the new
+	// writer on its own data. Otherwise (it crashed, or the target missed
+	// some of its WAL) it is rebuilt from a base backup.
+	rejoined := false
+	if stopErr == nil && caughtUp == nil {
+		err := e.rejoinAsReplica(ctx, old, target)
+		if err != nil && ctx.Err() == nil {
+			e.log.Info("auroratest: the old writer cannot follow the new writer; rebuilding it", "instance", old.id, "reason", err)
+		}
+		rejoined = err == nil
+	}
+	if !rejoined && ctx.Err() == nil {
+		if err := e.rebuildReplica(ctx, old, target); err != nil {
+			errs = append(errs, fmt.Errorf("rebuilding %s as a reader: %w", old.id, err))
+		}
 	}
 	e.refreshTopology(ctx, c)
 	e.markAvailable(old)
 	return errors.Join(errs...)
+}
+
+// rejoinAsReplica restarts a stopped former writer as a streaming replica
+// of the new writer, on its own data directory, with the settings a
+// reader of that writer needs.
+func (e *Emulator) rejoinAsReplica(ctx context.Context, in *instance, writer *instance) error {
+	e.mu.Lock()
+	srv, primary := in.server, writer.server
+	old, want := in.applied, e.readerSettingsLocked(in, writer)
+	e.mu.Unlock()
+	if err := pushSettings(srv, old, want); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	in.applied = want
+	e.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return srv.Follow(ctx, primary)
+}
+
+// readerSettingsLocked is what in runs with as a reader of writer: its
+// desired settings, with the standby floor of the writer's. Callers hold
+// e.mu.
+func (e *Emulator) readerSettingsLocked(in, writer *instance) map[string]string {
+	want := e.desiredLocked(in)
+	e.raiseFloor(want, writer.applied)
+	return want
 }
 
 func (e *Emulator) markAvailable(in *instance) {
@@ -216,9 +270,7 @@ func (e *Emulator) follow(ctx context.Context, in *instance, primary *pgserver.S
 func (e *Emulator) rebuildReplica(ctx context.Context, in *instance, writer *instance) error {
 	e.mu.Lock()
 	old, port := in.server, in.port
-	primary := writer.server
-	want := e.desiredLocked(in)
-	e.raiseFloor(want, writer.applied)
+	primary, want := writer.server, e.readerSettingsLocked(in, writer)
 	e.mu.Unlock()
 	if old != nil {
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -243,31 +295,22 @@ func (e *Emulator) rebuildReplica(ctx context.Context, in *instance, writer *ins
 	return nil
 }
 
-// waitCaughtUp waits until standby has replayed all WAL that primary has
-// inserted so far (committed work included, whether or not the primary's
-// synchronous_commit waited for its flush).
-func waitCaughtUp(ctx context.Context, primary, standby *pgserver.Server, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	lsn, err := primary.QueryOne(ctx, "SELECT pg_current_wal_insert_lsn()::text")
-	if err != nil {
-		return fmt.Errorf("reading the writer's WAL position: %w", err)
-	}
+// waitReplayed waits until standby has replayed WAL past lsn.
+func waitReplayed(ctx context.Context, standby *pgserver.Server, lsn string, timeout time.Duration) error {
 	lit, err := sqlquote.Literal(lsn)
 	if err != nil {
 		return err
 	}
-	for {
-		done, err := standby.QueryOne(ctx, "SELECT (pg_last_wal_replay_lsn() >= "+lit+"::pg_lsn)::text")
-		if err == nil && done == "true" {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for replay up to %s: %w (last: %v)", lsn, ctx.Err(), err)
-		case <-time.After(10 * time.Millisecond):
-		}
+	var last error
+	err = wait.Until(ctx, pgaurora.Wait{MaxWait: timeout}, pollServer, func(ctx context.Context) (bool, error) {
+		done, err := standby.QueryOne(ctx, "SELECT (pg_last_wal_replay_lsn() > "+lit+"::pg_lsn)::text")
+		last = err
+		return err == nil && done == "true", nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for replay past %s: %w (last: %v)", lsn, err, last)
 	}
+	return nil
 }
 
 // CrashInstance kills a DB instance's server process at once (SIGKILL), as

@@ -1,6 +1,7 @@
 package auroratest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // Cluster endpoints. Aurora gives each cluster a writer endpoint and a
@@ -113,7 +116,7 @@ func (p *proxy) serve() {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			time.Sleep(10 * time.Millisecond)
+			_ = wait.Sleep(context.Background(), 10*time.Millisecond) // a transient accept error: try again
 			continue
 		}
 		p.wg.Add(1)

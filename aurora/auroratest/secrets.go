@@ -17,8 +17,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/scram"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // AWS Secrets Manager, on the same endpoint as the RDS API: the awsJson1.1
@@ -682,27 +684,22 @@ func alterPassword(ctx context.Context, connString, stmt string) (string, error)
 	if err != nil {
 		return "", err
 	}
+	// The commit was flushed (synchronous_commit on): the flush position
+	// is past it. The insert position may be past a page header that no
+	// record follows yet, which a reader would not replay until the
+	// writer writes again.
 	var lsn string
-	err = conn.QueryRow(ctx, "SELECT pg_current_wal_insert_lsn()::text").Scan(&lsn)
+	err = conn.QueryRow(ctx, "SELECT pg_current_wal_flush_lsn()::text").Scan(&lsn)
 	return lsn, err
 }
 
 // waitReplay waits until a reader has replayed the WAL up to lsn.
 func waitReplay(ctx context.Context, conn *pgx.Conn, lsn string) error {
-	for {
+	return wait.Until(ctx, pgaurora.Wait{}, pollServer, func(ctx context.Context) (bool, error) {
 		var done bool
-		if err := conn.QueryRow(ctx, "SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)", lsn).Scan(&done); err != nil {
-			return err
-		}
-		if done {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+		err := conn.QueryRow(ctx, "SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)", lsn).Scan(&done)
+		return done, err
+	})
 }
 
 // generatePassword returns a random password of 32 characters of the kind

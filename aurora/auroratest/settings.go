@@ -9,7 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/pgserver"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // Settings: what each server runs with. An instance's desired settings are
@@ -172,8 +174,6 @@ func pushSettings(srv *pgserver.Server, old, next map[string]string) error {
 // sessions see it (pg_conf_load_time moves), so that an "immediate" change
 // is in effect when the API call returns.
 func reloadAndWait(ctx context.Context, srv *pgserver.Server) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
 	before, err := confLoadTime(ctx, srv)
 	if err != nil {
 		return err
@@ -181,17 +181,14 @@ func reloadAndWait(ctx context.Context, srv *pgserver.Server) error {
 	if err := srv.Reload(ctx); err != nil {
 		return err
 	}
-	for {
+	err = wait.Until(ctx, pgaurora.Wait{MaxWait: 10 * time.Second}, pollServer, func(ctx context.Context) (bool, error) {
 		t, err := confLoadTime(ctx, srv)
-		if err == nil && t.After(before) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for the server to reload its configuration: %w", ctx.Err())
-		case <-time.After(10 * time.Millisecond):
-		}
+		return err == nil && t.After(before), nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for the server to reload its configuration: %w", err)
 	}
+	return nil
 }
 
 // confLoadTime is when the server last loaded its configuration.

@@ -20,7 +20,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/conninfo"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // Config describes a server to start. The zero value is a usable server: a
@@ -159,35 +161,41 @@ func (s *Server) StartReplica(ctx context.Context, cfg Config) (*Server, error) 
 	return r, nil
 }
 
+// pollServer is how pgserver polls a server's own state: often, since
+// these are local servers and the callers wait on them.
+var pollServer = pgaurora.Wait{MinDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}
+
 // waitReceiver waits, within ctx and the start timeout, until the WAL
 // receiver streams from the primary on port (any port when 0) on timeline
 // tli or a later one.
 func (s *Server) waitReceiver(ctx context.Context, port, tli int) error {
-	timeout := s.cfg.StartTimeout
-	if timeout == 0 {
-		timeout = 60 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	var last error
-	for {
+	err := wait.Until(ctx, pgaurora.Wait{MaxWait: s.startTimeout()}, pollServer, func(ctx context.Context) (bool, error) {
 		v, err := s.QueryOne(ctx, "SELECT coalesce((SELECT status || ' ' || sender_port || ' ' || received_tli FROM pg_stat_wal_receiver), 'none')")
 		if err == nil {
 			var status string
 			var gotPort, gotTLI int
 			fmt.Sscan(v, &status, &gotPort, &gotTLI)
 			if status == "streaming" && (port == 0 || gotPort == port) && gotTLI >= tli {
-				return nil
+				return true, nil
 			}
 			err = fmt.Errorf("WAL receiver (status, port, timeline): %s", v)
 		}
 		last = err
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("pgserver: replica on port %d is not streaming from its primary: %w (last: %v)", s.Port(), ctx.Err(), last)
-		case <-time.After(20 * time.Millisecond):
-		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("pgserver: replica on port %d is not streaming from its primary: %w (last: %v)", s.Port(), err, last)
 	}
+	return nil
+}
+
+// startTimeout is Config.StartTimeout or its default, 60 seconds.
+func (s *Server) startTimeout() time.Duration {
+	if s.cfg.StartTimeout > 0 {
+		return s.cfg.StartTimeout
+	}
+	return 60 * time.Second
 }
 
 // timeline is the timeline a primary writes WAL on.
@@ -297,8 +305,7 @@ func (s *Server) cleanup() {
 }
 
 func (s *Server) command(ctx context.Context, prog string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, s.bin.Path(prog), args...)
-	asPostgresUser(cmd)
+	cmd := newCommand(ctx, true, s.bin.Path(prog), args...)
 	cmd.Dir = s.dir
 	cmd.Env = s.environ()
 	return cmd
@@ -500,9 +507,9 @@ func (s *Server) start(ctx context.Context) error {
 		return fmt.Errorf("pgserver: opening the log: %w", err)
 	}
 	logStart, _ := logf.Seek(0, 2)
-	// Not CommandContext: the server outlives the start call's context.
-	cmd := exec.Command(s.bin.Path("postgres"), "-D", s.dataDir)
-	asPostgresUser(cmd)
+	// Not the start call's context: the server outlives it. Stop and Kill
+	// end its process group.
+	cmd := newCommand(context.Background(), true, s.bin.Path("postgres"), "-D", s.dataDir)
 	cmd.Env = s.environ()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -516,13 +523,7 @@ func (s *Server) start(ctx context.Context) error {
 	s.proc = p
 	s.mu.Unlock()
 
-	timeout := s.cfg.StartTimeout
-	if timeout == 0 {
-		timeout = 60 * time.Second
-	}
-	wctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := s.waitReady(wctx, p); err != nil {
+	if err := s.waitReady(ctx, p); err != nil {
 		s.kill()
 		logText := s.logSince(logStart)
 		if bytes.Contains(logText, []byte("Address already in use")) {
@@ -542,31 +543,33 @@ func (p *process) exited() bool {
 	}
 }
 
+// waitReady waits, within ctx and the start timeout, until the server
+// accepts connections.
 func (s *Server) waitReady(ctx context.Context, p *process) error {
-	tick := time.NewTicker(25 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if p.exited() {
-			return fmt.Errorf("postgres exited: %v", p.err)
-		}
-		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		conn, err := pgconn.Connect(cctx, s.ConnString("postgres"))
-		cancel()
-		if err == nil {
-			conn.Close(context.Background())
-			return nil
-		}
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code != "57P03" { // cannot_connect_now
-			return fmt.Errorf("connecting: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for the server to accept connections: %w (last attempt: %v)", ctx.Err(), err)
-		case <-p.done:
-		case <-tick.C:
-		}
+	var last error
+	err := wait.Until(ctx, pgaurora.Wait{MinDelay: 25 * time.Millisecond, MaxDelay: 25 * time.Millisecond, MaxWait: s.startTimeout()}, pollServer,
+		func(ctx context.Context) (bool, error) {
+			if p.exited() {
+				return false, fmt.Errorf("postgres exited: %v", p.err)
+			}
+			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			conn, err := pgconn.Connect(cctx, s.ConnString("postgres"))
+			cancel()
+			if err == nil {
+				conn.Close(context.Background())
+				return true, nil
+			}
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code != "57P03" { // cannot_connect_now
+				return false, fmt.Errorf("connecting: %w", err)
+			}
+			last = err
+			return false, nil
+		})
+	if err != nil && last != nil {
+		return fmt.Errorf("waiting for the server to accept connections: %w (last attempt: %v)", err, last)
 	}
+	return err
 }
 
 func (s *Server) logSince(off int64) []byte {
@@ -605,7 +608,7 @@ func (s *Server) kill() {
 		return
 	}
 	if !p.exited() {
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		_ = killGroup(p.cmd.Process)
 	}
 	<-p.done
 }
@@ -725,8 +728,15 @@ func (s *Server) Promote(ctx context.Context) error {
 }
 
 // Follow points a streaming replica at another primary (after that primary
-// was promoted), reloads it, and waits (within ctx and the start timeout)
-// until it streams from that primary on the primary's current timeline.
+// was promoted) and waits (within ctx and the start timeout) until it
+// streams from that primary on the primary's current timeline. A running
+// replica reloads its configuration. A stopped server starts as a replica
+// on its own data directory: the way back for a former primary after one
+// of its replicas was promoted, which works when it was shut down cleanly
+// and the promoted replica had replayed all of its WAL first (as a planned
+// failover does), so that the new timeline forks off where its WAL ends;
+// if it cannot follow, it is stopped again (the caller then rebuilds it
+// with StartReplica).
 func (s *Server) Follow(ctx context.Context, primary *Server) error {
 	tli, err := primary.timeline(ctx)
 	if err != nil {
@@ -735,10 +745,25 @@ func (s *Server) Follow(ctx context.Context, primary *Server) error {
 	s.mu.Lock()
 	s.cfg.primaryPort = primary.Port()
 	s.mu.Unlock()
-	if err := s.Reload(ctx); err != nil {
+	started := !s.Running()
+	if started {
+		if err := writeOwned(filepath.Join(s.dataDir, "standby.signal"), nil); err != nil {
+			return err
+		}
+		err = s.start(ctx)
+	} else {
+		err = s.Reload(ctx)
+	}
+	if err != nil {
 		return err
 	}
-	return s.waitReceiver(ctx, primary.Port(), tli)
+	err = s.waitReceiver(ctx, primary.Port(), tli)
+	if err != nil && started {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = s.Stop(sctx)
+	}
+	return err
 }
 
 // Close stops the server (killing it after 30 seconds) and removes its

@@ -166,6 +166,47 @@ func TestReplicaFollowsAndPromotes(t *testing.T) {
 	}
 }
 
+// TestFormerPrimaryFollows is a planned switchover: the primary stops
+// cleanly, its replica (having replayed everything) is promoted, and the
+// former primary follows it on its own data directory, no base backup.
+func TestFormerPrimaryFollows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	primary := startT(t, Config{Password: "pw"})
+	replica, err := primary.StartReplica(ctx, Config{})
+	if err != nil {
+		t.Fatalf("StartReplica: %v", err)
+	}
+	t.Cleanup(func() { replica.Close() })
+	cp := connect(t, primary.ConnString("postgres"))
+	if _, err := cp.Exec(ctx, "CREATE TABLE t(v int); SET synchronous_commit = off; INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	cp.Close(ctx)
+	if err := primary.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := replica.Promote(ctx); err != nil {
+		t.Fatalf("Promote: %v", err)
+	}
+	if got, err := replica.QueryOne(ctx, "SELECT count(*)::text FROM t"); err != nil || got != "1" {
+		t.Fatalf("the promoted replica has %s rows (%v), want the 1 committed before the stop", got, err)
+	}
+	if err := primary.Follow(ctx, replica); err != nil {
+		t.Fatalf("Follow on the stopped former primary: %v", err)
+	}
+	if got, err := primary.QueryOne(ctx, "SELECT pg_is_in_recovery()::text"); err != nil || got != "true" {
+		t.Fatalf("the former primary is in recovery: %s (%v)", got, err)
+	}
+	if _, err := replica.QueryOne(ctx, "INSERT INTO t VALUES (2) RETURNING v"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		got, err := primary.QueryOne(ctx, "SELECT count(*)::text FROM t")
+		return err == nil && got == "2"
+	})
+}
+
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
