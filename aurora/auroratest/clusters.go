@@ -17,8 +17,12 @@ import (
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
 )
 
-// DB clusters and DB instances: their state, their creation, and the
-// Describe/Modify actions on them.
+// DB clusters: their state, their creation, and the actions on them.
+
+func init() {
+	register("DescribeDBClusters", (*Emulator).describeDBClusters)
+	register("ModifyDBCluster", (*Emulator).modifyDBCluster)
+}
 
 const (
 	defaultEngineVersion = "15.4"
@@ -40,10 +44,11 @@ const (
 
 var availabilityZones = []string{"us-east-1a", "us-east-1b", "us-east-1c"}
 
-// cluster is one emulated DB cluster. Its fields are guarded by
-// Emulator.mu.
+// cluster is one emulated DB cluster. Its fields are part of the state
+// (see state.go).
 type cluster struct {
 	id              string
+	arn             string
 	resourceID      string
 	engineVersion   string
 	family          string
@@ -62,42 +67,8 @@ type cluster struct {
 
 	secret       *secret // the master user's secret, with ManageMasterUserPassword
 	secretStatus string  // MasterUserSecret.SecretStatus
+	tags         tagList
 }
-
-// instance is one emulated DB instance: a PostgreSQL server. Fields are
-// guarded by Emulator.mu; opMu serializes operations on the server
-// (restart, reload). Lock order: opMu before Emulator.mu, and several
-// opMu in members order.
-type instance struct {
-	id                  string
-	resourceID          string
-	sessionID           string // reported by aurora_replica_status() while a reader
-	cluster             *cluster
-	index               int // position in cluster.members
-	writer              bool
-	promotionTier       int
-	instanceGroup       string
-	status              string
-	clusterGroupStatus  string
-	instanceGroupStatus string
-	pendingGen          uint64 // bumped whenever a change waits for a reboot
-	az                  string
-	created             time.Time
-	dir                 string
-	server              *pgserver.Server
-	port                int
-	applied             map[string]string // the settings the server runs with (see settings.go)
-	ca                  string            // the CA of the server certificate
-	pendingCA           string            // a CA change waiting for the next reboot
-	tls                 *pgserver.TLS
-	certValidTill       time.Time
-
-	opMu sync.Mutex
-}
-
-// logPath is the instance's PostgreSQL log; it survives restarts and
-// rebuilds of the server.
-func (in *instance) logPath() string { return filepath.Join(in.dir, "server.log") }
 
 func normalizeClusterSpecs(specs []clusterSpec) ([]clusterSpec, error) {
 	seen := map[string]bool{}
@@ -193,22 +164,22 @@ func validUsername(u string) error {
 func (e *Emulator) registerCluster(s clusterSpec) (*cluster, error) {
 	cfg := s.cfg
 	family := familyFor(cfg.EngineVersion)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, ok := e.clusters[s.id]; ok {
+	st := e.lock()
+	defer st.unlock()
+	if _, ok := st.clusters[s.id]; ok {
 		return nil, fmt.Errorf("auroratest: cluster %q already exists", s.id)
 	}
-	e.ensureDefaultGroupsLocked(family)
+	st.ensureDefaultGroups(family)
 	resolve := func(k groupKind, name string) (string, error) {
 		if name == "" {
 			return defaultGroupName(family), nil
 		}
 		name = strings.ToLower(name)
-		g, ok := e.lookupGroupLocked(k, name)
+		g, ok := st.group(e, k, name)
 		if !ok {
 			g = &paramGroup{kind: k, name: name, family: family, values: map[string]groupValue{},
 				description: "Created by auroratest for cluster " + s.id}
-			e.groups(k)[name] = g
+			st.groups(k)[name] = g
 		}
 		if g.family != family {
 			return "", fmt.Errorf("auroratest: cluster %q: parameter group %s is of family %s, not %s", s.id, name, g.family, family)
@@ -225,17 +196,17 @@ func (e *Emulator) registerCluster(s clusterSpec) (*cluster, error) {
 	}
 	now := time.Now().UTC()
 	c := &cluster{
-		id: s.id, resourceID: "cluster-" + randomUpper(26), engineVersion: cfg.EngineVersion, family: family,
+		id: s.id, arn: e.arn("cluster", s.id), resourceID: "cluster-" + randomUpper(26), engineVersion: cfg.EngineVersion, family: family,
 		masterUser: cfg.MasterUsername, masterPassword: cfg.MasterPassword, databaseName: cfg.DatabaseName,
 		clusterGroup: cg, backupRetention: 1, status: statusCreating, created: now,
 	}
 	for i := 0; i < cfg.Instances; i++ {
 		id := fmt.Sprintf("%s-instance-%d", s.id, i+1)
-		if _, ok := e.instances[id]; ok {
+		if _, ok := st.instances[id]; ok {
 			return nil, fmt.Errorf("auroratest: cluster %q: DB instance %s already exists", s.id, id)
 		}
 		in := &instance{
-			id: id, resourceID: "db-" + randomUpper(26), sessionID: newRequestID(), cluster: c, index: i, writer: i == 0,
+			id: id, arn: e.arn("db", id), resourceID: "db-" + randomUpper(26), sessionID: newRequestID(), cluster: c, index: i, writer: i == 0,
 			promotionTier: i, instanceGroup: ig, status: statusCreating,
 			clusterGroupStatus: statusInSync, instanceGroupStatus: statusInSync,
 			az: availabilityZones[i%len(availabilityZones)], created: now,
@@ -243,9 +214,9 @@ func (e *Emulator) registerCluster(s clusterSpec) (*cluster, error) {
 		}
 		ca := cfg.CACertificateIdentifier
 		if ca == "" {
-			ca = e.defaultCALocked()
+			ca = st.defaultCA()
 		}
-		if err := e.issueLocked(in, ca); err != nil {
+		if err := e.issue(st, in, ca); err != nil {
 			return nil, err
 		}
 		c.members = append(c.members, in)
@@ -254,12 +225,12 @@ func (e *Emulator) registerCluster(s clusterSpec) (*cluster, error) {
 		return nil, err
 	}
 	if cfg.ManageMasterUserPassword {
-		e.createManagedSecretLocked(c)
+		e.createManagedSecret(st, c)
 	}
-	e.clusters[c.id] = c
-	e.clusterOrder = append(e.clusterOrder, c)
+	st.clusters[c.id] = c
+	st.clusterOrder = append(st.clusterOrder, c)
 	for _, in := range c.members {
-		e.instances[in.id] = in
+		st.instances[in.id] = in
 	}
 	return c, nil
 }
@@ -268,10 +239,10 @@ func (e *Emulator) registerCluster(s clusterSpec) (*cluster, error) {
 // database), then starts the readers as streaming replicas.
 func (e *Emulator) startCluster(ctx context.Context, c *cluster) error {
 	w := c.members[0]
-	e.mu.Lock()
-	want := e.desiredLocked(w)
+	st := e.lock()
+	want := e.desired(st, w)
 	wtls := w.tls
-	e.mu.Unlock()
+	st.unlock()
 	settings, preload := splitPreload(want)
 	srv, err := pgserver.Start(ctx, pgserver.Config{
 		Dir: w.dir, Superuser: c.masterUser, Password: c.masterPassword,
@@ -281,9 +252,9 @@ func (e *Emulator) startCluster(ctx context.Context, c *cluster) error {
 		return fmt.Errorf("auroratest: starting the writer of cluster %s: %w", c.id, err)
 	}
 	e.log.Debug("auroratest: writer started", "cluster", c.id)
-	e.mu.Lock()
+	st = e.lock()
 	w.server, w.port, w.applied = srv, srv.Port(), want
-	e.mu.Unlock()
+	st.unlock()
 	if err := prepareWriter(ctx, srv, c); err != nil {
 		return fmt.Errorf("auroratest: preparing the writer of cluster %s: %w", c.id, err)
 	}
@@ -292,10 +263,10 @@ func (e *Emulator) startCluster(ctx context.Context, c *cluster) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(c.members))
 	for i, r := range c.members[1:] {
-		e.mu.Lock()
-		want := e.desiredLocked(r)
+		st := e.lock()
+		want := e.desired(st, r)
 		rtls := r.tls
-		e.mu.Unlock()
+		st.unlock()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -308,21 +279,21 @@ func (e *Emulator) startCluster(ctx context.Context, c *cluster) error {
 			e.log.Debug("auroratest: reader started", "instance", r.id)
 			applied := rs.Settings()
 			applied[paramPreload] = strings.Join(preload, ",")
-			e.mu.Lock()
+			st := e.lock()
 			r.server, r.port, r.applied = rs, rs.Port(), applied
-			e.mu.Unlock()
+			st.unlock()
 		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	e.mu.Lock()
+	st = e.lock()
 	c.status = statusAvailable
 	for _, in := range c.members {
 		in.status = statusAvailable
 	}
-	e.mu.Unlock()
+	st.unlock()
 	return nil
 }
 
@@ -400,22 +371,9 @@ func (c *cluster) readers() []*instance {
 	return out
 }
 
-// lookupClusterLocked finds a cluster by identifier or ARN.
-func (e *Emulator) lookupClusterLocked(id string) (*cluster, bool) {
-	id = strings.ToLower(strings.TrimPrefix(id, e.arn("cluster", "")))
-	c, ok := e.clusters[id]
-	return c, ok
-}
-
-func (e *Emulator) lookupInstanceLocked(id string) (*instance, bool) {
-	id = strings.ToLower(strings.TrimPrefix(id, e.arn("db", "")))
-	in, ok := e.instances[id]
-	return in, ok
-}
-
 const timeFormat = "2006-01-02T15:04:05.000Z"
 
-func (e *Emulator) xClusterLocked(c *cluster) xDBCluster {
+func (e *Emulator) xCluster(st *state, c *cluster) xDBCluster {
 	now := time.Now().UTC()
 	x := xDBCluster{
 		AllocatedStorage:           1,
@@ -439,12 +397,12 @@ func (e *Emulator) xClusterLocked(c *cluster) xDBCluster {
 		PreferredMaintenanceWindow: "sun:08:00-sun:08:30",
 		HostedZoneId:               hostedZoneID,
 		DbClusterResourceId:        c.resourceID,
-		DBClusterArn:               e.arn("cluster", c.id),
+		DBClusterArn:               c.arn,
 		ClusterCreateTime:          c.created.Format(timeFormat),
 		EngineMode:                 "provisioned",
 		StorageType:                "aurora",
 		NetworkType:                "IPV4",
-		MasterUserSecret:           e.xMasterUserSecretLocked(c),
+		MasterUserSecret:           e.xMasterUserSecret(c),
 	}
 	for _, in := range c.members {
 		x.DBClusterMembers.Items = append(x.DBClusterMembers.Items, xDBClusterMember{
@@ -455,192 +413,77 @@ func (e *Emulator) xClusterLocked(c *cluster) xDBCluster {
 	return x
 }
 
-func (e *Emulator) xInstanceLocked(in *instance) xDBInstance {
-	c := in.cluster
-	x := xDBInstance{
-		DBInstanceIdentifier:       in.id,
-		DBInstanceClass:            instanceClass,
-		Engine:                     engineName,
-		DBInstanceStatus:           in.status,
-		MasterUsername:             c.masterUser,
-		DBName:                     c.databaseName,
-		Endpoint:                   xEndpoint{Address: "127.0.0.1", Port: int32(in.port), HostedZoneId: hostedZoneID},
-		AllocatedStorage:           1,
-		InstanceCreateTime:         in.created.Format(timeFormat),
-		PreferredBackupWindow:      "07:00-07:30",
-		BackupRetentionPeriod:      int32(c.backupRetention),
-		AvailabilityZone:           in.az,
-		PreferredMaintenanceWindow: "sun:08:00-sun:08:30",
-		EngineVersion:              c.engineVersion,
-		AutoMinorVersionUpgrade:    true,
-		LicenseModel:               "postgresql-license",
-		StorageType:                "aurora",
-		DBClusterIdentifier:        c.id,
-		DbiResourceId:              in.resourceID,
-		CACertificateIdentifier:    in.ca,
-		CertificateDetails:         &xCertificateDetails{CAIdentifier: in.ca, ValidTill: in.certValidTill.UTC().Format(timeFormat)},
-		PendingModifiedValues:      xInstancePending{CACertificateIdentifier: in.pendingCA},
-		PromotionTier:              int32(in.promotionTier),
-		DBInstanceArn:              e.arn("db", in.id),
-		NetworkType:                "IPV4",
-	}
-	x.DBParameterGroups.Items = []xDBParameterGroupStatus{{DBParameterGroupName: in.instanceGroup, ParameterApplyStatus: in.instanceGroupStatus}}
-	x.OptionGroupMemberships.Items = []xOptionGroupMembership{{OptionGroupName: "default:aurora-postgresql-" + strings.TrimPrefix(c.family, "aurora-postgresql"), Status: statusInSync}}
-	return x
+type describeClustersIn struct {
+	DBClusterIdentifier string
+	IncludeShared       bool
+	listIn
 }
 
-// matchFilters applies DescribeDBClusters/DescribeDBInstances filters.
-func matchFilter(f filter, values ...string) bool {
-	for _, want := range f.values {
-		for _, v := range values {
-			if strings.EqualFold(want, v) {
-				return true
-			}
-		}
-	}
-	return false
+// clusterFilters are DescribeDBClusters' filters.
+var clusterFilters = filterSet[*cluster]{
+	"db-cluster-id":          func(c *cluster) []string { return []string{c.id, c.arn} },
+	"db-cluster-resource-id": func(c *cluster) []string { return []string{c.resourceID} },
+	"engine":                 func(c *cluster) []string { return []string{engineName} },
+	"engine-version":         func(c *cluster) []string { return []string{c.engineVersion} },
+	"db-instance-id":         func(c *cluster) []string { return c.memberIDs() },
 }
 
-func (e *Emulator) actDescribeDBClusters(r *request) (any, error) {
-	filters, err := r.filters()
-	if err != nil {
-		return nil, err
+func (c *cluster) memberIDs() []string {
+	var out []string
+	for _, in := range c.members {
+		out = append(out, in.id, in.arn)
 	}
-	for _, f := range filters {
-		switch f.name {
-		case "db-cluster-id", "engine", "db-cluster-resource-id":
-		default:
-			return nil, errInvalidValue("Unrecognized filter name: %s. auroratest supports db-cluster-id, db-cluster-resource-id and engine.", f.name)
-		}
-	}
-	if _, err := r.optBool("IncludeShared", false); err != nil {
-		return nil, err
-	}
-	id := r.str("DBClusterIdentifier")
-	e.mu.Lock()
-	var list []xDBCluster
-	if id != "" {
-		c, ok := e.lookupClusterLocked(id)
+	return out
+}
+
+func (e *Emulator) describeDBClusters(ctx context.Context, in *describeClustersIn) (any, error) {
+	st := e.lock()
+	defer st.unlock()
+	list := st.clusterOrder
+	if in.DBClusterIdentifier != "" {
+		c, ok := st.cluster(e, in.DBClusterIdentifier)
 		if !ok {
-			e.mu.Unlock()
-			return nil, errClusterNotFound(id)
+			return nil, errClusterNotFound(in.DBClusterIdentifier)
 		}
-		list = append(list, e.xClusterLocked(c))
-	} else {
-	clusters:
-		for _, c := range e.clusterOrder {
-			for _, f := range filters {
-				var ok bool
-				switch f.name {
-				case "db-cluster-id":
-					ok = matchFilter(f, c.id, e.arn("cluster", c.id))
-				case "engine":
-					ok = matchFilter(f, engineName)
-				case "db-cluster-resource-id":
-					ok = matchFilter(f, c.resourceID)
-				}
-				if !ok {
-					continue clusters
-				}
-			}
-			list = append(list, e.xClusterLocked(c))
-		}
+		list = []*cluster{c}
 	}
-	e.mu.Unlock()
-	from, to, next, err := r.page(len(list))
+	items, next, err := describe(list, clusterFilters, in.Filters, in.pageIn)
 	if err != nil {
 		return nil, err
 	}
 	var res xDescribeDBClustersResult
-	res.Marker, res.DBClusters.Items = next, list[from:to]
+	res.Marker = next
+	for _, c := range items {
+		res.DBClusters.Items = append(res.DBClusters.Items, e.xCluster(st, c))
+	}
 	return res, nil
 }
 
-func (e *Emulator) actDescribeDBInstances(r *request) (any, error) {
-	filters, err := r.filters()
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range filters {
-		switch f.name {
-		case "db-cluster-id", "db-instance-id", "engine", "dbi-resource-id":
-		default:
-			return nil, errInvalidValue("Unrecognized filter name: %s. auroratest supports db-cluster-id, db-instance-id, dbi-resource-id and engine.", f.name)
-		}
-	}
-	id := r.str("DBInstanceIdentifier")
-	e.mu.Lock()
-	var list []xDBInstance
-	if id != "" {
-		in, ok := e.lookupInstanceLocked(id)
-		if !ok {
-			e.mu.Unlock()
-			return nil, errInstanceNotFound(id)
-		}
-		list = append(list, e.xInstanceLocked(in))
-	} else {
-		for _, c := range e.clusterOrder {
-		instances:
-			for _, in := range c.members {
-				for _, f := range filters {
-					var ok bool
-					switch f.name {
-					case "db-cluster-id":
-						ok = matchFilter(f, c.id, e.arn("cluster", c.id))
-					case "db-instance-id":
-						ok = matchFilter(f, in.id, e.arn("db", in.id))
-					case "engine":
-						ok = matchFilter(f, engineName)
-					case "dbi-resource-id":
-						ok = matchFilter(f, in.resourceID)
-					}
-					if !ok {
-						continue instances
-					}
-				}
-				list = append(list, e.xInstanceLocked(in))
-			}
-		}
-	}
-	e.mu.Unlock()
-	from, to, next, err := r.page(len(list))
-	if err != nil {
-		return nil, err
-	}
-	var res xDescribeDBInstancesResult
-	res.Marker, res.DBInstances.Items = next, list[from:to]
-	return res, nil
+type modifyClusterIn struct {
+	DBClusterIdentifier         string `rds:",required"`
+	DBClusterParameterGroupName string
+	BackupRetentionPeriod       *int
+	ApplyImmediately            bool
 }
 
-// actModifyDBCluster changes the cluster parameter group and the backup
+// modifyDBCluster changes the cluster parameter group and the backup
 // retention period. The cluster is "modifying" for the transition delay;
 // then a new parameter group is associated (members pending-reboot) and
 // the retention period changes. Aurora applies both regardless of
 // ApplyImmediately.
-func (e *Emulator) actModifyDBCluster(r *request) (any, error) {
-	id, err := r.required("DBClusterIdentifier")
-	if err != nil {
-		return nil, err
+func (e *Emulator) modifyDBCluster(ctx context.Context, in *modifyClusterIn) (any, error) {
+	if r := in.BackupRetentionPeriod; r != nil && (*r < 1 || *r > 35) {
+		return nil, errInvalidValue("Invalid backup retention period: %d. The backup retention period must be between 1 and 35 days for Aurora DB clusters.", *r)
 	}
-	if _, err := r.optBool("ApplyImmediately", false); err != nil {
-		return nil, err
-	}
-	retention, hasRetention, err := r.optInt("BackupRetentionPeriod")
-	if err != nil {
-		return nil, err
-	}
-	if hasRetention && (retention < 1 || retention > 35) {
-		return nil, errInvalidValue("Invalid backup retention period: %d. The backup retention period must be between 1 and 35 days for Aurora DB clusters.", retention)
-	}
-	groupName := strings.ToLower(r.str("DBClusterParameterGroupName"))
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	c, ok := e.lookupClusterLocked(id)
+	groupName := strings.ToLower(in.DBClusterParameterGroupName)
+	st := e.lock()
+	defer st.unlock()
+	c, ok := st.cluster(e, in.DBClusterIdentifier)
 	if !ok {
-		return nil, errClusterNotFound(id)
+		return nil, errClusterNotFound(in.DBClusterIdentifier)
 	}
 	if groupName != "" {
-		g, ok := e.lookupGroupLocked(clusterKind, groupName)
+		g, ok := st.group(e, clusterKind, groupName)
 		if !ok {
 			return nil, &apiError{http.StatusNotFound, "DBClusterParameterGroupNotFound", "DBClusterParameterGroup not found: " + groupName}
 		}
@@ -651,20 +494,21 @@ func (e *Emulator) actModifyDBCluster(r *request) (any, error) {
 			groupName = ""
 		}
 	}
-	if !hasRetention && groupName == "" {
+	if in.BackupRetentionPeriod == nil && groupName == "" {
 		return nil, errInvalidCombination("No modifications were requested")
 	}
 	if c.status != statusAvailable {
 		return nil, errInvalidClusterState(c.id, c.status)
 	}
 	c.status = statusModifying
-	x := e.xClusterLocked(c)
-	e.goBackgroundLocked(func(ctx context.Context) {
+	x := e.xCluster(st, c)
+	retention := in.BackupRetentionPeriod
+	e.goBackground(st, func(ctx context.Context) {
 		if !e.sleep(e.delay) {
 			return
 		}
-		e.mu.Lock()
-		defer e.mu.Unlock()
+		st := e.lock()
+		defer st.unlock()
 		if groupName != "" {
 			c.clusterGroup = groupName
 			for _, in := range c.members {
@@ -672,130 +516,10 @@ func (e *Emulator) actModifyDBCluster(r *request) (any, error) {
 				in.pendingGen++
 			}
 		}
-		if hasRetention {
-			c.backupRetention = retention
+		if retention != nil {
+			c.backupRetention = *retention
 		}
 		c.status = statusAvailable
 	})
 	return xDBClusterResult{DBCluster: x}, nil
-}
-
-// actModifyDBInstance changes an instance's DB parameter group (pending
-// until a reboot, as on Aurora) and its promotion tier.
-func (e *Emulator) actModifyDBInstance(r *request) (any, error) {
-	id, err := r.required("DBInstanceIdentifier")
-	if err != nil {
-		return nil, err
-	}
-	applyNow, err := r.optBool("ApplyImmediately", false)
-	if err != nil {
-		return nil, err
-	}
-	rotationRestart, err := r.optBool("CertificateRotationRestart", true)
-	if err != nil {
-		return nil, err
-	}
-	caID := r.str("CACertificateIdentifier")
-	tier, hasTier, err := r.optInt("PromotionTier")
-	if err != nil {
-		return nil, err
-	}
-	if hasTier && (tier < 0 || tier > 15) {
-		return nil, errInvalidValue("Invalid PromotionTier %d: allowed values are 0 to 15.", tier)
-	}
-	groupName := strings.ToLower(r.str("DBParameterGroupName"))
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	in, ok := e.lookupInstanceLocked(id)
-	if !ok {
-		return nil, errInstanceNotFound(id)
-	}
-	if groupName != "" {
-		g, ok := e.lookupGroupLocked(instanceKind, groupName)
-		if !ok {
-			return nil, errGroupNotFound(instanceKind, groupName)
-		}
-		if g.family != in.cluster.family {
-			return nil, errInvalidCombination("The parameter group %s with DBParameterGroupFamily %s cannot be used for this instance. Please use a Parameter Group with DBParameterGroupFamily %s", g.name, g.family, in.cluster.family)
-		}
-		if g.name == in.instanceGroup {
-			groupName = ""
-		}
-	}
-	if caID != "" {
-		if _, ok := e.cas.byID[caID]; !ok {
-			return nil, errCertNotFound(caID)
-		}
-		if caID == in.ca && in.pendingCA == "" {
-			caID = ""
-		}
-	}
-	if !hasTier && groupName == "" && caID == "" {
-		return nil, errInvalidCombination("No modifications were requested")
-	}
-	if in.status != statusAvailable {
-		return nil, errInvalidInstanceState(in.id, in.status)
-	}
-	in.status = statusModifying
-	x := e.xInstanceLocked(in)
-	e.goBackgroundLocked(func(ctx context.Context) {
-		if !e.sleep(e.delay) {
-			return
-		}
-		e.mu.Lock()
-		if groupName != "" {
-			in.instanceGroup = groupName
-			in.instanceGroupStatus = statusPendingReboot
-			in.pendingGen++
-		}
-		if hasTier {
-			in.promotionTier = tier
-		}
-		rotate := caID
-		if caID != "" && !applyNow {
-			in.pendingCA, rotate = caID, "" // at the next reboot
-		}
-		if rotate == "" {
-			in.status = statusAvailable
-		}
-		e.mu.Unlock()
-		if rotate != "" {
-			e.rotateCA(ctx, in, rotate, rotationRestart)
-		}
-	})
-	return xDBInstanceResult{DBInstance: x}, nil
-}
-
-// actionTable lists the emulated actions with the request parameters each
-// reads.
-func (e *Emulator) actionTable() map[string]action {
-	paging := []string{"MaxRecords", "Marker"}
-	with := func(base ...string) []string { return append(slices.Clone(base), paging...) }
-	return map[string]action{
-		"CreateDBClusterParameterGroup":          {[]string{"DBClusterParameterGroupName", "DBParameterGroupFamily", "Description", "Tags"}, e.actCreateDBClusterParameterGroup},
-		"CreateDBParameterGroup":                 {[]string{"DBParameterGroupName", "DBParameterGroupFamily", "Description", "Tags"}, e.actCreateDBParameterGroup},
-		"DeleteDBClusterParameterGroup":          {[]string{"DBClusterParameterGroupName"}, e.actDeleteDBClusterParameterGroup},
-		"DeleteDBParameterGroup":                 {[]string{"DBParameterGroupName"}, e.actDeleteDBParameterGroup},
-		"DescribeDBClusterParameterGroups":       {with("DBClusterParameterGroupName", "Filters"), e.actDescribeDBClusterParameterGroups},
-		"DescribeDBParameterGroups":              {with("DBParameterGroupName", "Filters"), e.actDescribeDBParameterGroups},
-		"ModifyDBClusterParameterGroup":          {[]string{"DBClusterParameterGroupName", "Parameters"}, groupAction(clusterKind, e.modifyGroup)},
-		"ModifyDBParameterGroup":                 {[]string{"DBParameterGroupName", "Parameters"}, groupAction(instanceKind, e.modifyGroup)},
-		"ResetDBClusterParameterGroup":           {[]string{"DBClusterParameterGroupName", "Parameters", "ResetAllParameters"}, groupAction(clusterKind, e.resetGroup)},
-		"ResetDBParameterGroup":                  {[]string{"DBParameterGroupName", "Parameters", "ResetAllParameters"}, groupAction(instanceKind, e.resetGroup)},
-		"DescribeDBClusterParameters":            {with("DBClusterParameterGroupName", "Source", "Filters"), e.actDescribeDBClusterParameters},
-		"DescribeDBParameters":                   {with("DBParameterGroupName", "Source", "Filters"), e.actDescribeDBParameters},
-		"DescribeEngineDefaultClusterParameters": {with("DBParameterGroupFamily", "Filters"), e.actDescribeEngineDefaultClusterParameters},
-		"DescribeEngineDefaultParameters":        {with("DBParameterGroupFamily", "Filters"), e.actDescribeEngineDefaultParameters},
-		"DescribeDBClusters":                     {with("DBClusterIdentifier", "Filters", "IncludeShared"), e.actDescribeDBClusters},
-		"DescribeDBInstances":                    {with("DBInstanceIdentifier", "Filters"), e.actDescribeDBInstances},
-		"ModifyDBCluster":                        {[]string{"DBClusterIdentifier", "DBClusterParameterGroupName", "BackupRetentionPeriod", "ApplyImmediately"}, e.actModifyDBCluster},
-		"ModifyDBInstance":                       {[]string{"DBInstanceIdentifier", "DBParameterGroupName", "PromotionTier", "ApplyImmediately", "CACertificateIdentifier", "CertificateRotationRestart"}, e.actModifyDBInstance},
-		"DescribeCertificates":                   {with("CertificateIdentifier", "Filters"), e.actDescribeCertificates},
-		"ModifyCertificates":                     {[]string{"CertificateIdentifier", "RemoveCustomerOverride"}, e.actModifyCertificates},
-		"DescribePendingMaintenanceActions":      {with("ResourceIdentifier", "Filters"), e.actDescribePendingMaintenanceActions},
-		"RebootDBInstance":                       {[]string{"DBInstanceIdentifier", "ForceFailover"}, e.actRebootDBInstance},
-		"FailoverDBCluster":                      {[]string{"DBClusterIdentifier", "TargetDBInstanceIdentifier"}, e.actFailoverDBCluster},
-		"DescribeDBLogFiles":                     {with("DBInstanceIdentifier", "FilenameContains", "FileLastWritten", "FileSize", "Filters"), e.actDescribeDBLogFiles},
-		"DownloadDBLogFilePortion":               {[]string{"DBInstanceIdentifier", "LogFileName", "Marker", "NumberOfLines"}, e.actDownloadDBLogFilePortion},
-	}
 }

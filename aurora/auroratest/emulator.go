@@ -116,7 +116,6 @@ type Emulator struct {
 	account  string
 	dir      string
 	catalog  *catalog
-	actions  map[string]action
 	log      *slog.Logger
 	delay    time.Duration
 	caWindow time.Duration
@@ -130,15 +129,8 @@ type Emulator struct {
 	cancel context.CancelFunc
 	bg     sync.WaitGroup
 
-	mu             sync.Mutex
-	closed         bool
-	clusterGroups  map[string]*paramGroup
-	instanceGroups map[string]*paramGroup
-	clusters       map[string]*cluster
-	clusterOrder   []*cluster
-	instances      map[string]*instance
-	caOverride     string // ModifyCertificates' default for new launches
-	secrets        []*secret
+	stateMu sync.Mutex // see state.go
+	st      state
 
 	smActions map[string]smAction // Secrets Manager
 	kmsKeyARN string              // the account's aws/secretsmanager KMS key
@@ -177,15 +169,14 @@ func Start(ctx context.Context, opts ...Option) (*Emulator, error) {
 	}
 	e := &Emulator{
 		region: defaultRegion, account: defaultAccount, dir: dir, delay: cfg.transitionDelay, caWindow: cfg.caWindow,
-		log:           cfg.logger,
-		clusterGroups: map[string]*paramGroup{}, instanceGroups: map[string]*paramGroup{},
-		clusters: map[string]*cluster{}, instances: map[string]*instance{},
+		log: cfg.logger,
 	}
+	e.st = state{mu: &e.stateMu, clusterGroups: map[string]*paramGroup{}, instanceGroups: map[string]*paramGroup{},
+		clusters: map[string]*cluster{}, instances: map[string]*instance{}}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
-	e.actions = e.actionTable()
 	e.smActions = e.smActionTable()
 	e.kmsKeyARN = "arn:aws:kms:" + e.region + ":" + e.account + ":key/" + newUUID()
 
@@ -209,9 +200,9 @@ func Start(ctx context.Context, opts ...Option) (*Emulator, error) {
 	}
 	e.catalog = cat
 
-	e.mu.Lock()
-	e.ensureDefaultGroupsLocked(familyFor(defaultEngineVersion))
-	e.mu.Unlock()
+	st := e.lock()
+	st.ensureDefaultGroups(familyFor(defaultEngineVersion))
+	st.unlock()
 
 	if err := e.serve(); err != nil {
 		e.Close()
@@ -293,15 +284,15 @@ func (e *Emulator) AWSConfig() aws.Config {
 // instance, as the cluster's master user, without TLS. It contains the
 // master password: never print or log it.
 func (e *Emulator) ConnString(instanceID, db string) (string, error) {
-	e.mu.Lock()
-	in, ok := e.lookupInstanceLocked(instanceID)
+	st := e.lock()
+	in, ok := st.instance(e, instanceID)
 	if !ok {
-		e.mu.Unlock()
+		st.unlock()
 		return "", fmt.Errorf("auroratest: no DB instance %q", instanceID)
 	}
 	port := in.port
 	user, pass := in.cluster.masterUser, in.cluster.masterPassword
-	e.mu.Unlock()
+	st.unlock()
 	u := url.URL{
 		Scheme:   "postgres",
 		User:     url.UserPassword(user, pass),
@@ -316,9 +307,9 @@ func (e *Emulator) ConnString(instanceID, db string) (string, error) {
 // unknown cluster): the current one, after RotateMasterPassword or a
 // rotation of the cluster's managed secret.
 func (e *Emulator) MasterPassword(clusterID string) string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if c, ok := e.lookupClusterLocked(clusterID); ok {
+	st := e.lock()
+	defer st.unlock()
+	if c, ok := st.cluster(e, clusterID); ok {
 		return c.masterPassword
 	}
 	return ""
@@ -327,13 +318,13 @@ func (e *Emulator) MasterPassword(clusterID string) string {
 // Close stops the API server and every DB instance and removes the
 // emulator's files. Background operations in flight are cancelled.
 func (e *Emulator) Close() error {
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
+	st := e.lock()
+	if st.closed {
+		st.unlock()
 		return nil
 	}
-	e.closed = true
-	e.mu.Unlock()
+	st.closed = true
+	st.unlock()
 
 	var errs []error
 	e.cancel() // background work and calls waiting on servers end now
@@ -351,14 +342,14 @@ func (e *Emulator) Close() error {
 		srv *pgserver.Server
 	}
 	var servers []named
-	e.mu.Lock()
-	for _, in := range e.instances {
+	st = e.lock()
+	for _, in := range st.instances {
 		if in.server != nil {
 			servers = append(servers, named{in.id, in.server})
 		}
 	}
-	clusters := slices.Clone(e.clusterOrder)
-	e.mu.Unlock()
+	clusters := slices.Clone(st.clusterOrder)
+	st.unlock()
 	for _, c := range clusters {
 		c.closeProxies()
 	}

@@ -430,8 +430,9 @@ func testLogicalReplicationWalLevel(t *testing.T) {
 	}
 }
 
-// A 21-parameter modify and a static+immediate modify are refused with
-// InvalidParameterValue and change nothing; so are other bad changes.
+// A 21-parameter modify and other bad changes are refused with
+// InvalidParameterValue and change nothing; a static parameter with
+// immediate is InvalidParameterCombination, as on Aurora.
 func TestModifyRefusals(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t)
@@ -494,8 +495,12 @@ func TestModifyRefusals(t *testing.T) {
 			_, err := c.ModifyDBClusterParameterGroup(ctx, &rds.ModifyDBClusterParameterGroupInput{
 				DBClusterParameterGroupName: aws.String(group), Parameters: tc.params,
 			})
-			if code := apiCode(err); code != "InvalidParameterValue" {
-				t.Fatalf("error = %v (code %q), want InvalidParameterValue", err, code)
+			want := "InvalidParameterValue"
+			if tc.name == "static with immediate" {
+				want = "InvalidParameterCombination"
+			}
+			if code := apiCode(err); code != want {
+				t.Fatalf("error = %v (code %q), want %s", err, code, want)
 			}
 		})
 	}

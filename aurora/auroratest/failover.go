@@ -31,17 +31,19 @@ import (
 
 const statusFailingOver = "failing-over"
 
-func (e *Emulator) actFailoverDBCluster(r *request) (any, error) {
-	id, err := r.required("DBClusterIdentifier")
-	if err != nil {
-		return nil, err
-	}
-	targetID := r.str("TargetDBInstanceIdentifier")
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	c, ok := e.lookupClusterLocked(id)
+func init() { register("FailoverDBCluster", (*Emulator).failoverDBCluster) }
+
+type failoverIn struct {
+	DBClusterIdentifier        string `rds:",required"`
+	TargetDBInstanceIdentifier string
+}
+
+func (e *Emulator) failoverDBCluster(ctx context.Context, in *failoverIn) (any, error) {
+	st := e.lock()
+	defer st.unlock()
+	c, ok := st.cluster(e, in.DBClusterIdentifier)
 	if !ok {
-		return nil, errClusterNotFound(id)
+		return nil, errClusterNotFound(in.DBClusterIdentifier)
 	}
 	if c.status != statusAvailable {
 		return nil, errInvalidClusterState(c.id, c.status)
@@ -49,21 +51,21 @@ func (e *Emulator) actFailoverDBCluster(r *request) (any, error) {
 	if w := c.writer(); w != nil && w.status != statusAvailable {
 		return nil, errInvalidInstanceState(w.id, w.status)
 	}
-	target, err := e.failoverTargetLocked(c, targetID)
+	target, err := e.failoverTarget(st, c, in.TargetDBInstanceIdentifier)
 	if err != nil {
 		return nil, err
 	}
-	if err := e.startFailoverLocked(c, target); err != nil {
+	if err := e.startFailover(st, c, target); err != nil {
 		return nil, err
 	}
-	return xDBClusterResult{DBCluster: e.xClusterLocked(c)}, nil
+	return xDBClusterResult{DBCluster: e.xCluster(st, c)}, nil
 }
 
-// failoverTargetLocked validates a named target or picks one: the
-// available reader with the lowest promotion tier.
-func (e *Emulator) failoverTargetLocked(c *cluster, targetID string) (*instance, error) {
+// failoverTarget validates a named target or picks one: the available
+// reader with the lowest promotion tier.
+func (e *Emulator) failoverTarget(st *state, c *cluster, targetID string) (*instance, error) {
 	if targetID != "" {
-		t, ok := e.lookupInstanceLocked(targetID)
+		t, ok := st.instance(e, targetID)
 		if !ok || t.cluster != c {
 			return nil, errInvalidValue("TargetDBInstanceIdentifier %s is not a DB instance of cluster %s.", targetID, c.id)
 		}
@@ -87,9 +89,9 @@ func (e *Emulator) failoverTargetLocked(c *cluster, targetID string) (*instance,
 	return best, nil
 }
 
-// startFailoverLocked marks the cluster failing-over and starts the
-// failover in the background.
-func (e *Emulator) startFailoverLocked(c *cluster, target *instance) error {
+// startFailover marks the cluster failing-over and starts the failover in
+// the background.
+func (e *Emulator) startFailover(st *state, c *cluster, target *instance) error {
 	w := c.writer()
 	if w == nil {
 		return errInvalidClusterState(c.id, "without a writer")
@@ -100,28 +102,16 @@ func (e *Emulator) startFailoverLocked(c *cluster, target *instance) error {
 	// writer is promoted, so no write lands on the old writer.
 	c.fenced = true
 	c.writerProxy.cut("")
-	e.goBackgroundLocked(func(ctx context.Context) { e.failover(ctx, c, target) })
+	e.goBackground(st, func(ctx context.Context) { e.failover(ctx, c, target) })
 	return nil
 }
 
-// lockMembers locks every member's opMu in member order.
-func lockMembers(c *cluster) func() {
-	for _, in := range c.members {
-		in.opMu.Lock()
-	}
-	return func() {
-		for _, in := range c.members {
-			in.opMu.Unlock()
-		}
-	}
-}
-
 func (e *Emulator) failover(ctx context.Context, c *cluster, target *instance) {
-	unlock := lockMembers(c)
+	unlock := e.lockMembers(c)
 	defer unlock()
 	err := e.doFailover(ctx, c, target)
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	st := e.lock()
+	defer st.unlock()
 	if err != nil && ctx.Err() == nil {
 		e.log.Error("auroratest: failover failed", "cluster", c.id, "error", err)
 	}
@@ -138,11 +128,11 @@ func (e *Emulator) failover(ctx context.Context, c *cluster, target *instance) {
 }
 
 func (e *Emulator) doFailover(ctx context.Context, c *cluster, target *instance) error {
-	e.mu.Lock()
+	st := e.lock()
 	old := c.writer()
 	oldSrv, newSrv := old.server, target.server
 	others := slices.DeleteFunc(c.readers(), func(in *instance) bool { return in == target })
-	e.mu.Unlock()
+	st.unlock()
 
 	// Aurora's readers share the writer's storage, so a clean failover
 	// loses nothing. Here the target must first replay everything the old
@@ -174,13 +164,13 @@ func (e *Emulator) doFailover(ctx context.Context, c *cluster, target *instance)
 		}
 		return fmt.Errorf("promoting %s: %w", target.id, err)
 	}
-	e.mu.Lock()
+	st = e.lock()
 	old.writer, target.writer = false, true
 	c.fenced = false
 	for _, in := range others {
 		in.status = statusRebooting
 	}
-	e.mu.Unlock()
+	st.unlock()
 	c.writerProxy.cut(target.id)
 
 	var errs []error
@@ -219,33 +209,32 @@ func (e *Emulator) doFailover(ctx context.Context, c *cluster, target *instance)
 // of the new writer, on its own data directory, with the settings a
 // reader of that writer needs.
 func (e *Emulator) rejoinAsReplica(ctx context.Context, in *instance, writer *instance) error {
-	e.mu.Lock()
+	st := e.lock()
 	srv, primary := in.server, writer.server
-	old, want := in.applied, e.readerSettingsLocked(in, writer)
-	e.mu.Unlock()
+	old, want := in.applied, e.readerSettings(st, in, writer)
+	st.unlock()
 	if err := pushSettings(srv, old, want); err != nil {
 		return err
 	}
-	e.mu.Lock()
+	st = e.lock()
 	in.applied = want
-	e.mu.Unlock()
+	st.unlock()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	return srv.Follow(ctx, primary)
 }
 
-// readerSettingsLocked is what in runs with as a reader of writer: its
-// desired settings, with the standby floor of the writer's. Callers hold
-// e.mu.
-func (e *Emulator) readerSettingsLocked(in, writer *instance) map[string]string {
-	want := e.desiredLocked(in)
+// readerSettings is what in runs with as a reader of writer: its desired
+// settings, with the standby floor of the writer's.
+func (e *Emulator) readerSettings(st *state, in, writer *instance) map[string]string {
+	want := e.desired(st, in)
 	e.raiseFloor(want, writer.applied)
 	return want
 }
 
 func (e *Emulator) markAvailable(in *instance) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	st := e.lock()
+	defer st.unlock()
 	if in.server != nil && in.server.Running() {
 		in.status = statusAvailable
 	}
@@ -254,9 +243,9 @@ func (e *Emulator) markAvailable(in *instance) {
 // follow points a reader at the new writer and waits until it streams
 // the new writer's timeline.
 func (e *Emulator) follow(ctx context.Context, in *instance, primary *pgserver.Server) error {
-	e.mu.Lock()
+	st := e.lock()
 	srv := in.server
-	e.mu.Unlock()
+	st.unlock()
 	if srv == nil || !srv.Running() {
 		return errors.New("the reader is not running")
 	}
@@ -268,10 +257,10 @@ func (e *Emulator) follow(ctx context.Context, in *instance, primary *pgserver.S
 // rebuildReplica replaces an instance's server with a fresh streaming
 // replica of the writer: same directory (the log is kept), same port.
 func (e *Emulator) rebuildReplica(ctx context.Context, in *instance, writer *instance) error {
-	e.mu.Lock()
+	st := e.lock()
 	old, port := in.server, in.port
-	primary, want := writer.server, e.readerSettingsLocked(in, writer)
-	e.mu.Unlock()
+	primary, want := writer.server, e.readerSettings(st, in, writer)
+	st.unlock()
 	if old != nil {
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		_ = old.Stop(sctx)
@@ -289,9 +278,9 @@ func (e *Emulator) rebuildReplica(ctx context.Context, in *instance, writer *ins
 	}
 	applied := rs.Settings()
 	applied[paramPreload] = strings.Join(preload, ",")
-	e.mu.Lock()
+	st = e.lock()
 	in.server, in.port, in.applied = rs, rs.Port(), applied
-	e.mu.Unlock()
+	st.unlock()
 	return nil
 }
 
@@ -320,43 +309,43 @@ func waitReplayed(ctx context.Context, standby *pgserver.Server, lsn string, tim
 // once the process is gone; the recovery runs in the background, with the
 // usual statuses ("failing-over", "rebooting", then "available").
 func (e *Emulator) CrashInstance(id string) error {
-	e.mu.Lock()
-	in, ok := e.lookupInstanceLocked(id)
+	st := e.lock()
+	in, ok := st.instance(e, id)
 	if !ok {
-		e.mu.Unlock()
+		st.unlock()
 		return fmt.Errorf("auroratest: CrashInstance: no DB instance %q", id)
 	}
 	if in.status != statusAvailable || in.cluster.status != statusAvailable {
-		e.mu.Unlock()
+		st.unlock()
 		return fmt.Errorf("auroratest: CrashInstance: %s is %s (cluster %s); crash only available instances", id, in.status, in.cluster.status)
 	}
 	srv := in.server
 	in.status = statusRebooting // nobody else touches it meanwhile
-	e.mu.Unlock()
+	st.unlock()
 	srv.Kill()
 
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	st = e.lock()
+	defer st.unlock()
 	c := in.cluster
 	if in.writer {
-		if target, err := e.failoverTargetLocked(c, ""); err == nil {
-			return e.startFailoverLocked(c, target)
+		if target, err := e.failoverTarget(st, c, ""); err == nil {
+			return e.startFailover(st, c, target)
 		}
 	}
-	e.goBackgroundLocked(func(ctx context.Context) { e.recoverCrashed(ctx, in) })
+	e.goBackground(st, func(ctx context.Context) { e.recoverCrashed(ctx, in) })
 	return nil
 }
 
 // recoverCrashed starts a crashed server again (crash recovery).
 func (e *Emulator) recoverCrashed(ctx context.Context, in *instance) {
-	in.opMu.Lock()
-	defer in.opMu.Unlock()
-	e.mu.Lock()
+	in.ops.lock()
+	defer in.ops.unlock()
+	st := e.lock()
 	srv := in.server
-	e.mu.Unlock()
+	st.unlock()
 	err := srv.StartAgain(ctx)
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	st = e.lock()
+	defer st.unlock()
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Error("auroratest: restarting a crashed instance", "instance", in.id, "error", err)

@@ -48,8 +48,7 @@ func (pc *proxyConn) close() {
 	pc.server.Close()
 }
 
-// startProxies opens the cluster's two endpoints on one port. Callers hold
-// e.mu.
+// startProxies opens the cluster's two endpoints on one port.
 func (e *Emulator) startProxies(c *cluster) error {
 	var lastErr error
 	for attempt := 0; attempt < 20; attempt++ {
@@ -76,8 +75,8 @@ func (e *Emulator) startProxies(c *cluster) error {
 }
 
 func (e *Emulator) pickWriter(c *cluster) (string, string, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	st := e.lock()
+	defer st.unlock()
 	w := c.writer()
 	if w == nil || w.port == 0 || c.fenced {
 		return "", "", false
@@ -86,14 +85,14 @@ func (e *Emulator) pickWriter(c *cluster) (string, string, bool) {
 }
 
 func (e *Emulator) pickReader(c *cluster, n int) (string, string, bool) {
-	e.mu.Lock()
+	st := e.lock()
 	var ready []*instance
 	for _, r := range c.readers() {
 		if r.status == statusAvailable && r.port != 0 {
 			ready = append(ready, r)
 		}
 	}
-	e.mu.Unlock()
+	st.unlock()
 	if len(ready) == 0 {
 		return e.pickWriter(c)
 	}

@@ -226,14 +226,14 @@ func epochPtr(t time.Time) *epoch {
 	return &e
 }
 
-// lookupSecretLocked finds a secret by name, ARN, or ARN without the six
+// lookupSecret finds a secret by name, ARN, or ARN without the six
 // random characters Secrets Manager appends to the name, answering as
 // Secrets Manager does when id is empty or names no secret.
-func (e *Emulator) lookupSecretLocked(id string) (*secret, error) {
+func (e *Emulator) lookupSecret(st *state, id string) (*secret, error) {
 	if id == "" {
 		return nil, smInvalidParameter("You must provide a SecretId.")
 	}
-	for _, s := range e.secrets {
+	for _, s := range st.secrets {
 		if id == s.name || id == s.arn || id == s.arn[:len(s.arn)-7] {
 			return s, nil
 		}
@@ -267,10 +267,10 @@ func managedSecretValue(c *cluster, password string) string {
 	return string(b)
 }
 
-// createManagedSecretLocked gives a cluster the secret RDS creates for
+// createManagedSecret gives a cluster the secret RDS creates for
 // ManageMasterUserPassword, named rds!cluster-<uuid>. The cluster's port
 // must be known.
-func (e *Emulator) createManagedSecretLocked(c *cluster) {
+func (e *Emulator) createManagedSecret(st *state, c *cluster) {
 	now := time.Now().UTC()
 	name := "rds!cluster-" + newUUID()
 	s := &secret{
@@ -278,7 +278,7 @@ func (e *Emulator) createManagedSecretLocked(c *cluster) {
 		description: "Secret associated with primary RDS DB cluster: " + e.arn("cluster", c.id),
 		current:     secretVersion{id: newUUID(), value: managedSecretValue(c, c.masterPassword), created: now},
 	}
-	e.secrets = append(e.secrets, s)
+	st.secrets = append(st.secrets, s)
 	c.secret = s
 	c.secretStatus = secretStatusActive
 }
@@ -288,17 +288,17 @@ func (e *Emulator) createManagedSecretLocked(c *cluster) {
 // ManageMasterUserPassword, as DescribeDBClusters reports it in
 // MasterUserSecret.SecretArn; "" for other or unknown clusters.
 func (e *Emulator) MasterUserSecretARN(clusterID string) string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if c, ok := e.lookupClusterLocked(clusterID); ok && c.secret != nil {
+	st := e.lock()
+	defer st.unlock()
+	if c, ok := st.cluster(e, clusterID); ok && c.secret != nil {
 		return c.secret.arn
 	}
 	return ""
 }
 
-// xMasterUserSecretLocked is the cluster's MasterUserSecret; nil when RDS
+// xMasterUserSecret is the cluster's MasterUserSecret; nil when RDS
 // does not manage its password.
-func (e *Emulator) xMasterUserSecretLocked(c *cluster) *xMasterUserSecret {
+func (e *Emulator) xMasterUserSecret(c *cluster) *xMasterUserSecret {
 	if c.secret == nil {
 		return nil
 	}
@@ -325,9 +325,9 @@ func (e *Emulator) smGetSecretValue(_ context.Context, body []byte) (any, error)
 	if err := decodeMembers(body, &in); err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	s, err := e.lookupSecretLocked(in.SecretId)
+	st := e.lock()
+	defer st.unlock()
+	s, err := e.lookupSecret(st, in.SecretId)
 	if err != nil {
 		return nil, err
 	}
@@ -392,9 +392,9 @@ func (e *Emulator) smDescribeSecret(_ context.Context, body []byte) (any, error)
 	if err := decodeMembers(body, &in); err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	s, err := e.lookupSecretLocked(in.SecretId)
+	st := e.lock()
+	defer st.unlock()
+	s, err := e.lookupSecret(st, in.SecretId)
 	if err != nil {
 		return nil, err
 	}
@@ -449,14 +449,14 @@ func (e *Emulator) smRotateSecret(ctx context.Context, body []byte) (any, error)
 	if err := decodeMembers(body, &in); err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	s, err := e.lookupSecretLocked(in.SecretId)
+	st := e.lock()
+	s, err := e.lookupSecret(st, in.SecretId)
 	if err != nil {
-		e.mu.Unlock()
+		st.unlock()
 		return nil, err
 	}
 	c := s.cluster
-	e.mu.Unlock()
+	st.unlock()
 	if err := validToken(in.ClientRequestToken); err != nil {
 		return nil, err
 	}
@@ -504,9 +504,9 @@ func (e *Emulator) smCreateSecret(_ context.Context, body []byte) (any, error) {
 	if version == "" {
 		version = newUUID()
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, s := range e.secrets {
+	st := e.lock()
+	defer st.unlock()
+	for _, s := range st.secrets {
 		if s.name == in.Name {
 			return nil, &smError{http.StatusBadRequest, "ResourceExistsException", "The operation failed because the secret " + in.Name + " already exists."}
 		}
@@ -516,7 +516,7 @@ func (e *Emulator) smCreateSecret(_ context.Context, body []byte) (any, error) {
 		arn: e.secretARN(in.Name), name: in.Name, description: in.Description, created: now, lastChanged: now,
 		current: secretVersion{id: version, value: *in.SecretString, created: now},
 	}
-	e.secrets = append(e.secrets, s)
+	st.secrets = append(st.secrets, s)
 	return jVersionOutput{ARN: s.arn, Name: s.name, VersionId: version}, nil
 }
 
@@ -530,9 +530,9 @@ func (e *Emulator) smCreateSecret(_ context.Context, body []byte) (any, error) {
 // open; new ones need the new password. The cluster and every instance
 // must be available. ctx bounds the rotation.
 func (e *Emulator) RotateMasterPassword(ctx context.Context, clusterID string) error {
-	e.mu.Lock()
-	c, ok := e.lookupClusterLocked(clusterID)
-	e.mu.Unlock()
+	st := e.lock()
+	c, ok := st.cluster(e, clusterID)
+	st.unlock()
 	if !ok {
 		return fmt.Errorf("auroratest: no DB cluster %q", clusterID)
 	}
@@ -544,25 +544,25 @@ func (e *Emulator) RotateMasterPassword(ctx context.Context, clusterID string) e
 // new version ID of its secret (token when given). A token naming a version
 // the secret already has makes the call a repeat: nothing changes.
 func (e *Emulator) rotateMasterPassword(ctx context.Context, c *cluster, token string) (string, error) {
-	unlock := lockMembers(c)
+	unlock := e.lockMembers(c)
 	defer unlock()
 
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
+	st := e.lock()
+	if st.closed {
+		st.unlock()
 		return "", errors.New("auroratest: the emulator is closed")
 	}
 	if s := c.secret; s != nil && token != "" && (token == s.current.id || s.previous != nil && token == s.previous.id) {
-		e.mu.Unlock()
+		st.unlock()
 		return token, nil
 	}
 	if c.status != statusAvailable {
-		e.mu.Unlock()
+		st.unlock()
 		return "", smInvalidRequest("DB cluster %s is %s: its master user password can be rotated only while it is available.", c.id, c.status)
 	}
 	for _, in := range c.members {
 		if in.status != statusAvailable || in.server == nil || !in.server.Running() {
-			e.mu.Unlock()
+			st.unlock()
 			return "", smInvalidRequest("DB instance %s is %s: the master user password can be rotated only while every instance of cluster %s is available.", in.id, in.status, c.id)
 		}
 	}
@@ -573,13 +573,13 @@ func (e *Emulator) rotateMasterPassword(ctx context.Context, c *cluster, token s
 	if c.secret != nil {
 		c.secretStatus = secretStatusRotating
 	}
-	e.mu.Unlock()
+	st.unlock()
 	defer func() {
-		e.mu.Lock()
+		st = e.lock()
 		if c.secret != nil {
 			c.secretStatus = secretStatusActive
 		}
-		e.mu.Unlock()
+		st.unlock()
 	}()
 
 	password := generatePassword()
@@ -623,7 +623,7 @@ func (e *Emulator) rotateMasterPassword(ctx context.Context, c *cluster, token s
 	if version == "" {
 		version = newUUID()
 	}
-	e.mu.Lock()
+	st = e.lock()
 	c.masterPassword = password
 	if s := c.secret; s != nil {
 		now := time.Now().UTC()
@@ -632,7 +632,7 @@ func (e *Emulator) rotateMasterPassword(ctx context.Context, c *cluster, token s
 		s.current = secretVersion{id: version, value: managedSecretValue(c, password), created: now}
 		s.lastChanged, s.lastRotated = now, now
 	}
-	e.mu.Unlock()
+	st.unlock()
 
 	// The readers' WAL receivers use the new password the next time they
 	// connect (SetPassword); new sessions on a reader need it once the

@@ -45,26 +45,26 @@ var standbyCritical = []string{
 }
 
 // desiredLocked computes the settings an instance should run with, without
-// the standby floor (see standbyFloorLocked). Callers hold e.mu.
-func (e *Emulator) desiredLocked(in *instance) map[string]string {
+// the standby floor (see raiseFloor).
+func (e *Emulator) desired(st *state, in *instance) map[string]string {
 	s := map[string]string{
 		"log_line_prefix":             rdsLogLinePrefix,
 		"cluster_name":                in.id,
 		"wal_retrieve_retry_interval": "250",
 		"wal_keep_size":               "64", // MB: base backups and reconnecting readers find their WAL
-		topologySetting:               topologyLocked(in.cluster),
+		topologySetting:               topology(in.cluster),
 	}
 	for _, p := range e.catalog.sorted {
 		if p.systemValue != "" {
 			s[p.name] = p.systemValue
 		}
 	}
-	if g, ok := e.clusterGroups[in.cluster.clusterGroup]; ok {
+	if g, ok := st.clusterGroups[in.cluster.clusterGroup]; ok {
 		for k, v := range g.values {
 			s[k] = v.value
 		}
 	}
-	if g, ok := e.instanceGroups[in.instanceGroup]; ok {
+	if g, ok := st.instanceGroups[in.instanceGroup]; ok {
 		for k, v := range g.values {
 			s[k] = v.value
 		}
@@ -219,9 +219,9 @@ func (e *Emulator) applyGroupChanges(g *paramGroup, changes []paramChange) error
 			pending = true
 		}
 	}
-	e.mu.Lock()
+	st := e.lock()
 	var affected []*instance
-	for _, c := range e.clusterOrder {
+	for _, c := range st.clusterOrder {
 		for _, in := range c.members {
 			if g.kind == clusterKind && c.clusterGroup == g.name || g.kind == instanceKind && in.instanceGroup == g.name {
 				affected = append(affected, in)
@@ -229,18 +229,18 @@ func (e *Emulator) applyGroupChanges(g *paramGroup, changes []paramChange) error
 		}
 	}
 	for _, in := range affected {
-		st := &in.clusterGroupStatus
+		gs := &in.clusterGroupStatus
 		if g.kind == instanceKind {
-			st = &in.instanceGroupStatus
+			gs = &in.instanceGroupStatus
 		}
 		if pending {
-			*st = statusPendingReboot
+			*gs = statusPendingReboot
 			in.pendingGen++
-		} else if *st != statusPendingReboot && len(immediate) > 0 {
-			*st = statusApplying
+		} else if *gs != statusPendingReboot && len(immediate) > 0 {
+			*gs = statusApplying
 		}
 	}
-	e.mu.Unlock()
+	st.unlock()
 	if len(immediate) == 0 {
 		return nil
 	}
@@ -261,11 +261,11 @@ func (e *Emulator) applyGroupChanges(g *paramGroup, changes []paramChange) error
 // applyImmediate applies the named dynamic parameters to one running
 // server and reloads it.
 func (e *Emulator) applyImmediate(in *instance, kind groupKind, names []string) error {
-	in.opMu.Lock()
-	defer in.opMu.Unlock()
-	e.mu.Lock()
+	in.ops.lock()
+	defer in.ops.unlock()
+	st := e.lock()
 	srv := in.server
-	want := e.desiredLocked(in)
+	want := e.desired(st, in)
 	next := maps.Clone(in.applied)
 	for _, name := range names {
 		if v, ok := want[name]; ok {
@@ -275,7 +275,7 @@ func (e *Emulator) applyImmediate(in *instance, kind groupKind, names []string) 
 		}
 	}
 	old := in.applied
-	e.mu.Unlock()
+	st.unlock()
 
 	// A server that is not running gets everything at its next start.
 	var err error
@@ -286,17 +286,17 @@ func (e *Emulator) applyImmediate(in *instance, kind groupKind, names []string) 
 			err = reloadAndWait(e.ctx, srv)
 		}
 	}
-	e.mu.Lock()
+	st = e.lock()
 	if pushed {
 		in.applied = next
 	}
-	st := &in.clusterGroupStatus
+	gs := &in.clusterGroupStatus
 	if kind == instanceKind {
-		st = &in.instanceGroupStatus
+		gs = &in.instanceGroupStatus
 	}
-	if *st == statusApplying {
-		*st = statusInSync
+	if *gs == statusApplying {
+		*gs = statusInSync
 	}
-	e.mu.Unlock()
+	st.unlock()
 	return err
 }

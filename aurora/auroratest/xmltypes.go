@@ -17,6 +17,12 @@ type xParameter struct {
 	IsModifiable         bool
 	MinimumEngineVersion string `xml:",omitempty"`
 	ApplyMethod          string `xml:",omitempty"`
+	SupportedEngineModes xStringList
+}
+
+// xStringList is a list of strings with <member> elements.
+type xStringList struct {
+	Items []string `xml:"member"`
 }
 
 type xParameterList struct {
