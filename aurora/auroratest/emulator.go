@@ -132,8 +132,9 @@ type Emulator struct {
 	stateMu sync.Mutex // see state.go
 	st      state
 
-	smActions map[string]smAction // Secrets Manager
-	kmsKeyARN string              // the account's aws/secretsmanager KMS key
+	smActions    map[string]smAction // Secrets Manager
+	kmsKeyARN    string              // the account's aws/secretsmanager KMS key
+	rdsKMSKeyARN string              // the account's aws/rds KMS key (default storage encryption)
 }
 
 const (
@@ -172,13 +173,14 @@ func Start(ctx context.Context, opts ...Option) (*Emulator, error) {
 		log: cfg.logger,
 	}
 	e.st = state{mu: &e.stateMu, clusterGroups: map[string]*paramGroup{}, instanceGroups: map[string]*paramGroup{},
-		clusters: map[string]*cluster{}, instances: map[string]*instance{}}
+		clusters: map[string]*cluster{}, instances: map[string]*instance{}, snapshots: map[string]*snapshot{}}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.smActions = e.smActionTable()
 	e.kmsKeyARN = "arn:aws:kms:" + e.region + ":" + e.account + ":key/" + newUUID()
+	e.rdsKMSKeyARN = "arn:aws:kms:" + e.region + ":" + e.account + ":key/" + newUUID()
 
 	// The CAs (RSA key generation) and the catalog (a server) are built
 	// once per process, side by side.

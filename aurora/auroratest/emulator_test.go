@@ -665,9 +665,9 @@ func TestFaults(t *testing.T) {
 		t.Errorf("ModifyDBCluster on an unknown cluster: %v, want *types.DBClusterNotFoundFault", err)
 	}
 	// Options the emulator does not emulate are refused, not ignored.
-	_, err = c.ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{DBClusterIdentifier: aws.String(clusterShared), DeletionProtection: aws.Bool(true)})
-	if apiCode(err) != "InvalidParameterValue" || !strings.Contains(err.Error(), "DeletionProtection") {
-		t.Errorf("ModifyDBCluster DeletionProtection: %v, want InvalidParameterValue naming it", err)
+	_, err = c.ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{DBClusterIdentifier: aws.String(clusterShared), BacktrackWindow: aws.Int64(3600)})
+	if apiCode(err) != "InvalidParameterValue" || !strings.Contains(err.Error(), "BacktrackWindow") {
+		t.Errorf("ModifyDBCluster BacktrackWindow: %v, want InvalidParameterValue naming it", err)
 	}
 }
 

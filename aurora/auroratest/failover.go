@@ -41,12 +41,9 @@ type failoverIn struct {
 func (e *Emulator) failoverDBCluster(ctx context.Context, in *failoverIn) (any, error) {
 	st := e.lock()
 	defer st.unlock()
-	c, ok := st.cluster(e, in.DBClusterIdentifier)
-	if !ok {
-		return nil, errClusterNotFound(in.DBClusterIdentifier)
-	}
-	if c.status != statusAvailable {
-		return nil, errInvalidClusterState(c.id, c.status)
+	c, err := st.availableCluster(e, in.DBClusterIdentifier)
+	if err != nil {
+		return nil, err
 	}
 	if w := c.writer(); w != nil && w.status != statusAvailable {
 		return nil, errInvalidInstanceState(w.id, w.status)
@@ -97,7 +94,9 @@ func (e *Emulator) startFailover(st *state, c *cluster, target *instance) error 
 		return errInvalidClusterState(c.id, "without a writer")
 	}
 	c.status = statusFailingOver
-	w.status = statusRebooting
+	if w.status != statusDeleting {
+		w.status = statusRebooting
+	}
 	// From now on the writer endpoint refuses connections until the new
 	// writer is promoted, so no write lands on the old writer.
 	c.fenced = true
@@ -187,6 +186,14 @@ func (e *Emulator) doFailover(ctx context.Context, c *cluster, target *instance)
 	// ends where the new timeline forks: it restarts as a reader of the new
 	// writer on its own data. Otherwise (it crashed, or the target missed
 	// some of its WAL) it is rebuilt from a base backup.
+	st = e.lock()
+	retiring := old.status == statusDeleting
+	st.unlock()
+	if retiring {
+		// The old writer is being deleted: it stays stopped.
+		e.refreshTopology(ctx, c)
+		return errors.Join(errs...)
+	}
 	rejoined := false
 	if stopErr == nil && caughtUp == nil {
 		err := e.rejoinAsReplica(ctx, old, target)
@@ -235,7 +242,7 @@ func (e *Emulator) readerSettings(st *state, in, writer *instance) map[string]st
 func (e *Emulator) markAvailable(in *instance) {
 	st := e.lock()
 	defer st.unlock()
-	if in.server != nil && in.server.Running() {
+	if in.status != statusDeleting && in.server != nil && in.server.Running() {
 		in.status = statusAvailable
 	}
 }
@@ -269,6 +276,12 @@ func (e *Emulator) rebuildReplica(ctx context.Context, in *instance, writer *ins
 			return err
 		}
 	}
+	return e.startReplica(ctx, in, primary, want, port)
+}
+
+// startReplica starts in's server as a streaming replica of primary with
+// the given settings, on port (0: a free one), and records it.
+func (e *Emulator) startReplica(ctx context.Context, in *instance, primary *pgserver.Server, want map[string]string, port int) error {
 	settings, preload := splitPreload(want)
 	rs, err := primary.StartReplica(ctx, pgserver.Config{
 		Dir: in.dir, Port: port, PreloadLibraries: preload, Settings: settings, TLS: e.serverTLS(in),
@@ -278,7 +291,7 @@ func (e *Emulator) rebuildReplica(ctx context.Context, in *instance, writer *ins
 	}
 	applied := rs.Settings()
 	applied[paramPreload] = strings.Join(preload, ",")
-	st = e.lock()
+	st := e.lock()
 	in.server, in.port, in.applied = rs, rs.Port(), applied
 	st.unlock()
 	return nil

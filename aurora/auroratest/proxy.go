@@ -48,11 +48,19 @@ func (pc *proxyConn) close() {
 	pc.server.Close()
 }
 
-// startProxies opens the cluster's two endpoints on one port.
-func (e *Emulator) startProxies(c *cluster) error {
+// startProxies opens the cluster's two endpoints on one port: the one
+// asked for, or a free one.
+func (e *Emulator) startProxies(c *cluster, want *int) error {
 	var lastErr error
 	for attempt := 0; attempt < 20; attempt++ {
-		wl, err := net.Listen("tcp", writerEndpointHost+":0")
+		addr := writerEndpointHost + ":0"
+		if want != nil {
+			addr = net.JoinHostPort(writerEndpointHost, strconv.Itoa(*want))
+		}
+		wl, err := net.Listen("tcp", addr)
+		if err != nil && want != nil {
+			return errInvalidValue("Port %d is not free on this machine's loopback addresses: pick another or leave Port out.", *want)
+		}
 		if err != nil {
 			return fmt.Errorf("auroratest: opening the writer endpoint of %s: %w", c.id, err)
 		}
@@ -61,6 +69,9 @@ func (e *Emulator) startProxies(c *cluster) error {
 		if err != nil {
 			wl.Close()
 			lastErr = err
+			if want != nil {
+				return errInvalidValue("Port %d is not free on this machine's loopback addresses: pick another or leave Port out.", *want)
+			}
 			continue
 		}
 		c.port = port

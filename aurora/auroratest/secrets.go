@@ -544,6 +544,14 @@ func (e *Emulator) RotateMasterPassword(ctx context.Context, clusterID string) e
 // new version ID of its secret (token when given). A token naming a version
 // the secret already has makes the call a repeat: nothing changes.
 func (e *Emulator) rotateMasterPassword(ctx context.Context, c *cluster, token string) (string, error) {
+	return e.setMasterPassword(ctx, c, generatePassword(), token, statusAvailable)
+}
+
+// setMasterPassword gives the master user of c a new password, as
+// rotateMasterPassword describes, while c is in the given status
+// (available for a rotation, modifying for ModifyDBCluster's
+// MasterUserPassword).
+func (e *Emulator) setMasterPassword(ctx context.Context, c *cluster, password, token, during string) (string, error) {
 	unlock := e.lockMembers(c)
 	defer unlock()
 
@@ -556,7 +564,7 @@ func (e *Emulator) rotateMasterPassword(ctx context.Context, c *cluster, token s
 		st.unlock()
 		return token, nil
 	}
-	if c.status != statusAvailable {
+	if c.status != during {
 		st.unlock()
 		return "", smInvalidRequest("DB cluster %s is %s: its master user password can be rotated only while it is available.", c.id, c.status)
 	}
@@ -582,7 +590,6 @@ func (e *Emulator) rotateMasterPassword(ctx context.Context, c *cluster, token s
 		st.unlock()
 	}()
 
-	password := generatePassword()
 	verifier, err := scram.Verifier(password, nil, scram.DefaultIterations)
 	if err != nil {
 		return "", fmt.Errorf("auroratest: rotating the master password of %s: %w", c.id, err)

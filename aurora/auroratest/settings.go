@@ -53,6 +53,9 @@ func (e *Emulator) desired(st *state, in *instance) map[string]string {
 		"wal_retrieve_retry_interval": "250",
 		"wal_keep_size":               "64", // MB: base backups and reconnecting readers find their WAL
 		topologySetting:               topology(in.cluster),
+		// Every writer archives its WAL for point-in-time restores.
+		"archive_mode":    "on",
+		"archive_command": "test ! -f " + in.cluster.archiveDir() + "/%f && cp %p " + in.cluster.archiveDir() + "/%f",
 	}
 	for _, p := range e.catalog.sorted {
 		if p.systemValue != "" {

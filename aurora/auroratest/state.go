@@ -37,6 +37,9 @@ type state struct {
 	instances      map[string]*instance
 	caOverride     string // ModifyCertificates' default for new launches
 	secrets        []*secret
+	snapshots      map[string]*snapshot // by lower-case identifier
+	snapshotOrder  []*snapshot
+	events         []event
 }
 
 // lock takes the state lock and returns the state it guards.
@@ -98,4 +101,17 @@ func (s *state) instance(e *Emulator, id string) (*instance, bool) {
 	id = strings.ToLower(strings.TrimPrefix(id, e.arn("db", "")))
 	in, ok := s.instances[id]
 	return in, ok
+}
+
+// availableCluster finds a cluster that must be available for what the
+// caller does, answering as RDS does when it is unknown or busy.
+func (s *state) availableCluster(e *Emulator, id string) (*cluster, error) {
+	c, ok := s.cluster(e, id)
+	if !ok {
+		return nil, errClusterNotFound(id)
+	}
+	if c.status != statusAvailable {
+		return nil, errInvalidClusterState(c.id, c.status)
+	}
+	return c, nil
 }

@@ -149,6 +149,11 @@ func (e *Emulator) tagsOf(st *state, arn string) (*tagList, error) {
 			return &g.tags, nil
 		}
 		return nil, errGroupNotFound(k, name)
+	case "cluster-snapshot":
+		if s, ok := st.snapshot(e, name); ok {
+			return &s.tags, nil
+		}
+		return nil, errSnapshotNotFound(name)
 	}
 	return nil, errInvalidValue("Invalid resource name: %s. auroratest tags clusters, instances, parameter groups, cluster snapshots and cluster endpoints.", arn)
 }

@@ -58,6 +58,8 @@ type xDBClusterMember struct {
 
 type xClusterPending struct {
 	BackupRetentionPeriod *int32 `xml:",omitempty"`
+	MasterUserPassword    string `xml:",omitempty"`
+	EngineVersion         string `xml:",omitempty"`
 }
 
 type xAvailabilityZones struct {
@@ -78,6 +80,7 @@ type xDBCluster struct {
 	EarliestRestorableTime     string
 	Endpoint                   string
 	ReaderEndpoint             string
+	CustomEndpoints            xStringList
 	MultiAZ                    bool
 	Engine                     string
 	EngineVersion              string
@@ -90,14 +93,17 @@ type xDBCluster struct {
 	DBClusterMembers           struct {
 		Items []xDBClusterMember `xml:"DBClusterMember"`
 	}
-	VpcSecurityGroups                xEmpty
+	DBClusterOptionGroupMemberships  xEmpty
+	VpcSecurityGroups                xVpcSecurityGroups
 	HostedZoneId                     string
 	StorageEncrypted                 bool
+	KmsKeyId                         string `xml:",omitempty"`
 	DbClusterResourceId              string
 	DBClusterArn                     string
 	AssociatedRoles                  xEmpty
 	IAMDatabaseAuthenticationEnabled bool
 	ClusterCreateTime                string
+	EnabledCloudwatchLogsExports     xStringList
 	EngineMode                       string
 	PendingModifiedValues            *xClusterPending `xml:",omitempty"`
 	DeletionProtection               bool
@@ -105,10 +111,26 @@ type xDBCluster struct {
 	CopyTagsToSnapshot               bool
 	CrossAccountClone                bool
 	DomainMemberships                xEmpty
-	TagList                          xEmpty
+	TagList                          xTagList
+	AutoMinorVersionUpgrade          bool
+	MonitoringInterval               int32
+	PerformanceInsightsEnabled       bool
+	DatabaseInsightsMode             string
 	StorageType                      string
 	NetworkType                      string
 	MasterUserSecret                 *xMasterUserSecret `xml:",omitempty"`
+	LocalWriteForwardingStatus       string
+	CertificateDetails               *xCertificateDetails `xml:",omitempty"`
+	EngineLifecycleSupport           string
+}
+
+type xVpcSecurityGroup struct {
+	VpcSecurityGroupId string
+	Status             string
+}
+
+type xVpcSecurityGroups struct {
+	Items []xVpcSecurityGroup `xml:"VpcSecurityGroupMembership"`
 }
 
 type xMasterUserSecret struct {
@@ -140,6 +162,7 @@ type xCertificateDetails struct {
 
 type xInstancePending struct {
 	CACertificateIdentifier string `xml:",omitempty"`
+	DBInstanceClass         string `xml:",omitempty"`
 }
 
 type xDBInstance struct {
@@ -148,18 +171,19 @@ type xDBInstance struct {
 	Engine                string
 	DBInstanceStatus      string
 	MasterUsername        string
-	DBName                string `xml:",omitempty"`
-	Endpoint              xEndpoint
+	DBName                string     `xml:",omitempty"`
+	Endpoint              *xEndpoint `xml:",omitempty"`
 	AllocatedStorage      int32
 	InstanceCreateTime    string
 	PreferredBackupWindow string
 	BackupRetentionPeriod int32
 	DBSecurityGroups      xEmpty
-	VpcSecurityGroups     xEmpty
+	VpcSecurityGroups     xVpcSecurityGroups
 	DBParameterGroups     struct {
 		Items []xDBParameterGroupStatus `xml:"DBParameterGroup"`
 	}
 	AvailabilityZone                 string
+	DBSubnetGroup                    *xDBSubnetGroup `xml:",omitempty"`
 	PreferredMaintenanceWindow       string
 	PendingModifiedValues            xInstancePending
 	MultiAZ                          bool
@@ -175,6 +199,7 @@ type xDBInstance struct {
 	DbInstancePort                   int32
 	DBClusterIdentifier              string
 	StorageEncrypted                 bool
+	KmsKeyId                         string `xml:",omitempty"`
 	DbiResourceId                    string
 	CACertificateIdentifier          string
 	DomainMemberships                xEmpty
@@ -184,10 +209,16 @@ type xDBInstance struct {
 	DBInstanceArn                    string
 	IAMDatabaseAuthenticationEnabled bool
 	PerformanceInsightsEnabled       bool
+	DatabaseInsightsMode             string
+	EnabledCloudwatchLogsExports     xStringList
 	DeletionProtection               bool
-	TagList                          xEmpty
+	TagList                          xTagList
 	CertificateDetails               *xCertificateDetails `xml:",omitempty"`
 	NetworkType                      string
+	EngineLifecycleSupport           string
+	DedicatedLogVolume               bool
+	CustomerOwnedIpEnabled           bool
+	BackupTarget                     string
 }
 
 // Results, one per action.

@@ -91,6 +91,21 @@ func handOver(path string) error {
 	return os.Lchown(path, int(u.uid), int(u.gid))
 }
 
+// handOverTree gives a directory tree to the user the server runs as (a
+// copied data directory).
+func handOverTree(root string) error {
+	u, err := runAsUser()
+	if err != nil || u == nil {
+		return err
+	}
+	return filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(path, int(u.uid), int(u.gid))
+	})
+}
+
 // makeTraversable lets the server's user reach dir when this process is
 // root: ancestors that this process owns and that others cannot search (as
 // t.TempDir() makes them) get the search bit for others. Nothing else about

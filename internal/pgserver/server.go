@@ -110,6 +110,109 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// Recovery asks Open to replay archived WAL before the server opens for
+// writes: a point-in-time restore of a base backup.
+type Recovery struct {
+	// RestoreCommand is restore_command: it copies the archived WAL file
+	// %f to %p.
+	RestoreCommand string
+	// TargetTime, when set, stops the replay at the last commit before it
+	// (recovery_target_time); zero replays all the archived WAL.
+	TargetTime time.Time
+}
+
+// Open starts a server on a data directory that already exists in
+// cfg.Dir/data: one an earlier Start made and Stop stopped, a copy of one,
+// or a base backup (which the server first brings to a consistent state
+// with the WAL it holds). With rec, it replays archived WAL first, as a
+// point-in-time restore, and Open returns once the server has left
+// recovery and accepts writes, with the recovery settings removed again.
+// cfg.Superuser and cfg.Password must be those the data holds.
+func Open(ctx context.Context, cfg Config, rec *Recovery) (*Server, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("pgserver: Open needs the directory that holds the data")
+	}
+	s, err := prepare(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(s.dataDir, "PG_VERSION")); err != nil {
+		return nil, fmt.Errorf("pgserver: Open: %s holds no database cluster: %w", s.dataDir, err)
+	}
+	if err := handOverTree(s.dataDir); err != nil {
+		return nil, fmt.Errorf("pgserver: handing %s to the postgres user: %w", s.dataDir, err)
+	}
+	_ = os.Remove(filepath.Join(s.dataDir, "postmaster.pid")) // a copy of a running server's
+	_ = os.Remove(filepath.Join(s.dataDir, "standby.signal"))
+	if rec != nil {
+		if s.cfg.Settings == nil {
+			s.cfg.Settings = map[string]string{}
+		}
+		s.cfg.Settings["restore_command"] = rec.RestoreCommand
+		s.cfg.Settings["recovery_target_action"] = "promote"
+		if !rec.TargetTime.IsZero() {
+			s.cfg.Settings["recovery_target_time"] = rec.TargetTime.UTC().Format("2006-01-02 15:04:05.999999") + "+00"
+		}
+		if err := writeOwned(filepath.Join(s.dataDir, "recovery.signal"), nil); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.startWithRetry(ctx); err != nil {
+		s.kill()
+		return nil, err
+	}
+	if rec == nil {
+		return s, nil
+	}
+	err = wait.Until(ctx, pgaurora.Wait{MaxWait: s.startTimeout()}, pollServer, func(ctx context.Context) (bool, error) {
+		v, err := s.QueryOne(ctx, "SELECT pg_is_in_recovery()::text")
+		return err == nil && v == "false", nil
+	})
+	if err != nil {
+		s.kill()
+		return nil, fmt.Errorf("pgserver: the point-in-time recovery did not end: %w\nserver log:\n%s", err, tail(s.logSince(0), 30))
+	}
+	if err := s.UpdateSettings(map[string]string{"restore_command": "", "recovery_target_action": "", "recovery_target_time": ""}); err != nil {
+		s.kill()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Backup writes a base backup of the running server into dir/data (with
+// the WAL it needs, -X stream), as Open and StartReplica read it. The
+// server keeps running.
+func (s *Server) Backup(ctx context.Context, dir string) error {
+	b, err := prepare(Config{Dir: dir, Superuser: s.cfg.Superuser, Password: s.Password()})
+	if err != nil {
+		return err
+	}
+	return b.basebackup(ctx, s.Port(), false)
+}
+
+// Password is the superuser's password ("" with trust authentication).
+// It is a secret: never print or log it.
+func (s *Server) Password() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.Password
+}
+
+// MakeServerDir creates a directory that the servers can write into (an
+// archive for archive_command), owned by the user they run as.
+func MakeServerDir(path string) error {
+	if _, err := runAsUser(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(path, 0o700); err != nil {
+		return fmt.Errorf("pgserver: creating %s: %w", path, err)
+	}
+	if err := makeTraversable(path); err != nil {
+		return err
+	}
+	return handOver(path)
+}
+
 // StartReplica makes a streaming replica of s with pg_basebackup and starts
 // it as a hot standby. Settings and preload libraries not given in cfg are
 // taken from s, so the replica can replay everything the primary writes.
@@ -142,7 +245,7 @@ func (s *Server) StartReplica(ctx context.Context, cfg Config) (*Server, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := r.basebackup(ctx, port); err != nil {
+	if err := r.basebackup(ctx, port, true); err != nil {
 		r.cleanup()
 		return nil, err
 	}
@@ -350,7 +453,7 @@ func (s *Server) initdb(ctx context.Context) error {
 	return s.appendInclude()
 }
 
-func (s *Server) basebackup(ctx context.Context, primaryPort int) error {
+func (s *Server) basebackup(ctx context.Context, primaryPort int, standby bool) error {
 	cmd := s.command(ctx, "pg_basebackup", "-h", "127.0.0.1", "-p", strconv.Itoa(primaryPort),
 		"-U", s.cfg.Superuser, "-D", s.dataDir, "-X", "stream", "-c", "fast", "--no-sync", "-w")
 	if s.cfg.Password != "" {
@@ -358,6 +461,9 @@ func (s *Server) basebackup(ctx context.Context, primaryPort int) error {
 	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("pgserver: pg_basebackup from port %d: %w\n%s", primaryPort, errOrCtx(ctx, err), tail(out, 20))
+	}
+	if !standby {
+		return nil
 	}
 	if err := writeOwned(filepath.Join(s.dataDir, "standby.signal"), nil); err != nil {
 		return err
