@@ -239,3 +239,96 @@ func reportSamples(b *testing.B, name string, samples []time.Duration) {
 	b.Logf("%s: median %.3fs, max %.3fs, samples (s, in order): %s", name,
 		sorted[len(sorted)/2].Seconds(), sorted[len(sorted)-1].Seconds(), strings.Join(parts, " "))
 }
+
+// BenchmarkCreateCluster measures CreateDBCluster plus one
+// CreateDBInstance until the SDK's DBInstanceAvailable waiter (polling
+// every 20ms) returns: a new database on a new server, prepared as
+// Aurora's, with its first automated backup.
+func BenchmarkCreateCluster(b *testing.B) {
+	ctx := context.Background()
+	e, err := auroratest.Start(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	c := rds.NewFromConfig(e.AWSConfig())
+	var samples []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id := fmt.Sprintf("bench-%d", i)
+		start := time.Now()
+		if _, err := c.CreateDBCluster(ctx, &rds.CreateDBClusterInput{DBClusterIdentifier: aws.String(id), Engine: aws.String("aurora-postgresql"),
+			MasterUsername: aws.String("master"), MasterUserPassword: aws.String("bench-password")}); err != nil {
+			b.Fatal(err)
+		}
+		benchWaitCluster(b, c, id)
+		benchInstance(b, c, id, id+"-1")
+		samples = append(samples, time.Since(start))
+	}
+	reportSamples(b, "create-available", samples)
+}
+
+// BenchmarkRestoreFromSnapshot measures RestoreDBClusterFromSnapshot plus
+// one CreateDBInstance until the instance is available, from a snapshot
+// of a cluster holding a 10,000-row table.
+func BenchmarkRestoreFromSnapshot(b *testing.B) {
+	ctx := context.Background()
+	e, err := auroratest.Start(ctx, auroratest.WithCluster("src", auroratest.ClusterConfig{DatabaseName: "app"}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	c := rds.NewFromConfig(e.AWSConfig())
+	cs, err := e.ConnString("src-instance-1", "app")
+	if err != nil {
+		b.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, cs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE TABLE t AS SELECT generate_series(1, 10000) AS v"); err != nil {
+		b.Fatal(err)
+	}
+	conn.Close(ctx)
+	if _, err := c.CreateDBClusterSnapshot(ctx, &rds.CreateDBClusterSnapshotInput{DBClusterIdentifier: aws.String("src"), DBClusterSnapshotIdentifier: aws.String("snap")}); err != nil {
+		b.Fatal(err)
+	}
+	w := rds.NewDBClusterSnapshotAvailableWaiter(c, func(o *rds.DBClusterSnapshotAvailableWaiterOptions) { o.MinDelay, o.MaxDelay = 20*time.Millisecond, 20*time.Millisecond })
+	if err := w.Wait(ctx, &rds.DescribeDBClusterSnapshotsInput{DBClusterSnapshotIdentifier: aws.String("snap")}, time.Minute); err != nil {
+		b.Fatal(err)
+	}
+	var samples []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id := fmt.Sprintf("restored-%d", i)
+		start := time.Now()
+		if _, err := c.RestoreDBClusterFromSnapshot(ctx, &rds.RestoreDBClusterFromSnapshotInput{DBClusterIdentifier: aws.String(id),
+			SnapshotIdentifier: aws.String("snap"), Engine: aws.String("aurora-postgresql")}); err != nil {
+			b.Fatal(err)
+		}
+		benchWaitCluster(b, c, id)
+		benchInstance(b, c, id, id+"-1")
+		samples = append(samples, time.Since(start))
+	}
+	reportSamples(b, "restore-available", samples)
+}
+
+func benchWaitCluster(b *testing.B, c *rds.Client, id string) {
+	w := rds.NewDBClusterAvailableWaiter(c, func(o *rds.DBClusterAvailableWaiterOptions) { o.MinDelay, o.MaxDelay = 20*time.Millisecond, 20*time.Millisecond })
+	if err := w.Wait(context.Background(), &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id)}, time.Minute); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func benchInstance(b *testing.B, c *rds.Client, cluster, id string) {
+	ctx := context.Background()
+	if _, err := c.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String(id), DBClusterIdentifier: aws.String(cluster),
+		Engine: aws.String("aurora-postgresql"), DBInstanceClass: aws.String("db.r6g.large")}); err != nil {
+		b.Fatal(err)
+	}
+	w := rds.NewDBInstanceAvailableWaiter(c, func(o *rds.DBInstanceAvailableWaiterOptions) { o.MinDelay, o.MaxDelay = 20*time.Millisecond, 20*time.Millisecond })
+	if err := w.Wait(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)}, time.Minute); err != nil {
+		b.Fatal(err)
+	}
+}

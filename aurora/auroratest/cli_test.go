@@ -137,6 +137,10 @@ func TestAWSCLI(t *testing.T) {
 	rdsCLI("create-db-cluster-snapshot", "--db-cluster-identifier", "cli", "--db-cluster-snapshot-identifier", "cli-snap")
 	waitStatus("snapshot", "cli-snap")
 	query("cli-1", "INSERT INTO life VALUES (2) RETURNING v::text")
+	pgtest.WaitFor(t, "the first automated backup", time.Minute, func() (bool, string) {
+		_, ok := rdsCLI("describe-db-clusters", "--db-cluster-identifier", "cli")["DBClusters"].([]any)[0].(map[string]any)["EarliestRestorableTime"]
+		return ok, "no EarliestRestorableTime yet"
+	})
 	time.Sleep(100 * time.Millisecond)
 	between := time.Now().UTC().Format(time.RFC3339Nano)
 	time.Sleep(100 * time.Millisecond)

@@ -82,22 +82,63 @@ func closeWithin(t *testing.T, e *Emulator) {
 
 // TestCloseDuringOperations closes the emulator at several points of a
 // failover, a crash recovery (which rebuilds the old writer with
-// pg_basebackup), a reboot and a start: Close returns promptly and no
-// postgres or pg_basebackup process outlives it.
+// pg_basebackup), a reboot, a point-in-time restore, a StartDBCluster, a
+// new instance's creation and the emulator's own start: Close returns
+// promptly and no postgres or pg_basebackup process outlives it.
 func TestCloseDuringOperations(t *testing.T) {
 	t.Parallel()
+	clusterStatus := func(ctx context.Context, c *rds.Client, id string) string {
+		out, err := c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id)})
+		if err != nil {
+			return err.Error()
+		}
+		return aws.ToString(out.DBClusters[0].Status)
+	}
+	waitStatus := func(t *testing.T, ctx context.Context, c *rds.Client, want string) {
+		pgtest.WaitFor(t, "cluster cl to be "+want, time.Minute, func() (bool, string) {
+			s := clusterStatus(ctx, c, "cl")
+			return s == want, s
+		})
+	}
 	ops := []struct {
-		name string
+		name      string
+		instances int
+		points    []string
+		prep      func(t *testing.T, ctx context.Context, e *Emulator, c *rds.Client)
 		run  func(ctx context.Context, e *Emulator, c *rds.Client) error
 	}{
-		{"failover", func(ctx context.Context, e *Emulator, c *rds.Client) error {
+		{"restore", 1, []string{"0s", "250ms"}, func(t *testing.T, ctx context.Context, e *Emulator, c *rds.Client) {
+			pgtest.WaitFor(t, "the first automated backup", time.Minute, func() (bool, string) {
+				out, err := c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String("cl")})
+				return err == nil && out.DBClusters[0].EarliestRestorableTime != nil, fmt.Sprint(err)
+			})
+		}, func(ctx context.Context, e *Emulator, c *rds.Client) error {
+			_, err := c.RestoreDBClusterToPointInTime(ctx, &rds.RestoreDBClusterToPointInTimeInput{DBClusterIdentifier: aws.String("pitr"),
+				SourceDBClusterIdentifier: aws.String("cl"), UseLatestRestorableTime: aws.Bool(true)})
+			return err
+		}},
+		{"start", 1, []string{"0s", "250ms"}, func(t *testing.T, ctx context.Context, e *Emulator, c *rds.Client) {
+			if _, err := c.StopDBCluster(ctx, &rds.StopDBClusterInput{DBClusterIdentifier: aws.String("cl")}); err != nil {
+				t.Fatal(err)
+			}
+			waitStatus(t, ctx, c, "stopped")
+		}, func(ctx context.Context, e *Emulator, c *rds.Client) error {
+			_, err := c.StartDBCluster(ctx, &rds.StartDBClusterInput{DBClusterIdentifier: aws.String("cl")})
+			return err
+		}},
+		{"create-instance", 1, []string{"0s", "250ms"}, nil, func(ctx context.Context, e *Emulator, c *rds.Client) error {
+			_, err := c.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String("cl-new"), DBClusterIdentifier: aws.String("cl"),
+				Engine: aws.String("aurora-postgresql"), DBInstanceClass: aws.String("db.r6g.large")})
+			return err
+		}},
+		{"failover", 2, []string{"0s", "50ms", "250ms"}, nil, func(ctx context.Context, e *Emulator, c *rds.Client) error {
 			_, err := c.FailoverDBCluster(ctx, &rds.FailoverDBClusterInput{DBClusterIdentifier: aws.String("cl")})
 			return err
 		}},
-		{"crash", func(ctx context.Context, e *Emulator, c *rds.Client) error {
+		{"crash", 2, []string{"0s", "basebackup"}, nil, func(ctx context.Context, e *Emulator, c *rds.Client) error {
 			return e.CrashInstance("cl-instance-1")
 		}},
-		{"reboot", func(ctx context.Context, e *Emulator, c *rds.Client) error {
+		{"reboot", 1, []string{"0s", "250ms"}, nil, func(ctx context.Context, e *Emulator, c *rds.Client) error {
 			_, err := c.RebootDBInstance(ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String("cl-instance-1")})
 			return err
 		}},
@@ -105,21 +146,20 @@ func TestCloseDuringOperations(t *testing.T) {
 	// "basebackup" waits until a pg_basebackup runs with its WAL
 	// streaming child (the old writer's rebuild after a crash) and closes
 	// then.
-	points := []string{"0s", "50ms", "250ms", "basebackup"}
 	for _, op := range ops {
-		for _, point := range points {
-			if point == "basebackup" && op.name != "crash" {
-				continue
-			}
+		for _, point := range op.points {
 			t.Run(op.name+"/"+point, func(t *testing.T) {
 				t.Parallel()
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 				defer cancel()
-				e, err := Start(ctx, WithCluster("cl", ClusterConfig{Instances: 2}))
+				e, err := Start(ctx, WithCluster("cl", ClusterConfig{Instances: op.instances}))
 				if err != nil {
 					t.Fatal(err)
 				}
 				c := rds.NewFromConfig(e.AWSConfig())
+				if op.prep != nil {
+					op.prep(t, ctx, e, c)
+				}
 				if err := op.run(ctx, e, c); err != nil {
 					e.Close()
 					t.Fatal(err)
@@ -143,7 +183,7 @@ func TestCloseDuringOperations(t *testing.T) {
 		}
 	}
 	for _, point := range []string{"10ms", "300ms", "1s"} {
-		t.Run("start/"+point, func(t *testing.T) {
+		t.Run("emulator-start/"+point, func(t *testing.T) {
 			t.Parallel()
 			d, _ := time.ParseDuration(point)
 			ctx, cancel := context.WithTimeout(context.Background(), d)

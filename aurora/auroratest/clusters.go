@@ -399,7 +399,7 @@ const timeFormat = "2006-01-02T15:04:05.000Z"
 
 func (e *Emulator) xCluster(st *state, c *cluster) xDBCluster {
 	now := time.Now().UTC()
-	earliest, latest, _ := c.restorableWindow(now)
+	earliest, latest, restorable := c.restorableWindow(now)
 	x := xDBCluster{
 		AllocatedStorage:                 1,
 		AvailabilityZones:                xAvailabilityZones{Items: availabilityZones},
@@ -409,13 +409,13 @@ func (e *Emulator) xCluster(st *state, c *cluster) xDBCluster {
 		DBClusterParameterGroup:          c.clusterGroup,
 		DBSubnetGroup:                    defaultSubnetGroup,
 		Status:                           c.status,
-		EarliestRestorableTime:           earliest.Format(timeFormat),
+		EarliestRestorableTime:           restorableTime(earliest, restorable),
 		Endpoint:                         writerEndpointHost,
 		ReaderEndpoint:                   readerEndpointHost,
 		MultiAZ:                          len(c.members) > 1,
 		Engine:                           engineName,
 		EngineVersion:                    c.engineVersion,
-		LatestRestorableTime:             latest.Format(timeFormat),
+		LatestRestorableTime:             restorableTime(latest, restorable),
 		Port:                             int32(c.port),
 		MasterUsername:                   c.masterUser,
 		PreferredBackupWindow:            c.backupWindow,
@@ -455,6 +455,15 @@ func (e *Emulator) xCluster(st *state, c *cluster) xDBCluster {
 		})
 	}
 	return x
+}
+
+// restorableTime is a bound of the restorable window; none until the
+// cluster's first backup.
+func restorableTime(t time.Time, ok bool) string {
+	if !ok {
+		return ""
+	}
+	return t.Format(timeFormat)
 }
 
 func (c *cluster) lifecycleSupport() string {

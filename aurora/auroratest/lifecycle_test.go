@@ -183,6 +183,10 @@ func TestLifecycle(t *testing.T) {
 	if _, err := conn.Exec(ctx, "INSERT INTO life VALUES (2)"); err != nil {
 		t.Fatal(err)
 	}
+	// Point-in-time restores reach back to the cluster's first backup.
+	pgtest.WaitFor(t, "the first automated backup", time.Minute, func() (bool, string) {
+		return describeCluster(t, ctx, c, "life").EarliestRestorableTime != nil, "no EarliestRestorableTime yet"
+	})
 	// The SDK sends times to the millisecond: keep clear of both commits.
 	time.Sleep(100 * time.Millisecond)
 	between := time.Now()

@@ -23,7 +23,8 @@ import (
 // cluster holds (kept after its last instance went, restored from a
 // snapshot, or replayed to a point in time), or else on a new database,
 // prepared as Aurora prepares one. A new or restored cluster's first
-// writer takes the base backup of the cluster's first automated snapshot.
+// writer then takes, in the background, the base backup of the cluster's
+// first automated snapshot.
 func (e *Emulator) startWriter(ctx context.Context, in *instance) error {
 	st := e.lock()
 	c := in.cluster
@@ -65,14 +66,17 @@ func (e *Emulator) startWriter(ctx context.Context, in *instance) error {
 		}
 	}
 	st = e.lock()
+	defer st.unlock()
 	in.server, in.port, in.applied = srv, srv.Port(), want
 	c.hasData, c.recovery = true, nil
-	first := len(c.backups) == 0 || rec != nil
-	st.unlock()
-	if first {
-		if err := e.automatedBackup(ctx, c, srv); err != nil {
-			e.log.Warn("auroratest: the first automated backup failed; point-in-time restores of the cluster start later", "cluster", c.id, "error", err)
-		}
+	if len(c.backups) == 0 || rec != nil {
+		// The first automated backup, off the path to "available":
+		// point-in-time restores of the cluster reach back to it.
+		e.goBackground(st, func(ctx context.Context) {
+			if err := e.automatedBackup(ctx, c, srv); err != nil && ctx.Err() == nil {
+				e.log.Warn("auroratest: the first automated backup failed; the cluster cannot be restored to a point in time", "cluster", c.id, "error", err)
+			}
+		})
 	}
 	return nil
 }

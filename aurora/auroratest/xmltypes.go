@@ -77,14 +77,14 @@ type xDBCluster struct {
 	DBClusterParameterGroup    string
 	DBSubnetGroup              string
 	Status                     string
-	EarliestRestorableTime     string
+	EarliestRestorableTime     string `xml:",omitempty"`
 	Endpoint                   string
 	ReaderEndpoint             string
 	CustomEndpoints            xStringList
 	MultiAZ                    bool
 	Engine                     string
 	EngineVersion              string
-	LatestRestorableTime       string
+	LatestRestorableTime       string `xml:",omitempty"`
 	Port                       int32
 	MasterUsername             string
 	PreferredBackupWindow      string
