@@ -294,7 +294,9 @@ func BenchmarkRestoreFromSnapshot(b *testing.B) {
 	if _, err := c.CreateDBClusterSnapshot(ctx, &rds.CreateDBClusterSnapshotInput{DBClusterIdentifier: aws.String("src"), DBClusterSnapshotIdentifier: aws.String("snap")}); err != nil {
 		b.Fatal(err)
 	}
-	w := rds.NewDBClusterSnapshotAvailableWaiter(c, func(o *rds.DBClusterSnapshotAvailableWaiterOptions) { o.MinDelay, o.MaxDelay = 20*time.Millisecond, 20*time.Millisecond })
+	w := rds.NewDBClusterSnapshotAvailableWaiter(c, func(o *rds.DBClusterSnapshotAvailableWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 20*time.Millisecond
+	})
 	if err := w.Wait(ctx, &rds.DescribeDBClusterSnapshotsInput{DBClusterSnapshotIdentifier: aws.String("snap")}, time.Minute); err != nil {
 		b.Fatal(err)
 	}
@@ -315,7 +317,9 @@ func BenchmarkRestoreFromSnapshot(b *testing.B) {
 }
 
 func benchWaitCluster(b *testing.B, c *rds.Client, id string) {
-	w := rds.NewDBClusterAvailableWaiter(c, func(o *rds.DBClusterAvailableWaiterOptions) { o.MinDelay, o.MaxDelay = 20*time.Millisecond, 20*time.Millisecond })
+	w := rds.NewDBClusterAvailableWaiter(c, func(o *rds.DBClusterAvailableWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 20*time.Millisecond
+	})
 	if err := w.Wait(context.Background(), &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id)}, time.Minute); err != nil {
 		b.Fatal(err)
 	}
@@ -327,7 +331,9 @@ func benchInstance(b *testing.B, c *rds.Client, cluster, id string) {
 		Engine: aws.String("aurora-postgresql"), DBInstanceClass: aws.String("db.r6g.large")}); err != nil {
 		b.Fatal(err)
 	}
-	w := rds.NewDBInstanceAvailableWaiter(c, func(o *rds.DBInstanceAvailableWaiterOptions) { o.MinDelay, o.MaxDelay = 20*time.Millisecond, 20*time.Millisecond })
+	w := rds.NewDBInstanceAvailableWaiter(c, func(o *rds.DBInstanceAvailableWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 20*time.Millisecond
+	})
 	if err := w.Wait(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)}, time.Minute); err != nil {
 		b.Fatal(err)
 	}

@@ -105,7 +105,7 @@ func TestCloseDuringOperations(t *testing.T) {
 		instances int
 		points    []string
 		prep      func(t *testing.T, ctx context.Context, e *Emulator, c *rds.Client)
-		run  func(ctx context.Context, e *Emulator, c *rds.Client) error
+		run       func(ctx context.Context, e *Emulator, c *rds.Client) error
 	}{
 		{"restore", 1, []string{"0s", "250ms"}, func(t *testing.T, ctx context.Context, e *Emulator, c *rds.Client) {
 			pgtest.WaitFor(t, "the first automated backup", time.Minute, func() (bool, string) {
