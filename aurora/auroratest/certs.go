@@ -16,6 +16,7 @@ func init() {
 	register("DescribeCertificates", (*Emulator).describeCertificates)
 	register("ModifyCertificates", (*Emulator).modifyCertificates)
 	register("DescribePendingMaintenanceActions", (*Emulator).describePendingMaintenanceActions)
+	register("ApplyPendingMaintenanceAction", (*Emulator).applyPendingMaintenanceAction)
 }
 
 func errCertNotFound(id string) *apiError {
@@ -131,6 +132,7 @@ type xPendingAction struct {
 	ForcedApplyDate      string `xml:",omitempty"`
 	CurrentApplyDate     string `xml:",omitempty"`
 	Description          string
+	OptInStatus          string `xml:",omitempty"`
 }
 
 type xResourcePendingActions struct {
@@ -221,6 +223,62 @@ func (e *Emulator) describePendingMaintenanceActions(ctx context.Context, in *de
 	var res xDescribePendingMaintenanceActionsResult
 	res.Marker, res.PendingMaintenanceActions.Items = next, items
 	return res, nil
+}
+
+type applyPendingIn struct {
+	ResourceIdentifier string `rds:",required"`
+	ApplyAction        string `rds:",required"`
+	OptInType          string `rds:",required"`
+}
+
+// applyPendingMaintenanceAction opts an instance in to its CA rotation:
+// at once ("immediate", a restart with the new certificate), at the next
+// reboot ("next-maintenance"), or not ("undo-opt-in"). The rotation goes
+// to the CA already chosen for the instance, else to the default for new
+// launches.
+func (e *Emulator) applyPendingMaintenanceAction(ctx context.Context, in *applyPendingIn) (any, error) {
+	if in.ApplyAction != "ca-certificate-rotation" {
+		return nil, errInvalidValue("Invalid ApplyAction %q: auroratest has ca-certificate-rotation pending only.", in.ApplyAction)
+	}
+	switch in.OptInType {
+	case "immediate", "next-maintenance", "undo-opt-in":
+	default:
+		return nil, errInvalidValue("Invalid OptInType %q: use immediate, next-maintenance or undo-opt-in.", in.OptInType)
+	}
+	st := e.lock()
+	defer st.unlock()
+	inst, ok := st.instance(e, in.ResourceIdentifier)
+	if !ok || !strings.HasPrefix(in.ResourceIdentifier, e.arn("db", "")) {
+		return nil, &apiError{http.StatusNotFound, "ResourceNotFoundFault", "Resource " + in.ResourceIdentifier + " not found."}
+	}
+	now := time.Now()
+	a, pending := e.pendingAction(inst, now)
+	if !pending {
+		return nil, errInvalidValue("DB instance %s has no pending ca-certificate-rotation.", inst.id)
+	}
+	target := inst.pendingCA
+	if target == "" {
+		target = st.defaultCA()
+	}
+	var r xResourcePendingActions
+	r.ResourceIdentifier = inst.arn
+	switch in.OptInType {
+	case "undo-opt-in":
+		inst.pendingCA = ""
+		a.OptInStatus = "none"
+	case "next-maintenance":
+		inst.pendingCA = target
+		a.OptInStatus = "next-maintenance"
+	case "immediate":
+		if inst.status != statusAvailable {
+			return nil, errInvalidInstanceState(inst.id, inst.status)
+		}
+		inst.status = statusModifying
+		a.OptInStatus = "immediate"
+		e.goBackground(st, func(ctx context.Context) { e.rotateCA(ctx, inst, target, true) })
+	}
+	r.PendingMaintenanceActionDetails.Items = []xPendingAction{a}
+	return struct{ ResourcePendingMaintenanceActions xResourcePendingActions }{r}, nil
 }
 
 // rotateCA applies a CA change at once: a new server certificate, then a

@@ -94,6 +94,7 @@ type cluster struct {
 	backupWindow       string
 	maintenanceWindow  string
 	lifecycle          string // EngineLifecycleSupport
+	endpoints          []*customEndpoint
 
 	// dir holds the cluster's own files: its WAL archive and, while it
 	// has no instance, its data (storage/data), which the next writer
@@ -283,8 +284,10 @@ func (e *Emulator) registerCluster(s clusterSpec) (*cluster, error) {
 	}
 	st.clusters[c.id] = c
 	st.clusterOrder = append(st.clusterOrder, c)
+	e.event(st, sourceCluster, c.id, "creation", "DB cluster created")
 	for _, in := range c.members {
 		st.instances[in.id] = in
+		e.event(st, sourceInstance, in.id, "creation", "DB instance created")
 	}
 	return c, nil
 }
@@ -314,8 +317,10 @@ func (e *Emulator) startCluster(ctx context.Context, c *cluster) error {
 	}
 	st := e.lock()
 	c.status = statusAvailable
+	e.event(st, sourceCluster, c.id, "notification", "DB cluster is available")
 	for _, in := range c.members {
 		in.status = statusAvailable
+		e.event(st, sourceInstance, in.id, "availability", "DB instance is available")
 	}
 	st.unlock()
 	return nil
@@ -447,6 +452,9 @@ func (e *Emulator) xCluster(st *state, c *cluster) xDBCluster {
 	}
 	if c.writer() != nil {
 		x.CertificateDetails = &xCertificateDetails{CAIdentifier: c.writer().ca, ValidTill: c.writer().certValidTill.UTC().Format(timeFormat)}
+	}
+	for _, ep := range c.endpoints {
+		x.CustomEndpoints.Items = append(x.CustomEndpoints.Items, ep.address)
 	}
 	for _, in := range c.members {
 		x.DBClusterMembers.Items = append(x.DBClusterMembers.Items, xDBClusterMember{
@@ -1118,6 +1126,7 @@ func (e *Emulator) dropCluster(st *state, c *cluster) {
 	}
 	go c.closeProxies() // waits for forwarded connections: not under the state lock
 	_ = os.RemoveAll(c.dir)
+	e.closeEndpoints(st, c)
 	e.event(st, sourceCluster, c.id, "deletion", "DB cluster deleted")
 }
 

@@ -101,6 +101,7 @@ func (e *Emulator) startFailover(st *state, c *cluster, target *instance) error 
 	// writer is promoted, so no write lands on the old writer.
 	c.fenced = true
 	c.writerProxy.cut("")
+	e.event(st, sourceCluster, c.id, "failover", "Started cross AZ failover to DB instance: "+target.id)
 	e.goBackground(st, func(ctx context.Context) { e.failover(ctx, c, target) })
 	return nil
 }
@@ -111,6 +112,7 @@ func (e *Emulator) failover(ctx context.Context, c *cluster, target *instance) {
 	err := e.doFailover(ctx, c, target)
 	st := e.lock()
 	defer st.unlock()
+	e.event(st, sourceCluster, c.id, "failover", "Completed failover to DB instance: "+target.id)
 	if err != nil && ctx.Err() == nil {
 		e.log.Error("auroratest: failover failed", "cluster", c.id, "error", err)
 	}

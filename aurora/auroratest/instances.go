@@ -287,7 +287,7 @@ func (e *Emulator) removeInstance(ctx context.Context, inst *instance) {
 		return
 	}
 	st = e.lock()
-	c.members = slices.DeleteFunc(c.members, func(x *instance) bool { return x == inst })
+	c.members = slices.DeleteFunc(slices.Clone(c.members), func(x *instance) bool { return x == inst })
 	delete(st.instances, inst.id)
 	e.event(st, sourceInstance, inst.id, "deletion", "DB instance deleted")
 	st.unlock()
@@ -507,6 +507,7 @@ func (e *Emulator) modifyDBInstance(ctx context.Context, in *modifyInstanceIn) (
 		return nil, errInvalidInstanceState(inst.id, inst.status)
 	}
 	inst.status = statusModifying
+	e.event(st, sourceInstance, inst.id, "configuration change", "DB instance is being modified")
 	x := e.xInstance(st, inst)
 	tier, applyNow := in.PromotionTier, in.ApplyImmediately
 	e.goBackground(st, func(ctx context.Context) {

@@ -54,6 +54,7 @@ func (e *Emulator) rebootDBInstance(ctx context.Context, req *rebootIn) (any, er
 		}
 	}
 	in.status = statusRebooting
+	e.event(st, sourceInstance, in.id, "availability", "DB instance restarting")
 	x := e.xInstance(st, in)
 	e.goBackground(st, func(ctx context.Context) { e.reboot(ctx, in) })
 	return xDBInstanceResult{DBInstance: x}, nil
@@ -178,6 +179,7 @@ func (e *Emulator) restart(ctx context.Context, s restartStep) {
 		if in.pendingGen == s.gen {
 			in.clusterGroupStatus, in.instanceGroupStatus = statusInSync, statusInSync
 		}
+		e.event(st, sourceInstance, in.id, "availability", "DB instance restarted")
 		st.unlock()
 		return
 	}

@@ -577,6 +577,7 @@ func (e *Emulator) setMasterPassword(ctx context.Context, c *cluster, password, 
 	w := c.writer()
 	writer := w.server
 	readers := c.readers()
+	members := slices.Clone(c.members)
 	user := c.masterUser
 	if c.secret != nil {
 		c.secretStatus = secretStatusRotating
@@ -621,7 +622,7 @@ func (e *Emulator) setMasterPassword(ctx context.Context, c *cluster, password, 
 	// The writer has the new password: from here on it is the truth,
 	// whatever else fails.
 	var errs []error
-	for _, in := range c.members {
+	for _, in := range members {
 		if err := in.server.SetPassword(password); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", in.id, err))
 		}

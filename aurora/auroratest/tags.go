@@ -154,6 +154,11 @@ func (e *Emulator) tagsOf(st *state, arn string) (*tagList, error) {
 			return &s.tags, nil
 		}
 		return nil, errSnapshotNotFound(name)
+	case "cluster-endpoint":
+		if ep, ok := st.endpoint(e, name); ok {
+			return &ep.tags, nil
+		}
+		return nil, errEndpointNotFound(name)
 	}
 	return nil, errInvalidValue("Invalid resource name: %s. auroratest tags clusters, instances, parameter groups, cluster snapshots and cluster endpoints.", arn)
 }

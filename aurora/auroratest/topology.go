@@ -3,6 +3,7 @@ package auroratest
 import (
 	"context"
 	"maps"
+	"slices"
 	"strings"
 )
 
@@ -79,7 +80,10 @@ var topologySQL = []string{
 // member's configuration and reloads it. Callers hold the opLock of every
 // member (as a failover does).
 func (e *Emulator) refreshTopology(ctx context.Context, c *cluster) {
-	for _, in := range c.members {
+	st := e.lock()
+	members := slices.Clone(c.members)
+	st.unlock()
+	for _, in := range members {
 		st := e.lock()
 		srv := in.server
 		old := in.applied
