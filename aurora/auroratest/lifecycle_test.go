@@ -2,6 +2,7 @@ package auroratest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgaurora/pgaurora/internal/pgtest"
@@ -209,6 +211,43 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("snapshots by type %v, want one manual and automated ones", kinds)
 	}
 
+	// A copy keeps the data and, with CopyTags, the tags.
+	cp, err := c.CopyDBClusterSnapshot(ctx, &rds.CopyDBClusterSnapshotInput{SourceDBClusterSnapshotIdentifier: aws.String("life-snap"),
+		TargetDBClusterSnapshotIdentifier: aws.String("life-snap-copy"), CopyTags: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cp.DBClusterSnapshot.TagList) != 1 || aws.ToString(cp.DBClusterSnapshot.SnapshotType) != "manual" {
+		t.Errorf("the copy: %+v", cp.DBClusterSnapshot)
+	}
+	if err := sw.Wait(ctx, &rds.DescribeDBClusterSnapshotsInput{DBClusterSnapshotIdentifier: aws.String("life-snap-copy")}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteDBClusterSnapshot(ctx, &rds.DeleteDBClusterSnapshotInput{DBClusterSnapshotIdentifier: aws.String("life-snap-copy")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range snaps.DBClusterSnapshots {
+		if aws.ToString(s.SnapshotType) == "automated" {
+			_, err := c.DeleteDBClusterSnapshot(ctx, &rds.DeleteDBClusterSnapshotInput{DBClusterSnapshotIdentifier: s.DBClusterSnapshotIdentifier})
+			var state *types.InvalidDBClusterSnapshotStateFault
+			if !errors.As(err, &state) {
+				t.Errorf("deleting an automated snapshot: %v, want InvalidDBClusterSnapshotStateFault", err)
+			}
+			break
+		}
+	}
+	// An instance class change with ApplyImmediately.
+	if _, err := c.ModifyDBInstance(ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("life-2"), DBInstanceClass: aws.String("db.r6g.xlarge"),
+		ApplyImmediately: aws.Bool(true), PromotionTier: aws.Int32(3)}); err != nil {
+		t.Fatal(err)
+	}
+	waitInstance(t, ctx, c, "life-2")
+	if in, err := c.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("life-2")}); err != nil {
+		t.Fatal(err)
+	} else if x := in.DBInstances[0]; aws.ToString(x.DBInstanceClass) != "db.r6g.xlarge" || aws.ToInt32(x.PromotionTier) != 3 {
+		t.Errorf("after ModifyDBInstance: class %s, tier %d", aws.ToString(x.DBInstanceClass), aws.ToInt32(x.PromotionTier))
+	}
+
 	// Restore the snapshot: the new cluster's writer has exactly its data.
 	if _, err := c.RestoreDBClusterFromSnapshot(ctx, &rds.RestoreDBClusterFromSnapshotInput{
 		DBClusterIdentifier: aws.String("life-restored"), SnapshotIdentifier: aws.String("life-snap"), Engine: aws.String("aurora-postgresql"),
@@ -291,4 +330,38 @@ func TestLifecycle(t *testing.T) {
 	if _, err := c.DeleteDBClusterSnapshot(ctx, &rds.DeleteDBClusterSnapshotInput{DBClusterSnapshotIdentifier: aws.String("life-snap")}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestManagedMasterPassword creates a cluster whose master password RDS
+// manages: the secret is reported, holds the password the new writer
+// accepts.
+func TestManagedMasterPassword(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	c := client(t)
+	cl := createCluster(t, ctx, c, "managed", func(in *rds.CreateDBClusterInput) {
+		in.MasterUserPassword, in.ManageMasterUserPassword = nil, aws.Bool(true)
+	})
+	if cl.MasterUserSecret == nil || aws.ToString(cl.MasterUserSecret.SecretArn) == "" {
+		t.Fatalf("no MasterUserSecret: %+v", cl)
+	}
+	_, err := c.CreateDBCluster(ctx, &rds.CreateDBClusterInput{DBClusterIdentifier: aws.String("managed-both"), Engine: aws.String("aurora-postgresql"),
+		MasterUsername: aws.String("master"), MasterUserPassword: aws.String("some-password"), ManageMasterUserPassword: aws.Bool(true)})
+	if apiCode(err) != "InvalidParameterCombination" {
+		t.Errorf("both a password and a managed one: %v, want InvalidParameterCombination", err)
+	}
+	waitCluster(t, ctx, c, "managed")
+	createInstance(t, ctx, c, "managed", "managed-1")
+	waitInstance(t, ctx, c, "managed-1")
+	sm := secretsmanager.NewFromConfig(emulator(t).AWSConfig())
+	v, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: cl.MasterUserSecret.SecretArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var secret struct{ Username, Password string }
+	if err := json.Unmarshal([]byte(aws.ToString(v.SecretString)), &secret); err != nil || secret.Username != "master" {
+		t.Fatalf("the secret's value: %v (%v)", secret.Username, err)
+	}
+	clusterConn(t, ctx, c, "managed", secret.Password)
+	deleteAll(t, ctx, c, "managed", "managed-1")
 }
