@@ -3,8 +3,10 @@ package auroratest_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -57,6 +59,17 @@ func emulator(t testing.TB) *auroratest.Emulator {
 }
 
 func TestMain(m *testing.M) {
+	// The Terraform, AWS CLI and boto3 tests spend minutes waiting out
+	// their clients' fixed polling delays (30 s in the Terraform provider's
+	// and the CLI's waiters). Unless -parallel is given, let four tests run
+	// at once, so that those waits overlap the other tests instead of
+	// holding one of GOMAXPROCS slots each.
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit && runtime.GOMAXPROCS(0) < 4 {
+		_ = flag.Set("test.parallel", "4")
+	}
 	code := m.Run()
 	if sharedEmu != nil {
 		if err := sharedEmu.Close(); err != nil {
