@@ -624,7 +624,7 @@ func (e *Emulator) modifyDBCluster(ctx context.Context, in *modifyClusterIn) (an
 		}
 	}
 	if v := in.EngineVersion; v != "" && v != c.engineVersion {
-		if _, ok := engineVersion(v); !ok {
+		if !knownVersion(v) {
 			return nil, errInvalidValue("Cannot find version %s for %s.", v, engineName)
 		}
 		if familyFor(v) != c.family {
@@ -800,8 +800,8 @@ func (e *Emulator) createCluster(st *state, r clusterCreate) (*cluster, error) {
 	if err := validName("DBClusterIdentifier", id, 63); err != nil {
 		return nil, err
 	}
-	if _, ok := engineVersion(r.engineVersion); !ok {
-		return nil, errInvalidValue("Cannot find version %s for %s (auroratest offers %s).", r.engineVersion, engineName, strings.Join(engineVersionNames(), ", "))
+	if !knownVersion(r.engineVersion) {
+		return nil, errInvalidValue("Cannot find version %s for %s (auroratest offers %s).", r.engineVersion, engineName, strings.Join(engineVersions, ", "))
 	}
 	family := familyFor(r.engineVersion)
 	if r.port != nil && (*r.port < 1150 || *r.port > 65535) {

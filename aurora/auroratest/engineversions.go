@@ -25,12 +25,8 @@ var engineVersions = []string{
 	"17.4", "17.5",
 }
 
-// engineVersion reports whether v is an offered version.
-func engineVersion(v string) (string, bool) {
-	return v, slices.Contains(engineVersions, v)
-}
-
-func engineVersionNames() []string { return engineVersions }
+// knownVersion reports whether v is an offered version.
+func knownVersion(v string) bool { return slices.Contains(engineVersions, v) }
 
 func majorOf(v string) string { m, _, _ := strings.Cut(v, "."); return m }
 

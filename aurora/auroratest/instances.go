@@ -492,11 +492,13 @@ func (e *Emulator) modifyDBInstance(ctx context.Context, in *modifyInstanceIn) (
 		class = ""
 	}
 	same := func(p *bool, v bool) bool { return p == nil || *p == v }
-	settled := same(in.AutoMinorVersionUpgrade, inst.autoMinorUpgrade) && same(in.PubliclyAccessible, inst.publiclyAccessible) &&
-		same(in.CopyTagsToSnapshot, inst.copyTagsToSnapshot) && (in.PreferredMaintenanceWindow == "" || in.PreferredMaintenanceWindow == inst.maintenanceWindow)
-	if (in.PromotionTier == nil || *in.PromotionTier == inst.promotionTier) && groupName == "" && caID == "" && class == "" && settled {
-		if in.PromotionTier != nil || in.DBInstanceClass != "" || !settled || in.AutoMinorVersionUpgrade != nil || in.PubliclyAccessible != nil ||
-			in.CopyTagsToSnapshot != nil || in.PreferredMaintenanceWindow != "" {
+	changed := groupName != "" || caID != "" || class != "" || in.PromotionTier != nil && *in.PromotionTier != inst.promotionTier ||
+		!same(in.AutoMinorVersionUpgrade, inst.autoMinorUpgrade) || !same(in.PubliclyAccessible, inst.publiclyAccessible) ||
+		!same(in.CopyTagsToSnapshot, inst.copyTagsToSnapshot) || in.PreferredMaintenanceWindow != "" && in.PreferredMaintenanceWindow != inst.maintenanceWindow
+	if !changed {
+		given := in.PromotionTier != nil || in.DBInstanceClass != "" || in.AutoMinorVersionUpgrade != nil || in.PubliclyAccessible != nil ||
+			in.CopyTagsToSnapshot != nil || in.PreferredMaintenanceWindow != "" || in.DBParameterGroupName != "" || in.CACertificateIdentifier != ""
+		if given {
 			// Values as they are (Terraform sends the configuration):
 			// nothing to do.
 			return xDBInstanceResult{DBInstance: e.xInstance(st, inst)}, nil
