@@ -305,7 +305,6 @@ type instance struct {
 	resourceID          string
 	sessionID           string // reported by aurora_replica_status() while a reader
 	cluster             *cluster
-	index               int // position in cluster.members
 	writer              bool
 	promotionTier       int
 	instanceGroup       string

@@ -84,15 +84,6 @@ func (l tagList) x() xTagList {
 	return x
 }
 
-// keys lists the tag keys, for tag-key filters.
-func (l tagList) keys() []string {
-	out := make([]string, len(l))
-	for i, t := range l {
-		out[i] = t.key
-	}
-	return out
-}
-
 type xTag struct {
 	Key   string
 	Value string
