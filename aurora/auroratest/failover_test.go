@@ -176,7 +176,7 @@ func TestCleanFailoverLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := pgx.ParseConfig("dbname=app sslmode=disable connect_timeout=2")
+	cfg, err := pgx.ParseConfig("dbname=app sslmode=disable connect_timeout=15")
 	if err != nil {
 		t.Fatal(err)
 	}
