@@ -8,17 +8,25 @@ import (
 )
 
 // CA actions: DescribeCertificates, ModifyCertificates,
-// DescribePendingMaintenanceActions, and ModifyDBInstance's
-// CACertificateIdentifier (handled in clusters.go, applied here).
+// DescribePendingMaintenanceActions, ApplyPendingMaintenanceAction, and
+// ModifyDBInstance's CACertificateIdentifier (handled in instances.go,
+// applied here).
+
+func init() {
+	register("DescribeCertificates", (*Emulator).describeCertificates)
+	register("ModifyCertificates", (*Emulator).modifyCertificates)
+	register("DescribePendingMaintenanceActions", (*Emulator).describePendingMaintenanceActions)
+	register("ApplyPendingMaintenanceAction", (*Emulator).applyPendingMaintenanceAction)
+}
 
 func errCertNotFound(id string) *apiError {
 	return &apiError{http.StatusNotFound, "CertificateNotFound", "Certificate not found: " + id}
 }
 
-// defaultCALocked is the CA for new launches. Callers hold e.mu.
-func (e *Emulator) defaultCALocked() string {
-	if e.caOverride != "" {
-		return e.caOverride
+// defaultCA is the CA for new launches.
+func (s *state) defaultCA() string {
+	if s.caOverride != "" {
+		return s.caOverride
 	}
 	return caRSA2048
 }
@@ -46,71 +54,76 @@ type xModifyCertificatesResult struct {
 	Certificate xCertificate
 }
 
-func (e *Emulator) xCertLocked(id string) xCertificate {
+func (e *Emulator) xCert(st *state, id string) xCertificate {
 	ca := e.cas.byID[id]
 	x := xCertificate{
 		CertificateArn:        "arn:aws:rds:" + e.region + "::cert:" + id,
 		CertificateIdentifier: id, CertificateType: "CA", Thumbprint: ca.thumb,
 		ValidFrom: ca.cert.NotBefore.UTC().Format(timeFormat), ValidTill: ca.cert.NotAfter.UTC().Format(timeFormat),
 	}
-	if e.caOverride == id {
+	if st.caOverride == id {
 		x.CustomerOverride = true
 		x.CustomerOverrideValidTill = x.ValidTill
 	}
 	return x
 }
 
-func (e *Emulator) actDescribeCertificates(r *request) (any, error) {
-	if len(r.members("Filters.Filter")) > 0 {
-		return nil, errInvalidValue("Filters are not supported for DescribeCertificates; use CertificateIdentifier.")
-	}
-	id := r.str("CertificateIdentifier")
-	e.mu.Lock()
-	defer e.mu.Unlock()
+type describeCertificatesIn struct {
+	CertificateIdentifier string
+	listIn
+}
+
+// certFilters are DescribeCertificates' filters: none are emulated.
+var certFilters = filterSet[string]{}
+
+func (e *Emulator) describeCertificates(ctx context.Context, in *describeCertificatesIn) (any, error) {
 	ids := caIDs
-	if id != "" {
+	if id := in.CertificateIdentifier; id != "" {
 		if _, ok := e.cas.byID[id]; !ok {
 			return nil, errCertNotFound(id)
 		}
 		ids = []string{id}
 	}
-	from, to, next, err := r.page(len(ids))
+	items, next, err := describe(ids, certFilters, in.Filters, in.pageIn)
 	if err != nil {
 		return nil, err
 	}
-	res := xDescribeCertificatesResult{DefaultCertificateForNewLaunches: e.defaultCALocked(), Marker: next}
-	for _, id := range ids[from:to] {
-		res.Certificates.Items = append(res.Certificates.Items, e.xCertLocked(id))
+	st := e.lock()
+	defer st.unlock()
+	res := xDescribeCertificatesResult{DefaultCertificateForNewLaunches: st.defaultCA(), Marker: next}
+	for _, id := range items {
+		res.Certificates.Items = append(res.Certificates.Items, e.xCert(st, id))
 	}
 	return res, nil
 }
 
-// actModifyCertificates sets or removes the customer override of the CA
+type modifyCertificatesIn struct {
+	CertificateIdentifier  string
+	RemoveCustomerOverride bool
+}
+
+// modifyCertificates sets or removes the customer override of the CA
 // for new launches. Existing instances keep their CA.
-func (e *Emulator) actModifyCertificates(r *request) (any, error) {
-	id := r.str("CertificateIdentifier")
-	remove, err := r.optBool("RemoveCustomerOverride", false)
-	if err != nil {
-		return nil, err
-	}
+func (e *Emulator) modifyCertificates(ctx context.Context, in *modifyCertificatesIn) (any, error) {
+	id, remove := in.CertificateIdentifier, in.RemoveCustomerOverride
 	if (id == "") == !remove {
 		return nil, errInvalidCombination("Specify either CertificateIdentifier or RemoveCustomerOverride=true.")
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	st := e.lock()
+	defer st.unlock()
 	if remove {
-		prev := e.caOverride
-		e.caOverride = ""
+		prev := st.caOverride
+		st.caOverride = ""
 		if prev == "" {
 			prev = caRSA2048
 		}
-		return xModifyCertificatesResult{Certificate: e.xCertLocked(prev)}, nil
+		return xModifyCertificatesResult{Certificate: e.xCert(st, prev)}, nil
 	}
 	if _, ok := e.cas.byID[id]; !ok {
 		return nil, errCertNotFound(id)
 	}
-	e.caOverride = id
-	return xModifyCertificatesResult{Certificate: e.xCertLocked(id)}, nil
+	st.caOverride = id
+	return xModifyCertificatesResult{Certificate: e.xCert(st, id)}, nil
 }
 
 type xPendingAction struct {
@@ -119,6 +132,7 @@ type xPendingAction struct {
 	ForcedApplyDate      string `xml:",omitempty"`
 	CurrentApplyDate     string `xml:",omitempty"`
 	Description          string
+	OptInStatus          string `xml:",omitempty"`
 }
 
 type xResourcePendingActions struct {
@@ -135,85 +149,155 @@ type xDescribePendingMaintenanceActionsResult struct {
 	Marker string `xml:",omitempty"`
 }
 
-// actDescribePendingMaintenanceActions reports ca-certificate-rotation for
+type describePendingIn struct {
+	ResourceIdentifier string
+	listIn
+}
+
+// pendingFilters are DescribePendingMaintenanceActions' filters.
+var pendingFilters = filterSet[*instance]{
+	"db-instance-id": func(in *instance) []string { return []string{in.id, in.arn} },
+	"db-cluster-id":  func(in *instance) []string { return []string{in.cluster.id, in.cluster.arn} },
+}
+
+// pendingAction is the CA rotation an instance has pending, if any: when
+// its CA expires within the rotation window, or a CA change waits for its
+// next reboot.
+func (e *Emulator) pendingAction(in *instance, now time.Time) (xPendingAction, bool) {
+	expiry := e.cas.byID[in.ca].cert.NotAfter
+	if in.pendingCA == "" && expiry.Sub(now) > e.caWindow {
+		return xPendingAction{}, false
+	}
+	a := xPendingAction{Action: "ca-certificate-rotation", Description: "Certificate rotation",
+		ForcedApplyDate: expiry.UTC().Format(timeFormat)}
+	if in.pendingCA != "" {
+		a.Description = "Certificate rotation to " + in.pendingCA + " at the next reboot"
+		a.CurrentApplyDate = now.UTC().Format(timeFormat)
+	} else {
+		a.AutoAppliedAfterDate = expiry.Add(-7 * 24 * time.Hour).UTC().Format(timeFormat)
+	}
+	return a, true
+}
+
+// describePendingMaintenanceActions reports ca-certificate-rotation for
 // instances whose CA expires within the rotation window, and for
 // instances with a CA change waiting for a reboot.
-func (e *Emulator) actDescribePendingMaintenanceActions(r *request) (any, error) {
-	filters, err := r.filters()
-	if err != nil {
+func (e *Emulator) describePendingMaintenanceActions(ctx context.Context, in *describePendingIn) (any, error) {
+	resource := in.ResourceIdentifier
+	now := time.Now()
+	st := e.lock()
+	var candidates []*instance
+	for _, c := range st.clusterOrder {
+		for _, x := range c.members {
+			if resource == "" || resource == x.arn {
+				candidates = append(candidates, x)
+			}
+		}
+	}
+	if err := pendingFilters.check(in.Filters); err != nil {
+		st.unlock()
 		return nil, err
 	}
-	for _, f := range filters {
-		if f.name != "db-instance-id" && f.name != "db-cluster-id" {
-			return nil, errInvalidValue("Unrecognized filter name: %s. auroratest supports db-instance-id and db-cluster-id.", f.name)
-		}
-	}
-	resource := r.str("ResourceIdentifier")
-	now := time.Now()
-	e.mu.Lock()
 	var list []xResourcePendingActions
-	for _, c := range e.clusterOrder {
-	instances:
-		for _, in := range c.members {
-			arn := e.arn("db", in.id)
-			if resource != "" && resource != arn {
-				continue
-			}
-			for _, f := range filters {
-				ok := f.name == "db-instance-id" && matchFilter(f, in.id, arn) ||
-					f.name == "db-cluster-id" && matchFilter(f, c.id, e.arn("cluster", c.id))
-				if !ok {
-					continue instances
-				}
-			}
-			expiry := e.cas.byID[in.ca].cert.NotAfter
-			if in.pendingCA == "" && expiry.Sub(now) > e.caWindow {
-				continue
-			}
-			a := xPendingAction{Action: "ca-certificate-rotation", Description: "Certificate rotation",
-				ForcedApplyDate: expiry.UTC().Format(timeFormat)}
-			if in.pendingCA != "" {
-				a.Description = "Certificate rotation to " + in.pendingCA + " at the next reboot"
-				a.CurrentApplyDate = now.UTC().Format(timeFormat)
-			} else {
-				a.AutoAppliedAfterDate = expiry.Add(-7 * 24 * time.Hour).UTC().Format(timeFormat)
-			}
-			var x xResourcePendingActions
-			x.ResourceIdentifier = arn
-			x.PendingMaintenanceActionDetails.Items = []xPendingAction{a}
-			list = append(list, x)
+	for _, x := range candidates {
+		if !pendingFilters.match(x, in.Filters) {
+			continue
 		}
+		a, ok := e.pendingAction(x, now)
+		if !ok {
+			continue
+		}
+		var r xResourcePendingActions
+		r.ResourceIdentifier = x.arn
+		r.PendingMaintenanceActionDetails.Items = []xPendingAction{a}
+		list = append(list, r)
 	}
-	e.mu.Unlock()
+	st.unlock()
 	if resource != "" && len(list) == 0 && !strings.HasPrefix(resource, e.arn("db", "")) {
 		return nil, &apiError{http.StatusNotFound, "ResourceNotFoundFault", "Resource " + resource + " not found."}
 	}
-	from, to, next, err := r.page(len(list))
+	items, next, err := page(list, in.pageIn)
 	if err != nil {
 		return nil, err
 	}
 	var res xDescribePendingMaintenanceActionsResult
-	res.Marker, res.PendingMaintenanceActions.Items = next, list[from:to]
+	res.Marker, res.PendingMaintenanceActions.Items = next, items
 	return res, nil
+}
+
+type applyPendingIn struct {
+	ResourceIdentifier string `rds:",required"`
+	ApplyAction        string `rds:",required"`
+	OptInType          string `rds:",required"`
+}
+
+// applyPendingMaintenanceAction opts an instance in to its CA rotation:
+// at once ("immediate", a restart with the new certificate), at the next
+// reboot ("next-maintenance"), or not ("undo-opt-in"). The rotation goes
+// to the CA already chosen for the instance, else to the default for new
+// launches.
+func (e *Emulator) applyPendingMaintenanceAction(ctx context.Context, in *applyPendingIn) (any, error) {
+	if in.ApplyAction != "ca-certificate-rotation" {
+		return nil, errInvalidValue("Invalid ApplyAction %q: auroratest has ca-certificate-rotation pending only.", in.ApplyAction)
+	}
+	switch in.OptInType {
+	case "immediate", "next-maintenance", "undo-opt-in":
+	default:
+		return nil, errInvalidValue("Invalid OptInType %q: use immediate, next-maintenance or undo-opt-in.", in.OptInType)
+	}
+	st := e.lock()
+	defer st.unlock()
+	inst, ok := st.instance(e, in.ResourceIdentifier)
+	if !ok || !strings.HasPrefix(in.ResourceIdentifier, e.arn("db", "")) {
+		return nil, &apiError{http.StatusNotFound, "ResourceNotFoundFault", "Resource " + in.ResourceIdentifier + " not found."}
+	}
+	now := time.Now()
+	a, pending := e.pendingAction(inst, now)
+	if !pending {
+		return nil, errInvalidValue("DB instance %s has no pending ca-certificate-rotation.", inst.id)
+	}
+	target := inst.pendingCA
+	if target == "" {
+		target = st.defaultCA()
+	}
+	var r xResourcePendingActions
+	r.ResourceIdentifier = inst.arn
+	switch in.OptInType {
+	case "undo-opt-in":
+		inst.pendingCA = ""
+		a.OptInStatus = "none"
+	case "next-maintenance":
+		inst.pendingCA = target
+		a.OptInStatus = "next-maintenance"
+	case "immediate":
+		if inst.status != statusAvailable {
+			return nil, errInvalidInstanceState(inst.id, inst.status)
+		}
+		inst.status = statusModifying
+		a.OptInStatus = "immediate"
+		e.goBackground(st, func(ctx context.Context) { e.rotateCA(ctx, inst, target, true) })
+	}
+	r.PendingMaintenanceActionDetails.Items = []xPendingAction{a}
+	return struct{ ResourcePendingMaintenanceActions xResourcePendingActions }{r}, nil
 }
 
 // rotateCA applies a CA change at once: a new server certificate, then a
 // restart (CertificateRotationRestart, the default) or a reload.
 func (e *Emulator) rotateCA(ctx context.Context, in *instance, caID string, restart bool) {
 	if restart {
-		e.mu.Lock()
+		st := e.lock()
 		in.pendingCA = caID
 		in.status = statusRebooting
-		e.mu.Unlock()
+		st.unlock()
 		e.reboot(ctx, in)
 		return
 	}
-	in.opMu.Lock()
-	defer in.opMu.Unlock()
-	e.mu.Lock()
-	err := e.issueLocked(in, caID)
+	in.ops.lock()
+	defer in.ops.unlock()
+	st := e.lock()
+	err := e.issue(st, in, caID)
 	srv, t := in.server, in.tls
-	e.mu.Unlock()
+	st.unlock()
 	if err == nil && srv != nil {
 		if err = srv.SetTLS(t); err == nil && srv.Running() {
 			err = reloadAndWait(ctx, srv)
@@ -222,7 +306,7 @@ func (e *Emulator) rotateCA(ctx context.Context, in *instance, caID string, rest
 	if err != nil && ctx.Err() == nil {
 		e.log.Error("auroratest: rotating the server certificate", "instance", in.id, "error", err)
 	}
-	e.mu.Lock()
+	st = e.lock()
 	in.status = statusAvailable
-	e.mu.Unlock()
+	st.unlock()
 }

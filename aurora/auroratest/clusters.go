@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -17,8 +19,16 @@ import (
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
 )
 
-// DB clusters and DB instances: their state, their creation, and the
-// Describe/Modify actions on them.
+// DB clusters: their state, their creation, and the actions on them.
+
+func init() {
+	register("CreateDBCluster", (*Emulator).createDBCluster)
+	register("DeleteDBCluster", (*Emulator).deleteDBCluster)
+	register("DescribeDBClusters", (*Emulator).describeDBClusters)
+	register("ModifyDBCluster", (*Emulator).modifyDBCluster)
+	register("StopDBCluster", (*Emulator).stopDBCluster)
+	register("StartDBCluster", (*Emulator).startDBCluster)
+}
 
 const (
 	defaultEngineVersion = "15.4"
@@ -36,14 +46,25 @@ const (
 	statusRebooting      = "rebooting"
 	statusIncompatParams = "incompatible-parameters"
 	statusFailed         = "failed"
+	statusDeleting       = "deleting"
+	statusStopping       = "stopping"
+	statusStopped        = "stopped"
+	statusStarting       = "starting"
 )
 
 var availabilityZones = []string{"us-east-1a", "us-east-1b", "us-east-1c"}
 
-// cluster is one emulated DB cluster. Its fields are guarded by
-// Emulator.mu.
+// Preferred windows of new clusters and instances.
+const (
+	defaultBackupWindow      = "07:00-07:30"
+	defaultMaintenanceWindow = "sun:08:00-sun:08:30"
+)
+
+// cluster is one emulated DB cluster. Its fields are part of the state
+// (see state.go).
 type cluster struct {
 	id              string
+	arn             string
 	resourceID      string
 	engineVersion   string
 	family          string
@@ -62,42 +83,46 @@ type cluster struct {
 
 	secret       *secret // the master user's secret, with ManageMasterUserPassword
 	secretStatus string  // MasterUserSecret.SecretStatus
+	tags         tagList
+
+	deletionProtection bool
+	iamAuth            bool
+	storageEncrypted   bool
+	kmsKeyID           string
+	logExports         []string // EnabledCloudwatchLogsExports
+	copyTagsToSnapshot bool
+	backupWindow       string
+	maintenanceWindow  string
+	lifecycle          string // EngineLifecycleSupport
+	endpoints          []*customEndpoint
+
+	// dir holds the cluster's own files: its WAL archive and, while it
+	// has no instance, its data (storage/data), which the next writer
+	// starts on. With Aurora the data is the cluster's storage and
+	// outlives its instances; here it lives in the writer's data
+	// directory and moves to dir/storage when the last instance goes.
+	dir string
+	// hasData says whether the cluster holds data (a database exists)
+	// in its writer or in dir/storage; false until its first writer
+	// starts, which then creates the database.
+	hasData bool
+	// recovery, for a cluster restored to a point in time, is the replay
+	// its first writer runs on the restored data.
+	recovery *pgserver.Recovery
+	// backups are the base backups of the cluster's automated snapshots,
+	// oldest first; with the archived WAL they bound the point-in-time
+	// restores (EarliestRestorableTime).
+	backups []*snapshot
+	// stoppedAt is when the writer last stopped with the cluster (for
+	// LatestRestorableTime while no writer runs).
+	stoppedAt time.Time
 }
 
-// instance is one emulated DB instance: a PostgreSQL server. Fields are
-// guarded by Emulator.mu; opMu serializes operations on the server
-// (restart, reload). Lock order: opMu before Emulator.mu, and several
-// opMu in members order.
-type instance struct {
-	id                  string
-	resourceID          string
-	sessionID           string // reported by aurora_replica_status() while a reader
-	cluster             *cluster
-	index               int // position in cluster.members
-	writer              bool
-	promotionTier       int
-	instanceGroup       string
-	status              string
-	clusterGroupStatus  string
-	instanceGroupStatus string
-	pendingGen          uint64 // bumped whenever a change waits for a reboot
-	az                  string
-	created             time.Time
-	dir                 string
-	server              *pgserver.Server
-	port                int
-	applied             map[string]string // the settings the server runs with (see settings.go)
-	ca                  string            // the CA of the server certificate
-	pendingCA           string            // a CA change waiting for the next reboot
-	tls                 *pgserver.TLS
-	certValidTill       time.Time
+// archiveDir is where the cluster's writers archive their WAL.
+func (c *cluster) archiveDir() string { return filepath.Join(c.dir, "wal-archive") }
 
-	opMu sync.Mutex
-}
-
-// logPath is the instance's PostgreSQL log; it survives restarts and
-// rebuilds of the server.
-func (in *instance) logPath() string { return filepath.Join(in.dir, "server.log") }
+// storageDir holds the cluster's data while it has no instance.
+func (c *cluster) storageDir() string { return filepath.Join(c.dir, "storage") }
 
 func normalizeClusterSpecs(specs []clusterSpec) ([]clusterSpec, error) {
 	seen := map[string]bool{}
@@ -193,22 +218,22 @@ func validUsername(u string) error {
 func (e *Emulator) registerCluster(s clusterSpec) (*cluster, error) {
 	cfg := s.cfg
 	family := familyFor(cfg.EngineVersion)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, ok := e.clusters[s.id]; ok {
+	st := e.lock()
+	defer st.unlock()
+	if _, ok := st.clusters[s.id]; ok {
 		return nil, fmt.Errorf("auroratest: cluster %q already exists", s.id)
 	}
-	e.ensureDefaultGroupsLocked(family)
+	st.ensureDefaultGroups(family)
 	resolve := func(k groupKind, name string) (string, error) {
 		if name == "" {
 			return defaultGroupName(family), nil
 		}
 		name = strings.ToLower(name)
-		g, ok := e.lookupGroupLocked(k, name)
+		g, ok := st.group(e, k, name)
 		if !ok {
 			g = &paramGroup{kind: k, name: name, family: family, values: map[string]groupValue{},
 				description: "Created by auroratest for cluster " + s.id}
-			e.groups(k)[name] = g
+			st.groups(k)[name] = g
 		}
 		if g.family != family {
 			return "", fmt.Errorf("auroratest: cluster %q: parameter group %s is of family %s, not %s", s.id, name, g.family, family)
@@ -225,41 +250,44 @@ func (e *Emulator) registerCluster(s clusterSpec) (*cluster, error) {
 	}
 	now := time.Now().UTC()
 	c := &cluster{
-		id: s.id, resourceID: "cluster-" + randomUpper(26), engineVersion: cfg.EngineVersion, family: family,
+		id: s.id, arn: e.arn("cluster", s.id), resourceID: "cluster-" + randomUpper(26), engineVersion: cfg.EngineVersion, family: family,
 		masterUser: cfg.MasterUsername, masterPassword: cfg.MasterPassword, databaseName: cfg.DatabaseName,
 		clusterGroup: cg, backupRetention: 1, status: statusCreating, created: now,
+		dir: filepath.Join(e.dir, "clusters", s.id), backupWindow: defaultBackupWindow, maintenanceWindow: defaultMaintenanceWindow,
 	}
 	for i := 0; i < cfg.Instances; i++ {
 		id := fmt.Sprintf("%s-instance-%d", s.id, i+1)
-		if _, ok := e.instances[id]; ok {
+		if _, ok := st.instances[id]; ok {
 			return nil, fmt.Errorf("auroratest: cluster %q: DB instance %s already exists", s.id, id)
 		}
 		in := &instance{
-			id: id, resourceID: "db-" + randomUpper(26), sessionID: newRequestID(), cluster: c, index: i, writer: i == 0,
+			id: id, arn: e.arn("db", id), resourceID: "db-" + randomUpper(26), sessionID: newRequestID(), cluster: c, writer: i == 0,
 			promotionTier: i, instanceGroup: ig, status: statusCreating,
 			clusterGroupStatus: statusInSync, instanceGroupStatus: statusInSync,
 			az: availabilityZones[i%len(availabilityZones)], created: now,
-			dir: filepath.Join(e.dir, id),
+			dir: filepath.Join(e.dir, id), class: instanceClass, autoMinorUpgrade: true, maintenanceWindow: defaultMaintenanceWindow,
 		}
 		ca := cfg.CACertificateIdentifier
 		if ca == "" {
-			ca = e.defaultCALocked()
+			ca = st.defaultCA()
 		}
-		if err := e.issueLocked(in, ca); err != nil {
+		if err := e.issue(st, in, ca); err != nil {
 			return nil, err
 		}
 		c.members = append(c.members, in)
 	}
-	if err := e.startProxies(c); err != nil {
+	if err := e.startProxies(c, nil); err != nil {
 		return nil, err
 	}
 	if cfg.ManageMasterUserPassword {
-		e.createManagedSecretLocked(c)
+		e.createManagedSecret(st, c)
 	}
-	e.clusters[c.id] = c
-	e.clusterOrder = append(e.clusterOrder, c)
+	st.clusters[c.id] = c
+	st.clusterOrder = append(st.clusterOrder, c)
+	e.event(st, sourceCluster, c.id, "creation", "DB cluster created")
 	for _, in := range c.members {
-		e.instances[in.id] = in
+		st.instances[in.id] = in
+		e.event(st, sourceInstance, in.id, "creation", "DB instance created")
 	}
 	return c, nil
 }
@@ -268,61 +296,33 @@ func (e *Emulator) registerCluster(s clusterSpec) (*cluster, error) {
 // database), then starts the readers as streaming replicas.
 func (e *Emulator) startCluster(ctx context.Context, c *cluster) error {
 	w := c.members[0]
-	e.mu.Lock()
-	want := e.desiredLocked(w)
-	wtls := w.tls
-	e.mu.Unlock()
-	settings, preload := splitPreload(want)
-	srv, err := pgserver.Start(ctx, pgserver.Config{
-		Dir: w.dir, Superuser: c.masterUser, Password: c.masterPassword,
-		PreloadLibraries: preload, Settings: settings, TLS: wtls,
-	})
-	if err != nil {
-		return fmt.Errorf("auroratest: starting the writer of cluster %s: %w", c.id, err)
+	if err := e.startWriter(ctx, w); err != nil {
+		return fmt.Errorf("auroratest: %w", err)
 	}
 	e.log.Debug("auroratest: writer started", "cluster", c.id)
-	e.mu.Lock()
-	w.server, w.port, w.applied = srv, srv.Port(), want
-	e.mu.Unlock()
-	if err := prepareWriter(ctx, srv, c); err != nil {
-		return fmt.Errorf("auroratest: preparing the writer of cluster %s: %w", c.id, err)
-	}
-	e.log.Debug("auroratest: writer prepared", "cluster", c.id)
-
 	var wg sync.WaitGroup
 	errs := make([]error, len(c.members))
 	for i, r := range c.members[1:] {
-		e.mu.Lock()
-		want := e.desiredLocked(r)
-		rtls := r.tls
-		e.mu.Unlock()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			settings, preload := splitPreload(want)
-			rs, err := srv.StartReplica(ctx, pgserver.Config{Dir: r.dir, PreloadLibraries: preload, Settings: settings, TLS: rtls})
-			if err != nil {
-				errs[i] = fmt.Errorf("auroratest: starting reader %s: %w", r.id, err)
-				return
+			if err := e.startReader(ctx, r); err != nil {
+				errs[i] = fmt.Errorf("auroratest: %w", err)
 			}
-			e.log.Debug("auroratest: reader started", "instance", r.id)
-			applied := rs.Settings()
-			applied[paramPreload] = strings.Join(preload, ",")
-			e.mu.Lock()
-			r.server, r.port, r.applied = rs, rs.Port(), applied
-			e.mu.Unlock()
 		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	e.mu.Lock()
+	st := e.lock()
 	c.status = statusAvailable
+	e.event(st, sourceCluster, c.id, "notification", "DB cluster is available")
 	for _, in := range c.members {
 		in.status = statusAvailable
+		e.event(st, sourceInstance, in.id, "availability", "DB instance is available")
 	}
-	e.mu.Unlock()
+	st.unlock()
 	return nil
 }
 
@@ -400,51 +400,61 @@ func (c *cluster) readers() []*instance {
 	return out
 }
 
-// lookupClusterLocked finds a cluster by identifier or ARN.
-func (e *Emulator) lookupClusterLocked(id string) (*cluster, bool) {
-	id = strings.ToLower(strings.TrimPrefix(id, e.arn("cluster", "")))
-	c, ok := e.clusters[id]
-	return c, ok
-}
-
-func (e *Emulator) lookupInstanceLocked(id string) (*instance, bool) {
-	id = strings.ToLower(strings.TrimPrefix(id, e.arn("db", "")))
-	in, ok := e.instances[id]
-	return in, ok
-}
-
 const timeFormat = "2006-01-02T15:04:05.000Z"
 
-func (e *Emulator) xClusterLocked(c *cluster) xDBCluster {
+func (e *Emulator) xCluster(st *state, c *cluster) xDBCluster {
 	now := time.Now().UTC()
+	earliest, latest, restorable := c.restorableWindow(now)
 	x := xDBCluster{
-		AllocatedStorage:           1,
-		AvailabilityZones:          xAvailabilityZones{Items: availabilityZones},
-		BackupRetentionPeriod:      int32(c.backupRetention),
-		DatabaseName:               c.databaseName,
-		DBClusterIdentifier:        c.id,
-		DBClusterParameterGroup:    c.clusterGroup,
-		DBSubnetGroup:              "default",
-		Status:                     c.status,
-		EarliestRestorableTime:     c.created.Format(timeFormat),
-		Endpoint:                   writerEndpointHost,
-		ReaderEndpoint:             readerEndpointHost,
-		MultiAZ:                    len(c.members) > 1,
-		Engine:                     engineName,
-		EngineVersion:              c.engineVersion,
-		LatestRestorableTime:       now.Add(-5 * time.Minute).Format(timeFormat),
-		Port:                       int32(c.port),
-		MasterUsername:             c.masterUser,
-		PreferredBackupWindow:      "07:00-07:30",
-		PreferredMaintenanceWindow: "sun:08:00-sun:08:30",
-		HostedZoneId:               hostedZoneID,
-		DbClusterResourceId:        c.resourceID,
-		DBClusterArn:               e.arn("cluster", c.id),
-		ClusterCreateTime:          c.created.Format(timeFormat),
-		EngineMode:                 "provisioned",
-		StorageType:                "aurora",
-		NetworkType:                "IPV4",
-		MasterUserSecret:           e.xMasterUserSecretLocked(c),
+		AllocatedStorage:                 1,
+		AvailabilityZones:                xAvailabilityZones{Items: availabilityZones},
+		BackupRetentionPeriod:            int32(c.backupRetention),
+		DatabaseName:                     c.databaseName,
+		DBClusterIdentifier:              c.id,
+		DBClusterParameterGroup:          c.clusterGroup,
+		DBSubnetGroup:                    defaultSubnetGroup,
+		Status:                           c.status,
+		EarliestRestorableTime:           restorableTime(earliest, restorable),
+		Endpoint:                         writerEndpointHost,
+		ReaderEndpoint:                   readerEndpointHost,
+		MultiAZ:                          len(c.members) > 1,
+		Engine:                           engineName,
+		EngineVersion:                    c.engineVersion,
+		LatestRestorableTime:             restorableTime(latest, restorable),
+		Port:                             int32(c.port),
+		MasterUsername:                   c.masterUser,
+		PreferredBackupWindow:            c.backupWindow,
+		PreferredMaintenanceWindow:       c.maintenanceWindow,
+		HostedZoneId:                     hostedZoneID,
+		StorageEncrypted:                 c.storageEncrypted,
+		KmsKeyId:                         c.kmsKeyID,
+		DbClusterResourceId:              c.resourceID,
+		DBClusterArn:                     c.arn,
+		IAMDatabaseAuthenticationEnabled: c.iamAuth,
+		ClusterCreateTime:                c.created.Format(timeFormat),
+		EngineMode:                       "provisioned",
+		DeletionProtection:               c.deletionProtection,
+		CopyTagsToSnapshot:               c.copyTagsToSnapshot,
+		TagList:                          c.tags.x(),
+		EnabledCloudwatchLogsExports:     xStringList{Items: c.logExports},
+		StorageType:                      "aurora",
+		NetworkType:                      "IPV4",
+		MasterUserSecret:                 e.xMasterUserSecret(c),
+		EngineLifecycleSupport:           c.lifecycleSupport(),
+		AutoMinorVersionUpgrade:          true,
+		MonitoringInterval:               0,
+		PerformanceInsightsEnabled:       false,
+		DatabaseInsightsMode:             "standard",
+		LocalWriteForwardingStatus:       "disabled",
+		VpcSecurityGroups:                xVpcSecurityGroups{Items: []xVpcSecurityGroup{{VpcSecurityGroupId: defaultSecurityGroup, Status: "active"}}},
+		DBClusterOptionGroupMemberships:  xEmpty{},
+		CrossAccountClone:                false,
+	}
+	if c.writer() != nil {
+		x.CertificateDetails = &xCertificateDetails{CAIdentifier: c.writer().ca, ValidTill: c.writer().certValidTill.UTC().Format(timeFormat)}
+	}
+	for _, ep := range c.endpoints {
+		x.CustomEndpoints.Items = append(x.CustomEndpoints.Items, ep.address)
 	}
 	for _, in := range c.members {
 		x.DBClusterMembers.Items = append(x.DBClusterMembers.Items, xDBClusterMember{
@@ -455,347 +465,766 @@ func (e *Emulator) xClusterLocked(c *cluster) xDBCluster {
 	return x
 }
 
-func (e *Emulator) xInstanceLocked(in *instance) xDBInstance {
-	c := in.cluster
-	x := xDBInstance{
-		DBInstanceIdentifier:       in.id,
-		DBInstanceClass:            instanceClass,
-		Engine:                     engineName,
-		DBInstanceStatus:           in.status,
-		MasterUsername:             c.masterUser,
-		DBName:                     c.databaseName,
-		Endpoint:                   xEndpoint{Address: "127.0.0.1", Port: int32(in.port), HostedZoneId: hostedZoneID},
-		AllocatedStorage:           1,
-		InstanceCreateTime:         in.created.Format(timeFormat),
-		PreferredBackupWindow:      "07:00-07:30",
-		BackupRetentionPeriod:      int32(c.backupRetention),
-		AvailabilityZone:           in.az,
-		PreferredMaintenanceWindow: "sun:08:00-sun:08:30",
-		EngineVersion:              c.engineVersion,
-		AutoMinorVersionUpgrade:    true,
-		LicenseModel:               "postgresql-license",
-		StorageType:                "aurora",
-		DBClusterIdentifier:        c.id,
-		DbiResourceId:              in.resourceID,
-		CACertificateIdentifier:    in.ca,
-		CertificateDetails:         &xCertificateDetails{CAIdentifier: in.ca, ValidTill: in.certValidTill.UTC().Format(timeFormat)},
-		PendingModifiedValues:      xInstancePending{CACertificateIdentifier: in.pendingCA},
-		PromotionTier:              int32(in.promotionTier),
-		DBInstanceArn:              e.arn("db", in.id),
-		NetworkType:                "IPV4",
+// restorableTime is a bound of the restorable window; none until the
+// cluster's first backup.
+func restorableTime(t time.Time, ok bool) string {
+	if !ok {
+		return ""
 	}
-	x.DBParameterGroups.Items = []xDBParameterGroupStatus{{DBParameterGroupName: in.instanceGroup, ParameterApplyStatus: in.instanceGroupStatus}}
-	x.OptionGroupMemberships.Items = []xOptionGroupMembership{{OptionGroupName: "default:aurora-postgresql-" + strings.TrimPrefix(c.family, "aurora-postgresql"), Status: statusInSync}}
-	return x
+	return t.Format(timeFormat)
 }
 
-// matchFilters applies DescribeDBClusters/DescribeDBInstances filters.
-func matchFilter(f filter, values ...string) bool {
-	for _, want := range f.values {
-		for _, v := range values {
-			if strings.EqualFold(want, v) {
-				return true
-			}
-		}
+func (c *cluster) lifecycleSupport() string {
+	if c.lifecycle != "" {
+		return c.lifecycle
 	}
-	return false
+	return "open-source-rds-extended-support"
 }
 
-func (e *Emulator) actDescribeDBClusters(r *request) (any, error) {
-	filters, err := r.filters()
-	if err != nil {
-		return nil, err
+type describeClustersIn struct {
+	DBClusterIdentifier string
+	IncludeShared       bool
+	listIn
+}
+
+// clusterFilters are DescribeDBClusters' filters.
+var clusterFilters = filterSet[*cluster]{
+	"db-cluster-id":          func(c *cluster) []string { return []string{c.id, c.arn} },
+	"db-cluster-resource-id": func(c *cluster) []string { return []string{c.resourceID} },
+	"engine":                 func(c *cluster) []string { return []string{engineName} },
+	"engine-version":         func(c *cluster) []string { return []string{c.engineVersion} },
+	"db-instance-id":         func(c *cluster) []string { return c.memberIDs() },
+}
+
+func (c *cluster) memberIDs() []string {
+	var out []string
+	for _, in := range c.members {
+		out = append(out, in.id, in.arn)
 	}
-	for _, f := range filters {
-		switch f.name {
-		case "db-cluster-id", "engine", "db-cluster-resource-id":
-		default:
-			return nil, errInvalidValue("Unrecognized filter name: %s. auroratest supports db-cluster-id, db-cluster-resource-id and engine.", f.name)
-		}
-	}
-	if _, err := r.optBool("IncludeShared", false); err != nil {
-		return nil, err
-	}
-	id := r.str("DBClusterIdentifier")
-	e.mu.Lock()
-	var list []xDBCluster
-	if id != "" {
-		c, ok := e.lookupClusterLocked(id)
+	return out
+}
+
+func (e *Emulator) describeDBClusters(ctx context.Context, in *describeClustersIn) (any, error) {
+	st := e.lock()
+	defer st.unlock()
+	list := st.clusterOrder
+	if in.DBClusterIdentifier != "" {
+		c, ok := st.cluster(e, in.DBClusterIdentifier)
 		if !ok {
-			e.mu.Unlock()
-			return nil, errClusterNotFound(id)
+			return nil, errClusterNotFound(in.DBClusterIdentifier)
 		}
-		list = append(list, e.xClusterLocked(c))
-	} else {
-	clusters:
-		for _, c := range e.clusterOrder {
-			for _, f := range filters {
-				var ok bool
-				switch f.name {
-				case "db-cluster-id":
-					ok = matchFilter(f, c.id, e.arn("cluster", c.id))
-				case "engine":
-					ok = matchFilter(f, engineName)
-				case "db-cluster-resource-id":
-					ok = matchFilter(f, c.resourceID)
-				}
-				if !ok {
-					continue clusters
-				}
-			}
-			list = append(list, e.xClusterLocked(c))
-		}
+		list = []*cluster{c}
 	}
-	e.mu.Unlock()
-	from, to, next, err := r.page(len(list))
+	items, next, err := describe(list, clusterFilters, in.Filters, in.pageIn)
 	if err != nil {
 		return nil, err
 	}
 	var res xDescribeDBClustersResult
-	res.Marker, res.DBClusters.Items = next, list[from:to]
+	res.Marker = next
+	for _, c := range items {
+		res.DBClusters.Items = append(res.DBClusters.Items, e.xCluster(st, c))
+	}
 	return res, nil
 }
 
-func (e *Emulator) actDescribeDBInstances(r *request) (any, error) {
-	filters, err := r.filters()
-	if err != nil {
-		return nil, err
+type modifyClusterIn struct {
+	DBClusterIdentifier               string `rds:",required"`
+	DBClusterParameterGroupName       string
+	BackupRetentionPeriod             *int
+	ApplyImmediately                  bool
+	DeletionProtection                *bool
+	EnableIAMDatabaseAuthentication   *bool
+	MasterUserPassword                string
+	ManageMasterUserPassword          *bool
+	RotateMasterUserPassword          bool
+	CloudwatchLogsExportConfiguration *struct {
+		EnableLogTypes  []string `rds:",list=member"`
+		DisableLogTypes []string `rds:",list=member"`
 	}
-	for _, f := range filters {
-		switch f.name {
-		case "db-cluster-id", "db-instance-id", "engine", "dbi-resource-id":
-		default:
-			return nil, errInvalidValue("Unrecognized filter name: %s. auroratest supports db-cluster-id, db-instance-id, dbi-resource-id and engine.", f.name)
-		}
-	}
-	id := r.str("DBInstanceIdentifier")
-	e.mu.Lock()
-	var list []xDBInstance
-	if id != "" {
-		in, ok := e.lookupInstanceLocked(id)
-		if !ok {
-			e.mu.Unlock()
-			return nil, errInstanceNotFound(id)
-		}
-		list = append(list, e.xInstanceLocked(in))
-	} else {
-		for _, c := range e.clusterOrder {
-		instances:
-			for _, in := range c.members {
-				for _, f := range filters {
-					var ok bool
-					switch f.name {
-					case "db-cluster-id":
-						ok = matchFilter(f, c.id, e.arn("cluster", c.id))
-					case "db-instance-id":
-						ok = matchFilter(f, in.id, e.arn("db", in.id))
-					case "engine":
-						ok = matchFilter(f, engineName)
-					case "dbi-resource-id":
-						ok = matchFilter(f, in.resourceID)
-					}
-					if !ok {
-						continue instances
-					}
-				}
-				list = append(list, e.xInstanceLocked(in))
-			}
-		}
-	}
-	e.mu.Unlock()
-	from, to, next, err := r.page(len(list))
-	if err != nil {
-		return nil, err
-	}
-	var res xDescribeDBInstancesResult
-	res.Marker, res.DBInstances.Items = next, list[from:to]
-	return res, nil
+	PreferredBackupWindow      string
+	PreferredMaintenanceWindow string
+	EngineVersion              string
+	AllowMajorVersionUpgrade   bool
+	CopyTagsToSnapshot         *bool
+	VpcSecurityGroupIds        []string `rds:",list=VpcSecurityGroupId"`
 }
 
-// actModifyDBCluster changes the cluster parameter group and the backup
-// retention period. The cluster is "modifying" for the transition delay;
-// then a new parameter group is associated (members pending-reboot) and
-// the retention period changes. Aurora applies both regardless of
+// clusterChange is a validated ModifyDBCluster, applied after the
+// transition delay.
+type clusterChange struct {
+	group              string
+	retention          *int
+	deletionProtection *bool
+	iamAuth            *bool
+	password           string // a new master password ("" keeps it)
+	manageSecret       *bool
+	logExports         []string // the new list, or nil
+	backupWindow       string
+	maintenanceWindow  string
+	engineVersion      string
+	copyTags           *bool
+}
+
+func (ch clusterChange) empty() bool {
+	return ch.group == "" && ch.retention == nil && ch.deletionProtection == nil && ch.iamAuth == nil &&
+		ch.password == "" && ch.manageSecret == nil && ch.logExports == nil && ch.backupWindow == "" && ch.maintenanceWindow == "" &&
+		ch.engineVersion == "" && ch.copyTags == nil
+}
+
+// modifyDBCluster changes a cluster. The cluster is "modifying" for the
+// transition delay; then the changes take effect: a new parameter group
+// is associated (members pending-reboot), a new master password is set on
+// the servers, the rest is recorded. Aurora applies these regardless of
 // ApplyImmediately.
-func (e *Emulator) actModifyDBCluster(r *request) (any, error) {
-	id, err := r.required("DBClusterIdentifier")
-	if err != nil {
-		return nil, err
+func (e *Emulator) modifyDBCluster(ctx context.Context, in *modifyClusterIn) (any, error) {
+	ch := clusterChange{retention: in.BackupRetentionPeriod, deletionProtection: in.DeletionProtection, iamAuth: in.EnableIAMDatabaseAuthentication,
+		manageSecret: in.ManageMasterUserPassword, backupWindow: in.PreferredBackupWindow, maintenanceWindow: in.PreferredMaintenanceWindow,
+		copyTags: in.CopyTagsToSnapshot}
+	if r := ch.retention; r != nil && (*r < 1 || *r > 35) {
+		return nil, errInvalidValue("Invalid backup retention period: %d. The backup retention period must be between 1 and 35 days for Aurora DB clusters.", *r)
 	}
-	if _, err := r.optBool("ApplyImmediately", false); err != nil {
-		return nil, err
+	for _, w := range []struct{ field, v string }{{"PreferredBackupWindow", ch.backupWindow}, {"PreferredMaintenanceWindow", ch.maintenanceWindow}} {
+		if w.v != "" && !windowRE.MatchString(w.v) {
+			return nil, errInvalidValue("Invalid %s %q: use hh24:mi-hh24:mi (backup) or ddd:hh24:mi-ddd:hh24:mi (maintenance), in UTC.", w.field, w.v)
+		}
 	}
-	retention, hasRetention, err := r.optInt("BackupRetentionPeriod")
-	if err != nil {
-		return nil, err
+	for _, sg := range in.VpcSecurityGroupIds {
+		if sg != defaultSecurityGroup {
+			return nil, errInvalidValue("Invalid security group %s: auroratest has the default VPC security group %s only.", sg, defaultSecurityGroup)
+		}
 	}
-	if hasRetention && (retention < 1 || retention > 35) {
-		return nil, errInvalidValue("Invalid backup retention period: %d. The backup retention period must be between 1 and 35 days for Aurora DB clusters.", retention)
+	if in.MasterUserPassword != "" {
+		if err := validPassword(in.MasterUserPassword); err != nil {
+			return nil, err
+		}
+		if m := in.ManageMasterUserPassword; m != nil && *m {
+			return nil, errInvalidCombination("Specify either MasterUserPassword or ManageMasterUserPassword, not both.")
+		}
+		ch.password = in.MasterUserPassword
 	}
-	groupName := strings.ToLower(r.str("DBClusterParameterGroupName"))
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	c, ok := e.lookupClusterLocked(id)
+	if in.RotateMasterUserPassword {
+		return nil, errInvalidCombination("auroratest rotates a managed master password through Secrets Manager's RotateSecret, not RotateMasterUserPassword.")
+	}
+	st := e.lock()
+	defer st.unlock()
+	c, ok := st.cluster(e, in.DBClusterIdentifier)
 	if !ok {
-		return nil, errClusterNotFound(id)
+		return nil, errClusterNotFound(in.DBClusterIdentifier)
 	}
-	if groupName != "" {
-		g, ok := e.lookupGroupLocked(clusterKind, groupName)
+	if name := strings.ToLower(in.DBClusterParameterGroupName); name != "" {
+		g, ok := st.group(e, clusterKind, name)
 		if !ok {
-			return nil, &apiError{http.StatusNotFound, "DBClusterParameterGroupNotFound", "DBClusterParameterGroup not found: " + groupName}
+			return nil, &apiError{http.StatusNotFound, "DBClusterParameterGroupNotFound", "DBClusterParameterGroup not found: " + name}
 		}
 		if g.family != c.family {
 			return nil, errInvalidCombination("The DB cluster parameter group %s is of family %s; cluster %s needs family %s.", g.name, g.family, c.id, c.family)
 		}
-		if g.name == c.clusterGroup {
-			groupName = ""
+		if g.name != c.clusterGroup {
+			ch.group = g.name
 		}
 	}
-	if !hasRetention && groupName == "" {
-		return nil, errInvalidCombination("No modifications were requested")
+	if v := in.EngineVersion; v != "" && v != c.engineVersion {
+		if !knownVersion(v) {
+			return nil, errInvalidValue("Cannot find version %s for %s.", v, engineName)
+		}
+		if familyFor(v) != c.family {
+			return nil, errInvalidCombination("auroratest does not emulate major version upgrades (%s to %s): it upgrades minor versions only.", c.engineVersion, v)
+		}
+		if slices.Index(engineVersions, v) < slices.Index(engineVersions, c.engineVersion) {
+			return nil, errInvalidCombination("Cannot upgrade %s from %s to %s: that is a downgrade.", c.id, c.engineVersion, v)
+		}
+		ch.engineVersion = v
+	}
+	if m := ch.manageSecret; m != nil && *m == (c.secret != nil) {
+		ch.manageSecret = nil
+	} else if m != nil && !*m && ch.password == "" {
+		return nil, errInvalidCombination("Turning off ManageMasterUserPassword needs a new MasterUserPassword.")
+	}
+	if in.CloudwatchLogsExportConfiguration != nil {
+		cfg := in.CloudwatchLogsExportConfiguration
+		logs := slices.Clone(c.logExports)
+		for _, l := range append(slices.Clone(cfg.EnableLogTypes), cfg.DisableLogTypes...) {
+			if !slices.Contains(exportableLogs, l) {
+				return nil, errInvalidValue("Invalid log type %q: use %s.", l, strings.Join(exportableLogs, ", "))
+			}
+		}
+		for _, l := range cfg.EnableLogTypes {
+			if !slices.Contains(logs, l) {
+				logs = append(logs, l)
+			}
+		}
+		logs = slices.DeleteFunc(logs, func(l string) bool { return slices.Contains(cfg.DisableLogTypes, l) })
+		if logs == nil {
+			logs = []string{}
+		}
+		ch.logExports = logs
+	}
+	if ch.empty() {
+		// Unchanged values (Terraform sends the whole configuration) make
+		// no modification; AWS answers with the cluster as it is.
+		return xDBClusterResult{DBCluster: e.xCluster(st, c)}, nil
 	}
 	if c.status != statusAvailable {
 		return nil, errInvalidClusterState(c.id, c.status)
 	}
 	c.status = statusModifying
-	x := e.xClusterLocked(c)
-	e.goBackgroundLocked(func(ctx context.Context) {
+	e.event(st, sourceCluster, c.id, "configuration change", "DB cluster is being modified")
+	x := e.xCluster(st, c)
+	if ch.password != "" {
+		x.PendingModifiedValues = &xClusterPending{MasterUserPassword: "****"}
+	}
+	e.goBackground(st, func(ctx context.Context) { e.applyClusterChange(ctx, c, ch) })
+	return xDBClusterResult{DBCluster: x}, nil
+}
+
+func (e *Emulator) applyClusterChange(ctx context.Context, c *cluster, ch clusterChange) {
+	if !e.sleep(e.delay) {
+		return
+	}
+	password := ch.password
+	if m := ch.manageSecret; m != nil && *m {
+		password = generatePassword()
+	}
+	if password != "" {
+		st := e.lock()
+		running := c.writer() != nil
+		st.unlock()
+		var err error
+		if running {
+			_, err = e.setMasterPassword(ctx, c, password, "", statusModifying)
+		} else {
+			// No server yet: the first writer starts with it.
+			st := e.lock()
+			if c.hasData {
+				err = errors.New("the cluster has data but no instance: its password changes with its next writer")
+			} else {
+				c.masterPassword = password
+			}
+			st.unlock()
+		}
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("auroratest: changing the master password", "cluster", c.id, "error", err)
+		}
+	}
+	st := e.lock()
+	defer st.unlock()
+	if ch.group != "" {
+		c.clusterGroup = ch.group
+		for _, in := range c.members {
+			in.clusterGroupStatus = statusPendingReboot
+			in.pendingGen++
+		}
+	}
+	if ch.retention != nil {
+		c.backupRetention = *ch.retention
+	}
+	if ch.deletionProtection != nil {
+		c.deletionProtection = *ch.deletionProtection
+	}
+	if ch.iamAuth != nil {
+		c.iamAuth = *ch.iamAuth
+	}
+	if ch.logExports != nil {
+		c.logExports = ch.logExports
+	}
+	if ch.backupWindow != "" {
+		c.backupWindow = ch.backupWindow
+	}
+	if ch.maintenanceWindow != "" {
+		c.maintenanceWindow = ch.maintenanceWindow
+	}
+	if ch.engineVersion != "" {
+		c.engineVersion = ch.engineVersion
+	}
+	if ch.copyTags != nil {
+		c.copyTagsToSnapshot = *ch.copyTags
+	}
+	if m := ch.manageSecret; m != nil {
+		if *m {
+			e.createManagedSecret(st, c)
+		} else {
+			st.secrets = slices.DeleteFunc(st.secrets, func(s *secret) bool { return s == c.secret })
+			c.secret = nil
+		}
+	}
+	c.status = statusAvailable
+	e.event(st, sourceCluster, c.id, "configuration change", "DB cluster modified")
+}
+
+// validName checks an identifier (cluster, instance, snapshot, endpoint)
+// as RDS does: 1 to max letters, digits and hyphens, starting with a
+// letter, no trailing or double hyphen.
+func validName(field, name string, max int) error {
+	if name == "" {
+		return errMissing(field)
+	}
+	if len(name) > max {
+		return errInvalidValue("The parameter %s is not a valid identifier: at most %d characters.", field, max)
+	}
+	return validIdentifierChars(field, name)
+}
+
+// clusterCreate is a validated request for a new cluster, from
+// CreateDBCluster or a restore.
+type clusterCreate struct {
+	id                         string
+	engineVersion              string
+	masterUser, masterPassword string
+	manageSecret               bool
+	databaseName               string
+	port                       *int
+	clusterGroup               string
+	subnetGroup                string
+	securityGroups             []string
+	backupRetention            *int
+	encrypted                  bool
+	kmsKeyID                   string
+	deletionProtection         bool
+	iamAuth                    bool
+	logExports                 []string
+	copyTags                   bool
+	backupWindow               string
+	maintenanceWindow          string
+	lifecycle                  string
+	tags                       []tagIn
+}
+
+// exportableLogs are the log types Aurora PostgreSQL exports to
+// CloudWatch Logs.
+var exportableLogs = []string{"postgresql", "iam-db-auth-error", "instance"}
+
+// createCluster validates a new cluster and records it (status creating)
+// with its endpoints; it has no data until its first writer starts.
+func (e *Emulator) createCluster(st *state, r clusterCreate) (*cluster, error) {
+	id := strings.ToLower(r.id)
+	if err := validName("DBClusterIdentifier", id, 63); err != nil {
+		return nil, err
+	}
+	if !knownVersion(r.engineVersion) {
+		return nil, errInvalidValue("Cannot find version %s for %s (auroratest offers %s).", r.engineVersion, engineName, strings.Join(engineVersions, ", "))
+	}
+	family := familyFor(r.engineVersion)
+	if r.port != nil && (*r.port < 1150 || *r.port > 65535) {
+		return nil, errInvalidValue("Invalid port %d: allowed values are 1150 to 65535.", *r.port)
+	}
+	if r.backupRetention != nil && (*r.backupRetention < 1 || *r.backupRetention > 35) {
+		return nil, errInvalidValue("Invalid backup retention period: %d. The backup retention period must be between 1 and 35 days for Aurora DB clusters.", *r.backupRetention)
+	}
+	if r.subnetGroup != "" && r.subnetGroup != defaultSubnetGroup {
+		return nil, &apiError{http.StatusNotFound, "DBSubnetGroupNotFoundFault", "DBSubnetGroup " + r.subnetGroup + " not found (auroratest has the default group only)."}
+	}
+	for _, sg := range r.securityGroups {
+		if sg != defaultSecurityGroup {
+			return nil, errInvalidValue("Invalid security group %s: auroratest has the default VPC security group %s only.", sg, defaultSecurityGroup)
+		}
+	}
+	for _, l := range r.logExports {
+		if !slices.Contains(exportableLogs, l) {
+			return nil, errInvalidValue("Invalid log type %q for EnableCloudwatchLogsExports: use %s.", l, strings.Join(exportableLogs, ", "))
+		}
+	}
+	if r.kmsKeyID != "" && !r.encrypted {
+		return nil, errInvalidCombination("KmsKeyId requires StorageEncrypted=true.")
+	}
+	if r.lifecycle != "" && r.lifecycle != "open-source-rds-extended-support" && r.lifecycle != "open-source-rds-extended-support-disabled" {
+		return nil, errInvalidValue("Invalid EngineLifecycleSupport %q.", r.lifecycle)
+	}
+	for _, w := range []struct{ field, v string }{{"PreferredBackupWindow", r.backupWindow}, {"PreferredMaintenanceWindow", r.maintenanceWindow}} {
+		if w.v != "" && !windowRE.MatchString(w.v) {
+			return nil, errInvalidValue("Invalid %s %q: use hh24:mi-hh24:mi (backup) or ddd:hh24:mi-ddd:hh24:mi (maintenance), in UTC.", w.field, w.v)
+		}
+	}
+	tags, err := newTagList(r.tags)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := st.clusters[id]; ok {
+		return nil, &apiError{http.StatusBadRequest, "DBClusterAlreadyExistsFault", "DB Cluster already exists"}
+	}
+	group := defaultGroupName(family)
+	if r.clusterGroup != "" {
+		g, ok := st.group(e, clusterKind, r.clusterGroup)
+		if !ok {
+			return nil, &apiError{http.StatusNotFound, "DBClusterParameterGroupNotFound", "DBClusterParameterGroup not found: " + r.clusterGroup}
+		}
+		if g.family != family {
+			return nil, errInvalidCombination("The DB cluster parameter group %s is of family %s; engine version %s needs family %s.", g.name, g.family, r.engineVersion, family)
+		}
+		group = g.name
+	}
+	st.ensureDefaultGroups(family)
+	kms := ""
+	if r.encrypted {
+		kms = e.kmsKeyARNFor(r.kmsKeyID)
+	}
+	c := &cluster{
+		id: id, arn: e.arn("cluster", id), resourceID: "cluster-" + randomUpper(26), engineVersion: r.engineVersion, family: family,
+		masterUser: r.masterUser, masterPassword: r.masterPassword, databaseName: r.databaseName,
+		clusterGroup: group, backupRetention: 1, status: statusCreating, created: time.Now().UTC(),
+		dir: filepath.Join(e.dir, "clusters", id), backupWindow: defaultBackupWindow, maintenanceWindow: defaultMaintenanceWindow,
+		tags: tags, deletionProtection: r.deletionProtection, iamAuth: r.iamAuth, storageEncrypted: r.encrypted, kmsKeyID: kms,
+		logExports: slices.Clone(r.logExports), copyTagsToSnapshot: r.copyTags, lifecycle: r.lifecycle,
+	}
+	if r.backupRetention != nil {
+		c.backupRetention = *r.backupRetention
+	}
+	if r.backupWindow != "" {
+		c.backupWindow = r.backupWindow
+	}
+	if r.maintenanceWindow != "" {
+		c.maintenanceWindow = r.maintenanceWindow
+	}
+	if err := e.startProxies(c, r.port); err != nil {
+		return nil, err
+	}
+	if r.manageSecret {
+		e.createManagedSecret(st, c)
+	}
+	st.clusters[id] = c
+	st.clusterOrder = append(st.clusterOrder, c)
+	e.event(st, sourceCluster, id, "creation", "DB cluster created")
+	return c, nil
+}
+
+var windowRE = regexp.MustCompile(`^((mon|tue|wed|thu|fri|sat|sun):)?([01][0-9]|2[0-3]):[0-5][0-9]-((mon|tue|wed|thu|fri|sat|sun):)?([01][0-9]|2[0-3]):[0-5][0-9]$`)
+
+// kmsKeyARNFor is the ARN of a KMS key given by ID, alias or ARN; ""
+// means the account's aws/rds key.
+func (e *Emulator) kmsKeyARNFor(id string) string {
+	switch {
+	case id == "":
+		return e.rdsKMSKeyARN
+	case strings.HasPrefix(id, "arn:"):
+		return id
+	case strings.HasPrefix(id, "alias/"):
+		return "arn:aws:kms:" + e.region + ":" + e.account + ":" + id
+	}
+	return "arn:aws:kms:" + e.region + ":" + e.account + ":key/" + id
+}
+
+type createClusterIn struct {
+	DBClusterIdentifier             string `rds:",required"`
+	Engine                          string `rds:",required"`
+	EngineVersion                   string
+	EngineMode                      string
+	MasterUsername                  string
+	MasterUserPassword              string
+	ManageMasterUserPassword        bool
+	MasterUserSecretKmsKeyId        string
+	DatabaseName                    string
+	Port                            *int
+	DBClusterParameterGroupName     string
+	DBSubnetGroupName               string
+	VpcSecurityGroupIds             []string `rds:",list=VpcSecurityGroupId"`
+	AvailabilityZones               []string `rds:",list=AvailabilityZone"`
+	BackupRetentionPeriod           *int
+	StorageEncrypted                bool
+	StorageType                     string
+	KmsKeyId                        string
+	DeletionProtection              bool
+	EnableIAMDatabaseAuthentication bool
+	EnableCloudwatchLogsExports     []string `rds:",list=member"`
+	CopyTagsToSnapshot              bool
+	PreferredBackupWindow           string
+	PreferredMaintenanceWindow      string
+	EngineLifecycleSupport          string
+	NetworkType                     string
+	EnableHttpEndpoint              bool
+	EnablePerformanceInsights       bool
+	tagsIn
+}
+
+// createDBCluster creates a cluster without instances, as on Aurora: it
+// is "creating", then "available"; CreateDBInstance adds the writer and
+// the readers.
+func (e *Emulator) createDBCluster(ctx context.Context, in *createClusterIn) (any, error) {
+	if in.Engine != engineName {
+		return nil, errInvalidValue("Invalid Engine %q: auroratest emulates %s.", in.Engine, engineName)
+	}
+	if in.EngineMode != "" && in.EngineMode != "provisioned" {
+		return nil, errInvalidValue("Invalid EngineMode %q: auroratest emulates provisioned clusters.", in.EngineMode)
+	}
+	if in.StorageType != "" && in.StorageType != "aurora" {
+		return nil, errInvalidValue("Invalid StorageType %q: auroratest emulates aurora storage.", in.StorageType)
+	}
+	if in.NetworkType != "" && in.NetworkType != "IPV4" {
+		return nil, errInvalidValue("Invalid NetworkType %q: auroratest emulates IPV4.", in.NetworkType)
+	}
+	if in.EnableHttpEndpoint || in.EnablePerformanceInsights {
+		return nil, errInvalidValue("auroratest emulates neither the Data API (EnableHttpEndpoint) nor Performance Insights.")
+	}
+	for _, az := range in.AvailabilityZones {
+		if !slices.Contains(availabilityZones, az) {
+			return nil, errInvalidValue("Invalid AvailabilityZone %s: use %s.", az, strings.Join(availabilityZones, ", "))
+		}
+	}
+	if in.MasterUsername == "" {
+		return nil, errInvalidValue("The parameter MasterUsername must be provided and must not be blank.")
+	}
+	if err := validUsername(in.MasterUsername); err != nil {
+		return nil, errInvalidValue("MasterUsername %s", err)
+	}
+	password := in.MasterUserPassword
+	switch {
+	case in.ManageMasterUserPassword && password != "":
+		return nil, errInvalidCombination("Specify either MasterUserPassword or ManageMasterUserPassword, not both.")
+	case in.ManageMasterUserPassword:
+		password = generatePassword()
+	case password == "":
+		return nil, errInvalidValue("The parameter MasterUserPassword must be provided and must not be blank.")
+	case in.MasterUserSecretKmsKeyId != "":
+		return nil, errInvalidCombination("MasterUserSecretKmsKeyId requires ManageMasterUserPassword.")
+	}
+	if err := validPassword(password); err != nil {
+		return nil, err
+	}
+	if in.DatabaseName != "" {
+		if err := validDatabaseName(in.DatabaseName); err != nil {
+			return nil, err
+		}
+	}
+	version := in.EngineVersion
+	if version == "" {
+		version = defaultEngineVersion
+	}
+	st := e.lock()
+	defer st.unlock()
+	c, err := e.createCluster(st, clusterCreate{
+		id: in.DBClusterIdentifier, engineVersion: version, masterUser: in.MasterUsername, masterPassword: password,
+		manageSecret: in.ManageMasterUserPassword, databaseName: in.DatabaseName, port: in.Port,
+		clusterGroup: in.DBClusterParameterGroupName, subnetGroup: in.DBSubnetGroupName, securityGroups: in.VpcSecurityGroupIds,
+		backupRetention: in.BackupRetentionPeriod, encrypted: in.StorageEncrypted, kmsKeyID: in.KmsKeyId,
+		deletionProtection: in.DeletionProtection, iamAuth: in.EnableIAMDatabaseAuthentication,
+		logExports: in.EnableCloudwatchLogsExports, copyTags: in.CopyTagsToSnapshot,
+		backupWindow: in.PreferredBackupWindow, maintenanceWindow: in.PreferredMaintenanceWindow,
+		lifecycle: in.EngineLifecycleSupport, tags: in.Tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+	x := e.xCluster(st, c)
+	e.goBackground(st, func(ctx context.Context) {
 		if !e.sleep(e.delay) {
 			return
 		}
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		if groupName != "" {
-			c.clusterGroup = groupName
-			for _, in := range c.members {
-				in.clusterGroupStatus = statusPendingReboot
-				in.pendingGen++
-			}
+		st := e.lock()
+		defer st.unlock()
+		if c.status == statusCreating {
+			c.status = statusAvailable
+			e.event(st, sourceCluster, c.id, "notification", "DB cluster is available")
 		}
-		if hasRetention {
-			c.backupRetention = retention
-		}
-		c.status = statusAvailable
 	})
 	return xDBClusterResult{DBCluster: x}, nil
 }
 
-// actModifyDBInstance changes an instance's DB parameter group (pending
-// until a reboot, as on Aurora) and its promotion tier.
-func (e *Emulator) actModifyDBInstance(r *request) (any, error) {
-	id, err := r.required("DBInstanceIdentifier")
-	if err != nil {
-		return nil, err
+// validPassword applies Aurora's rules for master passwords. The
+// password never appears in the message.
+func validPassword(p string) error {
+	if len(p) < 8 || len(p) > 128 || strings.ContainsAny(p, "/\"@ \x00\n\r") {
+		return errInvalidValue("The parameter MasterUserPassword is not a valid password: it must be 8 to 128 printable ASCII characters other than /, \", @ and space.")
 	}
-	applyNow, err := r.optBool("ApplyImmediately", false)
-	if err != nil {
-		return nil, err
+	return nil
+}
+
+func validDatabaseName(n string) error {
+	if len(n) > 63 || !isLetter(n[0]) || strings.ContainsFunc(n, func(r rune) bool {
+		return !(r < 128 && (isLetter(byte(r)) || r >= '0' && r <= '9' || r == '_'))
+	}) {
+		return errInvalidValue("DatabaseName %q must be 1 to 63 letters, digits or underscores, starting with a letter.", n)
 	}
-	rotationRestart, err := r.optBool("CertificateRotationRestart", true)
-	if err != nil {
-		return nil, err
+	return nil
+}
+
+type deleteClusterIn struct {
+	DBClusterIdentifier       string `rds:",required"`
+	SkipFinalSnapshot         bool
+	FinalDBSnapshotIdentifier string
+	DeleteAutomatedBackups    *bool
+}
+
+// deleteDBCluster deletes a cluster without instances, after its final
+// snapshot when one is asked for. Deletion protection and remaining
+// instances refuse it, as on Aurora.
+func (e *Emulator) deleteDBCluster(ctx context.Context, in *deleteClusterIn) (any, error) {
+	final := strings.ToLower(in.FinalDBSnapshotIdentifier)
+	switch {
+	case in.SkipFinalSnapshot && final != "":
+		return nil, errInvalidCombination("FinalDBSnapshotIdentifier cannot be specified when SkipFinalSnapshot is enabled.")
+	case !in.SkipFinalSnapshot && final == "":
+		return nil, errInvalidCombination("FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.")
+	case final != "":
+		if err := validName("FinalDBSnapshotIdentifier", final, 255); err != nil {
+			return nil, err
+		}
 	}
-	caID := r.str("CACertificateIdentifier")
-	tier, hasTier, err := r.optInt("PromotionTier")
-	if err != nil {
-		return nil, err
+	if in.DeleteAutomatedBackups != nil && !*in.DeleteAutomatedBackups {
+		return nil, errInvalidValue("auroratest does not retain automated backups: DeleteAutomatedBackups=false is not emulated.")
 	}
-	if hasTier && (tier < 0 || tier > 15) {
-		return nil, errInvalidValue("Invalid PromotionTier %d: allowed values are 0 to 15.", tier)
-	}
-	groupName := strings.ToLower(r.str("DBParameterGroupName"))
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	in, ok := e.lookupInstanceLocked(id)
+	st := e.lock()
+	defer st.unlock()
+	c, ok := st.cluster(e, in.DBClusterIdentifier)
 	if !ok {
-		return nil, errInstanceNotFound(id)
+		return nil, errClusterNotFound(in.DBClusterIdentifier)
 	}
-	if groupName != "" {
-		g, ok := e.lookupGroupLocked(instanceKind, groupName)
-		if !ok {
-			return nil, errGroupNotFound(instanceKind, groupName)
+	if c.deletionProtection {
+		return nil, errInvalidCombination("Cannot delete protected Cluster, please disable deletion protection and try again.")
+	}
+	if len(c.members) > 0 {
+		return nil, &apiError{http.StatusBadRequest, "InvalidDBClusterStateFault", "Cluster cannot be deleted, it still contains DB instances in non-deleting state."}
+	}
+	if c.status != statusAvailable && c.status != statusFailed && c.status != statusStopped {
+		return nil, errInvalidClusterState(c.id, c.status)
+	}
+	var snap *snapshot
+	if final != "" {
+		if _, ok := st.snapshots[final]; ok {
+			return nil, errSnapshotExists(final)
 		}
-		if g.family != in.cluster.family {
-			return nil, errInvalidCombination("The parameter group %s with DBParameterGroupFamily %s cannot be used for this instance. Please use a Parameter Group with DBParameterGroupFamily %s", g.name, g.family, in.cluster.family)
-		}
-		if g.name == in.instanceGroup {
-			groupName = ""
+		if c.hasData {
+			tags := tagList(nil)
+			if c.copyTagsToSnapshot {
+				tags = c.tags
+			}
+			snap = e.newSnapshot(st, c, final, snapshotManual, tags)
 		}
 	}
-	if caID != "" {
-		if _, ok := e.cas.byID[caID]; !ok {
-			return nil, errCertNotFound(caID)
+	c.status = statusDeleting
+	e.event(st, sourceCluster, c.id, "deletion", "DB cluster deletion started")
+	x := e.xCluster(st, c)
+	e.goBackground(st, func(ctx context.Context) {
+		var err error
+		if snap != nil {
+			err = e.takeData(ctx, c, snap)
 		}
-		if caID == in.ca && in.pendingCA == "" {
-			caID = ""
-		}
-	}
-	if !hasTier && groupName == "" && caID == "" {
-		return nil, errInvalidCombination("No modifications were requested")
-	}
-	if in.status != statusAvailable {
-		return nil, errInvalidInstanceState(in.id, in.status)
-	}
-	in.status = statusModifying
-	x := e.xInstanceLocked(in)
-	e.goBackgroundLocked(func(ctx context.Context) {
 		if !e.sleep(e.delay) {
 			return
 		}
-		e.mu.Lock()
-		if groupName != "" {
-			in.instanceGroup = groupName
-			in.instanceGroupStatus = statusPendingReboot
-			in.pendingGen++
+		st := e.lock()
+		defer st.unlock()
+		if snap != nil {
+			snap.status = statusAvailable
+			if err != nil {
+				snap.status = statusFailed
+				e.log.Error("auroratest: the final snapshot failed", "cluster", c.id, "error", err)
+			}
 		}
-		if hasTier {
-			in.promotionTier = tier
-		}
-		rotate := caID
-		if caID != "" && !applyNow {
-			in.pendingCA, rotate = caID, "" // at the next reboot
-		}
-		if rotate == "" {
-			in.status = statusAvailable
-		}
-		e.mu.Unlock()
-		if rotate != "" {
-			e.rotateCA(ctx, in, rotate, rotationRestart)
-		}
+		e.dropCluster(st, c)
 	})
-	return xDBInstanceResult{DBInstance: x}, nil
+	return xDBClusterResult{DBCluster: x}, nil
 }
 
-// actionTable lists the emulated actions with the request parameters each
-// reads.
-func (e *Emulator) actionTable() map[string]action {
-	paging := []string{"MaxRecords", "Marker"}
-	with := func(base ...string) []string { return append(slices.Clone(base), paging...) }
-	return map[string]action{
-		"CreateDBClusterParameterGroup":          {[]string{"DBClusterParameterGroupName", "DBParameterGroupFamily", "Description", "Tags"}, e.actCreateDBClusterParameterGroup},
-		"CreateDBParameterGroup":                 {[]string{"DBParameterGroupName", "DBParameterGroupFamily", "Description", "Tags"}, e.actCreateDBParameterGroup},
-		"DeleteDBClusterParameterGroup":          {[]string{"DBClusterParameterGroupName"}, e.actDeleteDBClusterParameterGroup},
-		"DeleteDBParameterGroup":                 {[]string{"DBParameterGroupName"}, e.actDeleteDBParameterGroup},
-		"DescribeDBClusterParameterGroups":       {with("DBClusterParameterGroupName", "Filters"), e.actDescribeDBClusterParameterGroups},
-		"DescribeDBParameterGroups":              {with("DBParameterGroupName", "Filters"), e.actDescribeDBParameterGroups},
-		"ModifyDBClusterParameterGroup":          {[]string{"DBClusterParameterGroupName", "Parameters"}, groupAction(clusterKind, e.modifyGroup)},
-		"ModifyDBParameterGroup":                 {[]string{"DBParameterGroupName", "Parameters"}, groupAction(instanceKind, e.modifyGroup)},
-		"ResetDBClusterParameterGroup":           {[]string{"DBClusterParameterGroupName", "Parameters", "ResetAllParameters"}, groupAction(clusterKind, e.resetGroup)},
-		"ResetDBParameterGroup":                  {[]string{"DBParameterGroupName", "Parameters", "ResetAllParameters"}, groupAction(instanceKind, e.resetGroup)},
-		"DescribeDBClusterParameters":            {with("DBClusterParameterGroupName", "Source", "Filters"), e.actDescribeDBClusterParameters},
-		"DescribeDBParameters":                   {with("DBParameterGroupName", "Source", "Filters"), e.actDescribeDBParameters},
-		"DescribeEngineDefaultClusterParameters": {with("DBParameterGroupFamily", "Filters"), e.actDescribeEngineDefaultClusterParameters},
-		"DescribeEngineDefaultParameters":        {with("DBParameterGroupFamily", "Filters"), e.actDescribeEngineDefaultParameters},
-		"DescribeDBClusters":                     {with("DBClusterIdentifier", "Filters", "IncludeShared"), e.actDescribeDBClusters},
-		"DescribeDBInstances":                    {with("DBInstanceIdentifier", "Filters"), e.actDescribeDBInstances},
-		"ModifyDBCluster":                        {[]string{"DBClusterIdentifier", "DBClusterParameterGroupName", "BackupRetentionPeriod", "ApplyImmediately"}, e.actModifyDBCluster},
-		"ModifyDBInstance":                       {[]string{"DBInstanceIdentifier", "DBParameterGroupName", "PromotionTier", "ApplyImmediately", "CACertificateIdentifier", "CertificateRotationRestart"}, e.actModifyDBInstance},
-		"DescribeCertificates":                   {with("CertificateIdentifier", "Filters"), e.actDescribeCertificates},
-		"ModifyCertificates":                     {[]string{"CertificateIdentifier", "RemoveCustomerOverride"}, e.actModifyCertificates},
-		"DescribePendingMaintenanceActions":      {with("ResourceIdentifier", "Filters"), e.actDescribePendingMaintenanceActions},
-		"RebootDBInstance":                       {[]string{"DBInstanceIdentifier", "ForceFailover"}, e.actRebootDBInstance},
-		"FailoverDBCluster":                      {[]string{"DBClusterIdentifier", "TargetDBInstanceIdentifier"}, e.actFailoverDBCluster},
-		"DescribeDBLogFiles":                     {with("DBInstanceIdentifier", "FilenameContains", "FileLastWritten", "FileSize", "Filters"), e.actDescribeDBLogFiles},
-		"DownloadDBLogFilePortion":               {[]string{"DBInstanceIdentifier", "LogFileName", "Marker", "NumberOfLines"}, e.actDownloadDBLogFilePortion},
+// dropCluster forgets a deleted cluster: its endpoints, its automated
+// snapshots and its files go.
+func (e *Emulator) dropCluster(st *state, c *cluster) {
+	delete(st.clusters, c.id)
+	st.clusterOrder = slices.DeleteFunc(st.clusterOrder, func(x *cluster) bool { return x == c })
+	for _, b := range c.backups {
+		e.dropSnapshot(st, b)
 	}
+	if c.secret != nil {
+		st.secrets = slices.DeleteFunc(st.secrets, func(s *secret) bool { return s == c.secret })
+	}
+	go c.closeProxies() // waits for forwarded connections: not under the state lock
+	_ = os.RemoveAll(c.dir)
+	e.closeEndpoints(st, c)
+	e.event(st, sourceCluster, c.id, "deletion", "DB cluster deleted")
+}
+
+type clusterIDIn struct {
+	DBClusterIdentifier string `rds:",required"`
+}
+
+// stopDBCluster stops every instance's server (readers first), as
+// Aurora stops a cluster: "stopping", then "stopped".
+func (e *Emulator) stopDBCluster(ctx context.Context, in *clusterIDIn) (any, error) {
+	st := e.lock()
+	defer st.unlock()
+	c, err := st.availableCluster(e, in.DBClusterIdentifier)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range c.members {
+		if m.status != statusAvailable {
+			return nil, errInvalidInstanceState(m.id, m.status)
+		}
+	}
+	c.status = statusStopping
+	for _, m := range c.members {
+		m.status = statusStopping
+	}
+	e.event(st, sourceCluster, c.id, "notification", "DB cluster is being stopped")
+	x := e.xCluster(st, c)
+	e.goBackground(st, func(ctx context.Context) {
+		unlock := e.lockMembers(c)
+		defer unlock()
+		st := e.lock()
+		order := append(c.readers(), c.writer())
+		st.unlock()
+		for _, m := range order {
+			if m == nil || m.server == nil {
+				continue
+			}
+			sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			err := m.server.Stop(sctx)
+			cancel()
+			st := e.lock()
+			m.status = statusStopped
+			if err != nil {
+				m.status = statusFailed
+			}
+			st.unlock()
+		}
+		st = e.lock()
+		defer st.unlock()
+		c.status, c.stoppedAt = statusStopped, time.Now().UTC()
+		e.event(st, sourceCluster, c.id, "notification", "DB cluster stopped")
+	})
+	return xDBClusterResult{DBCluster: x}, nil
+}
+
+// startDBCluster starts a stopped cluster's servers again: the writer,
+// then the readers, which resume streaming from it.
+func (e *Emulator) startDBCluster(ctx context.Context, in *clusterIDIn) (any, error) {
+	st := e.lock()
+	defer st.unlock()
+	c, ok := st.cluster(e, in.DBClusterIdentifier)
+	if !ok {
+		return nil, errClusterNotFound(in.DBClusterIdentifier)
+	}
+	if c.status != statusStopped {
+		return nil, &apiError{http.StatusBadRequest, "InvalidDBClusterStateFault", "DbCluster " + c.id + " is in " + c.status + " state but expected it to be stopped."}
+	}
+	c.status = statusStarting
+	for _, m := range c.members {
+		m.status = statusStarting
+	}
+	e.event(st, sourceCluster, c.id, "notification", "DB cluster is being started")
+	x := e.xCluster(st, c)
+	e.goBackground(st, func(ctx context.Context) {
+		unlock := e.lockMembers(c)
+		defer unlock()
+		st := e.lock()
+		order := append([]*instance{c.writer()}, c.readers()...)
+		st.unlock()
+		for _, m := range order {
+			if m == nil || m.server == nil {
+				continue
+			}
+			err := m.server.StartAgain(ctx)
+			if err != nil && ctx.Err() == nil {
+				e.log.Error("auroratest: starting an instance of a stopped cluster", "instance", m.id, "error", err)
+			}
+			st := e.lock()
+			m.status = statusAvailable
+			if err != nil {
+				m.status = statusFailed
+			}
+			st.unlock()
+		}
+		st = e.lock()
+		defer st.unlock()
+		c.status = statusAvailable
+		e.event(st, sourceCluster, c.id, "notification", "DB cluster started")
+	})
+	return xDBClusterResult{DBCluster: x}, nil
 }

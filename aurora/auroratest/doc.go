@@ -18,8 +18,13 @@
 //		conn, err := pgx.Connect(ctx, cs)
 //	}
 //
-// Start is the same without a testing.TB; Close stops everything. Each
-// WithCluster creates a DB cluster up front; clusters start in parallel.
+// Start is the same without a testing.TB; Close stops everything, in
+// every state (it cancels the operations in flight and kills the process
+// groups of the servers and of the programs they run). Each WithCluster
+// creates a DB cluster up front; clusters start in parallel. Clusters and
+// instances can also be created through the API, as on Aurora (see
+// Lifecycle below), so the Terraform AWS provider, the AWS CLI and boto3
+// work against Endpoint unchanged.
 // Start also builds, once per process, the engine-default parameter catalog
 // from a short-lived server and the local CAs (two to five seconds on two
 // cores); later emulators reuse them. A 2-instance cluster then takes about
@@ -27,8 +32,8 @@
 //
 // # What is emulated
 //
-// Clusters and instances. Instance identifiers are "<cluster>-instance-N".
-// The first instance is the writer and the others are hot-standby
+// Clusters and instances. Instance identifiers of WithCluster clusters
+// are "<cluster>-instance-N". The first instance is the writer and the others are hot-standby
 // streaming replicas of it (readers), with promotion tiers 0, 1, 2, ...
 // Each is a PostgreSQL server (internal/pgserver: the Debian PostgreSQL 15
 // with pgaudit, pglogical, wal2json, orafce, pg_repack and plperl) on
@@ -59,19 +64,94 @@
 // InvalidParameterValue naming them, never silently ignored; actions it
 // does not emulate get InvalidAction.
 //
-// Actions: Create/Delete/Describe/Modify/Reset of DB cluster parameter
-// groups and DB parameter groups, DescribeDBClusterParameters and
+// A request without Action answers MissingAction. Each action's request is
+// declared once, as a struct its handler receives, so the parameters it
+// accepts are exactly those the emulator implements.
+//
+// Actions: CreateDBCluster, DeleteDBCluster, DescribeDBClusters,
+// ModifyDBCluster, StopDBCluster, StartDBCluster, FailoverDBCluster;
+// CreateDBInstance, DeleteDBInstance, DescribeDBInstances,
+// ModifyDBInstance, RebootDBInstance (ForceFailover fails over a writer);
+// Create/Delete/Describe/Modify/Reset of DB cluster parameter groups and
+// DB parameter groups, DescribeDBClusterParameters and
 // DescribeDBParameters (with Source), DescribeEngineDefaultClusterParameters
-// and DescribeEngineDefaultParameters, DescribeDBClusters and
-// DescribeDBInstances (filters db-cluster-id, db-instance-id, engine and the
-// resource IDs), ModifyDBCluster (DBClusterParameterGroupName,
-// BackupRetentionPeriod 1 to 35, ApplyImmediately), ModifyDBInstance
-// (DBParameterGroupName, PromotionTier), RebootDBInstance (ForceFailover
-// fails over a writer), FailoverDBCluster (TargetDBInstanceIdentifier),
-// DescribeDBLogFiles and DownloadDBLogFilePortion, DescribeCertificates,
-// ModifyCertificates, DescribePendingMaintenanceActions, and
-// ModifyDBInstance's CACertificateIdentifier, CertificateRotationRestart and
-// ApplyImmediately.
+// and DescribeEngineDefaultParameters; CreateDBClusterSnapshot,
+// DescribeDBClusterSnapshots (manual and automated), CopyDBClusterSnapshot,
+// DeleteDBClusterSnapshot, RestoreDBClusterFromSnapshot,
+// RestoreDBClusterToPointInTime; AddTagsToResource, RemoveTagsFromResource,
+// ListTagsForResource; DescribeDBEngineVersions,
+// DescribeOrderableDBInstanceOptions, DescribeDBSubnetGroups,
+// DescribeEvents, DescribeGlobalClusters (none exist);
+// CreateDBClusterEndpoint, ModifyDBClusterEndpoint, DeleteDBClusterEndpoint,
+// DescribeDBClusterEndpoints;
+// DescribeDBLogFiles and DownloadDBLogFilePortion; DescribeCertificates,
+// ModifyCertificates, DescribePendingMaintenanceActions,
+// ApplyPendingMaintenanceAction (the CA rotation: immediate,
+// next-maintenance, undo-opt-in), and ModifyDBInstance's
+// CACertificateIdentifier, CertificateRotationRestart and ApplyImmediately.
+// Describe actions take the filters RDS documents for
+// them (unknown filter names are refused, naming the supported ones).
+//
+// Lifecycle. CreateDBCluster (engine aurora-postgresql, an EngineVersion
+// from DescribeDBEngineVersions, MasterUsername with MasterUserPassword or
+// ManageMasterUserPassword, DatabaseName, Port, DBClusterParameterGroupName,
+// BackupRetentionPeriod, StorageEncrypted and KmsKeyId, DeletionProtection,
+// EnableIAMDatabaseAuthentication, EnableCloudwatchLogsExports,
+// CopyTagsToSnapshot, Tags, the preferred windows) makes a cluster without
+// instances: "creating", then "available". Its first CreateDBInstance
+// becomes the writer, on a new database (or the cluster's data, below);
+// later ones are streaming readers of it, and wait for it when created
+// together. DeleteDBInstance on a writer with readers fails over to one of
+// them first; when the writer goes and no reader takes over, its data
+// stays the cluster's, as Aurora's storage outlives the instances, and the
+// next writer starts on it. DeleteDBCluster is refused while
+// DeletionProtection is on (InvalidParameterCombination) or instances
+// remain (InvalidDBClusterStateFault), and needs SkipFinalSnapshot or a
+// FinalDBSnapshotIdentifier. StopDBCluster and StartDBCluster stop and
+// start the servers ("stopping", "stopped", "starting"). ModifyDBCluster
+// also takes DeletionProtection, EnableIAMDatabaseAuthentication,
+// MasterUserPassword (set on the servers as RotateMasterPassword sets
+// one), ManageMasterUserPassword, CloudwatchLogsExportConfiguration, the
+// windows, a minor EngineVersion and CopyTagsToSnapshot; ModifyDBInstance
+// DBInstanceClass (with ApplyImmediately, else pending), PromotionTier,
+// AutoMinorVersionUpgrade, PubliclyAccessible, the maintenance window and
+// CopyTagsToSnapshot. A Modify whose values are those the resource has is
+// no modification (Terraform sends the whole configuration). Every state
+// change records an event (DescribeEvents: source type, categories, time
+// window). Instances report the default DB subnet group and VPC security
+// group, which are the only ones.
+//
+// Snapshots and restores, with real data. A cluster snapshot is a base
+// backup of the running writer (or a copy of a stopped cluster's data).
+// CopyTagsToSnapshot gives it the cluster's tags. RestoreDBClusterFromSnapshot
+// makes a cluster whose first writer holds exactly the snapshot's data,
+// with the snapshot's master user and password. Every writer archives its
+// WAL (archive_mode on, into the cluster's archive), and each cluster's
+// first writer takes an automated snapshot (a base backup) once it is up;
+// RestoreDBClusterToPointInTime (RestoreToTime or UseLatestRestorableTime)
+// starts from the latest base backup before the time and replays the
+// archive up to it (recovery_target_time; the source writer first archives
+// its current WAL). EarliestRestorableTime is that first backup (absent
+// until it exists) and LatestRestorableTime is now while the writer runs.
+//
+// Custom endpoints. CreateDBClusterEndpoint (READER or ANY, with static or
+// excluded members) opens a real proxy over the chosen members on the
+// cluster's port at a loopback address of its own (127.0.0.3, 127.0.0.4,
+// ...), reported as its Endpoint and in the cluster's CustomEndpoints;
+// ModifyDBClusterEndpoint changes its members at once.
+//
+// Tags. Every create takes Tags, Describe output carries TagList, and
+// AddTagsToResource, RemoveTagsFromResource and ListTagsForResource work
+// on clusters, instances, both kinds of parameter groups, cluster
+// snapshots and custom endpoints, by ARN (at most 50 tags; keys starting with aws: or rds: are
+// refused).
+//
+// The engine catalog. DescribeDBEngineVersions lists Aurora PostgreSQL
+// 13.9 to 17.5 with their parameter group family, ValidUpgradeTarget (later
+// minors, and each later major's latest minor with IsMajorVersionUpgrade),
+// SupportedFeatureNames and the CA identifiers;
+// DescribeOrderableDBInstanceOptions lists the instance classes of every
+// version, paged.
 //
 // Parameter groups. The engine-default catalog comes from pg_settings of a
 // server with pg_stat_statements, pgaudit, pglogical and auto_explain
@@ -93,9 +173,10 @@
 // Modify validates everything before changing anything: at most 20
 // parameters, known and modifiable names, values within AllowedValues, an
 // ApplyMethod on every parameter, and no "immediate" for a static
-// parameter. Aurora answers that last case with InvalidParameterCombination
-// ("cannot use immediate apply method for static parameter"); this emulator
-// answers InvalidParameterValue, as the SDK's issue #3 specifies.
+// parameter, which is answered as Aurora answers it:
+// InvalidParameterCombination ("cannot use immediate apply method for
+// static parameter"). Parameters report SupportedEngineModes
+// "provisioned".
 //
 // Effects. Dynamic parameters applied "immediate" are written to the
 // configuration of every running server that uses the group, which is
@@ -134,11 +215,15 @@
 // available reader with the lowest promotion tier), RebootDBInstance with
 // ForceFailover on the writer, and a writer crashed with CrashInstance all
 // fail over: the writer endpoint refuses connections and cuts its
-// sessions, the old writer stops, the target is promoted, the other
-// readers follow it (or are rebuilt from a base backup when they cannot),
-// and the old writer is rebuilt as a reader on its old port. A crashed
-// reader, or a crashed writer with no reader, restarts with crash
-// recovery.
+// sessions, the old writer shuts down cleanly (its shutdown checkpoint
+// streams to the readers), the target replays past everything the old
+// writer had written (so no acknowledged commit is lost, flushed or not)
+// and is promoted, the other readers follow it (or are rebuilt from a base
+// backup when they cannot), and the old writer restarts as a reader of the
+// new writer on its own data and port (rebuilt from a base backup after a
+// crash). A failover takes well under a second on an idle cluster, right
+// after start and back to back (BenchmarkFailover). A crashed reader, or a
+// crashed writer with no reader, restarts with crash recovery.
 //
 // Log files. Each instance's PostgreSQL log, written with RDS's
 // log_line_prefix "%t:%r:%u@%d:[%p]:", is served by DescribeDBLogFiles and
@@ -218,13 +303,22 @@
 //
 // # What is not emulated
 //
-// Creating or deleting clusters and instances through the API, snapshots,
-// backups and restores, global databases, Serverless, IAM authentication,
+// Global databases, Serverless, blue/green deployments, major version
+// upgrades (ModifyDBCluster refuses a major EngineVersion), maintenance
+// actions other than the CA rotation, DB subnet groups and security
+// groups other than the defaults, Performance Insights and Enhanced
+// Monitoring (refused when asked for), backtracking, the Data API, IAM
+// authentication tokens (the flag is only recorded), CloudWatch Logs (the
+// log exports are only recorded; logs are read with DownloadDBLogFilePortion),
+// KMS (key IDs are only recorded; the data is not encrypted), retained
+// automated backups after a cluster's deletion, cross-Region copies,
 // Secrets Manager beyond the operations above (scheduled rotation,
-// rotation functions, SecretBinary, resource policies, replication, KMS),
-// tags, events, and maintenance windows
-// (BackupRetentionPeriod and parameter group associations apply at once,
-// regardless of ApplyImmediately, as Aurora applies them). There is no
+// rotation functions, SecretBinary, resource policies, replication), and
+// maintenance windows (changes apply after the transition delay; a
+// DBInstanceClass change without ApplyImmediately stays pending, and the
+// class does not change the server). Automated snapshots are taken once,
+// when a cluster's first writer starts, not daily: point-in-time restores
+// reach back to that backup. EngineVersion is only reported. There is no
 // shared storage: readers are PostgreSQL streaming replicas, so replica lag
 // is PostgreSQL's, and a crashed writer can lose commits its readers had
 // not received yet (a clean FailoverDBCluster loses nothing, since the old

@@ -20,7 +20,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/pgserver"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // Option configures an Emulator.
@@ -114,7 +116,6 @@ type Emulator struct {
 	account  string
 	dir      string
 	catalog  *catalog
-	actions  map[string]action
 	log      *slog.Logger
 	delay    time.Duration
 	caWindow time.Duration
@@ -128,18 +129,12 @@ type Emulator struct {
 	cancel context.CancelFunc
 	bg     sync.WaitGroup
 
-	mu             sync.Mutex
-	closed         bool
-	clusterGroups  map[string]*paramGroup
-	instanceGroups map[string]*paramGroup
-	clusters       map[string]*cluster
-	clusterOrder   []*cluster
-	instances      map[string]*instance
-	caOverride     string // ModifyCertificates' default for new launches
-	secrets        []*secret
+	stateMu sync.Mutex // see state.go
+	st      state
 
-	smActions map[string]smAction // Secrets Manager
-	kmsKeyARN string              // the account's aws/secretsmanager KMS key
+	smActions    map[string]smAction // Secrets Manager
+	kmsKeyARN    string              // the account's aws/secretsmanager KMS key
+	rdsKMSKeyARN string              // the account's aws/rds KMS key (default storage encryption)
 }
 
 const (
@@ -175,17 +170,17 @@ func Start(ctx context.Context, opts ...Option) (*Emulator, error) {
 	}
 	e := &Emulator{
 		region: defaultRegion, account: defaultAccount, dir: dir, delay: cfg.transitionDelay, caWindow: cfg.caWindow,
-		log:           cfg.logger,
-		clusterGroups: map[string]*paramGroup{}, instanceGroups: map[string]*paramGroup{},
-		clusters: map[string]*cluster{}, instances: map[string]*instance{},
+		log: cfg.logger,
 	}
+	e.st = state{mu: &e.stateMu, clusterGroups: map[string]*paramGroup{}, instanceGroups: map[string]*paramGroup{},
+		clusters: map[string]*cluster{}, instances: map[string]*instance{}, snapshots: map[string]*snapshot{}}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
-	e.actions = e.actionTable()
 	e.smActions = e.smActionTable()
 	e.kmsKeyARN = "arn:aws:kms:" + e.region + ":" + e.account + ":key/" + newUUID()
+	e.rdsKMSKeyARN = "arn:aws:kms:" + e.region + ":" + e.account + ":key/" + newUUID()
 
 	// The CAs (RSA key generation) and the catalog (a server) are built
 	// once per process, side by side.
@@ -207,9 +202,9 @@ func Start(ctx context.Context, opts ...Option) (*Emulator, error) {
 	}
 	e.catalog = cat
 
-	e.mu.Lock()
-	e.ensureDefaultGroupsLocked(familyFor(defaultEngineVersion))
-	e.mu.Unlock()
+	st := e.lock()
+	st.ensureDefaultGroups(familyFor(defaultEngineVersion))
+	st.unlock()
 
 	if err := e.serve(); err != nil {
 		e.Close()
@@ -291,15 +286,15 @@ func (e *Emulator) AWSConfig() aws.Config {
 // instance, as the cluster's master user, without TLS. It contains the
 // master password: never print or log it.
 func (e *Emulator) ConnString(instanceID, db string) (string, error) {
-	e.mu.Lock()
-	in, ok := e.lookupInstanceLocked(instanceID)
+	st := e.lock()
+	in, ok := st.instance(e, instanceID)
 	if !ok {
-		e.mu.Unlock()
+		st.unlock()
 		return "", fmt.Errorf("auroratest: no DB instance %q", instanceID)
 	}
 	port := in.port
 	user, pass := in.cluster.masterUser, in.cluster.masterPassword
-	e.mu.Unlock()
+	st.unlock()
 	u := url.URL{
 		Scheme:   "postgres",
 		User:     url.UserPassword(user, pass),
@@ -314,9 +309,9 @@ func (e *Emulator) ConnString(instanceID, db string) (string, error) {
 // unknown cluster): the current one, after RotateMasterPassword or a
 // rotation of the cluster's managed secret.
 func (e *Emulator) MasterPassword(clusterID string) string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if c, ok := e.lookupClusterLocked(clusterID); ok {
+	st := e.lock()
+	defer st.unlock()
+	if c, ok := st.cluster(e, clusterID); ok {
 		return c.masterPassword
 	}
 	return ""
@@ -325,13 +320,13 @@ func (e *Emulator) MasterPassword(clusterID string) string {
 // Close stops the API server and every DB instance and removes the
 // emulator's files. Background operations in flight are cancelled.
 func (e *Emulator) Close() error {
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
+	st := e.lock()
+	if st.closed {
+		st.unlock()
 		return nil
 	}
-	e.closed = true
-	e.mu.Unlock()
+	st.closed = true
+	st.unlock()
 
 	var errs []error
 	e.cancel() // background work and calls waiting on servers end now
@@ -349,14 +344,14 @@ func (e *Emulator) Close() error {
 		srv *pgserver.Server
 	}
 	var servers []named
-	e.mu.Lock()
-	for _, in := range e.instances {
+	st = e.lock()
+	for _, in := range st.instances {
 		if in.server != nil {
 			servers = append(servers, named{in.id, in.server})
 		}
 	}
-	clusters := slices.Clone(e.clusterOrder)
-	e.mu.Unlock()
+	clusters := slices.Clone(st.clusterOrder)
+	st.unlock()
 	for _, c := range clusters {
 		c.closeProxies()
 	}
@@ -381,19 +376,12 @@ func (e *Emulator) Close() error {
 }
 
 // sleep waits for d or until the emulator closes; false means it closed.
-func (e *Emulator) sleep(d time.Duration) bool {
-	if d <= 0 {
-		return e.ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-e.ctx.Done():
-		return false
-	}
-}
+func (e *Emulator) sleep(d time.Duration) bool { return wait.Sleep(e.ctx, d) == nil }
+
+// pollServer is how the emulator polls its servers' own state (replay
+// positions, configuration reloads): often, since the servers are local
+// and API callers wait on the outcome.
+var pollServer = pgaurora.Wait{MinDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond}
 
 func (e *Emulator) arn(kind, name string) string {
 	return "arn:aws:rds:" + e.region + ":" + e.account + ":" + kind + ":" + name

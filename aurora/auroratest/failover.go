@@ -9,8 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/pgserver"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // Failover. FailoverDBCluster (and RebootDBInstance with ForceFailover on
@@ -29,39 +31,38 @@ import (
 
 const statusFailingOver = "failing-over"
 
-func (e *Emulator) actFailoverDBCluster(r *request) (any, error) {
-	id, err := r.required("DBClusterIdentifier")
+func init() { register("FailoverDBCluster", (*Emulator).failoverDBCluster) }
+
+type failoverIn struct {
+	DBClusterIdentifier        string `rds:",required"`
+	TargetDBInstanceIdentifier string
+}
+
+func (e *Emulator) failoverDBCluster(ctx context.Context, in *failoverIn) (any, error) {
+	st := e.lock()
+	defer st.unlock()
+	c, err := st.availableCluster(e, in.DBClusterIdentifier)
 	if err != nil {
 		return nil, err
-	}
-	targetID := r.str("TargetDBInstanceIdentifier")
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	c, ok := e.lookupClusterLocked(id)
-	if !ok {
-		return nil, errClusterNotFound(id)
-	}
-	if c.status != statusAvailable {
-		return nil, errInvalidClusterState(c.id, c.status)
 	}
 	if w := c.writer(); w != nil && w.status != statusAvailable {
 		return nil, errInvalidInstanceState(w.id, w.status)
 	}
-	target, err := e.failoverTargetLocked(c, targetID)
+	target, err := e.failoverTarget(st, c, in.TargetDBInstanceIdentifier)
 	if err != nil {
 		return nil, err
 	}
-	if err := e.startFailoverLocked(c, target); err != nil {
+	if err := e.startFailover(st, c, target); err != nil {
 		return nil, err
 	}
-	return xDBClusterResult{DBCluster: e.xClusterLocked(c)}, nil
+	return xDBClusterResult{DBCluster: e.xCluster(st, c)}, nil
 }
 
-// failoverTargetLocked validates a named target or picks one: the
-// available reader with the lowest promotion tier.
-func (e *Emulator) failoverTargetLocked(c *cluster, targetID string) (*instance, error) {
+// failoverTarget validates a named target or picks one: the available
+// reader with the lowest promotion tier.
+func (e *Emulator) failoverTarget(st *state, c *cluster, targetID string) (*instance, error) {
 	if targetID != "" {
-		t, ok := e.lookupInstanceLocked(targetID)
+		t, ok := st.instance(e, targetID)
 		if !ok || t.cluster != c {
 			return nil, errInvalidValue("TargetDBInstanceIdentifier %s is not a DB instance of cluster %s.", targetID, c.id)
 		}
@@ -85,41 +86,33 @@ func (e *Emulator) failoverTargetLocked(c *cluster, targetID string) (*instance,
 	return best, nil
 }
 
-// startFailoverLocked marks the cluster failing-over and starts the
-// failover in the background.
-func (e *Emulator) startFailoverLocked(c *cluster, target *instance) error {
+// startFailover marks the cluster failing-over and starts the failover in
+// the background.
+func (e *Emulator) startFailover(st *state, c *cluster, target *instance) error {
 	w := c.writer()
 	if w == nil {
 		return errInvalidClusterState(c.id, "without a writer")
 	}
 	c.status = statusFailingOver
-	w.status = statusRebooting
+	if w.status != statusDeleting {
+		w.status = statusRebooting
+	}
 	// From now on the writer endpoint refuses connections until the new
 	// writer is promoted, so no write lands on the old writer.
 	c.fenced = true
 	c.writerProxy.cut("")
-	e.goBackgroundLocked(func(ctx context.Context) { e.failover(ctx, c, target) })
+	e.event(st, sourceCluster, c.id, "failover", "Started cross AZ failover to DB instance: "+target.id)
+	e.goBackground(st, func(ctx context.Context) { e.failover(ctx, c, target) })
 	return nil
 }
 
-// lockMembers locks every member's opMu in member order.
-func lockMembers(c *cluster) func() {
-	for _, in := range c.members {
-		in.opMu.Lock()
-	}
-	return func() {
-		for _, in := range c.members {
-			in.opMu.Unlock()
-		}
-	}
-}
-
 func (e *Emulator) failover(ctx context.Context, c *cluster, target *instance) {
-	unlock := lockMembers(c)
+	unlock := e.lockMembers(c)
 	defer unlock()
 	err := e.doFailover(ctx, c, target)
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	st := e.lock()
+	defer st.unlock()
+	e.event(st, sourceCluster, c.id, "failover", "Completed failover to DB instance: "+target.id)
 	if err != nil && ctx.Err() == nil {
 		e.log.Error("auroratest: failover failed", "cluster", c.id, "error", err)
 	}
@@ -136,24 +129,34 @@ func (e *Emulator) failover(ctx context.Context, c *cluster, target *instance) {
 }
 
 func (e *Emulator) doFailover(ctx context.Context, c *cluster, target *instance) error {
-	e.mu.Lock()
+	st := e.lock()
 	old := c.writer()
 	oldSrv, newSrv := old.server, target.server
 	others := slices.DeleteFunc(c.readers(), func(in *instance) bool { return in == target })
-	e.mu.Unlock()
+	st.unlock()
 
 	// Aurora's readers share the writer's storage, so a clean failover
 	// loses nothing. Here the target must first replay everything the old
-	// writer wrote (the endpoint already refuses new writes).
-	if err := waitCaughtUp(ctx, oldSrv, newSrv, 30*time.Second); err != nil {
-		e.log.Warn("auroratest: the failover target has not replayed all of the old writer's WAL", "instance", target.id, "error", err)
-	}
-	// The old writer goes away.
+	// writer wrote (the endpoint already refuses new writes): every
+	// acknowledged commit is at or before the WAL insert position, and the
+	// old writer's clean shutdown writes its shutdown checkpoint after it,
+	// flushes it and waits until its streaming replicas have received it.
+	// Once the target has replayed past that position it holds everything,
+	// whether or not the commits' own WAL was flushed when they were
+	// acknowledged (synchronous_commit=off).
+	upTo, lsnErr := oldSrv.QueryOne(ctx, "SELECT pg_current_wal_insert_lsn()::text")
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err := oldSrv.Stop(sctx)
+	stopErr := oldSrv.Stop(sctx)
 	cancel()
-	if err != nil {
-		e.log.Warn("auroratest: stopping the old writer", "instance", old.id, "error", err)
+	if stopErr != nil {
+		e.log.Warn("auroratest: stopping the old writer", "instance", old.id, "error", stopErr)
+	}
+	caughtUp := lsnErr
+	if lsnErr == nil {
+		caughtUp = waitReplayed(ctx, newSrv, upTo, 30*time.Second)
+	}
+	if caughtUp != nil {
+		e.log.Warn("auroratest: the failover target has not replayed all of the old writer's WAL", "instance", target.id, "error", caughtUp)
 	}
 	if err := newSrv.Promote(ctx); err != nil {
 		// Nothing changed hands: bring the old writer back.
@@ -162,13 +165,13 @@ func (e *Emulator) doFailover(ctx context.Context, c *cluster, target *instance)
 		}
 		return fmt.Errorf("promoting %s: %w", target.id, err)
 	}
-	e.mu.Lock()
+	st = e.lock()
 	old.writer, target.writer = false, true
 	c.fenced = false
 	for _, in := range others {
 		in.status = statusRebooting
 	}
-	e.mu.Unlock()
+	st.unlock()
 	c.writerProxy.cut(target.id)
 
 	var errs []error
@@ -181,18 +184,67 @@ func (e *Emulator) doFailover(ctx context.Context, c *cluster, target *instance)
 		}
 		e.markAvailable(in)
 	}
-	if err := e.rebuildReplica(ctx, old, target); err != nil {
-		errs = append(errs, fmt.Errorf("rebuilding %s as a reader: %w", old.id, err))
+	// A cleanly stopped old writer whose WAL the target replayed in full
+	// ends where the new timeline forks: it restarts as a reader of the new
+	// writer on its own data. Otherwise (it crashed, or the target missed
+	// some of its WAL) it is rebuilt from a base backup.
+	st = e.lock()
+	retiring := old.status == statusDeleting
+	st.unlock()
+	if retiring {
+		// The old writer is being deleted: it stays stopped.
+		e.refreshTopology(ctx, c)
+		return errors.Join(errs...)
+	}
+	rejoined := false
+	if stopErr == nil && caughtUp == nil {
+		err := e.rejoinAsReplica(ctx, old, target)
+		if err != nil && ctx.Err() == nil {
+			e.log.Info("auroratest: the old writer cannot follow the new writer; rebuilding it", "instance", old.id, "reason", err)
+		}
+		rejoined = err == nil
+	}
+	if !rejoined && ctx.Err() == nil {
+		if err := e.rebuildReplica(ctx, old, target); err != nil {
+			errs = append(errs, fmt.Errorf("rebuilding %s as a reader: %w", old.id, err))
+		}
 	}
 	e.refreshTopology(ctx, c)
 	e.markAvailable(old)
 	return errors.Join(errs...)
 }
 
+// rejoinAsReplica restarts a stopped former writer as a streaming replica
+// of the new writer, on its own data directory, with the settings a
+// reader of that writer needs.
+func (e *Emulator) rejoinAsReplica(ctx context.Context, in *instance, writer *instance) error {
+	st := e.lock()
+	srv, primary := in.server, writer.server
+	old, want := in.applied, e.readerSettings(st, in, writer)
+	st.unlock()
+	if err := pushSettings(srv, old, want); err != nil {
+		return err
+	}
+	st = e.lock()
+	in.applied = want
+	st.unlock()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return srv.Follow(ctx, primary)
+}
+
+// readerSettings is what in runs with as a reader of writer: its desired
+// settings, with the standby floor of the writer's.
+func (e *Emulator) readerSettings(st *state, in, writer *instance) map[string]string {
+	want := e.desired(st, in)
+	e.raiseFloor(want, writer.applied)
+	return want
+}
+
 func (e *Emulator) markAvailable(in *instance) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if in.server != nil && in.server.Running() {
+	st := e.lock()
+	defer st.unlock()
+	if in.status != statusDeleting && in.server != nil && in.server.Running() {
 		in.status = statusAvailable
 	}
 }
@@ -200,9 +252,9 @@ func (e *Emulator) markAvailable(in *instance) {
 // follow points a reader at the new writer and waits until it streams
 // the new writer's timeline.
 func (e *Emulator) follow(ctx context.Context, in *instance, primary *pgserver.Server) error {
-	e.mu.Lock()
+	st := e.lock()
 	srv := in.server
-	e.mu.Unlock()
+	st.unlock()
 	if srv == nil || !srv.Running() {
 		return errors.New("the reader is not running")
 	}
@@ -214,12 +266,10 @@ func (e *Emulator) follow(ctx context.Context, in *instance, primary *pgserver.S
 // rebuildReplica replaces an instance's server with a fresh streaming
 // replica of the writer: same directory (the log is kept), same port.
 func (e *Emulator) rebuildReplica(ctx context.Context, in *instance, writer *instance) error {
-	e.mu.Lock()
+	st := e.lock()
 	old, port := in.server, in.port
-	primary := writer.server
-	want := e.desiredLocked(in)
-	e.raiseFloor(want, writer.applied)
-	e.mu.Unlock()
+	primary, want := writer.server, e.readerSettings(st, in, writer)
+	st.unlock()
 	if old != nil {
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		_ = old.Stop(sctx)
@@ -228,6 +278,12 @@ func (e *Emulator) rebuildReplica(ctx context.Context, in *instance, writer *ins
 			return err
 		}
 	}
+	return e.startReplica(ctx, in, primary, want, port)
+}
+
+// startReplica starts in's server as a streaming replica of primary with
+// the given settings, on port (0: a free one), and records it.
+func (e *Emulator) startReplica(ctx context.Context, in *instance, primary *pgserver.Server, want map[string]string, port int) error {
 	settings, preload := splitPreload(want)
 	rs, err := primary.StartReplica(ctx, pgserver.Config{
 		Dir: in.dir, Port: port, PreloadLibraries: preload, Settings: settings, TLS: e.serverTLS(in),
@@ -237,37 +293,28 @@ func (e *Emulator) rebuildReplica(ctx context.Context, in *instance, writer *ins
 	}
 	applied := rs.Settings()
 	applied[paramPreload] = strings.Join(preload, ",")
-	e.mu.Lock()
+	st := e.lock()
 	in.server, in.port, in.applied = rs, rs.Port(), applied
-	e.mu.Unlock()
+	st.unlock()
 	return nil
 }
 
-// waitCaughtUp waits until standby has replayed all WAL that primary has
-// inserted so far (committed work included, whether or not the primary's
-// synchronous_commit waited for its flush).
-func waitCaughtUp(ctx context.Context, primary, standby *pgserver.Server, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	lsn, err := primary.QueryOne(ctx, "SELECT pg_current_wal_insert_lsn()::text")
-	if err != nil {
-		return fmt.Errorf("reading the writer's WAL position: %w", err)
-	}
+// waitReplayed waits until standby has replayed WAL past lsn.
+func waitReplayed(ctx context.Context, standby *pgserver.Server, lsn string, timeout time.Duration) error {
 	lit, err := sqlquote.Literal(lsn)
 	if err != nil {
 		return err
 	}
-	for {
-		done, err := standby.QueryOne(ctx, "SELECT (pg_last_wal_replay_lsn() >= "+lit+"::pg_lsn)::text")
-		if err == nil && done == "true" {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for replay up to %s: %w (last: %v)", lsn, ctx.Err(), err)
-		case <-time.After(10 * time.Millisecond):
-		}
+	var last error
+	err = wait.Until(ctx, pgaurora.Wait{MaxWait: timeout}, pollServer, func(ctx context.Context) (bool, error) {
+		done, err := standby.QueryOne(ctx, "SELECT (pg_last_wal_replay_lsn() > "+lit+"::pg_lsn)::text")
+		last = err
+		return err == nil && done == "true", nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for replay past %s: %w (last: %v)", lsn, err, last)
 	}
+	return nil
 }
 
 // CrashInstance kills a DB instance's server process at once (SIGKILL), as
@@ -277,43 +324,43 @@ func waitCaughtUp(ctx context.Context, primary, standby *pgserver.Server, timeou
 // once the process is gone; the recovery runs in the background, with the
 // usual statuses ("failing-over", "rebooting", then "available").
 func (e *Emulator) CrashInstance(id string) error {
-	e.mu.Lock()
-	in, ok := e.lookupInstanceLocked(id)
+	st := e.lock()
+	in, ok := st.instance(e, id)
 	if !ok {
-		e.mu.Unlock()
+		st.unlock()
 		return fmt.Errorf("auroratest: CrashInstance: no DB instance %q", id)
 	}
 	if in.status != statusAvailable || in.cluster.status != statusAvailable {
-		e.mu.Unlock()
+		st.unlock()
 		return fmt.Errorf("auroratest: CrashInstance: %s is %s (cluster %s); crash only available instances", id, in.status, in.cluster.status)
 	}
 	srv := in.server
 	in.status = statusRebooting // nobody else touches it meanwhile
-	e.mu.Unlock()
+	st.unlock()
 	srv.Kill()
 
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	st = e.lock()
+	defer st.unlock()
 	c := in.cluster
 	if in.writer {
-		if target, err := e.failoverTargetLocked(c, ""); err == nil {
-			return e.startFailoverLocked(c, target)
+		if target, err := e.failoverTarget(st, c, ""); err == nil {
+			return e.startFailover(st, c, target)
 		}
 	}
-	e.goBackgroundLocked(func(ctx context.Context) { e.recoverCrashed(ctx, in) })
+	e.goBackground(st, func(ctx context.Context) { e.recoverCrashed(ctx, in) })
 	return nil
 }
 
 // recoverCrashed starts a crashed server again (crash recovery).
 func (e *Emulator) recoverCrashed(ctx context.Context, in *instance) {
-	in.opMu.Lock()
-	defer in.opMu.Unlock()
-	e.mu.Lock()
+	in.ops.lock()
+	defer in.ops.unlock()
+	st := e.lock()
 	srv := in.server
-	e.mu.Unlock()
+	st.unlock()
 	err := srv.StartAgain(ctx)
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	st = e.lock()
+	defer st.unlock()
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Error("auroratest: restarting a crashed instance", "instance", in.id, "error", err)

@@ -154,14 +154,14 @@ func (e *Emulator) StopInstance(instanceID string) error {
 	if err := e.checkInstance(instanceID); err != nil {
 		return err
 	}
-	e.mu.Lock()
-	in := e.instances[instanceID]
-	e.mu.Unlock()
-	in.opMu.Lock()
-	defer in.opMu.Unlock()
-	e.mu.Lock()
+	st := e.lock()
+	in := st.instances[instanceID]
+	st.unlock()
+	in.ops.lock()
+	defer in.ops.unlock()
+	st = e.lock()
 	srv := in.server
-	e.mu.Unlock()
+	st.unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := srv.Stop(ctx); err != nil {
@@ -171,9 +171,9 @@ func (e *Emulator) StopInstance(instanceID string) error {
 }
 
 func (e *Emulator) checkInstance(id string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, ok := e.instances[id]; !ok {
+	st := e.lock()
+	defer st.unlock()
+	if _, ok := st.instances[id]; !ok {
 		return fmt.Errorf("auroratest: no DB instance %q", id)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package auroratest
 
 import (
+	"context"
 	"maps"
 	"net/http"
 	"regexp"
@@ -8,8 +9,25 @@ import (
 	"strings"
 )
 
-// Parameter groups: the twelve parameter-group actions, for DB cluster
+// Parameter groups: the fourteen parameter-group actions, for DB cluster
 // parameter groups and DB (instance) parameter groups alike.
+
+func init() {
+	register("CreateDBClusterParameterGroup", (*Emulator).createDBClusterParameterGroup)
+	register("CreateDBParameterGroup", (*Emulator).createDBParameterGroup)
+	register("DeleteDBClusterParameterGroup", (*Emulator).deleteDBClusterParameterGroup)
+	register("DeleteDBParameterGroup", (*Emulator).deleteDBParameterGroup)
+	register("DescribeDBClusterParameterGroups", (*Emulator).describeDBClusterParameterGroups)
+	register("DescribeDBParameterGroups", (*Emulator).describeDBParameterGroups)
+	register("ModifyDBClusterParameterGroup", (*Emulator).modifyDBClusterParameterGroup)
+	register("ModifyDBParameterGroup", (*Emulator).modifyDBParameterGroup)
+	register("ResetDBClusterParameterGroup", (*Emulator).resetDBClusterParameterGroup)
+	register("ResetDBParameterGroup", (*Emulator).resetDBParameterGroup)
+	register("DescribeDBClusterParameters", (*Emulator).describeDBClusterParameters)
+	register("DescribeDBParameters", (*Emulator).describeDBParameters)
+	register("DescribeEngineDefaultClusterParameters", (*Emulator).describeEngineDefaultClusterParameters)
+	register("DescribeEngineDefaultParameters", (*Emulator).describeEngineDefaultParameters)
+}
 
 type groupKind int
 
@@ -18,7 +36,8 @@ const (
 	instanceKind
 )
 
-// paramGroup is a DB cluster parameter group or a DB parameter group.
+// paramGroup is a DB cluster parameter group or a DB parameter group. Its
+// fields are part of the state (see state.go).
 type paramGroup struct {
 	kind        groupKind
 	name        string
@@ -26,6 +45,7 @@ type paramGroup struct {
 	description string
 	isDefault   bool
 	values      map[string]groupValue // user-set values by parameter name
+	tags        tagList
 }
 
 type groupValue struct {
@@ -80,11 +100,11 @@ func validIdentifierChars(field, name string) error {
 	return nil
 }
 
-func (e *Emulator) groups(k groupKind) map[string]*paramGroup {
+func (s *state) groups(k groupKind) map[string]*paramGroup {
 	if k == clusterKind {
-		return e.clusterGroups
+		return s.clusterGroups
 	}
-	return e.instanceGroups
+	return s.instanceGroups
 }
 
 func (e *Emulator) groupARN(g *paramGroup) string {
@@ -94,33 +114,132 @@ func (e *Emulator) groupARN(g *paramGroup) string {
 	return e.arn("pg", g.name)
 }
 
-// ensureDefaultGroupsLocked creates the default groups of a family.
-func (e *Emulator) ensureDefaultGroupsLocked(family string) {
+// ensureDefaultGroups creates the default groups of a family.
+func (s *state) ensureDefaultGroups(family string) {
 	for _, k := range []groupKind{clusterKind, instanceKind} {
 		name := defaultGroupName(family)
-		if _, ok := e.groups(k)[name]; ok {
+		if _, ok := s.groups(k)[name]; ok {
 			continue
 		}
 		desc := "Default cluster parameter group for " + family
 		if k == instanceKind {
 			desc = "Default parameter group for " + family
 		}
-		e.groups(k)[name] = &paramGroup{kind: k, name: name, family: family, description: desc, isDefault: true, values: map[string]groupValue{}}
+		s.groups(k)[name] = &paramGroup{kind: k, name: name, family: family, description: desc, isDefault: true, values: map[string]groupValue{}}
 	}
 }
 
-// lookupGroupLocked finds a group by name; default groups of any valid
-// family exist on first mention, as they do in an AWS account.
-func (e *Emulator) lookupGroupLocked(k groupKind, name string) (*paramGroup, bool) {
+// group finds a group by name or ARN; default groups of any valid family
+// exist on first mention, as they do in an AWS account.
+func (s *state) group(e *Emulator, k groupKind, name string) (*paramGroup, bool) {
 	name = strings.ToLower(name)
-	if g, ok := e.groups(k)[name]; ok {
+	name = strings.TrimPrefix(name, e.arn("cluster-pg", ""))
+	name = strings.TrimPrefix(name, e.arn("pg", ""))
+	if g, ok := s.groups(k)[name]; ok {
 		return g, true
 	}
 	if fam, ok := strings.CutPrefix(name, "default."); ok && familyRE.MatchString(fam) {
-		e.ensureDefaultGroupsLocked(fam)
-		return e.groups(k)[name], true
+		s.ensureDefaultGroups(fam)
+		return s.groups(k)[name], true
 	}
 	return nil, false
+}
+
+// Requests. The two kinds of group name their group differently; each
+// action has its own request type, and the handlers share the work.
+
+type createClusterGroupIn struct {
+	DBClusterParameterGroupName string `rds:",required"`
+	DBParameterGroupFamily      string `rds:",required"`
+	Description                 string `rds:",required"`
+	tagsIn
+}
+
+type createGroupIn struct {
+	DBParameterGroupName   string `rds:",required"`
+	DBParameterGroupFamily string `rds:",required"`
+	Description            string `rds:",required"`
+	tagsIn
+}
+
+type clusterGroupNameIn struct {
+	DBClusterParameterGroupName string `rds:",required"`
+}
+
+type groupNameIn struct {
+	DBParameterGroupName string `rds:",required"`
+}
+
+type describeClusterGroupsIn struct {
+	DBClusterParameterGroupName string
+	listIn
+}
+
+type describeGroupsIn struct {
+	DBParameterGroupName string
+	listIn
+}
+
+// parameterIn is one Parameters.Parameter.N of a Modify or Reset call.
+type parameterIn struct {
+	ParameterName  string
+	ParameterValue *string
+	ApplyMethod    *string
+}
+
+type modifyClusterGroupIn struct {
+	DBClusterParameterGroupName string        `rds:",required"`
+	Parameters                  []parameterIn `rds:",list=Parameter"`
+}
+
+type modifyGroupIn struct {
+	DBParameterGroupName string        `rds:",required"`
+	Parameters           []parameterIn `rds:",list=Parameter"`
+}
+
+type resetClusterGroupIn struct {
+	DBClusterParameterGroupName string        `rds:",required"`
+	Parameters                  []parameterIn `rds:",list=Parameter"`
+	ResetAllParameters          bool
+}
+
+type resetGroupIn struct {
+	DBParameterGroupName string        `rds:",required"`
+	Parameters           []parameterIn `rds:",list=Parameter"`
+	ResetAllParameters   bool
+}
+
+type describeClusterParamsIn struct {
+	DBClusterParameterGroupName string `rds:",required"`
+	Source                      string
+	listIn
+}
+
+type describeParamsIn struct {
+	DBParameterGroupName string `rds:",required"`
+	Source               string
+	listIn
+}
+
+type engineDefaultsIn struct {
+	DBParameterGroupFamily string `rds:",required"`
+	listIn
+}
+
+func (e *Emulator) createDBClusterParameterGroup(ctx context.Context, in *createClusterGroupIn) (any, error) {
+	g, err := e.createGroup(clusterKind, in.DBClusterParameterGroupName, in.DBParameterGroupFamily, in.Description, in.Tags)
+	if err != nil {
+		return nil, err
+	}
+	return xCreateDBClusterParameterGroupResult{DBClusterParameterGroup: e.xClusterGroup(g)}, nil
+}
+
+func (e *Emulator) createDBParameterGroup(ctx context.Context, in *createGroupIn) (any, error) {
+	g, err := e.createGroup(instanceKind, in.DBParameterGroupName, in.DBParameterGroupFamily, in.Description, in.Tags)
+	if err != nil {
+		return nil, err
+	}
+	return xCreateDBParameterGroupResult{DBParameterGroup: e.xInstanceGroup(g)}, nil
 }
 
 func groupNameKey(k groupKind) string {
@@ -131,54 +250,30 @@ func groupNameKey(k groupKind) string {
 }
 
 // createGroup implements Create{DBCluster,DB}ParameterGroup.
-func (e *Emulator) createGroup(k groupKind, r *request) (*paramGroup, error) {
-	name, err := r.required(groupNameKey(k))
-	if err != nil {
-		return nil, err
-	}
+func (e *Emulator) createGroup(k groupKind, name, family, desc string, tags []tagIn) (*paramGroup, error) {
 	name = strings.ToLower(name)
 	if err := validGroupName(groupNameKey(k), name); err != nil {
-		return nil, err
-	}
-	family, err := r.required("DBParameterGroupFamily")
-	if err != nil {
 		return nil, err
 	}
 	if !familyRE.MatchString(family) {
 		return nil, errInvalidValue("ParameterGroupFamily %s is not a valid parameter group family: auroratest emulates aurora-postgresql10 to aurora-postgresql19.", family)
 	}
-	desc, err := r.required("Description")
+	tl, err := newTagList(tags)
 	if err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, ok := e.groups(k)[name]; ok {
+	st := e.lock()
+	defer st.unlock()
+	if _, ok := st.groups(k)[name]; ok {
 		what := "Parameter group"
 		if k == clusterKind {
 			what = "DB Cluster Parameter Group"
 		}
 		return nil, &apiError{http.StatusBadRequest, "DBParameterGroupAlreadyExists", what + " " + name + " already exists"}
 	}
-	g := &paramGroup{kind: k, name: name, family: family, description: desc, values: map[string]groupValue{}}
-	e.groups(k)[name] = g
+	g := &paramGroup{kind: k, name: name, family: family, description: desc, values: map[string]groupValue{}, tags: tl}
+	st.groups(k)[name] = g
 	return g, nil
-}
-
-func (e *Emulator) actCreateDBClusterParameterGroup(r *request) (any, error) {
-	g, err := e.createGroup(clusterKind, r)
-	if err != nil {
-		return nil, err
-	}
-	return xCreateDBClusterParameterGroupResult{DBClusterParameterGroup: e.xClusterGroup(g)}, nil
-}
-
-func (e *Emulator) actCreateDBParameterGroup(r *request) (any, error) {
-	g, err := e.createGroup(instanceKind, r)
-	if err != nil {
-		return nil, err
-	}
-	return xCreateDBParameterGroupResult{DBParameterGroup: e.xInstanceGroup(g)}, nil
 }
 
 func (e *Emulator) xClusterGroup(g *paramGroup) xDBClusterParameterGroup {
@@ -191,76 +286,70 @@ func (e *Emulator) xInstanceGroup(g *paramGroup) xDBParameterGroup {
 		Description: g.description, DBParameterGroupArn: e.groupARN(g)}
 }
 
+func (e *Emulator) deleteDBClusterParameterGroup(ctx context.Context, in *clusterGroupNameIn) (any, error) {
+	return nil, e.deleteGroup(clusterKind, in.DBClusterParameterGroupName)
+}
+
+func (e *Emulator) deleteDBParameterGroup(ctx context.Context, in *groupNameIn) (any, error) {
+	return nil, e.deleteGroup(instanceKind, in.DBParameterGroupName)
+}
+
 // deleteGroup implements Delete{DBCluster,DB}ParameterGroup.
-func (e *Emulator) deleteGroup(k groupKind, r *request) (any, error) {
-	name, err := r.required(groupNameKey(k))
-	if err != nil {
-		return nil, err
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	g, ok := e.lookupGroupLocked(k, name)
+func (e *Emulator) deleteGroup(k groupKind, name string) error {
+	st := e.lock()
+	defer st.unlock()
+	g, ok := st.group(e, k, name)
 	if !ok {
-		return nil, errGroupNotFound(k, name)
+		return errGroupNotFound(k, name)
 	}
 	if g.isDefault {
 		what := "Default DBParameterGroup"
 		if k == clusterKind {
 			what = "Default DBClusterParameterGroup"
 		}
-		return nil, &apiError{http.StatusBadRequest, "InvalidDBParameterGroupState", what + " cannot be deleted: " + g.name}
+		return &apiError{http.StatusBadRequest, "InvalidDBParameterGroupState", what + " cannot be deleted: " + g.name}
 	}
-	for _, c := range e.clusterOrder {
+	for _, c := range st.clusterOrder {
 		if k == clusterKind && c.clusterGroup == g.name {
-			return nil, &apiError{http.StatusBadRequest, "InvalidDBParameterGroupState",
+			return &apiError{http.StatusBadRequest, "InvalidDBParameterGroupState",
 				"One or more database clusters are still members of this parameter group " + g.name + ", so the group cannot be deleted"}
 		}
 		for _, in := range c.members {
 			if k == instanceKind && in.instanceGroup == g.name {
-				return nil, &apiError{http.StatusBadRequest, "InvalidDBParameterGroupState",
+				return &apiError{http.StatusBadRequest, "InvalidDBParameterGroupState",
 					"One or more database instances are still members of this parameter group " + g.name + ", so the group cannot be deleted"}
 			}
 		}
 	}
-	delete(e.groups(k), g.name)
-	return nil, nil
+	delete(st.groups(k), g.name)
+	return nil
 }
 
-func (e *Emulator) actDeleteDBClusterParameterGroup(r *request) (any, error) {
-	return e.deleteGroup(clusterKind, r)
-}
-
-func (e *Emulator) actDeleteDBParameterGroup(r *request) (any, error) {
-	return e.deleteGroup(instanceKind, r)
-}
+// groupFilters are the filters of Describe{DBCluster,DB}ParameterGroups.
+var groupFilters = filterSet[*paramGroup]{}
 
 // describeGroups lists groups, or the one named, sorted by name.
-func (e *Emulator) describeGroups(k groupKind, r *request) ([]*paramGroup, string, error) {
-	name := r.str(groupNameKey(k))
-	e.mu.Lock()
-	defer e.mu.Unlock()
+func (e *Emulator) describeGroups(k groupKind, name string, l listIn) ([]*paramGroup, string, error) {
+	st := e.lock()
+	defer st.unlock()
 	var list []*paramGroup
 	if name != "" {
-		g, ok := e.lookupGroupLocked(k, name)
+		g, ok := st.group(e, k, name)
 		if !ok {
 			return nil, "", errGroupNotFound(k, name)
 		}
 		list = []*paramGroup{g}
 	} else {
-		for _, g := range e.groups(k) {
+		for _, g := range st.groups(k) {
 			list = append(list, g)
 		}
 		slices.SortFunc(list, func(a, b *paramGroup) int { return strings.Compare(a.name, b.name) })
 	}
-	from, to, next, err := r.page(len(list))
-	if err != nil {
-		return nil, "", err
-	}
-	return list[from:to], next, nil
+	return describe(list, groupFilters, l.Filters, l.pageIn)
 }
 
-func (e *Emulator) actDescribeDBClusterParameterGroups(r *request) (any, error) {
-	list, next, err := e.describeGroups(clusterKind, r)
+func (e *Emulator) describeDBClusterParameterGroups(ctx context.Context, in *describeClusterGroupsIn) (any, error) {
+	list, next, err := e.describeGroups(clusterKind, in.DBClusterParameterGroupName, in.listIn)
 	if err != nil {
 		return nil, err
 	}
@@ -272,8 +361,8 @@ func (e *Emulator) actDescribeDBClusterParameterGroups(r *request) (any, error) 
 	return res, nil
 }
 
-func (e *Emulator) actDescribeDBParameterGroups(r *request) (any, error) {
-	list, next, err := e.describeGroups(instanceKind, r)
+func (e *Emulator) describeDBParameterGroups(ctx context.Context, in *describeGroupsIn) (any, error) {
+	list, next, err := e.describeGroups(instanceKind, in.DBParameterGroupName, in.listIn)
 	if err != nil {
 		return nil, err
 	}
@@ -291,6 +380,7 @@ func xParam(p *paramSpec, g *paramGroup) xParameter {
 		ParameterName: p.name, Description: p.description, Source: "engine-default",
 		ApplyType: p.applyType, DataType: p.dataType, AllowedValues: p.allowed,
 		IsModifiable: p.modifiable, ApplyMethod: methodPendingReboot,
+		SupportedEngineModes: xStringList{Items: []string{"provisioned"}},
 	}
 	if p.systemValue != "" {
 		v := p.systemValue
@@ -305,28 +395,29 @@ func xParam(p *paramSpec, g *paramGroup) xParameter {
 	return x
 }
 
+func (e *Emulator) describeDBClusterParameters(ctx context.Context, in *describeClusterParamsIn) (any, error) {
+	return e.describeParams(clusterKind, in.DBClusterParameterGroupName, in.Source, in.listIn)
+}
+
+func (e *Emulator) describeDBParameters(ctx context.Context, in *describeParamsIn) (any, error) {
+	return e.describeParams(instanceKind, in.DBParameterGroupName, in.Source, in.listIn)
+}
+
+// paramFilters are the filters of the parameter listings: none (RDS
+// documents Filters for them as not supported).
+var paramFilters = filterSet[xParameter]{}
+
 // describeParams implements Describe{DBCluster,DB}Parameters.
-func (e *Emulator) describeParams(k groupKind, r *request) (any, error) {
-	name, err := r.required(groupNameKey(k))
-	if err != nil {
-		return nil, err
-	}
-	source := r.str("Source")
+func (e *Emulator) describeParams(k groupKind, name, source string, l listIn) (any, error) {
 	switch source {
 	case "", "user", "system", "engine-default":
 	default:
 		return nil, errInvalidValue("Invalid Source %q: use user, system or engine-default.", source)
 	}
-	if _, err := r.filters(); err != nil {
-		return nil, err
-	}
-	if len(r.members("Filters.Filter")) > 0 {
-		return nil, errInvalidValue("Filters are not supported for %s; use Source.", r.action)
-	}
-	e.mu.Lock()
-	g, ok := e.lookupGroupLocked(k, name)
+	st := e.lock()
+	g, ok := st.group(e, k, name)
 	if !ok {
-		e.mu.Unlock()
+		st.unlock()
 		return nil, errGroupNotFound(k, name)
 	}
 	var all []xParameter
@@ -336,53 +427,38 @@ func (e *Emulator) describeParams(k groupKind, r *request) (any, error) {
 			all = append(all, x)
 		}
 	}
-	e.mu.Unlock()
-	from, to, next, err := r.page(len(all))
+	st.unlock()
+	items, next, err := describe(all, paramFilters, l.Filters, l.pageIn)
 	if err != nil {
 		return nil, err
 	}
-	return xParametersResult{Marker: next, Parameters: xParameterList{Items: all[from:to]}}, nil
+	return xParametersResult{Marker: next, Parameters: xParameterList{Items: items}}, nil
 }
 
-func (e *Emulator) actDescribeDBClusterParameters(r *request) (any, error) {
-	return e.describeParams(clusterKind, r)
+func (e *Emulator) describeEngineDefaultClusterParameters(ctx context.Context, in *engineDefaultsIn) (any, error) {
+	return e.engineDefaults(clusterKind, in)
 }
 
-func (e *Emulator) actDescribeDBParameters(r *request) (any, error) {
-	return e.describeParams(instanceKind, r)
+func (e *Emulator) describeEngineDefaultParameters(ctx context.Context, in *engineDefaultsIn) (any, error) {
+	return e.engineDefaults(instanceKind, in)
 }
 
 // engineDefaults implements DescribeEngineDefault{Cluster,}Parameters.
-func (e *Emulator) engineDefaults(k groupKind, r *request) (any, error) {
-	family, err := r.required("DBParameterGroupFamily")
-	if err != nil {
-		return nil, err
-	}
-	if !familyRE.MatchString(family) {
-		return nil, errInvalidValue("ParameterGroupFamily %s is not a valid parameter group family: auroratest emulates aurora-postgresql10 to aurora-postgresql19.", family)
-	}
-	if len(r.members("Filters.Filter")) > 0 {
-		return nil, errInvalidValue("Filters are not supported for %s.", r.action)
+func (e *Emulator) engineDefaults(k groupKind, in *engineDefaultsIn) (any, error) {
+	if !familyRE.MatchString(in.DBParameterGroupFamily) {
+		return nil, errInvalidValue("ParameterGroupFamily %s is not a valid parameter group family: auroratest emulates aurora-postgresql10 to aurora-postgresql19.", in.DBParameterGroupFamily)
 	}
 	var all []xParameter
 	for _, p := range e.catalog.forKind(k) {
 		all = append(all, xParam(p, nil))
 	}
-	from, to, next, err := r.page(len(all))
+	items, next, err := describe(all, paramFilters, in.Filters, in.pageIn)
 	if err != nil {
 		return nil, err
 	}
 	return xEngineDefaultsResult{EngineDefaults: xEngineDefaults{
-		DBParameterGroupFamily: family, Marker: next, Parameters: xParameterList{Items: all[from:to]},
+		DBParameterGroupFamily: in.DBParameterGroupFamily, Marker: next, Parameters: xParameterList{Items: items},
 	}}, nil
-}
-
-func (e *Emulator) actDescribeEngineDefaultClusterParameters(r *request) (any, error) {
-	return e.engineDefaults(clusterKind, r)
-}
-
-func (e *Emulator) actDescribeEngineDefaultParameters(r *request) (any, error) {
-	return e.engineDefaults(instanceKind, r)
 }
 
 // paramChange is one validated change to a group.
@@ -394,15 +470,14 @@ type paramChange struct {
 
 // parseChanges validates the Parameters list of a Modify or Reset call.
 // Nothing is changed here: every problem is found before any effect.
-func (e *Emulator) parseChanges(k groupKind, r *request, reset bool) ([]paramChange, error) {
-	items := r.members("Parameters.Parameter")
+func (e *Emulator) parseChanges(k groupKind, items []parameterIn, reset bool) ([]paramChange, error) {
 	if len(items) > maxModify {
 		return nil, errInvalidValue("%d parameters were given: a maximum of %d parameters can be modified in a single request.", len(items), maxModify)
 	}
 	var out []paramChange
 	seen := map[string]bool{}
 	for i, it := range items {
-		name := strings.TrimSpace(it["ParameterName"])
+		name := strings.TrimSpace(it.ParameterName)
 		if name == "" {
 			return nil, errInvalidValue("Parameters.Parameter.%d.ParameterName is missing.", i+1)
 		}
@@ -417,32 +492,29 @@ func (e *Emulator) parseChanges(k groupKind, r *request, reset bool) ([]paramCha
 		if !p.modifiable {
 			return nil, errInvalidValue("The parameter %s cannot be modified.", p.name)
 		}
-		method, hasMethod := it["ApplyMethod"]
+		var method string
 		switch {
-		case !hasMethod && reset:
+		case it.ApplyMethod == nil && reset:
 			method = methodImmediate
 			if p.static() {
 				method = methodPendingReboot
 			}
-		case method == methodImmediate || method == methodPendingReboot:
-		case !hasMethod:
+		case it.ApplyMethod == nil:
 			return nil, errInvalidValue("Parameters.Parameter.%d.ApplyMethod is missing for %s: use immediate or pending-reboot.", i+1, p.name)
+		case *it.ApplyMethod == methodImmediate || *it.ApplyMethod == methodPendingReboot:
+			method = *it.ApplyMethod
 		default:
-			return nil, errInvalidValue("Invalid ApplyMethod %q for %s: use immediate or pending-reboot.", method, p.name)
+			return nil, errInvalidValue("Invalid ApplyMethod %q for %s: use immediate or pending-reboot.", *it.ApplyMethod, p.name)
 		}
 		if method == methodImmediate && p.static() {
-			// Aurora answers InvalidParameterCombination ("cannot use
-			// immediate apply method for static parameter"); the SDK's
-			// issue #3 specifies InvalidParameterValue.
-			return nil, errInvalidValue("cannot use immediate apply method for static parameter %s", p.name)
+			return nil, errInvalidCombination("cannot use immediate apply method for static parameter")
 		}
 		c := paramChange{spec: p, method: method}
 		if !reset {
-			raw, ok := it["ParameterValue"]
-			if !ok {
+			if it.ParameterValue == nil {
 				return nil, errInvalidValue("Parameters.Parameter.%d.ParameterValue is missing for %s.", i+1, p.name)
 			}
-			v, err := p.validate(raw)
+			v, err := p.validate(*it.ParameterValue)
 			if err != nil {
 				return nil, err
 			}
@@ -453,47 +525,67 @@ func (e *Emulator) parseChanges(k groupKind, r *request, reset bool) ([]paramCha
 	return out, nil
 }
 
-// modifyGroup implements Modify{DBCluster,DB}ParameterGroup.
-func (e *Emulator) modifyGroup(k groupKind, r *request) (string, error) {
-	name, err := r.required(groupNameKey(k))
+func (e *Emulator) modifyDBClusterParameterGroup(ctx context.Context, in *modifyClusterGroupIn) (any, error) {
+	name, err := e.modifyGroup(ctx, clusterKind, in.DBClusterParameterGroupName, in.Parameters)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	changes, err := e.parseChanges(k, r, false)
+	return xClusterGroupNameResult{DBClusterParameterGroupName: name}, nil
+}
+
+func (e *Emulator) modifyDBParameterGroup(ctx context.Context, in *modifyGroupIn) (any, error) {
+	name, err := e.modifyGroup(ctx, instanceKind, in.DBParameterGroupName, in.Parameters)
+	if err != nil {
+		return nil, err
+	}
+	return xGroupNameResult{DBParameterGroupName: name}, nil
+}
+
+func (e *Emulator) resetDBClusterParameterGroup(ctx context.Context, in *resetClusterGroupIn) (any, error) {
+	name, err := e.resetGroup(ctx, clusterKind, in.DBClusterParameterGroupName, in.Parameters, in.ResetAllParameters)
+	if err != nil {
+		return nil, err
+	}
+	return xClusterGroupNameResult{DBClusterParameterGroupName: name}, nil
+}
+
+func (e *Emulator) resetDBParameterGroup(ctx context.Context, in *resetGroupIn) (any, error) {
+	name, err := e.resetGroup(ctx, instanceKind, in.DBParameterGroupName, in.Parameters, in.ResetAllParameters)
+	if err != nil {
+		return nil, err
+	}
+	return xGroupNameResult{DBParameterGroupName: name}, nil
+}
+
+// modifyGroup implements Modify{DBCluster,DB}ParameterGroup.
+func (e *Emulator) modifyGroup(ctx context.Context, k groupKind, name string, items []parameterIn) (string, error) {
+	changes, err := e.parseChanges(k, items, false)
 	if err != nil {
 		return "", err
 	}
 	if len(changes) == 0 {
 		return "", errMissing("Parameters.Parameter.1")
 	}
-	e.mu.Lock()
-	g, ok := e.lookupGroupLocked(k, name)
+	st := e.lock()
+	g, ok := st.group(e, k, name)
 	if !ok {
-		e.mu.Unlock()
+		st.unlock()
 		return "", errGroupNotFound(k, name)
 	}
 	if g.isDefault {
-		e.mu.Unlock()
+		st.unlock()
 		return "", errInvalidValue("Cannot modify a default parameter group.")
 	}
 	for _, c := range changes {
 		g.values[c.spec.name] = groupValue{value: c.value, method: c.method}
 	}
-	e.mu.Unlock()
+	st.unlock()
 	return g.name, e.applyGroupChanges(g, changes)
 }
 
 // resetGroup implements Reset{DBCluster,DB}ParameterGroup.
-func (e *Emulator) resetGroup(k groupKind, r *request) (string, error) {
-	name, err := r.required(groupNameKey(k))
-	if err != nil {
-		return "", err
-	}
-	all, err := r.optBool("ResetAllParameters", false)
-	if err != nil {
-		return "", err
-	}
-	changes, err := e.parseChanges(k, r, true)
+func (e *Emulator) resetGroup(ctx context.Context, k groupKind, name string, items []parameterIn, all bool) (string, error) {
+	changes, err := e.parseChanges(k, items, true)
 	if err != nil {
 		return "", err
 	}
@@ -503,14 +595,14 @@ func (e *Emulator) resetGroup(k groupKind, r *request) (string, error) {
 	if !all && len(changes) == 0 {
 		return "", errInvalidCombination("Specify ResetAllParameters=true or a list of parameters to reset.")
 	}
-	e.mu.Lock()
-	g, ok := e.lookupGroupLocked(k, name)
+	st := e.lock()
+	g, ok := st.group(e, k, name)
 	if !ok {
-		e.mu.Unlock()
+		st.unlock()
 		return "", errGroupNotFound(k, name)
 	}
 	if g.isDefault {
-		e.mu.Unlock()
+		st.unlock()
 		return "", errInvalidValue("Cannot modify a default parameter group.")
 	}
 	if all {
@@ -528,21 +620,6 @@ func (e *Emulator) resetGroup(k groupKind, r *request) (string, error) {
 	for _, c := range changes {
 		delete(g.values, c.spec.name)
 	}
-	e.mu.Unlock()
+	st.unlock()
 	return g.name, e.applyGroupChanges(g, changes)
-}
-
-// groupAction adapts modifyGroup or resetGroup to an action for groups of
-// kind k, answering with the group's name as RDS does.
-func groupAction(k groupKind, do func(groupKind, *request) (string, error)) func(*request) (any, error) {
-	return func(r *request) (any, error) {
-		name, err := do(k, r)
-		if err != nil {
-			return nil, err
-		}
-		if k == clusterKind {
-			return xClusterGroupNameResult{DBClusterParameterGroupName: name}, nil
-		}
-		return xGroupNameResult{DBParameterGroupName: name}, nil
-	}
 }

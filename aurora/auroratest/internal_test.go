@@ -58,51 +58,147 @@ func FuzzSplitLog(f *testing.F) {
 	})
 }
 
-func TestRequestMembersAndFilters(t *testing.T) {
+// decodeTestIn exercises every kind of field the decoder knows.
+type decodeTestIn struct {
+	Name       string `rds:"DBName,required"`
+	Flag       bool
+	Opt        *bool
+	Count      *int
+	When       *time.Time
+	Parameters []parameterIn `rds:",list=Parameter"`
+	IDs        []string      `rds:",list=member"`
+	Config     *struct {
+		Enable []string `rds:",list=member"`
+	}
+	listIn
+}
+
+func TestDecodeForm(t *testing.T) {
 	form := url.Values{
+		"DBName":                                {"db1"},
+		"Flag":                                  {"true"},
+		"Opt":                                   {"False"},
+		"Count":                                 {"7"},
+		"When":                                  {"2024-05-06T10:00:01Z"},
 		"Parameters.Parameter.2.ParameterName":  {"b"},
 		"Parameters.Parameter.1.ParameterName":  {"a"},
 		"Parameters.Parameter.1.ParameterValue": {"1"},
 		"Parameters.Parameter.10.ApplyMethod":   {"immediate"},
+		"IDs":                                   {""},
+		"Config.Enable.member.1":                {"postgresql"},
 		"Filters.Filter.1.Name":                 {"db-cluster-id"},
 		"Filters.Filter.1.Values.Value.2":       {"y"},
 		"Filters.Filter.1.Values.Value.1":       {"x"},
+		"MaxRecords":                            {"20"},
 	}
-	r := &request{form: form}
-	got := r.members("Parameters.Parameter")
-	want := []map[string]string{
-		{"ParameterName": "a", "ParameterValue": "1"}, {"ParameterName": "b"}, {"ApplyMethod": "immediate"},
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("members (-want +got):\n%s", diff)
-	}
-	fs, err := r.filters()
-	if err != nil {
+	var got decodeTestIn
+	if err := decodeForm("Test", form, &got); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]filter{{name: "db-cluster-id", values: []string{"x", "y"}}}, fs, cmp.AllowUnexported(filter{})); diff != "" {
-		t.Errorf("filters (-want +got):\n%s", diff)
+	one, imm := "1", "immediate"
+	want := decodeTestIn{Name: "db1", Flag: true, Opt: new(bool), Count: new(int), When: new(time.Time),
+		Parameters: []parameterIn{{ParameterName: "a", ParameterValue: &one}, {ParameterName: "b"}, {ApplyMethod: &imm}},
+		IDs:        []string{},
+		Config: &struct {
+			Enable []string `rds:",list=member"`
+		}{Enable: []string{"postgresql"}},
+	}
+	*want.Count = 7
+	*want.When = time.Date(2024, 5, 6, 10, 0, 1, 0, time.UTC)
+	want.Filters = []filterIn{{Name: "db-cluster-id", Values: []string{"x", "y"}}}
+	want.MaxRecords = new(int)
+	*want.MaxRecords = 20
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(decodeTestIn{}, listIn{})); diff != "" {
+		t.Errorf("decodeForm (-want +got):\n%s", diff)
+	}
+
+	for _, tc := range []struct {
+		name, code string
+		form       url.Values
+	}{
+		{"missing required", "MissingParameter", url.Values{"Flag": {"true"}}},
+		{"empty required", "MissingParameter", url.Values{"DBName": {""}}},
+		{"unknown parameter", "InvalidParameterValue", url.Values{"DBName": {"x"}, "Bogus": {"1"}}},
+		{"unknown member of a list element", "InvalidParameterValue", url.Values{"DBName": {"x"}, "Parameters.Parameter.1.Colour": {"red"}}},
+		{"bad bool", "InvalidParameterValue", url.Values{"DBName": {"x"}, "Flag": {"yes"}}},
+		{"bad int", "InvalidParameterValue", url.Values{"DBName": {"x"}, "Count": {"seven"}}},
+		{"bad time", "InvalidParameterValue", url.Values{"DBName": {"x"}, "When": {"yesterday"}}},
+		{"bad index", "InvalidParameterValue", url.Values{"DBName": {"x"}, "IDs.member.0": {"a"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var in decodeTestIn
+			err := decodeForm("Test", tc.form, &in)
+			ae, ok := err.(*apiError)
+			if !ok || ae.code != tc.code {
+				t.Fatalf("decodeForm = %v, want %s", err, tc.code)
+			}
+		})
 	}
 }
 
-func FuzzRequestParsing(f *testing.F) {
-	f.Add("Parameters.Parameter.1.ParameterName=a&Filters.Filter.1.Name=x&Filters.Filter.1.Values.Value.1=y&MaxRecords=20&Marker=abc")
-	f.Add("Filters.Filter.0.Name=&Parameters.Parameter.-1.X=1")
+func TestDescribeHelper(t *testing.T) {
+	items := make([]int, 250)
+	for i := range items {
+		items[i] = i
+	}
+	fs := filterSet[int]{"parity": func(i int) []string {
+		if i%2 == 0 {
+			return []string{"even"}
+		}
+		return []string{"odd"}
+	}}
+	var all []int
+	p := pageIn{MaxRecords: new(int)}
+	*p.MaxRecords = 20
+	for pages := 0; ; pages++ {
+		got, next, err := describe(items, fs, []filterIn{{Name: "parity", Values: []string{"EVEN"}}}, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, got...)
+		if next == "" {
+			break
+		}
+		p.Marker = next
+		if pages > 10 {
+			t.Fatal("paging does not end")
+		}
+	}
+	if len(all) != 125 || all[0] != 0 || all[124] != 248 {
+		t.Errorf("paged %d even items (%v...), want 125 from 0 to 248", len(all), all[:min(3, len(all))])
+	}
+	if _, _, err := describe(items, fs, []filterIn{{Name: "colour", Values: []string{"x"}}}, pageIn{}); err == nil || !strings.Contains(err.Error(), "parity") {
+		t.Errorf("an unknown filter: %v, want an error naming the supported ones", err)
+	}
+	for _, bad := range []pageIn{{MaxRecords: new(int)}, {Marker: "bogus"}} {
+		if _, _, err := describe(items, fs, nil, bad); err == nil {
+			t.Errorf("describe accepted paging %+v", bad)
+		}
+	}
+}
+
+func FuzzDecodeForm(f *testing.F) {
+	f.Add("DBName=a&Parameters.Parameter.1.ParameterName=a&Filters.Filter.1.Name=x&Filters.Filter.1.Values.Value.1=y&MaxRecords=20&Marker=abc")
+	f.Add("DBName=a&Filters.Filter.0.Name=&Parameters.Parameter.-1.X=1")
 	f.Fuzz(func(t *testing.T, q string) {
 		form, err := url.ParseQuery(q)
 		if err != nil {
 			return
 		}
-		r := &request{form: form}
-		for _, m := range r.members("Parameters.Parameter") {
-			if m == nil {
-				t.Fatal("nil member")
-			}
+		var in decodeTestIn
+		err = decodeForm("Test", form, &in)
+		if err == nil && in.Name == "" {
+			t.Fatal("accepted a request without its required parameter")
 		}
-		_, _ = r.filters()
-		from, to, _, err := r.page(250)
-		if err == nil && (from < 0 || to < from || to > 250 || to-from > 100) {
-			t.Fatalf("page(250) = %d..%d", from, to)
+		if err != nil {
+			if _, ok := err.(*apiError); !ok {
+				t.Fatalf("error %v is not an API error", err)
+			}
+			return
+		}
+		got, _, err := page(make([]int, 250), in.pageIn)
+		if err == nil && len(got) > 100 {
+			t.Fatalf("page of %d items", len(got))
 		}
 	})
 }

@@ -2,6 +2,7 @@ package auroratest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -16,6 +17,11 @@ import (
 // files named error/postgresql.log.YYYY-MM-DD-HH (UTC), cut from the
 // server's one log by the timestamps that start its lines. Lines without a
 // timestamp (continuations) stay with the line before them.
+
+func init() {
+	register("DescribeDBLogFiles", (*Emulator).describeDBLogFiles)
+	register("DownloadDBLogFilePortion", (*Emulator).downloadDBLogFilePortion)
+}
 
 const (
 	logFilePrefix    = "error/postgresql.log."
@@ -65,17 +71,17 @@ func splitLog(data []byte, modTime time.Time) []logFile {
 
 // instanceLog reads an instance's log and splits it into files.
 func (e *Emulator) instanceLog(id string) ([]byte, []logFile, error) {
-	e.mu.Lock()
-	in, ok := e.lookupInstanceLocked(id)
+	st := e.lock()
+	in, ok := st.instance(e, id)
 	var path string
 	if ok {
 		path = in.logPath()
 	}
-	e.mu.Unlock()
+	st.unlock()
 	if !ok {
 		return nil, nil, errInstanceNotFound(id)
 	}
-	st, err := os.Stat(path)
+	fi, err := os.Stat(path)
 	if os.IsNotExist(err) {
 		return nil, nil, nil
 	}
@@ -86,30 +92,31 @@ func (e *Emulator) instanceLog(id string) ([]byte, []logFile, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the log of %s: %w", id, err)
 	}
-	return data, splitLog(data, st.ModTime()), nil
+	return data, splitLog(data, fi.ModTime()), nil
 }
 
-func (e *Emulator) actDescribeDBLogFiles(r *request) (any, error) {
-	id, err := r.required("DBInstanceIdentifier")
+type describeLogFilesIn struct {
+	DBInstanceIdentifier string `rds:",required"`
+	FilenameContains     string
+	FileLastWritten      int64str
+	FileSize             int64str
+	listIn
+}
+
+// logFileFilters are DescribeDBLogFiles' filters: none (use
+// FilenameContains, FileLastWritten or FileSize).
+var logFileFilters = filterSet[xLogFile]{}
+
+func (e *Emulator) describeDBLogFiles(ctx context.Context, in *describeLogFilesIn) (any, error) {
+	since, err := in.FileLastWritten.int64("FileLastWritten")
 	if err != nil {
 		return nil, err
 	}
-	if len(r.members("Filters.Filter")) > 0 {
-		return nil, errInvalidValue("Filters are not supported for DescribeDBLogFiles; use FilenameContains, FileLastWritten or FileSize.")
+	larger, err := in.FileSize.int64("FileSize")
+	if err != nil {
+		return nil, err
 	}
-	contains := r.str("FilenameContains")
-	var since, larger int64
-	if r.has("FileLastWritten") {
-		if since, err = strconv.ParseInt(r.str("FileLastWritten"), 10, 64); err != nil {
-			return nil, errInvalidValue("Invalid FileLastWritten %q: a POSIX timestamp in milliseconds.", r.str("FileLastWritten"))
-		}
-	}
-	if r.has("FileSize") {
-		if larger, err = strconv.ParseInt(r.str("FileSize"), 10, 64); err != nil {
-			return nil, errInvalidValue("Invalid FileSize %q: a number of bytes.", r.str("FileSize"))
-		}
-	}
-	_, files, err := e.instanceLog(id)
+	_, files, err := e.instanceLog(in.DBInstanceIdentifier)
 	if err != nil {
 		return nil, err
 	}
@@ -117,18 +124,40 @@ func (e *Emulator) actDescribeDBLogFiles(r *request) (any, error) {
 	for _, f := range files {
 		size := int64(f.end - f.start)
 		lw := f.lastWritten.UnixMilli()
-		if contains != "" && !strings.Contains(f.name, contains) || lw < since || size < larger {
+		if in.FilenameContains != "" && !strings.Contains(f.name, in.FilenameContains) || lw < since || size < larger {
 			continue
 		}
 		list = append(list, xLogFile{LogFileName: f.name, LastWritten: lw, Size: size})
 	}
-	from, to, next, err := r.page(len(list))
+	items, next, err := describe(list, logFileFilters, in.Filters, in.pageIn)
 	if err != nil {
 		return nil, err
 	}
 	var res xDescribeDBLogFilesResult
-	res.Marker, res.DescribeDBLogFiles.Items = next, list[from:to]
+	res.Marker, res.DescribeDBLogFiles.Items = next, items
 	return res, nil
+}
+
+// int64str is a 64-bit integer parameter (a POSIX time in milliseconds,
+// a byte count); "" when absent.
+type int64str string
+
+func (v int64str) int64(name string) (int64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		return 0, errInvalidValue("Invalid %s %q: not an integer.", name, string(v))
+	}
+	return n, nil
+}
+
+type downloadLogIn struct {
+	DBInstanceIdentifier string `rds:",required"`
+	LogFileName          string `rds:",required"`
+	Marker               *string
+	NumberOfLines        *int
 }
 
 // actDownloadDBLogFilePortion returns lines of a log file. Without a
@@ -137,23 +166,14 @@ func (e *Emulator) actDescribeDBLogFiles(r *request) (any, error) {
 // where it stopped. At the end of the file the response has no Marker and
 // AdditionalDataPending is false, so the SDK's paginator stops. A response
 // holds at most 1 MB.
-func (e *Emulator) actDownloadDBLogFilePortion(r *request) (any, error) {
-	id, err := r.required("DBInstanceIdentifier")
-	if err != nil {
-		return nil, err
-	}
-	name, err := r.required("LogFileName")
-	if err != nil {
-		return nil, err
-	}
+func (e *Emulator) downloadDBLogFilePortion(ctx context.Context, in *downloadLogIn) (any, error) {
+	id, name := in.DBInstanceIdentifier, in.LogFileName
 	lines := defaultLogLines
-	if n, ok, err := r.optInt("NumberOfLines"); err != nil {
-		return nil, err
-	} else if ok {
-		if n < 1 || n > maxNumberOfLines {
-			return nil, errInvalidValue("Invalid NumberOfLines %d: allowed values are 1 to %d.", n, maxNumberOfLines)
+	if n := in.NumberOfLines; n != nil {
+		if *n < 1 || *n > maxNumberOfLines {
+			return nil, errInvalidValue("Invalid NumberOfLines %d: allowed values are 1 to %d.", *n, maxNumberOfLines)
 		}
-		lines = n
+		lines = *n
 	}
 	data, files, err := e.instanceLog(id)
 	if err != nil {
@@ -170,7 +190,7 @@ func (e *Emulator) actDownloadDBLogFilePortion(r *request) (any, error) {
 	}
 	content := data[file.start:file.end]
 	var res xDownloadDBLogFilePortionResult
-	if !r.has("Marker") {
+	if in.Marker == nil {
 		// The most recent lines.
 		from := len(content)
 		for n := 0; n < lines && from > 0; n++ {
@@ -187,9 +207,9 @@ func (e *Emulator) actDownloadDBLogFilePortion(r *request) (any, error) {
 		res.LogFileData = string(content[from:])
 		return res, nil
 	}
-	offset, err := parseLogMarker(r.str("Marker"))
+	offset, err := parseLogMarker(*in.Marker)
 	if err != nil || offset > len(content) {
-		return nil, errInvalidValue("Invalid Marker %q: use \"0\" or the Marker of the previous response.", r.str("Marker"))
+		return nil, errInvalidValue("Invalid Marker %q: use \"0\" or the Marker of the previous response.", *in.Marker)
 	}
 	end := offset
 	for n := 0; n < lines && end < len(content); n++ {

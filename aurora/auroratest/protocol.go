@@ -2,15 +2,14 @@ package auroratest
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
 	"net/http"
-	"net/url"
-	"slices"
-	"sort"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -72,150 +71,6 @@ func errInvalidClusterState(id, status string) *apiError {
 		fmt.Sprintf("DBCluster %s is not in available state (it is %s).", id, status)}
 }
 
-// request is one parsed API call.
-type request struct {
-	action string
-	form   url.Values
-}
-
-func (r *request) str(key string) string { return strings.TrimSpace(r.form.Get(key)) }
-
-func (r *request) has(key string) bool { _, ok := r.form[key]; return ok }
-
-// required returns a non-empty string parameter or a MissingParameter
-// error naming it.
-func (r *request) required(key string) (string, error) {
-	v := r.str(key)
-	if v == "" {
-		return "", errMissing(key)
-	}
-	return v, nil
-}
-
-// optBool reads a boolean parameter; absent means def.
-func (r *request) optBool(key string, def bool) (bool, error) {
-	if !r.has(key) {
-		return def, nil
-	}
-	b, err := strconv.ParseBool(r.str(key))
-	if err != nil {
-		return def, errInvalidValue("Invalid value %q for %s: use true or false.", r.str(key), key)
-	}
-	return b, nil
-}
-
-// optInt reads an integer parameter; ok is false when it is absent.
-func (r *request) optInt(key string) (n int, ok bool, err error) {
-	if !r.has(key) {
-		return 0, false, nil
-	}
-	n, err = strconv.Atoi(r.str(key))
-	if err != nil {
-		return 0, true, errInvalidValue("Invalid value %q for %s: not an integer.", r.str(key), key)
-	}
-	return n, true, nil
-}
-
-// members reads a list of structures serialized as
-// Prefix.N.Field=value (for example Parameters.Parameter.3.ParameterName),
-// in index order. Nested lists stay in the field names
-// (Values.Value.2).
-func (r *request) members(prefix string) []map[string]string {
-	byIndex := map[int]map[string]string{}
-	p := prefix + "."
-	for key, vals := range r.form {
-		if !strings.HasPrefix(key, p) || len(vals) == 0 {
-			continue
-		}
-		rest := key[len(p):]
-		idxStr, field, _ := strings.Cut(rest, ".")
-		idx, err := strconv.Atoi(idxStr)
-		if err != nil || idx < 1 {
-			continue
-		}
-		m := byIndex[idx]
-		if m == nil {
-			m = map[string]string{}
-			byIndex[idx] = m
-		}
-		m[field] = vals[0]
-	}
-	idxs := make([]int, 0, len(byIndex))
-	for i := range byIndex {
-		idxs = append(idxs, i)
-	}
-	sort.Ints(idxs)
-	out := make([]map[string]string, 0, len(idxs))
-	for _, i := range idxs {
-		out = append(out, byIndex[i])
-	}
-	return out
-}
-
-// filter is one entry of a Filters.Filter.N list.
-type filter struct {
-	name   string
-	values []string
-}
-
-func (r *request) filters() ([]filter, error) {
-	var out []filter
-	for _, m := range r.members("Filters.Filter") {
-		f := filter{name: m["Name"]}
-		type iv struct {
-			i int
-			v string
-		}
-		var vals []iv
-		for k, v := range m {
-			if rest, ok := strings.CutPrefix(k, "Values.Value."); ok {
-				i, err := strconv.Atoi(rest)
-				if err == nil {
-					vals = append(vals, iv{i, v})
-				}
-			}
-		}
-		slices.SortFunc(vals, func(a, b iv) int { return a.i - b.i })
-		for _, v := range vals {
-			f.values = append(f.values, v.v)
-		}
-		if f.name == "" {
-			return nil, errInvalidValue("Filter name must not be empty.")
-		}
-		if len(f.values) == 0 {
-			return nil, errInvalidValue("Filter %s must have at least one value.", f.name)
-		}
-		out = append(out, f)
-	}
-	return out, nil
-}
-
-// page applies Marker/MaxRecords paging (MaxRecords 20 to 100, default 100)
-// to n items: it returns the half-open range to return and the marker of
-// the next page ("" on the last page).
-func (r *request) page(n int) (from, to int, next string, err error) {
-	max := 100
-	if v, ok, err := r.optInt("MaxRecords"); err != nil {
-		return 0, 0, "", err
-	} else if ok {
-		if v < 20 || v > 100 {
-			return 0, 0, "", errInvalidValue("Invalid value %d for MaxRecords. Must be between 20 and 100", v)
-		}
-		max = v
-	}
-	if m := r.str("Marker"); m != "" {
-		from, err = decodeMarker(m)
-		if err != nil || from > n {
-			return 0, 0, "", errInvalidValue("Invalid Marker %q: pass the Marker of a previous response unchanged.", m)
-		}
-	}
-	to = min(from+max, n)
-	if to < n {
-		next = encodeMarker(to)
-	}
-	return from, to, next, nil
-}
-
 const markerPrefix = "auroratest-page:"
 
 func encodeMarker(offset int) string {
@@ -238,12 +93,30 @@ func decodeMarker(m string) (int, error) {
 	return n, nil
 }
 
-// action describes one API action: the request parameters it reads (the
-// first segment of each form key; anything else is refused so that callers
-// learn about unemulated options) and its handler.
+// action is one RDS API action: the struct type its request decodes into
+// (which declares the parameters it accepts; see decode.go) and its
+// handler.
 type action struct {
-	params []string
-	run    func(*request) (any, error)
+	input reflect.Type
+	run   func(ctx context.Context, e *Emulator, in any) (any, error)
+}
+
+// actions are the emulated RDS actions by name. Each resource's file
+// registers its own, from an init function.
+var actions = map[string]action{}
+
+// register adds an action whose request decodes into an In and whose
+// handler is an Emulator method: register("DescribeDBClusters",
+// (*Emulator).describeDBClusters).
+func register[In any](name string, run func(e *Emulator, ctx context.Context, in *In) (any, error)) {
+	if _, dup := actions[name]; dup {
+		panic("auroratest: action " + name + " registered twice")
+	}
+	t := reflect.TypeFor[In]()
+	schemaOf(t) // a request type it cannot decode fails here, at init
+	actions[name] = action{input: t, run: func(ctx context.Context, e *Emulator, in any) (any, error) {
+		return run(e, ctx, in.(*In))
+	}}
 }
 
 func (e *Emulator) serveHTTP(w http.ResponseWriter, hr *http.Request) {
@@ -261,42 +134,36 @@ func (e *Emulator) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 		writeError(w, reqID, &apiError{http.StatusBadRequest, "MalformedQueryString", "The request body is not a valid form: " + err.Error()})
 		return
 	}
-	req := &request{action: hr.Form.Get("Action"), form: hr.Form}
-	if err := e.hooks.beforeCall(hr.Context(), req.action); err != nil {
+	name := hr.Form.Get("Action")
+	if err := e.hooks.beforeCall(hr.Context(), name); err != nil {
 		writeError(w, reqID, err)
 		return
 	}
-	if req.action == "" {
-		writeError(w, reqID, errMissing("Action"))
+	if name == "" {
+		writeError(w, reqID, &apiError{http.StatusBadRequest, "MissingAction", "The request must contain the parameter Action."})
 		return
 	}
 	if v := hr.Form.Get("Version"); v != apiVersion {
 		writeError(w, reqID, errInvalidValue("Unsupported Version %q: the RDS API version is %s.", v, apiVersion))
 		return
 	}
-	a, ok := e.actions[req.action]
+	a, ok := actions[name]
 	if !ok {
 		writeError(w, reqID, &apiError{http.StatusBadRequest, "InvalidAction",
-			fmt.Sprintf("The action %s is not valid for this web service (auroratest does not emulate it).", req.action)})
+			fmt.Sprintf("The action %s is not valid for this web service (auroratest does not emulate it).", name)})
 		return
 	}
-	for key := range req.form {
-		if key == "Action" || key == "Version" {
-			continue
-		}
-		first, _, _ := strings.Cut(key, ".")
-		if !slices.Contains(a.params, first) {
-			writeError(w, reqID, errInvalidValue("auroratest does not emulate the parameter %s of %s; it supports: %s.",
-				first, req.action, strings.Join(a.params, ", ")))
-			return
-		}
+	in := reflect.New(a.input).Interface()
+	if err := decodeForm(name, hr.Form, in, "Action", "Version"); err != nil {
+		writeError(w, reqID, err)
+		return
 	}
-	result, err := a.run(req)
+	result, err := a.run(hr.Context(), e, in)
 	if err != nil {
 		writeError(w, reqID, err)
 		return
 	}
-	writeResult(w, reqID, req.action, result)
+	writeResult(w, reqID, name, result)
 }
 
 func writeResult(w http.ResponseWriter, reqID, action string, result any) {

@@ -1,6 +1,7 @@
 package auroratest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // Cluster endpoints. Aurora gives each cluster a writer endpoint and a
@@ -45,12 +48,19 @@ func (pc *proxyConn) close() {
 	pc.server.Close()
 }
 
-// startProxies opens the cluster's two endpoints on one port. Callers hold
-// e.mu.
-func (e *Emulator) startProxies(c *cluster) error {
+// startProxies opens the cluster's two endpoints on one port: the one
+// asked for, or a free one.
+func (e *Emulator) startProxies(c *cluster, want *int) error {
 	var lastErr error
 	for attempt := 0; attempt < 20; attempt++ {
-		wl, err := net.Listen("tcp", writerEndpointHost+":0")
+		addr := writerEndpointHost + ":0"
+		if want != nil {
+			addr = net.JoinHostPort(writerEndpointHost, strconv.Itoa(*want))
+		}
+		wl, err := net.Listen("tcp", addr)
+		if err != nil && want != nil {
+			return errInvalidValue("Port %d is not free on this machine's loopback addresses: pick another or leave Port out.", *want)
+		}
 		if err != nil {
 			return fmt.Errorf("auroratest: opening the writer endpoint of %s: %w", c.id, err)
 		}
@@ -59,6 +69,9 @@ func (e *Emulator) startProxies(c *cluster) error {
 		if err != nil {
 			wl.Close()
 			lastErr = err
+			if want != nil {
+				return errInvalidValue("Port %d is not free on this machine's loopback addresses: pick another or leave Port out.", *want)
+			}
 			continue
 		}
 		c.port = port
@@ -73,8 +86,8 @@ func (e *Emulator) startProxies(c *cluster) error {
 }
 
 func (e *Emulator) pickWriter(c *cluster) (string, string, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	st := e.lock()
+	defer st.unlock()
 	w := c.writer()
 	if w == nil || w.port == 0 || c.fenced {
 		return "", "", false
@@ -83,14 +96,14 @@ func (e *Emulator) pickWriter(c *cluster) (string, string, bool) {
 }
 
 func (e *Emulator) pickReader(c *cluster, n int) (string, string, bool) {
-	e.mu.Lock()
+	st := e.lock()
 	var ready []*instance
 	for _, r := range c.readers() {
 		if r.status == statusAvailable && r.port != 0 {
 			ready = append(ready, r)
 		}
 	}
-	e.mu.Unlock()
+	st.unlock()
 	if len(ready) == 0 {
 		return e.pickWriter(c)
 	}
@@ -113,7 +126,7 @@ func (p *proxy) serve() {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			time.Sleep(10 * time.Millisecond)
+			_ = wait.Sleep(context.Background(), 10*time.Millisecond) // a transient accept error: try again
 			continue
 		}
 		p.wg.Add(1)

@@ -22,20 +22,20 @@ import (
 // values), and the reader also goes through "rebooting". Readers always
 // start with at least the writer's values.
 
-func (e *Emulator) actRebootDBInstance(r *request) (any, error) {
-	id, err := r.required("DBInstanceIdentifier")
-	if err != nil {
-		return nil, err
-	}
-	force, err := r.optBool("ForceFailover", false)
-	if err != nil {
-		return nil, err
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	in, ok := e.lookupInstanceLocked(id)
+func init() { register("RebootDBInstance", (*Emulator).rebootDBInstance) }
+
+type rebootIn struct {
+	DBInstanceIdentifier string `rds:",required"`
+	ForceFailover        bool
+}
+
+func (e *Emulator) rebootDBInstance(ctx context.Context, req *rebootIn) (any, error) {
+	force := req.ForceFailover
+	st := e.lock()
+	defer st.unlock()
+	in, ok := st.instance(e, req.DBInstanceIdentifier)
 	if !ok {
-		return nil, errInstanceNotFound(id)
+		return nil, errInstanceNotFound(req.DBInstanceIdentifier)
 	}
 	if in.status != statusAvailable && in.status != statusIncompatParams && in.status != statusFailed {
 		return nil, errInvalidInstanceState(in.id, in.status)
@@ -46,16 +46,17 @@ func (e *Emulator) actRebootDBInstance(r *request) (any, error) {
 		if in.cluster.status != statusAvailable {
 			return nil, errInvalidClusterState(in.cluster.id, in.cluster.status)
 		}
-		if target, err := e.failoverTargetLocked(in.cluster, ""); err == nil {
-			if err := e.startFailoverLocked(in.cluster, target); err != nil {
+		if target, err := e.failoverTarget(st, in.cluster, ""); err == nil {
+			if err := e.startFailover(st, in.cluster, target); err != nil {
 				return nil, err
 			}
-			return xDBInstanceResult{DBInstance: e.xInstanceLocked(in)}, nil
+			return xDBInstanceResult{DBInstance: e.xInstance(st, in)}, nil
 		}
 	}
 	in.status = statusRebooting
-	x := e.xInstanceLocked(in)
-	e.goBackgroundLocked(func(ctx context.Context) { e.reboot(ctx, in) })
+	e.event(st, sourceInstance, in.id, "availability", "DB instance restarting")
+	x := e.xInstance(st, in)
+	e.goBackground(st, func(ctx context.Context) { e.reboot(ctx, in) })
 	return xDBInstanceResult{DBInstance: x}, nil
 }
 
@@ -72,42 +73,42 @@ type restartStep struct {
 // otherwise strand) with their desired settings.
 func (e *Emulator) reboot(ctx context.Context, in *instance) {
 	for {
-		e.mu.Lock()
+		st := e.lock()
 		wasWriter := in.writer
 		locks := []*instance{in}
 		if wasWriter {
 			locks = slices.Clone(in.cluster.members)
 		}
-		e.mu.Unlock()
+		st.unlock()
 		for _, l := range locks {
-			l.opMu.Lock()
+			l.ops.lock()
 		}
-		e.mu.Lock()
+		st = e.lock()
 		if in.writer != wasWriter {
 			// The role changed while we waited (a failover): lock again.
-			e.mu.Unlock()
+			st.unlock()
 			for _, l := range locks {
-				l.opMu.Unlock()
+				l.ops.unlock()
 			}
 			continue
 		}
-		steps := e.planRebootLocked(in)
-		e.mu.Unlock()
+		steps := e.planReboot(st, in)
+		st.unlock()
 		for _, s := range steps {
 			e.restart(ctx, s)
 		}
 		for _, l := range locks {
-			l.opMu.Unlock()
+			l.ops.unlock()
 		}
 		return
 	}
 }
 
-// planRebootLocked decides which servers restart, in order, and with what
-// settings. Callers hold e.mu and the opMu of every instance in the plan.
-func (e *Emulator) planRebootLocked(in *instance) []restartStep {
+// planReboot decides which servers restart, in order, and with what
+// settings. Callers hold the opLock of every instance in the plan.
+func (e *Emulator) planReboot(st *state, in *instance) []restartStep {
 	c := in.cluster
-	want := e.desiredLocked(in)
+	want := e.desired(st, in)
 	var steps []restartStep
 	if in.writer {
 		for _, r := range c.readers() {
@@ -115,7 +116,7 @@ func (e *Emulator) planRebootLocked(in *instance) []restartStep {
 				continue
 			}
 			if e.belowFloor(r.applied, want) {
-				rw := e.desiredLocked(r)
+				rw := e.desired(st, r)
 				e.raiseFloor(rw, want, in.applied)
 				r.status = statusRebooting
 				steps = append(steps, restartStep{r, rw, r.pendingGen})
@@ -137,15 +138,15 @@ func (e *Emulator) restart(ctx context.Context, s restartStep) {
 	if !e.sleep(delay) {
 		return
 	}
-	e.mu.Lock()
+	st := e.lock()
 	srv, old := in.server, in.applied
 	var newTLS *pgserver.TLS
 	if in.pendingCA != "" {
-		if err := e.issueLocked(in, in.pendingCA); err == nil {
+		if err := e.issue(st, in, in.pendingCA); err == nil {
 			in.pendingCA, newTLS = "", in.tls
 		}
 	}
-	e.mu.Unlock()
+	st.unlock()
 	if srv == nil {
 		return
 	}
@@ -172,22 +173,23 @@ func (e *Emulator) restart(ctx context.Context, s restartStep) {
 		return srv.StartAgain(sctx)
 	}()
 	if err == nil {
-		e.mu.Lock()
+		st := e.lock()
 		in.applied = s.want
 		in.status = statusAvailable
 		if in.pendingGen == s.gen {
 			in.clusterGroupStatus, in.instanceGroupStatus = statusInSync, statusInSync
 		}
-		e.mu.Unlock()
+		e.event(st, sourceInstance, in.id, "availability", "DB instance restarted")
+		st.unlock()
 		return
 	}
 	if ctx.Err() != nil {
 		return // the emulator is closing
 	}
 	if err == errInjected {
-		e.mu.Lock()
+		st := e.lock()
 		in.status = statusFailed
-		e.mu.Unlock()
+		st.unlock()
 		return
 	}
 	e.log.Warn("auroratest: reboot failed; starting with the previous settings", "instance", in.id, "error", err)
@@ -198,20 +200,7 @@ func (e *Emulator) restart(ctx context.Context, s restartStep) {
 		e.log.Error("auroratest: the instance did not start again", "instance", in.id, "error", rerr)
 		status = statusFailed
 	}
-	e.mu.Lock()
+	st = e.lock()
 	in.status = status
-	e.mu.Unlock()
-}
-
-// goBackgroundLocked runs f in the background, bounded by the emulator's
-// life. Callers hold e.mu; after Close it does nothing.
-func (e *Emulator) goBackgroundLocked(f func(ctx context.Context)) {
-	if e.closed {
-		return
-	}
-	e.bg.Add(1)
-	go func() {
-		defer e.bg.Done()
-		f(e.ctx)
-	}()
+	st.unlock()
 }

@@ -17,8 +17,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/scram"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // AWS Secrets Manager, on the same endpoint as the RDS API: the awsJson1.1
@@ -224,14 +226,14 @@ func epochPtr(t time.Time) *epoch {
 	return &e
 }
 
-// lookupSecretLocked finds a secret by name, ARN, or ARN without the six
+// lookupSecret finds a secret by name, ARN, or ARN without the six
 // random characters Secrets Manager appends to the name, answering as
 // Secrets Manager does when id is empty or names no secret.
-func (e *Emulator) lookupSecretLocked(id string) (*secret, error) {
+func (e *Emulator) lookupSecret(st *state, id string) (*secret, error) {
 	if id == "" {
 		return nil, smInvalidParameter("You must provide a SecretId.")
 	}
-	for _, s := range e.secrets {
+	for _, s := range st.secrets {
 		if id == s.name || id == s.arn || id == s.arn[:len(s.arn)-7] {
 			return s, nil
 		}
@@ -265,10 +267,10 @@ func managedSecretValue(c *cluster, password string) string {
 	return string(b)
 }
 
-// createManagedSecretLocked gives a cluster the secret RDS creates for
+// createManagedSecret gives a cluster the secret RDS creates for
 // ManageMasterUserPassword, named rds!cluster-<uuid>. The cluster's port
 // must be known.
-func (e *Emulator) createManagedSecretLocked(c *cluster) {
+func (e *Emulator) createManagedSecret(st *state, c *cluster) {
 	now := time.Now().UTC()
 	name := "rds!cluster-" + newUUID()
 	s := &secret{
@@ -276,7 +278,7 @@ func (e *Emulator) createManagedSecretLocked(c *cluster) {
 		description: "Secret associated with primary RDS DB cluster: " + e.arn("cluster", c.id),
 		current:     secretVersion{id: newUUID(), value: managedSecretValue(c, c.masterPassword), created: now},
 	}
-	e.secrets = append(e.secrets, s)
+	st.secrets = append(st.secrets, s)
 	c.secret = s
 	c.secretStatus = secretStatusActive
 }
@@ -286,17 +288,17 @@ func (e *Emulator) createManagedSecretLocked(c *cluster) {
 // ManageMasterUserPassword, as DescribeDBClusters reports it in
 // MasterUserSecret.SecretArn; "" for other or unknown clusters.
 func (e *Emulator) MasterUserSecretARN(clusterID string) string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if c, ok := e.lookupClusterLocked(clusterID); ok && c.secret != nil {
+	st := e.lock()
+	defer st.unlock()
+	if c, ok := st.cluster(e, clusterID); ok && c.secret != nil {
 		return c.secret.arn
 	}
 	return ""
 }
 
-// xMasterUserSecretLocked is the cluster's MasterUserSecret; nil when RDS
+// xMasterUserSecret is the cluster's MasterUserSecret; nil when RDS
 // does not manage its password.
-func (e *Emulator) xMasterUserSecretLocked(c *cluster) *xMasterUserSecret {
+func (e *Emulator) xMasterUserSecret(c *cluster) *xMasterUserSecret {
 	if c.secret == nil {
 		return nil
 	}
@@ -323,9 +325,9 @@ func (e *Emulator) smGetSecretValue(_ context.Context, body []byte) (any, error)
 	if err := decodeMembers(body, &in); err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	s, err := e.lookupSecretLocked(in.SecretId)
+	st := e.lock()
+	defer st.unlock()
+	s, err := e.lookupSecret(st, in.SecretId)
 	if err != nil {
 		return nil, err
 	}
@@ -390,9 +392,9 @@ func (e *Emulator) smDescribeSecret(_ context.Context, body []byte) (any, error)
 	if err := decodeMembers(body, &in); err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	s, err := e.lookupSecretLocked(in.SecretId)
+	st := e.lock()
+	defer st.unlock()
+	s, err := e.lookupSecret(st, in.SecretId)
 	if err != nil {
 		return nil, err
 	}
@@ -447,14 +449,14 @@ func (e *Emulator) smRotateSecret(ctx context.Context, body []byte) (any, error)
 	if err := decodeMembers(body, &in); err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	s, err := e.lookupSecretLocked(in.SecretId)
+	st := e.lock()
+	s, err := e.lookupSecret(st, in.SecretId)
 	if err != nil {
-		e.mu.Unlock()
+		st.unlock()
 		return nil, err
 	}
 	c := s.cluster
-	e.mu.Unlock()
+	st.unlock()
 	if err := validToken(in.ClientRequestToken); err != nil {
 		return nil, err
 	}
@@ -502,9 +504,9 @@ func (e *Emulator) smCreateSecret(_ context.Context, body []byte) (any, error) {
 	if version == "" {
 		version = newUUID()
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, s := range e.secrets {
+	st := e.lock()
+	defer st.unlock()
+	for _, s := range st.secrets {
 		if s.name == in.Name {
 			return nil, &smError{http.StatusBadRequest, "ResourceExistsException", "The operation failed because the secret " + in.Name + " already exists."}
 		}
@@ -514,7 +516,7 @@ func (e *Emulator) smCreateSecret(_ context.Context, body []byte) (any, error) {
 		arn: e.secretARN(in.Name), name: in.Name, description: in.Description, created: now, lastChanged: now,
 		current: secretVersion{id: version, value: *in.SecretString, created: now},
 	}
-	e.secrets = append(e.secrets, s)
+	st.secrets = append(st.secrets, s)
 	return jVersionOutput{ARN: s.arn, Name: s.name, VersionId: version}, nil
 }
 
@@ -528,9 +530,9 @@ func (e *Emulator) smCreateSecret(_ context.Context, body []byte) (any, error) {
 // open; new ones need the new password. The cluster and every instance
 // must be available. ctx bounds the rotation.
 func (e *Emulator) RotateMasterPassword(ctx context.Context, clusterID string) error {
-	e.mu.Lock()
-	c, ok := e.lookupClusterLocked(clusterID)
-	e.mu.Unlock()
+	st := e.lock()
+	c, ok := st.cluster(e, clusterID)
+	st.unlock()
 	if !ok {
 		return fmt.Errorf("auroratest: no DB cluster %q", clusterID)
 	}
@@ -542,45 +544,53 @@ func (e *Emulator) RotateMasterPassword(ctx context.Context, clusterID string) e
 // new version ID of its secret (token when given). A token naming a version
 // the secret already has makes the call a repeat: nothing changes.
 func (e *Emulator) rotateMasterPassword(ctx context.Context, c *cluster, token string) (string, error) {
-	unlock := lockMembers(c)
+	return e.setMasterPassword(ctx, c, generatePassword(), token, statusAvailable)
+}
+
+// setMasterPassword gives the master user of c a new password, as
+// rotateMasterPassword describes, while c is in the given status
+// (available for a rotation, modifying for ModifyDBCluster's
+// MasterUserPassword).
+func (e *Emulator) setMasterPassword(ctx context.Context, c *cluster, password, token, during string) (string, error) {
+	unlock := e.lockMembers(c)
 	defer unlock()
 
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
+	st := e.lock()
+	if st.closed {
+		st.unlock()
 		return "", errors.New("auroratest: the emulator is closed")
 	}
 	if s := c.secret; s != nil && token != "" && (token == s.current.id || s.previous != nil && token == s.previous.id) {
-		e.mu.Unlock()
+		st.unlock()
 		return token, nil
 	}
-	if c.status != statusAvailable {
-		e.mu.Unlock()
+	if c.status != during {
+		st.unlock()
 		return "", smInvalidRequest("DB cluster %s is %s: its master user password can be rotated only while it is available.", c.id, c.status)
 	}
 	for _, in := range c.members {
 		if in.status != statusAvailable || in.server == nil || !in.server.Running() {
-			e.mu.Unlock()
+			st.unlock()
 			return "", smInvalidRequest("DB instance %s is %s: the master user password can be rotated only while every instance of cluster %s is available.", in.id, in.status, c.id)
 		}
 	}
 	w := c.writer()
 	writer := w.server
 	readers := c.readers()
+	members := slices.Clone(c.members)
 	user := c.masterUser
 	if c.secret != nil {
 		c.secretStatus = secretStatusRotating
 	}
-	e.mu.Unlock()
+	st.unlock()
 	defer func() {
-		e.mu.Lock()
+		st = e.lock()
 		if c.secret != nil {
 			c.secretStatus = secretStatusActive
 		}
-		e.mu.Unlock()
+		st.unlock()
 	}()
 
-	password := generatePassword()
 	verifier, err := scram.Verifier(password, nil, scram.DefaultIterations)
 	if err != nil {
 		return "", fmt.Errorf("auroratest: rotating the master password of %s: %w", c.id, err)
@@ -612,7 +622,7 @@ func (e *Emulator) rotateMasterPassword(ctx context.Context, c *cluster, token s
 	// The writer has the new password: from here on it is the truth,
 	// whatever else fails.
 	var errs []error
-	for _, in := range c.members {
+	for _, in := range members {
 		if err := in.server.SetPassword(password); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", in.id, err))
 		}
@@ -621,7 +631,7 @@ func (e *Emulator) rotateMasterPassword(ctx context.Context, c *cluster, token s
 	if version == "" {
 		version = newUUID()
 	}
-	e.mu.Lock()
+	st = e.lock()
 	c.masterPassword = password
 	if s := c.secret; s != nil {
 		now := time.Now().UTC()
@@ -630,7 +640,7 @@ func (e *Emulator) rotateMasterPassword(ctx context.Context, c *cluster, token s
 		s.current = secretVersion{id: version, value: managedSecretValue(c, password), created: now}
 		s.lastChanged, s.lastRotated = now, now
 	}
-	e.mu.Unlock()
+	st.unlock()
 
 	// The readers' WAL receivers use the new password the next time they
 	// connect (SetPassword); new sessions on a reader need it once the
@@ -682,27 +692,22 @@ func alterPassword(ctx context.Context, connString, stmt string) (string, error)
 	if err != nil {
 		return "", err
 	}
+	// The commit was flushed (synchronous_commit on): the flush position
+	// is past it. The insert position may be past a page header that no
+	// record follows yet, which a reader would not replay until the
+	// writer writes again.
 	var lsn string
-	err = conn.QueryRow(ctx, "SELECT pg_current_wal_insert_lsn()::text").Scan(&lsn)
+	err = conn.QueryRow(ctx, "SELECT pg_current_wal_flush_lsn()::text").Scan(&lsn)
 	return lsn, err
 }
 
 // waitReplay waits until a reader has replayed the WAL up to lsn.
 func waitReplay(ctx context.Context, conn *pgx.Conn, lsn string) error {
-	for {
+	return wait.Until(ctx, pgaurora.Wait{}, pollServer, func(ctx context.Context) (bool, error) {
 		var done bool
-		if err := conn.QueryRow(ctx, "SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)", lsn).Scan(&done); err != nil {
-			return err
-		}
-		if done {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+		err := conn.QueryRow(ctx, "SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)", lsn).Scan(&done)
+		return done, err
+	})
 }
 
 // generatePassword returns a random password of 32 characters of the kind

@@ -9,7 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/pgserver"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // Settings: what each server runs with. An instance's desired settings are
@@ -43,26 +45,29 @@ var standbyCritical = []string{
 }
 
 // desiredLocked computes the settings an instance should run with, without
-// the standby floor (see standbyFloorLocked). Callers hold e.mu.
-func (e *Emulator) desiredLocked(in *instance) map[string]string {
+// the standby floor (see raiseFloor).
+func (e *Emulator) desired(st *state, in *instance) map[string]string {
 	s := map[string]string{
 		"log_line_prefix":             rdsLogLinePrefix,
 		"cluster_name":                in.id,
 		"wal_retrieve_retry_interval": "250",
 		"wal_keep_size":               "64", // MB: base backups and reconnecting readers find their WAL
-		topologySetting:               topologyLocked(in.cluster),
+		topologySetting:               topology(in.cluster),
+		// Every writer archives its WAL for point-in-time restores.
+		"archive_mode":    "on",
+		"archive_command": "test ! -f " + in.cluster.archiveDir() + "/%f && cp %p " + in.cluster.archiveDir() + "/%f",
 	}
 	for _, p := range e.catalog.sorted {
 		if p.systemValue != "" {
 			s[p.name] = p.systemValue
 		}
 	}
-	if g, ok := e.clusterGroups[in.cluster.clusterGroup]; ok {
+	if g, ok := st.clusterGroups[in.cluster.clusterGroup]; ok {
 		for k, v := range g.values {
 			s[k] = v.value
 		}
 	}
-	if g, ok := e.instanceGroups[in.instanceGroup]; ok {
+	if g, ok := st.instanceGroups[in.instanceGroup]; ok {
 		for k, v := range g.values {
 			s[k] = v.value
 		}
@@ -172,8 +177,6 @@ func pushSettings(srv *pgserver.Server, old, next map[string]string) error {
 // sessions see it (pg_conf_load_time moves), so that an "immediate" change
 // is in effect when the API call returns.
 func reloadAndWait(ctx context.Context, srv *pgserver.Server) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
 	before, err := confLoadTime(ctx, srv)
 	if err != nil {
 		return err
@@ -181,17 +184,14 @@ func reloadAndWait(ctx context.Context, srv *pgserver.Server) error {
 	if err := srv.Reload(ctx); err != nil {
 		return err
 	}
-	for {
+	err = wait.Until(ctx, pgaurora.Wait{MaxWait: 10 * time.Second}, pollServer, func(ctx context.Context) (bool, error) {
 		t, err := confLoadTime(ctx, srv)
-		if err == nil && t.After(before) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for the server to reload its configuration: %w", ctx.Err())
-		case <-time.After(10 * time.Millisecond):
-		}
+		return err == nil && t.After(before), nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for the server to reload its configuration: %w", err)
 	}
+	return nil
 }
 
 // confLoadTime is when the server last loaded its configuration.
@@ -222,9 +222,9 @@ func (e *Emulator) applyGroupChanges(g *paramGroup, changes []paramChange) error
 			pending = true
 		}
 	}
-	e.mu.Lock()
+	st := e.lock()
 	var affected []*instance
-	for _, c := range e.clusterOrder {
+	for _, c := range st.clusterOrder {
 		for _, in := range c.members {
 			if g.kind == clusterKind && c.clusterGroup == g.name || g.kind == instanceKind && in.instanceGroup == g.name {
 				affected = append(affected, in)
@@ -232,18 +232,18 @@ func (e *Emulator) applyGroupChanges(g *paramGroup, changes []paramChange) error
 		}
 	}
 	for _, in := range affected {
-		st := &in.clusterGroupStatus
+		gs := &in.clusterGroupStatus
 		if g.kind == instanceKind {
-			st = &in.instanceGroupStatus
+			gs = &in.instanceGroupStatus
 		}
 		if pending {
-			*st = statusPendingReboot
+			*gs = statusPendingReboot
 			in.pendingGen++
-		} else if *st != statusPendingReboot && len(immediate) > 0 {
-			*st = statusApplying
+		} else if *gs != statusPendingReboot && len(immediate) > 0 {
+			*gs = statusApplying
 		}
 	}
-	e.mu.Unlock()
+	st.unlock()
 	if len(immediate) == 0 {
 		return nil
 	}
@@ -264,11 +264,11 @@ func (e *Emulator) applyGroupChanges(g *paramGroup, changes []paramChange) error
 // applyImmediate applies the named dynamic parameters to one running
 // server and reloads it.
 func (e *Emulator) applyImmediate(in *instance, kind groupKind, names []string) error {
-	in.opMu.Lock()
-	defer in.opMu.Unlock()
-	e.mu.Lock()
+	in.ops.lock()
+	defer in.ops.unlock()
+	st := e.lock()
 	srv := in.server
-	want := e.desiredLocked(in)
+	want := e.desired(st, in)
 	next := maps.Clone(in.applied)
 	for _, name := range names {
 		if v, ok := want[name]; ok {
@@ -278,7 +278,7 @@ func (e *Emulator) applyImmediate(in *instance, kind groupKind, names []string) 
 		}
 	}
 	old := in.applied
-	e.mu.Unlock()
+	st.unlock()
 
 	// A server that is not running gets everything at its next start.
 	var err error
@@ -289,17 +289,17 @@ func (e *Emulator) applyImmediate(in *instance, kind groupKind, names []string) 
 			err = reloadAndWait(e.ctx, srv)
 		}
 	}
-	e.mu.Lock()
+	st = e.lock()
 	if pushed {
 		in.applied = next
 	}
-	st := &in.clusterGroupStatus
+	gs := &in.clusterGroupStatus
 	if kind == instanceKind {
-		st = &in.instanceGroupStatus
+		gs = &in.instanceGroupStatus
 	}
-	if *st == statusApplying {
-		*st = statusInSync
+	if *gs == statusApplying {
+		*gs = statusInSync
 	}
-	e.mu.Unlock()
+	st.unlock()
 	return err
 }

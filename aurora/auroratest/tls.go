@@ -180,8 +180,8 @@ func (ca *localCA) issue(in *instance) (*pgserver.TLS, time.Time, error) {
 }
 
 // issueLocked gives an instance a new server certificate from a CA and
-// records it. Callers hold e.mu.
-func (e *Emulator) issueLocked(in *instance, caID string) error {
+// records it.
+func (e *Emulator) issue(st *state, in *instance, caID string) error {
 	ca, ok := e.cas.byID[caID]
 	if !ok {
 		return fmt.Errorf("auroratest: unknown CA %q", caID)
@@ -196,8 +196,8 @@ func (e *Emulator) issueLocked(in *instance, caID string) error {
 
 // serverTLS returns the TLS material an instance's server runs with.
 func (e *Emulator) serverTLS(in *instance) *pgserver.TLS {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	st := e.lock()
+	defer st.unlock()
 	return in.tls
 }
 

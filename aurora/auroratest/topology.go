@@ -3,6 +3,7 @@ package auroratest
 import (
 	"context"
 	"maps"
+	"slices"
 	"strings"
 )
 
@@ -26,8 +27,8 @@ import (
 const topologySetting = "auroratest.topology"
 
 // topologyLocked renders the cluster's members for auroratest.topology:
-// "id:role:session;..." Callers hold e.mu.
-func topologyLocked(c *cluster) string {
+// "id:role:session;...".
+func topology(c *cluster) string {
 	var parts []string
 	for _, in := range c.members {
 		role, session := "reader", in.sessionID
@@ -76,24 +77,27 @@ var topologySQL = []string{
 }
 
 // refreshTopology writes the cluster's current topology into every running
-// member's configuration and reloads it. Callers hold the opMu of every
+// member's configuration and reloads it. Callers hold the opLock of every
 // member (as a failover does).
 func (e *Emulator) refreshTopology(ctx context.Context, c *cluster) {
-	for _, in := range c.members {
-		e.mu.Lock()
+	st := e.lock()
+	members := slices.Clone(c.members)
+	st.unlock()
+	for _, in := range members {
+		st := e.lock()
 		srv := in.server
 		old := in.applied
 		next := maps.Clone(old)
-		next[topologySetting] = topologyLocked(c)
-		e.mu.Unlock()
+		next[topologySetting] = topology(c)
+		st.unlock()
 		if srv == nil || !srv.Running() || old[topologySetting] == next[topologySetting] {
 			continue
 		}
 		err := pushSettings(srv, old, next)
 		if err == nil {
-			e.mu.Lock()
+			st = e.lock()
 			in.applied = next
-			e.mu.Unlock()
+			st.unlock()
 			err = reloadAndWait(ctx, srv)
 		}
 		if err != nil && ctx.Err() == nil {

@@ -17,6 +17,12 @@ type xParameter struct {
 	IsModifiable         bool
 	MinimumEngineVersion string `xml:",omitempty"`
 	ApplyMethod          string `xml:",omitempty"`
+	SupportedEngineModes xStringList
+}
+
+// xStringList is a list of strings with <member> elements.
+type xStringList struct {
+	Items []string `xml:"member"`
 }
 
 type xParameterList struct {
@@ -52,6 +58,8 @@ type xDBClusterMember struct {
 
 type xClusterPending struct {
 	BackupRetentionPeriod *int32 `xml:",omitempty"`
+	MasterUserPassword    string `xml:",omitempty"`
+	EngineVersion         string `xml:",omitempty"`
 }
 
 type xAvailabilityZones struct {
@@ -69,13 +77,14 @@ type xDBCluster struct {
 	DBClusterParameterGroup    string
 	DBSubnetGroup              string
 	Status                     string
-	EarliestRestorableTime     string
+	EarliestRestorableTime     string `xml:",omitempty"`
 	Endpoint                   string
 	ReaderEndpoint             string
+	CustomEndpoints            xStringList
 	MultiAZ                    bool
 	Engine                     string
 	EngineVersion              string
-	LatestRestorableTime       string
+	LatestRestorableTime       string `xml:",omitempty"`
 	Port                       int32
 	MasterUsername             string
 	PreferredBackupWindow      string
@@ -84,14 +93,17 @@ type xDBCluster struct {
 	DBClusterMembers           struct {
 		Items []xDBClusterMember `xml:"DBClusterMember"`
 	}
-	VpcSecurityGroups                xEmpty
+	DBClusterOptionGroupMemberships  xEmpty
+	VpcSecurityGroups                xVpcSecurityGroups
 	HostedZoneId                     string
 	StorageEncrypted                 bool
+	KmsKeyId                         string `xml:",omitempty"`
 	DbClusterResourceId              string
 	DBClusterArn                     string
 	AssociatedRoles                  xEmpty
 	IAMDatabaseAuthenticationEnabled bool
 	ClusterCreateTime                string
+	EnabledCloudwatchLogsExports     xStringList
 	EngineMode                       string
 	PendingModifiedValues            *xClusterPending `xml:",omitempty"`
 	DeletionProtection               bool
@@ -99,10 +111,26 @@ type xDBCluster struct {
 	CopyTagsToSnapshot               bool
 	CrossAccountClone                bool
 	DomainMemberships                xEmpty
-	TagList                          xEmpty
+	TagList                          xTagList
+	AutoMinorVersionUpgrade          bool
+	MonitoringInterval               int32
+	PerformanceInsightsEnabled       bool
+	DatabaseInsightsMode             string
 	StorageType                      string
 	NetworkType                      string
 	MasterUserSecret                 *xMasterUserSecret `xml:",omitempty"`
+	LocalWriteForwardingStatus       string
+	CertificateDetails               *xCertificateDetails `xml:",omitempty"`
+	EngineLifecycleSupport           string
+}
+
+type xVpcSecurityGroup struct {
+	VpcSecurityGroupId string
+	Status             string
+}
+
+type xVpcSecurityGroups struct {
+	Items []xVpcSecurityGroup `xml:"VpcSecurityGroupMembership"`
 }
 
 type xMasterUserSecret struct {
@@ -134,6 +162,7 @@ type xCertificateDetails struct {
 
 type xInstancePending struct {
 	CACertificateIdentifier string `xml:",omitempty"`
+	DBInstanceClass         string `xml:",omitempty"`
 }
 
 type xDBInstance struct {
@@ -142,18 +171,19 @@ type xDBInstance struct {
 	Engine                string
 	DBInstanceStatus      string
 	MasterUsername        string
-	DBName                string `xml:",omitempty"`
-	Endpoint              xEndpoint
+	DBName                string     `xml:",omitempty"`
+	Endpoint              *xEndpoint `xml:",omitempty"`
 	AllocatedStorage      int32
 	InstanceCreateTime    string
 	PreferredBackupWindow string
 	BackupRetentionPeriod int32
 	DBSecurityGroups      xEmpty
-	VpcSecurityGroups     xEmpty
+	VpcSecurityGroups     xVpcSecurityGroups
 	DBParameterGroups     struct {
 		Items []xDBParameterGroupStatus `xml:"DBParameterGroup"`
 	}
 	AvailabilityZone                 string
+	DBSubnetGroup                    *xDBSubnetGroup `xml:",omitempty"`
 	PreferredMaintenanceWindow       string
 	PendingModifiedValues            xInstancePending
 	MultiAZ                          bool
@@ -169,6 +199,7 @@ type xDBInstance struct {
 	DbInstancePort                   int32
 	DBClusterIdentifier              string
 	StorageEncrypted                 bool
+	KmsKeyId                         string `xml:",omitempty"`
 	DbiResourceId                    string
 	CACertificateIdentifier          string
 	DomainMemberships                xEmpty
@@ -178,10 +209,16 @@ type xDBInstance struct {
 	DBInstanceArn                    string
 	IAMDatabaseAuthenticationEnabled bool
 	PerformanceInsightsEnabled       bool
+	DatabaseInsightsMode             string
+	EnabledCloudwatchLogsExports     xStringList
 	DeletionProtection               bool
-	TagList                          xEmpty
+	TagList                          xTagList
 	CertificateDetails               *xCertificateDetails `xml:",omitempty"`
 	NetworkType                      string
+	EngineLifecycleSupport           string
+	DedicatedLogVolume               bool
+	CustomerOwnedIpEnabled           bool
+	BackupTarget                     string
 }
 
 // Results, one per action.

@@ -1,10 +1,10 @@
 package pgserver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -51,7 +51,7 @@ func findBinaries() (Binaries, error) {
 	if d := os.Getenv(EnvBinDir); d != "" {
 		candidates = append(candidates, d)
 	} else {
-		if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
+		if out, err := newCommand(context.Background(), false, "pg_config", "--bindir").Output(); err == nil {
 			candidates = append(candidates, strings.TrimSpace(string(out)))
 		}
 		dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
@@ -62,7 +62,7 @@ func findBinaries() (Binaries, error) {
 		if !isExecutable(filepath.Join(d, "postgres")) || !isExecutable(filepath.Join(d, "initdb")) {
 			continue
 		}
-		out, err := exec.Command(filepath.Join(d, "postgres"), "--version").Output()
+		out, err := newCommand(context.Background(), false, filepath.Join(d, "postgres"), "--version").Output()
 		if err != nil {
 			continue
 		}
@@ -116,9 +116,7 @@ var (
 func HasSetting(b Binaries, name string) bool {
 	describeOnce.Do(func() {
 		describeSet = map[string]bool{}
-		cmd := exec.Command(b.Path("postgres"), "--describe-config")
-		asPostgresUser(cmd)
-		out, err := cmd.Output()
+		out, err := newCommand(context.Background(), true, b.Path("postgres"), "--describe-config").Output()
 		if err != nil {
 			return
 		}

@@ -11,9 +11,11 @@
 // The binaries are found through PGAURORA_PG_BINDIR, `pg_config --bindir` or
 // /usr/lib/postgresql/*/bin. PostgreSQL refuses to run as root, so when this
 // process is root the server runs as the "postgres" system user and its
-// directories are handed to that user. Servers run in their own process group
-// with a parent-death signal, so they never outlive the program that started
-// them; a failed start stops whatever it started and returns the server's own
+// directories are handed to that user. Servers, and every program pgserver
+// runs (initdb, pg_basebackup), run in their own process group with a
+// parent-death signal, and a stop, kill or cancelled context ends the whole
+// group (pg_basebackup's WAL streaming child included), so they never
+// outlive the program or the call that started them; a failed start stops whatever it started and returns the server's own
 // log lines in the error.
 //
 // Builds that restrict logical decoding plugins through

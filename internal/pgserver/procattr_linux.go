@@ -1,6 +1,8 @@
 package pgserver
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // PostgreSQL's initdb and postgres refuse to run as root. When this process
@@ -44,15 +47,38 @@ func runAsUser() (*osUser, error) {
 	return pgUser, pgUserErr
 }
 
-// asPostgresUser makes cmd run as the postgres user when this process is
-// root, and puts it in its own process group so that it is killed with the
-// process that started it.
-func asPostgresUser(cmd *exec.Cmd) {
+// waitDelay bounds how long Wait waits for a killed command's output pipes
+// to close.
+const waitDelay = 2 * time.Second
+
+// newCommand returns a command that runs in its own process group and dies
+// with it: when ctx ends, the whole group is killed (SIGKILL to -pgid), so
+// that children the program forked (pg_basebackup's WAL streamer, the
+// postmaster's backends) cannot outlive it and hold its pipes; and Wait
+// returns at most waitDelay after that even if something still holds
+// them. With asPostgres the command runs as the postgres user when this
+// process is root (see runAsUser).
+func newCommand(ctx context.Context, asPostgres bool, path string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, path, args...)
 	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if u, _ := runAsUser(); u != nil {
+	if u, _ := runAsUser(); u != nil && asPostgres {
 		attr.Credential = &syscall.Credential{Uid: u.uid, Gid: u.gid}
 	}
 	cmd.SysProcAttr = attr
+	cmd.Cancel = func() error { return killGroup(cmd.Process) }
+	cmd.WaitDelay = waitDelay
+	return cmd
+}
+
+// killGroup sends SIGKILL to the process group that p leads.
+func killGroup(p *os.Process) error {
+	if p == nil {
+		return nil
+	}
+	if err := syscall.Kill(-p.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	return nil
 }
 
 // handOver gives path (a file or directory, not recursively) to the user the
@@ -63,6 +89,21 @@ func handOver(path string) error {
 		return err
 	}
 	return os.Lchown(path, int(u.uid), int(u.gid))
+}
+
+// handOverTree gives a directory tree to the user the server runs as (a
+// copied data directory).
+func handOverTree(root string) error {
+	u, err := runAsUser()
+	if err != nil || u == nil {
+		return err
+	}
+	return filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(path, int(u.uid), int(u.gid))
+	})
 }
 
 // makeTraversable lets the server's user reach dir when this process is

@@ -20,7 +20,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/conninfo"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // Config describes a server to start. The zero value is a usable server: a
@@ -108,6 +110,109 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// Recovery asks Open to replay archived WAL before the server opens for
+// writes: a point-in-time restore of a base backup.
+type Recovery struct {
+	// RestoreCommand is restore_command: it copies the archived WAL file
+	// %f to %p.
+	RestoreCommand string
+	// TargetTime, when set, stops the replay at the last commit before it
+	// (recovery_target_time); zero replays all the archived WAL.
+	TargetTime time.Time
+}
+
+// Open starts a server on a data directory that already exists in
+// cfg.Dir/data: one an earlier Start made and Stop stopped, a copy of one,
+// or a base backup (which the server first brings to a consistent state
+// with the WAL it holds). With rec, it replays archived WAL first, as a
+// point-in-time restore, and Open returns once the server has left
+// recovery and accepts writes, with the recovery settings removed again.
+// cfg.Superuser and cfg.Password must be those the data holds.
+func Open(ctx context.Context, cfg Config, rec *Recovery) (*Server, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("pgserver: Open needs the directory that holds the data")
+	}
+	s, err := prepare(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(s.dataDir, "PG_VERSION")); err != nil {
+		return nil, fmt.Errorf("pgserver: Open: %s holds no database cluster: %w", s.dataDir, err)
+	}
+	if err := handOverTree(s.dataDir); err != nil {
+		return nil, fmt.Errorf("pgserver: handing %s to the postgres user: %w", s.dataDir, err)
+	}
+	_ = os.Remove(filepath.Join(s.dataDir, "postmaster.pid")) // a copy of a running server's
+	_ = os.Remove(filepath.Join(s.dataDir, "standby.signal"))
+	if rec != nil {
+		if s.cfg.Settings == nil {
+			s.cfg.Settings = map[string]string{}
+		}
+		s.cfg.Settings["restore_command"] = rec.RestoreCommand
+		s.cfg.Settings["recovery_target_action"] = "promote"
+		if !rec.TargetTime.IsZero() {
+			s.cfg.Settings["recovery_target_time"] = rec.TargetTime.UTC().Format("2006-01-02 15:04:05.999999") + "+00"
+		}
+		if err := writeOwned(filepath.Join(s.dataDir, "recovery.signal"), nil); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.startWithRetry(ctx); err != nil {
+		s.kill()
+		return nil, err
+	}
+	if rec == nil {
+		return s, nil
+	}
+	err = wait.Until(ctx, pgaurora.Wait{MaxWait: s.startTimeout()}, pollServer, func(ctx context.Context) (bool, error) {
+		v, err := s.QueryOne(ctx, "SELECT pg_is_in_recovery()::text")
+		return err == nil && v == "false", nil
+	})
+	if err != nil {
+		s.kill()
+		return nil, fmt.Errorf("pgserver: the point-in-time recovery did not end: %w\nserver log:\n%s", err, tail(s.logSince(0), 30))
+	}
+	if err := s.UpdateSettings(map[string]string{"restore_command": "", "recovery_target_action": "", "recovery_target_time": ""}); err != nil {
+		s.kill()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Backup writes a base backup of the running server into dir/data (with
+// the WAL it needs, -X stream), as Open and StartReplica read it. The
+// server keeps running.
+func (s *Server) Backup(ctx context.Context, dir string) error {
+	b, err := prepare(Config{Dir: dir, Superuser: s.cfg.Superuser, Password: s.Password()})
+	if err != nil {
+		return err
+	}
+	return b.basebackup(ctx, s.Port(), false)
+}
+
+// Password is the superuser's password ("" with trust authentication).
+// It is a secret: never print or log it.
+func (s *Server) Password() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.Password
+}
+
+// MakeServerDir creates a directory that the servers can write into (an
+// archive for archive_command), owned by the user they run as.
+func MakeServerDir(path string) error {
+	if _, err := runAsUser(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(path, 0o700); err != nil {
+		return fmt.Errorf("pgserver: creating %s: %w", path, err)
+	}
+	if err := makeTraversable(path); err != nil {
+		return err
+	}
+	return handOver(path)
+}
+
 // StartReplica makes a streaming replica of s with pg_basebackup and starts
 // it as a hot standby. Settings and preload libraries not given in cfg are
 // taken from s, so the replica can replay everything the primary writes.
@@ -140,7 +245,7 @@ func (s *Server) StartReplica(ctx context.Context, cfg Config) (*Server, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := r.basebackup(ctx, port); err != nil {
+	if err := r.basebackup(ctx, port, true); err != nil {
 		r.cleanup()
 		return nil, err
 	}
@@ -159,35 +264,41 @@ func (s *Server) StartReplica(ctx context.Context, cfg Config) (*Server, error) 
 	return r, nil
 }
 
+// pollServer is how pgserver polls a server's own state: often, since
+// these are local servers and the callers wait on them.
+var pollServer = pgaurora.Wait{MinDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}
+
 // waitReceiver waits, within ctx and the start timeout, until the WAL
 // receiver streams from the primary on port (any port when 0) on timeline
 // tli or a later one.
 func (s *Server) waitReceiver(ctx context.Context, port, tli int) error {
-	timeout := s.cfg.StartTimeout
-	if timeout == 0 {
-		timeout = 60 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	var last error
-	for {
+	err := wait.Until(ctx, pgaurora.Wait{MaxWait: s.startTimeout()}, pollServer, func(ctx context.Context) (bool, error) {
 		v, err := s.QueryOne(ctx, "SELECT coalesce((SELECT status || ' ' || sender_port || ' ' || received_tli FROM pg_stat_wal_receiver), 'none')")
 		if err == nil {
 			var status string
 			var gotPort, gotTLI int
 			fmt.Sscan(v, &status, &gotPort, &gotTLI)
 			if status == "streaming" && (port == 0 || gotPort == port) && gotTLI >= tli {
-				return nil
+				return true, nil
 			}
 			err = fmt.Errorf("WAL receiver (status, port, timeline): %s", v)
 		}
 		last = err
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("pgserver: replica on port %d is not streaming from its primary: %w (last: %v)", s.Port(), ctx.Err(), last)
-		case <-time.After(20 * time.Millisecond):
-		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("pgserver: replica on port %d is not streaming from its primary: %w (last: %v)", s.Port(), err, last)
 	}
+	return nil
+}
+
+// startTimeout is Config.StartTimeout or its default, 60 seconds.
+func (s *Server) startTimeout() time.Duration {
+	if s.cfg.StartTimeout > 0 {
+		return s.cfg.StartTimeout
+	}
+	return 60 * time.Second
 }
 
 // timeline is the timeline a primary writes WAL on.
@@ -297,8 +408,7 @@ func (s *Server) cleanup() {
 }
 
 func (s *Server) command(ctx context.Context, prog string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, s.bin.Path(prog), args...)
-	asPostgresUser(cmd)
+	cmd := newCommand(ctx, true, s.bin.Path(prog), args...)
 	cmd.Dir = s.dir
 	cmd.Env = s.environ()
 	return cmd
@@ -343,7 +453,7 @@ func (s *Server) initdb(ctx context.Context) error {
 	return s.appendInclude()
 }
 
-func (s *Server) basebackup(ctx context.Context, primaryPort int) error {
+func (s *Server) basebackup(ctx context.Context, primaryPort int, standby bool) error {
 	cmd := s.command(ctx, "pg_basebackup", "-h", "127.0.0.1", "-p", strconv.Itoa(primaryPort),
 		"-U", s.cfg.Superuser, "-D", s.dataDir, "-X", "stream", "-c", "fast", "--no-sync", "-w")
 	if s.cfg.Password != "" {
@@ -351,6 +461,9 @@ func (s *Server) basebackup(ctx context.Context, primaryPort int) error {
 	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("pgserver: pg_basebackup from port %d: %w\n%s", primaryPort, errOrCtx(ctx, err), tail(out, 20))
+	}
+	if !standby {
+		return nil
 	}
 	if err := writeOwned(filepath.Join(s.dataDir, "standby.signal"), nil); err != nil {
 		return err
@@ -500,9 +613,9 @@ func (s *Server) start(ctx context.Context) error {
 		return fmt.Errorf("pgserver: opening the log: %w", err)
 	}
 	logStart, _ := logf.Seek(0, 2)
-	// Not CommandContext: the server outlives the start call's context.
-	cmd := exec.Command(s.bin.Path("postgres"), "-D", s.dataDir)
-	asPostgresUser(cmd)
+	// Not the start call's context: the server outlives it. Stop and Kill
+	// end its process group.
+	cmd := newCommand(context.Background(), true, s.bin.Path("postgres"), "-D", s.dataDir)
 	cmd.Env = s.environ()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -516,13 +629,7 @@ func (s *Server) start(ctx context.Context) error {
 	s.proc = p
 	s.mu.Unlock()
 
-	timeout := s.cfg.StartTimeout
-	if timeout == 0 {
-		timeout = 60 * time.Second
-	}
-	wctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := s.waitReady(wctx, p); err != nil {
+	if err := s.waitReady(ctx, p); err != nil {
 		s.kill()
 		logText := s.logSince(logStart)
 		if bytes.Contains(logText, []byte("Address already in use")) {
@@ -542,31 +649,33 @@ func (p *process) exited() bool {
 	}
 }
 
+// waitReady waits, within ctx and the start timeout, until the server
+// accepts connections.
 func (s *Server) waitReady(ctx context.Context, p *process) error {
-	tick := time.NewTicker(25 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if p.exited() {
-			return fmt.Errorf("postgres exited: %v", p.err)
-		}
-		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		conn, err := pgconn.Connect(cctx, s.ConnString("postgres"))
-		cancel()
-		if err == nil {
-			conn.Close(context.Background())
-			return nil
-		}
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code != "57P03" { // cannot_connect_now
-			return fmt.Errorf("connecting: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for the server to accept connections: %w (last attempt: %v)", ctx.Err(), err)
-		case <-p.done:
-		case <-tick.C:
-		}
+	var last error
+	err := wait.Until(ctx, pgaurora.Wait{MinDelay: 25 * time.Millisecond, MaxDelay: 25 * time.Millisecond, MaxWait: s.startTimeout()}, pollServer,
+		func(ctx context.Context) (bool, error) {
+			if p.exited() {
+				return false, fmt.Errorf("postgres exited: %v", p.err)
+			}
+			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			conn, err := pgconn.Connect(cctx, s.ConnString("postgres"))
+			cancel()
+			if err == nil {
+				conn.Close(context.Background())
+				return true, nil
+			}
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code != "57P03" { // cannot_connect_now
+				return false, fmt.Errorf("connecting: %w", err)
+			}
+			last = err
+			return false, nil
+		})
+	if err != nil && last != nil {
+		return fmt.Errorf("waiting for the server to accept connections: %w (last attempt: %v)", err, last)
 	}
+	return err
 }
 
 func (s *Server) logSince(off int64) []byte {
@@ -605,7 +714,7 @@ func (s *Server) kill() {
 		return
 	}
 	if !p.exited() {
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		_ = killGroup(p.cmd.Process)
 	}
 	<-p.done
 }
@@ -725,8 +834,15 @@ func (s *Server) Promote(ctx context.Context) error {
 }
 
 // Follow points a streaming replica at another primary (after that primary
-// was promoted), reloads it, and waits (within ctx and the start timeout)
-// until it streams from that primary on the primary's current timeline.
+// was promoted) and waits (within ctx and the start timeout) until it
+// streams from that primary on the primary's current timeline. A running
+// replica reloads its configuration. A stopped server starts as a replica
+// on its own data directory: the way back for a former primary after one
+// of its replicas was promoted, which works when it was shut down cleanly
+// and the promoted replica had replayed all of its WAL first (as a planned
+// failover does), so that the new timeline forks off where its WAL ends;
+// if it cannot follow, it is stopped again (the caller then rebuilds it
+// with StartReplica).
 func (s *Server) Follow(ctx context.Context, primary *Server) error {
 	tli, err := primary.timeline(ctx)
 	if err != nil {
@@ -735,10 +851,25 @@ func (s *Server) Follow(ctx context.Context, primary *Server) error {
 	s.mu.Lock()
 	s.cfg.primaryPort = primary.Port()
 	s.mu.Unlock()
-	if err := s.Reload(ctx); err != nil {
+	started := !s.Running()
+	if started {
+		if err := writeOwned(filepath.Join(s.dataDir, "standby.signal"), nil); err != nil {
+			return err
+		}
+		err = s.start(ctx)
+	} else {
+		err = s.Reload(ctx)
+	}
+	if err != nil {
 		return err
 	}
-	return s.waitReceiver(ctx, primary.Port(), tli)
+	err = s.waitReceiver(ctx, primary.Port(), tli)
+	if err != nil && started {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = s.Stop(sctx)
+	}
+	return err
 }
 
 // Close stops the server (killing it after 30 seconds) and removes its

@@ -166,6 +166,47 @@ func TestReplicaFollowsAndPromotes(t *testing.T) {
 	}
 }
 
+// TestFormerPrimaryFollows is a planned switchover: the primary stops
+// cleanly, its replica (having replayed everything) is promoted, and the
+// former primary follows it on its own data directory, no base backup.
+func TestFormerPrimaryFollows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	primary := startT(t, Config{Password: "pw"})
+	replica, err := primary.StartReplica(ctx, Config{})
+	if err != nil {
+		t.Fatalf("StartReplica: %v", err)
+	}
+	t.Cleanup(func() { replica.Close() })
+	cp := connect(t, primary.ConnString("postgres"))
+	if _, err := cp.Exec(ctx, "CREATE TABLE t(v int); SET synchronous_commit = off; INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	cp.Close(ctx)
+	if err := primary.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := replica.Promote(ctx); err != nil {
+		t.Fatalf("Promote: %v", err)
+	}
+	if got, err := replica.QueryOne(ctx, "SELECT count(*)::text FROM t"); err != nil || got != "1" {
+		t.Fatalf("the promoted replica has %s rows (%v), want the 1 committed before the stop", got, err)
+	}
+	if err := primary.Follow(ctx, replica); err != nil {
+		t.Fatalf("Follow on the stopped former primary: %v", err)
+	}
+	if got, err := primary.QueryOne(ctx, "SELECT pg_is_in_recovery()::text"); err != nil || got != "true" {
+		t.Fatalf("the former primary is in recovery: %s (%v)", got, err)
+	}
+	if _, err := replica.QueryOne(ctx, "INSERT INTO t VALUES (2) RETURNING v"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		got, err := primary.QueryOne(ctx, "SELECT count(*)::text FROM t")
+		return err == nil && got == "2"
+	})
+}
+
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -365,4 +406,72 @@ func TestSetPasswordKeepsReplication(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestBackupOpenAndPointInTime takes a base backup, archives WAL, and
+// opens copies of the backup: as it was, and replayed to a time between
+// two commits, which holds exactly the first.
+func TestBackupOpenAndPointInTime(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	archive := filepath.Join(t.TempDir(), "archive")
+	if err := MakeServerDir(archive); err != nil {
+		t.Fatal(err)
+	}
+	primary := startT(t, Config{Password: "pw", Settings: map[string]string{
+		"archive_mode": "on", "archive_command": "test ! -f " + archive + "/%f && cp %p " + archive + "/%f"}})
+	exec := func(sql string) {
+		t.Helper()
+		c := connect(t, primary.ConnString("postgres"))
+		if _, err := c.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+		c.Close(ctx)
+	}
+	exec("CREATE TABLE t(v int)")
+	backup := t.TempDir()
+	if err := primary.Backup(ctx, backup); err != nil {
+		t.Fatalf("Backup: %v", err)
+	}
+	exec("INSERT INTO t VALUES (1)")
+	time.Sleep(50 * time.Millisecond)
+	between := time.Now()
+	time.Sleep(50 * time.Millisecond)
+	exec("INSERT INTO t VALUES (2)")
+	seg, err := primary.QueryOne(ctx, "SELECT pg_walfile_name(pg_switch_wal())")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { _, err := os.Stat(filepath.Join(archive, seg)); return err == nil })
+
+	open := func(rec *Recovery) *Server {
+		t.Helper()
+		dir := t.TempDir()
+		if out, err := runCopy(backup+"/data", dir+"/data"); err != nil {
+			t.Fatalf("copying the backup: %v\n%s", err, out)
+		}
+		s, err := Open(ctx, Config{Dir: dir, Password: "pw"}, rec)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	if got, err := open(nil).QueryOne(ctx, "SELECT count(*)::text FROM t"); err != nil || got != "0" {
+		t.Errorf("the backup as it was has %s rows (%v), want 0", got, err)
+	}
+	pitr := open(&Recovery{RestoreCommand: "cp " + archive + "/%f %p", TargetTime: between})
+	if got, err := pitr.QueryOne(ctx, "SELECT string_agg(v::text, ',') FROM t"); err != nil || got != "1" {
+		t.Errorf("restored to a time between the inserts: rows %q (%v), want exactly 1", got, err)
+	}
+	if _, err := pitr.QueryOne(ctx, "INSERT INTO t VALUES (3) RETURNING v"); err != nil {
+		t.Errorf("the restored server does not accept writes: %v", err)
+	}
+	if got := pitr.Settings()["recovery_target_time"]; got != "" {
+		t.Errorf("recovery_target_time stays set: %q", got)
+	}
+}
+
+func runCopy(from, to string) ([]byte, error) {
+	return newCommand(context.Background(), false, "cp", "-a", from, to).CombinedOutput()
 }

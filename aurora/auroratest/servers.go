@@ -1,0 +1,208 @@
+package auroratest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/pgserver"
+	"github.com/pgaurora/pgaurora/internal/wait"
+)
+
+// The servers behind instances: how an instance's server comes up as the
+// writer or as a reader, and how it goes away. Callers hold the
+// instance's opLock.
+
+// startWriter starts in's server as its cluster's writer: on the data the
+// cluster holds (kept after its last instance went, restored from a
+// snapshot, or replayed to a point in time), or else on a new database,
+// prepared as Aurora prepares one. A new or restored cluster's first
+// writer then takes, in the background, the base backup of the cluster's
+// first automated snapshot.
+func (e *Emulator) startWriter(ctx context.Context, in *instance) error {
+	st := e.lock()
+	c := in.cluster
+	want := e.desired(st, in)
+	hasData, rec := c.hasData, c.recovery
+	cfg := pgserver.Config{Dir: in.dir, Superuser: c.masterUser, Password: c.masterPassword, TLS: in.tls}
+	st.unlock()
+	if err := pgserver.MakeServerDir(c.archiveDir()); err != nil {
+		return err
+	}
+	var preload []string
+	cfg.Settings, preload = splitPreload(want)
+	cfg.PreloadLibraries = preload
+	var srv *pgserver.Server
+	if hasData {
+		data := filepath.Join(in.dir, "data")
+		if err := os.MkdirAll(in.dir, 0o700); err != nil {
+			return err
+		}
+		if err := os.Rename(filepath.Join(c.storageDir(), "data"), data); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("taking over the cluster's data: %w", err)
+		}
+		var err error
+		if srv, err = pgserver.Open(ctx, cfg, rec); err != nil {
+			// The data stays the cluster's.
+			_ = os.Rename(data, filepath.Join(c.storageDir(), "data"))
+			return fmt.Errorf("starting the writer of cluster %s on its data: %w", c.id, err)
+		}
+	} else {
+		var err error
+		if srv, err = pgserver.Start(ctx, cfg); err != nil {
+			return fmt.Errorf("starting the writer of cluster %s: %w", c.id, err)
+		}
+		if err := prepareWriter(ctx, srv, c); err != nil {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			_ = srv.Stop(sctx)
+			return fmt.Errorf("preparing the writer of cluster %s: %w", c.id, err)
+		}
+	}
+	st = e.lock()
+	defer st.unlock()
+	in.server, in.port, in.applied = srv, srv.Port(), want
+	c.hasData, c.recovery = true, nil
+	if len(c.backups) == 0 || rec != nil {
+		// The first automated backup, off the path to "available":
+		// point-in-time restores of the cluster reach back to it.
+		e.goBackground(st, func(ctx context.Context) {
+			if err := e.automatedBackup(ctx, c, srv); err != nil && ctx.Err() == nil {
+				e.log.Warn("auroratest: the first automated backup failed; the cluster cannot be restored to a point in time", "cluster", c.id, "error", err)
+			}
+		})
+	}
+	return nil
+}
+
+// startReader starts in's server as a streaming replica of the cluster's
+// writer, once the writer's server runs (a reader created right after the
+// first instance waits for it, as on Aurora).
+func (e *Emulator) startReader(ctx context.Context, in *instance) error {
+	var primary *pgserver.Server
+	var writer *instance
+	err := wait.Until(ctx, pgaurora.Wait{MaxWait: 5 * time.Minute}, pollStatus, func(ctx context.Context) (bool, error) {
+		st := e.lock()
+		defer st.unlock()
+		writer = in.cluster.writer()
+		if writer == nil || writer == in {
+			return false, fmt.Errorf("cluster %s has no writer to replicate", in.cluster.id)
+		}
+		if writer.status == statusFailed || writer.status == statusDeleting {
+			return false, fmt.Errorf("the writer %s is %s", writer.id, writer.status)
+		}
+		primary = writer.server
+		return primary != nil && primary.Running(), nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for the writer: %w", err)
+	}
+	st := e.lock()
+	want := e.readerSettings(st, in, writer)
+	st.unlock()
+	if err := e.startReplica(ctx, in, primary, want, 0); err != nil {
+		return fmt.Errorf("starting reader %s: %w", in.id, err)
+	}
+	return nil
+}
+
+// pollStatus is how the emulator waits on its own resources' states.
+var pollStatus = pgaurora.Wait{MinDelay: 10 * time.Millisecond, MaxDelay: 100 * time.Millisecond}
+
+// removeServer stops an instance's server and removes its directory.
+// With keep (the writer goes and no reader takes over), the data stays
+// the cluster's (in its storage directory), as Aurora's storage outlives
+// the instances.
+func (e *Emulator) removeServer(ctx context.Context, in *instance, keep bool) error {
+	st := e.lock()
+	srv := in.server
+	st.unlock()
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := srv.Stop(sctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	if keep && srv != nil {
+		c := in.cluster
+		if err := os.MkdirAll(c.storageDir(), 0o700); err != nil {
+			return err
+		}
+		_ = os.RemoveAll(filepath.Join(c.storageDir(), "data"))
+		if err := os.Rename(srv.DataDir(), filepath.Join(c.storageDir(), "data")); err != nil {
+			return fmt.Errorf("keeping the cluster's data: %w", err)
+		}
+		st = e.lock()
+		c.stoppedAt = time.Now().UTC()
+		st.unlock()
+	}
+	return os.RemoveAll(in.dir)
+}
+
+// copyTree copies a directory tree (a stopped server's data, a backup),
+// keeping modes and owners, so that the servers' user can use the copy.
+func copyTree(ctx context.Context, from, to string) error {
+	return filepath.WalkDir(from, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, path)
+		dst := filepath.Join(to, rel)
+		info, err := os.Lstat(path)
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			if err := os.MkdirAll(dst, info.Mode().Perm()); err != nil {
+				return err
+			}
+		case info.Mode()&os.ModeSymlink != 0:
+			target, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			if err := os.Symlink(target, dst); err != nil {
+				return err
+			}
+		case info.Mode().IsRegular():
+			if err := copyFile(path, dst, info.Mode().Perm()); err != nil {
+				return err
+			}
+		default:
+			return nil // sockets and the like are not data
+		}
+		if sys, ok := info.Sys().(*syscall.Stat_t); ok {
+			return os.Lchown(dst, int(sys.Uid), int(sys.Gid))
+		}
+		return nil
+	})
+}
+
+func copyFile(from, to string, mode os.FileMode) error {
+	src, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return err
+	}
+	return dst.Close()
+}
