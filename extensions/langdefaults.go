@@ -24,7 +24,7 @@ ORDER BY d.oid`
 )
 
 // suspendDefaultFunctionACLs returns, for the role that runs CREATE
-// EXTENSION, the statements that set its default privileges on functions
+// EXTENSION (creator), the statements that set its default privileges on functions
 // back to PostgreSQL's built-in ones (EXECUTE to PUBLIC and the owner)
 // and those that put them back as they are now. Run between the two,
 // CREATE EXTENSION gives the extension's own functions (a language's call
@@ -34,7 +34,34 @@ ORDER BY d.oid`
 // ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC would
 // take EXECUTE on them away from every user. Both are empty when the role
 // has no default privileges on functions.
-func suspendDefaultFunctionACLs(ctx context.Context, tx pgx.Tx, role string) (suspend, restore []string, err error) {
+//
+// The script of a trusted extension that a non-superuser creates runs as
+// the bootstrap superuser, whose default privileges then apply: when the
+// current user is a superuser (and so may change them), that role's are
+// suspended too.
+func suspendDefaultFunctionACLs(ctx context.Context, tx pgx.Tx, creator string) (suspend, restore []string, err error) {
+	roles := []string{creator}
+	var bootstrap string
+	var super bool
+	if err := tx.QueryRow(ctx, `SELECT (SELECT rolname::text FROM pg_catalog.pg_roles WHERE oid = 10),
+       coalesce((SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user), false)`).Scan(&bootstrap, &super); err != nil {
+		return nil, nil, fmt.Errorf("reading the bootstrap superuser: %w", err)
+	}
+	if super && bootstrap != creator {
+		roles = append(roles, bootstrap)
+	}
+	for _, r := range roles {
+		s, u, err := suspendRoleDefaults(ctx, tx, r)
+		if err != nil {
+			return nil, nil, err
+		}
+		suspend, restore = append(suspend, s...), append(restore, u...)
+	}
+	return suspend, restore, nil
+}
+
+// suspendRoleDefaults is suspendDefaultFunctionACLs for one role.
+func suspendRoleDefaults(ctx context.Context, tx pgx.Tx, role string) (suspend, restore []string, err error) {
 	fail := func(err error) ([]string, []string, error) {
 		return nil, nil, fmt.Errorf("reading the default privileges of %q: %w", role, err)
 	}

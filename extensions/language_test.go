@@ -335,7 +335,9 @@ func TestUpgradeLanguagesWithDefaultPrivileges(t *testing.T) {
 	checkUnchanged(t, db, before, "catalog changed")
 }
 
-// Extension ownership and DEPENDS ON EXTENSION marks come back too.
+// Extension ownership and DEPENDS ON EXTENSION marks come back too, and
+// the extension owner's default privileges neither change the recreated
+// extension's functions nor change.
 func TestUpgradeLanguagesKeepsOwnersAndExtensionDependencies(t *testing.T) {
 	db := pgtest.NewDB(t)
 	creator := newRole(t, db, "ext creator ", "NOLOGIN")
@@ -345,6 +347,15 @@ func TestUpgradeLanguagesKeepsOwnersAndExtensionDependencies(t *testing.T) {
 	mustExec(t, db.Pool, `CREATE EXTENSION plperlu`)
 	mustExec(t, db.Pool, `CREATE FUNCTION public.marked() RETURNS int LANGUAGE plperl AS $$ return 1; $$`)
 	mustExec(t, db.Pool, `ALTER FUNCTION public.marked() DEPENDS ON EXTENSION plperlu`)
+	// Default privileges set after the extensions were made, global and in
+	// the schema of the extensions' functions, of the creator and of the
+	// bootstrap superuser (who runs a trusted extension's script for a
+	// non-superuser), must not reach the recreated extensions' functions,
+	// and must survive.
+	for _, r := range []string{creator, db.Server.Superuser()} {
+		mustExec(t, db.Pool, "ALTER DEFAULT PRIVILEGES FOR ROLE "+quote(r)+" REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC")
+		mustExec(t, db.Pool, "ALTER DEFAULT PRIVILEGES FOR ROLE "+quote(r)+" IN SCHEMA pg_catalog GRANT EXECUTE ON FUNCTIONS TO pg_monitor WITH GRANT OPTION")
+	}
 	before := capture(t, db)
 	if before.snap.Extensions[0].Owner != creator {
 		t.Fatalf("plperl owner %q, want %q", before.snap.Extensions[0].Owner, creator)

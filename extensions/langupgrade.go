@@ -288,7 +288,7 @@ func UpgradeLanguages(ctx context.Context, db pgaurora.Querier, backup io.Writer
 		}
 		if p.defaultACL {
 			// The extension's own functions get the ACL its script gives
-			// them, not the creator's default privileges.
+			// them, not the default privileges of the role running it.
 			suspend, restore, err := suspendDefaultFunctionACLs(ctx, tx, creator)
 			if err != nil {
 				return nil, fail(err)
