@@ -49,7 +49,7 @@ unit:
 
 ## bench: every benchmark, with enough iterations for the medians the
 ## README quotes (the README names the line of this output each comes from).
-## About 15-25 minutes on 2 busy cores.
+## About 8 minutes on 2 busy cores.
 BENCH := $(GO) test -run '^$$' -timeout 60m
 bench: deps
 	$(BENCH) -bench . ./params/ ./sslcert/ ./logical/
