@@ -54,7 +54,8 @@ BENCH := $(GO) test -run '^$$' -timeout 60m
 bench: deps
 	$(BENCH) -bench . ./params/ ./sslcert/ ./logical/
 	$(BENCH) -bench LatencyProxy -benchtime 5x ./internal/pgtest/
-	$(BENCH) -bench Reader ./pgaudit/
+	$(BENCH) -bench '^BenchmarkReader$$' -benchtime 10x ./pgaudit/
+	$(BENCH) -bench ReaderSynthetic ./pgaudit/
 	$(BENCH) -bench Overrides -benchtime 5x ./pgaudit/
 	$(BENCH) -bench 'UpgradeLanguages1000$$/loopback' -benchtime 10x ./extensions/
 	$(BENCH) -bench UpgradeLanguages1000WithAppSchema -benchtime 10x ./extensions/
