@@ -12,13 +12,6 @@ import (
 // ModifyDBInstance's CACertificateIdentifier (handled in instances.go,
 // applied here).
 
-func init() {
-	register("DescribeCertificates", (*Emulator).describeCertificates)
-	register("ModifyCertificates", (*Emulator).modifyCertificates)
-	register("DescribePendingMaintenanceActions", (*Emulator).describePendingMaintenanceActions)
-	register("ApplyPendingMaintenanceAction", (*Emulator).applyPendingMaintenanceAction)
-}
-
 func errCertNotFound(id string) *apiError {
 	return &apiError{http.StatusNotFound, "CertificateNotFound", "Certificate not found: " + id}
 }

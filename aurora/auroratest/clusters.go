@@ -21,15 +21,6 @@ import (
 
 // DB clusters: their state, their creation, and the actions on them.
 
-func init() {
-	register("CreateDBCluster", (*Emulator).createDBCluster)
-	register("DeleteDBCluster", (*Emulator).deleteDBCluster)
-	register("DescribeDBClusters", (*Emulator).describeDBClusters)
-	register("ModifyDBCluster", (*Emulator).modifyDBCluster)
-	register("StopDBCluster", (*Emulator).stopDBCluster)
-	register("StartDBCluster", (*Emulator).startDBCluster)
-}
-
 const (
 	defaultEngineVersion = "15.4"
 	engineName           = "aurora-postgresql"

@@ -18,13 +18,6 @@ import (
 // at a loopback address of its own (127.0.0.3, 127.0.0.4, ...), as Aurora
 // gives it a DNS name of its own on the cluster's port.
 
-func init() {
-	register("CreateDBClusterEndpoint", (*Emulator).createDBClusterEndpoint)
-	register("ModifyDBClusterEndpoint", (*Emulator).modifyDBClusterEndpoint)
-	register("DeleteDBClusterEndpoint", (*Emulator).deleteDBClusterEndpoint)
-	register("DescribeDBClusterEndpoints", (*Emulator).describeDBClusterEndpoints)
-}
-
 // customEndpoint is one custom cluster endpoint. Its fields are part of
 // the state (see state.go).
 type customEndpoint struct {

@@ -11,11 +11,6 @@ import (
 // Aurora PostgreSQL releases; whatever version a cluster reports, its
 // servers are the local PostgreSQL (15).
 
-func init() {
-	register("DescribeDBEngineVersions", (*Emulator).describeDBEngineVersions)
-	register("DescribeOrderableDBInstanceOptions", (*Emulator).describeOrderableDBInstanceOptions)
-}
-
 // engineVersions are the offered versions, oldest first.
 var engineVersions = []string{
 	"13.9", "13.12", "13.15", "13.18",

@@ -10,8 +10,6 @@ import (
 // DescribeEvents lists them with RDS's source types, categories and time
 // window (by default the last hour; at most 14 days back).
 
-func init() { register("DescribeEvents", (*Emulator).describeEvents) }
-
 // Source types of events.
 const (
 	sourceCluster        = "db-cluster"

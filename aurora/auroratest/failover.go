@@ -31,8 +31,6 @@ import (
 
 const statusFailingOver = "failing-over"
 
-func init() { register("FailoverDBCluster", (*Emulator).failoverDBCluster) }
-
 type failoverIn struct {
 	DBClusterIdentifier        string `rds:",required"`
 	TargetDBInstanceIdentifier string

@@ -8,8 +8,6 @@ import (
 // Global databases are not emulated: DescribeGlobalClusters answers that
 // none exist (the Terraform provider asks while it reads a cluster).
 
-func init() { register("DescribeGlobalClusters", (*Emulator).describeGlobalClusters) }
-
 type describeGlobalClustersIn struct {
 	GlobalClusterIdentifier string
 	listIn

@@ -12,23 +12,6 @@ import (
 // Parameter groups: the fourteen parameter-group actions, for DB cluster
 // parameter groups and DB (instance) parameter groups alike.
 
-func init() {
-	register("CreateDBClusterParameterGroup", (*Emulator).createDBClusterParameterGroup)
-	register("CreateDBParameterGroup", (*Emulator).createDBParameterGroup)
-	register("DeleteDBClusterParameterGroup", (*Emulator).deleteDBClusterParameterGroup)
-	register("DeleteDBParameterGroup", (*Emulator).deleteDBParameterGroup)
-	register("DescribeDBClusterParameterGroups", (*Emulator).describeDBClusterParameterGroups)
-	register("DescribeDBParameterGroups", (*Emulator).describeDBParameterGroups)
-	register("ModifyDBClusterParameterGroup", (*Emulator).modifyDBClusterParameterGroup)
-	register("ModifyDBParameterGroup", (*Emulator).modifyDBParameterGroup)
-	register("ResetDBClusterParameterGroup", (*Emulator).resetDBClusterParameterGroup)
-	register("ResetDBParameterGroup", (*Emulator).resetDBParameterGroup)
-	register("DescribeDBClusterParameters", (*Emulator).describeDBClusterParameters)
-	register("DescribeDBParameters", (*Emulator).describeDBParameters)
-	register("DescribeEngineDefaultClusterParameters", (*Emulator).describeEngineDefaultClusterParameters)
-	register("DescribeEngineDefaultParameters", (*Emulator).describeEngineDefaultParameters)
-}
-
 type groupKind int
 
 const (

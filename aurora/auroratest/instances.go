@@ -17,13 +17,6 @@ import (
 // DB instances: their state and the actions on them (RebootDBInstance is
 // in reboot.go).
 
-func init() {
-	register("CreateDBInstance", (*Emulator).createDBInstance)
-	register("DeleteDBInstance", (*Emulator).deleteDBInstance)
-	register("DescribeDBInstances", (*Emulator).describeDBInstances)
-	register("ModifyDBInstance", (*Emulator).modifyDBInstance)
-}
-
 type createInstanceIn struct {
 	DBInstanceIdentifier       string `rds:",required"`
 	DBInstanceClass            string `rds:",required"`

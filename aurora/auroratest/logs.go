@@ -18,11 +18,6 @@ import (
 // server's one log by the timestamps that start its lines. Lines without a
 // timestamp (continuations) stay with the line before them.
 
-func init() {
-	register("DescribeDBLogFiles", (*Emulator).describeDBLogFiles)
-	register("DownloadDBLogFilePortion", (*Emulator).downloadDBLogFilePortion)
-}
-
 const (
 	logFilePrefix    = "error/postgresql.log."
 	maxPortionBytes  = 1 << 20 // DownloadDBLogFilePortion returns at most 1 MB

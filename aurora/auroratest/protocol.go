@@ -101,22 +101,104 @@ type action struct {
 	run   func(ctx context.Context, e *Emulator, in any) (any, error)
 }
 
-// actions are the emulated RDS actions by name. Each resource's file
-// registers its own, from an init function.
-var actions = map[string]action{}
+// actions are the emulated RDS actions by name: the whole list of what
+// the emulator serves, in one place. Each entry names the file that
+// implements the action.
+var actions = actionTable(
+	// certs.go
+	handle("DescribeCertificates", (*Emulator).describeCertificates),
+	handle("ModifyCertificates", (*Emulator).modifyCertificates),
+	handle("DescribePendingMaintenanceActions", (*Emulator).describePendingMaintenanceActions),
+	handle("ApplyPendingMaintenanceAction", (*Emulator).applyPendingMaintenanceAction),
+	// clusters.go
+	handle("CreateDBCluster", (*Emulator).createDBCluster),
+	handle("DeleteDBCluster", (*Emulator).deleteDBCluster),
+	handle("DescribeDBClusters", (*Emulator).describeDBClusters),
+	handle("ModifyDBCluster", (*Emulator).modifyDBCluster),
+	handle("StopDBCluster", (*Emulator).stopDBCluster),
+	handle("StartDBCluster", (*Emulator).startDBCluster),
+	// endpoints.go
+	handle("CreateDBClusterEndpoint", (*Emulator).createDBClusterEndpoint),
+	handle("ModifyDBClusterEndpoint", (*Emulator).modifyDBClusterEndpoint),
+	handle("DeleteDBClusterEndpoint", (*Emulator).deleteDBClusterEndpoint),
+	handle("DescribeDBClusterEndpoints", (*Emulator).describeDBClusterEndpoints),
+	// engineversions.go
+	handle("DescribeDBEngineVersions", (*Emulator).describeDBEngineVersions),
+	handle("DescribeOrderableDBInstanceOptions", (*Emulator).describeOrderableDBInstanceOptions),
+	// events.go
+	handle("DescribeEvents", (*Emulator).describeEvents),
+	// failover.go
+	handle("FailoverDBCluster", (*Emulator).failoverDBCluster),
+	// globalclusters.go
+	handle("DescribeGlobalClusters", (*Emulator).describeGlobalClusters),
+	// groups.go
+	handle("CreateDBClusterParameterGroup", (*Emulator).createDBClusterParameterGroup),
+	handle("CreateDBParameterGroup", (*Emulator).createDBParameterGroup),
+	handle("DeleteDBClusterParameterGroup", (*Emulator).deleteDBClusterParameterGroup),
+	handle("DeleteDBParameterGroup", (*Emulator).deleteDBParameterGroup),
+	handle("DescribeDBClusterParameterGroups", (*Emulator).describeDBClusterParameterGroups),
+	handle("DescribeDBParameterGroups", (*Emulator).describeDBParameterGroups),
+	handle("ModifyDBClusterParameterGroup", (*Emulator).modifyDBClusterParameterGroup),
+	handle("ModifyDBParameterGroup", (*Emulator).modifyDBParameterGroup),
+	handle("ResetDBClusterParameterGroup", (*Emulator).resetDBClusterParameterGroup),
+	handle("ResetDBParameterGroup", (*Emulator).resetDBParameterGroup),
+	handle("DescribeDBClusterParameters", (*Emulator).describeDBClusterParameters),
+	handle("DescribeDBParameters", (*Emulator).describeDBParameters),
+	handle("DescribeEngineDefaultClusterParameters", (*Emulator).describeEngineDefaultClusterParameters),
+	handle("DescribeEngineDefaultParameters", (*Emulator).describeEngineDefaultParameters),
+	// instances.go
+	handle("CreateDBInstance", (*Emulator).createDBInstance),
+	handle("DeleteDBInstance", (*Emulator).deleteDBInstance),
+	handle("DescribeDBInstances", (*Emulator).describeDBInstances),
+	handle("ModifyDBInstance", (*Emulator).modifyDBInstance),
+	// logs.go
+	handle("DescribeDBLogFiles", (*Emulator).describeDBLogFiles),
+	handle("DownloadDBLogFilePortion", (*Emulator).downloadDBLogFilePortion),
+	// reboot.go
+	handle("RebootDBInstance", (*Emulator).rebootDBInstance),
+	// snapshots.go
+	handle("CreateDBClusterSnapshot", (*Emulator).createDBClusterSnapshot),
+	handle("DescribeDBClusterSnapshots", (*Emulator).describeDBClusterSnapshots),
+	handle("CopyDBClusterSnapshot", (*Emulator).copyDBClusterSnapshot),
+	handle("DeleteDBClusterSnapshot", (*Emulator).deleteDBClusterSnapshot),
+	handle("RestoreDBClusterFromSnapshot", (*Emulator).restoreDBClusterFromSnapshot),
+	handle("RestoreDBClusterToPointInTime", (*Emulator).restoreDBClusterToPointInTime),
+	// subnetgroups.go
+	handle("DescribeDBSubnetGroups", (*Emulator).describeDBSubnetGroups),
+	// tags.go
+	handle("AddTagsToResource", (*Emulator).addTagsToResource),
+	handle("RemoveTagsFromResource", (*Emulator).removeTagsFromResource),
+	handle("ListTagsForResource", (*Emulator).listTagsForResource),
+)
 
-// register adds an action whose request decodes into an In and whose
-// handler is an Emulator method: register("DescribeDBClusters",
+// namedAction is one entry of the actions table.
+type namedAction struct {
+	name string
+	action
+}
+
+// handle makes the table entry of an action whose request decodes into an
+// In and whose handler is an Emulator method: handle("DescribeDBClusters",
 // (*Emulator).describeDBClusters).
-func register[In any](name string, run func(e *Emulator, ctx context.Context, in *In) (any, error)) {
-	if _, dup := actions[name]; dup {
-		panic("auroratest: action " + name + " registered twice")
-	}
+func handle[In any](name string, run func(e *Emulator, ctx context.Context, in *In) (any, error)) namedAction {
 	t := reflect.TypeFor[In]()
 	schemaOf(t) // a request type it cannot decode fails here, at init
-	actions[name] = action{input: t, run: func(ctx context.Context, e *Emulator, in any) (any, error) {
+	return namedAction{name, action{input: t, run: func(ctx context.Context, e *Emulator, in any) (any, error) {
 		return run(e, ctx, in.(*In))
-	}}
+	}}}
+}
+
+// actionTable indexes the entries by name; a name listed twice panics at
+// init.
+func actionTable(list ...namedAction) map[string]action {
+	m := make(map[string]action, len(list))
+	for _, a := range list {
+		if _, dup := m[a.name]; dup {
+			panic("auroratest: action " + a.name + " listed twice")
+		}
+		m[a.name] = a.action
+	}
+	return m
 }
 
 func (e *Emulator) serveHTTP(w http.ResponseWriter, hr *http.Request) {

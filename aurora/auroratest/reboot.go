@@ -22,8 +22,6 @@ import (
 // values), and the reader also goes through "rebooting". Readers always
 // start with at least the writer's values.
 
-func init() { register("RebootDBInstance", (*Emulator).rebootDBInstance) }
-
 type rebootIn struct {
 	DBInstanceIdentifier string `rds:",required"`
 	ForceFailover        bool

@@ -25,15 +25,6 @@ import (
 // RestoreDBClusterToPointInTime replays the archive from the latest base
 // backup before the time asked for up to that time (recovery_target_time).
 
-func init() {
-	register("CreateDBClusterSnapshot", (*Emulator).createDBClusterSnapshot)
-	register("DescribeDBClusterSnapshots", (*Emulator).describeDBClusterSnapshots)
-	register("CopyDBClusterSnapshot", (*Emulator).copyDBClusterSnapshot)
-	register("DeleteDBClusterSnapshot", (*Emulator).deleteDBClusterSnapshot)
-	register("RestoreDBClusterFromSnapshot", (*Emulator).restoreDBClusterFromSnapshot)
-	register("RestoreDBClusterToPointInTime", (*Emulator).restoreDBClusterToPointInTime)
-}
-
 const (
 	snapshotManual    = "manual"
 	snapshotAutomated = "automated"

@@ -9,8 +9,6 @@ import (
 // instance reports, in the default VPC with one subnet per availability
 // zone and the VPC's default security group.
 
-func init() { register("DescribeDBSubnetGroups", (*Emulator).describeDBSubnetGroups) }
-
 const (
 	defaultSubnetGroup   = "default"
 	defaultVPC           = "vpc-0a1b2c3d4e5f60718"

@@ -13,12 +13,6 @@ import (
 // on RDS. Every create action takes Tags, and Describe output carries
 // TagList.
 
-func init() {
-	register("AddTagsToResource", (*Emulator).addTagsToResource)
-	register("RemoveTagsFromResource", (*Emulator).removeTagsFromResource)
-	register("ListTagsForResource", (*Emulator).listTagsForResource)
-}
-
 // tag is one resource tag.
 type tag struct{ key, value string }
 
