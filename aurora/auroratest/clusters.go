@@ -271,6 +271,10 @@ func (e *Emulator) registerCluster(s clusterSpec) (*cluster, error) {
 		if ca == "" {
 			ca = st.defaultCA()
 		}
+		var err error
+		if in.address, err = newInstanceAddress(); err != nil {
+			return nil, err
+		}
 		if err := e.issue(st, in, ca); err != nil {
 			return nil, err
 		}

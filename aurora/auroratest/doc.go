@@ -36,18 +36,25 @@
 // are "<cluster>-instance-N". The first instance is the writer and the others are hot-standby
 // streaming replicas of it (readers), with promotion tiers 0, 1, 2, ...
 // Each is a PostgreSQL server (internal/pgserver: the Debian PostgreSQL 15
-// with pgaudit, pglogical, wal2json, orafce, pg_repack and plperl) on
-// 127.0.0.1 with its own port, reported as the instance endpoint. The
+// with pgaudit, pglogical, wal2json, orafce, pg_repack and plperl) on a
+// loopback address of its own (127.0.1.1, 127.0.1.2, ...: unique in the
+// process and kept for the instance's life) and the cluster's port,
+// reported as the instance's Endpoint, as each Aurora instance has an
+// endpoint of its own on the cluster's port. The
 // master user is the servers' bootstrap superuser and authenticates with
 // scram-sha-256; it is also granted the roles rds_superuser and
 // rds_replication, which the emulator creates as Aurora does. EngineVersion
 // is only reported: the servers are whatever PostgreSQL 15 is installed.
 //
 // Cluster endpoints. DescribeDBClusters reports Endpoint 127.0.0.1 and
-// ReaderEndpoint 127.0.0.2 on one Port, like Aurora's two DNS names on one
-// port. They are TCP proxies: the writer endpoint forwards new connections
-// to the current writer; the reader endpoint spreads them over the
-// available readers, or the writer when there is none.
+// ReaderEndpoint 127.0.0.2 on Port, like Aurora's two DNS names on the
+// cluster's port, which is also every instance's port; DescribeDBInstances,
+// DescribeDBClusterEndpoints and the managed master secret report the same
+// addresses. (On macOS only 127.0.0.1 exists until the others are added:
+// sudo ifconfig lo0 alias 127.0.0.2, and so on.) The cluster endpoints are
+// TCP proxies: the writer endpoint forwards new connections to the current
+// writer; the reader endpoint spreads them over the available readers, or
+// the writer when there is none.
 //
 // The RDS Query protocol. Form-encoded requests (Action, Version
 // 2014-10-31, Parameters.Parameter.N.ParameterName, Filters.Filter.N...),
@@ -240,9 +247,10 @@
 // rds-ca-rsa4096-g1, rds-ca-ecc384-g1 and rds-ca-2019 (expiring 30 days
 // after the process started, as the real one did), created once per
 // process. Each instance's certificate comes from its CA and names
-// localhost, 127.0.0.1, 127.0.0.2 and the instance and cluster
-// identifiers, so sslmode=verify-full with CABundlePEM as the root works on
-// instance and cluster endpoints. ModifyDBInstance with
+// localhost, the instance and cluster identifiers, the instance's address
+// and every address of 127.0.0.0/24 (where the writer, reader and custom
+// endpoints listen), so sslmode=verify-full with CABundlePEM as the root
+// works on every address Describe reports. ModifyDBInstance with
 // CACertificateIdentifier re-issues the certificate from the new CA and
 // restarts the server (CertificateRotationRestart, the default) or reloads
 // it; without ApplyImmediately the change shows in PendingModifiedValues

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -292,13 +291,13 @@ func (e *Emulator) ConnString(instanceID, db string) (string, error) {
 		st.unlock()
 		return "", fmt.Errorf("auroratest: no DB instance %q", instanceID)
 	}
-	port := in.port
+	addr := hostPort(in.address, in.cluster.port)
 	user, pass := in.cluster.masterUser, in.cluster.masterPassword
 	st.unlock()
 	u := url.URL{
 		Scheme:   "postgres",
 		User:     url.UserPassword(user, pass),
-		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		Host:     addr,
 		Path:     "/" + db,
 		RawQuery: "sslmode=disable",
 	}

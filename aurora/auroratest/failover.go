@@ -267,7 +267,7 @@ func (e *Emulator) follow(ctx context.Context, in *instance, primary *pgserver.S
 // replica of the writer: same directory (the log is kept), same port.
 func (e *Emulator) rebuildReplica(ctx context.Context, in *instance, writer *instance) error {
 	st := e.lock()
-	old, port := in.server, in.port
+	old := in.server
 	primary, want := writer.server, e.readerSettings(st, in, writer)
 	st.unlock()
 	if old != nil {
@@ -278,15 +278,16 @@ func (e *Emulator) rebuildReplica(ctx context.Context, in *instance, writer *ins
 			return err
 		}
 	}
-	return e.startReplica(ctx, in, primary, want, port)
+	return e.startReplica(ctx, in, primary, want)
 }
 
 // startReplica starts in's server as a streaming replica of primary with
-// the given settings, on port (0: a free one), and records it.
-func (e *Emulator) startReplica(ctx context.Context, in *instance, primary *pgserver.Server, want map[string]string, port int) error {
+// the given settings, on its address and the cluster's port, and records
+// it.
+func (e *Emulator) startReplica(ctx context.Context, in *instance, primary *pgserver.Server, want map[string]string) error {
 	settings, preload := splitPreload(want)
 	rs, err := primary.StartReplica(ctx, pgserver.Config{
-		Dir: in.dir, Port: port, PreloadLibraries: preload, Settings: settings, TLS: e.serverTLS(in),
+		Dir: in.dir, Host: in.address, Port: in.cluster.port, PreloadLibraries: preload, Settings: settings, TLS: e.serverTLS(in),
 	})
 	if err != nil {
 		return err

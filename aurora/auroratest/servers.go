@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/pgaurora/pgaurora"
@@ -30,7 +28,7 @@ func (e *Emulator) startWriter(ctx context.Context, in *instance) error {
 	c := in.cluster
 	want := e.desired(st, in)
 	hasData, rec := c.hasData, c.recovery
-	cfg := pgserver.Config{Dir: in.dir, Superuser: c.masterUser, Password: c.masterPassword, TLS: in.tls}
+	cfg := pgserver.Config{Dir: in.dir, Host: in.address, Port: c.port, Superuser: c.masterUser, Password: c.masterPassword, TLS: in.tls}
 	st.unlock()
 	if err := pgserver.MakeServerDir(c.archiveDir()); err != nil {
 		return err
@@ -106,7 +104,7 @@ func (e *Emulator) startReader(ctx context.Context, in *instance) error {
 	st := e.lock()
 	want := e.readerSettings(st, in, writer)
 	st.unlock()
-	if err := e.startReplica(ctx, in, primary, want, 0); err != nil {
+	if err := e.startReplica(ctx, in, primary, want); err != nil {
 		return fmt.Errorf("starting reader %s: %w", in.id, err)
 	}
 	return nil
@@ -145,64 +143,4 @@ func (e *Emulator) removeServer(ctx context.Context, in *instance, keep bool) er
 		st.unlock()
 	}
 	return os.RemoveAll(in.dir)
-}
-
-// copyTree copies a directory tree (a stopped server's data, a backup),
-// keeping modes and owners, so that the servers' user can use the copy.
-func copyTree(ctx context.Context, from, to string) error {
-	return filepath.WalkDir(from, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(from, path)
-		dst := filepath.Join(to, rel)
-		info, err := os.Lstat(path)
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.IsDir():
-			if err := os.MkdirAll(dst, info.Mode().Perm()); err != nil {
-				return err
-			}
-		case info.Mode()&os.ModeSymlink != 0:
-			target, err := os.Readlink(path)
-			if err != nil {
-				return err
-			}
-			if err := os.Symlink(target, dst); err != nil {
-				return err
-			}
-		case info.Mode().IsRegular():
-			if err := copyFile(path, dst, info.Mode().Perm()); err != nil {
-				return err
-			}
-		default:
-			return nil // sockets and the like are not data
-		}
-		if sys, ok := info.Sys().(*syscall.Stat_t); ok {
-			return os.Lchown(dst, int(sys.Uid), int(sys.Gid))
-		}
-		return nil
-	})
-}
-
-func copyFile(from, to string, mode os.FileMode) error {
-	src, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	dst, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		dst.Close()
-		return err
-	}
-	return dst.Close()
 }
