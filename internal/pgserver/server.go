@@ -793,7 +793,11 @@ func (s *Server) waitReady(ctx context.Context, p *process) error {
 				return true, nil
 			}
 			var pgErr *pgconn.PgError
-			if errors.As(err, &pgErr) && pgErr.Code == "28000" { // refused by pg_hba.conf: up and running
+			// Refused by pg_hba.conf (28000), or a password that the server
+			// does not know yet (28P01: a standby on a copy of a template
+			// until it replays its primary's password change): up and
+			// running.
+			if errors.As(err, &pgErr) && (pgErr.Code == "28000" || pgErr.Code == "28P01") {
 				return true, nil
 			}
 			if errors.As(err, &pgErr) && pgErr.Code != "57P03" { // cannot_connect_now
