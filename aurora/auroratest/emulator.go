@@ -119,6 +119,7 @@ type Emulator struct {
 	delay    time.Duration
 	caWindow time.Duration
 	cas      *caSet
+	iam      *iamVerifier
 	hooks    hooks
 	listener net.Listener
 	http     *http.Server
@@ -209,6 +210,14 @@ func Start(ctx context.Context, opts ...Option) (*Emulator, error) {
 		e.Close()
 		return nil, err
 	}
+	iam, err := startIAMVerifier(e.checkIAMLogin, func(instanceID, user string, err error) {
+		e.log.Info("auroratest: IAM authentication refused", "instance", instanceID, "user", user, "reason", err)
+	})
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	e.iam = iam
 
 	var wg sync.WaitGroup
 	errs := make([]error, len(specs))
@@ -353,6 +362,9 @@ func (e *Emulator) Close() error {
 	st.unlock()
 	for _, c := range clusters {
 		c.closeProxies()
+	}
+	if e.iam != nil {
+		e.iam.close()
 	}
 	var wg sync.WaitGroup
 	var emu sync.Mutex

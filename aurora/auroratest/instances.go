@@ -169,7 +169,7 @@ func (e *Emulator) bringUp(ctx context.Context, in *instance) {
 	if writer {
 		err = e.startWriter(ctx, in)
 	} else {
-		err = e.startReader(ctx, in)
+		err = e.startReader(ctx, in, nil)
 	}
 	in.ops.unlock()
 	if err == nil {

@@ -19,8 +19,8 @@ import (
 
 // startWriter starts in's server as its cluster's writer: on the data the
 // cluster holds (kept after its last instance went, restored from a
-// snapshot, or replayed to a point in time), or else on a new database,
-// prepared as Aurora prepares one. A new or restored cluster's first
+// snapshot, or replayed to a point in time), or else on a copy of the
+// template data directory (template.go), made the cluster's. A new or restored cluster's first
 // writer then takes, in the background, the base backup of the cluster's
 // first automated snapshot.
 func (e *Emulator) startWriter(ctx context.Context, in *instance) error {
@@ -33,10 +33,9 @@ func (e *Emulator) startWriter(ctx context.Context, in *instance) error {
 	if err := pgserver.MakeServerDir(c.archiveDir()); err != nil {
 		return err
 	}
-	var preload []string
-	cfg.Settings, preload = splitPreload(want)
-	cfg.PreloadLibraries = preload
+	cfg.Settings, cfg.PreloadLibraries, cfg.HBA = splitSettings(want)
 	var srv *pgserver.Server
+	var tmpl *dataTemplate
 	if hasData {
 		data := filepath.Join(in.dir, "data")
 		if err := os.MkdirAll(in.dir, 0o700); err != nil {
@@ -53,10 +52,10 @@ func (e *Emulator) startWriter(ctx context.Context, in *instance) error {
 		}
 	} else {
 		var err error
-		if srv, err = pgserver.Start(ctx, cfg); err != nil {
+		if srv, tmpl, err = e.openFromTemplate(ctx, in, cfg); err != nil {
 			return fmt.Errorf("starting the writer of cluster %s: %w", c.id, err)
 		}
-		if err := prepareWriter(ctx, srv, c); err != nil {
+		if err := prepareCopy(ctx, srv, c.masterUser, cfg.Password, c.databaseName); err != nil {
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
 			_ = srv.Stop(sctx)
@@ -66,7 +65,7 @@ func (e *Emulator) startWriter(ctx context.Context, in *instance) error {
 	st = e.lock()
 	defer st.unlock()
 	in.server, in.port, in.applied = srv, srv.Port(), want
-	c.hasData, c.recovery = true, nil
+	c.hasData, c.recovery, c.template = true, nil, tmpl
 	if len(c.backups) == 0 || rec != nil {
 		// The first automated backup, off the path to "available":
 		// point-in-time restores of the cluster reach back to it.
@@ -79,10 +78,36 @@ func (e *Emulator) startWriter(ctx context.Context, in *instance) error {
 	return nil
 }
 
+// openFromTemplate starts a server for in on a new copy of the template
+// data directory, with cfg but the template's superuser password (the
+// caller replaces it with the cluster's: prepareCopy).
+func (e *Emulator) openFromTemplate(ctx context.Context, in *instance, cfg pgserver.Config) (*pgserver.Server, *dataTemplate, error) {
+	t, err := loadTemplate(ctx, in.cluster.masterUser, e.dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(in.dir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	data := filepath.Join(in.dir, "data")
+	if err := pgserver.CopyTree(ctx, t.dataDir(), data); err != nil {
+		return nil, nil, fmt.Errorf("copying the template data directory: %w", err)
+	}
+	cfg.Password = t.password
+	srv, err := pgserver.Open(ctx, cfg, nil)
+	if err != nil {
+		_ = os.RemoveAll(data)
+		return nil, nil, err
+	}
+	return srv, t, nil
+}
+
 // startReader starts in's server as a streaming replica of the cluster's
 // writer, once the writer's server runs (a reader created right after the
 // first instance waits for it, as on Aurora).
-func (e *Emulator) startReader(ctx context.Context, in *instance) error {
+//
+// With tmpl, it starts on a copy of that template (see startReplica).
+func (e *Emulator) startReader(ctx context.Context, in *instance, tmpl *dataTemplate) error {
 	var primary *pgserver.Server
 	var writer *instance
 	err := wait.Until(ctx, pgaurora.Wait{MaxWait: 5 * time.Minute}, pollStatus, func(ctx context.Context) (bool, error) {
@@ -104,7 +129,7 @@ func (e *Emulator) startReader(ctx context.Context, in *instance) error {
 	st := e.lock()
 	want := e.readerSettings(st, in, writer)
 	st.unlock()
-	if err := e.startReplica(ctx, in, primary, want); err != nil {
+	if err := e.startReplica(ctx, in, primary, want, tmpl); err != nil {
 		return fmt.Errorf("starting reader %s: %w", in.id, err)
 	}
 	return nil
