@@ -197,8 +197,8 @@
 // becomes the server's preload list. rds.logical_replication=1 becomes
 // wal_level=logical, and max_wal_senders stays above the number of
 // instances. The rds.* values reach the servers as custom settings (SHOW
-// rds.force_ssl works); rds.force_ssl and rds.allowed_extensions are not
-// enforced.
+// rds.force_ssl works); rds.force_ssl and rds.allowed_extensions are
+// enforced (see Enforcement).
 //
 // Readers keep replaying: a hot standby needs max_connections,
 // max_worker_processes, max_wal_senders, max_prepared_transactions and
@@ -300,6 +300,44 @@
 // members the emulator does not emulate get InvalidParameterException
 // naming them.
 //
+// Enforcement. What Aurora refuses, the servers refuse, for every
+// connection, direct or through an endpoint:
+//
+//   - rds.force_ssl=1: every instance's pg_hba.conf rejects connections
+//     without TLS ("pg_hba.conf rejects connection ... no encryption",
+//     SQLSTATE 28000); 0, the default, allows them. It is dynamic:
+//     "immediate" is in effect when the Modify call returns,
+//     "pending-reboot" after RebootDBInstance.
+//   - rds.allowed_extensions: a comma list of the extensions CREATE
+//     EXTENSION may create; "*" or empty allows all. An extension the list
+//     does not name, also one that CASCADE would add, is refused with
+//     "permission denied to create extension" (SQLSTATE 42501) and a hint
+//     naming rds.allowed_extensions; the statement is rolled back. The list
+//     is the configured one: SET cannot widen it. It is enforced by event
+//     triggers in every database (template0 and template1 have them, so
+//     new databases do); the master user, a real superuser here, could
+//     drop them, which Aurora's rds_superuser cannot.
+//   - IAM database authentication: with IAMDatabaseAuthenticationEnabled
+//     (CreateDBCluster, ModifyDBCluster, restores), members of rds_iam log
+//     in only over TLS and only with an IAM authentication token as the
+//     password, as feature/rds/auth.BuildAuthToken makes it for the
+//     emulated account (AWSConfig's credentials): signature, Region,
+//     user name, the host and port the token was made for (the instance's
+//     address, or the cluster's writer, reader or custom endpoints, on the
+//     cluster's port) and its 15-minute lifetime are checked. Their
+//     passwords stop working, and work again when it is turned off.
+//     PostgreSQL checks this itself: its ldap authentication method asks an
+//     LDAP verifier the emulator serves on 127.0.0.1, so no connection gets
+//     around it. A refusal reads "LDAP authentication failed for user"
+//     (SQLSTATE 28000) where Aurora says PAM; why is logged to the
+//     emulator's logger (never the token). The master user keeps its
+//     password, as the emulator manages the servers as that user.
+//
+// Not enforced: the limits of rds_superuser (the master user is a real
+// superuser), IAM policies (a token signed with the emulated account's
+// keys is good for any rds_iam member), and the signatures of API
+// requests (any credentials work).
+//
 // Faults. ThrottleNext and SetThrottleRate make API calls fail with
 // Throttling (ThrottlingException for Secrets Manager calls, which count
 // too); SetLatency delays every response; CallCount tells how many calls
@@ -316,7 +354,7 @@
 // actions other than the CA rotation, DB subnet groups and security
 // groups other than the defaults, Performance Insights and Enhanced
 // Monitoring (refused when asked for), backtracking, the Data API, IAM
-// authentication tokens (the flag is only recorded), CloudWatch Logs (the
+// policies, CloudWatch Logs (the
 // log exports are only recorded; logs are read with DownloadDBLogFilePortion),
 // KMS (key IDs are only recorded; the data is not encrypted), retained
 // automated backups after a cluster's deletion, cross-Region copies,
@@ -332,7 +370,5 @@
 // not received yet (a clean FailoverDBCluster loses nothing, since the old
 // writer stops before the reader is promoted). Requests are not
 // authenticated; any credentials work. Formulas in parameter values
-// ({DBInstanceClassMemory/...}) are refused. rds.force_ssl does not yet
-// refuse plain connections, and rds.allowed_extensions does not limit
-// CREATE EXTENSION.
+// ({DBInstanceClassMemory/...}) are refused.
 package auroratest

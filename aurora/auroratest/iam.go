@@ -299,13 +299,16 @@ type iamKeys struct {
 
 // checkIAMToken checks an IAM database authentication token as
 // feature/rds/auth.BuildAuthToken makes it: a SigV4-presigned
-// "host:port/?Action=connect&DBUser=user&X-Amz-..." for service rds-db,
+// "host:port?Action=connect&DBUser=user&X-Amz-..." for service rds-db,
 // signed with keys, for user, for one of endpoints (host:port), and at
 // most iamTokenLifetime old at now. The errors say what is wrong, never
 // the token.
 func checkIAMToken(token, user string, endpoints []string, keys iamKeys, now time.Time) error {
-	hostPort, rawQuery, ok := strings.Cut(token, "/?")
-	if !ok {
+	// BuildAuthToken's URL has no path ("host:port?..."); SigV4 signs an
+	// empty path as "/", which a token may also spell out.
+	hostPort, rawQuery, ok := strings.Cut(token, "?")
+	hostPort = strings.TrimSuffix(hostPort, "/")
+	if !ok || hostPort == "" || strings.Contains(hostPort, "/") {
 		return errors.New("the password is not an IAM authentication token")
 	}
 	if !slices.Contains(endpoints, hostPort) {
