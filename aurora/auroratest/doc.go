@@ -27,8 +27,15 @@
 // work against Endpoint unchanged.
 // Start also builds, once per process, the engine-default parameter catalog
 // from a short-lived server and the local CAs (two to five seconds on two
-// cores); later emulators reuse them. A 2-instance cluster then takes about
-// three seconds to start (initdb, start, pg_basebackup).
+// cores); later emulators reuse them. A new cluster's instances start on
+// copies of a template data directory that is made once per machine (in
+// the user's cache directory) and already holds what Aurora prepares, so
+// no initdb and no base backup is on the path; the servers' data lives in
+// RAM where the machine allows (see WithDir). BenchmarkFreshCluster prints
+// the figures next to the way before templates: on a loaded 2-core
+// machine, about 0.25 s for a 1-instance cluster against 2.6 s, and 0.75 s
+// for 2 instances against 5.7 s. One emulator, or one cluster, per test is
+// affordable.
 //
 // # What is emulated
 //

@@ -52,7 +52,12 @@ func (e *Emulator) startWriter(ctx context.Context, in *instance) error {
 		}
 	} else {
 		var err error
-		if srv, tmpl, err = e.openFromTemplate(ctx, in, cfg); err != nil {
+		if e.noTemplate {
+			srv, err = startWithoutTemplate(ctx, cfg)
+		} else {
+			srv, tmpl, err = e.openFromTemplate(ctx, in, cfg)
+		}
+		if err != nil {
 			return fmt.Errorf("starting the writer of cluster %s: %w", c.id, err)
 		}
 		if err := prepareCopy(ctx, srv, c.masterUser, cfg.Password, c.databaseName); err != nil {
@@ -100,6 +105,23 @@ func (e *Emulator) openFromTemplate(ctx context.Context, in *instance, cfg pgser
 		return nil, nil, err
 	}
 	return srv, t, nil
+}
+
+// startWithoutTemplate is what a new writer did before templates: initdb,
+// start, and prepare what the template holds, on the writer itself. It is
+// BenchmarkFreshCluster's baseline.
+func startWithoutTemplate(ctx context.Context, cfg pgserver.Config) (*pgserver.Server, error) {
+	srv, err := pgserver.Start(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := prepareTemplate(ctx, srv, cfg.Superuser); err != nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = srv.Stop(sctx)
+		return nil, err
+	}
+	return srv, nil
 }
 
 // startReader starts in's server as a streaming replica of the cluster's
