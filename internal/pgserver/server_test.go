@@ -548,4 +548,3 @@ func TestHostHBAAndReplicaFromCopy(t *testing.T) {
 		t.Errorf("the replica is known to its primary as %q, want its cluster_name", got)
 	}
 }
-
