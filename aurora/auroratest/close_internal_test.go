@@ -170,6 +170,7 @@ func TestCloseDuringOperations(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				defer e.Close() // a failed wait leaves nothing behind; after closeWithin, a no-op
 				c := rds.NewFromConfig(e.AWSConfig())
 				if op.prep != nil {
 					op.prep(t, ctx, e, c)
