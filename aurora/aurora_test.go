@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/rds/auth"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -116,22 +117,45 @@ func TestBadCABundle(t *testing.T) {
 	}
 }
 
-func TestIAMTokenMintedPerConnection(t *testing.T) {
-	ctx := context.Background()
-	var minted atomic.Int32
-	build := func(ctx context.Context, endpoint, region, user string, _ aws.CredentialsProvider) (string, error) {
-		minted.Add(1)
-		if region != emu.Region() || user != "postgres" || !strings.HasPrefix(endpoint, "127.0.0.1:") {
-			t.Errorf("token for %s %s %s", endpoint, region, user)
-		}
-		// The emulator does not check IAM tokens yet (issue 17); its
-		// password stands in for the token so that the connection proves
-		// the token was used. The default builder (auth.BuildAuthToken,
-		// when build is nil) stays untested until the emulator checks
-		// real tokens.
-		return emu.MasterPassword(clusterID), nil
+// TestIAMAuth turns IAM database authentication on for a cluster and a
+// role, and logs in with real tokens (auth.BuildAuthToken), which the
+// emulator's servers check: one minted per connection, and a wrong one
+// refused without the error holding it.
+func TestIAMAuth(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	admin := openCluster(t, iamClusterID, nil)
+	aw, err := admin.Writer(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
-	c := newCluster(t, aurora.WithCredentials(aurora.IAMAuth(emu.AWSConfig(), "postgres", build)))
+	for _, s := range []string{"CREATE ROLE iam_user LOGIN", "CREATE ROLE iam_other LOGIN", "GRANT rds_iam TO iam_user, iam_other"} {
+		if _, err := aw.Exec(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	api := rds.NewFromConfig(emu.AWSConfig())
+	if _, err := api.ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{
+		DBClusterIdentifier: aws.String(iamClusterID), EnableIAMDatabaseAuthentication: aws.Bool(true), ApplyImmediately: aws.Bool(true),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wt := rds.NewDBClusterAvailableWaiter(api, func(o *rds.DBClusterAvailableWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 250*time.Millisecond
+	})
+	if err := wt.Wait(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(iamClusterID)}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+
+	var minted atomic.Int32
+	var last atomic.Value
+	build := func(ctx context.Context, endpoint, region, user string, creds aws.CredentialsProvider) (string, error) {
+		minted.Add(1)
+		tok, err := auth.BuildAuthToken(ctx, endpoint, region, user, creds)
+		last.Store(tok)
+		return tok, err
+	}
+	c := openCluster(t, iamClusterID, nil, aurora.WithCredentials(aurora.IAMAuth(emu.AWSConfig(), "iam_user", build)))
 	w, err := c.Writer(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -141,15 +165,51 @@ func TestIAMTokenMintedPerConnection(t *testing.T) {
 	for range 3 {
 		conn, err := w.PGXPool().Acquire(ctx)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("a connection with a real IAM token: %v", err)
 		}
 		conns = append(conns, conn)
+	}
+	var user string
+	if err := conns[0].QueryRow(ctx, "SELECT current_user").Scan(&user); err != nil || user != "iam_user" {
+		t.Errorf("current_user = %q (%v), want iam_user", user, err)
 	}
 	for _, c := range conns {
 		c.Release()
 	}
 	if got := minted.Load(); got != 3 {
 		t.Errorf("tokens minted = %d, want one per connection (3)", got)
+	}
+
+	// The default builder is auth.BuildAuthToken.
+	d := openCluster(t, iamClusterID, nil, aurora.WithCredentials(aurora.IAMAuth(emu.AWSConfig(), "iam_user", nil)))
+	dw, err := d.Writer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dw.Ping(ctx); err != nil {
+		t.Errorf("IAMAuth with the default builder: %v", err)
+	}
+
+	// A real token, but for another user, is refused.
+	wrong := func(ctx context.Context, endpoint, region, _ string, creds aws.CredentialsProvider) (string, error) {
+		tok, err := auth.BuildAuthToken(ctx, endpoint, region, "iam_other", creds)
+		last.Store(tok)
+		return tok, err
+	}
+	bad := openCluster(t, iamClusterID, nil, aurora.WithCredentials(aurora.IAMAuth(emu.AWSConfig(), "iam_user", wrong)))
+	bw, err := bad.Writer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bw.Ping(ctx)
+	if err == nil {
+		t.Fatal("a token for another user logged in")
+	}
+	if errors.Is(err, aurora.ErrRetryable) {
+		t.Errorf("a refused token is reported as retryable: %v", err)
+	}
+	if tok, _ := last.Load().(string); tok == "" || strings.Contains(err.Error(), tok[len(tok)-64:]) {
+		t.Errorf("the error holds the token (or none was made): %v", err)
 	}
 }
 

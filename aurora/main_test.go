@@ -38,6 +38,9 @@ const (
 	// secretClusterID keeps its master password in Secrets Manager
 	// (ManageMasterUserPassword) and gets the credential-rotation tests.
 	secretClusterID = "secret"
+	// iamClusterID gets IAM database authentication turned on and the
+	// IAM credential tests.
+	iamClusterID = "iam"
 	// secretPathClusterID gets pgAudit logging everything, logical
 	// replication and pglogical, and every call that sends a secret.
 	secretPathClusterID = "secretpath"
@@ -56,6 +59,7 @@ func TestMain(m *testing.M) {
 		auroratest.WithCluster(diagClusterID, auroratest.ClusterConfig{Instances: 1, EngineVersion: "15.1"}),
 		auroratest.WithCluster(secretClusterID, auroratest.ClusterConfig{Instances: 1, ManageMasterUserPassword: true}),
 		auroratest.WithCluster(secretPathClusterID, auroratest.ClusterConfig{Instances: 1}),
+		auroratest.WithCluster(iamClusterID, auroratest.ClusterConfig{Instances: 1}),
 		auroratest.WithTransitionDelay(50*time.Millisecond))
 	cancel()
 	if err != nil {

@@ -338,3 +338,49 @@ func benchInstance(b *testing.B, c *rds.Client, cluster, id string) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkFreshCluster measures what a fresh cluster per test costs:
+// Start with one cluster of 1 or 2 instances until it returns (every
+// instance available), after the process's first start (the catalog and
+// the CAs, and the template data directory, are made before the timer).
+// Each iteration starts the cluster both ways, one after the other: the
+// baseline (WithoutTemplate: initdb and the preparation on the writer, a
+// base backup per reader, as before templates) and ours (copies of the
+// template data directory, readers streaming from copies). It reports
+// both means in ms and the baseline/ours ratio.
+func BenchmarkFreshCluster(b *testing.B) {
+	ctx := context.Background()
+	warm, err := auroratest.Start(ctx, auroratest.WithCluster("warm", auroratest.ClusterConfig{}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := warm.Close(); err != nil {
+		b.Fatal(err)
+	}
+	for _, n := range []int{1, 2} {
+		b.Run(fmt.Sprintf("instances=%d", n), func(b *testing.B) {
+			start := func(opts ...auroratest.Option) time.Duration {
+				t0 := time.Now()
+				e, err := auroratest.Start(ctx, append(opts, auroratest.WithCluster("fresh", auroratest.ClusterConfig{Instances: n, DatabaseName: "app"}))...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				d := time.Since(t0)
+				if err := e.Close(); err != nil {
+					b.Fatal(err)
+				}
+				return d
+			}
+			var base, ours time.Duration
+			for range b.N {
+				base += start(auroratest.WithoutTemplate())
+				ours += start()
+			}
+			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(b.N) }
+			b.ReportMetric(ms(base), "ms/baseline")
+			b.ReportMetric(ms(ours), "ms/template")
+			b.ReportMetric(float64(base)/float64(ours), "baseline/template")
+			b.ReportMetric(0, "ns/op") // both ways run in one op: the figures above are what counts
+		})
+	}
+}

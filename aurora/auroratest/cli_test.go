@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -126,6 +128,7 @@ func TestAWSCLI(t *testing.T) {
 	rdsCLI("create-db-instance", "--db-instance-identifier", "cli-2", "--db-cluster-identifier", "cli",
 		"--engine", "aurora-postgresql", "--db-instance-class", "db.r6g.large")
 	waitInstances("cli-1", "cli-2")
+	psqlEveryEndpoint(t, ctx, e, env, rdsCLI, "cli", "cli-password-1")
 
 	arn := rdsCLI("describe-db-clusters", "--db-cluster-identifier", "cli")["DBClusters"].([]any)[0].(map[string]any)["DBClusterArn"].(string)
 	rdsCLI("add-tags-to-resource", "--resource-name", arn, "--tags", "Key=team,Value=data")
@@ -172,6 +175,55 @@ func TestAWSCLI(t *testing.T) {
 		n := len(rdsCLI("describe-db-clusters")["DBClusters"].([]any))
 		return n == 0, strings.Repeat("cluster ", n)
 	})
+}
+
+// psqlEveryEndpoint reads the addresses of a cluster's instances and
+// endpoints with the AWS CLI and checks, with psql and sslmode=verify-full
+// against the emulator's CAs, that each answers on the cluster's port as
+// the instance it names (the writer endpoint as the writer, the reader
+// endpoint as a reader).
+func psqlEveryEndpoint(t *testing.T, ctx context.Context, e *auroratest.Emulator, env []string, rdsCLI func(...string) map[string]any, cluster, password string) {
+	t.Helper()
+	if _, err := exec.LookPath("psql"); err != nil {
+		t.Skip("psql is not on PATH: this acceptance test drives it")
+	}
+	bundle := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(bundle, e.CABundlePEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	psql := func(host string, port int) string {
+		t.Helper()
+		conn := fmt.Sprintf("host=%s port=%d user=master dbname=app sslmode=verify-full sslrootcert=%s connect_timeout=10", host, port, bundle)
+		return strings.TrimSpace(string(run(t, ctx, append(env, "PGPASSWORD="+password), "psql", conn, "-Atc",
+			"SELECT aurora_db_instance_identifier() || ' ' || pg_is_in_recovery()")))
+	}
+	cl := rdsCLI("describe-db-clusters", "--db-cluster-identifier", cluster)["DBClusters"].([]any)[0].(map[string]any)
+	port := int(cl["Port"].(float64))
+	writer := ""
+	for _, m := range cl["DBClusterMembers"].([]any) {
+		if m := m.(map[string]any); m["IsClusterWriter"].(bool) {
+			writer = m["DBInstanceIdentifier"].(string)
+		}
+	}
+	addrs := map[string]string{}
+	for _, in := range rdsCLI("describe-db-instances", "--filters", "Name=db-cluster-id,Values="+cluster)["DBInstances"].([]any) {
+		in := in.(map[string]any)
+		id, ep := in["DBInstanceIdentifier"].(string), in["Endpoint"].(map[string]any)
+		addr, p := ep["Address"].(string), int(ep["Port"].(float64))
+		if p != port || addrs[addr] != "" || addr == cl["Endpoint"] || addr == cl["ReaderEndpoint"] {
+			t.Errorf("instance %s at %s:%d; the cluster's port is %d, addresses so far %v", id, addr, p, port, addrs)
+		}
+		addrs[addr] = id
+		if got, want := psql(addr, p), fmt.Sprintf("%s %v", id, id != writer); got != want {
+			t.Errorf("psql at %s:%d (instance %s) answers %q, want %q", addr, p, id, got, want)
+		}
+	}
+	if got := psql(cl["Endpoint"].(string), port); got != writer+" false" {
+		t.Errorf("psql at the writer endpoint answers %q, want %q", got, writer+" false")
+	}
+	if got := psql(cl["ReaderEndpoint"].(string), port); !strings.HasSuffix(got, " true") {
+		t.Errorf("psql at the reader endpoint answers %q, want a reader", got)
+	}
 }
 
 // TestBoto3 is a smoke test with boto3: the engine catalog, a cluster's

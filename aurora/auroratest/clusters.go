@@ -13,10 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/pgaurora/pgaurora/internal/pgserver"
-	"github.com/pgaurora/pgaurora/internal/sqlquote"
 )
 
 // DB clusters: their state, their creation, and the actions on them.
@@ -78,6 +75,9 @@ type cluster struct {
 
 	deletionProtection bool
 	iamAuth            bool
+	// template, when the cluster's first writer started on a copy of it,
+	// is the template the cluster's first readers start on too.
+	template           *dataTemplate
 	storageEncrypted   bool
 	kmsKeyID           string
 	logExports         []string // EnabledCloudwatchLogsExports
@@ -262,6 +262,10 @@ func (e *Emulator) registerCluster(s clusterSpec) (*cluster, error) {
 		if ca == "" {
 			ca = st.defaultCA()
 		}
+		var err error
+		if in.address, err = newInstanceAddress(); err != nil {
+			return nil, err
+		}
 		if err := e.issue(st, in, ca); err != nil {
 			return nil, err
 		}
@@ -297,7 +301,7 @@ func (e *Emulator) startCluster(ctx context.Context, c *cluster) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := e.startReader(ctx, r); err != nil {
+			if err := e.startReader(ctx, r, c.template); err != nil {
 				errs[i] = fmt.Errorf("auroratest: %w", err)
 			}
 		}()
@@ -314,61 +318,6 @@ func (e *Emulator) startCluster(ctx context.Context, c *cluster) error {
 		e.event(st, sourceInstance, in.id, "availability", "DB instance is available")
 	}
 	st.unlock()
-	return nil
-}
-
-// prepareWriter creates what Aurora has on a new cluster: the
-// rds_superuser and rds_replication roles, granted to the master user, the
-// topology functions (in template1 and postgres), and the initial
-// database.
-func prepareWriter(ctx context.Context, srv *pgserver.Server, c *cluster) error {
-	for _, db := range []string{"template1", "postgres"} {
-		if err := execAll(ctx, srv, db, topologySQL); err != nil {
-			return fmt.Errorf("creating the topology functions in %s: %w", db, err)
-		}
-	}
-	conn, err := pgx.Connect(ctx, srv.ConnString("postgres"))
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	master, err := sqlquote.Ident(c.masterUser)
-	if err != nil {
-		return err
-	}
-	stmts := []string{
-		"CREATE ROLE rds_superuser NOLOGIN",
-		"CREATE ROLE rds_replication NOLOGIN",
-		"GRANT rds_superuser TO " + master + " WITH ADMIN OPTION",
-		"GRANT rds_replication TO " + master + " WITH ADMIN OPTION",
-	}
-	if c.databaseName != "" {
-		db, err := sqlquote.Ident(c.databaseName)
-		if err != nil {
-			return err
-		}
-		stmts = append(stmts, "CREATE DATABASE "+db)
-	}
-	for _, s := range stmts {
-		if _, err := conn.Exec(ctx, s); err != nil {
-			return fmt.Errorf("%s: %w", s, err)
-		}
-	}
-	return nil
-}
-
-// execAll runs statements in one database.
-func execAll(ctx context.Context, srv *pgserver.Server, db string, stmts []string) error {
-	conn, err := pgx.Connect(ctx, srv.ConnString(db))
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	for _, s := range stmts {
-		if _, err := conn.Exec(ctx, s); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
@@ -697,6 +646,19 @@ func (e *Emulator) applyClusterChange(ctx context.Context, c *cluster, ch cluste
 			e.log.Error("auroratest: changing the master password", "cluster", c.id, "error", err)
 		}
 	}
+	if ch.iamAuth != nil {
+		// The instances' pg_hba.conf follows at once (hbaFor), before
+		// the cluster is available again.
+		st := e.lock()
+		c.iamAuth = *ch.iamAuth
+		members := slices.Clone(c.members)
+		st.unlock()
+		for _, in := range members {
+			if err := e.applyImmediate(in, clusterKind, nil); err != nil && ctx.Err() == nil {
+				e.log.Error("auroratest: applying IAM database authentication", "instance", in.id, "error", err)
+			}
+		}
+	}
 	st := e.lock()
 	defer st.unlock()
 	if ch.group != "" {
@@ -711,9 +673,6 @@ func (e *Emulator) applyClusterChange(ctx context.Context, c *cluster, ch cluste
 	}
 	if ch.deletionProtection != nil {
 		c.deletionProtection = *ch.deletionProtection
-	}
-	if ch.iamAuth != nil {
-		c.iamAuth = *ch.iamAuth
 	}
 	if ch.logExports != nil {
 		c.logExports = ch.logExports

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -33,6 +32,8 @@ type config struct {
 	transitionDelay time.Duration
 	caWindow        time.Duration
 	logger          *slog.Logger
+	dir             string
+	noTemplate      bool // new clusters start with initdb and base backups: the baseline of BenchmarkFreshCluster
 }
 
 type clusterSpec struct {
@@ -102,6 +103,16 @@ func WithCARotationWindow(d time.Duration) Option {
 	return func(c *config) { c.caWindow = d }
 }
 
+// WithDir makes the emulator keep its servers' data in a new directory
+// under dir, removed by Close. The default is a RAM file system when the
+// machine has one with room (/dev/shm on Linux, a tmpfs with at least
+// 2 GiB free), else os.TempDir(): creating the thousand small files of a
+// data directory costs ten times more on most disks than in memory, and
+// this data is for tests (fsync is off anyway).
+func WithDir(dir string) Option {
+	return func(c *config) { c.dir = dir }
+}
+
 // WithLogger makes the emulator log what it does to its servers (reloads,
 // restarts, failures of background operations). The default discards it.
 func WithLogger(l *slog.Logger) Option {
@@ -120,10 +131,14 @@ type Emulator struct {
 	delay    time.Duration
 	caWindow time.Duration
 	cas      *caSet
-	hooks    hooks
-	listener net.Listener
-	http     *http.Server
-	endpoint string
+	iam      *iamVerifier
+	// noTemplate makes new clusters with initdb and base backups instead
+	// of template copies (tests only: the benchmarks' baseline).
+	noTemplate bool
+	hooks      hooks
+	listener   net.Listener
+	http       *http.Server
+	endpoint   string
 
 	ctx    context.Context // ends at Close; bounds background work
 	cancel context.CancelFunc
@@ -164,13 +179,20 @@ func Start(ctx context.Context, opts ...Option) (*Emulator, error) {
 	if cfg.caWindow < 0 {
 		return nil, errors.New("auroratest: WithCARotationWindow: the window must not be negative")
 	}
-	dir, err := os.MkdirTemp("", "auroratest-")
+	parent := cfg.dir
+	if parent == "" {
+		parent = ramDir()
+	}
+	if cfg.noTemplate && cfg.dir == "" {
+		parent = "" // the baseline is the old way throughout: on disk
+	}
+	dir, err := os.MkdirTemp(parent, "auroratest-")
 	if err != nil {
 		return nil, fmt.Errorf("auroratest: creating a working directory: %w", err)
 	}
 	e := &Emulator{
 		region: defaultRegion, account: defaultAccount, dir: dir, delay: cfg.transitionDelay, caWindow: cfg.caWindow,
-		log: cfg.logger,
+		log: cfg.logger, noTemplate: cfg.noTemplate,
 	}
 	e.st = state{mu: &e.stateMu, clusterGroups: map[string]*paramGroup{}, instanceGroups: map[string]*paramGroup{},
 		clusters: map[string]*cluster{}, instances: map[string]*instance{}, snapshots: map[string]*snapshot{}}
@@ -210,6 +232,14 @@ func Start(ctx context.Context, opts ...Option) (*Emulator, error) {
 		e.Close()
 		return nil, err
 	}
+	iam, err := startIAMVerifier(e.checkIAMLogin, func(instanceID, user string, err error) {
+		e.log.Info("auroratest: IAM authentication refused", "instance", instanceID, "user", user, "reason", err)
+	})
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	e.iam = iam
 
 	var wg sync.WaitGroup
 	errs := make([]error, len(specs))
@@ -292,13 +322,13 @@ func (e *Emulator) ConnString(instanceID, db string) (string, error) {
 		st.unlock()
 		return "", fmt.Errorf("auroratest: no DB instance %q", instanceID)
 	}
-	port := in.port
+	addr := hostPort(in.address, in.cluster.port)
 	user, pass := in.cluster.masterUser, in.cluster.masterPassword
 	st.unlock()
 	u := url.URL{
 		Scheme:   "postgres",
 		User:     url.UserPassword(user, pass),
-		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		Host:     addr,
 		Path:     "/" + db,
 		RawQuery: "sslmode=disable",
 	}
@@ -354,6 +384,9 @@ func (e *Emulator) Close() error {
 	st.unlock()
 	for _, c := range clusters {
 		c.closeProxies()
+	}
+	if e.iam != nil {
+		e.iam.close()
 	}
 	var wg sync.WaitGroup
 	var emu sync.Mutex

@@ -926,14 +926,21 @@ func TestDescribeTopologyAndEndpoints(t *testing.T) {
 	if len(all.DBInstances) != 2 {
 		t.Fatalf("db-cluster-id filter: %d instances, want 2", len(all.DBInstances))
 	}
+	// Each instance has an address of its own on the cluster's port, as
+	// each Aurora instance has an endpoint of its own.
+	seen := map[string]bool{aws.ToString(cl.Endpoint): true, aws.ToString(cl.ReaderEndpoint): true}
 	for _, in := range all.DBInstances {
-		if aws.ToString(in.DBClusterIdentifier) != clusterShared || in.Endpoint == nil || aws.ToString(in.Endpoint.Address) != "127.0.0.1" || aws.ToInt32(in.Endpoint.Port) == 0 {
-			t.Errorf("instance %s: cluster %q endpoint %+v", aws.ToString(in.DBInstanceIdentifier), aws.ToString(in.DBClusterIdentifier), in.Endpoint)
+		if aws.ToString(in.DBClusterIdentifier) != clusterShared || in.Endpoint == nil || aws.ToInt32(in.Endpoint.Port) != aws.ToInt32(cl.Port) ||
+			seen[aws.ToString(in.Endpoint.Address)] || !strings.HasPrefix(aws.ToString(in.Endpoint.Address), "127.") {
+			t.Errorf("instance %s: cluster %q endpoint %+v (cluster port %d; addresses so far %v)", aws.ToString(in.DBInstanceIdentifier),
+				aws.ToString(in.DBClusterIdentifier), in.Endpoint, aws.ToInt32(cl.Port), seen)
+			continue
 		}
+		seen[aws.ToString(in.Endpoint.Address)] = true
 	}
 	// Connect through the reported addresses with the master password.
 	pw := emulator(t).MasterPassword(clusterShared)
-	check := func(host string, port int32, wantRecovery bool) {
+	check := func(host string, port int32, wantRecovery bool, wantID string) {
 		t.Helper()
 		cfg, err := pgx.ParseConfig("dbname=app sslmode=disable")
 		if err != nil {
@@ -946,17 +953,19 @@ func TestDescribeTopologyAndEndpoints(t *testing.T) {
 		}
 		defer conn.Close(ctx)
 		var rec bool
-		if err := conn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&rec); err != nil {
+		var id string
+		if err := conn.QueryRow(ctx, "SELECT pg_is_in_recovery(), aurora_db_instance_identifier()").Scan(&rec, &id); err != nil {
 			t.Fatal(err)
 		}
-		if rec != wantRecovery {
-			t.Errorf("%s:%d pg_is_in_recovery = %v, want %v", host, port, rec, wantRecovery)
+		if rec != wantRecovery || wantID != "" && id != wantID {
+			t.Errorf("%s:%d pg_is_in_recovery = %v on %s, want %v on %s", host, port, rec, id, wantRecovery, wantID)
 		}
 	}
-	check(aws.ToString(cl.Endpoint), aws.ToInt32(cl.Port), false)
-	check(aws.ToString(cl.ReaderEndpoint), aws.ToInt32(cl.Port), true)
+	check(aws.ToString(cl.Endpoint), aws.ToInt32(cl.Port), false, clusterShared+"-instance-1")
+	check(aws.ToString(cl.ReaderEndpoint), aws.ToInt32(cl.Port), true, clusterShared+"-instance-2")
 	for _, in := range all.DBInstances {
-		check(aws.ToString(in.Endpoint.Address), aws.ToInt32(in.Endpoint.Port), aws.ToString(in.DBInstanceIdentifier) != clusterShared+"-instance-1")
+		id := aws.ToString(in.DBInstanceIdentifier)
+		check(aws.ToString(in.Endpoint.Address), aws.ToInt32(in.Endpoint.Port), id != clusterShared+"-instance-1", id)
 	}
 	// The master user holds rds_superuser, as on Aurora.
 	conn := connect(t, clusterShared+"-instance-1", "app")

@@ -77,7 +77,7 @@ func (e *Emulator) openEndpoint(ep *customEndpoint) error {
 			return "", "", false
 		}
 		in := ts[int(next.Add(1))%len(ts)]
-		return in.id, net.JoinHostPort("127.0.0.1", strconv.Itoa(in.port)), true
+		return in.id, hostPort(in.address, in.port), true
 	}
 	for host := 3; host < 255; host++ {
 		addr := "127.0.0." + strconv.Itoa(host)

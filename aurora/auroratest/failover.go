@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -265,7 +266,7 @@ func (e *Emulator) follow(ctx context.Context, in *instance, primary *pgserver.S
 // replica of the writer: same directory (the log is kept), same port.
 func (e *Emulator) rebuildReplica(ctx context.Context, in *instance, writer *instance) error {
 	st := e.lock()
-	old, port := in.server, in.port
+	old := in.server
 	primary, want := writer.server, e.readerSettings(st, in, writer)
 	st.unlock()
 	if old != nil {
@@ -276,21 +277,37 @@ func (e *Emulator) rebuildReplica(ctx context.Context, in *instance, writer *ins
 			return err
 		}
 	}
-	return e.startReplica(ctx, in, primary, want, port)
+	return e.startReplica(ctx, in, primary, want, nil)
 }
 
 // startReplica starts in's server as a streaming replica of primary with
-// the given settings, on port (0: a free one), and records it.
-func (e *Emulator) startReplica(ctx context.Context, in *instance, primary *pgserver.Server, want map[string]string, port int) error {
-	settings, preload := splitPreload(want)
-	rs, err := primary.StartReplica(ctx, pgserver.Config{
-		Dir: in.dir, Port: port, PreloadLibraries: preload, Settings: settings, TLS: e.serverTLS(in),
-	})
+// the given settings, on its address and the cluster's port, and records
+// it.
+//
+// With tmpl, the replica starts on a copy of that template data directory
+// instead of a base backup: only for a writer that started on a copy of
+// the same template and has not written more WAL since than it keeps
+// (wal_keep_size), as a new cluster's first readers.
+func (e *Emulator) startReplica(ctx context.Context, in *instance, primary *pgserver.Server, want map[string]string, tmpl *dataTemplate) error {
+	settings, preload, hba := splitSettings(want)
+	cfg := pgserver.Config{
+		Dir: in.dir, Host: in.address, Port: in.cluster.port, PreloadLibraries: preload, Settings: settings, TLS: e.serverTLS(in), HBA: hba,
+	}
+	var rs *pgserver.Server
+	var err error
+	if tmpl != nil {
+		if err = pgserver.CopyTree(ctx, tmpl.dataDir(), filepath.Join(in.dir, "data")); err == nil {
+			rs, err = primary.OpenReplica(ctx, cfg)
+		}
+	} else {
+		rs, err = primary.StartReplica(ctx, cfg)
+	}
 	if err != nil {
 		return err
 	}
 	applied := rs.Settings()
 	applied[paramPreload] = strings.Join(preload, ",")
+	applied[paramHBA] = want[paramHBA]
 	st := e.lock()
 	in.server, in.port, in.applied = rs, rs.Port(), applied
 	st.unlock()

@@ -138,6 +138,9 @@ func (e *Emulator) createDBInstance(ctx context.Context, in *createInstanceIn) (
 	if ca == "" {
 		ca = st.defaultCA()
 	}
+	if inst.address, err = newInstanceAddress(); err != nil {
+		return nil, err
+	}
 	if err := e.issue(st, inst, ca); err != nil {
 		return nil, err
 	}
@@ -159,7 +162,7 @@ func (e *Emulator) bringUp(ctx context.Context, in *instance) {
 	if writer {
 		err = e.startWriter(ctx, in)
 	} else {
-		err = e.startReader(ctx, in)
+		err = e.startReader(ctx, in, nil)
 	}
 	in.ops.unlock()
 	if err == nil {
@@ -210,6 +213,10 @@ func (e *Emulator) deleteDBInstance(ctx context.Context, in *deleteInstanceIn) (
 	switch {
 	case inst.status == statusAvailable, inst.status == statusFailed, inst.status == statusIncompatParams:
 	case inst.status == statusRebooting && failingOver:
+	case inst.status == statusDeleting:
+		// AWS's words, which clients that retry a delete (the Terraform
+		// provider) take as success.
+		return nil, &apiError{http.StatusBadRequest, "InvalidDBInstanceState", "Instance " + inst.id + " is already being deleted."}
 	default:
 		return nil, errInvalidInstanceState(inst.id, inst.status)
 	}
@@ -297,6 +304,7 @@ type instance struct {
 	arn                 string
 	resourceID          string
 	sessionID           string // reported by aurora_replica_status() while a reader
+	address             string // the loopback address its server listens on (see addresses.go)
 	cluster             *cluster
 	writer              bool
 	promotionTier       int
@@ -373,7 +381,7 @@ func (e *Emulator) xInstance(st *state, in *instance) xDBInstance {
 		BackupTarget:                     "region",
 	}
 	if in.port != 0 {
-		x.Endpoint = &xEndpoint{Address: "127.0.0.1", Port: int32(in.port), HostedZoneId: hostedZoneID}
+		x.Endpoint = &xEndpoint{Address: in.address, Port: int32(in.port), HostedZoneId: hostedZoneID}
 	}
 	x.DBParameterGroups.Items = []xDBParameterGroupStatus{{DBParameterGroupName: in.instanceGroup, ParameterApplyStatus: in.instanceGroupStatus}}
 	x.OptionGroupMemberships.Items = []xOptionGroupMembership{{OptionGroupName: "default:aurora-postgresql-" + strings.TrimPrefix(c.family, "aurora-postgresql"), Status: statusInSync}}

@@ -15,17 +15,13 @@ import (
 )
 
 // Cluster endpoints. Aurora gives each cluster a writer endpoint and a
-// reader endpoint, two DNS names on one port. The emulator listens on two
-// loopback addresses with the same port: the writer endpoint on 127.0.0.1
-// forwards every new connection to the current writer; the reader endpoint
-// on 127.0.0.2 spreads new connections over the available readers (the
-// writer when there are none). They forward bytes, so TLS negotiation and
-// authentication happen with the instance itself.
-
-const (
-	writerEndpointHost = "127.0.0.1"
-	readerEndpointHost = "127.0.0.2"
-)
+// reader endpoint, two DNS names on the cluster's port. The emulator
+// listens on two loopback addresses with that port (see addresses.go): the
+// writer endpoint on 127.0.0.1 forwards every new connection to the
+// current writer; the reader endpoint on 127.0.0.2 spreads new connections
+// over the available readers (the writer when there are none). They
+// forward bytes, so TLS negotiation and authentication happen with the
+// instance itself.
 
 // proxy is one endpoint.
 type proxy struct {
@@ -92,7 +88,7 @@ func (e *Emulator) pickWriter(c *cluster) (string, string, bool) {
 	if w == nil || w.port == 0 || c.fenced {
 		return "", "", false
 	}
-	return w.id, net.JoinHostPort("127.0.0.1", strconv.Itoa(w.port)), true
+	return w.id, hostPort(w.address, w.port), true
 }
 
 func (e *Emulator) pickReader(c *cluster, n int) (string, string, bool) {
@@ -108,7 +104,7 @@ func (e *Emulator) pickReader(c *cluster, n int) (string, string, bool) {
 		return e.pickWriter(c)
 	}
 	r := ready[n%len(ready)]
-	return r.id, net.JoinHostPort("127.0.0.1", strconv.Itoa(r.port)), true
+	return r.id, hostPort(r.address, r.port), true
 }
 
 func newProxy(ln net.Listener, pick func() (string, string, bool)) *proxy {

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/pgaurora/pgaurora"
@@ -21,8 +19,8 @@ import (
 
 // startWriter starts in's server as its cluster's writer: on the data the
 // cluster holds (kept after its last instance went, restored from a
-// snapshot, or replayed to a point in time), or else on a new database,
-// prepared as Aurora prepares one. A new or restored cluster's first
+// snapshot, or replayed to a point in time), or else on a copy of the
+// template data directory (template.go), made the cluster's. A new or restored cluster's first
 // writer then takes, in the background, the base backup of the cluster's
 // first automated snapshot.
 func (e *Emulator) startWriter(ctx context.Context, in *instance) error {
@@ -30,15 +28,14 @@ func (e *Emulator) startWriter(ctx context.Context, in *instance) error {
 	c := in.cluster
 	want := e.desired(st, in)
 	hasData, rec := c.hasData, c.recovery
-	cfg := pgserver.Config{Dir: in.dir, Superuser: c.masterUser, Password: c.masterPassword, TLS: in.tls}
+	cfg := pgserver.Config{Dir: in.dir, Host: in.address, Port: c.port, Superuser: c.masterUser, Password: c.masterPassword, TLS: in.tls}
 	st.unlock()
 	if err := pgserver.MakeServerDir(c.archiveDir()); err != nil {
 		return err
 	}
-	var preload []string
-	cfg.Settings, preload = splitPreload(want)
-	cfg.PreloadLibraries = preload
+	cfg.Settings, cfg.PreloadLibraries, cfg.HBA = splitSettings(want)
 	var srv *pgserver.Server
+	var tmpl *dataTemplate
 	if hasData {
 		data := filepath.Join(in.dir, "data")
 		if err := os.MkdirAll(in.dir, 0o700); err != nil {
@@ -55,10 +52,15 @@ func (e *Emulator) startWriter(ctx context.Context, in *instance) error {
 		}
 	} else {
 		var err error
-		if srv, err = pgserver.Start(ctx, cfg); err != nil {
+		if e.noTemplate {
+			srv, err = startWithoutTemplate(ctx, cfg)
+		} else {
+			srv, tmpl, err = e.openFromTemplate(ctx, in, cfg)
+		}
+		if err != nil {
 			return fmt.Errorf("starting the writer of cluster %s: %w", c.id, err)
 		}
-		if err := prepareWriter(ctx, srv, c); err != nil {
+		if err := prepareCopy(ctx, srv, c.masterUser, cfg.Password, c.databaseName); err != nil {
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
 			_ = srv.Stop(sctx)
@@ -68,7 +70,7 @@ func (e *Emulator) startWriter(ctx context.Context, in *instance) error {
 	st = e.lock()
 	defer st.unlock()
 	in.server, in.port, in.applied = srv, srv.Port(), want
-	c.hasData, c.recovery = true, nil
+	c.hasData, c.recovery, c.template = true, nil, tmpl
 	if len(c.backups) == 0 || rec != nil {
 		// The first automated backup, off the path to "available":
 		// point-in-time restores of the cluster reach back to it.
@@ -81,10 +83,53 @@ func (e *Emulator) startWriter(ctx context.Context, in *instance) error {
 	return nil
 }
 
+// openFromTemplate starts a server for in on a new copy of the template
+// data directory, with cfg but the template's superuser password (the
+// caller replaces it with the cluster's: prepareCopy).
+func (e *Emulator) openFromTemplate(ctx context.Context, in *instance, cfg pgserver.Config) (*pgserver.Server, *dataTemplate, error) {
+	t, err := loadTemplate(ctx, in.cluster.masterUser, e.dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(in.dir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	data := filepath.Join(in.dir, "data")
+	if err := pgserver.CopyTree(ctx, t.dataDir(), data); err != nil {
+		return nil, nil, fmt.Errorf("copying the template data directory: %w", err)
+	}
+	cfg.Password = t.password
+	srv, err := pgserver.Open(ctx, cfg, nil)
+	if err != nil {
+		_ = os.RemoveAll(data)
+		return nil, nil, err
+	}
+	return srv, t, nil
+}
+
+// startWithoutTemplate is what a new writer did before templates: initdb,
+// start, and prepare what the template holds, on the writer itself. It is
+// BenchmarkFreshCluster's baseline.
+func startWithoutTemplate(ctx context.Context, cfg pgserver.Config) (*pgserver.Server, error) {
+	srv, err := pgserver.Start(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := prepareTemplate(ctx, srv, cfg.Superuser); err != nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = srv.Stop(sctx)
+		return nil, err
+	}
+	return srv, nil
+}
+
 // startReader starts in's server as a streaming replica of the cluster's
 // writer, once the writer's server runs (a reader created right after the
 // first instance waits for it, as on Aurora).
-func (e *Emulator) startReader(ctx context.Context, in *instance) error {
+//
+// With tmpl, it starts on a copy of that template (see startReplica).
+func (e *Emulator) startReader(ctx context.Context, in *instance, tmpl *dataTemplate) error {
 	var primary *pgserver.Server
 	var writer *instance
 	err := wait.Until(ctx, pgaurora.Wait{MaxWait: 5 * time.Minute}, pollStatus, func(ctx context.Context) (bool, error) {
@@ -106,7 +151,7 @@ func (e *Emulator) startReader(ctx context.Context, in *instance) error {
 	st := e.lock()
 	want := e.readerSettings(st, in, writer)
 	st.unlock()
-	if err := e.startReplica(ctx, in, primary, want, 0); err != nil {
+	if err := e.startReplica(ctx, in, primary, want, tmpl); err != nil {
 		return fmt.Errorf("starting reader %s: %w", in.id, err)
 	}
 	return nil
@@ -145,64 +190,4 @@ func (e *Emulator) removeServer(ctx context.Context, in *instance, keep bool) er
 		st.unlock()
 	}
 	return os.RemoveAll(in.dir)
-}
-
-// copyTree copies a directory tree (a stopped server's data, a backup),
-// keeping modes and owners, so that the servers' user can use the copy.
-func copyTree(ctx context.Context, from, to string) error {
-	return filepath.WalkDir(from, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(from, path)
-		dst := filepath.Join(to, rel)
-		info, err := os.Lstat(path)
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.IsDir():
-			if err := os.MkdirAll(dst, info.Mode().Perm()); err != nil {
-				return err
-			}
-		case info.Mode()&os.ModeSymlink != 0:
-			target, err := os.Readlink(path)
-			if err != nil {
-				return err
-			}
-			if err := os.Symlink(target, dst); err != nil {
-				return err
-			}
-		case info.Mode().IsRegular():
-			if err := copyFile(path, dst, info.Mode().Perm()); err != nil {
-				return err
-			}
-		default:
-			return nil // sockets and the like are not data
-		}
-		if sys, ok := info.Sys().(*syscall.Stat_t); ok {
-			return os.Lchown(dst, int(sys.Uid), int(sys.Gid))
-		}
-		return nil
-	})
-}
-
-func copyFile(from, to string, mode os.FileMode) error {
-	src, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	dst, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		dst.Close()
-		return err
-	}
-	return dst.Close()
 }

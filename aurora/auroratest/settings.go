@@ -24,7 +24,9 @@ import (
 //  3. the cluster's DB cluster parameter group;
 //  4. the instance's DB parameter group;
 //  5. derived settings: rds.logical_replication=1 gives wal_level=logical,
-//     and max_wal_senders stays above the number of readers;
+//     max_wal_senders stays above the number of readers, and the
+//     pg_hba.conf lines of rds.force_ssl and IAM authentication (under
+//     paramHBA; see enforce.go);
 //  6. on readers, the settings hot standby needs at least as high as the
 //     writer's (max_connections, max_worker_processes, max_wal_senders,
 //     max_prepared_transactions, max_locks_per_transaction).
@@ -79,6 +81,7 @@ func (e *Emulator) desired(st *state, in *instance) map[string]string {
 	if e.intSetting(s, "max_wal_senders") < need {
 		s["max_wal_senders"] = strconv.Itoa(need)
 	}
+	s[paramHBA] = e.hbaFor(in, s)
 	return s
 }
 
@@ -132,30 +135,42 @@ func (e *Emulator) belowFloor(s, w map[string]string) bool {
 	return false
 }
 
-// splitPreload separates shared_preload_libraries from the other settings.
-func splitPreload(s map[string]string) (map[string]string, []string) {
-	rest := maps.Clone(s)
+// splitSettings separates shared_preload_libraries and the pg_hba.conf
+// lines from the other settings.
+func splitSettings(s map[string]string) (rest map[string]string, preload, hba []string) {
+	rest = maps.Clone(s)
 	delete(rest, paramPreload)
-	var libs []string
+	delete(rest, paramHBA)
 	for _, l := range strings.Split(s[paramPreload], ",") {
 		if l = strings.TrimSpace(l); l != "" {
-			libs = append(libs, l)
+			preload = append(preload, l)
 		}
 	}
-	return rest, libs
+	return rest, preload, hbaLines(s[paramHBA])
 }
+
+// hbaLines splits paramHBA's value into lines.
+func hbaLines(v string) []string {
+	if v == "" {
+		return []string{}
+	}
+	return strings.Split(v, "\n")
+}
+
+// managedKey reports whether a settings key is not a server setting.
+func managedKey(k string) bool { return k == paramPreload || k == paramHBA }
 
 // pushSettings writes the difference between two settings maps into the
 // server's configuration. It takes effect at the next reload or start.
 func pushSettings(srv *pgserver.Server, old, next map[string]string) error {
 	upd := map[string]string{}
 	for k, v := range next {
-		if k != paramPreload && old[k] != v {
+		if !managedKey(k) && old[k] != v {
 			upd[k] = v
 		}
 	}
 	for k := range old {
-		if _, ok := next[k]; !ok && k != paramPreload {
+		if _, ok := next[k]; !ok && !managedKey(k) {
 			upd[k] = "" // removes it
 		}
 	}
@@ -165,8 +180,13 @@ func pushSettings(srv *pgserver.Server, old, next map[string]string) error {
 		}
 	}
 	if old[paramPreload] != next[paramPreload] {
-		_, libs := splitPreload(next)
+		_, libs, _ := splitSettings(next)
 		if err := srv.SetPreloadLibraries(libs); err != nil {
+			return err
+		}
+	}
+	if old[paramHBA] != next[paramHBA] {
+		if err := srv.SetHBA(hbaLines(next[paramHBA])); err != nil {
 			return err
 		}
 	}
@@ -277,6 +297,9 @@ func (e *Emulator) applyImmediate(in *instance, kind groupKind, names []string) 
 			delete(next, name)
 		}
 	}
+	// The pg_hba.conf lines follow the rds.force_ssl now applied and the
+	// cluster's IAM authentication.
+	next[paramHBA] = e.hbaFor(in, next)
 	old := in.applied
 	st.unlock()
 

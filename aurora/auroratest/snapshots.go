@@ -95,9 +95,9 @@ func (e *Emulator) takeData(ctx context.Context, c *cluster, snap *snapshot) err
 	case srv != nil && srv.Running():
 		return srv.Backup(ctx, snap.dir)
 	case srv != nil:
-		return copyTree(ctx, srv.DataDir(), filepath.Join(snap.dir, "data"))
+		return pgserver.CopyTree(ctx, srv.DataDir(), filepath.Join(snap.dir, "data"))
 	case hasData:
-		return copyTree(ctx, filepath.Join(c.storageDir(), "data"), filepath.Join(snap.dir, "data"))
+		return pgserver.CopyTree(ctx, filepath.Join(c.storageDir(), "data"), filepath.Join(snap.dir, "data"))
 	}
 	return fmt.Errorf("cluster %s holds no data yet", c.id)
 }
@@ -299,7 +299,7 @@ func (e *Emulator) copyDBClusterSnapshot(ctx context.Context, in *copySnapshotIn
 	x := e.xSnapshot(snap)
 	from := src.dir
 	e.goBackground(st, func(ctx context.Context) {
-		err := copyTree(ctx, from, snap.dir)
+		err := pgserver.CopyTree(ctx, from, snap.dir)
 		st := e.lock()
 		defer st.unlock()
 		if err != nil {
@@ -431,7 +431,7 @@ func (e *Emulator) restoreDBClusterFromSnapshot(ctx context.Context, in *restore
 	x := e.xCluster(st, c)
 	from := filepath.Join(snap.dir, "data")
 	e.goBackground(st, func(ctx context.Context) {
-		e.finishRestore(ctx, c, copyTree(ctx, from, filepath.Join(c.storageDir(), "data")))
+		e.finishRestore(ctx, c, pgserver.CopyTree(ctx, from, filepath.Join(c.storageDir(), "data")))
 	})
 	return xDBClusterResult{DBCluster: x}, nil
 }
@@ -523,7 +523,7 @@ func (e *Emulator) restoreDBClusterToPointInTime(ctx context.Context, in *restor
 	e.goBackground(st, func(ctx context.Context) {
 		err := archiveCurrentWAL(ctx, srv, archive)
 		if err == nil {
-			err = copyTree(ctx, from, filepath.Join(c.storageDir(), "data"))
+			err = pgserver.CopyTree(ctx, from, filepath.Join(c.storageDir(), "data"))
 		}
 		e.finishRestore(ctx, c, err)
 	})

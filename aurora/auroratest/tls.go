@@ -31,10 +31,13 @@ import (
 //	rds-ca-2019        RSA 2048, SHA-256, expiring 30 days after the process
 //	                   started, as rds-ca-2019 did in August 2024
 //
-// Every instance's server gets a certificate from its CA (SANs localhost,
-// 127.0.0.1, 127.0.0.2 and the instance and cluster identifiers), so
-// sslmode=verify-full against CABundlePEM works on instance and cluster
-// endpoints alike. Server keys are RSA for the RSA CAs and ECDSA P-384 for
+// Every instance's server gets a certificate from its CA whose SANs are
+// localhost, the instance and cluster identifiers, the instance's own
+// address and every address of 127.0.0.0/24 (the cluster endpoints:
+// writer 127.0.0.1, reader 127.0.0.2, custom endpoints from 127.0.0.3), so
+// sslmode=verify-full against CABundlePEM works on every address Describe
+// reports, as Aurora's certificates name its instance and cluster DNS
+// names. Server keys are RSA for the RSA CAs and ECDSA P-384 for
 // the ECC CA; one key of each kind serves every certificate of the process.
 
 const (
@@ -161,7 +164,7 @@ func (ca *localCA) issue(in *instance) (*pgserver.TLS, time.Time, error) {
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     till,
 		DNSNames:     []string{"localhost", in.id, in.cluster.id},
-		IPAddresses:  []net.IP{net.ParseIP(writerEndpointHost), net.ParseIP(readerEndpointHost)},
+		IPAddresses:  certIPs(in.address),
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
@@ -177,6 +180,17 @@ func (ca *localCA) issue(in *instance) (*pgserver.TLS, time.Time, error) {
 		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
 	}, till, nil
+}
+
+// certIPs are the IP addresses an instance's certificate names: its own
+// and 127.0.0.1 to 127.0.0.254, where the cluster endpoints that forward
+// to it listen.
+func certIPs(own string) []net.IP {
+	ips := []net.IP{net.ParseIP(own)}
+	for i := 1; i < 255; i++ {
+		ips = append(ips, net.IPv4(127, 0, 0, byte(i)))
+	}
+	return ips
 }
 
 // issueLocked gives an instance a new server certificate from a CA and

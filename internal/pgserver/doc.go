@@ -1,12 +1,18 @@
 // Package pgserver starts and controls local PostgreSQL servers for the SDK's
 // tests, examples and the Aurora emulator.
 //
-// A Server is a real postgres process on 127.0.0.1 with its own data
-// directory: Start runs initdb and starts it; StartReplica makes a streaming
-// replica with pg_basebackup; Stop, Kill, Restart, Reload, Promote and Follow
-// control it; UpdateSettings, SetPreloadLibraries and SetTLS change its
+// A Server is a real postgres process on a loopback address (127.0.0.1
+// unless Config.Host names another) with its own data directory: Start runs
+// initdb and starts it; Open starts one on data that exists (a stopped
+// server's, a copy, a base backup); StartReplica makes a streaming replica
+// with pg_basebackup, and OpenReplica one on a copy of data the primary's
+// WAL continues; Stop, Kill, Restart, Reload, Promote and Follow control it;
+// UpdateSettings, SetPreloadLibraries, SetTLS and SetHBA change its
 // configuration, which lives in a managed file (pgaurora.conf) included from
-// postgresql.conf.
+// postgresql.conf, and in pg_hba.conf, which pgserver owns. CopyTree copies
+// data directories quickly. ConnString is a plain connection string;
+// ConnConfig and Connect use TLS when the server has it, which a pg_hba.conf
+// refusing plain connections needs.
 //
 // The binaries are found through PGAURORA_PG_BINDIR, `pg_config --bindir` or
 // /usr/lib/postgresql/*/bin. PostgreSQL refuses to run as root, so when this

@@ -3,6 +3,7 @@ package pgserver
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"maps"
@@ -18,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgaurora/pgaurora"
@@ -33,7 +35,10 @@ type Config struct {
 	// server.log. Empty means a new temporary directory that Close removes.
 	// A given directory is kept.
 	Dir string
-	// Port is the TCP port on 127.0.0.1; 0 picks a free one.
+	// Host is the loopback address the server listens on; empty means
+	// 127.0.0.1. Every connection pgserver makes goes there.
+	Host string
+	// Port is the TCP port on Host; 0 picks a free one.
 	Port int
 	// Superuser is the bootstrap superuser's name; empty means "postgres".
 	Superuser string
@@ -46,6 +51,16 @@ type Config struct {
 	Settings map[string]string
 	// TLS, when set, turns ssl on with this certificate and key.
 	TLS *TLS
+	// HBA are pg_hba.conf lines that come before the ones pgserver writes
+	// itself (host and replication connections from anywhere, with
+	// scram-sha-256 when Password is set, else trust). pgserver owns
+	// pg_hba.conf and rewrites it with every configuration change; it
+	// takes effect with Reload, as the file does.
+	HBA []string
+	// WALSegmentSize is the WAL segment size in megabytes that Start gives
+	// initdb (a power of 2 from 1 to 1024); zero means PostgreSQL's 16.
+	// Smaller segments make small data directories cheaper to copy.
+	WALSegmentSize int
 	// Durable keeps fsync and full_page_writes on. Off by default: these
 	// servers hold test and demo data, and durability costs seconds.
 	Durable bool
@@ -53,7 +68,8 @@ type Config struct {
 	// connections; zero means 60 seconds.
 	StartTimeout time.Duration
 
-	primaryPort int // the primary's port, for streaming replicas; 0 otherwise
+	primaryHost string // the primary's address, for streaming replicas
+	primaryPort int    // the primary's port, for streaming replicas; 0 otherwise
 }
 
 // TLS is the server's TLS material, PEM encoded.
@@ -78,6 +94,7 @@ type Server struct {
 
 	mu   sync.Mutex
 	cfg  Config
+	host string
 	port int
 	proc *process
 }
@@ -187,7 +204,7 @@ func (s *Server) Backup(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	return b.basebackup(ctx, s.Port(), false)
+	return b.basebackup(ctx, s.Host(), s.Port(), false)
 }
 
 // Password is the superuser's password ("" with trust authentication).
@@ -217,9 +234,35 @@ func MakeServerDir(path string) error {
 // it as a hot standby. Settings and preload libraries not given in cfg are
 // taken from s, so the replica can replay everything the primary writes.
 func (s *Server) StartReplica(ctx context.Context, cfg Config) (*Server, error) {
+	cfg = s.replicaConfig(cfg)
+	r, err := prepare(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.basebackup(ctx, cfg.primaryHost, cfg.primaryPort, true); err != nil {
+		r.cleanup()
+		return nil, err
+	}
+	if err := r.startWithRetry(ctx); err != nil {
+		r.cleanup()
+		return nil, err
+	}
+	// A hot standby accepts connections as soon as it is consistent, which
+	// can be before its WAL receiver has connected to the primary. Until it
+	// streams, whatever the primary writes exists only there: return once
+	// the replica is really a replica.
+	if err := r.waitReceiver(ctx, cfg.primaryHost, cfg.primaryPort, 0); err != nil {
+		r.cleanup()
+		return nil, err
+	}
+	return r, nil
+}
+
+// replicaConfig completes the configuration of a replica of s.
+func (s *Server) replicaConfig(cfg Config) Config {
 	s.mu.Lock()
 	primary := s.cfg
-	port := s.port
+	port, host := s.port, s.host
 	s.mu.Unlock()
 	if cfg.Superuser == "" {
 		cfg.Superuser = primary.Superuser
@@ -239,26 +282,44 @@ func (s *Server) StartReplica(ctx context.Context, cfg Config) (*Server, error) 
 	if cfg.TLS == nil {
 		cfg.TLS = primary.TLS
 	}
-	cfg.primaryPort = port
+	if cfg.HBA == nil {
+		cfg.HBA = slices.Clone(primary.HBA)
+	}
+	cfg.primaryHost, cfg.primaryPort = host, port
+	return cfg
+}
 
+// OpenReplica starts a streaming replica of primary on a data directory
+// that already exists in cfg.Dir/data and that primary's WAL continues: a
+// copy of a cleanly stopped server that primary was started from too (a
+// shared template), or of primary itself taken while it was stopped
+// cleanly. It saves the base backup StartReplica takes. Settings, preload
+// libraries, the password and TLS not given in cfg are taken from primary,
+// as StartReplica does; like it, OpenReplica returns once the replica
+// streams from primary.
+func (s *Server) OpenReplica(ctx context.Context, cfg Config) (*Server, error) {
+	cfg = s.replicaConfig(cfg)
 	r, err := prepare(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if err := r.basebackup(ctx, port, true); err != nil {
-		r.cleanup()
+	if _, err := os.Stat(filepath.Join(r.dataDir, "PG_VERSION")); err != nil {
+		return nil, fmt.Errorf("pgserver: OpenReplica: %s holds no database cluster: %w", r.dataDir, err)
+	}
+	if err := handOverTree(r.dataDir); err != nil {
+		return nil, fmt.Errorf("pgserver: handing %s to the postgres user: %w", r.dataDir, err)
+	}
+	_ = os.Remove(filepath.Join(r.dataDir, "postmaster.pid"))
+	_ = os.Remove(filepath.Join(r.dataDir, "recovery.signal"))
+	if err := writeOwned(filepath.Join(r.dataDir, "standby.signal"), nil); err != nil {
 		return nil, err
 	}
 	if err := r.startWithRetry(ctx); err != nil {
-		r.cleanup()
+		r.kill()
 		return nil, err
 	}
-	// A hot standby accepts connections as soon as it is consistent, which
-	// can be before its WAL receiver has connected to the primary. Until it
-	// streams, whatever the primary writes exists only there: return once
-	// the replica is really a replica.
-	if err := r.waitReceiver(ctx, 0, 0); err != nil {
-		r.cleanup()
+	if err := r.waitReceiver(ctx, cfg.primaryHost, cfg.primaryPort, 0); err != nil {
+		r.kill()
 		return nil, err
 	}
 	return r, nil
@@ -269,17 +330,17 @@ func (s *Server) StartReplica(ctx context.Context, cfg Config) (*Server, error) 
 var pollServer = pgaurora.Wait{MinDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}
 
 // waitReceiver waits, within ctx and the start timeout, until the WAL
-// receiver streams from the primary on port (any port when 0) on timeline
-// tli or a later one.
-func (s *Server) waitReceiver(ctx context.Context, port, tli int) error {
+// receiver streams from the primary at host:port (any primary when port
+// is 0) on timeline tli or a later one.
+func (s *Server) waitReceiver(ctx context.Context, host string, port, tli int) error {
 	var last error
 	err := wait.Until(ctx, pgaurora.Wait{MaxWait: s.startTimeout()}, pollServer, func(ctx context.Context) (bool, error) {
-		v, err := s.QueryOne(ctx, "SELECT coalesce((SELECT status || ' ' || sender_port || ' ' || received_tli FROM pg_stat_wal_receiver), 'none')")
+		v, err := s.QueryOne(ctx, "SELECT coalesce((SELECT status || ' ' || sender_host || ' ' || sender_port || ' ' || received_tli FROM pg_stat_wal_receiver), 'none')")
 		if err == nil {
-			var status string
+			var status, gotHost string
 			var gotPort, gotTLI int
-			fmt.Sscan(v, &status, &gotPort, &gotTLI)
-			if status == "streaming" && (port == 0 || gotPort == port) && gotTLI >= tli {
+			fmt.Sscan(v, &status, &gotHost, &gotPort, &gotTLI)
+			if status == "streaming" && (port == 0 || gotPort == port && gotHost == host) && gotTLI >= tli {
 				return true, nil
 			}
 			err = fmt.Errorf("WAL receiver (status, port, timeline): %s", v)
@@ -320,7 +381,11 @@ func (s *Server) timeline(ctx context.Context) (int, error) {
 // bookkeeping (WAL positions, timelines, replication status); sql carries
 // no parameters, so anything interpolated into it must be quoted.
 func (s *Server) QueryOne(ctx context.Context, sql string) (string, error) {
-	conn, err := pgconn.Connect(ctx, s.ConnString("postgres"))
+	cfg, err := s.ConnConfig("postgres")
+	if err != nil {
+		return "", err
+	}
+	conn, err := pgconn.ConnectConfig(ctx, &cfg.Config)
 	if err != nil {
 		return "", err
 	}
@@ -343,7 +408,15 @@ const passFile = "replication.pgpass"
 // replicationConnInfo returns a replica's primary_conninfo, writing the
 // password file it points to. Callers hold s.mu.
 func (s *Server) replicationConnInfo() (string, error) {
-	kv := []string{"host=127.0.0.1", "port=" + strconv.Itoa(s.cfg.primaryPort), "user=" + conninfo.Quote(s.cfg.Superuser), "application_name=replica"}
+	// The primary knows the replica by its application_name: its
+	// cluster_name when it has one (synchronous_standby_names names
+	// replicas that way), else "replica".
+	app := s.cfg.Settings["cluster_name"]
+	if app == "" {
+		app = "replica"
+	}
+	kv := []string{"host=" + conninfo.Quote(s.cfg.primaryHost), "port=" + strconv.Itoa(s.cfg.primaryPort),
+		"user=" + conninfo.Quote(s.cfg.Superuser), "application_name=" + conninfo.Quote(app)}
 	if s.cfg.Password != "" {
 		path := filepath.Join(s.dataDir, passFile)
 		esc := strings.NewReplacer(`\`, `\\`, `:`, `\:`)
@@ -370,7 +443,13 @@ func prepare(cfg Config) (*Server, error) {
 		return nil, errors.New("pgserver: superuser name or password contains a NUL or newline")
 	}
 	cfg.Settings = maps.Clone(cfg.Settings)
-	s := &Server{bin: bin, cfg: cfg, port: cfg.Port}
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
+	}
+	if ip := net.ParseIP(cfg.Host); ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("pgserver: Host %q is not a loopback IP address", cfg.Host)
+	}
+	s := &Server{bin: bin, cfg: cfg, host: cfg.Host, port: cfg.Port}
 	if cfg.Dir == "" {
 		dir, err := os.MkdirTemp("", "pgserver-")
 		if err != nil {
@@ -433,6 +512,12 @@ func (s *Server) environ() []string {
 
 func (s *Server) initdb(ctx context.Context) error {
 	args := []string{"-D", s.dataDir, "-U", s.cfg.Superuser, "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--auth-local=trust"}
+	if n := s.cfg.WALSegmentSize; n != 0 {
+		if n < 1 || n > 1024 || n&(n-1) != 0 {
+			return fmt.Errorf("pgserver: WALSegmentSize %d is not a power of 2 from 1 to 1024", n)
+		}
+		args = append(args, "--wal-segsize="+strconv.Itoa(n))
+	}
 	if s.cfg.Password != "" {
 		pwfile := filepath.Join(s.dir, ".pwfile")
 		if err := os.WriteFile(pwfile, []byte(s.cfg.Password+"\n"), 0o600); err != nil {
@@ -453,14 +538,14 @@ func (s *Server) initdb(ctx context.Context) error {
 	return s.appendInclude()
 }
 
-func (s *Server) basebackup(ctx context.Context, primaryPort int, standby bool) error {
-	cmd := s.command(ctx, "pg_basebackup", "-h", "127.0.0.1", "-p", strconv.Itoa(primaryPort),
+func (s *Server) basebackup(ctx context.Context, primaryHost string, primaryPort int, standby bool) error {
+	cmd := s.command(ctx, "pg_basebackup", "-h", primaryHost, "-p", strconv.Itoa(primaryPort),
 		"-U", s.cfg.Superuser, "-D", s.dataDir, "-X", "stream", "-c", "fast", "--no-sync", "-w")
 	if s.cfg.Password != "" {
 		cmd.Env = append(cmd.Env, "PGPASSWORD="+s.cfg.Password)
 	}
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("pgserver: pg_basebackup from port %d: %w\n%s", primaryPort, errOrCtx(ctx, err), tail(out, 20))
+		return fmt.Errorf("pgserver: pg_basebackup from %s: %w\n%s", net.JoinHostPort(primaryHost, strconv.Itoa(primaryPort)), errOrCtx(ctx, err), tail(out, 20))
 	}
 	if !standby {
 		return nil
@@ -501,7 +586,7 @@ func writeOwned(path string, data []byte) error {
 // Callers hold s.mu.
 func (s *Server) writeConf() error {
 	set := map[string]string{
-		"listen_addresses":        "127.0.0.1",
+		"listen_addresses":        s.host,
 		"port":                    strconv.Itoa(s.port),
 		"unix_socket_directories": "",
 		"log_destination":         "stderr",
@@ -558,7 +643,45 @@ func (s *Server) writeConf() error {
 	for _, k := range slices.Sorted(maps.Keys(set)) {
 		fmt.Fprintf(&b, "%s = %s\n", k, quoteConf(set[k]))
 	}
-	return writeOwned(filepath.Join(s.dataDir, confFile), []byte(b.String()))
+	if err := writeOwned(filepath.Join(s.dataDir, confFile), []byte(b.String())); err != nil {
+		return err
+	}
+	return writeOwned(filepath.Join(s.dataDir, "pg_hba.conf"), []byte(s.hba()))
+}
+
+// hba renders pg_hba.conf: the caller's lines, then host and replication
+// connections from anywhere (the server listens on loopback only) with
+// scram-sha-256, or trust without a password. There are no local lines:
+// the server has no Unix socket. Callers hold s.mu.
+func (s *Server) hba() string {
+	method := "trust"
+	if s.cfg.Password != "" {
+		method = "scram-sha-256"
+	}
+	var b strings.Builder
+	b.WriteString("# Written by pgaurora's internal/pgserver; rewritten on every change.\n")
+	for _, l := range s.cfg.HBA {
+		b.WriteString(strings.NewReplacer("\n", " ", "\r", " ").Replace(l))
+		b.WriteByte('\n')
+	}
+	fmt.Fprintf(&b, "host all all all %s\nhost replication all all %s\n", method, method)
+	return b.String()
+}
+
+// SetHBA replaces the pg_hba.conf lines that come before pgserver's own
+// (see Config.HBA). It takes effect with Reload.
+func (s *Server) SetHBA(lines []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg.HBA = slices.Clone(lines)
+	return s.writeConf()
+}
+
+// HBA returns the pg_hba.conf lines given with Config.HBA or SetHBA.
+func (s *Server) HBA() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.cfg.HBA)
 }
 
 // quoteConf quotes a postgresql.conf value.
@@ -573,7 +696,7 @@ func (s *Server) startWithRetry(ctx context.Context) error {
 	var err error
 	for attempt := 0; attempt < 4; attempt++ {
 		if !fixed {
-			if s.port, err = freePort(); err != nil {
+			if s.port, err = freePort(s.host); err != nil {
 				return err
 			}
 		}
@@ -587,8 +710,8 @@ func (s *Server) startWithRetry(ctx context.Context) error {
 
 var errAddrInUse = errors.New("address already in use")
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func freePort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, fmt.Errorf("pgserver: finding a free port: %w", err)
 	}
@@ -653,19 +776,30 @@ func (p *process) exited() bool {
 // accepts connections.
 func (s *Server) waitReady(ctx context.Context, p *process) error {
 	var last error
-	err := wait.Until(ctx, pgaurora.Wait{MinDelay: 25 * time.Millisecond, MaxDelay: 25 * time.Millisecond, MaxWait: s.startTimeout()}, pollServer,
+	// The probe is a plain connection: cheaper than TLS, and a server up
+	// and running answers it even when its pg_hba.conf refuses plain
+	// connections (28000), which is as good as a session.
+	probe := s.ConnString("postgres")
+	err := wait.Until(ctx, pgaurora.Wait{MinDelay: 2 * time.Millisecond, MaxDelay: 10 * time.Millisecond, MaxWait: s.startTimeout()}, pollServer,
 		func(ctx context.Context) (bool, error) {
 			if p.exited() {
 				return false, fmt.Errorf("postgres exited: %v", p.err)
 			}
 			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			conn, err := pgconn.Connect(cctx, s.ConnString("postgres"))
+			conn, err := pgconn.Connect(cctx, probe)
 			cancel()
 			if err == nil {
 				conn.Close(context.Background())
 				return true, nil
 			}
 			var pgErr *pgconn.PgError
+			// Refused by pg_hba.conf (28000), or a password that the server
+			// does not know yet (28P01: a standby on a copy of a template
+			// until it replays its primary's password change): up and
+			// running.
+			if errors.As(err, &pgErr) && (pgErr.Code == "28000" || pgErr.Code == "28P01") {
+				return true, nil
+			}
 			if errors.As(err, &pgErr) && pgErr.Code != "57P03" { // cannot_connect_now
 				return false, fmt.Errorf("connecting: %w", err)
 			}
@@ -717,7 +851,20 @@ func (s *Server) kill() {
 		_ = killGroup(p.cmd.Process)
 	}
 	<-p.done
+	waitGroupGone(p.cmd.Process)
 }
+
+// waitGroupGone waits (up to 10 seconds) until no process of the group
+// that p led is left: the postmaster's children die a moment after it,
+// and until the last one has, a new postmaster on the same data directory
+// refuses to start ("pre-existing shared memory block is still in use").
+func waitGroupGone(p *os.Process) {
+	_ = wait.Until(context.Background(), pgaurora.Wait{MaxWait: 10 * time.Second}, pollGone, func(context.Context) (bool, error) {
+		return errors.Is(syscall.Kill(-p.Pid, 0), syscall.ESRCH), nil
+	})
+}
+
+var pollGone = pgaurora.Wait{MinDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}
 
 func (s *Server) current() *process {
 	s.mu.Lock()
@@ -820,7 +967,7 @@ func (s *Server) Promote(ctx context.Context) error {
 		return errors.New("pgserver: promote: the server did not leave recovery within 60s")
 	}
 	s.mu.Lock()
-	s.cfg.primaryPort = 0
+	s.cfg.primaryHost, s.cfg.primaryPort = "", 0
 	err = s.writeConf()
 	s.mu.Unlock()
 	if err != nil {
@@ -849,7 +996,7 @@ func (s *Server) Follow(ctx context.Context, primary *Server) error {
 		return err
 	}
 	s.mu.Lock()
-	s.cfg.primaryPort = primary.Port()
+	s.cfg.primaryHost, s.cfg.primaryPort = primary.Host(), primary.Port()
 	s.mu.Unlock()
 	started := !s.Running()
 	if started {
@@ -863,7 +1010,7 @@ func (s *Server) Follow(ctx context.Context, primary *Server) error {
 	if err != nil {
 		return err
 	}
-	err = s.waitReceiver(ctx, primary.Port(), tli)
+	err = s.waitReceiver(ctx, primary.Host(), primary.Port(), tli)
 	if err != nil && started {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -886,15 +1033,15 @@ func (s *Server) Close() error {
 	return err
 }
 
-// Port is the server's TCP port on 127.0.0.1.
+// Port is the server's TCP port on Host.
 func (s *Server) Port() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.port
 }
 
-// Host is the address the server listens on: 127.0.0.1.
-func (s *Server) Host() string { return "127.0.0.1" }
+// Host is the loopback address the server listens on (Config.Host).
+func (s *Server) Host() string { return s.host }
 
 // Superuser is the bootstrap superuser's name.
 func (s *Server) Superuser() string { return s.cfg.Superuser }
@@ -907,11 +1054,12 @@ func (s *Server) ReadLog() ([]byte, error) { return os.ReadFile(s.logPath) }
 
 // ConnString returns a URL connection string for database db as the
 // superuser, without TLS. It contains the password when one is set: never
-// print or log it.
+// print or log it. A server whose pg_hba.conf refuses plain connections
+// needs Connect or ConnConfig instead.
 func (s *Server) ConnString(db string) string {
 	u := url.URL{
 		Scheme:   "postgres",
-		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port())),
+		Host:     net.JoinHostPort(s.host, strconv.Itoa(s.Port())),
 		Path:     "/" + db,
 		RawQuery: "sslmode=disable",
 	}
@@ -924,6 +1072,35 @@ func (s *Server) ConnString(db string) string {
 		u.User = url.User(user)
 	}
 	return u.String()
+}
+
+// ConnConfig returns the configuration of a connection to database db as
+// the superuser: over TLS when the server has TLS on (the certificate is
+// not verified: this is the server pgserver started, on loopback), else
+// plain. Nothing comes from the caller's PG* environment variables that
+// would change that (a PGSSLCERT, a PGSSLMODE). It holds the password.
+func (s *Server) ConnConfig(db string) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(s.ConnString(db)) // sslmode=disable: no TLS setting is read from the environment
+	if err != nil {
+		return nil, fmt.Errorf("pgserver: %w", err)
+	}
+	s.mu.Lock()
+	tlsOn := s.cfg.TLS != nil
+	s.mu.Unlock()
+	if tlsOn {
+		cfg.TLSConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
+	}
+	return cfg, nil
+}
+
+// Connect opens a session on database db as the superuser, configured as
+// ConnConfig says.
+func (s *Server) Connect(ctx context.Context, db string) (*pgx.Conn, error) {
+	cfg, err := s.ConnConfig(db)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.ConnectConfig(ctx, cfg)
 }
 
 // SetPassword records that the superuser's password is now password, after
@@ -948,7 +1125,7 @@ func (s *Server) SetPassword(password string) error {
 
 // String describes the server without secrets.
 func (s *Server) String() string {
-	return fmt.Sprintf("postgres %d on 127.0.0.1:%d (%s)", s.bin.Major, s.Port(), s.dataDir)
+	return fmt.Sprintf("postgres %d on %s (%s)", s.bin.Major, net.JoinHostPort(s.host, strconv.Itoa(s.Port())), s.dataDir)
 }
 
 func errOrCtx(ctx context.Context, err error) error {

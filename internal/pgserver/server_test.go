@@ -475,3 +475,76 @@ func TestBackupOpenAndPointInTime(t *testing.T) {
 func runCopy(from, to string) ([]byte, error) {
 	return newCommand(context.Background(), false, "cp", "-a", from, to).CombinedOutput()
 }
+
+// TestHostHBAAndReplicaFromCopy starts a server on a loopback address of
+// its own whose pg_hba.conf refuses plain connections, checks that a plain
+// session is refused and ConnConfig's TLS one is not, that SetHBA takes
+// effect with Reload, and that a replica opened on a copy of the server's
+// cleanly stopped data streams what the server writes after it restarts.
+func TestHostHBAAndReplicaFromCopy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, certPEM, keyPEM := testCerts(t)
+	s := startT(t, Config{Host: "127.0.0.9", Password: "pw-for-hba", TLS: &TLS{CertPEM: certPEM, KeyPEM: keyPEM},
+		HBA: []string{"hostnossl all all all reject"}, WALSegmentSize: 1})
+	if s.Host() != "127.0.0.9" || !strings.Contains(s.ConnString("db"), "@127.0.0.9:") {
+		t.Fatalf("Host %s, ConnString on %s", s.Host(), s)
+	}
+	plainErr := func() error {
+		c, err := pgx.Connect(ctx, s.ConnString("postgres"))
+		if err == nil {
+			c.Close(ctx)
+		}
+		return err
+	}
+	if err := plainErr(); err == nil || !strings.Contains(err.Error(), "28000") || !strings.Contains(err.Error(), "no encryption") {
+		t.Fatalf("a plain session against hostnossl reject: %v", err)
+	}
+	c, err := s.Connect(ctx, "postgres")
+	if err != nil {
+		t.Fatalf("ConnConfig's session: %v", err)
+	}
+	if got := queryString(t, c, "SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()"); got != "true" {
+		t.Errorf("ConnConfig's session: ssl = %s", got)
+	}
+	if got := queryString(t, c, "SHOW wal_segment_size"); got != "1MB" {
+		t.Errorf("wal_segment_size = %s", got)
+	}
+	c.Close(ctx)
+	if err := s.SetHBA(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return plainErr() == nil })
+
+	// A copy of the stopped server, opened as its replica.
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := CopyTree(ctx, s.DataDir(), filepath.Join(dir, "data")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StartAgain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c = connect(t, s.ConnString("postgres"))
+	if _, err := c.Exec(ctx, "CREATE TABLE after_copy AS SELECT 42 AS v"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.OpenReplica(ctx, Config{Dir: dir, Host: "127.0.0.10", Settings: map[string]string{"cluster_name": "copy-replica"}})
+	if err != nil {
+		t.Fatalf("OpenReplica: %v", err)
+	}
+	defer r.Close()
+	rc := connect(t, r.ConnString("postgres"))
+	waitFor(t, func() bool {
+		var v int
+		return rc.QueryRow(ctx, "SELECT v FROM after_copy").Scan(&v) == nil && v == 42
+	})
+	if got := queryString(t, c, "SELECT application_name FROM pg_stat_replication"); got != "copy-replica" {
+		t.Errorf("the replica is known to its primary as %q, want its cluster_name", got)
+	}
+}
