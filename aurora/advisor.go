@@ -223,6 +223,23 @@ type advice struct {
 
 func (a *advice) add(f Finding) { a.found = append(a.found, f) }
 
+// clusterGroupFix is a fix that sets changes in the cluster's DB cluster
+// parameter group. A default group cannot be modified: then the fix says
+// to give the cluster a custom group first, and names none.
+func (a *advice) clusterGroupFix(changes ...params.Change) Fix {
+	f := Fix{Kind: params.ClusterGroup, Group: a.d.ParameterGroup, Changes: changes}
+	if strings.HasPrefix(a.d.ParameterGroup, "default.") {
+		f.Group = ""
+		f.Action = fmt.Sprintf("the cluster uses the default group %s, which cannot be modified: create a custom DB cluster parameter group, set it on the cluster (ModifyDBCluster), then apply the changes to it", a.d.ParameterGroup)
+	}
+	return f
+}
+
+func withWorkflow(f Fix, workflow string) Fix {
+	f.Workflow = workflow
+	return f
+}
+
 func (a *advice) clusterResource() string { return "cluster/" + a.d.ID }
 
 // instances returns the writer (when known) and the readers.
@@ -410,7 +427,7 @@ func (a *advice) forceSSL(ctx context.Context, tx pgx.Tx) error {
 			Resource: a.clusterResource(),
 			Evidence: fmt.Sprintf("rds.force_ssl=%s on the writer", *v),
 			Why:      "AWS recommends rds.force_ssl=1 so that the server refuses connections without TLS.",
-			Fix:      Fix{Kind: params.ClusterGroup, Group: a.d.ParameterGroup, Changes: []params.Change{{Name: "rds.force_ssl", Value: "1"}}}})
+			Fix:      a.clusterGroupFix(params.Change{Name: "rds.force_ssl", Value: "1"})})
 	}
 	return nil
 }
@@ -460,7 +477,7 @@ GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
 		Resource: "instance/" + a.d.ID,
 		Evidence: fmt.Sprintf("%d client session(s) on the writer without TLS: %s", total, strings.Join(parts, "; ")),
 		Why:      "AWS recommends that every client connect with TLS (sslmode=verify-full), so credentials and data do not cross the network in the clear.",
-		Fix:      Fix{Kind: params.ClusterGroup, Group: a.d.ParameterGroup, Changes: []params.Change{{Name: "rds.force_ssl", Value: "1"}}}}
+		Fix:      a.clusterGroupFix(params.Change{Name: "rds.force_ssl", Value: "1"})}
 	if a.d.Writer != nil {
 		w := *a.d.Writer
 		f.Resource, f.Instance = "instance/"+w.ID, &w
@@ -523,7 +540,7 @@ func (a *advice) pgAudit(ctx context.Context, tx pgx.Tx) error {
 			Resource: "database/" + db,
 			Evidence: fmt.Sprintf("the pgaudit extension %s is installed in database %s, but shared_preload_libraries=%q does not list pgaudit", st.Version, db, preload),
 			Why:      "pgAudit audits only when its library is in shared_preload_libraries; installed without it, the extension logs nothing.",
-			Fix:      Fix{Kind: params.ClusterGroup, Group: a.d.ParameterGroup, Changes: []params.Change{ch}, Workflow: "Cluster.EnablePgAudit"}})
+			Fix:      withWorkflow(a.clusterGroupFix(ch), "Cluster.EnablePgAudit")})
 	}
 	if !st.Preloaded {
 		return nil
@@ -543,7 +560,7 @@ func (a *advice) pgAudit(ctx context.Context, tx pgx.Tx) error {
 			Resource: a.clusterResource(),
 			Evidence: fmt.Sprintf("pgaudit is preloaded and pgaudit.log=%s at the server (source: %s)", setting, source),
 			Why:      "With pgaudit.log none, pgAudit's session auditing logs nothing, so the audit configuration AWS documents is not in effect.",
-			Fix:      Fix{Kind: params.ClusterGroup, Group: a.d.ParameterGroup, Changes: []params.Change{{Name: pgaudit.SettingLog, Value: "ddl,role"}}}})
+			Fix:      a.clusterGroupFix(params.Change{Name: pgaudit.SettingLog, Value: "ddl,role"})})
 	}
 	return nil
 }
