@@ -54,6 +54,17 @@ type Instance struct {
 	// certificate's expiry; zero when unknown.
 	CACertificate        string
 	CertificateValidTill time.Time
+	// AutoMinorVersionUpgrade is true when RDS applies minor engine
+	// upgrades to the instance in its maintenance window
+	// (PreferredMaintenanceWindow, "ddd:hh24:mi-ddd:hh24:mi" in UTC).
+	AutoMinorVersionUpgrade    bool
+	PreferredMaintenanceWindow string
+	// PubliclyAccessible is true when the instance's endpoint resolves to
+	// a public address.
+	PubliclyAccessible bool
+	// PerformanceInsightsEnabled is true when Performance Insights
+	// collects the instance's activity.
+	PerformanceInsightsEnabled bool
 }
 
 // Role is "writer" or "reader".

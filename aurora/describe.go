@@ -29,6 +29,37 @@ type Description struct {
 	// (ManageMasterUserPassword); empty otherwise. Pass it to
 	// SecretsManagerSecret.
 	MasterUserSecretARN string
+	// MasterUsername is the cluster's master user.
+	MasterUsername string
+	// StorageEncrypted is true when the cluster's storage is encrypted at
+	// rest, with the KMS key KMSKeyID.
+	StorageEncrypted bool
+	KMSKeyID         string
+	// DeletionProtection is true when DeleteDBCluster is refused.
+	DeletionProtection bool
+	// IAMDatabaseAuthentication is true when IAM authentication tokens
+	// are accepted as passwords (for members of rds_iam).
+	IAMDatabaseAuthentication bool
+	// LogExports are the logs published to CloudWatch Logs ("postgresql",
+	// "iam-db-auth-error", ...).
+	LogExports []string
+	// PreferredMaintenanceWindow and PreferredBackupWindow are the
+	// cluster's windows, in UTC ("ddd:hh24:mi-ddd:hh24:mi" and
+	// "hh24:mi-hh24:mi").
+	PreferredMaintenanceWindow string
+	PreferredBackupWindow      string
+	// AutoMinorVersionUpgrade is the cluster-level setting; for Aurora
+	// provisioned clusters the instances' own settings
+	// (pgaurora.Instance.AutoMinorVersionUpgrade) decide.
+	AutoMinorVersionUpgrade bool
+	// PerformanceInsightsEnabled is the cluster-level setting; see the
+	// instances' own for provisioned clusters.
+	PerformanceInsightsEnabled bool
+	// StorageType is "aurora" (Standard) or "aurora-iopt1" (I/O-Optimized).
+	StorageType string
+	// EngineLifecycleSupport is "open-source-rds-extended-support" or
+	// "open-source-rds-extended-support-disabled".
+	EngineLifecycleSupport string
 	// Writer is the current writer; nil while none is known (during a
 	// failover).
 	Writer *pgaurora.Instance
@@ -55,6 +86,19 @@ func (c *Cluster) Describe(ctx context.Context) (*Description, error) {
 		Port:                int(aws.ToInt32(dc.Port)),
 		ParameterGroup:      aws.ToString(dc.DBClusterParameterGroup),
 		BackupRetentionDays: int(aws.ToInt32(dc.BackupRetentionPeriod)),
+
+		MasterUsername:             aws.ToString(dc.MasterUsername),
+		StorageEncrypted:           aws.ToBool(dc.StorageEncrypted),
+		KMSKeyID:                   aws.ToString(dc.KmsKeyId),
+		DeletionProtection:         aws.ToBool(dc.DeletionProtection),
+		IAMDatabaseAuthentication:  aws.ToBool(dc.IAMDatabaseAuthenticationEnabled),
+		LogExports:                 dc.EnabledCloudwatchLogsExports,
+		PreferredMaintenanceWindow: aws.ToString(dc.PreferredMaintenanceWindow),
+		PreferredBackupWindow:      aws.ToString(dc.PreferredBackupWindow),
+		AutoMinorVersionUpgrade:    aws.ToBool(dc.AutoMinorVersionUpgrade),
+		PerformanceInsightsEnabled: aws.ToBool(dc.PerformanceInsightsEnabled),
+		StorageType:                aws.ToString(dc.StorageType),
+		EngineLifecycleSupport:     aws.ToString(dc.EngineLifecycleSupport),
 	}
 	if dc.MasterUserSecret != nil {
 		d.MasterUserSecretARN = aws.ToString(dc.MasterUserSecret.SecretArn)

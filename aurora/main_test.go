@@ -44,6 +44,10 @@ const (
 	// secretPathClusterID gets pgAudit logging everything, logical
 	// replication and pglogical, and every call that sends a secret.
 	secretPathClusterID = "secretpath"
+	// adviseClusterID is configured against the guidance on purpose
+	// (default master user, no encryption, no deletion protection, one
+	// instance) and gets every provocation of the advisor tests.
+	adviseClusterID = "advise"
 )
 
 func TestMain(m *testing.M) {
@@ -60,6 +64,7 @@ func TestMain(m *testing.M) {
 		auroratest.WithCluster(secretClusterID, auroratest.ClusterConfig{Instances: 1, ManageMasterUserPassword: true}),
 		auroratest.WithCluster(secretPathClusterID, auroratest.ClusterConfig{Instances: 1}),
 		auroratest.WithCluster(iamClusterID, auroratest.ClusterConfig{Instances: 1}),
+		auroratest.WithCluster(adviseClusterID, auroratest.ClusterConfig{Instances: 1, ClusterParameterGroup: "advise-params"}),
 		auroratest.WithTransitionDelay(50*time.Millisecond))
 	cancel()
 	if err != nil {

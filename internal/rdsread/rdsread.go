@@ -113,6 +113,11 @@ func FromDB(di types.DBInstance, m *types.DBClusterMember) pgaurora.Instance {
 		Status:        aws.ToString(di.DBInstanceStatus),
 		PromotionTier: int(aws.ToInt32(di.PromotionTier)),
 		CACertificate: aws.ToString(di.CACertificateIdentifier),
+
+		AutoMinorVersionUpgrade:    aws.ToBool(di.AutoMinorVersionUpgrade),
+		PreferredMaintenanceWindow: aws.ToString(di.PreferredMaintenanceWindow),
+		PubliclyAccessible:         aws.ToBool(di.PubliclyAccessible),
+		PerformanceInsightsEnabled: aws.ToBool(di.PerformanceInsightsEnabled),
 	}
 	if m != nil {
 		in.Writer = aws.ToBool(m.IsClusterWriter)

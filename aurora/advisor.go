@@ -1,0 +1,586 @@
+package aurora
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/extensions"
+	"github.com/pgaurora/pgaurora/internal/slots"
+	"github.com/pgaurora/pgaurora/params"
+	"github.com/pgaurora/pgaurora/pgaudit"
+)
+
+// Severity says how urgent a Finding is.
+type Severity string
+
+// The severities, from least to most urgent.
+const (
+	// SeverityInfo is worth knowing; nothing is at risk now.
+	SeverityInfo Severity = "info"
+	// SeverityWarning departs from AWS's guidance in a way that costs
+	// availability, security or money.
+	SeverityWarning Severity = "warning"
+	// SeverityCritical puts data or the cluster's availability at risk.
+	SeverityCritical Severity = "critical"
+)
+
+// rank orders severities for sorting, most urgent first.
+func (s Severity) rank() int {
+	switch s {
+	case SeverityCritical:
+		return 0
+	case SeverityWarning:
+		return 1
+	default:
+		return 2
+	}
+}
+
+// Category is the area of the AWS guidance a Finding comes from.
+type Category string
+
+// The categories.
+const (
+	CategoryAvailability Category = "availability"
+	CategorySecurity     Category = "security"
+	CategoryCost         Category = "cost"
+	CategoryPerformance  Category = "performance"
+	CategoryReplication  Category = "replication"
+	CategoryAudit        Category = "audit"
+	CategoryUpgrade      Category = "upgrade"
+	CategoryParameters   Category = "parameters"
+)
+
+// The IDs of the checks Advise runs. They are stable: a finding keeps its
+// ID across releases, so callers can filter or silence by it.
+const (
+	// CheckBurstableClass: an instance runs on a T (burstable) class.
+	CheckBurstableClass = "instance-class-burstable"
+	// CheckNoReader: the cluster has a writer and no reader to fail over
+	// to.
+	CheckNoReader = "no-reader"
+	// CheckFailoverTargetSmaller: the reader Aurora would promote on
+	// failover is a smaller class than the writer.
+	CheckFailoverTargetSmaller = "failover-target-smaller"
+	// CheckStorageNotEncrypted: the cluster's storage is not encrypted at
+	// rest.
+	CheckStorageNotEncrypted = "storage-not-encrypted"
+	// CheckDeletionProtectionOff: the cluster can be deleted by one call.
+	CheckDeletionProtectionOff = "deletion-protection-off"
+	// CheckPubliclyAccessible: an instance has a public address.
+	CheckPubliclyAccessible = "publicly-accessible"
+	// CheckForceSSLOff: rds.force_ssl is off, so clients may connect
+	// without TLS.
+	CheckForceSSLOff = "force-ssl-off"
+	// CheckClientsWithoutTLS: client sessions on the writer are not
+	// encrypted.
+	CheckClientsWithoutTLS = "clients-without-tls"
+	// CheckDefaultMasterUsername: the master user has the default name.
+	CheckDefaultMasterUsername = "default-master-username"
+	// CheckInactiveSlot: a replication slot nobody reads keeps WAL.
+	CheckInactiveSlot = "inactive-slot-retaining-wal"
+	// CheckPgAuditNotInstalled: pgAudit is preloaded but the extension is
+	// not installed in the Cluster's database.
+	CheckPgAuditNotInstalled = "pgaudit-preloaded-not-installed"
+	// CheckPgAuditNotPreloaded: the pgaudit extension is installed but the
+	// library is not preloaded, so nothing is audited.
+	CheckPgAuditNotPreloaded = "pgaudit-installed-not-preloaded"
+	// CheckPgAuditLogNone: pgAudit runs with pgaudit.log = none at the
+	// server, so session auditing logs nothing.
+	CheckPgAuditLogNone = "pgaudit-log-none"
+	// CheckPendingReboot: parameter changes wait for a reboot.
+	CheckPendingReboot = "parameters-pending-reboot"
+	// CheckAutoMinorUpgrade: automatic minor version upgrades are on while
+	// a migration is planned (AdviseOptions.PlannedMigration).
+	CheckAutoMinorUpgrade = "auto-minor-upgrade-before-migration"
+	// CheckExtensionUpdate: an installed extension is older than the
+	// version the engine ships.
+	CheckExtensionUpdate = "extension-update-pending"
+)
+
+// Fix is how to resolve a Finding, as data: parameter changes to apply,
+// an SDK call that does it, or, when neither exists, the RDS or SQL
+// action to take.
+type Fix struct {
+	// Changes, when set, are parameter changes for the group Group of kind
+	// Kind (apply them with Params().Plan and Apply, or Modify).
+	Kind    params.Kind     `json:",omitempty"`
+	Group   string          `json:",omitempty"`
+	Changes []params.Change `json:",omitempty"`
+	// Workflow names the SDK call that fixes the finding, for example
+	// "Cluster.Params().RebootPending".
+	Workflow string `json:",omitempty"`
+	// Action describes what to do when no SDK call does it.
+	Action string `json:",omitempty"`
+}
+
+// Finding is one thing Advise found wrong with a cluster.
+type Finding struct {
+	// ID is the check's stable identifier (the Check... constants).
+	ID       string
+	Severity Severity
+	Category Category
+	// Resource is what the finding is about: "cluster/ID",
+	// "instance/ID", "slot/NAME", "extension/NAME", "database/NAME".
+	Resource string
+	// Evidence is what was observed, with the values read.
+	Evidence string
+	// Why is the guidance the check comes from, in one sentence.
+	Why string
+	// Fix is how to resolve it.
+	Fix Fix
+	// Instance and Slot are the instance or replication slot the finding
+	// is about, as read, when it is about one.
+	Instance *pgaurora.Instance        `json:",omitempty"`
+	Slot     *pgaurora.ReplicationSlot `json:",omitempty"`
+}
+
+// String is the finding on one line: severity, ID, resource, evidence.
+func (f Finding) String() string {
+	return fmt.Sprintf("%s %s %s: %s", f.Severity, f.ID, f.Resource, f.Evidence)
+}
+
+// AdviseOptions are Advise's optional knobs; nil means the zero value.
+type AdviseOptions struct {
+	// PlannedMigration says a major version upgrade or a logical
+	// migration is planned, which turns on the checks that only matter
+	// then (CheckAutoMinorUpgrade).
+	PlannedMigration bool
+}
+
+// DefaultMasterUsername is the master user name the RDS console proposes
+// for Aurora PostgreSQL, which CheckDefaultMasterUsername reports.
+const DefaultMasterUsername = "postgres"
+
+// Advise checks the cluster against AWS's guidance and returns what it
+// finds, most urgent first (then by ID and resource). An empty slice means
+// every check passed.
+//
+// On the wire it calls only DescribeDBClusters and DescribeDBInstances,
+// and runs its SQL on the writer, in the Cluster's database, inside one
+// READ ONLY transaction: it changes nothing. The
+// SQL-side checks see what the writer sees: its client sessions, the
+// cluster's replication slots, and the extensions of the Cluster's
+// database. A connection lost to a reboot or failover is retried on the
+// writer, until ctx ends.
+func (c *Cluster) Advise(ctx context.Context, opts *AdviseOptions) ([]Finding, error) {
+	if opts == nil {
+		opts = &AdviseOptions{}
+	}
+	d, err := c.Describe(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("aurora: advise: %w", err)
+	}
+	a := &advice{d: d, opts: opts}
+	a.controlPlane()
+
+	cp := len(a.found)
+	err = c.onWriter(ctx, func(tx pgx.Tx) error {
+		a.found = a.found[:cp] // a retried transaction starts again
+		if _, err := tx.Exec(ctx, "SET TRANSACTION READ ONLY"); err != nil {
+			return fmt.Errorf("making the transaction read-only: %w", err)
+		}
+		for _, check := range []struct {
+			name string
+			run  func(context.Context, pgx.Tx) error
+		}{
+			{"rds.force_ssl", a.forceSSL},
+			{"client sessions", a.clientsWithoutTLS},
+			{"replication slots", a.inactiveSlots},
+			{"pgAudit", a.pgAudit},
+			{"extension updates", a.extensionUpdates},
+		} {
+			if err := check.run(ctx, tx); err != nil {
+				return fmt.Errorf("checking %s: %w", check.name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("aurora: advise: %w", err)
+	}
+	slices.SortStableFunc(a.found, func(x, y Finding) int {
+		return cmp.Or(cmp.Compare(x.Severity.rank(), y.Severity.rank()), cmp.Compare(x.ID, y.ID), cmp.Compare(x.Resource, y.Resource))
+	})
+	if a.found == nil {
+		a.found = []Finding{}
+	}
+	return a.found, nil
+}
+
+// advice collects the findings of one Advise call.
+type advice struct {
+	d     *Description
+	opts  *AdviseOptions
+	found []Finding
+}
+
+func (a *advice) add(f Finding) { a.found = append(a.found, f) }
+
+// clusterGroupFix is a fix that sets changes in the cluster's DB cluster
+// parameter group. A default group cannot be modified: then the fix says
+// to give the cluster a custom group first, and names none.
+func (a *advice) clusterGroupFix(changes ...params.Change) Fix {
+	f := Fix{Kind: params.ClusterGroup, Group: a.d.ParameterGroup, Changes: changes}
+	if strings.HasPrefix(a.d.ParameterGroup, "default.") {
+		f.Group = ""
+		f.Action = fmt.Sprintf("the cluster uses the default group %s, which cannot be modified: create a custom DB cluster parameter group, set it on the cluster (ModifyDBCluster), then apply the changes to it", a.d.ParameterGroup)
+	}
+	return f
+}
+
+func withWorkflow(f Fix, workflow string) Fix {
+	f.Workflow = workflow
+	return f
+}
+
+func (a *advice) clusterResource() string { return "cluster/" + a.d.ID }
+
+// instances returns the writer (when known) and the readers.
+func (a *advice) instances() []pgaurora.Instance {
+	var out []pgaurora.Instance
+	if a.d.Writer != nil {
+		out = append(out, *a.d.Writer)
+	}
+	return append(out, a.d.Readers...)
+}
+
+// controlPlane runs the checks that need only the RDS description.
+func (a *advice) controlPlane() {
+	d := a.d
+	for _, in := range a.instances() {
+		in := in
+		if isBurstable(in.Class) {
+			a.add(Finding{ID: CheckBurstableClass, Severity: SeverityWarning, Category: CategoryPerformance,
+				Resource: "instance/" + in.ID, Instance: &in,
+				Evidence: fmt.Sprintf("%s (%s) runs on %s, a burstable class", in.ID, in.Role(), in.Class),
+				Why:      "AWS recommends the T instance classes only for development and test servers, not production: sustained load exhausts their CPU credits.",
+				Fix:      Fix{Action: "ModifyDBInstance with a memory-optimized DBInstanceClass (db.r6g, db.r7g, ...)"}})
+		}
+		if in.PubliclyAccessible {
+			a.add(Finding{ID: CheckPubliclyAccessible, Severity: SeverityCritical, Category: CategorySecurity,
+				Resource: "instance/" + in.ID, Instance: &in,
+				Evidence: fmt.Sprintf("%s has PubliclyAccessible=true", in.ID),
+				Why:      "AWS recommends that DB instances not be publicly accessible (Security Hub RDS.2): clients should reach them from inside the VPC.",
+				Fix:      Fix{Action: "ModifyDBInstance with PubliclyAccessible=false"}})
+		}
+		if a.opts.PlannedMigration && in.AutoMinorVersionUpgrade {
+			a.add(Finding{ID: CheckAutoMinorUpgrade, Severity: SeverityWarning, Category: CategoryUpgrade,
+				Resource: "instance/" + in.ID, Instance: &in,
+				Evidence: fmt.Sprintf("%s has AutoMinorVersionUpgrade=true (maintenance window %s)", in.ID, in.PreferredMaintenanceWindow),
+				Why:      "AWS's upgrade and migration guides say to turn off automatic minor version upgrades before a migration, so the engine does not change under it.",
+				Fix:      Fix{Action: "ModifyDBInstance with AutoMinorVersionUpgrade=false"}})
+		}
+		if in.PendingReboot() {
+			var groups []string
+			if in.ClusterParameterGroupStatus == pgaurora.ParamPendingReboot {
+				groups = append(groups, "DB cluster parameter group "+d.ParameterGroup)
+			}
+			if in.ParameterApplyStatus == pgaurora.ParamPendingReboot {
+				groups = append(groups, "DB parameter group "+in.ParameterGroup)
+			}
+			a.add(Finding{ID: CheckPendingReboot, Severity: SeverityWarning, Category: CategoryParameters,
+				Resource: "instance/" + in.ID, Instance: &in,
+				Evidence: fmt.Sprintf("%s is pending-reboot for its %s", in.ID, strings.Join(groups, " and ")),
+				Why:      "Static parameter changes take effect only after the instance reboots, so the server runs with values other than its parameter group shows.",
+				Fix:      Fix{Workflow: "Cluster.Params().RebootPending"}})
+		}
+	}
+	switch {
+	case d.Writer != nil && len(d.Readers) == 0:
+		a.add(Finding{ID: CheckNoReader, Severity: SeverityWarning, Category: CategoryAvailability,
+			Resource: a.clusterResource(),
+			Evidence: fmt.Sprintf("the cluster has a writer (%s) and no reader", d.Writer.ID),
+			Why:      "AWS recommends at least one Aurora Replica in another Availability Zone, so that a failover promotes it in about a minute instead of recreating the writer.",
+			Fix:      Fix{Action: "CreateDBInstance in the cluster, with the writer's DBInstanceClass"}})
+	case d.Writer != nil:
+		if t, ok := failoverTarget(d.Readers); ok && classSmaller(t.Class, d.Writer.Class) {
+			a.add(Finding{ID: CheckFailoverTargetSmaller, Severity: SeverityWarning, Category: CategoryAvailability,
+				Resource: "instance/" + t.ID, Instance: &t,
+				Evidence: fmt.Sprintf("failover would promote %s (tier %d, %s), smaller than the writer %s (%s)", t.ID, t.PromotionTier, t.Class, d.Writer.ID, d.Writer.Class),
+				Why:      "Aurora promotes the reader with the lowest promotion tier (the largest of them on a tie), and AWS recommends that reader be the writer's size so the cluster keeps its capacity after a failover.",
+				Fix:      Fix{Action: fmt.Sprintf("ModifyDBInstance %s with DBInstanceClass %s", t.ID, d.Writer.Class)}})
+		}
+	}
+	if !d.StorageEncrypted {
+		a.add(Finding{ID: CheckStorageNotEncrypted, Severity: SeverityCritical, Category: CategorySecurity,
+			Resource: a.clusterResource(),
+			Evidence: "StorageEncrypted=false",
+			Why:      "AWS recommends encrypting Aurora clusters at rest (Security Hub RDS.27); encryption cannot be turned on in place.",
+			Fix:      Fix{Action: "CreateDBClusterSnapshot, then RestoreDBClusterFromSnapshot with a KmsKeyId, and move clients to the new cluster"}})
+	}
+	if !d.DeletionProtection {
+		a.add(Finding{ID: CheckDeletionProtectionOff, Severity: SeverityWarning, Category: CategoryAvailability,
+			Resource: a.clusterResource(),
+			Evidence: "DeletionProtection=false",
+			Why:      "AWS recommends deletion protection on production clusters (Security Hub RDS.7), so that no single call deletes them.",
+			Fix:      Fix{Action: "ModifyDBCluster with DeletionProtection=true"}})
+	}
+	if d.MasterUsername == DefaultMasterUsername {
+		a.add(Finding{ID: CheckDefaultMasterUsername, Severity: SeverityWarning, Category: CategorySecurity,
+			Resource: a.clusterResource(),
+			Evidence: fmt.Sprintf("MasterUsername=%s", d.MasterUsername),
+			Why:      "AWS recommends a custom administrator user name (Security Hub RDS.24), since the default one is the first an attacker tries.",
+			Fix:      Fix{Action: "the master user name cannot be changed: create new clusters with a custom MasterUsername, and log in as a separate, less privileged role"}})
+	}
+}
+
+// isBurstable reports whether an instance class is a T class
+// ("db.t3.medium", "db.t4g.large").
+func isBurstable(class string) bool {
+	fam, _, ok := splitClass(class)
+	return ok && strings.HasPrefix(fam, "t")
+}
+
+// splitClass splits "db.r6g.2xlarge" into its family ("r6g") and size
+// ("2xlarge").
+func splitClass(class string) (family, size string, ok bool) {
+	parts := strings.Split(class, ".")
+	if len(parts) != 3 || parts[0] != "db" || parts[1] == "" || parts[2] == "" {
+		return "", "", false
+	}
+	return parts[1], parts[2], true
+}
+
+// sizeRank orders instance sizes; -1 for a size this package does not
+// know (and for db.serverless), which is never compared.
+func sizeRank(size string) int {
+	switch size {
+	case "micro":
+		return 0
+	case "small":
+		return 1
+	case "medium":
+		return 2
+	case "large":
+		return 3
+	case "xlarge":
+		return 4
+	}
+	var n int
+	if _, err := fmt.Sscanf(size, "%dxlarge", &n); err == nil && n > 0 && size == fmt.Sprintf("%dxlarge", n) {
+		return 4 + n
+	}
+	return -1
+}
+
+// classSmaller reports whether class a is certainly smaller than class b:
+// a smaller size, or the same size on a burstable class against a
+// non-burstable one. Classes it cannot compare are not smaller.
+func classSmaller(a, b string) bool {
+	_, sa, ok1 := splitClass(a)
+	_, sb, ok2 := splitClass(b)
+	ra, rb := sizeRank(sa), sizeRank(sb)
+	if !ok1 || !ok2 || ra < 0 || rb < 0 {
+		return false
+	}
+	return ra < rb || (ra == rb && isBurstable(a) && !isBurstable(b))
+}
+
+// failoverTarget is the reader Aurora promotes on a failover: the lowest
+// promotion tier, and among those the largest class. ok is false when
+// there are no readers or the largest cannot be told.
+func failoverTarget(readers []pgaurora.Instance) (pgaurora.Instance, bool) {
+	if len(readers) == 0 {
+		return pgaurora.Instance{}, false
+	}
+	tier := readers[0].PromotionTier
+	for _, r := range readers {
+		tier = min(tier, r.PromotionTier)
+	}
+	var best []pgaurora.Instance
+	for _, r := range readers {
+		if r.PromotionTier == tier {
+			best = append(best, r)
+		}
+	}
+	t := best[0]
+	for _, r := range best[1:] {
+		switch {
+		case classSmaller(t.Class, r.Class):
+			t = r
+		case !classSmaller(r.Class, t.Class) && r.Class != t.Class:
+			return pgaurora.Instance{}, false // incomparable at the same tier
+		}
+	}
+	return t, true
+}
+
+// forceSSL reports rds.force_ssl off. A server without the setting (not
+// Aurora) is not judged.
+func (a *advice) forceSSL(ctx context.Context, tx pgx.Tx) error {
+	var v *string
+	if err := tx.QueryRow(ctx, "SELECT pg_catalog.current_setting('rds.force_ssl', true)").Scan(&v); err != nil {
+		return err
+	}
+	if v == nil || *v == "" {
+		return nil
+	}
+	if on, ok := parseBoolSetting(*v); ok && !on {
+		a.add(Finding{ID: CheckForceSSLOff, Severity: SeverityWarning, Category: CategorySecurity,
+			Resource: a.clusterResource(),
+			Evidence: fmt.Sprintf("rds.force_ssl=%s on the writer", *v),
+			Why:      "AWS recommends rds.force_ssl=1 so that the server refuses connections without TLS.",
+			Fix:      a.clusterGroupFix(params.Change{Name: "rds.force_ssl", Value: "1"})})
+	}
+	return nil
+}
+
+// parseBoolSetting reads a boolean setting as PostgreSQL shows it.
+func parseBoolSetting(v string) (on, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "on", "true", "yes":
+		return true, true
+	case "0", "off", "false", "no":
+		return false, true
+	}
+	return false, false
+}
+
+// clientsWithoutTLS reports the writer's client sessions over TCP without
+// TLS.
+func (a *advice) clientsWithoutTLS(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, `SELECT coalesce(a.usename::text, ''), coalesce(a.datname::text, ''), host(a.client_addr), count(*)
+FROM pg_catalog.pg_stat_activity a JOIN pg_catalog.pg_stat_ssl s ON s.pid = a.pid
+WHERE a.backend_type = 'client backend' AND a.client_addr IS NOT NULL AND NOT s.ssl
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
+	if err != nil {
+		return err
+	}
+	type group struct {
+		user, db, addr string
+		n              int
+	}
+	groups, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (group, error) {
+		var g group
+		return g, r.Scan(&g.user, &g.db, &g.addr, &g.n)
+	})
+	if err != nil {
+		return err
+	}
+	if len(groups) == 0 {
+		return nil
+	}
+	total := 0
+	var parts []string
+	for _, g := range groups {
+		total += g.n
+		parts = append(parts, fmt.Sprintf("%d as %s to %s from %s", g.n, g.user, g.db, g.addr))
+	}
+	f := Finding{ID: CheckClientsWithoutTLS, Severity: SeverityWarning, Category: CategorySecurity,
+		Resource: "instance/" + a.d.ID,
+		Evidence: fmt.Sprintf("%d client session(s) on the writer without TLS: %s", total, strings.Join(parts, "; ")),
+		Why:      "AWS recommends that every client connect with TLS (sslmode=verify-full), so credentials and data do not cross the network in the clear.",
+		Fix:      a.clusterGroupFix(params.Change{Name: "rds.force_ssl", Value: "1"})}
+	if a.d.Writer != nil {
+		w := *a.d.Writer
+		f.Resource, f.Instance = "instance/"+w.ID, &w
+	}
+	a.add(f)
+	return nil
+}
+
+// inactiveSlots reports the slots no consumer reads that hold WAL.
+func (a *advice) inactiveSlots(ctx context.Context, tx pgx.Tx) error {
+	found, err := slots.List(ctx, tx, slots.Inactive)
+	if err != nil {
+		return err
+	}
+	for _, s := range found {
+		if s.Temporary || s.RestartLSN == 0 {
+			continue // reserves no WAL
+		}
+		s := s
+		sev := SeverityWarning
+		if s.WALStatus == "unreserved" || s.WALStatus == "lost" {
+			sev = SeverityCritical
+		}
+		ev := fmt.Sprintf("%s slot %s is inactive and retains %s (%d bytes) of WAL since %s", s.Type, s.Name, s.RetainedWAL(), s.RetainedBytes, s.RestartLSN)
+		if s.WALStatus != "" {
+			ev += ", wal_status " + s.WALStatus
+		}
+		a.add(Finding{ID: CheckInactiveSlot, Severity: sev, Category: CategoryReplication,
+			Resource: "slot/" + s.Name, Slot: &s, Evidence: ev,
+			Why: "AWS warns that an inactive replication slot keeps every WAL file since its restart point, which grows storage until the slot is used again or dropped.",
+			Fix: Fix{Action: "resume the slot's consumer, or drop the slot: SELECT pg_drop_replication_slot(name)"}})
+	}
+	return nil
+}
+
+// pgAudit reports pgAudit preloaded but not installed, the reverse, and
+// pgaudit.log none at the server.
+func (a *advice) pgAudit(ctx context.Context, tx pgx.Tx) error {
+	st, err := pgaudit.New(tx).Status(ctx)
+	if err != nil {
+		return err
+	}
+	var db, preload string
+	if err := tx.QueryRow(ctx, "SELECT pg_catalog.current_database()::text, pg_catalog.current_setting('shared_preload_libraries')").Scan(&db, &preload); err != nil {
+		return err
+	}
+	switch {
+	case st.Preloaded && !st.Installed:
+		a.add(Finding{ID: CheckPgAuditNotInstalled, Severity: SeverityWarning, Category: CategoryAudit,
+			Resource: "database/" + db,
+			Evidence: fmt.Sprintf("shared_preload_libraries=%s lists pgaudit, but the extension is not installed in database %s", preload, db),
+			Why:      "AWS's pgAudit setup loads the library and then runs CREATE EXTENSION pgaudit in the database, whose event triggers audit DDL.",
+			Fix:      Fix{Workflow: "Cluster.Audit().Install"}})
+	case !st.Preloaded && st.Installed:
+		ch, _, err := params.PreloadChange(preload, []string{pgaudit.LibraryName}, nil)
+		if err != nil {
+			return err
+		}
+		a.add(Finding{ID: CheckPgAuditNotPreloaded, Severity: SeverityCritical, Category: CategoryAudit,
+			Resource: "database/" + db,
+			Evidence: fmt.Sprintf("the pgaudit extension %s is installed in database %s, but shared_preload_libraries=%q does not list pgaudit", st.Version, db, preload),
+			Why:      "pgAudit audits only when its library is in shared_preload_libraries; installed without it, the extension logs nothing.",
+			Fix:      withWorkflow(a.clusterGroupFix(ch), "Cluster.EnablePgAudit")})
+	}
+	if !st.Preloaded {
+		return nil
+	}
+	var setting, source string
+	err = tx.QueryRow(ctx, "SELECT setting, source FROM pg_catalog.pg_settings WHERE name = $1", pgaudit.SettingLog).Scan(&setting, &source)
+	if err != nil {
+		return err
+	}
+	// A role or database setting overrides the server's value in this
+	// session: then the server's value is not known here.
+	if source != "default" && source != "configuration file" {
+		return nil
+	}
+	if cl, err := pgaudit.ParseClasses(setting); err == nil && cl == 0 {
+		a.add(Finding{ID: CheckPgAuditLogNone, Severity: SeverityWarning, Category: CategoryAudit,
+			Resource: a.clusterResource(),
+			Evidence: fmt.Sprintf("pgaudit is preloaded and pgaudit.log=%s at the server (source: %s)", setting, source),
+			Why:      "With pgaudit.log none, pgAudit's session auditing logs nothing, so the audit configuration AWS documents is not in effect.",
+			Fix:      a.clusterGroupFix(params.Change{Name: pgaudit.SettingLog, Value: "ddl,role"})})
+	}
+	return nil
+}
+
+// extensionUpdates reports installed extensions older than the engine's
+// default version.
+func (a *advice) extensionUpdates(ctx context.Context, tx pgx.Tx) error {
+	ups, err := extensions.New(tx).Updates(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range ups {
+		ev := fmt.Sprintf("%s %s is installed; the engine ships %s", u.Name, u.Installed, u.Default)
+		if u.Path != "" {
+			ev += " (update path " + u.Path + ")"
+		}
+		a.add(Finding{ID: CheckExtensionUpdate, Severity: SeverityInfo, Category: CategoryUpgrade,
+			Resource: "extension/" + u.Name, Evidence: ev,
+			Why: "AWS recommends ALTER EXTENSION ... UPDATE after an engine upgrade, since the engine ships newer extension versions but does not install them.",
+			Fix: Fix{Workflow: fmt.Sprintf("Cluster.Extensions().Update(ctx, %q, %q)", u.Name, u.Default)}})
+	}
+	return nil
+}

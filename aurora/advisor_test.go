@@ -1,0 +1,376 @@
+package aurora_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/aurora"
+	"github.com/pgaurora/pgaurora/params"
+)
+
+// cleanUnavoidable lists the findings a well-configured cluster still
+// gets on the emulator. None: every check Advise runs can be satisfied
+// there.
+var cleanUnavoidable []string
+
+// advise runs Advise and checks that it sent only Describe calls.
+func advise(t *testing.T, c *aurora.Cluster, rec *apiRecorder, opts *aurora.AdviseOptions) []aurora.Finding {
+	t.Helper()
+	rec.take()
+	fs, err := c.Advise(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("Advise: %v", err)
+	}
+	acts := rec.take()
+	if len(acts) == 0 {
+		t.Fatal("Advise sent no RDS call: the recorder is not in the path")
+	}
+	for _, a := range acts {
+		if a != "DescribeDBClusters" && a != "DescribeDBInstances" {
+			t.Errorf("Advise sent %s; it may only describe", a)
+		}
+	}
+	return fs
+}
+
+// findingIDs returns the IDs of fs, sorted, one per finding.
+func findingIDs(fs []aurora.Finding) []string {
+	var ids []string
+	for _, f := range fs {
+		ids = append(ids, f.ID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// wantFindings checks that fs has exactly the findings want (by ID, with
+// repeats), printing them all when not.
+func wantFindings(t *testing.T, fs []aurora.Finding, want ...string) {
+	t.Helper()
+	want = slices.Clone(want)
+	slices.Sort(want)
+	if diff := cmp.Diff(want, findingIDs(fs)); diff != "" {
+		var b strings.Builder
+		for _, f := range fs {
+			b.WriteString("  " + f.String() + "\n")
+		}
+		t.Fatalf("findings (-want +got):\n%s\nall findings:\n%s", diff, b.String())
+	}
+}
+
+// finding returns the finding with an ID about a resource.
+func finding(t *testing.T, fs []aurora.Finding, id, resource string) aurora.Finding {
+	t.Helper()
+	for _, f := range fs {
+		if f.ID == id && f.Resource == resource {
+			if f.Why == "" || f.Severity == "" || f.Category == "" || f.Evidence == "" {
+				t.Errorf("finding %s is incomplete: %+v", id, f)
+			}
+			if f.Fix.Action == "" && f.Fix.Workflow == "" && len(f.Fix.Changes) == 0 {
+				t.Errorf("finding %s has no fix: %+v", id, f)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no finding %s on %s in %v", id, resource, fs)
+	return aurora.Finding{}
+}
+
+func wantEvidence(t *testing.T, f aurora.Finding, parts ...string) {
+	t.Helper()
+	for _, p := range parts {
+		if !strings.Contains(f.Evidence, p) {
+			t.Errorf("%s evidence %q lacks %q", f.ID, f.Evidence, p)
+		}
+	}
+}
+
+// waitDescribed polls Describe until ready holds.
+func waitDescribed(t *testing.T, c *aurora.Cluster, what string, ready func(*aurora.Description) bool) *aurora.Description {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		d, err := c.Describe(context.Background())
+		if err == nil && ready(d) {
+			return d
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: last %+v, %v", what, d, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func allAvailable(n int) func(*aurora.Description) bool {
+	return func(d *aurora.Description) bool {
+		if d.Status != pgaurora.StatusAvailable || d.Writer == nil || len(d.Readers)+1 != n {
+			return false
+		}
+		for _, in := range append([]pgaurora.Instance{*d.Writer}, d.Readers...) {
+			if !in.InSync() {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// createCleanCluster creates, through the RDS API, a cluster configured
+// as AWS's guidance asks: encrypted, deletion-protected, a custom master
+// user, rds.force_ssl on, two private instances of the same class with
+// automatic minor upgrades off.
+func createCleanCluster(t *testing.T, id string) (*aurora.Cluster, *apiRecorder) {
+	t.Helper()
+	ctx := context.Background()
+	api := rds.NewFromConfig(emu.AWSConfig())
+	group := id + "-params"
+	if _, err := api.CreateDBClusterParameterGroup(ctx, &rds.CreateDBClusterParameterGroupInput{
+		DBClusterParameterGroupName: aws.String(group), DBParameterGroupFamily: aws.String("aurora-postgresql15"),
+		Description: aws.String("advisor clean cluster")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.ModifyDBClusterParameterGroup(ctx, &rds.ModifyDBClusterParameterGroupInput{
+		DBClusterParameterGroupName: aws.String(group),
+		Parameters: []types.Parameter{{ParameterName: aws.String("rds.force_ssl"), ParameterValue: aws.String("1"),
+			ApplyMethod: types.ApplyMethodImmediate}}}); err != nil {
+		t.Fatal(err)
+	}
+	const user, password = "dbadmin", "clean-cluster-Pass-1"
+	if _, err := api.CreateDBCluster(ctx, &rds.CreateDBClusterInput{
+		DBClusterIdentifier: aws.String(id), Engine: aws.String("aurora-postgresql"), EngineVersion: aws.String("15.4"),
+		MasterUsername: aws.String(user), MasterUserPassword: aws.String(password),
+		StorageEncrypted: aws.Bool(true), DeletionProtection: aws.Bool(true),
+		DBClusterParameterGroupName: aws.String(group)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rds.NewDBClusterAvailableWaiter(api).Wait(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id)}, 2*time.Minute,
+		func(o *rds.DBClusterAvailableWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 100*time.Millisecond, time.Second
+		}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if _, err := api.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
+			DBInstanceIdentifier: aws.String(id + "-" + string(rune('a'+i))), DBClusterIdentifier: aws.String(id),
+			DBInstanceClass: aws.String("db.r6g.large"), Engine: aws.String("aurora-postgresql"),
+			AutoMinorVersionUpgrade: aws.Bool(false), PubliclyAccessible: aws.Bool(false),
+			PromotionTier: aws.Int32(int32(i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := &apiRecorder{}
+	cfg := emu.AWSConfig()
+	rec.base = cfg.HTTPClient
+	if rec.base == nil {
+		rec.base = http.DefaultClient
+	}
+	cfg.HTTPClient = rec
+	c, err := aurora.New(id, aurora.WithAWSConfig(cfg), aurora.WithCredentials(aurora.StaticPassword(user, password)),
+		aurora.WithCABundle(emu.CABundlePEM()), aurora.WithWait(fastWait))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	waitDescribed(t, c, "the clean cluster", allAvailable(2))
+	return c, rec
+}
+
+// TestDescribeConfiguration checks that Describe reads the configuration
+// the advisor judges, on a cluster created with it.
+func TestDescribeConfiguration(t *testing.T) {
+	c, _ := createCleanCluster(t, "advdescribe")
+	d, err := c.Describe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.StorageEncrypted || d.KMSKeyID == "" || !d.DeletionProtection || d.MasterUsername != "dbadmin" ||
+		d.PreferredMaintenanceWindow == "" || d.PreferredBackupWindow == "" || d.StorageType != "aurora" ||
+		d.IAMDatabaseAuthentication || d.EngineLifecycleSupport == "" {
+		t.Errorf("cluster configuration not read: %+v", d)
+	}
+	for _, in := range append([]pgaurora.Instance{*d.Writer}, d.Readers...) {
+		if in.Class != "db.r6g.large" || in.AutoMinorVersionUpgrade || in.PubliclyAccessible || in.PreferredMaintenanceWindow == "" {
+			t.Errorf("instance configuration not read: %+v", in)
+		}
+	}
+	d2, err := openCluster(t, adviseClusterID, nil).Describe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d2.StorageEncrypted || d2.DeletionProtection || d2.MasterUsername != "postgres" || !d2.Writer.AutoMinorVersionUpgrade {
+		t.Errorf("the advise cluster's configuration not read: %+v, writer %+v", d2, d2.Writer)
+	}
+}
+
+// TestAdviseClean: a freshly created, well-configured cluster has no
+// finding, even with PlannedMigration, and Advise only describes.
+func TestAdviseClean(t *testing.T) {
+	c, rec := createCleanCluster(t, "advclean")
+	fs := advise(t, c, rec, &aurora.AdviseOptions{PlannedMigration: true})
+	wantFindings(t, fs, cleanUnavoidable...)
+}
+
+// TestAdviseProvoked provokes each check on the advise cluster, step by
+// step, and checks at each step the exact set of findings and their
+// evidence.
+func TestAdviseProvoked(t *testing.T) {
+	ctx := context.Background()
+	rec := &apiRecorder{}
+	c := openCluster(t, adviseClusterID, rec)
+	writer := adviseClusterID + "-instance-1"
+	base := []string{aurora.CheckNoReader, aurora.CheckStorageNotEncrypted, aurora.CheckDeletionProtectionOff,
+		aurora.CheckDefaultMasterUsername, aurora.CheckForceSSLOff}
+	cluster := "cluster/" + adviseClusterID
+
+	// The cluster as created: its configuration departs from the guidance.
+	fs := advise(t, c, rec, nil)
+	wantFindings(t, fs, base...)
+	wantEvidence(t, finding(t, fs, aurora.CheckNoReader, cluster), writer, "no reader")
+	wantEvidence(t, finding(t, fs, aurora.CheckStorageNotEncrypted, cluster), "StorageEncrypted=false")
+	wantEvidence(t, finding(t, fs, aurora.CheckDeletionProtectionOff, cluster), "DeletionProtection=false")
+	wantEvidence(t, finding(t, fs, aurora.CheckDefaultMasterUsername, cluster), "MasterUsername=postgres")
+	ssl := finding(t, fs, aurora.CheckForceSSLOff, cluster)
+	wantEvidence(t, ssl, "rds.force_ssl=0")
+	if want := (aurora.Fix{Kind: params.ClusterGroup, Group: "advise-params", Changes: []params.Change{{Name: "rds.force_ssl", Value: "1"}}}); !cmp.Equal(ssl.Fix, want) {
+		t.Errorf("force_ssl fix %+v, want %+v", ssl.Fix, want)
+	}
+	if fs[0].Severity != aurora.SeverityCritical {
+		t.Errorf("findings not most urgent first: %v", fs)
+	}
+
+	fs = advise(t, c, rec, &aurora.AdviseOptions{PlannedMigration: true})
+	wantFindings(t, fs, append(base, aurora.CheckAutoMinorUpgrade)...)
+	wantEvidence(t, finding(t, fs, aurora.CheckAutoMinorUpgrade, "instance/"+writer), "AutoMinorVersionUpgrade=true")
+
+	// SQL-side provocations: a forgotten slot holding WAL, an old
+	// extension, a client without TLS; and parameter changes waiting for
+	// a reboot (pgAudit's preload among them).
+	dsn, err := emu.ConnString(writer, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"SELECT pg_create_physical_replication_slot('adv_forgotten', true)",
+		"CREATE TABLE adv_wal AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 20000) g",
+		"CREATE EXTENSION pg_trgm VERSION '1.5'",
+	} {
+		if _, err := plain.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() {
+		c.SQL().Exec(context.Background(), "SELECT pg_drop_replication_slot('adv_forgotten')")
+	})
+	if err := c.Params().Modify(ctx, params.ClusterGroup, "advise-params",
+		params.Change{Name: "shared_preload_libraries", Value: "pgaudit"},
+		params.Change{Name: "track_activity_query_size", Value: "2048"}); err != nil {
+		t.Fatal(err)
+	}
+	waitDescribed(t, c, "pending-reboot", func(d *aurora.Description) bool { return d.Writer != nil && d.Writer.PendingReboot() })
+	fs = advise(t, c, rec, nil)
+	wantFindings(t, fs, append(base, aurora.CheckInactiveSlot, aurora.CheckExtensionUpdate, aurora.CheckClientsWithoutTLS, aurora.CheckPendingReboot)...)
+	slot := finding(t, fs, aurora.CheckInactiveSlot, "slot/adv_forgotten")
+	if slot.Slot == nil || slot.Slot.RetainedBytes < 1<<20 {
+		t.Fatalf("slot evidence %+v: want at least 1 MiB retained", slot.Slot)
+	}
+	wantEvidence(t, slot, "physical slot adv_forgotten", slot.Slot.RetainedWAL(), slot.Slot.RestartLSN.String())
+	wantEvidence(t, finding(t, fs, aurora.CheckExtensionUpdate, "extension/pg_trgm"), "pg_trgm 1.5 is installed; the engine ships 1.6", "1.5--1.6")
+	wantEvidence(t, finding(t, fs, aurora.CheckClientsWithoutTLS, "instance/"+writer), "1 client session(s)", "as postgres to postgres from 127.0.0.1")
+	wantEvidence(t, finding(t, fs, aurora.CheckPendingReboot, "instance/"+writer), "pending-reboot", "DB cluster parameter group advise-params")
+	plain.Close(ctx)
+	if _, err := c.SQL().Exec(ctx, "SELECT pg_drop_replication_slot('adv_forgotten')"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SQL().Exec(ctx, "ALTER EXTENSION pg_trgm UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+
+	// After the reboot pgAudit is loaded but not installed, and logs
+	// nothing.
+	if _, err := c.Reboot(ctx, writer, nil); err != nil {
+		t.Fatal(err)
+	}
+	fs = advise(t, c, rec, nil)
+	wantFindings(t, fs, append(base, aurora.CheckPgAuditNotInstalled, aurora.CheckPgAuditLogNone)...)
+	wantEvidence(t, finding(t, fs, aurora.CheckPgAuditNotInstalled, "database/postgres"), "shared_preload_libraries=pgaudit", "not installed in database postgres")
+	wantEvidence(t, finding(t, fs, aurora.CheckPgAuditLogNone, cluster), "pgaudit.log=none")
+
+	// Installed and logging: no pgAudit finding.
+	if _, err := c.Audit().Install(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Params().Modify(ctx, params.ClusterGroup, "advise-params", params.Change{Name: "pgaudit.log", Value: "ddl"}); err != nil {
+		t.Fatal(err)
+	}
+	waitSetting(t, c, "pgaudit.log", "ddl")
+	wantFindings(t, advise(t, c, rec, nil), base...)
+
+	// Preload removed: installed, not preloaded.
+	if err := c.Params().Reset(ctx, params.ClusterGroup, "advise-params", "shared_preload_libraries"); err != nil {
+		t.Fatal(err)
+	}
+	waitDescribed(t, c, "pending-reboot", func(d *aurora.Description) bool { return d.Writer != nil && d.Writer.PendingReboot() })
+	if _, err := c.Reboot(ctx, writer, nil); err != nil {
+		t.Fatal(err)
+	}
+	fs = advise(t, c, rec, nil)
+	wantFindings(t, fs, append(base, aurora.CheckPgAuditNotPreloaded)...)
+	np := finding(t, fs, aurora.CheckPgAuditNotPreloaded, "database/postgres")
+	wantEvidence(t, np, "pgaudit extension", "is installed in database postgres")
+	if len(np.Fix.Changes) != 1 || np.Fix.Changes[0].Name != "shared_preload_libraries" || !strings.Contains(np.Fix.Changes[0].Value, "pgaudit") {
+		t.Errorf("not-preloaded fix %+v", np.Fix)
+	}
+	if _, err := c.SQL().Exec(ctx, "DROP EXTENSION pgaudit"); err != nil {
+		t.Fatal(err)
+	}
+
+	// A burstable, public reader: smaller than the writer, and the
+	// failover target.
+	api := rds.NewFromConfig(emu.AWSConfig())
+	reader := adviseClusterID + "-small"
+	if _, err := api.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
+		DBInstanceIdentifier: aws.String(reader), DBClusterIdentifier: aws.String(adviseClusterID),
+		DBInstanceClass: aws.String("db.t4g.medium"), Engine: aws.String("aurora-postgresql"),
+		PubliclyAccessible: aws.Bool(true), AutoMinorVersionUpgrade: aws.Bool(false)}); err != nil {
+		t.Fatal(err)
+	}
+	waitDescribed(t, c, "the reader", allAvailable(2))
+	fs = advise(t, c, rec, nil)
+	wantFindings(t, fs, aurora.CheckStorageNotEncrypted, aurora.CheckDeletionProtectionOff, aurora.CheckDefaultMasterUsername,
+		aurora.CheckForceSSLOff, aurora.CheckBurstableClass, aurora.CheckPubliclyAccessible, aurora.CheckFailoverTargetSmaller)
+	wantEvidence(t, finding(t, fs, aurora.CheckBurstableClass, "instance/"+reader), "db.t4g.medium", "reader")
+	wantEvidence(t, finding(t, fs, aurora.CheckPubliclyAccessible, "instance/"+reader), "PubliclyAccessible=true")
+	wantEvidence(t, finding(t, fs, aurora.CheckFailoverTargetSmaller, "instance/"+reader), "db.t4g.medium", writer, "db.r6g.large")
+}
+
+// waitSetting polls the writer until a setting has a value.
+func waitSetting(t *testing.T, c *aurora.Cluster, name, want string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var v string
+		err := c.SQL().QueryRow(context.Background(), "SELECT pg_catalog.current_setting($1)", name).Scan(&v)
+		if err == nil && v == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %q (%v), want %q", name, v, err, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -1,0 +1,102 @@
+// Command advisor prints what aurora.Cluster.Advise finds wrong with an
+// Aurora PostgreSQL cluster: a table of findings (severity, check ID,
+// resource, evidence, fix), or one JSON object per line with -json for
+// pipelines.
+//
+//	go run ./examples/advisor
+//	go run ./examples/advisor -json
+//	go run ./examples/advisor -migration
+//
+// By default it runs against a local emulator with a 1-instance cluster
+// created with the emulator's defaults, which depart from AWS's guidance
+// (no encryption, no deletion protection, the default master user name,
+// rds.force_ssl off, no reader). When AURORA_CLUSTER_ID is set it reads
+// that real cluster, with the normal AWS configuration and the database
+// variables (AURORA_SECRET_ARN or AURORA_DB_USER, AURORA_CA_BUNDLE).
+// Advise only describes and reads: it changes nothing, so -yes is not
+// needed.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/pgaurora/pgaurora/aurora"
+	"github.com/pgaurora/pgaurora/examples/internal/exampleenv"
+)
+
+func main() { exampleenv.Main("advisor", run) }
+
+func run(ctx context.Context, out io.Writer, args []string) error {
+	fs := flag.NewFlagSet("advisor", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print one JSON object per finding instead of a table")
+	migration := fs.Bool("migration", false, "a migration or major upgrade is planned (adds the checks that matter then)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	// The mode line goes to the table output only, so -json output is
+	// JSON lines and nothing else.
+	modeOut := out
+	if *asJSON {
+		modeOut = io.Discard
+	}
+	env, err := exampleenv.Open(ctx, exampleenv.Options{Out: modeOut, ClusterID: "advisor-demo"})
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+
+	findings, err := env.Cluster.Advise(ctx, &aurora.AdviseOptions{PlannedMigration: *migration})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(out)
+		for _, f := range findings {
+			if err := enc.Encode(f); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	fmt.Fprintf(out, "\n%s: %s\n\n", env.Cluster.ID(), exampleenv.Plural(len(findings), "finding"))
+	if len(findings) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEVERITY\tCHECK\tRESOURCE\tEVIDENCE\tFIX")
+	for _, f := range findings {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Severity, f.ID, f.Resource, f.Evidence, fixText(f.Fix))
+	}
+	return tw.Flush()
+}
+
+// fixText is a fix on one line: the parameter changes, the SDK call, or
+// the action.
+func fixText(f aurora.Fix) string {
+	var s string
+	if len(f.Changes) > 0 {
+		group := f.Group
+		if group == "" {
+			group = "a custom"
+		}
+		s = fmt.Sprintf("set in %s %s group:", group, f.Kind)
+		for _, c := range f.Changes {
+			s += " " + c.String()
+		}
+	}
+	for _, more := range []string{f.Workflow, f.Action} {
+		switch {
+		case more == "":
+		case s == "":
+			s = more
+		default:
+			s += "; " + more
+		}
+	}
+	return s
+}
