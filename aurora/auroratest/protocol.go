@@ -120,6 +120,9 @@ func register[In any](name string, run func(e *Emulator, ctx context.Context, in
 }
 
 func (e *Emulator) serveHTTP(w http.ResponseWriter, hr *http.Request) {
+	if e.serveCompleteLogFile(w, hr) { // the REST path of logs.go
+		return
+	}
 	reqID := newRequestID()
 	if isJSONRequest(hr) {
 		e.serveJSON(w, hr, reqID)
