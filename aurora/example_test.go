@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgaurora/pgaurora"
@@ -157,22 +156,29 @@ func ExampleCluster_EnablePgAudit() {
 	// installed: true pgaudit.log: write,ddl
 }
 
-// AuditEntries reads pgAudit entries from the writer's PostgreSQL log through
-// the RDS API (DescribeDBLogFiles, DownloadDBLogFilePortion); it needs no
-// database credentials. This example is not run: it reads a real cluster.
+// AuditEntries reads pgAudit entries from the writer's PostgreSQL log
+// through the RDS API (DescribeDBLogFiles, DownloadDBLogFilePortion); it
+// needs no database credentials. Here pgAudit is enabled first
+// (EnablePgAudit changes nothing when it already is) and one DDL
+// statement is audited and read back.
 func ExampleCluster_AuditEntries() {
 	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		log.Fatal(err)
-	}
-	c, err := aurora.New("my-cluster", aurora.WithAWSConfig(cfg))
-	if err != nil {
-		log.Fatal(err)
-	}
+	c := exampleCluster(ctx)
 	defer c.Close()
+	if _, err := c.EnablePgAudit(ctx, pgaudit.Settings{Log: pgaurora.Ptr(pgaudit.Write | pgaudit.DDL)}, nil); err != nil {
+		log.Fatal(err)
+	}
+	w, err := c.Writer(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	since := time.Now().Add(-time.Second)
+	table := fmt.Sprintf("audited_%d", time.Now().UnixNano())
+	if _, err := w.Exec(ctx, "CREATE TABLE "+table+" (id int)"); err != nil {
+		log.Fatal(err)
+	}
 
-	for e, err := range c.AuditEntries(ctx, &aurora.AuditLogOptions{Since: time.Now().Add(-time.Hour)}) {
+	for e, err := range c.AuditEntries(ctx, &aurora.AuditLogOptions{Since: since}) {
 		var pe *pgaudit.ParseError
 		if errors.As(err, &pe) {
 			log.Print(err) // a malformed entry: the reading goes on
@@ -181,8 +187,11 @@ func ExampleCluster_AuditEntries() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Println(e.Time.Format(time.RFC3339), e.User, e.Class, e.Command, e.ObjectName)
+		if e.ObjectName == "public."+table {
+			fmt.Println(e.User, e.Class, e.Command)
+		}
 	}
+	// Output: postgres ddl CREATE TABLE
 }
 
 // RotateCA moves every instance to another RDS CA, readers first and the

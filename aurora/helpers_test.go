@@ -65,20 +65,35 @@ type apiRecorder struct {
 }
 
 func (r *apiRecorder) Do(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		body, err := io.ReadAll(req.Body)
-		if err != nil {
-			return nil, err
-		}
-		req.Body.Close()
-		req.Body = io.NopCloser(bytes.NewReader(body))
-		if v, err := url.ParseQuery(string(body)); err == nil {
-			r.mu.Lock()
-			r.acts = append(r.acts, v.Get("Action"))
-			r.mu.Unlock()
-		}
+	action, err := requestAction(req)
+	if err != nil {
+		return nil, err
+	}
+	if action != "" {
+		r.mu.Lock()
+		r.acts = append(r.acts, action)
+		r.mu.Unlock()
 	}
 	return r.base.Do(req)
+}
+
+// requestAction returns the Action field of a Query-protocol request
+// ("" for others), leaving the body to be read again.
+func requestAction(req *http.Request) (string, error) {
+	if req.Body == nil {
+		return "", nil
+	}
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return "", err
+	}
+	req.Body.Close()
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	v, err := url.ParseQuery(string(body))
+	if err != nil {
+		return "", nil
+	}
+	return v.Get("Action"), nil
 }
 
 // take returns the actions recorded since the last take.

@@ -83,7 +83,9 @@ func (c *Cluster) findWriter(ctx context.Context, old endpoint) (endpoint, strin
 	err := wait.Until(ctx, writerSearch, writerSearch, func(ctx context.Context) (bool, error) {
 		d, err := c.Describe(ctx)
 		if err != nil {
-			lastErr = err
+			if ctx.Err() == nil { // not the search's own end: keep the reason it failed
+				lastErr = err
+			}
 			return false, nil
 		}
 		if e, ok := c.writerByTopology(ctx, instanceEndpoints(d)); ok {
@@ -93,7 +95,9 @@ func (c *Cluster) findWriter(ctx context.Context, old endpoint) (endpoint, strin
 		if d.Writer != nil && d.Writer.Status == "available" {
 			e := endpointOf(*d.Writer)
 			if err := c.confirmWriter(ctx, e); err != nil {
-				lastErr = err
+				if ctx.Err() == nil {
+					lastErr = err
+				}
 				return false, nil
 			}
 			ep, how = e, "DescribeDBClusters"

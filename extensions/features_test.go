@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/extensions"
@@ -20,8 +21,10 @@ import (
 )
 
 const (
-	plrustMissing = "plrust is not packaged for Debian's PostgreSQL 15 here, so CREATE EXTENSION plrust cannot run; its SQL is checked by exact-output tests"
-	pgtleMissing  = "pg_tle is not packaged for Debian's PostgreSQL 15 here, so pgtle.install_extension cannot run; its SQL is checked by exact-output tests"
+	plrustMissing = "plrust is not packaged for Debian's PostgreSQL 15 here, so CREATE EXTENSION plrust cannot run; " +
+		"GrantPLRustUsage and RevokePLRustUsage run against a trusted language named plrust made from plperl's handlers instead (TestPLRustUsageOnAStandIn)"
+	pgtleMissing = "pg_tle is not packaged for Debian's PostgreSQL 15 here, so pgtle.install_extension and pgtle.uninstall_extension cannot run; " +
+		"their SQL is checked by exact-output tests, and InstallTLE, TLEExtensions and UninstallTLE refuse without the extension (no stand-in can be CREATE EXTENSION pg_tle without its control file)"
 )
 
 func TestOrafce(t *testing.T) {
@@ -270,13 +273,79 @@ func TestPLRust(t *testing.T) {
 		if _, ok := availableExtension(t, db, extensions.PLRust); !ok {
 			t.Skip(plrustMissing)
 		}
-		if err := c.GrantPLRustUsage(ctxT(t), role); err != nil {
-			t.Error(err)
+		// PL/Rust must be preloaded, with a directory to compile in: a
+		// server of the test's own.
+		srv := pgtest.StartServer(t, pgtest.WithPreload(extensions.PLRust),
+			pgtest.WithSettings(map[string]string{"plrust.work_dir": t.TempDir()}))
+		db := pgtest.NewDBOn(t, srv)
+		c := extensions.New(db.Pool)
+		if err := c.InstallPLRust(ctxT(t), "15.4"); err != nil {
+			t.Fatal(err)
 		}
-		if err := c.RevokePLRustUsage(ctxT(t), role); err != nil {
-			t.Error(err)
-		}
+		checkLanguageUsage(t, db, c, "Ok(Some(1))")
 	})
+}
+
+// TestPLRustUsageOnAStandIn runs GrantPLRustUsage and RevokePLRustUsage
+// against a real trusted language named plrust, made from plperl's
+// handlers, since PL/Rust itself is not packaged here: the statements
+// are the ones that run on Aurora, on a language of that name.
+func TestPLRustUsageOnAStandIn(t *testing.T) {
+	db := pgtest.NewDB(t)
+	if _, ok := availableExtension(t, db, extensions.PLRust); ok {
+		t.Skip("plrust is installed here: TestPLRust/live covers it")
+	}
+	mustExec(t, db.Pool, `CREATE EXTENSION plperl;
+CREATE TRUSTED LANGUAGE plrust HANDLER plperl_call_handler INLINE plperl_inline_handler VALIDATOR plperl_validator`)
+	checkLanguageUsage(t, db, extensions.New(db.Pool), "return 1;")
+}
+
+// checkLanguageUsage checks that GrantPLRustUsage lets a role create a
+// function in plrust (with body, returning 1) and RevokePLRustUsage takes
+// that away.
+func checkLanguageUsage(t *testing.T, db *pgtest.DB, c *extensions.Client, body string) {
+	t.Helper()
+	language := extensions.PLRust
+	role := newRole(t, db, "rust dev ", "NOLOGIN")
+	mustExec(t, db.Pool, "REVOKE USAGE ON LANGUAGE "+quote(language)+" FROM PUBLIC; GRANT CREATE ON SCHEMA public TO "+quote(role))
+	usage := func() bool {
+		var ok bool
+		if err := db.Pool.QueryRow(ctxT(t), `SELECT has_language_privilege($1, $2, 'USAGE')`, role, language).Scan(&ok); err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if usage() {
+		t.Fatalf("%q has USAGE on %s before any grant", role, language)
+	}
+	if err := c.GrantPLRustUsage(ctxT(t), role); err != nil || !usage() {
+		t.Fatalf("after GrantPLRustUsage: usage %v, err %v", usage(), err)
+	}
+	// The grant is what lets the role write a function in the language.
+	tx, err := db.Pool.Begin(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	mustExec(t, tx, "SET LOCAL ROLE "+quote(role))
+	if _, err := tx.Exec(ctxT(t), "CREATE FUNCTION public.uses_grant() RETURNS int STRICT LANGUAGE "+quote(language)+" AS "+lit(body)); err != nil {
+		t.Errorf("creating a %s function after the grant: %v", language, err)
+	}
+	tx.Rollback(context.Background())
+	if err := c.RevokePLRustUsage(ctxT(t), role); err != nil || usage() {
+		t.Errorf("after RevokePLRustUsage: usage %v, err %v", usage(), err)
+	}
+	// Without the grant the same statement is refused.
+	tx, err = db.Pool.Begin(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	mustExec(t, tx, "SET LOCAL ROLE "+quote(role))
+	_, err = tx.Exec(ctxT(t), "CREATE FUNCTION public.uses_grant() RETURNS int STRICT LANGUAGE "+quote(language)+" AS "+lit(body))
+	if pe := (*pgconn.PgError)(nil); !errors.As(err, &pe) || pe.Code != "42501" {
+		t.Errorf("creating a %s function after the revoke: want permission denied (42501), got %v", language, err)
+	}
 }
 
 func availableExtension(t testing.TB, db *pgtest.DB, name string) (string, bool) {
@@ -335,12 +404,19 @@ func TestPgTLE(t *testing.T) {
 	if err := c.InstallTLE(ctxT(t), extensions.TLEInstall{Name: "e", Version: "1", Script: "SELECT 1"}); !errors.Is(err, extensions.ErrNotInstalled) {
 		t.Errorf("InstallTLE without pg_tle: want ErrNotInstalled, got %v", err)
 	}
+	if err := c.UninstallTLE(ctxT(t), "e", ""); !errors.Is(err, extensions.ErrNotInstalled) {
+		t.Errorf("UninstallTLE without pg_tle: want ErrNotInstalled, got %v", err)
+	}
 	t.Run("live", func(t *testing.T) {
 		if !st.Available {
 			t.Skip(pgtleMissing)
 		}
-		if !st.Preloaded {
-			t.Skip("pg_tle is available but not in shared_preload_libraries on this server")
+		// pg_tle must be preloaded: a server of the test's own.
+		srv := pgtest.StartServer(t, pgtest.WithPreload(extensions.PgTLE))
+		db := pgtest.NewDBOn(t, srv)
+		c := extensions.New(db.Pool)
+		if st, err := c.TLEStatus(ctxT(t)); err != nil || !st.Preloaded || !st.Available {
+			t.Fatalf("status on a server preloading pg_tle: %+v, %v", st, err)
 		}
 		mustExec(t, db.Pool, "CREATE EXTENSION pg_tle")
 		e := extensions.TLEInstall{Name: "pgaurora_tle_test", Version: "0.1", Description: "test", Script: "CREATE FUNCTION pgaurora_tle_f() RETURNS int AS $$ SELECT 42 $$ LANGUAGE sql;"}
@@ -348,11 +424,24 @@ func TestPgTLE(t *testing.T) {
 			t.Fatal(err)
 		}
 		list, err := c.TLEExtensions(ctxT(t))
-		if err != nil || len(list) != 1 || list[0].Name != e.Name {
+		if err != nil || len(list) != 1 || list[0].Name != e.Name || list[0].DefaultVersion != e.Version {
 			t.Fatalf("TLE extensions %v %v", list, err)
 		}
+		// Registered means CREATE EXTENSION works, and its function runs.
+		mustExec(t, db.Pool, "CREATE EXTENSION "+quote(e.Name))
+		var v int
+		if err := db.Pool.QueryRow(ctxT(t), "SELECT pgaurora_tle_f()").Scan(&v); err != nil || v != 42 {
+			t.Fatalf("the TLE extension's function: %d, %v", v, err)
+		}
+		mustExec(t, db.Pool, "DROP EXTENSION "+quote(e.Name))
 		if err := c.UninstallTLE(ctxT(t), e.Name, ""); err != nil {
 			t.Fatal(err)
+		}
+		if list, err := c.TLEExtensions(ctxT(t)); err != nil || len(list) != 0 {
+			t.Errorf("after UninstallTLE: %v, %v", list, err)
+		}
+		if _, err := db.Pool.Exec(ctxT(t), "CREATE EXTENSION "+quote(e.Name)); err == nil {
+			t.Error("CREATE EXTENSION still works after UninstallTLE")
 		}
 	})
 }

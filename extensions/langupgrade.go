@@ -269,6 +269,7 @@ func UpgradeLanguages(ctx context.Context, db pgaurora.Querier, backup io.Writer
 		if err != nil {
 			return nil, fail(err)
 		}
+		creator := runner
 		if e.Owner != runner {
 			var can bool
 			if err := tx.QueryRow(ctx, `SELECT pg_catalog.pg_has_role($1, 'MEMBER')`, e.Owner).Scan(&can); err != nil {
@@ -280,8 +281,20 @@ func UpgradeLanguages(ctx context.Context, db pgaurora.Querier, backup io.Writer
 					return nil, fail(err)
 				}
 				q = "SET LOCAL ROLE " + o + ";\n" + q + ";\nSET LOCAL ROLE " + quoteRole(runner)
+				creator = e.Owner
 			} else {
 				res.Warnings = append(res.Warnings, fmt.Sprintf("extension %q was owned by %q, which %q cannot act as; it now belongs to %q", e.Name, e.Owner, runner, runner))
+			}
+		}
+		if p.defaultACL {
+			// The extension's own functions get the ACL its script gives
+			// them, not the default privileges of the role running it.
+			suspend, restore, err := suspendDefaultFunctionACLs(ctx, tx, creator)
+			if err != nil {
+				return nil, fail(err)
+			}
+			if len(suspend) > 0 {
+				q = strings.Join(suspend, ";\n") + ";\n" + q + ";\n" + strings.Join(restore, ";\n")
 			}
 		}
 		if _, err := tx.Exec(ctx, q); err != nil {

@@ -65,7 +65,9 @@ func ExampleWal2JSONChanges() {
 
 // A cron-style slot check: alert on slots inactive for an hour or holding
 // more than 50 GiB of WAL, and drop the inactive ones. The monitor's state
-// is kept between runs so that inactivity is measured across them.
+// is kept between runs so that inactivity is measured across them. Not run
+// by go test: it needs a cluster whose slots have been idle for an hour
+// (TestSlotMonitor checks the same calls against real slots).
 func ExampleMonitor() {
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, "postgres://admin@writer.cluster-x.rds.amazonaws.com/app")

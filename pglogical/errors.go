@@ -1,6 +1,7 @@
 package pglogical
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/conninfo"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // Sentinel errors, matched with errors.Is. Errors returned by this package
@@ -201,4 +203,44 @@ func wrap(op string, err error, secrets ...string) error {
 		return nil
 	}
 	return fmt.Errorf("pglogical: %s: %w", op, classify(err, secrets...))
+}
+
+// concurrentWrite is how long a catalog write that races pglogical's own
+// workers is retried: pglogical's manager and apply workers update the
+// same catalog rows (a node's, a subscription's) that drop_node and
+// drop_subscription delete, and PostgreSQL then aborts the statement with
+// "tuple concurrently updated". The statement's transaction rolled back, so
+// running it again is safe.
+var concurrentWrite = pgaurora.Wait{MinDelay: 20 * time.Millisecond, MaxDelay: 500 * time.Millisecond, MaxWait: 10 * time.Second}
+
+// isConcurrentUpdate reports whether err is PostgreSQL's internal error for
+// a catalog row another transaction changed under this one.
+func isConcurrentUpdate(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "XX000" &&
+		(pgErr.Message == "tuple concurrently updated" || pgErr.Message == "tuple concurrently deleted")
+}
+
+// retryConcurrentUpdate runs write, again while it fails only because a
+// pglogical worker changed the same catalog row at the same moment.
+func retryConcurrentUpdate(ctx context.Context, write func(ctx context.Context) error) error {
+	var last error
+	err := wait.Until(ctx, concurrentWrite, concurrentWrite, func(ctx context.Context) (bool, error) {
+		err := write(ctx)
+		var pgErr *pgconn.PgError
+		if last != nil && errors.As(err, &pgErr) && pgErr.Code == "25P02" {
+			// The caller's own transaction: it cannot run the statement
+			// again, so the race is what to report.
+			return true, last
+		}
+		last = err
+		if last != nil && isConcurrentUpdate(last) {
+			return false, nil
+		}
+		return true, last
+	})
+	if last != nil && isConcurrentUpdate(last) {
+		return last
+	}
+	return err
 }

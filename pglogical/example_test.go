@@ -35,7 +35,8 @@ func ExampleParameters() {
 
 // The AWS walkthrough: a provider node with its tables in the default
 // replication set, a subscriber node, and a subscription that copies the
-// data, waited for.
+// data, waited for. Not run by go test: it needs two servers that preload
+// pglogical (the tests' walkthrough runs the same calls on two).
 func Example_walkthrough() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -81,7 +82,9 @@ func Example_walkthrough() {
 	}
 }
 
-// Diagnose a pair and repair it when the procedure can.
+// Diagnose a pair and repair it when the procedure can. Not run by go
+// test: prov and sub stand for clients on a broken pair
+// (TestBreakAndRepair breaks a pair several ways and runs the same calls).
 func ExampleRepair() {
 	ctx := context.Background()
 	var prov, sub *pglogical.Client // connected to the provider and subscriber databases

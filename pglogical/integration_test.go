@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/pgserver"
 	"github.com/pgaurora/pgaurora/internal/pgtest"
+	"github.com/pgaurora/pgaurora/internal/sqlquote"
 )
 
 func logOf(s *pgserver.Server) LogSource {
@@ -899,5 +901,71 @@ func TestTwoWay(t *testing.T) {
 		if strings.HasPrefix(s, "create") {
 			t.Errorf("second setup took step %q", s)
 		}
+	}
+}
+
+// TestSwitchInterface moves a running subscription to another interface
+// of its provider node: the subscriber's catalog names the new interface,
+// the apply worker connects to the provider through it (the interface
+// logs in as another role, which pg_stat_replication shows), and changes
+// keep flowing.
+func TestSwitchInterface(t *testing.T) {
+	// The role the second interface logs in as, dropped after
+	// everything else (cleanups run last-registered first).
+	role := fmt.Sprintf("pgaurora_switch_%d", dbSeq.Add(1))
+	admin := newDB(t, provSrv)
+	if _, err := admin.Pool.Exec(testCtx(t), "CREATE ROLE "+sqlquote.MustIdent(role)+" LOGIN SUPERUSER REPLICATION"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Pool.Exec(context.Background(), "DROP ROLE "+sqlquote.MustIdent(role)); err != nil {
+			t.Logf("dropping role %s: %v", role, err)
+		}
+	})
+	prov, sub := pair(t)
+	ctx := testCtx(t)
+	name := walkthrough(t, prov, sub, 10)
+	alt, err := prov.dsn.With("user", role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The provider node as the subscriber knows it gets the interface.
+	if _, err := sub.client.AddInterface(ctx, prov.node, "alt", alt); err != nil {
+		t.Fatal(err)
+	}
+	iface := func() string {
+		var n string
+		if err := sub.pool.QueryRow(ctx, `SELECT i.if_name::text FROM pglogical.subscription s
+			JOIN pglogical.node_interface i ON i.if_id = s.sub_origin_if WHERE s.sub_name = $1`, name).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if before := iface(); before == "alt" {
+		t.Fatalf("the subscription uses %q before the switch", before)
+	}
+	if err := sub.client.SwitchInterface(ctx, name, "alt"); err != nil {
+		t.Fatal(err)
+	}
+	if got := iface(); got != "alt" {
+		t.Fatalf("after SwitchInterface the subscription uses interface %q, want alt", got)
+	}
+	pgtest.WaitFor(t, "the apply worker to connect through the new interface", 60*time.Second, func() (bool, string) {
+		var users []string
+		if err := prov.pool.QueryRow(ctx, "SELECT coalesce(array_agg(usename::text), '{}') FROM pg_stat_replication WHERE application_name = $1", name).Scan(&users); err != nil {
+			return false, err.Error()
+		}
+		return slices.Equal(users, []string{role}), fmt.Sprintf("walsenders of %s log in as %v", name, users)
+	})
+	mustExec(t, prov, "INSERT INTO docs_lab_table VALUES (1001)")
+	pgtest.WaitFor(t, "a row to replicate after the switch", 30*time.Second, func() (bool, string) {
+		n := count(t, sub, "SELECT count(*) FROM docs_lab_table WHERE a = 1001")
+		return n == 1, fmt.Sprintf("%d rows", n)
+	})
+	if err := sub.client.SwitchInterface(ctx, name, "no_such_interface"); err == nil {
+		t.Error("SwitchInterface to a missing interface succeeded")
+	}
+	if err := sub.client.SwitchInterface(ctx, name, ""); !errors.Is(err, ErrInvalid) {
+		t.Errorf("SwitchInterface to an empty name: want ErrInvalid, got %v", err)
 	}
 }

@@ -56,14 +56,17 @@ func (c *Client) CreateNode(ctx context.Context, name string, dsn pgaurora.ConnS
 
 // DropNode drops a node (pglogical.drop_node). Dropping the local node
 // requires that it has no subscriptions. With ifExists a missing node is
-// not an error.
+// not an error. A drop that races pglogical's own workers ("tuple
+// concurrently updated") is run again, for at most 10 seconds.
 func (c *Client) DropNode(ctx context.Context, name string, ifExists bool) error {
 	if err := checkName("node name", name); err != nil {
 		return err
 	}
 	op := fmt.Sprintf("drop node %q", name)
 	var ok *bool
-	if err := c.q.QueryRow(ctx, "SELECT pglogical.drop_node($1, $2)", name, ifExists).Scan(&ok); err != nil {
+	if err := retryConcurrentUpdate(ctx, func(ctx context.Context) error {
+		return c.q.QueryRow(ctx, "SELECT pglogical.drop_node($1, $2)", name, ifExists).Scan(&ok)
+	}); err != nil {
 		return wrap(op, err)
 	}
 	if ok == nil {

@@ -193,14 +193,17 @@ func (c *Client) CreateSubscription(ctx context.Context, spec SubscriptionSpec) 
 // pglogical also drops its replication slot on the provider when it can
 // reach it; a slot left behind (provider down) must be dropped there, for
 // example with PrepareUpgrade or DropSlot. With ifExists a missing
-// subscription is not an error.
+// subscription is not an error. A drop that races pglogical's own workers
+// ("tuple concurrently updated") is run again, for at most 10 seconds.
 func (c *Client) DropSubscription(ctx context.Context, name string, ifExists bool) error {
 	if err := checkName("subscription name", name); err != nil {
 		return err
 	}
 	op := fmt.Sprintf("drop subscription %q", name)
 	var id *uint32
-	if err := c.q.QueryRow(ctx, "SELECT pglogical.drop_subscription($1, $2)", name, ifExists).Scan(&id); err != nil {
+	if err := retryConcurrentUpdate(ctx, func(ctx context.Context) error {
+		return c.q.QueryRow(ctx, "SELECT pglogical.drop_subscription($1, $2)", name, ifExists).Scan(&id)
+	}); err != nil {
 		return wrap(op, err)
 	}
 	if id == nil {

@@ -1,6 +1,7 @@
 package pglogical
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -308,4 +309,35 @@ func mustDSN(t testing.TB, m map[string]string) pgaurora.ConnString {
 		t.Fatalf("NewConnString: %v", err)
 	}
 	return d
+}
+
+func TestRetryConcurrentUpdate(t *testing.T) {
+	raced := &pgconn.PgError{Severity: "ERROR", Code: "XX000", Message: "tuple concurrently updated"}
+	aborted := &pgconn.PgError{Severity: "ERROR", Code: "25P02", Message: "current transaction is aborted"}
+	other := &pgconn.PgError{Severity: "ERROR", Code: "XX000", Message: "cache lookup failed"}
+	for _, tc := range []struct {
+		name    string
+		results []error
+		want    error
+		calls   int
+	}{
+		{"succeeds at once", []error{nil}, nil, 1},
+		{"a race, then success", []error{raced, raced, nil}, nil, 3},
+		{"another internal error is not retried", []error{other}, other, 1},
+		{"inside the caller's transaction the race is reported", []error{raced, aborted}, raced, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := 0
+			err := retryConcurrentUpdate(t.Context(), func(context.Context) error {
+				calls++
+				return tc.results[min(calls, len(tc.results))-1]
+			})
+			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Errorf("err = %v, want %v", err, tc.want)
+			}
+			if calls != tc.calls {
+				t.Errorf("write ran %d times, want %d", calls, tc.calls)
+			}
+		})
+	}
 }

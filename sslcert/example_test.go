@@ -5,13 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"os"
+	"net"
+	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
 	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/aurora/auroratest"
 	"github.com/pgaurora/pgaurora/sslcert"
 )
 
@@ -40,27 +42,30 @@ func ExampleNewPlan() {
 }
 
 // The documented rotation: merge the new CA into the clients' bundle
-// (keeping the old ones), plan against it, execute, and verify.
+// (keeping the old ones), plan against it, execute, and verify. Here a
+// local Aurora emulator (aurora/auroratest) stands in for RDS; against
+// AWS, build the client from config.LoadDefaultConfig and load the
+// clients' bundle and AWS's global-bundle.pem with LoadFile.
 func ExampleExecute() {
 	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx)
+	emu, err := auroratest.Start(ctx, auroratest.WithCluster("orders", auroratest.ClusterConfig{Instances: 2}))
 	if err != nil {
 		log.Fatal(err)
 	}
-	api := rds.NewFromConfig(cfg)
+	defer emu.Close()
+	api := rds.NewFromConfig(emu.AWSConfig())
 
-	current, err := sslcert.LoadFile("/etc/myapp/rds-ca.pem")
+	// The clients trust the cluster's current CA; the bundle RDS
+	// publishes holds every CA.
+	current, err := sslcert.ParsePEM(emu.CACertificatePEM(sslcert.CARSA2048G1))
 	if err != nil {
 		log.Fatal(err)
 	}
-	global, err := sslcert.LoadFile("global-bundle.pem") // downloaded from RDS
+	global, err := sslcert.ParsePEM(emu.CABundlePEM())
 	if err != nil {
 		log.Fatal(err)
 	}
 	merged := current.Merge(global)
-	if err := merged.WriteFile("/etc/myapp/rds-ca.pem"); err != nil {
-		log.Fatal(err)
-	}
 
 	plan, err := sslcert.PlanRotation(ctx, api, "orders", sslcert.CAECC384G1, &sslcert.PlanOptions{TrustStore: merged})
 	if err != nil {
@@ -68,28 +73,53 @@ func ExampleExecute() {
 	}
 	fmt.Print(plan)
 	res, err := sslcert.Execute(ctx, api, plan, &sslcert.ExecuteOptions{
+		Wait: pgaurora.Wait{MinDelay: 50 * time.Millisecond}, // the emulator is fast; leave it out on AWS
 		Progress: func(e pgaurora.Event) {
-			fmt.Fprintln(os.Stderr, e)
+			if e.Step == "done" { // also wait-available, modify, apply and verify
+				fmt.Println(e.Resource, "verified on", sslcert.CAECC384G1)
+			}
 		},
 	})
 	if err != nil {
 		log.Fatal(err) // a *sslcert.RotationError lists the instances rotated
 	}
 	fmt.Println("rotated:", res.Rotated)
+	// Output:
+	// CA rotation of cluster orders to rds-ca-ecc384-g1
+	//   orders-instance-2 (reader, available): step 1: rds-ca-rsa2048-g1 -> rds-ca-ecc384-g1
+	//   orders-instance-1 (writer, available): step 2: rds-ca-rsa2048-g1 -> rds-ca-ecc384-g1
+	// orders-instance-2 verified on rds-ca-ecc384-g1
+	// orders-instance-1 verified on rds-ca-ecc384-g1
+	// rotated: [orders-instance-2 orders-instance-1]
 }
 
 // Check which CA signed a server's certificate and whether a bundle
-// verifies it, without logging in.
+// verifies it, without logging in. Here the server is an instance of a
+// local Aurora emulator, checked against the emulator's CA bundle; on
+// AWS, pass the instance or cluster endpoint and global-bundle.pem.
 func ExampleCheckServer() {
-	store, err := sslcert.LoadFile("global-bundle.pem")
+	ctx := context.Background()
+	emu, err := auroratest.Start(ctx, auroratest.WithCluster("orders", auroratest.ClusterConfig{Instances: 1}))
 	if err != nil {
 		log.Fatal(err)
 	}
-	res, err := sslcert.CheckServer(context.Background(),
-		"orders.cluster-abc.us-east-1.rds.amazonaws.com:5432",
-		&sslcert.CheckOptions{TrustStore: store})
+	defer emu.Close()
+	out, err := rds.NewFromConfig(emu.AWSConfig()).DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{
+		DBInstanceIdentifier: aws.String("orders-instance-1")})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(res.CAIdentifier, res.NotAfter, res.Verified, res.VerifyError)
+	ep := out.DBInstances[0].Endpoint
+	addr := net.JoinHostPort(aws.ToString(ep.Address), strconv.Itoa(int(aws.ToInt32(ep.Port))))
+
+	store, err := sslcert.ParsePEM(emu.CABundlePEM())
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := sslcert.CheckServer(ctx, addr, &sslcert.CheckOptions{TrustStore: store})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("signed by", res.CAIdentifier, "verified:", res.Verified, "error:", res.VerifyError, "unexpired:", res.NotAfter.After(time.Now()))
+	// Output: signed by rds-ca-rsa2048-g1 verified: true error: <nil> unexpired: true
 }

@@ -32,7 +32,7 @@ func (n none) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
 	return pgconn.CommandTag{}, n.err
 }
 func (n none) Query(context.Context, string, ...any) (pgx.Rows, error) { return nil, n.err }
-func (n none) QueryRow(context.Context, string, ...any) pgx.Row        { return row{n.err} }
+func (n none) QueryRow(context.Context, string, ...any) pgx.Row        { return row(n) }
 func (n none) Begin(context.Context) (pgx.Tx, error)                   { return nil, n.err }
 
 type row struct{ err error }
