@@ -298,9 +298,56 @@ type auditLogFile struct {
 	size        int64
 }
 
+// throttleMaxWait is how long a reading goes on asking again while the
+// API throttles it, once the SDK's retryer has given up.
+const throttleMaxWait = 2 * time.Minute
+
+// throttled reports whether err is the API refusing a call for its rate.
+func throttled(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException":
+		return true
+	}
+	return false
+}
+
+// unthrottled calls f, and again, backing off as the reading's Wait says,
+// while the API throttles it (after the SDK's own retries), for at most
+// throttleMaxWait; then it returns the last throttling error.
+func (a *auditRead) unthrottled(ctx context.Context, f func(ctx context.Context) error) error {
+	var last error
+	err := wait.Until(ctx, pgaurora.Wait{MinDelay: a.follow.MinDelay, MaxDelay: a.follow.MaxDelay, MaxWait: throttleMaxWait}, defaultFollowWait,
+		func(ctx context.Context) (bool, error) {
+			last = f(ctx)
+			if last != nil && throttled(last) {
+				return false, nil
+			}
+			return true, last
+		})
+	if err != nil && wait.IsTimeout(err) && last != nil {
+		return last
+	}
+	return err
+}
+
 // list lists the instance's stderr log files last written at or after
-// Since, oldest first.
+// Since, oldest first, asking again while the API throttles.
 func (a *auditRead) list(ctx context.Context) ([]auditLogFile, error) {
+	var files []auditLogFile
+	err := a.unthrottled(ctx, func(ctx context.Context) error {
+		var err error
+		files, err = a.listOnce(ctx)
+		return err
+	})
+	return files, err
+}
+
+// listOnce lists the log files once.
+func (a *auditRead) listOnce(ctx context.Context) ([]auditLogFile, error) {
 	in := &rds.DescribeDBLogFilesInput{DBInstanceIdentifier: aws.String(a.instance)}
 	if !a.o.Since.IsZero() {
 		in.FileLastWritten = aws.Int64(a.o.Since.UnixMilli())
@@ -781,7 +828,8 @@ func (a *auditRead) fetchPortions(ctx context.Context, fr *fileRead, from filePo
 }
 
 // portion downloads one portion. A response cut short (see
-// bufferRequestBody) is asked for again.
+// bufferRequestBody) is asked for again, and so is a call the API
+// throttles.
 func (a *auditRead) portion(ctx context.Context, name, marker string) (*rds.DownloadDBLogFilePortionOutput, error) {
 	in := &rds.DownloadDBLogFilePortionInput{
 		DBInstanceIdentifier: aws.String(a.instance),
@@ -789,19 +837,24 @@ func (a *auditRead) portion(ctx context.Context, name, marker string) (*rds.Down
 		Marker:               aws.String(marker),
 		NumberOfLines:        aws.Int32(int32(a.o.LinesPerCall)),
 	}
-	for attempt := 1; ; attempt++ {
-		out, err := a.c.api.DownloadDBLogFilePortion(ctx, in, bufferRequestBody)
-		var de *smithy.DeserializationError
-		if err != nil && errors.As(err, &de) && attempt < 3 && ctx.Err() == nil {
-			if wait.Sleep(ctx, time.Duration(attempt)*100*time.Millisecond) == nil {
-				continue
+	var out *rds.DownloadDBLogFilePortionOutput
+	err := a.unthrottled(ctx, func(ctx context.Context) error {
+		for attempt := 1; ; attempt++ {
+			var err error
+			out, err = a.c.api.DownloadDBLogFilePortion(ctx, in, bufferRequestBody)
+			var de *smithy.DeserializationError
+			if err != nil && errors.As(err, &de) && attempt < 3 && ctx.Err() == nil {
+				if wait.Sleep(ctx, time.Duration(attempt)*100*time.Millisecond) == nil {
+					continue
+				}
 			}
+			return err
 		}
-		if err != nil {
-			return nil, fmt.Errorf("downloading from marker %s: %w", marker, err)
-		}
-		return out, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("downloading from marker %s: %w", marker, err)
 	}
+	return out, nil
 }
 
 // bufferRequestBody makes a call send its request body from memory.
