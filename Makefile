@@ -62,4 +62,5 @@ bench: deps
 	$(BENCH) -bench 'UpgradeLanguages1000$$/latency-proxy' -benchtime 4x ./extensions/
 	$(BENCH) -bench InitialSync -benchtime 6x ./pglogical/
 	$(BENCH) -bench FailoverRecovery -benchtime 5x ./aurora/
+	$(BENCH) -bench '^BenchmarkAuditLogRead$$' -benchtime 1x ./aurora/
 	$(BENCH) -bench . -benchtime 5x ./aurora/auroratest/

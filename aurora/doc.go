@@ -92,8 +92,12 @@
 // # Audit log, diagnostics and cost
 //
 // AuditEntries streams pgAudit entries from an instance's PostgreSQL log files
-// through the RDS API (DescribeDBLogFiles, DownloadDBLogFilePortion) as an
-// iterator, a portion at a time. SampleWaitEvents samples the writer's
+// through the RDS API (DescribeDBLogFiles, DownloadDBLogFilePortion, or
+// with WholeFiles the signed downloadCompleteLogFile GET) as an iterator:
+// pipelined (the next portion requested while one is parsed, several
+// files at once, entries still in log order), and with Follow like
+// tail -F across rotations, resumable from a saved AuditCursor with no
+// entry lost or repeated. SampleWaitEvents samples the writer's
 // pg_stat_activity and reports wait events by share, the way Performance
 // Insights does (SummarizeWaitEvents, ClassifyWait and WaitHint are its
 // pure parts). InactiveSlots lists the replication slots no consumer reads,

@@ -55,4 +55,51 @@
 //		if err != nil { ... }
 //		fmt.Println(e.Time, e.User, e.Class, e.Command, e.ObjectName)
 //	}
+//
+// # JSON lines
+//
+// WriteJSON and Entry.AppendJSON write one JSON object per entry, for log
+// pipelines (Elasticsearch, Splunk, CloudWatch, jq) that want fields
+// rather than pgAudit's CSV; Entry.MarshalJSON and Entry.UnmarshalJSON
+// use the same object, which reads back to an equal entry. The object has
+// these members, always all of them, in this order:
+//
+//	time             string  the log line's time, RFC 3339 with the fraction the prefix
+//	                         shows and the offset it was logged in ("2024-05-06T10:00:01Z");
+//	                         null when the prefix has no time
+//	remote           string  the client address as the prefix shows it ("10.0.0.7(40112)",
+//	                         "[local]"); "" when the prefix has none
+//	user             string  the session user; "" when the prefix has none
+//	database         string  the database; "" when the prefix has none
+//	pid              number  the backend's process ID; 0 when the prefix has none
+//	application      string  the application name ("[unknown]" when it was empty)
+//	session_id       string  the session ID (%c); "" when the prefix has none
+//	severity         string  LOG, NOTICE, WARNING, INFO or DEBUG
+//	type             string  SESSION or OBJECT
+//	statement_id     number  the statement's number in its session
+//	substatement_id  number  the substatement's number in its statement
+//	class            string  READ, WRITE, FUNCTION, ROLE, DDL or MISC
+//	command          string  the command tag ("INSERT", "ALTER TABLE")
+//	object_type      string  TABLE, VIEW, FUNCTION, ...; "" when none
+//	object_name      string  the fully qualified object name; "" when none
+//	statement        string  the statement, or a marker: "<not logged>", "<previously
+//	                         logged>"; "<REDACTED>" inside it where pgAudit put it
+//	parameter        string  the parameter field as pgAudit wrote it: a CSV list, "<none>",
+//	                         "<not logged>", "<previously logged>"
+//	parameters       array   that field split into values (Entry.Parameters): [] for
+//	                         "<none>", null when it holds no list; ignored when read back
+//	rows             number  rows retrieved or affected; null without pgaudit.log_rows
+//
+// Markers stay exactly as pgAudit wrote them, so that "<REDACTED>" can be
+// searched for in the JSON text: only what JSON requires is escaped (",
+// \ and control characters), not <, > or &. A newline inside a statement
+// is \n, so an object is always one line. Bytes that are not valid UTF-8
+// (PostgreSQL writes none in a UTF-8 database) become U+FFFD.
+//
+//	w := bufio.NewWriter(os.Stdout)
+//	for e, err := range pgaudit.Entries(logFile, nil) {
+//		if err != nil { ... }
+//		pgaudit.WriteJSON(w, &e)
+//	}
+//	w.Flush()
 package pgaudit

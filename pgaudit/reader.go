@@ -83,15 +83,19 @@ type Reader struct {
 	srcErr error
 	lineNo int64
 	line   []byte // current line, without the newline
-	unread bool
-	blk    strings.Builder // text of recent entries; see blockSize
-	tmp    []byte          // a decoded typed field
-	cur    Entry
-	caps   captures
-	memo   matchScratch
-	tp     timeParser
-	stats  ReaderStats
-	done   bool
+	// lineLen is the current line's length in the source, with its
+	// newline; read counts the bytes read from the source.
+	lineLen int
+	read    int64
+	unread  bool
+	blk     strings.Builder // text of recent entries; see blockSize
+	tmp     []byte          // a decoded typed field
+	cur     Entry
+	caps    captures
+	memo    matchScratch
+	tp      timeParser
+	stats   ReaderStats
+	done    bool
 }
 
 const readBufSize = 256 << 10
@@ -112,6 +116,24 @@ func NewReader(src io.Reader, opts *ReaderOptions) *Reader {
 	r.tp.loc = opts.Location
 	r.buf = make([]byte, 4096)
 	return r
+}
+
+// Offset returns how many bytes of the source the Reader has used: after
+// Next returned an entry or a *ParseError, the offset just past the last
+// line of that entry; after io.EOF, the length of the source. A Reader of
+// the same source started at that offset goes on where this one stopped,
+// with the next entry (the Reader does not read ahead in lines, only in
+// bytes it buffers, which Offset leaves out). Log followers save it with
+// the name of the file as their position.
+func (r *Reader) Offset() int64 {
+	if r == nil {
+		return 0
+	}
+	off := r.read - int64(r.w-r.r)
+	if r.unread {
+		off -= int64(r.lineLen)
+	}
+	return off
 }
 
 // Stats returns the counts so far.
@@ -140,6 +162,7 @@ func (r *Reader) nextLine() error {
 	for {
 		if i := bytes.IndexByte(r.buf[r.r:r.w], '\n'); i >= 0 {
 			r.line = r.buf[r.r : r.r+i]
+			r.lineLen = i + 1
 			r.r += i + 1
 			r.lineNo++
 			return nil
@@ -147,6 +170,7 @@ func (r *Reader) nextLine() error {
 		if r.srcErr != nil {
 			if r.r < r.w {
 				r.line = r.buf[r.r:r.w]
+				r.lineLen = r.w - r.r
 				r.r = r.w
 				r.lineNo++
 				return nil
@@ -183,6 +207,7 @@ func (r *Reader) nextLine() error {
 			return fmt.Errorf("pgaudit: the source's Read returned %d for a %d-byte buffer", n, len(r.buf)-r.w)
 		}
 		r.w += n
+		r.read += int64(n)
 		if err != nil {
 			r.srcErr = err
 		} else if n == 0 {
@@ -201,6 +226,7 @@ func (r *Reader) skipLine() {
 			r.srcErr = fmt.Errorf("pgaudit: the source's Read returned %d for a %d-byte buffer", n, len(r.buf))
 			return
 		}
+		r.read += int64(n)
 		if i := bytes.IndexByte(r.buf[:n], '\n'); i >= 0 {
 			r.r, r.w = i+1, n
 			return

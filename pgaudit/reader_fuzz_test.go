@@ -9,6 +9,7 @@ import (
 	_ "time/tzdata" // the fuzz targets' zones, wherever tzdata is missing
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // FuzzReader feeds arbitrary text to the reader under an arbitrary
@@ -69,13 +70,30 @@ func FuzzReader(f *testing.F) {
 func readConsistently(t *testing.T, p *Prefix, opts *ReaderOptions, log string) {
 	t.Helper()
 	r := NewReader(strings.NewReader(log), opts)
+	var results []string // each entry's JSON, or "error"
+	var offsets []int64
 	for e, err := range r.All() {
+		offsets = append(offsets, r.Offset())
+		if off := r.Offset(); off < 0 || off > int64(len(log)) || len(offsets) > 1 && off < offsets[len(offsets)-2] {
+			t.Fatalf("Offset %d after %v (log of %d bytes, offsets so far %v)", off, err, len(log), offsets)
+		}
 		if err != nil {
 			var pe *ParseError
 			if !errors.As(err, &pe) {
 				t.Fatalf("a strings.Reader gave a non-parse error: %v", err)
 			}
+			results = append(results, "error")
 			continue
+		}
+		results = append(results, string(e.AppendJSON(nil)))
+		if validUTF8(&e) {
+			var back Entry
+			if err := back.UnmarshalJSON(e.AppendJSON(nil)); err != nil {
+				t.Fatalf("entry read from %q: its JSON does not read back: %v", log, err)
+			}
+			if diff := cmp.Diff(e, back, timeEqual); diff != "" {
+				t.Fatalf("entry read from %q: JSON round trip (-entry +back):\n%s", log, diff)
+			}
 		}
 		b, err := appendEntry(nil, p, &e)
 		if err != nil {
@@ -103,6 +121,21 @@ func readConsistently(t *testing.T, p *Prefix, opts *ReaderOptions, log string) 
 	}
 	if st := r.Stats(); st.Entries+st.Malformed > st.Lines {
 		t.Fatalf("stats %+v: more results than lines", st)
+	}
+	// A Reader started at the offset after any result gives the results
+	// that followed it.
+	for i, off := range offsets {
+		var rest []string
+		for e, err := range Entries(strings.NewReader(log[off:]), opts) {
+			if err != nil {
+				rest = append(rest, "error")
+			} else {
+				rest = append(rest, string(e.AppendJSON(nil)))
+			}
+		}
+		if diff := cmp.Diff(results[i+1:], rest, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("reading %q again from offset %d, after result %d (-first +again):\n%s", log, off, i, diff)
+		}
 	}
 }
 

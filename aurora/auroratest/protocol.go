@@ -202,6 +202,9 @@ func actionTable(list ...namedAction) map[string]action {
 }
 
 func (e *Emulator) serveHTTP(w http.ResponseWriter, hr *http.Request) {
+	if e.serveCompleteLogFile(w, hr) { // the REST path of logs.go
+		return
+	}
 	reqID := newRequestID()
 	if isJSONRequest(hr) {
 		e.serveJSON(w, hr, reqID)
