@@ -14,7 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/pgaurora/pgaurora/internal/jsontext"
 
 	"github.com/pgaurora/pgaurora"
 )
@@ -208,68 +209,9 @@ func appendStmtMeta(dst []byte, m backupStmtMeta) []byte {
 	return append(dst, '}')
 }
 
-// jsonSafe reports the ASCII bytes encoding/json writes as they are.
-var jsonSafe = func() (t [utf8.RuneSelf]bool) {
-	for b := byte(0x20); b < utf8.RuneSelf; b++ {
-		t[b] = b != '"' && b != '\\' && b != '<' && b != '>' && b != '&'
-	}
-	return t
-}()
-
-// appendJSONString appends s as encoding/json writes a string: with
-// <, > and & escaped, U+2028 and U+2029 escaped, and invalid UTF-8
-// replaced by U+FFFD.
-func appendJSONString(dst []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			if jsonSafe[b] {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		if c == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if c == '\u2028' || c == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+// appendJSONString appends s as encoding/json writes a string (with <, >
+// and & escaped).
+func appendJSONString(dst []byte, s string) []byte { return jsontext.AppendString(dst, s, true) }
 
 func writeBackup(w io.Writer, p *LanguagePlan, stmts []stmt) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
