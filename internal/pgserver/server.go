@@ -594,6 +594,11 @@ func (s *Server) writeConf() error {
 		"max_connections":         "100",
 		"timezone":                "UTC",
 		"log_timezone":            "UTC",
+		// Dynamic shared memory in the data directory (pg_dynshmem), not
+		// in /dev/shm: a server killed as a crash is (SIGKILL) leaves its
+		// segments behind, and there they go with the data directory
+		// instead of piling up in RAM until the machine reboots.
+		"dynamic_shared_memory_type": "mmap",
 	}
 	if !s.cfg.Durable {
 		set["fsync"] = "off"
