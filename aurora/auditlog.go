@@ -3,6 +3,8 @@ package aurora
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -932,7 +934,10 @@ func (c *Cluster) completeLogFiles() (*completeLogFiles, error) {
 }
 
 // emptyPayloadHash is the SHA-256 of an empty body, hex encoded.
-const emptyPayloadHash = "e3b0c44298fc1c229afbf4c8996fb92427ae41e4649b934de495991b7852b855"
+var emptyPayloadHash = func() string {
+	sum := sha256.Sum256(nil)
+	return hex.EncodeToString(sum[:])
+}()
 
 // open starts downloading a whole log file. A refusal comes back as a
 // smithy.APIError with RDS's error code (DBInstanceNotFound,

@@ -2,19 +2,21 @@ package auroratest
 
 import (
 	"bufio"
+	"context"
 	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 // IAM database authentication, checked by the servers themselves. When a
@@ -364,57 +366,19 @@ func checkIAMToken(token, user string, endpoints []string, keys iamKeys, now tim
 	case now.After(signed.Add(lifetime)):
 		return fmt.Errorf("the token expired at %s (signed at %s)", signed.Add(lifetime).Format(time.RFC3339), signed.Format(time.RFC3339))
 	}
-	sig := one("X-Amz-Signature")
-	delete(q, "X-Amz-Signature")
-	keysSorted := slices.Sorted(func(yield func(string) bool) {
-		for k := range q {
-			if !yield(k) {
-				return
-			}
-		}
-	})
-	var cq strings.Builder
-	for i, k := range keysSorted {
-		if i > 0 {
-			cq.WriteByte('&')
-		}
-		cq.WriteString(sigv4Escape(k) + "=" + sigv4Escape(q[k][0]))
+	// Signed again with aws-sdk-go-v2's signer, as BuildAuthToken signs
+	// it: GET https://host:port with no path and an empty payload.
+	req := &http.Request{Method: http.MethodGet, URL: &url.URL{Scheme: "https", Host: hostPort, RawQuery: rawQuery},
+		Host: hostPort, Header: http.Header{}}
+	creds := aws.Credentials{AccessKeyID: keys.accessKeyID, SecretAccessKey: keys.secretAccessKey, SessionToken: one("X-Amz-Security-Token")}
+	want, err := presignedSignature(context.Background(), req, creds, emptyPayloadHash, "rds-db", keys.region, signed)
+	if err != nil {
+		return fmt.Errorf("signing the token again: %w", err)
 	}
-	const emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-	creq := "GET\n/\n" + cq.String() + "\nhost:" + hostPort + "\n\nhost\n" + emptyPayloadHash
-	scope := cred[1] + "/" + cred[2] + "/rds-db/aws4_request"
-	sum := sha256.Sum256([]byte(creq))
-	toSign := "AWS4-HMAC-SHA256\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(sum[:])
-	key := []byte("AWS4" + keys.secretAccessKey)
-	for _, part := range []string{cred[1], cred[2], "rds-db", "aws4_request"} {
-		key = hmacSHA256(key, part)
-	}
-	want := hex.EncodeToString(hmacSHA256(key, toSign))
-	if !hmac.Equal([]byte(sig), []byte(want)) {
+	if !hmac.Equal([]byte(one("X-Amz-Signature")), []byte(want)) {
 		return errors.New("the token's signature does not match the emulated account's credentials")
 	}
 	return nil
-}
-
-func hmacSHA256(key []byte, data string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(data))
-	return m.Sum(nil)
-}
-
-// sigv4Escape is SigV4's URI encoding: everything but A-Z, a-z, 0-9 and
-// -_.~ as %XX.
-func sigv4Escape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
 }
 
 // checkIAMLogin is the verifier's check: the instance exists and its

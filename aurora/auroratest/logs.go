@@ -3,7 +3,9 @@ package auroratest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -603,7 +605,10 @@ func (e *Emulator) serveCompleteLogFile(w http.ResponseWriter, hr *http.Request)
 }
 
 // emptyPayloadHash is the SHA-256 of an empty body, hex encoded.
-const emptyPayloadHash = "e3b0c44298fc1c229afbf4c8996fb92427ae41e4649b934de495991b7852b855"
+var emptyPayloadHash = func() string {
+	sum := sha256.Sum256(nil)
+	return hex.EncodeToString(sum[:])
+}()
 
 func errSignature(code, msg string) *apiError {
 	return &apiError{http.StatusForbidden, code, msg}
@@ -694,25 +699,14 @@ func (e *Emulator) checkSigV4(hr *http.Request, now time.Time) error {
 		payload = emptyPayloadHash
 	}
 	creds := aws.Credentials{AccessKeyID: accessKeyID, SecretAccessKey: secretAccessKey, SessionToken: token}
-	signer := v4.NewSigner()
 	var want string
 	if presigned {
-		uq := u.Query()
-		for _, k := range []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token"} {
-			uq.Del(k)
-		}
-		u.RawQuery = uq.Encode()
-		signedURI, _, err := signer.PresignHTTP(hr.Context(), creds, req, payload, "rds", e.region, t)
+		want, err = presignedSignature(hr.Context(), req, creds, payload, "rds", e.region, t)
 		if err != nil {
 			return err
 		}
-		su, err := url.Parse(signedURI)
-		if err != nil {
-			return err
-		}
-		want = su.Query().Get("X-Amz-Signature")
 	} else {
-		if err := signer.SignHTTP(hr.Context(), creds, req, payload, "rds", e.region, t); err != nil {
+		if err := v4.NewSigner().SignHTTP(hr.Context(), creds, req, payload, "rds", e.region, t); err != nil {
 			return err
 		}
 		_, want, _ = strings.Cut(req.Header.Get("Authorization"), "Signature=")
@@ -721,4 +715,26 @@ func (e *Emulator) checkSigV4(hr *http.Request, now time.Time) error {
 		return errSignature("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
 	}
 	return nil
+}
+
+// presignedSignature is the X-Amz-Signature that aws-sdk-go-v2's signer
+// gives req, presigned at t for service in region with creds, once the
+// signing parameters a presigned URL carries are taken out of its query.
+// The emulator checks presigned requests (log downloads, IAM database
+// authentication tokens) by signing them again with it.
+func presignedSignature(ctx context.Context, req *http.Request, creds aws.Credentials, payload, service, region string, t time.Time) (string, error) {
+	q := req.URL.Query()
+	for _, k := range []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token"} {
+		q.Del(k)
+	}
+	req.URL.RawQuery = q.Encode()
+	signedURI, _, err := v4.NewSigner().PresignHTTP(ctx, creds, req, payload, service, region, t)
+	if err != nil {
+		return "", err
+	}
+	su, err := url.Parse(signedURI)
+	if err != nil {
+		return "", err
+	}
+	return su.Query().Get("X-Amz-Signature"), nil
 }

@@ -98,7 +98,7 @@ func signedGet(t *testing.T, ctx context.Context, emu *auroratest.Emulator, path
 	if secret != "" {
 		creds.SecretAccessKey = secret
 	}
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, "e3b0c44298fc1c229afbf4c8996fb92427ae41e4649b934de495991b7852b855", "rds", emu.Region(), at); err != nil {
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "rds", emu.Region(), at); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -249,7 +249,7 @@ func TestLogFilePortionsAndWholeFiles(t *testing.T) {
 		{"presigned URL", func() *http.Response {
 			creds, _ := emu.AWSConfig().Credentials.Retrieve(ctx)
 			req, _ := http.NewRequest(http.MethodGet, emu.Endpoint()+path+"?X-Amz-Expires=300", nil)
-			u, _, err := v4.NewSigner().PresignHTTP(ctx, creds, req, "e3b0c44298fc1c229afbf4c8996fb92427ae41e4649b934de495991b7852b855", "rds", emu.Region(), time.Now())
+			u, _, err := v4.NewSigner().PresignHTTP(ctx, creds, req, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "rds", emu.Region(), time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -262,7 +262,7 @@ func TestLogFilePortionsAndWholeFiles(t *testing.T) {
 		{"presigned URL, changed", func() *http.Response {
 			creds, _ := emu.AWSConfig().Credentials.Retrieve(ctx)
 			req, _ := http.NewRequest(http.MethodGet, emu.Endpoint()+path+"?X-Amz-Expires=300", nil)
-			u, _, err := v4.NewSigner().PresignHTTP(ctx, creds, req, "e3b0c44298fc1c229afbf4c8996fb92427ae41e4649b934de495991b7852b855", "rds", emu.Region(), time.Now())
+			u, _, err := v4.NewSigner().PresignHTTP(ctx, creds, req, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "rds", emu.Region(), time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
