@@ -11,6 +11,7 @@ import (
 
 	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/extensions"
+	"github.com/pgaurora/pgaurora/internal/guc"
 	"github.com/pgaurora/pgaurora/internal/slots"
 	"github.com/pgaurora/pgaurora/params"
 	"github.com/pgaurora/pgaurora/pgaudit"
@@ -422,7 +423,7 @@ func (a *advice) forceSSL(ctx context.Context, tx pgx.Tx) error {
 	if v == nil || *v == "" {
 		return nil
 	}
-	if on, ok := parseBoolSetting(*v); ok && !on {
+	if on, ok := guc.ParseBool(*v); ok && !on {
 		a.add(Finding{ID: CheckForceSSLOff, Severity: SeverityWarning, Category: CategorySecurity,
 			Resource: a.clusterResource(),
 			Evidence: fmt.Sprintf("rds.force_ssl=%s on the writer", *v),
@@ -430,17 +431,6 @@ func (a *advice) forceSSL(ctx context.Context, tx pgx.Tx) error {
 			Fix:      a.clusterGroupFix(params.Change{Name: "rds.force_ssl", Value: "1"})})
 	}
 	return nil
-}
-
-// parseBoolSetting reads a boolean setting as PostgreSQL shows it.
-func parseBoolSetting(v string) (on, ok bool) {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "1", "on", "true", "yes":
-		return true, true
-	case "0", "off", "false", "no":
-		return false, true
-	}
-	return false, false
 }
 
 // clientsWithoutTLS reports the writer's client sessions over TCP without

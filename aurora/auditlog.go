@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/smithy-go"
@@ -304,17 +305,10 @@ type auditLogFile struct {
 // API throttles it, once the SDK's retryer has given up.
 const throttleMaxWait = 2 * time.Minute
 
-// throttled reports whether err is the API refusing a call for its rate.
+// throttled reports whether err is the API refusing a call for its rate,
+// by the error codes the SDK's retryer treats as throttling.
 func throttled(err error) bool {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	switch ae.ErrorCode() {
-	case "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException":
-		return true
-	}
-	return false
+	return retry.ThrottleErrorCode{Codes: retry.DefaultThrottleErrorCodes}.IsErrorThrottle(err) == aws.TrueTernary
 }
 
 // unthrottled calls f, and again, backing off as the reading's Wait says,
@@ -993,8 +987,7 @@ func (w *completeLogFiles) try(ctx context.Context, instance, name string) (io.R
 	if resp.StatusCode >= 500 {
 		ae.Fault = smithy.FaultServer
 	}
-	retry := resp.StatusCode >= 500 || ae.Code == "Throttling" || ae.Code == "ThrottlingException"
-	return nil, retry, fmt.Errorf("downloadCompleteLogFile: HTTP %d: %w", resp.StatusCode, ae)
+	return nil, resp.StatusCode >= 500 || throttled(ae), fmt.Errorf("downloadCompleteLogFile: HTTP %d: %w", resp.StatusCode, ae)
 }
 
 // streamSource reads a whole log file from a position: the download is

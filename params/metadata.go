@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+
+	"github.com/pgaurora/pgaurora/internal/guc"
 )
 
 // ValidateAgainst checks changes against a group's parameter metadata as
@@ -92,7 +94,7 @@ func checkAllowed(p Parameter, v string) error {
 		}
 		return bad(fmt.Sprintf("is out of range; the API allows %s", allowed))
 	case "boolean":
-		b, ok := parseBool(v)
+		b, ok := guc.ParseBool(v)
 		if !ok {
 			return bad(fmt.Sprintf("is not a boolean; the API allows %s", allowed))
 		}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+
+	"github.com/pgaurora/pgaurora/internal/guc"
 )
 
 // MaxChangesPerCall is the most parameters RDS accepts in one
@@ -192,7 +194,7 @@ func PlanCalls(kind Kind, changes []Change, opts *PlanOptions) ([]Call, error) {
 		spec, known := Lookup(c.Name)
 		p, hasMeta := meta[strings.ToLower(c.Name)]
 		if !known && hasMeta && p.DataType == "boolean" {
-			if b, ok := parseBool(c.Value); ok {
+			if b, ok := guc.ParseBool(c.Value); ok {
 				c.Value = map[bool]string{true: "1", false: "0"}[b]
 			}
 		}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/pgaurora/pgaurora/internal/guc"
 )
 
 // SizingInput is what SizeLogicalReplication needs: the planned
@@ -97,7 +99,7 @@ func SizeLogicalReplication(in SizingInput) ([]Change, error) {
 		return have
 	}
 
-	if on, ok := parseBool(cur["rds.logical_replication"]); !ok || !on {
+	if on, ok := guc.ParseBool(cur["rds.logical_replication"]); !ok || !on {
 		out = append(out, Change{Name: "rds.logical_replication", Value: "1"})
 	}
 

@@ -3,18 +3,9 @@ package params
 import (
 	"strconv"
 	"strings"
-)
 
-// parseBool reads the boolean spellings PostgreSQL and RDS use.
-func parseBool(s string) (value, ok bool) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "1", "on", "true", "yes":
-		return true, true
-	case "0", "off", "false", "no":
-		return false, true
-	}
-	return false, false
-}
+	"github.com/pgaurora/pgaurora/internal/guc"
+)
 
 func parseInt(s string) (int64, bool) {
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
@@ -33,7 +24,7 @@ func canonicalValue(spec Spec, v string) (string, error) {
 	}
 	switch spec.Type {
 	case TypeBool:
-		b, ok := parseBool(v)
+		b, ok := guc.ParseBool(v)
 		if !ok {
 			return "", bad("is not allowed; expected " + spec.Allows())
 		}
@@ -136,8 +127,8 @@ func EqualValues(name, dataType, a, b string) bool {
 }
 
 func equalBool(a, b string) bool {
-	x, ok1 := parseBool(a)
-	y, ok2 := parseBool(b)
+	x, ok1 := guc.ParseBool(a)
+	y, ok2 := guc.ParseBool(b)
 	return ok1 && ok2 && x == y
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/guc"
 	"github.com/pgaurora/pgaurora/internal/misuse"
 	"github.com/pgaurora/pgaurora/params"
 )
@@ -171,7 +172,7 @@ func NormalizeValue(name, value string) (string, error) {
 		return c.String(), nil
 	case SettingLogCatalog, SettingLogClient, SettingLogParameter, SettingLogRelation,
 		SettingLogRows, SettingLogStatement, SettingLogStatementOnce:
-		b, ok := parseBool(value)
+		b, ok := guc.ParseBool(value)
 		if !ok {
 			return "", fmt.Errorf("%w: %s %q: allowed values are on, off (or true, false, yes, no, 1, 0)", ErrInvalid, n, value)
 		}
@@ -195,29 +196,6 @@ func NormalizeValue(name, value string) (string, error) {
 		return value, nil
 	}
 	return "", fmt.Errorf("%w: %q is not a pgAudit setting; known: %s", ErrInvalid, name, strings.Join(SettingNames, ", "))
-}
-
-// parseBool is PostgreSQL's parse_bool.
-func parseBool(s string) (bool, bool) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	if s == "" {
-		return false, false
-	}
-	switch {
-	case s == "1":
-		return true, true
-	case s == "0":
-		return false, true
-	case strings.HasPrefix("true", s), strings.HasPrefix("yes", s):
-		return true, true
-	case strings.HasPrefix("false", s), strings.HasPrefix("no", s):
-		return false, true
-	case len(s) >= 2 && strings.HasPrefix("on", s):
-		return true, true
-	case len(s) >= 2 && strings.HasPrefix("off", s):
-		return false, true
-	}
-	return false, false
 }
 
 // canonicalName returns the SDK's own spelling of a known setting name,
