@@ -484,8 +484,7 @@ func (u *upgradePlanner) databases(ctx context.Context) error {
 		if _, err := tx.Exec(ctx, "SET TRANSACTION READ ONLY"); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT datname::text FROM pg_catalog.pg_database
-WHERE datallowconn AND NOT datistemplate AND datname <> 'rdsadmin' ORDER BY datname`)
+		rows, err := tx.Query(ctx, databasesSQL)
 		if err != nil {
 			return err
 		}
@@ -500,7 +499,7 @@ WHERE datallowconn AND NOT datistemplate AND datname <> 'rdsadmin' ORDER BY datn
 	u.plan.Databases = dbs
 	pglogicalSlots = map[string]bool{}
 	for _, db := range dbs {
-		names, err := u.database(ctx, p, db)
+		names, err := u.database(ctx, db)
 		if err != nil {
 			return fmt.Errorf("database %s: %w", db, err)
 		}
@@ -514,6 +513,26 @@ WHERE datallowconn AND NOT datistemplate AND datname <> 'rdsadmin' ORDER BY datn
 		}
 		return u.logicalSlots(ctx, tx, pglogicalSlots)
 	})
+}
+
+// databasesSQL lists the databases the upgrade checks and works on: those
+// that accept connections, but the templates and RDS's own rdsadmin.
+const databasesSQL = `SELECT datname::text FROM pg_catalog.pg_database
+WHERE datallowconn AND NOT datistemplate AND datname <> 'rdsadmin' ORDER BY datname`
+
+// connectDatabase opens a connection to another database on the writer,
+// with the Cluster's credentials and TLS.
+func (c *Cluster) connectDatabase(ctx context.Context, db string) (*pgx.Conn, error) {
+	p, err := c.Writer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cc := p.pool.Config().ConnConfig.Copy()
+	cc.Database = db
+	if err := p.configureConn(ctx, cc); err != nil {
+		return nil, err
+	}
+	return pgx.ConnectConfig(ctx, cc)
 }
 
 func (u *upgradePlanner) preparedTransactions(ctx context.Context, tx pgx.Tx) error {
@@ -575,13 +594,8 @@ func (u *upgradePlanner) logicalSlots(ctx context.Context, tx pgx.Tx, pglogicalS
 
 // database checks one database on its own connection to the writer and
 // returns the replication slots pglogical owns there.
-func (u *upgradePlanner) database(ctx context.Context, p *Pool, db string) ([]string, error) {
-	cc := p.pool.Config().ConnConfig.Copy()
-	cc.Database = db
-	if err := p.configureConn(ctx, cc); err != nil {
-		return nil, err
-	}
-	conn, err := pgx.ConnectConfig(ctx, cc)
+func (u *upgradePlanner) database(ctx context.Context, db string) ([]string, error) {
+	conn, err := u.c.connectDatabase(ctx, db)
 	if err != nil {
 		return nil, err
 	}

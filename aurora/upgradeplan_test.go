@@ -2,6 +2,8 @@ package aurora_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -36,11 +38,15 @@ func planUpgrade(t *testing.T, c *aurora.Cluster, rec *apiRecorder, target strin
 	return p
 }
 
-// TestPlanMajorUpgrade plans an upgrade of the "upgrade" cluster from
-// 15.4 to 16.6: first clean (no finding at all), then after each
-// provocation the exact set of findings, with their evidence and fixes.
-func TestPlanMajorUpgrade(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+// TestMajorUpgrade plans an upgrade of the "upgrade" cluster from 15.4 to
+// 16.6: first clean (no finding at all), then after each provocation the
+// exact set of findings, with their evidence and fixes. Then it upgrades
+// the cluster: refused while blockers it cannot fix remain, then run to
+// completion with a failure injected after each step and a resumed run
+// (the state through JSON) each time, then once more to see nothing
+// change; and checks what survived.
+func TestMajorUpgrade(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	rec := &apiRecorder{}
 	c := openCluster(t, upgradeClusterID, rec)
@@ -217,6 +223,164 @@ func TestPlanMajorUpgrade(t *testing.T) {
 	// from 15).
 	plan17 := planUpgrade(t, c, rec, "17.5", &aurora.MajorUpgradePlanOptions{Languages: []string{"plperl"}})
 	finding(t, plan17.Findings, aurora.CheckUpgradeLogicalSlot, "slot/cdc_slot")
+
+	testUpgrade(ctx, t, c, w, prov, dsn)
+}
+
+// testUpgrade is the upgrade half of TestMajorUpgrade, on the provoked
+// cluster.
+func testUpgrade(ctx context.Context, t *testing.T, c *aurora.Cluster, w, prov *aurora.Pool, dsn func(string) pgaurora.ConnString) {
+	exec := func(p *aurora.Pool, sqls ...string) {
+		t.Helper()
+		for _, sql := range sqls {
+			if _, err := p.Exec(ctx, sql); err != nil {
+				t.Fatalf("%s: %v", sql, err)
+			}
+		}
+	}
+	queryInt := func(p *aurora.Pool, sql string) int {
+		t.Helper()
+		var n int
+		if err := p.QueryRow(ctx, sql).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		return n
+	}
+	exec(w, "CREATE ROLE perl_user",
+		"GRANT EXECUTE ON FUNCTION perl_len(text) TO perl_user",
+		"COMMENT ON FUNCTION perl_len(text) IS 'length in Perl'",
+		"INSERT INTO t_pgl SELECT 0, 'subscriber only' WHERE false")
+	var backup strings.Builder
+	opts := &aurora.MajorUpgradeOptions{Plan: &aurora.MajorUpgradePlanOptions{Languages: []string{"plperl"}}, LanguageBackup: &backup,
+		PgLogicalPassword: func(pgaurora.ConnString) (string, error) { return emu.MasterPassword(upgradeClusterID), nil }}
+
+	// Blocked: the columns pg_upgrade refuses, and the slot (not dropped
+	// unless asked). Nothing changes.
+	_, err := c.UpgradeMajorVersion(ctx, "16.6", opts)
+	var blocked *aurora.UpgradeBlockedError
+	var we *aurora.WorkflowError
+	if !errors.As(err, &blocked) || !errors.As(err, &we) || we.Step != "plan the major version upgrade" || len(blocked.Blockers) != 3 {
+		t.Fatalf("upgrade with blockers: %v", err)
+	}
+	if d, _ := c.Describe(ctx); d.EngineVersion != "15.4" || len(we.Report.Steps) != 0 {
+		t.Fatalf("a blocked upgrade changed something: %s, %v", d.EngineVersion, we.Report.Steps)
+	}
+	exec(w, "ALTER TABLE reg_refs ALTER COLUMN fn TYPE text")
+	exec(prov, "ALTER TABLE grants ALTER COLUMN acl TYPE text[]")
+	opts.DropLogicalSlots = true
+
+	// A failure after each step, then a resumed run from the state
+	// saved as JSON.
+	steps := []string{"plan the major version upgrade", "snapshot the cluster", "tear down pglogical", "drop logical replication slots",
+		"create the target family's parameter groups", "upgrade the engine", "update extensions", "upgrade the language extensions",
+		"analyze every database", "restore pglogical", "verify the upgrade"}
+	var saved []byte
+	for i, after := range steps[:len(steps)-1] {
+		st := &aurora.MajorUpgradeState{}
+		if saved != nil {
+			if err := json.Unmarshal(saved, st); err != nil {
+				t.Fatal(err)
+			}
+		}
+		o := *opts
+		o.State = st
+		rctx, stop := context.WithCancel(ctx)
+		o.Progress = func(e pgaurora.Event) {
+			if e.Operation == "UpgradeMajorVersion" && e.Completed && e.Step == after {
+				stop()
+			}
+		}
+		_, err := c.UpgradeMajorVersion(rctx, "16.6", &o)
+		stop()
+		if !errors.As(err, &we) || we.Step != steps[i+1] || !errors.Is(err, context.Canceled) {
+			t.Fatalf("run stopped after %q: %v, want a *WorkflowError at %q", after, err, steps[i+1])
+		}
+		if saved, err = json.Marshal(st); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(saved), emu.MasterPassword(upgradeClusterID)) {
+			t.Fatal("the saved state holds the master password")
+		}
+		last := we.Report.Steps[len(we.Report.Steps)-1]
+		if last.Name != after {
+			t.Fatalf("the last step reported is %q, want %q", last.Name, after)
+		}
+		t.Logf("stopped after %s", last)
+	}
+	st := &aurora.MajorUpgradeState{}
+	if err := json.Unmarshal(saved, st); err != nil {
+		t.Fatal(err)
+	}
+	o := *opts
+	o.State = st
+	rep, err := c.UpgradeMajorVersion(ctx, "16.6", &o)
+	if err != nil {
+		t.Fatalf("the last resumed run: %v", err)
+	}
+	t.Logf("last run:\n%s", rep)
+	if st.Snapshot != "upgrade-before-16-6" || len(st.DroppedSlots) != 1 || st.DroppedSlots[0].Name != "cdc_slot" {
+		t.Errorf("state: snapshot %q, dropped %v", st.Snapshot, st.DroppedSlots)
+	}
+
+	// A second run changes nothing.
+	again, err := c.UpgradeMajorVersion(ctx, "16.6", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Changed() {
+		t.Errorf("a run on the upgraded cluster changed something:\n%s", again)
+	}
+
+	// What survived.
+	d, err := c.Describe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.EngineVersion != "16.6" || d.ParameterGroup != "app-aurora-postgresql16" {
+		t.Errorf("after the upgrade: %s, group %s", d.EngineVersion, d.ParameterGroup)
+	}
+	for _, in := range append(d.Readers, *d.Writer) {
+		if in.ParameterGroup != "app-instances-aurora-postgresql16" {
+			t.Errorf("%s uses %s", in.ID, in.ParameterGroup)
+		}
+	}
+	w, err = c.Writer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var preload, workMem string
+	if err := w.QueryRow(ctx, "SELECT current_setting('shared_preload_libraries'), current_setting('work_mem')").Scan(&preload, &workMem); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(preload, "pgaudit") || !strings.Contains(preload, "pglogical") || workMem != "8MB" {
+		t.Errorf("settings after the upgrade: shared_preload_libraries=%s work_mem=%s", preload, workMem)
+	}
+	if n := queryInt(w, "SELECT perl_len('four')"); n != 4 {
+		t.Errorf("perl_len = %d", n)
+	}
+	if n := queryInt(w, `SELECT count(*) FROM pg_trigger WHERE tgname = 't' AND tgrelid = 'with_trigger'::regclass`); n != 1 {
+		t.Errorf("%d triggers t", n)
+	}
+	if n := queryInt(w, `SELECT count(*) FROM pg_proc WHERE proname = 'perl_len' AND has_function_privilege('perl_user', oid, 'EXECUTE')
+		AND obj_description(oid, 'pg_proc') = 'length in Perl'`); n != 1 {
+		t.Error("perl_len lost its grant or its comment")
+	}
+	if n := queryInt(w, "SELECT count(*) FROM pg_statistic s JOIN pg_class c ON c.oid = s.starelid WHERE c.relname = 'reg_refs'"); n == 0 {
+		t.Error("reg_refs has no statistics after the upgrade")
+	}
+	if !strings.Contains(backup.String(), "perl_len") {
+		t.Error("the language backup does not hold perl_len")
+	}
+	// pglogical replication flows again.
+	exec(prov, "INSERT INTO t_pgl VALUES (2, 'after the upgrade')")
+	deadline := time.Now().Add(time.Minute)
+	for queryInt(w, "SELECT count(*) FROM t_pgl") != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the row written on the provider after the upgrade did not arrive: %d rows", queryInt(w, "SELECT count(*) FROM t_pgl"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_ = dsn
 }
 
 func slicesEqual(a, b []string) bool { return fmt.Sprint(a) == fmt.Sprint(b) }
