@@ -121,6 +121,29 @@ type Fix struct {
 	Action string `json:",omitempty"`
 }
 
+// String is the fix on one line: the parameter changes, the SDK call,
+// and the action, those that are set.
+func (f Fix) String() string {
+	var parts []string
+	if len(f.Changes) > 0 {
+		group := f.Group
+		if group == "" {
+			group = "a custom"
+		}
+		s := fmt.Sprintf("set in %s %s group:", group, f.Kind)
+		for _, c := range f.Changes {
+			s += " " + c.String()
+		}
+		parts = append(parts, s)
+	}
+	for _, more := range []string{f.Workflow, f.Action} {
+		if more != "" {
+			parts = append(parts, more)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
 // Finding is one thing Advise found wrong with a cluster.
 type Finding struct {
 	// ID is the check's stable identifier (the Check... constants).
