@@ -7,6 +7,10 @@ import (
 	"strings"
 )
 
+// Engine is the RDS engine name of Aurora PostgreSQL, as the API takes and
+// reports it.
+const Engine = "aurora-postgresql"
+
 // EngineVersion is an RDS or Aurora PostgreSQL engine version as the RDS
 // API and the documentation write it: "15.4", "15.2-R2" (RDS minor
 // revision 2), "11.9" or "9.6.22"; the SDK's one version type, also for

@@ -121,6 +121,29 @@ type Fix struct {
 	Action string `json:",omitempty"`
 }
 
+// String is the fix on one line: the parameter changes, the SDK call,
+// and the action, those that are set.
+func (f Fix) String() string {
+	var parts []string
+	if len(f.Changes) > 0 {
+		group := f.Group
+		if group == "" {
+			group = "a custom"
+		}
+		s := fmt.Sprintf("set in %s %s group:", group, f.Kind)
+		for _, c := range f.Changes {
+			s += " " + c.String()
+		}
+		parts = append(parts, s)
+	}
+	for _, more := range []string{f.Workflow, f.Action} {
+		if more != "" {
+			parts = append(parts, more)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
 // Finding is one thing Advise found wrong with a cluster.
 type Finding struct {
 	// ID is the check's stable identifier (the Check... constants).
@@ -206,9 +229,7 @@ func (c *Cluster) Advise(ctx context.Context, opts *AdviseOptions) ([]Finding, e
 	if err != nil {
 		return nil, fmt.Errorf("aurora: advise: %w", err)
 	}
-	slices.SortStableFunc(a.found, func(x, y Finding) int {
-		return cmp.Or(cmp.Compare(x.Severity.rank(), y.Severity.rank()), cmp.Compare(x.ID, y.ID), cmp.Compare(x.Resource, y.Resource))
-	})
+	sortFindings(a.found)
 	if a.found == nil {
 		a.found = []Finding{}
 	}
@@ -278,19 +299,8 @@ func (a *advice) controlPlane() {
 				Why:      "AWS's upgrade and migration guides say to turn off automatic minor version upgrades before a migration, so the engine does not change under it.",
 				Fix:      Fix{Action: "ModifyDBInstance with AutoMinorVersionUpgrade=false"}})
 		}
-		if in.PendingReboot() {
-			var groups []string
-			if in.ClusterParameterGroupStatus == pgaurora.ParamPendingReboot {
-				groups = append(groups, "DB cluster parameter group "+d.ParameterGroup)
-			}
-			if in.ParameterApplyStatus == pgaurora.ParamPendingReboot {
-				groups = append(groups, "DB parameter group "+in.ParameterGroup)
-			}
-			a.add(Finding{ID: CheckPendingReboot, Severity: SeverityWarning, Category: CategoryParameters,
-				Resource: "instance/" + in.ID, Instance: &in,
-				Evidence: fmt.Sprintf("%s is pending-reboot for its %s", in.ID, strings.Join(groups, " and ")),
-				Why:      "Static parameter changes take effect only after the instance reboots, so the server runs with values other than its parameter group shows.",
-				Fix:      Fix{Workflow: "Cluster.Params().RebootPending"}})
+		if f, ok := pendingRebootFinding(d, in); ok {
+			a.add(f)
 		}
 	}
 	switch {
@@ -330,6 +340,34 @@ func (a *advice) controlPlane() {
 			Why:      "AWS recommends a custom administrator user name (Security Hub RDS.24), since the default one is the first an attacker tries.",
 			Fix:      Fix{Action: "the master user name cannot be changed: create new clusters with a custom MasterUsername, and log in as a separate, less privileged role"}})
 	}
+}
+
+// pendingRebootFinding is CheckPendingReboot for an instance, when its
+// parameter groups wait for a reboot.
+func pendingRebootFinding(d *Description, in pgaurora.Instance) (Finding, bool) {
+	if !in.PendingReboot() {
+		return Finding{}, false
+	}
+	var groups []string
+	if in.ClusterParameterGroupStatus == pgaurora.ParamPendingReboot {
+		groups = append(groups, "DB cluster parameter group "+d.ParameterGroup)
+	}
+	if in.ParameterApplyStatus == pgaurora.ParamPendingReboot {
+		groups = append(groups, "DB parameter group "+in.ParameterGroup)
+	}
+	return Finding{ID: CheckPendingReboot, Severity: SeverityWarning, Category: CategoryParameters,
+		Resource: "instance/" + in.ID, Instance: &in,
+		Evidence: fmt.Sprintf("%s is pending-reboot for its %s", in.ID, strings.Join(groups, " and ")),
+		Why:      "Static parameter changes take effect only after the instance reboots, so the server runs with values other than its parameter group shows.",
+		Fix:      Fix{Workflow: "Cluster.Params().RebootPending"}}, true
+}
+
+// sortFindings orders findings most urgent first, then by ID and
+// resource.
+func sortFindings(fs []Finding) {
+	slices.SortStableFunc(fs, func(x, y Finding) int {
+		return cmp.Or(cmp.Compare(x.Severity.rank(), y.Severity.rank()), cmp.Compare(x.ID, y.ID), cmp.Compare(x.Resource, y.Resource))
+	})
 }
 
 // isBurstable reports whether an instance class is a T class

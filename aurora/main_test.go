@@ -48,6 +48,11 @@ const (
 	// (default master user, no encryption, no deletion protection, one
 	// instance) and gets every provocation of the advisor tests.
 	adviseClusterID = "advise"
+	// upgradeClusterID has custom cluster and instance parameter groups
+	// and gets the major-upgrade plan's provocations: pgAudit, pglogical,
+	// a language extension with functions and a trigger, a logical slot
+	// and columns of types pg_upgrade refuses.
+	upgradeClusterID = "upgrade"
 )
 
 func TestMain(m *testing.M) {
@@ -65,6 +70,8 @@ func TestMain(m *testing.M) {
 		auroratest.WithCluster(secretPathClusterID, auroratest.ClusterConfig{Instances: 1}),
 		auroratest.WithCluster(iamClusterID, auroratest.ClusterConfig{Instances: 1}),
 		auroratest.WithCluster(adviseClusterID, auroratest.ClusterConfig{Instances: 1, ClusterParameterGroup: "advise-params"}),
+		auroratest.WithCluster(upgradeClusterID, auroratest.ClusterConfig{Instances: 2, EngineVersion: "15.4",
+			ClusterParameterGroup: "app-aurora-postgresql15", InstanceParameterGroup: "app-instances"}),
 		auroratest.WithTransitionDelay(50*time.Millisecond))
 	cancel()
 	if err != nil {

@@ -129,6 +129,15 @@ func (a *countingAPI) RebootDBInstance(ctx context.Context, in *rds.RebootDBInst
 	return a.c.RebootDBInstance(ctx, in, o...)
 }
 
+func (a *countingAPI) DescribeEngineDefaultClusterParameters(ctx context.Context, in *rds.DescribeEngineDefaultClusterParametersInput, o ...func(*rds.Options)) (*rds.DescribeEngineDefaultClusterParametersOutput, error) {
+	a.record("DescribeEngineDefaultClusterParameters")
+	return a.c.DescribeEngineDefaultClusterParameters(ctx, in, o...)
+}
+func (a *countingAPI) DescribeEngineDefaultParameters(ctx context.Context, in *rds.DescribeEngineDefaultParametersInput, o ...func(*rds.Options)) (*rds.DescribeEngineDefaultParametersOutput, error) {
+	a.record("DescribeEngineDefaultParameters")
+	return a.c.DescribeEngineDefaultParameters(ctx, in, o...)
+}
+
 var _ params.RDSAPI = (*countingAPI)(nil)
 
 // setup starts the emulator with a 2-instance cluster "c1" and returns a

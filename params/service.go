@@ -32,6 +32,8 @@ type RDSAPI interface {
 	DescribeDBClusters(ctx context.Context, in *rds.DescribeDBClustersInput, optFns ...func(*rds.Options)) (*rds.DescribeDBClustersOutput, error)
 	DescribeDBInstances(ctx context.Context, in *rds.DescribeDBInstancesInput, optFns ...func(*rds.Options)) (*rds.DescribeDBInstancesOutput, error)
 	RebootDBInstance(ctx context.Context, in *rds.RebootDBInstanceInput, optFns ...func(*rds.Options)) (*rds.RebootDBInstanceOutput, error)
+	DescribeEngineDefaultClusterParameters(ctx context.Context, in *rds.DescribeEngineDefaultClusterParametersInput, optFns ...func(*rds.Options)) (*rds.DescribeEngineDefaultClusterParametersOutput, error)
+	DescribeEngineDefaultParameters(ctx context.Context, in *rds.DescribeEngineDefaultParametersInput, optFns ...func(*rds.Options)) (*rds.DescribeEngineDefaultParametersOutput, error)
 }
 
 var _ RDSAPI = (*rds.Client)(nil)
@@ -346,6 +348,49 @@ func (s *Service) Parameters(ctx context.Context, kind Kind, group string, opts 
 			marker = next
 		}
 	}
+}
+
+// EngineDefaults returns the parameters a group of kind and family starts
+// with (DescribeEngineDefaultClusterParameters or
+// DescribeEngineDefaultParameters, every page): the family's parameter
+// names and their metadata, as ValidateAgainst takes them. It is how a
+// caller learns what another family (the target of a major version
+// upgrade) accepts before any group of it exists.
+func (s *Service) EngineDefaults(ctx context.Context, kind Kind, family string) ([]Parameter, error) {
+	if err := checkKind(kind); err != nil {
+		return nil, err
+	}
+	if family == "" {
+		return nil, &ValidationError{Field: "family", Reason: "is empty: name a parameter group family such as aurora-postgresql16"}
+	}
+	var out []Parameter
+	add := func(page []types.Parameter) {
+		for _, p := range page {
+			out = append(out, fromSDKParameter(p))
+		}
+	}
+	if kind == ClusterGroup {
+		pg := rds.NewDescribeEngineDefaultClusterParametersPaginator(s.api, &rds.DescribeEngineDefaultClusterParametersInput{
+			DBParameterGroupFamily: aws.String(family), MaxRecords: aws.Int32(100)})
+		for pg.HasMorePages() {
+			res, err := pg.NextPage(ctx)
+			if err != nil {
+				return nil, wrapAPI(err, "engine defaults of cluster parameter group family %q", family)
+			}
+			add(res.EngineDefaults.Parameters)
+		}
+		return out, nil
+	}
+	pg := rds.NewDescribeEngineDefaultParametersPaginator(s.api, &rds.DescribeEngineDefaultParametersInput{
+		DBParameterGroupFamily: aws.String(family), MaxRecords: aws.Int32(100)})
+	for pg.HasMorePages() {
+		res, err := pg.NextPage(ctx)
+		if err != nil {
+			return nil, wrapAPI(err, "engine defaults of instance parameter group family %q", family)
+		}
+		add(res.EngineDefaults.Parameters)
+	}
+	return out, nil
 }
 
 // Modify sets parameters in a group. Everything is validated before the

@@ -362,6 +362,12 @@ type RestoreOptions struct {
 	// subscription whose provider DSN has none (as after a round trip
 	// through JSON). Returning "" keeps the DSN as it is.
 	ProviderPassword func(subscription string, provider pgaurora.ConnString) (string, error)
+	// NodePassword, when set, is asked for the password of the node's
+	// DSN, and of each of its interfaces, when the description has none
+	// (as after a round trip through JSON): pglogical connects to the
+	// node through it when a subscription is created. Returning "" keeps
+	// the DSN as it is.
+	NodePassword func(node string, dsn pgaurora.ConnString) (string, error)
 	// Progress, when set, receives an event for each step done
 	// (Operation "pglogical.Restore", Step the step).
 	Progress pgaurora.ProgressFunc
@@ -413,7 +419,11 @@ func (c *Client) Restore(ctx context.Context, desc Description, opts *RestoreOpt
 		}
 	}
 	if desc.Node != nil {
-		if err := c.restoreNode(ctx, *desc.Node, do); err != nil {
+		nd, err := withNodePasswords(*desc.Node, o.NodePassword)
+		if err != nil {
+			return run.applied, run.fail(fmt.Sprintf("password for node %q", desc.Node.Name), err)
+		}
+		if err := c.restoreNode(ctx, nd, do); err != nil {
 			return run.applied, err
 		}
 	}
@@ -447,6 +457,35 @@ func (c *Client) Restore(ctx context.Context, desc Description, opts *RestoreOpt
 		}
 	}
 	return run.applied, nil
+}
+
+// withNodePasswords gives the node's DSN and its interfaces' the
+// passwords ask returns, where they have none.
+func withNodePasswords(nd NodeDescription, ask func(node string, dsn pgaurora.ConnString) (string, error)) (NodeDescription, error) {
+	if ask == nil {
+		return nd, nil
+	}
+	fill := func(dsn pgaurora.ConnString) (pgaurora.ConnString, error) {
+		if dsn.HasPassword() {
+			return dsn, nil
+		}
+		pw, err := ask(nd.Name, dsn)
+		if err != nil || pw == "" {
+			return dsn, err
+		}
+		return dsn.WithPassword(pw)
+	}
+	var err error
+	if nd.DSN, err = fill(nd.DSN); err != nil {
+		return nd, err
+	}
+	nd.Interfaces = slices.Clone(nd.Interfaces)
+	for i := range nd.Interfaces {
+		if nd.Interfaces[i].DSN, err = fill(nd.Interfaces[i].DSN); err != nil {
+			return nd, err
+		}
+	}
+	return nd, nil
 }
 
 func (c *Client) restoreNode(ctx context.Context, nd NodeDescription, do func(string, func() error) error) error {

@@ -73,14 +73,48 @@ type catalog struct {
 
 func (c *catalog) lookup(name string) *paramSpec { return c.byName[strings.ToLower(name)] }
 
-// forKind lists the parameters a group of the given kind holds, by name.
-func (c *catalog) forKind(k groupKind) []*paramSpec {
-	if k == clusterKind {
-		return c.sorted
+// removedIn lists, by PostgreSQL major version, the parameters that
+// version's release notes remove. The catalog is read from the local
+// PostgreSQL 15 server; a group of a later family lists it without what
+// that family no longer has, so that a parameter group carried across a
+// major upgrade meets the same refusals as on Aurora.
+var removedIn = map[int][]string{
+	16: {"vacuum_defer_cleanup_age", "promote_trigger_file", "force_parallel_mode"},
+	17: {"old_snapshot_threshold", "db_user_namespace", "trace_recovery_messages"},
+}
+
+// inFamily reports whether a parameter group of family (for example
+// "aurora-postgresql16") has the parameter.
+func inFamily(p *paramSpec, family string) bool {
+	m := familyRE.FindStringSubmatch(family)
+	if m == nil {
+		return true
 	}
+	major, _ := strconv.Atoi(m[1])
+	for v, names := range removedIn {
+		if major >= v && slices.Contains(names, p.name) {
+			return false
+		}
+	}
+	return true
+}
+
+// lookupIn is lookup in a group of family: nil for a parameter the
+// family does not have.
+func (c *catalog) lookupIn(family, name string) *paramSpec {
+	p := c.lookup(name)
+	if p == nil || !inFamily(p, family) {
+		return nil
+	}
+	return p
+}
+
+// forKind lists the parameters a group of the given kind and family
+// holds, by name.
+func (c *catalog) forKind(k groupKind, family string) []*paramSpec {
 	out := make([]*paramSpec, 0, len(c.sorted))
 	for _, p := range c.sorted {
-		if p.level != levelClusterOnly {
+		if (k == clusterKind || p.level != levelClusterOnly) && inFamily(p, family) {
 			out = append(out, p)
 		}
 	}

@@ -31,6 +31,7 @@ const (
 	statusAvailable      = "available"
 	statusCreating       = "creating"
 	statusModifying      = "modifying"
+	statusUpgrading      = "upgrading"
 	statusRebooting      = "rebooting"
 	statusIncompatParams = "incompatible-parameters"
 	statusFailed         = "failed"
@@ -481,12 +482,13 @@ type modifyClusterIn struct {
 		EnableLogTypes  []string `rds:",list=member"`
 		DisableLogTypes []string `rds:",list=member"`
 	}
-	PreferredBackupWindow      string
-	PreferredMaintenanceWindow string
-	EngineVersion              string
-	AllowMajorVersionUpgrade   bool
-	CopyTagsToSnapshot         *bool
-	VpcSecurityGroupIds        []string `rds:",list=VpcSecurityGroupId"`
+	PreferredBackupWindow        string
+	PreferredMaintenanceWindow   string
+	EngineVersion                string
+	AllowMajorVersionUpgrade     bool
+	DBInstanceParameterGroupName string
+	CopyTagsToSnapshot           *bool
+	VpcSecurityGroupIds          []string `rds:",list=VpcSecurityGroupId"`
 }
 
 // clusterChange is a validated ModifyDBCluster, applied after the
@@ -502,11 +504,15 @@ type clusterChange struct {
 	backupWindow       string
 	maintenanceWindow  string
 	engineVersion      string
-	copyTags           *bool
+	// major is a major version upgrade to engineVersion, with the
+	// target family's groups group and instanceGroup.
+	major         bool
+	instanceGroup string
+	copyTags      *bool
 }
 
 func (ch clusterChange) empty() bool {
-	return ch.group == "" && ch.retention == nil && ch.deletionProtection == nil && ch.iamAuth == nil &&
+	return !ch.major && ch.group == "" && ch.retention == nil && ch.deletionProtection == nil && ch.iamAuth == nil &&
 		ch.password == "" && ch.manageSecret == nil && ch.logExports == nil && ch.backupWindow == "" && ch.maintenanceWindow == "" &&
 		ch.engineVersion == "" && ch.copyTags == nil
 }
@@ -551,29 +557,69 @@ func (e *Emulator) modifyDBCluster(ctx context.Context, in *modifyClusterIn) (an
 	if !ok {
 		return nil, errClusterNotFound(in.DBClusterIdentifier)
 	}
+	family := c.family // the family the cluster has after this call
+	if v := in.EngineVersion; v != "" && v != c.engineVersion {
+		if !knownVersion(v) {
+			return nil, errInvalidValue("Cannot find version %s for %s.", v, engineName)
+		}
+		if slices.Index(engineVersions, v) < slices.Index(engineVersions, c.engineVersion) {
+			return nil, errInvalidCombination("Cannot upgrade %s from %s to %s: that is a downgrade.", c.id, c.engineVersion, v)
+		}
+		if familyFor(v) != c.family {
+			if !in.AllowMajorVersionUpgrade {
+				return nil, errInvalidCombination("The AllowMajorVersionUpgrade flag must be present when upgrading to a new major version.")
+			}
+			if !slices.ContainsFunc(upgradeTargets(c.engineVersion), func(t xUpgradeTarget) bool { return t.EngineVersion == v }) {
+				return nil, errInvalidCombination("Cannot upgrade %s from %s to %s.", engineName, c.engineVersion, v)
+			}
+			ch.major, family = true, familyFor(v)
+		}
+		ch.engineVersion = v
+	}
 	if name := strings.ToLower(in.DBClusterParameterGroupName); name != "" {
 		g, ok := st.group(e, clusterKind, name)
 		if !ok {
 			return nil, &apiError{http.StatusNotFound, "DBClusterParameterGroupNotFound", "DBClusterParameterGroup not found: " + name}
 		}
-		if g.family != c.family {
-			return nil, errInvalidCombination("The DB cluster parameter group %s is of family %s; cluster %s needs family %s.", g.name, g.family, c.id, c.family)
+		if g.family != family {
+			return nil, errInvalidCombination("The DB cluster parameter group %s is of family %s; cluster %s needs family %s.", g.name, g.family, c.id, family)
 		}
 		if g.name != c.clusterGroup {
 			ch.group = g.name
 		}
 	}
-	if v := in.EngineVersion; v != "" && v != c.engineVersion {
-		if !knownVersion(v) {
-			return nil, errInvalidValue("Cannot find version %s for %s.", v, engineName)
+	if name := strings.ToLower(in.DBInstanceParameterGroupName); name != "" {
+		if !ch.major {
+			return nil, errInvalidCombination("The parameter DBInstanceParameterGroupName is valid only in combination with AllowMajorVersionUpgrade, for a major version upgrade.")
 		}
-		if familyFor(v) != c.family {
-			return nil, errInvalidCombination("auroratest does not emulate major version upgrades (%s to %s): it upgrades minor versions only.", c.engineVersion, v)
+		g, ok := st.group(e, instanceKind, name)
+		if !ok {
+			return nil, &apiError{http.StatusNotFound, "DBParameterGroupNotFound", "DBParameterGroup not found: " + name}
 		}
-		if slices.Index(engineVersions, v) < slices.Index(engineVersions, c.engineVersion) {
-			return nil, errInvalidCombination("Cannot upgrade %s from %s to %s: that is a downgrade.", c.id, c.engineVersion, v)
+		if g.family != family {
+			return nil, errInvalidCombination("The parameter group %s with DBParameterGroupFamily %s can't be used for this instance. Use a parameter group with DBParameterGroupFamily %s.", g.name, g.family, family)
 		}
-		ch.engineVersion = v
+		ch.instanceGroup = g.name
+	}
+	if ch.major {
+		// Aurora keeps no custom group across families: a custom one must
+		// be replaced by name, a default one becomes the new family's.
+		if ch.group == "" {
+			if !strings.HasPrefix(c.clusterGroup, "default.") {
+				return nil, errInvalidCombination("The current DB cluster parameter group %s is custom. You must explicitly specify a new DB cluster parameter group, either default or custom, for the engine version upgrade.", c.clusterGroup)
+			}
+			st.ensureDefaultGroups(family)
+			ch.group = defaultGroupName(family)
+		}
+		if ch.instanceGroup == "" {
+			for _, m := range c.members {
+				if !strings.HasPrefix(m.instanceGroup, "default.") {
+					return nil, errInvalidCombination("The current DB instance parameter group %s is custom. You must explicitly specify a new DB instance parameter group, either default or custom, for the engine version upgrade.", m.instanceGroup)
+				}
+			}
+			st.ensureDefaultGroups(family)
+			ch.instanceGroup = defaultGroupName(family)
+		}
 	}
 	if m := ch.manageSecret; m != nil && *m == (c.secret != nil) {
 		ch.manageSecret = nil
@@ -609,6 +655,13 @@ func (e *Emulator) modifyDBCluster(ctx context.Context, in *modifyClusterIn) (an
 	}
 	c.status = statusModifying
 	e.event(st, sourceCluster, c.id, "configuration change", "DB cluster is being modified")
+	if ch.major {
+		c.status = statusUpgrading
+		for _, m := range c.members {
+			m.status = statusUpgrading
+		}
+		e.event(st, sourceCluster, c.id, "maintenance", fmt.Sprintf("Upgrade in progress: upgrading the DB cluster from %s to %s", c.engineVersion, ch.engineVersion))
+	}
 	x := e.xCluster(st, c)
 	if ch.password != "" {
 		x.PendingModifiedValues = &xClusterPending{MasterUserPassword: "****"}
@@ -619,6 +672,9 @@ func (e *Emulator) modifyDBCluster(ctx context.Context, in *modifyClusterIn) (an
 
 func (e *Emulator) applyClusterChange(ctx context.Context, c *cluster, ch clusterChange) {
 	if !e.sleep(e.delay) {
+		return
+	}
+	if ch.major && !e.upgradeMajor(ctx, c, ch) {
 		return
 	}
 	password := ch.password
@@ -661,7 +717,7 @@ func (e *Emulator) applyClusterChange(ctx context.Context, c *cluster, ch cluste
 	}
 	st := e.lock()
 	defer st.unlock()
-	if ch.group != "" {
+	if ch.group != "" && !ch.major {
 		c.clusterGroup = ch.group
 		for _, in := range c.members {
 			in.clusterGroupStatus = statusPendingReboot
@@ -683,7 +739,7 @@ func (e *Emulator) applyClusterChange(ctx context.Context, c *cluster, ch cluste
 	if ch.maintenanceWindow != "" {
 		c.maintenanceWindow = ch.maintenanceWindow
 	}
-	if ch.engineVersion != "" {
+	if ch.engineVersion != "" && !ch.major {
 		c.engineVersion = ch.engineVersion
 	}
 	if ch.copyTags != nil {

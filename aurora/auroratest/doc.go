@@ -354,10 +354,26 @@
 // CrashInstance kills one as a crash would, and the emulator recovers as
 // Aurora does (failover for a writer, restart for a reader).
 //
+// Major version upgrades. ModifyDBCluster with a later major
+// EngineVersion refuses what Aurora refuses, with its fault codes and
+// messages: no AllowMajorVersionUpgrade, a version the current one's
+// ValidUpgradeTarget does not list, a cluster or instance parameter group
+// of another family than the target's, and a custom group left to be
+// carried (a custom group must be replaced by name,
+// DBClusterParameterGroupName and DBInstanceParameterGroupName; a default
+// one becomes the target family's default). The cluster and its
+// instances are then "upgrading"; the pre-upgrade check refuses a cluster
+// with logical replication slots below PostgreSQL 17 (an event says so
+// and the cluster is available again on its old version), or else the
+// new groups are associated and every instance restarts with them. Each
+// family lists the parameters of its PostgreSQL major version
+// (vacuum_defer_cleanup_age is gone from aurora-postgresql16, for
+// example). The servers stay the local PostgreSQL 15: afterwards the API
+// reports the new version and SQL still sees 15.
+//
 // # What is not emulated
 //
-// Global databases, Serverless, blue/green deployments, major version
-// upgrades (ModifyDBCluster refuses a major EngineVersion), maintenance
+// Global databases, Serverless, blue/green deployments, maintenance
 // actions other than the CA rotation, DB subnet groups and security
 // groups other than the defaults, Performance Insights and Enhanced
 // Monitoring (refused when asked for), backtracking, the Data API, IAM

@@ -404,7 +404,7 @@ func (e *Emulator) describeParams(k groupKind, name, source string, l listIn) (a
 		return nil, errGroupNotFound(k, name)
 	}
 	var all []xParameter
-	for _, p := range e.catalog.forKind(k) {
+	for _, p := range e.catalog.forKind(k, g.family) {
 		x := xParam(p, g)
 		if source == "" || x.Source == source {
 			all = append(all, x)
@@ -432,7 +432,7 @@ func (e *Emulator) engineDefaults(k groupKind, in *engineDefaultsIn) (any, error
 		return nil, errInvalidValue("ParameterGroupFamily %s is not a valid parameter group family: auroratest emulates aurora-postgresql10 to aurora-postgresql19.", in.DBParameterGroupFamily)
 	}
 	var all []xParameter
-	for _, p := range e.catalog.forKind(k) {
+	for _, p := range e.catalog.forKind(k, in.DBParameterGroupFamily) {
 		all = append(all, xParam(p, nil))
 	}
 	items, next, err := describe(all, paramFilters, in.Filters, in.pageIn)
@@ -453,7 +453,7 @@ type paramChange struct {
 
 // parseChanges validates the Parameters list of a Modify or Reset call.
 // Nothing is changed here: every problem is found before any effect.
-func (e *Emulator) parseChanges(k groupKind, items []parameterIn, reset bool) ([]paramChange, error) {
+func (e *Emulator) parseChanges(k groupKind, family string, items []parameterIn, reset bool) ([]paramChange, error) {
 	if len(items) > maxModify {
 		return nil, errInvalidValue("%d parameters were given: a maximum of %d parameters can be modified in a single request.", len(items), maxModify)
 	}
@@ -464,7 +464,7 @@ func (e *Emulator) parseChanges(k groupKind, items []parameterIn, reset bool) ([
 		if name == "" {
 			return nil, errInvalidValue("Parameters.Parameter.%d.ParameterName is missing.", i+1)
 		}
-		p := e.catalog.lookup(name)
+		p := e.catalog.lookupIn(family, name)
 		if p == nil || (k == instanceKind && p.level == levelClusterOnly) {
 			return nil, errInvalidValue("Could not find parameter with name: %s", name)
 		}
@@ -540,9 +540,25 @@ func (e *Emulator) resetDBParameterGroup(ctx context.Context, in *resetGroupIn) 
 	return xGroupNameResult{DBParameterGroupName: name}, nil
 }
 
+// groupFamily returns the family of a parameter group, so that its
+// changes are checked against that family's parameters.
+func (e *Emulator) groupFamily(k groupKind, name string) (string, error) {
+	st := e.lock()
+	defer st.unlock()
+	g, ok := st.group(e, k, name)
+	if !ok {
+		return "", errGroupNotFound(k, name)
+	}
+	return g.family, nil
+}
+
 // modifyGroup implements Modify{DBCluster,DB}ParameterGroup.
 func (e *Emulator) modifyGroup(ctx context.Context, k groupKind, name string, items []parameterIn) (string, error) {
-	changes, err := e.parseChanges(k, items, false)
+	family, err := e.groupFamily(k, name)
+	if err != nil {
+		return "", err
+	}
+	changes, err := e.parseChanges(k, family, items, false)
 	if err != nil {
 		return "", err
 	}
@@ -568,7 +584,11 @@ func (e *Emulator) modifyGroup(ctx context.Context, k groupKind, name string, it
 
 // resetGroup implements Reset{DBCluster,DB}ParameterGroup.
 func (e *Emulator) resetGroup(ctx context.Context, k groupKind, name string, items []parameterIn, all bool) (string, error) {
-	changes, err := e.parseChanges(k, items, true)
+	family, err := e.groupFamily(k, name)
+	if err != nil {
+		return "", err
+	}
+	changes, err := e.parseChanges(k, family, items, true)
 	if err != nil {
 		return "", err
 	}

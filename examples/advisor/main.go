@@ -70,33 +70,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SEVERITY\tCHECK\tRESOURCE\tEVIDENCE\tFIX")
 	for _, f := range findings {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Severity, f.ID, f.Resource, f.Evidence, fixText(f.Fix))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Severity, f.ID, f.Resource, f.Evidence, f.Fix)
 	}
 	return tw.Flush()
-}
-
-// fixText is a fix on one line: the parameter changes, the SDK call, or
-// the action.
-func fixText(f aurora.Fix) string {
-	var s string
-	if len(f.Changes) > 0 {
-		group := f.Group
-		if group == "" {
-			group = "a custom"
-		}
-		s = fmt.Sprintf("set in %s %s group:", group, f.Kind)
-		for _, c := range f.Changes {
-			s += " " + c.String()
-		}
-	}
-	for _, more := range []string{f.Workflow, f.Action} {
-		switch {
-		case more == "":
-		case s == "":
-			s = more
-		default:
-			s += "; " + more
-		}
-	}
-	return s
 }
