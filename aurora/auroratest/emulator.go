@@ -135,10 +135,13 @@ type Emulator struct {
 	// noTemplate makes new clusters with initdb and base backups instead
 	// of template copies (tests only: the benchmarks' baseline).
 	noTemplate bool
-	hooks      hooks
-	listener   net.Listener
-	http       *http.Server
-	endpoint   string
+	// basebackupMaxRate slows the base backups of new replicas (tests
+	// only: closing while one runs).
+	basebackupMaxRate string
+	hooks             hooks
+	listener          net.Listener
+	http              *http.Server
+	endpoint          string
 
 	ctx    context.Context // ends at Close; bounds background work
 	cancel context.CancelFunc

@@ -292,6 +292,7 @@ func (e *Emulator) startReplica(ctx context.Context, in *instance, primary *pgse
 	settings, preload, hba := splitSettings(want)
 	cfg := pgserver.Config{
 		Dir: in.dir, Host: in.address, Port: in.cluster.port, PreloadLibraries: preload, Settings: settings, TLS: e.serverTLS(in), HBA: hba,
+		BasebackupMaxRate: e.basebackupMaxRate,
 	}
 	var rs *pgserver.Server
 	var err error

@@ -67,6 +67,10 @@ type Config struct {
 	// StartTimeout bounds how long Start waits for the server to accept
 	// connections; zero means 60 seconds.
 	StartTimeout time.Duration
+	// BasebackupMaxRate, when set, is pg_basebackup's --max-rate for
+	// StartReplica (for example "32k"): tests that must act while a base
+	// backup runs make it last.
+	BasebackupMaxRate string
 
 	primaryHost string // the primary's address, for streaming replicas
 	primaryPort int    // the primary's port, for streaming replicas; 0 otherwise
@@ -539,8 +543,12 @@ func (s *Server) initdb(ctx context.Context) error {
 }
 
 func (s *Server) basebackup(ctx context.Context, primaryHost string, primaryPort int, standby bool) error {
-	cmd := s.command(ctx, "pg_basebackup", "-h", primaryHost, "-p", strconv.Itoa(primaryPort),
-		"-U", s.cfg.Superuser, "-D", s.dataDir, "-X", "stream", "-c", "fast", "--no-sync", "-w")
+	args := []string{"-h", primaryHost, "-p", strconv.Itoa(primaryPort),
+		"-U", s.cfg.Superuser, "-D", s.dataDir, "-X", "stream", "-c", "fast", "--no-sync", "-w"}
+	if s.cfg.BasebackupMaxRate != "" {
+		args = append(args, "--max-rate", s.cfg.BasebackupMaxRate)
+	}
+	cmd := s.command(ctx, "pg_basebackup", args...)
 	if s.cfg.Password != "" {
 		cmd.Env = append(cmd.Env, "PGPASSWORD="+s.cfg.Password)
 	}
