@@ -16,6 +16,7 @@ import (
 
 	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/extensions"
+	"github.com/pgaurora/pgaurora/internal/plural"
 	"github.com/pgaurora/pgaurora/internal/slots"
 	"github.com/pgaurora/pgaurora/internal/wait"
 	"github.com/pgaurora/pgaurora/params"
@@ -116,7 +117,7 @@ func (e *UpgradeBlockedError) Error() string {
 	for i, f := range e.Blockers {
 		parts[i] = f.ID + " " + f.Resource + ": " + f.Evidence
 	}
-	return fmt.Sprintf("the upgrade is blocked by %d findings: %s", len(e.Blockers), strings.Join(parts, "; "))
+	return fmt.Sprintf("the upgrade is blocked by %s: %s", plural.Count(len(e.Blockers), "finding"), strings.Join(parts, "; "))
 }
 
 // handledBy reports whether UpgradeMajorVersion fixes a blocker itself.
@@ -263,7 +264,7 @@ func (u *majorUpgrade) plan(ctx context.Context) (bool, string, error) {
 		}
 		u.st.Objects = counts
 	}
-	return false, fmt.Sprintf("%s to %s (%s): %d findings, none blocking", p.From, p.To, p.ToFamily, len(p.Findings)), nil
+	return false, fmt.Sprintf("%s to %s (%s): %s, none blocking", p.From, p.To, p.ToFamily, plural.Count(len(p.Findings), "finding")), nil
 }
 
 func (u *majorUpgrade) listDatabases(ctx context.Context) error {
@@ -636,14 +637,15 @@ func (u *majorUpgrade) analyze(ctx context.Context) (bool, string, error) {
 			if target > 0 {
 				set = fmt.Sprintf("SET default_statistics_target = %d", target)
 			}
+			u.w.progress.Report(pgaurora.Event{Operation: u.w.report.Workflow, Step: stepAnalyze, Resource: db,
+				Status: fmt.Sprintf("stage %d", i+1), Done: i, Total: len(analyzeStages),
+				Detail: fmt.Sprintf("%s; ANALYZE of %s", set, plural.Count(len(tables), "table"))})
 			if _, err := conn.Exec(ctx, set); err != nil {
 				return err
 			}
 			if _, err := conn.Exec(ctx, "ANALYZE "+strings.Join(tables, ", ")); err != nil {
 				return err
 			}
-			u.w.progress.Report(pgaurora.Event{Operation: "UpgradeMajorVersion", Step: stepAnalyze,
-				Detail: fmt.Sprintf("%s: stage %d of %d, %d tables", db, i+1, len(analyzeStages), len(tables))})
 		}
 		total += len(tables)
 		return nil
@@ -654,7 +656,7 @@ func (u *majorUpgrade) analyze(ctx context.Context) (bool, string, error) {
 	if total == 0 {
 		return false, "every table has statistics", nil
 	}
-	return true, fmt.Sprintf("analyzed %d tables in %d stages", total, len(analyzeStages)), nil
+	return true, fmt.Sprintf("analyzed %s in %d stages", plural.Count(total, "table"), len(analyzeStages)), nil
 }
 
 func (u *majorUpgrade) restorePgLogical(ctx context.Context) (bool, string, error) {
@@ -735,7 +737,7 @@ func (u *majorUpgrade) verify(ctx context.Context) (bool, string, error) {
 			return err
 		}
 		if missing > 0 {
-			problems = append(problems, fmt.Sprintf("%s: %d tables without statistics", db, missing))
+			problems = append(problems, fmt.Sprintf("%s: %s without statistics", db, plural.Count(missing, "table")))
 		}
 		return nil
 	})
@@ -745,5 +747,5 @@ func (u *majorUpgrade) verify(ctx context.Context) (bool, string, error) {
 	if len(problems) > 0 {
 		return false, "", fmt.Errorf("the upgrade is not as planned: %s", strings.Join(problems, "; "))
 	}
-	return false, fmt.Sprintf("%s with its groups, values, extensions, functions, triggers and statistics in %d databases", u.target, len(u.dbs)), nil
+	return false, fmt.Sprintf("%s with its groups, values, extensions, functions, triggers and statistics in %s", u.target, plural.Count(len(u.dbs), "database")), nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/extensions"
+	"github.com/pgaurora/pgaurora/internal/plural"
 	"github.com/pgaurora/pgaurora/internal/slots"
 	"github.com/pgaurora/pgaurora/internal/sqlquote"
 	"github.com/pgaurora/pgaurora/params"
@@ -679,7 +680,7 @@ FROM pg_catalog.pg_extension e WHERE e.extname = ANY($1) ORDER BY 1`, u.language
 		}
 		u.add(Finding{ID: CheckUpgradeLanguage, Severity: SeverityCritical, Category: CategoryUpgrade,
 			Resource: "extension/" + name,
-			Evidence: fmt.Sprintf("%s %s is installed in %s with %d functions", name, version, db, functions),
+			Evidence: fmt.Sprintf("%s %s is installed in %s with %s", name, version, db, plural.Count(int(functions), "function")),
 			Why:      "The documented procedure upgrades the language by DROP EXTENSION ... CASCADE, which drops every function written in it and every trigger and default that uses them.",
 			Fix:      Fix{Workflow: "Cluster.UpgradePLV8 (one transaction: functions, triggers, grants and comments re-created)"}})
 	}

@@ -23,7 +23,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"text/tabwriter"
 
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/examples/internal/exampleenv"
@@ -67,10 +66,5 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	if len(findings) == 0 {
 		return nil
 	}
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEVERITY\tCHECK\tRESOURCE\tEVIDENCE\tFIX")
-	for _, f := range findings {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Severity, f.ID, f.Resource, f.Evidence, f.Fix)
-	}
-	return tw.Flush()
+	return exampleenv.PrintFindings(out, findings)
 }

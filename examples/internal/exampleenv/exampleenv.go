@@ -49,6 +49,7 @@ import (
 	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/aurora/auroratest"
+	"github.com/pgaurora/pgaurora/internal/plural"
 )
 
 // The environment variables that select and configure a real cluster.
@@ -80,6 +81,10 @@ type Options struct {
 	// EngineVersion is the engine version the emulated cluster reports;
 	// empty means the emulator's default.
 	EngineVersion string
+	// ClusterParameterGroup and InstanceParameterGroup, when set, give
+	// the emulated cluster and its instances custom parameter groups of
+	// these names (created by the emulator); empty means the defaults.
+	ClusterParameterGroup, InstanceParameterGroup string
 	// SecondClusterID, when set, asks for a second cluster (Env.B): an
 	// emulated one with this identifier and SecondInstances instances, or,
 	// against real clusters, AURORA_CLUSTER_ID_B when that is set (Env.B
@@ -163,7 +168,8 @@ func openEmulator(ctx context.Context, opts Options) (*Env, error) {
 	}
 	n := max(opts.Instances, 1)
 	emuOpts := []auroratest.Option{
-		auroratest.WithCluster(id, auroratest.ClusterConfig{Instances: n, EngineVersion: opts.EngineVersion}),
+		auroratest.WithCluster(id, auroratest.ClusterConfig{Instances: n, EngineVersion: opts.EngineVersion,
+			ClusterParameterGroup: opts.ClusterParameterGroup, InstanceParameterGroup: opts.InstanceParameterGroup}),
 		auroratest.WithTransitionDelay(50 * time.Millisecond),
 	}
 	desc := fmt.Sprintf("cluster %s (%s)", id, Plural(n, "instance"))
@@ -348,13 +354,8 @@ func (e *Env) Close() {
 	}
 }
 
-// Plural returns "1 day", "2 days".
-func Plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
+// Plural returns "1 day", "2 days" (plural.Count, for the examples).
+func Plural(n int, word string) string { return plural.Count(n, word) }
 
 // Main runs an example's run function with the command-line arguments,
 // writing to standard output, under a context that an interrupt (Ctrl-C)

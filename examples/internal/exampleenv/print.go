@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"text/tabwriter"
 	"time"
 
 	"github.com/pgaurora/pgaurora"
@@ -19,7 +20,7 @@ import (
 func Progress(w io.Writer) pgaurora.ProgressFunc {
 	var seen stateChanges
 	return func(e pgaurora.Event) {
-		if !strings.Contains(e.Operation, ".") { // a workflow's own step
+		if !strings.Contains(e.Operation, ".") && e.Completed && e.Resource == "" { // a workflow's own step
 			mark := "unchanged"
 			if e.Changed {
 				mark = "changed"
@@ -98,6 +99,17 @@ func Failed(w io.Writer, err error) error {
 		PrintReport(w, we.Report)
 	}
 	return err
+}
+
+// PrintFindings prints findings (of Advise or a plan) as a table: severity,
+// check, resource, evidence and fix.
+func PrintFindings(w io.Writer, findings []aurora.Finding) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEVERITY\tCHECK\tRESOURCE\tEVIDENCE\tFIX")
+	for _, f := range findings {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Severity, f.ID, f.Resource, f.Evidence, f.Fix)
+	}
+	return tw.Flush()
 }
 
 // Heading prints the start of a part of an example.
