@@ -239,6 +239,19 @@
 // after start and back to back (BenchmarkFailover). A crashed reader, or a
 // crashed writer with no reader, restarts with crash recovery.
 //
+// Crashes lose no acknowledged commit, as on Aurora, where a commit is
+// acknowledged once the shared storage has it. The servers run with
+// synchronous_commit on (a commit returns once its WAL is in the files;
+// fsync stays off, so a crash of the machine is another matter), and the
+// target of a crashed writer's failover first takes the WAL it had not
+// received from the old writer's files (pgserver's TakeWAL), replaying it
+// while it is promoted: the files play Aurora's shared storage. A crashed
+// writer without readers replays its own files in crash recovery. The
+// price is one write(2) per commit: about 1.5 times the commit latency of
+// synchronous_commit off (BenchmarkCommitLatency). A cluster parameter
+// group that sets synchronous_commit off gets what it asks for, as on
+// Aurora.
+//
 // Log files. Each instance's PostgreSQL log, written with RDS's
 // log_line_prefix "%t:%r:%u@%d:[%p]:", is served by DescribeDBLogFiles and
 // DownloadDBLogFilePortion as hourly files named
@@ -389,9 +402,8 @@
 // when a cluster's first writer starts, not daily: point-in-time restores
 // reach back to that backup. EngineVersion is only reported. There is no
 // shared storage: readers are PostgreSQL streaming replicas, so replica lag
-// is PostgreSQL's, and a crashed writer can lose commits its readers had
-// not received yet (a clean FailoverDBCluster loses nothing, since the old
-// writer stops before the reader is promoted). Requests are not
+// is PostgreSQL's (a crash loses no acknowledged commit nonetheless: see
+// Failover). Requests are not
 // authenticated; any credentials work. Formulas in parameter values
 // ({DBInstanceClassMemory/...}) are refused.
 package auroratest

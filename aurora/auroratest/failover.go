@@ -153,6 +153,15 @@ func (e *Emulator) doFailover(ctx context.Context, c *cluster, target *instance)
 	caughtUp := lsnErr
 	if lsnErr == nil {
 		caughtUp = waitReplayed(ctx, newSrv, upTo, 30*time.Second)
+	} else if stopErr == nil {
+		// The old writer is gone (it crashed). Its storage is not: as
+		// Aurora's readers share it, the target takes the WAL it had
+		// not received from the old writer's files, and replays it
+		// while it is promoted. Every commit was acknowledged only
+		// once its WAL was in those files (synchronous_commit on).
+		if _, err := newSrv.TakeWAL(ctx, oldSrv); err != nil {
+			e.log.Warn("auroratest: the failover target cannot take the crashed writer's WAL", "instance", target.id, "error", err)
+		}
 	}
 	if caughtUp != nil {
 		e.log.Warn("auroratest: the failover target has not replayed all of the old writer's WAL", "instance", target.id, "error", caughtUp)

@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -219,4 +221,119 @@ func TestCleanFailoverLosesNothing(t *testing.T) {
 			t.Fatalf("round %d: after the failover the new writer has %d of 1001 rows committed before it (%v)", round, n, err)
 		}
 	}
+}
+
+// TestCrashLosesNoAcknowledgedWrite kills the writer (CrashInstance) while
+// eight connections commit through the writer endpoint, on a 1- and a
+// 2-instance cluster, and checks that every commit the server acknowledged
+// is there afterwards: on Aurora a commit is acknowledged once the shared
+// storage has it, so a crash loses none.
+func TestCrashLosesNoAcknowledgedWrite(t *testing.T) {
+	for _, instances := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d-instances", instances), func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			e := auroratest.NewT(t, auroratest.WithCluster("crash", auroratest.ClusterConfig{Instances: instances, DatabaseName: "app"}))
+			c := rds.NewFromConfig(e.AWSConfig())
+			cl := describeCluster(t, ctx, c, "crash")
+			cfg, err := pgx.ParseConfig("dbname=app sslmode=disable connect_timeout=5")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Host, cfg.Port = aws.ToString(cl.Endpoint), uint16(aws.ToInt32(cl.Port))
+			cfg.User, cfg.Password = "postgres", e.MasterPassword("crash")
+			setup, err := pgx.ConnectConfig(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := setup.Exec(ctx, "CREATE TABLE acked(id int PRIMARY KEY)"); err != nil {
+				t.Fatal(err)
+			}
+			setup.Close(ctx)
+
+			// Each writer commits its own ids (w, w+8, w+16, ...) and
+			// records those the server acknowledged; a failed commit
+			// (the connection died) is not recorded, and the writer
+			// reconnects until the cluster takes writes again.
+			const writers = 8
+			var acked syncIDs
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			for w := range writers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					var conn *pgx.Conn
+					defer func() {
+						if conn != nil {
+							conn.Close(context.Background())
+						}
+					}()
+					for id := w; ; id += writers {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						if conn == nil {
+							c, err := pgx.ConnectConfig(ctx, cfg)
+							if err != nil {
+								time.Sleep(20 * time.Millisecond)
+								continue
+							}
+							conn = c
+						}
+						if _, err := conn.Exec(ctx, "INSERT INTO acked VALUES ($1)", id); err != nil {
+							conn.Close(context.Background())
+							conn = nil
+							continue
+						}
+						acked.add(id)
+					}
+				}()
+			}
+			pgtest.WaitFor(t, "writes before the crash", 30*time.Second, func() (bool, string) {
+				return acked.len() >= 400, fmt.Sprint(acked.len())
+			})
+			if err := e.CrashInstance(writerOf(t, ctx, c, "crash")); err != nil {
+				t.Fatal(err)
+			}
+			n := acked.len()
+			pgtest.WaitFor(t, "writes after the crash", time.Minute, func() (bool, string) {
+				return acked.len() >= n+400, fmt.Sprintf("%d since the crash", acked.len()-n)
+			})
+			close(stop)
+			wg.Wait()
+
+			conn, err := pgx.ConnectConfig(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			ids := acked.snapshot()
+			var missing int
+			if err := conn.QueryRow(ctx, "SELECT count(*) FROM unnest($1::int[]) AS a(id) WHERE NOT EXISTS (SELECT 1 FROM acked WHERE acked.id = a.id)", ids).Scan(&missing); err != nil {
+				t.Fatal(err)
+			}
+			if missing != 0 {
+				t.Errorf("%d of %d acknowledged commits are missing after the writer crashed", missing, len(ids))
+			}
+			t.Logf("%d acknowledged commits, %d of them before the crash", len(ids), n)
+		})
+	}
+}
+
+// syncIDs is a list of ids that several goroutines append to.
+type syncIDs struct {
+	mu  sync.Mutex
+	ids []int
+}
+
+func (s *syncIDs) add(id int) { s.mu.Lock(); s.ids = append(s.ids, id); s.mu.Unlock() }
+func (s *syncIDs) len() int   { s.mu.Lock(); defer s.mu.Unlock(); return len(s.ids) }
+func (s *syncIDs) snapshot() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.ids)
 }

@@ -54,7 +54,13 @@ func (e *Emulator) desired(st *state, in *instance) map[string]string {
 		"cluster_name":                in.id,
 		"wal_retrieve_retry_interval": "250",
 		"wal_keep_size":               "64", // MB: base backups and reconnecting readers find their WAL
-		topologySetting:               topology(in.cluster),
+		// A commit is acknowledged once its WAL is in the files (not
+		// fsynced: the files outlive a crash of the server, not of
+		// the machine), so a crash loses no acknowledged commit, as
+		// Aurora's shared storage loses none. A group may turn it off,
+		// as on Aurora.
+		"synchronous_commit": "on",
+		topologySetting:      topology(in.cluster),
 		// Every writer archives its WAL for point-in-time restores.
 		"archive_mode":    "on",
 		"archive_command": "test ! -f " + in.cluster.archiveDir() + "/%f && cp %p " + in.cluster.archiveDir() + "/%f",
