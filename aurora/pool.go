@@ -267,13 +267,61 @@ func (p *Pool) Ping(ctx context.Context) error {
 // 40P01) at once on the same writer, since the writer is fine and only the
 // transaction lost a conflict. fn must do nothing outside the transaction
 // that cannot be repeated.
+//
+// A transaction that committed runs once: when the connection is lost
+// while its COMMIT is under way (a crash or failover can take the answer
+// with it), RunTx asks the writer it finds next whether the transaction
+// committed (txid_status) and runs fn again only if it did not. This costs
+// one round trip before each COMMIT of a transaction that wrote.
 func (p *Pool) RunTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	if fn == nil {
 		return errors.New("aurora: RunTx: nil function")
 	}
-	return p.retry(ctx, func() error { return p.runTxOnce(ctx, fn) }, isTxConflict, func(attempt int, err error) {
+	var pending string // a transaction whose COMMIT lost its answer
+	return p.retry(ctx, func() error {
+		if pending != "" {
+			committed, err := p.committed(ctx, pending)
+			if err != nil {
+				return err
+			}
+			if pending = ""; committed {
+				return nil
+			}
+		}
+		xid, committing, err := p.runTxOnce(ctx, fn)
+		if err != nil && committing && xid != "" && errors.Is(err, ErrRetryable) {
+			pending = xid
+		}
+		return err
+	}, isTxConflict, func(attempt int, err error) {
 		p.c.cfg.logger.Warn("aurora: retrying transaction", "cluster", p.c.id, "attempt", attempt, "error", err)
 	})
+}
+
+// committed asks the writer whether transaction xid (a
+// txid_current_if_assigned value) committed. A transaction still in
+// progress (the old session has not ended yet) is a retryable error;
+// one the server no longer knows about is an error that stops RunTx
+// rather than risk running the transaction twice.
+func (p *Pool) committed(ctx context.Context, xid string) (bool, error) {
+	var status *string
+	// An id past the writer's next one belongs to a transaction this
+	// history does not hold (a crash took it): it did not commit.
+	const q = `SELECT CASE WHEN $1::bigint >= txid_snapshot_xmax(txid_current_snapshot()) THEN 'aborted'
+		ELSE txid_status($1::bigint) END`
+	if err := p.QueryRow(ctx, q, xid).Scan(&status); err != nil {
+		return false, err
+	}
+	switch {
+	case status == nil:
+		return false, fmt.Errorf("aurora: RunTx: the connection was lost while transaction %s committed, and the writer no longer knows whether it did: not running it again", xid)
+	case *status == "committed":
+		p.c.cfg.logger.Info("aurora: a transaction whose commit lost its answer had committed", "cluster", p.c.id, "xid", xid)
+		return true, nil
+	case *status == "aborted":
+		return false, nil
+	}
+	return false, fmt.Errorf("aurora: RunTx: transaction %s is still %s after its connection was lost: %w", xid, *status, ErrRetryable)
 }
 
 // retryBackoff is how retry spaces its attempts.
@@ -325,16 +373,27 @@ func isTxConflict(err error) bool {
 	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
 }
 
-func (p *Pool) runTxOnce(ctx context.Context, fn func(pgx.Tx) error) error {
+// runTxOnce runs fn in one transaction. It returns the transaction's id
+// when it wrote (empty otherwise) and whether the COMMIT was sent, so that
+// RunTx can tell a lost answer from a lost transaction.
+func (p *Pool) runTxOnce(ctx context.Context, fn func(pgx.Tx) error) (xid string, committing bool, err error) {
 	tx, err := p.Begin(ctx)
 	if err != nil {
-		return err
+		return "", false, err
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
-		return p.translate(err)
+		return "", false, p.translate(err)
 	}
-	return p.translate(tx.Commit(ctx))
+	var id *string
+	if err := tx.QueryRow(ctx, "SELECT txid_current_if_assigned()::text").Scan(&id); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return "", false, p.translate(err)
+	}
+	if id != nil {
+		xid = *id
+	}
+	return xid, true, p.translate(tx.Commit(ctx))
 }
 
 // withAuthRetry runs op and, when the server refused the credentials (as

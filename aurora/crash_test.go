@@ -1,0 +1,224 @@
+package aurora_test
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pgaurora/pgaurora/aurora"
+	"github.com/pgaurora/pgaurora/internal/pgtest"
+)
+
+// TestFailoversAndCrashUnderLoad runs eight writers through the writer
+// pool's RunTx on a 2-instance cluster while it fails over three times
+// and its writer then crashes: no acknowledged write is lost, no call
+// outlives its context, and no committed transaction runs twice (each
+// inserts its own key with no ON CONFLICT, so a second run would fail).
+func TestFailoversAndCrashUnderLoad(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	c, _ := createCleanCluster(t, "load")
+	w, err := c.Writer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Exec(ctx, "CREATE TABLE acked(id int PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+
+	const writers, callTimeout = 8, 45 * time.Second
+	var mu sync.Mutex
+	var acked []int
+	var failures []error
+	var longest time.Duration
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range writers {
+		wg.Go(func() {
+			for id := g; ; id += writers {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				cctx, ccancel := context.WithTimeout(ctx, callTimeout)
+				t0 := time.Now()
+				err := w.RunTx(cctx, func(tx pgx.Tx) error {
+					_, err := tx.Exec(cctx, "INSERT INTO acked VALUES ($1)", id)
+					return err
+				})
+				took := time.Since(t0)
+				ccancel()
+				mu.Lock()
+				longest = max(longest, took)
+				if err != nil {
+					failures = append(failures, fmt.Errorf("id %d after %v: %w", id, took, err))
+				} else {
+					acked = append(acked, id)
+				}
+				mu.Unlock()
+				if err != nil && errors.Is(err, context.DeadlineExceeded) {
+					return
+				}
+			}
+		})
+	}
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
+	wantMore := func(what string, n int) {
+		t.Helper()
+		from := count()
+		pgtest.WaitFor(t, fmt.Sprintf("%d writes %s", n, what), time.Minute, func() (bool, string) {
+			return count() >= from+n, fmt.Sprint(count() - from)
+		})
+	}
+
+	api := rds.NewFromConfig(emu.AWSConfig())
+	wantMore("before the first failover", 200)
+	for i := range 3 {
+		before := w.Target()
+		if _, err := api.FailoverDBCluster(ctx, &rds.FailoverDBClusterInput{DBClusterIdentifier: aws.String("load")}); err != nil {
+			t.Fatal(err)
+		}
+		pgtest.WaitFor(t, fmt.Sprintf("failover %d to move the writer pool", i+1), time.Minute, func() (bool, string) {
+			return w.Target() != before, w.Target()
+		})
+		wantMore(fmt.Sprintf("after failover %d", i+1), 200)
+		waitDescribed(t, c, "the cluster after the failover", allAvailable(2))
+	}
+	before := w.Target()
+	if err := emu.CrashInstance(before); err != nil {
+		t.Fatal(err)
+	}
+	pgtest.WaitFor(t, "the writer pool to leave the crashed writer", time.Minute, func() (bool, string) {
+		return w.Target() != before, w.Target()
+	})
+	wantMore("after the crash", 200)
+	close(stop)
+	wg.Wait()
+
+	mu.Lock()
+	defer mu.Unlock()
+	for _, err := range failures {
+		t.Errorf("a RunTx failed: %v", err)
+	}
+	if longest > callTimeout+5*time.Second {
+		t.Errorf("a RunTx took %v, past its %v context", longest, callTimeout)
+	}
+	var missing, total int
+	if err := w.QueryRow(ctx, "SELECT (SELECT count(*) FROM unnest($1::int[]) AS a(id) WHERE NOT EXISTS (SELECT 1 FROM acked WHERE acked.id = a.id)), (SELECT count(*) FROM acked)", acked).Scan(&missing, &total); err != nil {
+		t.Fatal(err)
+	}
+	if missing != 0 {
+		t.Errorf("%d of %d acknowledged writes are missing", missing, len(acked))
+	}
+	t.Logf("%d acknowledged writes through three failovers and a crash (%d rows), the longest call %v", len(acked), total, longest)
+}
+
+// TestRunTxLostCommitAnswer loses the answer to a COMMIT: the connection
+// drops right after the COMMIT went out, so the server commits and the
+// client never hears it. RunTx must find that the transaction committed
+// and not run it again (it inserts a key with no ON CONFLICT: a second
+// run would fail), and a transaction whose connection drops before its
+// COMMIT is run again.
+func TestRunTxLostCommitAnswer(t *testing.T) {
+	ctx := context.Background()
+	var armed atomic.Bool
+	c := newCluster(t, aurora.WithPoolConfig(func(cfg *pgxpool.Config) {
+		cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			return &dropConn{Conn: conn}, err
+		}
+		cfg.ConnConfig.Tracer = commitDropper{&armed}
+	}))
+	w, err := c.Writer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Exec(ctx, "CREATE TABLE lost_answer(id int PRIMARY KEY, attempt int)"); err != nil {
+		t.Fatal(err)
+	}
+	attempts := 0
+	armed.Store(true)
+	err = w.RunTx(ctx, func(tx pgx.Tx) error {
+		attempts++
+		_, err := tx.Exec(ctx, "INSERT INTO lost_answer VALUES (1, $1)", attempts)
+		return err
+	})
+	if err != nil || armed.Load() {
+		t.Fatalf("RunTx with a lost COMMIT answer: %v (the drop armed still: %v)", err, armed.Load())
+	}
+	var n, attempt int
+	if err := w.QueryRow(ctx, "SELECT count(*), max(attempt) FROM lost_answer").Scan(&n, &attempt); err != nil {
+		t.Fatal(err)
+	}
+	if attempts != 1 || n != 1 || attempt != 1 {
+		t.Errorf("fn ran %d times; the table holds %d rows from attempt %d; want one run", attempts, n, attempt)
+	}
+
+	// Dropped before the COMMIT: the transaction did not commit, and
+	// RunTx runs it again.
+	attempts = 0
+	err = w.RunTx(ctx, func(tx pgx.Tx) error {
+		attempts++
+		if _, err := tx.Exec(ctx, "INSERT INTO lost_answer VALUES (2, $1)", attempts); err != nil {
+			return err
+		}
+		if attempts == 1 {
+			_, err := tx.Exec(ctx, "SELECT pg_terminate_backend(pg_backend_pid())")
+			return err
+		}
+		return nil
+	})
+	if err != nil || attempts != 2 {
+		t.Fatalf("RunTx after a connection lost before COMMIT: %v after %d runs; want success after 2", err, attempts)
+	}
+	if err := w.QueryRow(ctx, "SELECT count(*), max(attempt) FROM lost_answer WHERE id = 2").Scan(&n, &attempt); err != nil || n != 1 || attempt != 2 {
+		t.Errorf("row 2: %d rows from attempt %d (%v); want 1 from attempt 2", n, attempt, err)
+	}
+}
+
+// dropConn is a TCP connection that closes itself right after a write
+// once told to.
+type dropConn struct {
+	net.Conn
+	dropAfterWrite atomic.Bool
+}
+
+func (c *dropConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if c.dropAfterWrite.Load() {
+		c.Conn.Close()
+	}
+	return n, err
+}
+
+// commitDropper is a pgx tracer that, when armed, makes the connection
+// that is about to send a COMMIT drop right after sending it.
+type commitDropper struct{ armed *atomic.Bool }
+
+func (d commitDropper) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	if data.SQL != "commit" || !d.armed.CompareAndSwap(true, false) {
+		return ctx
+	}
+	raw := conn.PgConn().Conn()
+	if tc, ok := raw.(*tls.Conn); ok {
+		raw = tc.NetConn()
+	}
+	if dc, ok := raw.(*dropConn); ok {
+		dc.dropAfterWrite.Store(true)
+	}
+	return ctx
+}
+
+func (commitDropper) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
