@@ -401,17 +401,7 @@ func BenchmarkCommitLatency(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer e.Close()
-	out, err := rds.NewFromConfig(e.AWSConfig()).DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String("commits")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg, err := pgx.ParseConfig("dbname=app sslmode=disable")
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg.Host, cfg.Port = aws.ToString(out.DBClusters[0].Endpoint), uint16(aws.ToInt32(out.DBClusters[0].Port))
-	cfg.User, cfg.Password = "postgres", e.MasterPassword("commits")
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+	conn, err := pgx.ConnectConfig(ctx, writerConfig(b, ctx, e, "commits", "dbname=app sslmode=disable"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -247,7 +247,7 @@
 // received from the old writer's files (pgserver's TakeWAL), replaying it
 // while it is promoted: the files play Aurora's shared storage. A crashed
 // writer without readers replays its own files in crash recovery. The
-// price is one write(2) per commit: about 1.5 times the commit latency of
+// price is one write(2) per commit: 1.1 to 1.5 times the commit latency of
 // synchronous_commit off (BenchmarkCommitLatency). A cluster parameter
 // group that sets synchronous_commit off gets what it asks for, as on
 // Aurora.

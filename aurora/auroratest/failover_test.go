@@ -174,16 +174,7 @@ func TestCleanFailoverLosesNothing(t *testing.T) {
 	ctx := context.Background()
 	e := auroratest.NewT(t, auroratest.WithCluster("noloss", auroratest.ClusterConfig{Instances: 2, DatabaseName: "app"}))
 	c := rds.NewFromConfig(e.AWSConfig())
-	out, err := c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String("noloss")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := pgx.ParseConfig("dbname=app sslmode=disable connect_timeout=15")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Host, cfg.Port = aws.ToString(out.DBClusters[0].Endpoint), uint16(aws.ToInt32(out.DBClusters[0].Port))
-	cfg.User, cfg.Password = "postgres", e.MasterPassword("noloss")
+	cfg := writerConfig(t, ctx, e, "noloss", "dbname=app sslmode=disable connect_timeout=15")
 	waiter := rds.NewDBClusterAvailableWaiter(c, func(o *rds.DBClusterAvailableWaiterOptions) {
 		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 100*time.Millisecond
 	})
@@ -223,6 +214,23 @@ func TestCleanFailoverLosesNothing(t *testing.T) {
 	}
 }
 
+// writerConfig is a pgx configuration for the writer endpoint of e's
+// cluster id as the master user, with the libpq settings in conninfo.
+func writerConfig(tb testing.TB, ctx context.Context, e *auroratest.Emulator, id, conninfo string) *pgx.ConnConfig {
+	tb.Helper()
+	out, err := rds.NewFromConfig(e.AWSConfig()).DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg, err := pgx.ParseConfig(conninfo)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.Host, cfg.Port = aws.ToString(out.DBClusters[0].Endpoint), uint16(aws.ToInt32(out.DBClusters[0].Port))
+	cfg.User, cfg.Password = "postgres", e.MasterPassword(id)
+	return cfg
+}
+
 // TestCrashLosesNoAcknowledgedWrite kills the writer (CrashInstance) while
 // eight connections commit through the writer endpoint, on a 1- and a
 // 2-instance cluster, and checks that every commit the server acknowledged
@@ -236,13 +244,7 @@ func TestCrashLosesNoAcknowledgedWrite(t *testing.T) {
 			defer cancel()
 			e := auroratest.NewT(t, auroratest.WithCluster("crash", auroratest.ClusterConfig{Instances: instances, DatabaseName: "app"}))
 			c := rds.NewFromConfig(e.AWSConfig())
-			cl := describeCluster(t, ctx, c, "crash")
-			cfg, err := pgx.ParseConfig("dbname=app sslmode=disable connect_timeout=5")
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.Host, cfg.Port = aws.ToString(cl.Endpoint), uint16(aws.ToInt32(cl.Port))
-			cfg.User, cfg.Password = "postgres", e.MasterPassword("crash")
+			cfg := writerConfig(t, ctx, e, "crash", "dbname=app sslmode=disable connect_timeout=5")
 			setup, err := pgx.ConnectConfig(ctx, cfg)
 			if err != nil {
 				t.Fatal(err)

@@ -137,15 +137,12 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	if d.Writer == nil {
 		return errors.New("the cluster has no writer right now")
 	}
-	for _, stmt := range []string{
+	if err := exampleenv.Exec(ctx, out, w,
 		"CREATE TABLE IF NOT EXISTS pgaurora_example_audit(id bigserial PRIMARY KEY, note text)",
 		"INSERT INTO pgaurora_example_audit(note) VALUES ('written by the enable-pgaudit example')",
 		"SELECT count(*) FROM pgaurora_example_audit", // READ: not audited unless -log has read
-	} {
-		if _, err := w.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("%s: %w", stmt, err)
-		}
-		fmt.Fprintf(out, "  ran: %s\n", stmt)
+	); err != nil {
+		return err
 	}
 	defer func() {
 		if _, err := w.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS pgaurora_example_audit"); err != nil {

@@ -225,13 +225,7 @@ func setUpDemo(ctx context.Context, out io.Writer, c *aurora.Cluster) error {
 	if err != nil {
 		return err
 	}
-	for _, stmt := range demoSetup {
-		if _, err := w.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("%s: %w", stmt, err)
-		}
-		fmt.Fprintf(out, "  ran: %s\n", stmt)
-	}
-	return nil
+	return exampleenv.Exec(ctx, out, w, demoSetup...)
 }
 
 // printPlan prints the plan's versions, parameter groups and findings.

@@ -99,11 +99,8 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		if err != nil {
 			return err
 		}
-		for _, stmt := range standIn {
-			if _, err := w.Exec(ctx, stmt); err != nil {
-				return fmt.Errorf("%s: %w", stmt, err)
-			}
-			fmt.Fprintf(out, "  ran: %s\n", stmt)
+		if err := exampleenv.Exec(ctx, out, w, standIn...); err != nil {
+			return err
 		}
 		if *languages == "" {
 			opts.Languages = []string{"plperl"}

@@ -1,6 +1,7 @@
 package exampleenv
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -126,4 +127,17 @@ func round(d time.Duration) time.Duration {
 		return d.Round(time.Millisecond)
 	}
 	return d.Round(10 * time.Millisecond)
+}
+
+// Exec runs the statements on the pool one by one, printing each to out
+// as "ran: ..." once it ran; the first failure stops it, naming the
+// statement.
+func Exec(ctx context.Context, out io.Writer, p *aurora.Pool, stmts ...string) error {
+	for _, stmt := range stmts {
+		if _, err := p.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("%s: %w", stmt, err)
+		}
+		fmt.Fprintf(out, "  ran: %s\n", stmt)
+	}
+	return nil
 }
