@@ -1,6 +1,7 @@
 package pgserver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -65,20 +67,84 @@ func newCommand(ctx context.Context, asPostgres bool, path string, args ...strin
 		attr.Credential = &syscall.Credential{Uid: u.uid, Gid: u.gid}
 	}
 	cmd.SysProcAttr = attr
-	cmd.Cancel = func() error { return killGroup(cmd.Process) }
+	cmd.Cancel = func() error {
+		_, err := killGroup(cmd.Process)
+		return err
+	}
 	cmd.WaitDelay = waitDelay
 	return cmd
 }
 
-// killGroup sends SIGKILL to the process group that p leads.
-func killGroup(p *os.Process) error {
+// killGroup kills p and everything it started with SIGKILL: its process
+// group, and the group of each of its children. A postmaster's children
+// lead groups of their own (each calls setsid), so killing its group alone
+// would leave its backends serving, and committing, for a moment after it
+// died: not what a crash does. p is stopped first (SIGSTOP) so that it
+// starts no child while they are found. It returns the children it
+// killed.
+func killGroup(p *os.Process) ([]int, error) {
 	if p == nil {
-		return nil
+		return nil, nil
+	}
+	_ = syscall.Kill(-p.Pid, syscall.SIGSTOP)
+	children := childrenOf(p.Pid)
+	for _, c := range children {
+		_ = syscall.Kill(-c, syscall.SIGKILL) // its group, when it leads one
+		_ = syscall.Kill(c, syscall.SIGKILL)
 	}
 	if err := syscall.Kill(-p.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return err
+		return children, err
 	}
-	return nil
+	return children, nil
+}
+
+// childrenOf lists the processes whose parent is pid, from /proc.
+func childrenOf(pid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if _, ppid, ok := procStat(child); ok && ppid == pid {
+			out = append(out, child)
+		}
+	}
+	return out
+}
+
+// procStat reads a process's state letter and parent from
+// /proc/pid/stat ("pid (comm) state ppid ..."; comm may hold spaces and
+// parentheses, so the fields are counted from the last ')').
+func procStat(pid int) (state byte, ppid int, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 2 || len(f[0]) != 1 {
+		return 0, 0, false
+	}
+	ppid, err = strconv.Atoi(f[1])
+	return f[0][0], ppid, err == nil
+}
+
+// gone reports whether a process has ended (a zombie has: it runs no
+// more and holds no shared memory).
+func gone(pid int) bool {
+	if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+		return true
+	}
+	state, _, ok := procStat(pid)
+	return !ok || state == 'Z' || state == 'X'
 }
 
 // handOver gives path (a file or directory, not recursively) to the user the

@@ -860,20 +860,30 @@ func (s *Server) kill() {
 	if p == nil {
 		return
 	}
+	var children []int
 	if !p.exited() {
-		_ = killGroup(p.cmd.Process)
+		children, _ = killGroup(p.cmd.Process)
 	}
 	<-p.done
-	waitGroupGone(p.cmd.Process)
+	waitGone(p.cmd.Process, children)
 }
 
-// waitGroupGone waits (up to 10 seconds) until no process of the group
-// that p led is left: the postmaster's children die a moment after it,
-// and until the last one has, a new postmaster on the same data directory
-// refuses to start ("pre-existing shared memory block is still in use").
-func waitGroupGone(p *os.Process) {
+// waitGone waits (up to 10 seconds) until no process of the group that p
+// led and none of the children killed with it is left: they die a moment
+// after the signal, and until the last one has, a new postmaster on the
+// same data directory refuses to start ("pre-existing shared memory block
+// is still in use").
+func waitGone(p *os.Process, children []int) {
 	_ = wait.Until(context.Background(), pgaurora.Wait{MaxWait: 10 * time.Second}, pollGone, func(context.Context) (bool, error) {
-		return errors.Is(syscall.Kill(-p.Pid, 0), syscall.ESRCH), nil
+		if !errors.Is(syscall.Kill(-p.Pid, 0), syscall.ESRCH) {
+			return false, nil
+		}
+		for _, c := range children {
+			if !gone(c) {
+				return false, nil
+			}
+		}
+		return true, nil
 	})
 }
 

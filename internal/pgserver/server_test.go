@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -546,5 +548,55 @@ func TestHostHBAAndReplicaFromCopy(t *testing.T) {
 	})
 	if got := queryString(t, c, "SELECT application_name FROM pg_stat_replication"); got != "copy-replica" {
 		t.Errorf("the replica is known to its primary as %q, want its cluster_name", got)
+	}
+}
+
+// TestKillLeavesNoBackend kills a server while sessions commit in a
+// loop: as in a crash, no backend may outlive it, so no commit is
+// acknowledged once Kill has returned. (A postmaster's backends lead
+// process groups of their own: killing its group alone left them serving,
+// and committing, after it died.)
+func TestKillLeavesNoBackend(t *testing.T) {
+	s := startT(t, Config{Dir: t.TempDir()})
+	ctx := context.Background()
+	setup := connect(t, s.ConnString("postgres"))
+	if _, err := setup.Exec(ctx, "CREATE TABLE k(n int)"); err != nil {
+		t.Fatal(err)
+	}
+	const sessions = 4
+	var killed atomic.Bool
+	var late atomic.Int64
+	var wg sync.WaitGroup
+	var pids []int
+	for range sessions {
+		c := connect(t, s.ConnString("postgres"))
+		var pid int
+		if err := c.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, pid)
+		wg.Go(func() {
+			for {
+				if _, err := c.Exec(ctx, "INSERT INTO k VALUES (1)"); err != nil {
+					return
+				}
+				if killed.Load() {
+					late.Add(1)
+				}
+			}
+		})
+	}
+	time.Sleep(100 * time.Millisecond) // let the sessions commit for a while
+	s.Kill()
+	killed.Store(true)
+	wg.Wait()
+	if n := late.Load(); n > 0 {
+		t.Errorf("%d commits were acknowledged after Kill returned", n)
+	}
+	for _, pid := range pids {
+		if !gone(pid) {
+			state, _, _ := procStat(pid)
+			t.Errorf("backend %d (state %c) outlived the killed server", pid, state)
+		}
 	}
 }
