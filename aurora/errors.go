@@ -20,6 +20,13 @@ var ErrClosed = errors.New("aurora: the Cluster is closed")
 // idempotent or transactional; Pool.RunTx does that for a transaction.
 var ErrRetryable = errors.New("aurora: retryable")
 
+// ErrCommitUnknown is matched by errors.Is for the error Pool.RunTx
+// returns when a transaction's connection was lost while it committed and
+// the writer cannot prove whether it did (after a crash, its id may belong
+// to a new transaction). The transaction may or may not have committed;
+// RunTx does not run it again. Check the data before retrying.
+var ErrCommitUnknown = errors.New("aurora: whether the transaction committed is unknown")
+
 // ConnectionLostError reports that a statement failed because its
 // connection to the writer (or reader) was lost. It matches ErrRetryable.
 type ConnectionLostError struct {

@@ -68,7 +68,8 @@ type Pool struct {
 
 	mu         sync.Mutex
 	target     endpoint
-	refreshing chan struct{} // non-nil while a writer search runs
+	refreshing chan struct{}     // non-nil while a writer search runs
+	lastCommit map[string]uint64 // by server incarnation: the highest id RunTx saw commit
 }
 
 // Writer returns the pool on the cluster's writer, opening it on first use.
@@ -273,24 +274,33 @@ func (p *Pool) Ping(ctx context.Context) error {
 // with it), RunTx asks the writer it finds next whether the transaction
 // committed (txid_status) and runs fn again only if it did not. This costs
 // one round trip before each COMMIT of a transaction that wrote.
+//
+// When that writer is not the server the transaction ran on (the writer
+// failed over or restarted), its answer "committed" is only proof when the
+// transaction's id cannot have been given out again: a crash loses the
+// WAL that was not yet written, with the ids in it, and the new writer
+// hands those ids to new transactions. RunTx trusts it when this pool saw
+// a later transaction of the old server commit (an acknowledged commit
+// survives, and with it every lower id); otherwise it returns an error
+// matching ErrCommitUnknown rather than guess.
 func (p *Pool) RunTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	if fn == nil {
 		return errors.New("aurora: RunTx: nil function")
 	}
-	var pending string // a transaction whose COMMIT lost its answer
+	var pending *txRun // a transaction whose COMMIT lost its answer
 	return p.retry(ctx, func() error {
-		if pending != "" {
+		if pending != nil {
 			committed, err := p.committed(ctx, pending)
 			if err != nil {
 				return err
 			}
-			if pending = ""; committed {
+			if pending = nil; committed {
 				return nil
 			}
 		}
-		xid, committing, err := p.runTxOnce(ctx, fn)
-		if err != nil && committing && xid != "" && errors.Is(err, ErrRetryable) {
-			pending = xid
+		run, committing, err := p.runTxOnce(ctx, fn)
+		if err != nil && committing && run != nil && errors.Is(err, ErrRetryable) {
+			pending = run
 		}
 		return err
 	}, isTxConflict, func(attempt int, err error) {
@@ -298,30 +308,63 @@ func (p *Pool) RunTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	})
 }
 
-// committed asks the writer whether transaction xid (a
-// txid_current_if_assigned value) committed. A transaction still in
-// progress (the old session has not ended yet) is a retryable error;
-// one the server no longer knows about is an error that stops RunTx
-// rather than risk running the transaction twice.
-func (p *Pool) committed(ctx context.Context, xid string) (bool, error) {
+// txRun is a transaction that wrote: its id (txid_current_if_assigned)
+// and the server it ran on.
+type txRun struct {
+	xid    uint64
+	server string
+}
+
+// serverIncarnation names the running server a session is on: its
+// address, port and start time, which a restart changes.
+const serverIncarnation = `coalesce(host(inet_server_addr()), 'local') || ':' || coalesce(inet_server_port(), 0) || '@' || pg_postmaster_start_time()`
+
+// committed asks the writer whether the transaction committed. A
+// transaction still in progress (the old session has not ended yet) is a
+// retryable error; one whose outcome the writer cannot prove (see RunTx)
+// is an error matching ErrCommitUnknown that stops RunTx rather than risk
+// running the transaction twice.
+func (p *Pool) committed(ctx context.Context, run *txRun) (bool, error) {
 	var status *string
+	var server string
 	// An id past the writer's next one belongs to a transaction this
 	// history does not hold (a crash took it): it did not commit.
 	const q = `SELECT CASE WHEN $1::bigint >= txid_snapshot_xmax(txid_current_snapshot()) THEN 'aborted'
-		ELSE txid_status($1::bigint) END`
-	if err := p.QueryRow(ctx, q, xid).Scan(&status); err != nil {
+		ELSE txid_status($1::bigint) END, ` + serverIncarnation
+	if err := p.QueryRow(ctx, q, strconv.FormatUint(run.xid, 10)).Scan(&status, &server); err != nil {
 		return false, err
 	}
 	switch {
 	case status == nil:
-		return false, fmt.Errorf("aurora: RunTx: the connection was lost while transaction %s committed, and the writer no longer knows whether it did: not running it again", xid)
+		return false, fmt.Errorf("aurora: RunTx: the connection was lost while transaction %d committed, and the writer no longer knows whether it did: not running it again: %w", run.xid, ErrCommitUnknown)
 	case *status == "committed":
-		p.c.cfg.logger.Info("aurora: a transaction whose commit lost its answer had committed", "cluster", p.c.id, "xid", xid)
+		if server != run.server && !p.commitSeenAfter(run) {
+			return false, fmt.Errorf("aurora: RunTx: the connection was lost while transaction %d committed, and the writer that answers is another server (%s, not %s): the id may have been given out again, so whether it committed is unknown: not running it again: %w", run.xid, server, run.server, ErrCommitUnknown)
+		}
+		p.c.cfg.logger.Info("aurora: a transaction whose commit lost its answer had committed", "cluster", p.c.id, "xid", run.xid)
 		return true, nil
 	case *status == "aborted":
 		return false, nil
 	}
-	return false, fmt.Errorf("aurora: RunTx: transaction %s is still %s after its connection was lost: %w", xid, *status, ErrRetryable)
+	return false, fmt.Errorf("aurora: RunTx: transaction %d is still %s after its connection was lost: %w", run.xid, *status, ErrRetryable)
+}
+
+// commitSeen records a transaction this pool saw commit.
+func (p *Pool) commitSeen(run *txRun) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.lastCommit == nil {
+		p.lastCommit = map[string]uint64{}
+	}
+	p.lastCommit[run.server] = max(p.lastCommit[run.server], run.xid)
+}
+
+// commitSeenAfter reports whether this pool saw a transaction of run's
+// server with a higher id commit.
+func (p *Pool) commitSeenAfter(run *txRun) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastCommit[run.server] > run.xid
 }
 
 // retryBackoff is how retry spaces its attempts.
@@ -373,27 +416,39 @@ func isTxConflict(err error) bool {
 	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
 }
 
-// runTxOnce runs fn in one transaction. It returns the transaction's id
-// when it wrote (empty otherwise) and whether the COMMIT was sent, so that
-// RunTx can tell a lost answer from a lost transaction.
-func (p *Pool) runTxOnce(ctx context.Context, fn func(pgx.Tx) error) (xid string, committing bool, err error) {
+// runTxOnce runs fn in one transaction. It returns the transaction when
+// it wrote (nil otherwise) and whether the COMMIT was sent, so that RunTx
+// can tell a lost answer from a lost transaction.
+func (p *Pool) runTxOnce(ctx context.Context, fn func(pgx.Tx) error) (run *txRun, committing bool, err error) {
 	tx, err := p.Begin(ctx)
 	if err != nil {
-		return "", false, err
+		return nil, false, err
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
-		return "", false, p.translate(err)
+		return nil, false, p.translate(err)
 	}
 	var id *string
-	if err := tx.QueryRow(ctx, "SELECT txid_current_if_assigned()::text").Scan(&id); err != nil {
+	var server string
+	if err := tx.QueryRow(ctx, "SELECT txid_current_if_assigned()::text, "+serverIncarnation).Scan(&id, &server); err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
-		return "", false, p.translate(err)
+		return nil, false, p.translate(err)
 	}
 	if id != nil {
-		xid = *id
+		xid, err := strconv.ParseUint(*id, 10, 64)
+		if err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+			return nil, false, fmt.Errorf("aurora: RunTx: transaction id %q: %w", *id, err)
+		}
+		run = &txRun{xid: xid, server: server}
 	}
-	return xid, true, p.translate(tx.Commit(ctx))
+	if err := p.translate(tx.Commit(ctx)); err != nil {
+		return run, true, err
+	}
+	if run != nil {
+		p.commitSeen(run)
+	}
+	return run, true, nil
 }
 
 // withAuthRetry runs op and, when the server refused the credentials (as
