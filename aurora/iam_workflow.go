@@ -35,8 +35,7 @@ type EnableIAMAuthOptions struct {
 	// Wait says how the steps wait for RDS and the servers; zero fields
 	// take the Cluster's defaults (WithWait).
 	Wait pgaurora.Wait
-	// Progress, when set, receives an event as each step completes, and
-	// the events of the operations the steps run (reboots, rotations).
+	// Progress, when set, receives an event as each step completes.
 	Progress pgaurora.ProgressFunc
 }
 
@@ -143,9 +142,11 @@ func (c *Cluster) EnableIAMAuth(ctx context.Context, roles []string, opts *Enabl
 			if st.member {
 				return false, "already a member of " + RDSIAMRole, nil
 			}
-			// The name was checked by checkIAMAuthInput.
-			stmt := "GRANT " + sqlquote.MustIdent(RDSIAMRole) + " TO " + sqlquote.MustIdent(role)
-			if _, err := c.SQL().Exec(ctx, stmt); err != nil {
+			ident, err := sqlquote.Ident(role)
+			if err != nil {
+				return false, "", err // checkIAMAuthInput refused it already
+			}
+			if _, err := c.SQL().Exec(ctx, "GRANT "+sqlquote.MustIdent(RDSIAMRole)+" TO "+ident); err != nil {
 				return false, "", fmt.Errorf("granting %s to %q: %w", RDSIAMRole, role, err)
 			}
 			return true, "GRANT " + RDSIAMRole + ": the role now logs in with IAM tokens only", nil
