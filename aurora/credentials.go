@@ -141,8 +141,8 @@ type iamCredentials struct {
 // token, signed with the AWS credentials of cfg, is minted for every new
 // connection (tokens live 15 minutes, and a pool's connections outlive
 // that, so a cached token would fail). The instance must have IAM
-// authentication enabled and the user must be granted rds_iam; IAM
-// authentication requires TLS. build may be nil for auth.BuildAuthToken.
+// authentication enabled and the user must be granted rds_iam
+// (Cluster.EnableIAMAuth does both); IAM authentication requires TLS. build may be nil for auth.BuildAuthToken.
 func IAMAuth(cfg aws.Config, user string, build TokenBuilder) Credentials {
 	if build == nil {
 		build = func(ctx context.Context, endpoint, region, user string, creds aws.CredentialsProvider) (string, error) {

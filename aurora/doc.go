@@ -86,6 +86,9 @@
 //     reboot, CREATE EXTENSION plrust.
 //   - RotateCA: a rotation plan checked against the clients' trust store,
 //     then each instance moved to the new CA (readers first) and verified.
+//   - EnableIAMAuth: roles checked (they exist and can log in),
+//     ModifyDBCluster EnableIAMDatabaseAuthentication, GRANT rds_iam, and a
+//     login as each role with a fresh IAMAuth token, verified.
 //   - SetBackupRetention, Reboot and Failover: cluster operations that wait
 //     until RDS reports the cluster (or instance) available again.
 //

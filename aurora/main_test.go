@@ -41,6 +41,9 @@ const (
 	// iamClusterID gets IAM database authentication turned on and the
 	// IAM credential tests.
 	iamClusterID = "iam"
+	// iamFlowClusterID starts without IAM database authentication and
+	// gets EnableIAMAuth.
+	iamFlowClusterID = "iamflow"
 	// secretPathClusterID gets pgAudit logging everything, logical
 	// replication and pglogical, and every call that sends a secret.
 	secretPathClusterID = "secretpath"
@@ -69,6 +72,7 @@ func TestMain(m *testing.M) {
 		auroratest.WithCluster(secretClusterID, auroratest.ClusterConfig{Instances: 1, ManageMasterUserPassword: true}),
 		auroratest.WithCluster(secretPathClusterID, auroratest.ClusterConfig{Instances: 1}),
 		auroratest.WithCluster(iamClusterID, auroratest.ClusterConfig{Instances: 1}),
+		auroratest.WithCluster(iamFlowClusterID, auroratest.ClusterConfig{Instances: 1}),
 		auroratest.WithCluster(adviseClusterID, auroratest.ClusterConfig{Instances: 1, ClusterParameterGroup: "advise-params"}),
 		auroratest.WithCluster(upgradeClusterID, auroratest.ClusterConfig{Instances: 2, EngineVersion: "15.4",
 			ClusterParameterGroup: "app-aurora-postgresql15", InstanceParameterGroup: "app-instances"}),

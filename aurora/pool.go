@@ -161,9 +161,15 @@ func (p *Pool) configureConn(ctx context.Context, cc *pgx.ConnConfig) error {
 // configureConn sets a connection's address, fresh credentials and the TLS
 // policy for endpoint t.
 func (c *Cluster) configureConn(ctx context.Context, cc *pgx.ConnConfig, t endpoint) error {
+	return c.configureConnWith(ctx, cc, t, c.cfg.creds)
+}
+
+// configureConnWith is configureConn with credentials other than the
+// Cluster's (EnableIAMAuth's verifying logins).
+func (c *Cluster) configureConnWith(ctx context.Context, cc *pgx.ConnConfig, t endpoint, creds Credentials) error {
 	cc.Host, cc.Port = t.host, uint16(t.port)
 	cc.Fallbacks = nil
-	user, password, err := c.cfg.creds.credentials(ctx, t.host, t.port)
+	user, password, err := creds.credentials(ctx, t.host, t.port)
 	if err != nil {
 		return err
 	}

@@ -193,16 +193,22 @@ func (c *Cluster) confirmWriter(ctx context.Context, ep endpoint) error {
 func (c *Cluster) probe(ctx context.Context, ep endpoint) (*pgx.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	cc, err := pgx.ParseConfig("sslmode=disable dbname=" + conninfo.Quote(c.cfg.database))
-	if err != nil {
-		return nil, err
-	}
-	if err := c.configureConn(ctx, cc, ep); err != nil {
-		return nil, err
-	}
-	conn, err := pgx.ConnectConfig(ctx, cc)
+	conn, err := c.connectWith(ctx, ep, c.cfg.creds)
 	if isAuthFailure(err) {
 		c.cfg.creds.authFailed()
 	}
 	return conn, err
+}
+
+// connectWith opens one connection to ep, in the Cluster's database and
+// with its TLS policy, logging in with creds.
+func (c *Cluster) connectWith(ctx context.Context, ep endpoint, creds Credentials) (*pgx.Conn, error) {
+	cc, err := pgx.ParseConfig("sslmode=disable dbname=" + conninfo.Quote(c.cfg.database))
+	if err != nil {
+		return nil, err
+	}
+	if err := c.configureConnWith(ctx, cc, ep, creds); err != nil {
+		return nil, err
+	}
+	return pgx.ConnectConfig(ctx, cc)
 }
