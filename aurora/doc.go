@@ -40,8 +40,10 @@
 // instances (aurora_replica_status()), then the RDS API, confirms the
 // candidate is not in recovery, and sends new connections there. Pool.RunTx
 // runs a transaction and, after a retryable failure, waits for that search
-// and runs it again on the new writer, until it commits or ctx ends.
-// Failover moves an open writer pool at once. A Pool is a
+// and runs it again on the new writer, until it commits or ctx ends. A
+// transaction whose COMMIT lost its answer is not run again unless the
+// writer proves it did not commit; when a crash makes that unprovable,
+// RunTx fails with an error matching ErrCommitUnknown. Failover moves an open writer pool at once. A Pool is a
 // pgaurora.Querier, so it serves every feature package.
 //
 // # Feature clients
