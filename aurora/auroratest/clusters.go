@@ -98,6 +98,8 @@ type cluster struct {
 	// in its writer or in dir/storage; false until its first writer
 	// starts, which then creates the database.
 	hasData bool
+	// saved is what SaveState saved, for ResetState.
+	saved *savedState
 	// recovery, for a cluster restored to a point in time, is the replay
 	// its first writer runs on the restored data.
 	recovery *pgserver.Recovery

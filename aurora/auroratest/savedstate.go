@@ -1,0 +1,382 @@
+package auroratest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/sqlquote"
+	"github.com/pgaurora/pgaurora/internal/wait"
+)
+
+// Saved states. A test suite that wants a clean cluster for every test
+// need not make one per test: it saves the cluster's state once, after
+// its schema and fixtures are in place (SaveState), and puts it back
+// before each test (ResetState), in the same cluster with the same
+// endpoints, while the servers keep running.
+//
+// The state is SQL's, and a database is its unit. SaveState copies each
+// database it saves into a database of the cluster's own (named
+// auroratest_saved_N, with connections not allowed), and ResetState drops
+// the database and creates it again from its copy (CREATE DATABASE ...
+// TEMPLATE), with the owner, privileges and connection limit it had;
+// readers replay that like any other change, and ResetState returns once
+// every available reader has. Databases and roles that did not exist at
+// the save are dropped. Not put back: databases that exist but were not
+// saved, the attributes, passwords and memberships of roles that existed,
+// replication slots and subscriptions in reset databases (dropped with
+// them), template1, and everything the RDS API keeps (parameter groups,
+// instances, tags, snapshots).
+
+// savedState is what SaveState recorded of a cluster.
+type savedState struct {
+	dbs       []savedDB
+	databases map[string]bool // every database at the save, saved or not
+	roles     map[string]bool // every role at the save
+}
+
+// savedDB is one saved database.
+type savedDB struct {
+	name, copy string
+	owner      string
+	acl        *string // datacl as text; nil means the default privileges
+	connLimit  int
+}
+
+// savedPrefix starts the names of the databases that hold saved copies.
+const savedPrefix = "auroratest_saved_"
+
+// SaveState saves the state of a cluster's databases, so that ResetState
+// can put it back (see "Saved states" in the package docs): the named
+// databases, or every database but the templates when none is named, and
+// which databases and roles exist. Name only the databases tests change:
+// resetting each costs a few tens of milliseconds. Sessions on a database
+// being saved are ended while it is copied. A later SaveState replaces
+// the saved state.
+func (e *Emulator) SaveState(ctx context.Context, clusterID string, databases ...string) error {
+	c, unlock, conn, err := e.stateSession(ctx, clusterID)
+	if err != nil {
+		return fmt.Errorf("auroratest: SaveState %s: %w", clusterID, err)
+	}
+	defer unlock()
+	defer conn.Close(context.WithoutCancel(ctx))
+	saved, err := saveState(ctx, conn, databases)
+	if err != nil {
+		return fmt.Errorf("auroratest: SaveState %s: %w", clusterID, err)
+	}
+	st := e.lock()
+	c.saved = saved
+	st.unlock()
+	return nil
+}
+
+// ResetState puts back the state SaveState saved for a cluster (see
+// "Saved states" in the package docs): each saved database is made again
+// from its copy, and databases and roles made since the save are dropped.
+// Sessions on those databases are ended, on the writer and the readers.
+// It returns once every available reader has replayed the reset.
+func (e *Emulator) ResetState(ctx context.Context, clusterID string) error {
+	c, unlock, conn, err := e.stateSession(ctx, clusterID)
+	if err != nil {
+		return fmt.Errorf("auroratest: ResetState %s: %w", clusterID, err)
+	}
+	defer unlock()
+	defer conn.Close(context.WithoutCancel(ctx))
+	st := e.lock()
+	saved := c.saved
+	var readers []*instance
+	for _, in := range c.readers() {
+		if in.status == statusAvailable && in.server != nil {
+			readers = append(readers, in)
+		}
+	}
+	st.unlock()
+	if saved == nil {
+		return fmt.Errorf("auroratest: ResetState %s: no saved state (call SaveState first)", clusterID)
+	}
+	if err := resetState(ctx, conn, saved); err != nil {
+		return fmt.Errorf("auroratest: ResetState %s: %w", clusterID, err)
+	}
+	// Every change above was flushed at its commit; one more commit puts
+	// a record past the position read, so replay can be seen to pass it.
+	var lsn string
+	if err := conn.QueryRow(ctx, "SELECT pg_current_wal_insert_lsn()::text").Scan(&lsn); err != nil {
+		return fmt.Errorf("auroratest: ResetState %s: %w", clusterID, err)
+	}
+	if _, err := conn.Exec(ctx, "SELECT txid_current()"); err != nil {
+		return fmt.Errorf("auroratest: ResetState %s: %w", clusterID, err)
+	}
+	for _, in := range readers {
+		if err := waitReplayed(ctx, in.server, lsn, 30*time.Second); err != nil {
+			return fmt.Errorf("auroratest: ResetState %s: reader %s: %w", clusterID, in.id, err)
+		}
+	}
+	return nil
+}
+
+// stateSession locks an available cluster's members against other
+// operations (failovers, reboots) and opens a superuser session on its
+// writer, in template1: a database neither call copies or drops.
+func (e *Emulator) stateSession(ctx context.Context, clusterID string) (*cluster, func(), *pgx.Conn, error) {
+	st := e.lock()
+	c, err := st.availableCluster(e, clusterID)
+	st.unlock()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	unlock := e.lockMembers(c)
+	st = e.lock()
+	w := c.writer()
+	var ok bool
+	if w != nil {
+		ok = w.status == statusAvailable && w.server != nil
+	}
+	st.unlock()
+	if !ok {
+		unlock()
+		return nil, nil, nil, errors.New("the cluster has no available writer")
+	}
+	conn, err := w.server.Connect(ctx, "template1")
+	if err != nil {
+		unlock()
+		return nil, nil, nil, err
+	}
+	return c, unlock, conn, nil
+}
+
+func saveState(ctx context.Context, conn *pgx.Conn, names []string) (*savedState, error) {
+	saved := &savedState{databases: map[string]bool{}, roles: map[string]bool{}}
+	var all []string
+	rows, err := conn.Query(ctx, `SELECT datname FROM pg_catalog.pg_database WHERE NOT datistemplate AND datname NOT LIKE 'auroratest\_saved\_%' ORDER BY datname`)
+	if err == nil {
+		all, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing the databases: %w", err)
+	}
+	for _, db := range all {
+		saved.databases[db] = true
+	}
+	if len(names) == 0 {
+		names = all
+	}
+	for _, db := range names {
+		if !saved.databases[db] {
+			return nil, fmt.Errorf("no database %q to save (there are %s)", db, strings.Join(all, ", "))
+		}
+	}
+	rows, err = conn.Query(ctx, "SELECT rolname FROM pg_catalog.pg_roles")
+	if err == nil {
+		var roles []string
+		roles, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		for _, r := range roles {
+			saved.roles[r] = true
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing the roles: %w", err)
+	}
+
+	// The copies of an earlier save go first.
+	rows, err = conn.Query(ctx, `SELECT datname FROM pg_catalog.pg_database WHERE datname LIKE 'auroratest\_saved\_%'`)
+	var old []string
+	if err == nil {
+		old, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing earlier copies: %w", err)
+	}
+	for _, db := range old {
+		ident, err := sqlquote.Ident(db)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := conn.Exec(ctx, "DROP DATABASE "+ident); err != nil {
+			return nil, fmt.Errorf("dropping the earlier copy %s: %w", db, err)
+		}
+	}
+
+	for i, db := range names {
+		d := savedDB{name: db, copy: savedPrefix + strconv.Itoa(i)}
+		if err := conn.QueryRow(ctx, `SELECT pg_catalog.pg_get_userbyid(datdba), datacl::text, datconnlimit FROM pg_catalog.pg_database WHERE datname = $1`, db).
+			Scan(&d.owner, &d.acl, &d.connLimit); err != nil {
+			return nil, fmt.Errorf("reading database %s: %w", db, err)
+		}
+		if err := copyDatabase(ctx, conn, db, d.copy); err != nil {
+			return nil, err
+		}
+		saved.dbs = append(saved.dbs, d)
+	}
+	return saved, nil
+}
+
+// copyDatabase makes dst a copy of src that nobody can connect to. No
+// session may be on src while it is copied: connections to it are
+// refused and the sessions on it ended meanwhile.
+func copyDatabase(ctx context.Context, conn *pgx.Conn, src, dst string) (err error) {
+	from, err := sqlquote.Ident(src)
+	if err != nil {
+		return err
+	}
+	to := sqlquote.MustIdent(dst)
+	if _, err := conn.Exec(ctx, "ALTER DATABASE "+from+" ALLOW_CONNECTIONS false"); err != nil {
+		return fmt.Errorf("saving database %s: %w", src, err)
+	}
+	defer func() {
+		if _, aerr := conn.Exec(context.WithoutCancel(ctx), "ALTER DATABASE "+from+" ALLOW_CONNECTIONS true"); aerr != nil && err == nil {
+			err = fmt.Errorf("saving database %s: allowing connections again: %w", src, aerr)
+		}
+	}()
+	if _, err := conn.Exec(ctx, "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()", src); err != nil {
+		return fmt.Errorf("saving database %s: ending its sessions: %w", src, err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+to+" TEMPLATE "+from+" STRATEGY FILE_COPY"); err != nil {
+		return fmt.Errorf("saving database %s: %w", src, err)
+	}
+	if _, err := conn.Exec(ctx, "ALTER DATABASE "+to+" ALLOW_CONNECTIONS false"); err != nil {
+		return fmt.Errorf("saving database %s: %w", src, err)
+	}
+	return nil
+}
+
+func resetState(ctx context.Context, conn *pgx.Conn, saved *savedState) error {
+	rows, err := conn.Query(ctx, `SELECT datname FROM pg_catalog.pg_database WHERE NOT datistemplate AND datname NOT LIKE 'auroratest\_saved\_%'`)
+	var now []string
+	if err == nil {
+		now, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err != nil {
+		return fmt.Errorf("listing the databases: %w", err)
+	}
+	reset := map[string]bool{}
+	for _, d := range saved.dbs {
+		reset[d.name] = true
+	}
+	for _, db := range now {
+		if !reset[db] && saved.databases[db] {
+			continue // not saved: kept as it is
+		}
+		if err := dropDatabase(ctx, conn, db); err != nil {
+			return err
+		}
+	}
+	for _, d := range saved.dbs {
+		name, err := sqlquote.Ident(d.name)
+		if err != nil {
+			return err
+		}
+		owner, err := sqlquote.Ident(d.owner)
+		if err != nil {
+			return err
+		}
+		stmt := "CREATE DATABASE " + name + " TEMPLATE " + sqlquote.MustIdent(d.copy) +
+			" OWNER " + owner + " CONNECTION LIMIT " + strconv.Itoa(d.connLimit) + " STRATEGY FILE_COPY"
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("making database %s again: %w", d.name, err)
+		}
+		if d.acl != nil {
+			if _, err := conn.Exec(ctx, "UPDATE pg_catalog.pg_database SET datacl = $1::aclitem[] WHERE datname = $2", *d.acl, d.name); err != nil {
+				return fmt.Errorf("making database %s again: its privileges: %w", d.name, err)
+			}
+		}
+	}
+	rows, err = conn.Query(ctx, "SELECT rolname FROM pg_catalog.pg_roles")
+	var roles []string
+	if err == nil {
+		roles, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err != nil {
+		return fmt.Errorf("listing the roles: %w", err)
+	}
+	slices.Sort(roles)
+	for _, r := range roles {
+		if saved.roles[r] {
+			continue
+		}
+		role, err := sqlquote.Ident(r)
+		if err != nil {
+			return err
+		}
+		if _, err := conn.Exec(ctx, "DROP ROLE "+role); err != nil {
+			return fmt.Errorf("dropping role %s, made since the save: %w", r, err)
+		}
+	}
+	return nil
+}
+
+// dropDatabase drops a database with what stops DROP DATABASE: its
+// sessions, its logical replication slots and its subscriptions.
+func dropDatabase(ctx context.Context, conn *pgx.Conn, db string) error {
+	var subs int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_catalog.pg_subscription s JOIN pg_catalog.pg_database d ON d.oid = s.subdbid WHERE d.datname = $1", db).Scan(&subs); err != nil {
+		return fmt.Errorf("dropping database %s: %w", db, err)
+	}
+	if subs > 0 {
+		if err := dropSubscriptions(ctx, conn, db); err != nil {
+			return fmt.Errorf("dropping database %s: its subscriptions: %w", db, err)
+		}
+	}
+	ident, err := sqlquote.Ident(db)
+	if err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, "ALTER DATABASE "+ident+" ALLOW_CONNECTIONS false"); err != nil {
+		return fmt.Errorf("dropping database %s: %w", db, err)
+	}
+	// A slot's walsender ends with its session; the slot is free a
+	// moment later.
+	if _, err := conn.Exec(ctx, `SELECT pg_catalog.pg_terminate_backend(active_pid) FROM pg_catalog.pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL`, db); err != nil {
+		return fmt.Errorf("dropping database %s: ending its slots' sessions: %w", db, err)
+	}
+	var last error
+	err = wait.Until(ctx, pgaurora.Wait{MaxWait: 10 * time.Second}, pollServer, func(ctx context.Context) (bool, error) {
+		_, last = conn.Exec(ctx, `SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots WHERE database = $1`, db)
+		return last == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("dropping database %s: its replication slots: %w (last: %v)", db, err, last)
+	}
+	if _, err := conn.Exec(ctx, "DROP DATABASE "+ident+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("dropping database %s: %w", db, err)
+	}
+	return nil
+}
+
+// dropSubscriptions drops the subscriptions of a database, leaving their
+// publishers' slots alone (as a dropped database would have).
+func dropSubscriptions(ctx context.Context, conn *pgx.Conn, db string) error {
+	cfg := conn.Config().Copy()
+	cfg.Database = db
+	sc, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer sc.Close(context.WithoutCancel(ctx))
+	rows, err := sc.Query(ctx, "SELECT subname FROM pg_catalog.pg_subscription WHERE subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())")
+	var subs []string
+	if err == nil {
+		subs, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err != nil {
+		return err
+	}
+	for _, s := range subs {
+		id, err := sqlquote.Ident(s)
+		if err != nil {
+			return err
+		}
+		for _, stmt := range []string{"ALTER SUBSCRIPTION " + id + " DISABLE", "ALTER SUBSCRIPTION " + id + " SET (slot_name = NONE)", "DROP SUBSCRIPTION " + id} {
+			if _, err := sc.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("%s: %w", stmt, err)
+			}
+		}
+	}
+	return nil
+}
