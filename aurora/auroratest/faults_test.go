@@ -2,12 +2,21 @@ package auroratest_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgaurora/pgaurora/aurora/auroratest"
 )
 
 // The fault hooks: throttling, latency, slow and failing reboots, a
@@ -103,4 +112,192 @@ func TestFaultHooks(t *testing.T) {
 	if err := emu.FailNextReboot("no-such-instance"); err == nil {
 		t.Errorf("FailNextReboot accepted an unknown instance")
 	}
+}
+
+// mustPanic fails the test unless f panics with a message containing want.
+func mustPanic(t *testing.T, what, want string, f func()) {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		r := recover()
+		if r == nil {
+			t.Errorf("%s did not panic", what)
+		} else if msg := fmt.Sprint(r); !strings.Contains(msg, want) {
+			t.Errorf("%s panicked with %q, want it to mention %q", what, msg, want)
+		}
+	}()
+	f()
+}
+
+// Per-action faults: throttling, rate limits, latency and failures of one
+// action, with the real SDK clients decoding the faults.
+func TestActionFaults(t *testing.T) {
+	// Not parallel: the faults apply to every caller of the action.
+	ctx := testCtx(t)
+	emu := emulator(t)
+	c := client(t)
+	noRetry := rds.NewFromConfig(emu.AWSConfig(), func(o *rds.Options) { o.RetryMaxAttempts = 1 })
+	clusters := &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(clusterShared)}
+	instances := &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(clusterShared + "-instance-1")}
+	for _, name := range []string{"DescribeDBClusters", "DescribeDBInstances", "RebootDBInstance", "ModifyDBCluster", "GetSecretValue"} {
+		t.Cleanup(emu.Action(name).Reset)
+	}
+
+	// Throttling of one action leaves the others alone.
+	emu.Action("DescribeDBClusters").ThrottleNext(1)
+	if _, err := noRetry.DescribeDBInstances(ctx, instances); err != nil {
+		t.Errorf("DescribeDBInstances while DescribeDBClusters is throttled: %v", err)
+	}
+	if _, err := noRetry.DescribeDBClusters(ctx, clusters); apiCode(err) != "Throttling" {
+		t.Errorf("throttled DescribeDBClusters: %v, want Throttling", err)
+	}
+	if _, err := noRetry.DescribeDBClusters(ctx, clusters); err != nil {
+		t.Errorf("DescribeDBClusters after its one throttled call: %v", err)
+	}
+
+	emu.Action("DescribeDBClusters").SetThrottleRate(2)
+	throttled := map[string]int{}
+	for range 6 {
+		if _, err := noRetry.DescribeDBClusters(ctx, clusters); apiCode(err) == "Throttling" {
+			throttled["DescribeDBClusters"]++
+		}
+		if _, err := noRetry.DescribeDBInstances(ctx, instances); err != nil {
+			throttled["DescribeDBInstances"]++
+			t.Errorf("DescribeDBInstances while DescribeDBClusters is rate limited: %v", err)
+		}
+	}
+	emu.Action("DescribeDBClusters").SetThrottleRate(0)
+	if throttled["DescribeDBClusters"] == 0 {
+		t.Errorf("6 quick DescribeDBClusters at a rate limit of 2/s: none throttled")
+	}
+
+	emu.Action("DescribeDBClusters").SetLatency(200 * time.Millisecond)
+	start := time.Now()
+	if _, err := c.DescribeDBClusters(ctx, clusters); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Errorf("a DescribeDBClusters call with 200ms latency took %v", d)
+	}
+	emu.Action("DescribeDBClusters").SetLatency(0)
+
+	// A reboot that fails with a fault code: the SDK's typed error, no
+	// retry, and no reboot.
+	id := clusterShared + "-instance-2"
+	startTime := func() time.Time {
+		t.Helper()
+		conn := connect(t, id, "postgres")
+		defer conn.Close(ctx)
+		var at time.Time
+		if err := conn.QueryRow(ctx, "SELECT pg_postmaster_start_time()").Scan(&at); err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	before, calls := startTime(), emu.CallCount("RebootDBInstance")
+	emu.Action("RebootDBInstance").FailNext(1, auroratest.Fault{Code: "InvalidDBInstanceState"})
+	_, err := c.RebootDBInstance(ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String(id)})
+	var badState *types.InvalidDBInstanceStateFault
+	if !errors.As(err, &badState) {
+		t.Errorf("the failed reboot: %v (%T), want *types.InvalidDBInstanceStateFault", err, err)
+	}
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidDBInstanceState" || !strings.Contains(ae.ErrorMessage(), "InvalidDBInstanceState") {
+		t.Errorf("the failed reboot: %v, want code InvalidDBInstanceState and a message naming it", err)
+	}
+	if n := emu.CallCount("RebootDBInstance") - calls; n != 1 {
+		t.Errorf("the failed reboot took %d calls, want 1 (InvalidDBInstanceState is not retried)", n)
+	}
+	out, err := c.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(out.DBInstances[0].DBInstanceStatus); got != "available" {
+		t.Errorf("status after the failed reboot = %q, want available", got)
+	}
+	if after := startTime(); !after.Equal(before) {
+		t.Errorf("the failed reboot restarted the server (started %v, then %v)", before, after)
+	}
+	rebootAndWait(t, ctx, c, id) // FailNext(1) failed one call
+	if after := startTime(); !after.After(before) {
+		t.Errorf("the reboot after the failed one did not restart the server")
+	}
+
+	// A modification that fails with a fault code changes nothing.
+	retention := aws.ToInt32(describeCluster(t, ctx, c, clusterShared).BackupRetentionPeriod)
+	emu.Action("ModifyDBCluster").FailNext(2, auroratest.Fault{Code: "InvalidDBClusterStateFault", Message: "DBCluster shared is <busy> & cannot be modified."})
+	for i := range 2 {
+		_, err = c.ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{
+			DBClusterIdentifier: aws.String(clusterShared), BackupRetentionPeriod: aws.Int32(retention + 1), ApplyImmediately: aws.Bool(true),
+		})
+		var clusterState *types.InvalidDBClusterStateFault
+		if !errors.As(err, &clusterState) || clusterState.ErrorMessage() != "DBCluster shared is <busy> & cannot be modified." {
+			t.Errorf("failed modification %d: %v, want *types.InvalidDBClusterStateFault with the given message", i+1, err)
+		}
+	}
+	cl := describeCluster(t, ctx, c, clusterShared)
+	if got := aws.ToInt32(cl.BackupRetentionPeriod); got != retention || aws.ToString(cl.Status) != "available" {
+		t.Errorf("after the failed modifications: retention %d, status %s; want %d, available", got, aws.ToString(cl.Status), retention)
+	}
+	_, err = noRetry.ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{DBClusterIdentifier: aws.String(clusterShared), BackupRetentionPeriod: aws.Int32(36)})
+	if apiCode(err) != "InvalidParameterValue" {
+		t.Errorf("ModifyDBCluster after its two failures: %v, want the emulator's own InvalidParameterValue", err)
+	}
+
+	// Retryable faults are retried by the SDK: a throttling code, and a
+	// 500.
+	for _, f := range []auroratest.Fault{{Code: "Throttling"}, {Code: "InternalFailure", StatusCode: 500}} {
+		calls := emu.CallCount("DescribeDBClusters")
+		emu.Action("DescribeDBClusters").FailNext(1, f)
+		if _, err := c.DescribeDBClusters(ctx, clusters); err != nil {
+			t.Errorf("DescribeDBClusters failed once with %s: %v, want success after a retry", f.Code, err)
+		}
+		if n := emu.CallCount("DescribeDBClusters") - calls; n != 2 {
+			t.Errorf("DescribeDBClusters failed once with %s took %d calls, want 2", f.Code, n)
+		}
+	}
+	emu.Action("DescribeDBClusters").FailNext(1, auroratest.Fault{Code: "InternalFailure", StatusCode: 500})
+	_, err = noRetry.DescribeDBClusters(ctx, clusters)
+	var re *awshttp.ResponseError
+	if apiCode(err) != "InternalFailure" || !errors.As(err, &re) || re.HTTPStatusCode() != 500 {
+		t.Errorf("a 500 without retries: %v, want InternalFailure with HTTP status 500", err)
+	}
+
+	// The API-wide faults come first, then the action's.
+	emu.ThrottleNext(1)
+	emu.Action("DescribeDBClusters").FailNext(1, auroratest.Fault{Code: "InvalidParameterCombination"})
+	var got []string
+	for range 3 {
+		_, err := noRetry.DescribeDBClusters(ctx, clusters)
+		got = append(got, apiCode(err))
+	}
+	if fmt.Sprint(got) != "[Throttling InvalidParameterCombination ]" {
+		t.Errorf("API-wide ThrottleNext(1), then the action's FailNext(1): codes %q, want Throttling, InvalidParameterCombination, success", got)
+	}
+
+	// Reset removes the action's faults.
+	a := emu.Action("DescribeDBInstances")
+	a.ThrottleNext(5)
+	a.SetThrottleRate(0.001)
+	a.FailNext(5, auroratest.Fault{Code: "InternalFailure", StatusCode: 503})
+	a.Reset()
+	if _, err := noRetry.DescribeDBInstances(ctx, instances); err != nil {
+		t.Errorf("DescribeDBInstances after Reset: %v", err)
+	}
+
+	// Secrets Manager actions fail the same way, in their protocol.
+	sm := secretsmanager.NewFromConfig(emu.AWSConfig())
+	emu.Action("GetSecretValue").FailNext(1, auroratest.Fault{Code: "InternalServiceError", StatusCode: 500})
+	emu.Action("GetSecretValue").FailNext(1, auroratest.Fault{Code: "DecryptionFailure"})
+	_, err = sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("any")})
+	if apiCode(err) != "DecryptionFailure" {
+		t.Errorf("GetSecretValue with FailNext: %v, want DecryptionFailure (the later FailNext replaces the earlier)", err)
+	}
+
+	// Misspelled actions and invalid faults panic.
+	mustPanic(t, `Action("RebootDBInstances")`, "RebootDBInstances", func() { emu.Action("RebootDBInstances") })
+	for _, f := range []auroratest.Fault{{}, {Code: "Bad<Code>"}, {Code: "1Code"}, {Code: "Throttling", StatusCode: 302}, {Code: "Throttling", StatusCode: 600}} {
+		mustPanic(t, fmt.Sprintf("FailNext(1, %+v)", f), "FailNext", func() { emu.Action("DescribeDBClusters").FailNext(1, f) })
+	}
+	emu.Action("DescribeDBClusters").FailNext(0, auroratest.Fault{}) // removes; no fault needed
 }
