@@ -44,8 +44,10 @@ func (e *Emulator) failoverDBCluster(ctx context.Context, in *failoverIn) (any, 
 	if err != nil {
 		return nil, err
 	}
-	if w := c.writer(); w != nil && w.status != statusAvailable {
-		return nil, errInvalidInstanceState(w.id, w.status)
+	if w := c.writer(); w != nil {
+		if s := w.busyStatus(statusAvailable); s != "" {
+			return nil, errInvalidInstanceState(w.id, s)
+		}
 	}
 	target, err := e.failoverTarget(st, c, in.TargetDBInstanceIdentifier)
 	if err != nil {
@@ -68,14 +70,14 @@ func (e *Emulator) failoverTarget(st *state, c *cluster, targetID string) (*inst
 		if t.writer {
 			return nil, errInvalidValue("TargetDBInstanceIdentifier %s is already the writer of cluster %s.", targetID, c.id)
 		}
-		if t.status != statusAvailable {
-			return nil, errInvalidInstanceState(t.id, t.status)
+		if s := t.busyStatus(statusAvailable); s != "" {
+			return nil, errInvalidInstanceState(t.id, s)
 		}
 		return t, nil
 	}
 	var best *instance
 	for _, in := range c.readers() {
-		if in.status == statusAvailable && (best == nil || in.promotionTier < best.promotionTier) {
+		if in.busyStatus(statusAvailable) == "" && (best == nil || in.promotionTier < best.promotionTier) {
 			best = in
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -365,4 +367,79 @@ func (e *Emulator) checkInstance(id string) error {
 		return fmt.Errorf("auroratest: no DB instance %q", id)
 	}
 	return nil
+}
+
+// instanceStatuses are the statuses RDS reports for DB instances (the
+// Amazon RDS User Guide's "Viewing Amazon RDS DB instance status").
+var instanceStatuses = []string{
+	"available", "backing-up", "configuring-enhanced-monitoring", "configuring-iam-database-auth",
+	"configuring-log-exports", "converting-to-vpc", "creating", "delete-precheck", "deleting", "failed",
+	"inaccessible-encryption-credentials", "inaccessible-encryption-credentials-recoverable",
+	"incompatible-network", "incompatible-option-group", "incompatible-parameters", "incompatible-restore",
+	"insufficient-capacity", "maintenance", "modifying", "moving-to-vpc", "rebooting",
+	"resetting-master-credentials", "renaming", "restore-error", "starting", "stopped", "stopping",
+	"storage-config-upgrade", "storage-full", "storage-initialization", "storage-optimization", "upgrading",
+}
+
+// heldStatus is a status an instance reports while a HoldStatus holds it.
+type heldStatus struct{ status string }
+
+// reportedStatus is the status the API reports for an instance and checks
+// before acting on it: the held one while HoldStatus holds it, else its
+// own.
+func (in *instance) reportedStatus() string {
+	if in.held != nil {
+		return in.held.status
+	}
+	return in.status
+}
+
+// busyStatus returns the status that keeps an action allowed only in the
+// given statuses from acting on an instance: its held status (HoldStatus)
+// or else its own, when that is not allowed; "" when the action may go
+// ahead.
+func (in *instance) busyStatus(allowed ...string) string {
+	for _, s := range []string{in.reportedStatus(), in.status} {
+		if !slices.Contains(allowed, s) {
+			return s
+		}
+	}
+	return ""
+}
+
+// HoldStatus makes a DB instance report status, one of the DB instance
+// statuses RDS reports ("modifying", "storage-full",
+// "incompatible-parameters", ...), until release is called: an instance
+// stuck in a state. DescribeDBInstances reports it, so the SDK's
+// DBInstanceAvailableWaiter waits until its maximum wait (or fails at once
+// for the states it treats as failures, such as "incompatible-parameters"
+// or "failed"), and the actions that need the instance in some state
+// refuse it as they refuse a busy instance (RebootDBInstance,
+// ModifyDBInstance and DeleteDBInstance answer InvalidDBInstanceState for
+// "modifying", FailoverDBCluster does not pick it, ...).
+//
+// Underneath, the instance goes on as before: its server keeps running
+// and serving its endpoints, and operations already under way finish.
+// After release it reports its own status again. A later HoldStatus of the
+// same instance replaces the hold; releasing a replaced hold does nothing,
+// and so does releasing one twice.
+func (e *Emulator) HoldStatus(instanceID, status string) (release func(), err error) {
+	if !slices.Contains(instanceStatuses, status) {
+		return nil, fmt.Errorf("auroratest: HoldStatus: %q is not a DB instance status; use one of %s", status, strings.Join(instanceStatuses, ", "))
+	}
+	st := e.lock()
+	defer st.unlock()
+	in, ok := st.instance(e, instanceID)
+	if !ok {
+		return nil, fmt.Errorf("auroratest: HoldStatus: no DB instance %q", instanceID)
+	}
+	h := &heldStatus{status}
+	in.held = h
+	return func() {
+		st := e.lock()
+		defer st.unlock()
+		if in.held == h {
+			in.held = nil
+		}
+	}, nil
 }

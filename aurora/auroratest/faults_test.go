@@ -301,3 +301,95 @@ func TestActionFaults(t *testing.T) {
 	}
 	emu.Action("DescribeDBClusters").FailNext(0, auroratest.Fault{}) // removes; no fault needed
 }
+
+// newCluster creates a cluster through the API, with database app and
+// the given number of instances (id-1 the writer, id-2 ... readers), and
+// waits until they are available.
+func newCluster(t *testing.T, ctx context.Context, c *rds.Client, id string, instances int) {
+	t.Helper()
+	createCluster(t, ctx, c, id, nil)
+	waitCluster(t, ctx, c, id)
+	for i := range instances {
+		createInstance(t, ctx, c, id, fmt.Sprintf("%s-%d", id, i+1))
+	}
+	for i := range instances {
+		waitInstance(t, ctx, c, fmt.Sprintf("%s-%d", id, i+1))
+	}
+}
+
+// An instance held in a state reports it to the API and to the SDK's
+// waiters, and the actions that need it available refuse it, while its
+// server goes on serving.
+func TestHoldStatus(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	emu := emulator(t)
+	c := client(t)
+	newCluster(t, ctx, c, "hold", 1)
+	id := "hold-1"
+	in := &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)}
+	status := func() string {
+		t.Helper()
+		out, err := c.DescribeDBInstances(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.DBInstances[0].DBInstanceStatus)
+	}
+	waiter := rds.NewDBInstanceAvailableWaiter(c, fastInstanceWaiter)
+
+	release, err := emu.HoldStatus(id, "modifying")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := status(); got != "modifying" {
+		t.Errorf("held status = %q, want modifying", got)
+	}
+	if err := waiter.Wait(ctx, in, time.Second); err == nil || !strings.Contains(err.Error(), "exceeded max wait time") {
+		t.Errorf("DBInstanceAvailable waiter on an instance held modifying: %v, want it to time out", err)
+	}
+	var badState *types.InvalidDBInstanceStateFault
+	if _, err := c.RebootDBInstance(ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String(id)}); !errors.As(err, &badState) || !strings.Contains(err.Error(), "modifying") {
+		t.Errorf("rebooting an instance held modifying: %v, want *types.InvalidDBInstanceStateFault naming the state", err)
+	}
+	if _, err := c.ModifyDBInstance(ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String(id), PromotionTier: aws.Int32(3)}); !errors.As(err, &badState) {
+		t.Errorf("modifying an instance held modifying: %v, want *types.InvalidDBInstanceStateFault", err)
+	}
+	conn := connect(t, id, "app")
+	if _, err := conn.Exec(ctx, "SELECT 1"); err != nil {
+		t.Errorf("the server of a held instance: %v", err)
+	}
+
+	// A second hold replaces the first; releasing the first does nothing.
+	release2, err := emu.HoldStatus(id, "incompatible-parameters")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if got := status(); got != "incompatible-parameters" {
+		t.Errorf("status after releasing a replaced hold = %q, want incompatible-parameters", got)
+	}
+	if err := waiter.Wait(ctx, in, 30*time.Second); err == nil || !strings.Contains(err.Error(), "Failure") {
+		t.Errorf("DBInstanceAvailable waiter on an instance held incompatible-parameters: %v, want the waiter's failure state", err)
+	}
+
+	release2()
+	release2()
+	if err := waiter.Wait(ctx, in, 30*time.Second); err != nil {
+		t.Errorf("DBInstanceAvailable waiter after the release: %v", err)
+	}
+	if out, err := c.DescribeDBInstances(ctx, in); err != nil || aws.ToInt32(out.DBInstances[0].PromotionTier) == 3 {
+		t.Errorf("the refused ModifyDBInstance changed the promotion tier (or Describe failed: %v)", err)
+	}
+	rebootAndWait(t, ctx, c, id)
+
+	if _, err := emu.HoldStatus(id, "stuck"); err == nil || !strings.Contains(err.Error(), `"stuck"`) {
+		t.Errorf("HoldStatus with an unknown status: %v, want an error naming it", err)
+	}
+	if _, err := emu.HoldStatus("no-such-instance", "modifying"); err == nil {
+		t.Errorf("HoldStatus accepted an unknown instance")
+	}
+	if got := status(); got != "available" {
+		t.Errorf("status after refused holds = %q, want available", got)
+	}
+}
