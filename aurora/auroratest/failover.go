@@ -136,6 +136,15 @@ func (e *Emulator) doFailover(ctx context.Context, c *cluster, target *instance)
 	others := slices.DeleteFunc(c.readers(), func(in *instance) bool { return in == target })
 	st.unlock()
 
+	// Aurora's readers share the writer's storage, so a failover waits for
+	// no replica lag: a target that lags (SetReplicaLag) stops lagging
+	// first, and replays what it holds back at once. (The new writer must
+	// not keep the delay either: replicas made from it start with its
+	// settings.)
+	if err := e.reloadWith(ctx, target, applyDelaySetting, ""); err != nil {
+		e.log.Warn("auroratest: ending the failover target's replica lag", "instance", target.id, "error", err)
+	}
+
 	// Aurora's readers share the writer's storage, so a clean failover
 	// loses nothing. Here the target must first replay everything the old
 	// writer wrote (the endpoint already refuses new writes): every

@@ -3,9 +3,11 @@ package auroratest
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -442,4 +444,65 @@ func (e *Emulator) HoldStatus(instanceID, status string) (release func(), err er
 			in.held = nil
 		}
 	}, nil
+}
+
+// applyDelaySetting is the standby setting behind SetReplicaLag.
+const applyDelaySetting = "recovery_min_apply_delay"
+
+// lagSetting is a lag as recovery_min_apply_delay's value: milliseconds,
+// rounded up.
+func lagSetting(lag time.Duration) string {
+	return strconv.FormatInt(int64((lag+time.Millisecond-1)/time.Millisecond), 10)
+}
+
+// maxLag is the largest lag recovery_min_apply_delay takes (INT_MAX
+// milliseconds).
+const maxLag = math.MaxInt32 * time.Millisecond
+
+// SetReplicaLag makes a reader replay the writer's WAL lag behind it, for
+// real: its server runs with PostgreSQL's recovery_min_apply_delay, so a
+// transaction committed on the writer becomes visible on the reader (and
+// through the reader endpoint when it routes there) only once lag has
+// passed since the commit, and aurora_replica_status() reports the
+// reader's replica_lag_in_msec meanwhile. Zero removes the lag; changes
+// take effect at once, for transactions already waiting too.
+//
+// The lag stays with the instance across reboots. It applies while the
+// instance is a reader: a failover to it ends the lag first (Aurora's
+// readers share the writer's storage, so a failover waits for no lag),
+// and it lags again if it becomes a reader again. The emulator's own
+// operations that wait for readers to replay (the master password's
+// rotation) wait for the lag too.
+//
+// The instance must be a reader, and lag between 0 and about 24 days
+// (recovery_min_apply_delay's limit); it is rounded up to whole
+// milliseconds.
+func (e *Emulator) SetReplicaLag(instanceID string, lag time.Duration) error {
+	if lag < 0 || lag > maxLag {
+		return fmt.Errorf("auroratest: SetReplicaLag: the lag %v is outside 0 to %v", lag, maxLag)
+	}
+	st := e.lock()
+	in, ok := st.instance(e, instanceID)
+	st.unlock()
+	if !ok {
+		return fmt.Errorf("auroratest: SetReplicaLag: no DB instance %q", instanceID)
+	}
+	in.ops.lock()
+	defer in.ops.unlock()
+	st = e.lock()
+	if in.writer {
+		id := in.cluster.id
+		st.unlock()
+		return fmt.Errorf("auroratest: SetReplicaLag: %s is the writer of cluster %s; only readers lag", in.id, id)
+	}
+	in.lag = lag
+	value := ""
+	if lag > 0 {
+		value = lagSetting(lag)
+	}
+	st.unlock()
+	if err := e.reloadWith(e.ctx, in, applyDelaySetting, value); err != nil {
+		return fmt.Errorf("auroratest: SetReplicaLag %s: %w", in.id, err)
+	}
+	return nil
 }

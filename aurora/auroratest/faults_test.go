@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgaurora/pgaurora/aurora/auroratest"
+	"github.com/pgaurora/pgaurora/internal/pgtest"
 )
 
 // The fault hooks: throttling, latency, slow and failing reboots, a
@@ -391,5 +392,161 @@ func TestHoldStatus(t *testing.T) {
 	}
 	if got := status(); got != "available" {
 		t.Errorf("status after refused holds = %q, want available", got)
+	}
+}
+
+// A lagging reader replays the writer's commits that much later, for
+// real; zero ends the lag, and so does a failover to the reader.
+func TestReplicaLag(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	emu := emulator(t)
+	c := client(t)
+	newCluster(t, ctx, c, "lag", 2)
+	writer, reader := "lag-1", "lag-2"
+	w := connect(t, writer, "app")
+	r := connect(t, reader, "app")
+	exec := func(conn *pgx.Conn, sql string, args ...any) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec(w, "CREATE TABLE lagged (v int)")
+	waitReplicated(t, ctx, reader, "app", "SELECT to_regclass('lagged') IS NOT NULL")
+	applyDelay := func(conn *pgx.Conn) string {
+		t.Helper()
+		var v string
+		if err := conn.QueryRow(ctx, "SELECT setting FROM pg_settings WHERE name = 'recovery_min_apply_delay'").Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+
+	for _, bad := range []struct {
+		id   string
+		lag  time.Duration
+		want string
+	}{{writer, time.Second, "writer"}, {"no-such-instance", time.Second, "no-such-instance"}, {reader, -time.Second, "-1s"}, {reader, 30 * 24 * time.Hour, "720h"}} {
+		if err := emu.SetReplicaLag(bad.id, bad.lag); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("SetReplicaLag(%s, %v): %v, want an error naming %s", bad.id, bad.lag, err, bad.want)
+		}
+	}
+	if got := applyDelay(r); got != "0" {
+		t.Fatalf("after refused SetReplicaLag calls, the reader's recovery_min_apply_delay = %s", got)
+	}
+
+	// A commit becomes visible on the reader only after the lag. The check
+	// holds when the reader is asked within the lag: on a machine too slow
+	// for that, the attempt proves nothing and is made again.
+	const lag = 2 * time.Second
+	if err := emu.SetReplicaLag(reader, lag); err != nil {
+		t.Fatal(err)
+	}
+	if got := applyDelay(r); got != "2000" {
+		t.Errorf("the reader's recovery_min_apply_delay = %s, want 2000 (ms)", got)
+	}
+	checked := false
+	for v := 1; v <= 3 && !checked; v++ {
+		start := time.Now() // before the commit, whose timestamp the delay counts from
+		exec(w, "INSERT INTO lagged VALUES ($1)", v)
+		var lsn string
+		if err := w.QueryRow(ctx, "SELECT pg_current_wal_flush_lsn()::text").Scan(&lsn); err != nil {
+			t.Fatal(err)
+		}
+		// The reader has the commit's WAL, and holds it back.
+		pgtest.WaitFor(t, "the reader to receive the commit", 30*time.Second, func() (bool, string) {
+			var ok bool
+			if err := r.QueryRow(ctx, "SELECT pg_last_wal_receive_lsn() >= $1::pg_lsn", lsn).Scan(&ok); err != nil {
+				t.Fatal(err)
+			}
+			return ok, "not received"
+		})
+		var n int
+		var lagMS float64
+		err := r.QueryRow(ctx, `SELECT (SELECT count(*) FROM lagged WHERE v = $1),
+			(SELECT replica_lag_in_msec FROM aurora_replica_status() WHERE server_id = aurora_db_instance_identifier())`, v).Scan(&n, &lagMS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		elapsed := time.Since(start)
+		if elapsed >= lag {
+			t.Logf("attempt %d asked the reader %v after the commit, not within the %v lag: trying again", v, elapsed, lag)
+			continue
+		}
+		checked = true
+		if n != 0 {
+			t.Errorf("a row committed %v ago is visible on a reader lagging %v", elapsed, lag)
+		}
+		if lagMS <= 0 {
+			t.Errorf("aurora_replica_status() on the lagging reader: replica_lag_in_msec = %v, want > 0", lagMS)
+		}
+		waitReplicated(t, ctx, reader, "app", fmt.Sprintf("SELECT count(*) = 1 FROM lagged WHERE v = %d", v))
+	}
+	if !checked {
+		t.Fatalf("three attempts could not ask the reader within %v of a commit", lag)
+	}
+
+	// The lag survives a reboot of the reader.
+	rebootAndWait(t, ctx, c, reader)
+	r = connect(t, reader, "app")
+	if got := applyDelay(r); got != "2000" {
+		t.Errorf("after a reboot, the reader's recovery_min_apply_delay = %s, want 2000", got)
+	}
+
+	// Zero ends the lag, for a commit already held back too.
+	if err := emu.SetReplicaLag(reader, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	exec(w, "INSERT INTO lagged VALUES (10)")
+	if err := emu.SetReplicaLag(reader, 0); err != nil {
+		t.Fatal(err)
+	}
+	waitReplicated(t, ctx, reader, "app", "SELECT count(*) = 1 FROM lagged WHERE v = 10")
+	if got := applyDelay(r); got != "0" {
+		t.Errorf("after SetReplicaLag 0, the reader's recovery_min_apply_delay = %s", got)
+	}
+
+	// A failover to a lagging reader does not wait for the lag, and loses
+	// nothing. The old writer restarts as a reader on its own data only
+	// when the target replayed all of its WAL before the promotion (else
+	// it is rebuilt from a base backup, with new files): with an hour's
+	// lag, only if the lag ended first.
+	if err := emu.SetReplicaLag(reader, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	dataCreated := func(conn *pgx.Conn) time.Time {
+		t.Helper()
+		var at time.Time
+		if err := conn.QueryRow(ctx, "SELECT (pg_stat_file('PG_VERSION')).modification").Scan(&at); err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	oldData := dataCreated(w)
+	exec(w, "INSERT INTO lagged VALUES (20)")
+	if _, err := c.FailoverDBCluster(ctx, &rds.FailoverDBClusterInput{DBClusterIdentifier: aws.String("lag"), TargetDBInstanceIdentifier: aws.String(reader)}); err != nil {
+		t.Fatal(err)
+	}
+	waitCluster(t, ctx, c, "lag")
+	waitInstance(t, ctx, c, writer)
+	if got := writerOf(t, ctx, c, "lag"); got != reader {
+		t.Fatalf("writer after the failover = %s, want %s", got, reader)
+	}
+	nw := connect(t, reader, "app")
+	var n int
+	if err := nw.QueryRow(ctx, "SELECT count(*) FROM lagged WHERE v = 20").Scan(&n); err != nil || n != 1 {
+		t.Errorf("the row committed before the failover on the new writer: %d rows, %v", n, err)
+	}
+	if got := applyDelay(nw); got != "0" {
+		t.Errorf("the new writer runs with recovery_min_apply_delay = %s", got)
+	}
+	if err := emu.SetReplicaLag(reader, time.Second); err == nil || !strings.Contains(err.Error(), "writer") {
+		t.Errorf("SetReplicaLag on the new writer: %v, want an error saying it is the writer", err)
+	}
+	exec(nw, "INSERT INTO lagged VALUES (30)")
+	waitReplicated(t, ctx, writer, "app", "SELECT count(*) = 1 FROM lagged WHERE v = 30")
+	if got := dataCreated(connect(t, writer, "app")); !got.Equal(oldData) {
+		t.Errorf("the old writer was rebuilt after the failover (PG_VERSION from %v, was %v): the target had not replayed everything", got, oldData)
 	}
 }

@@ -313,7 +313,8 @@ type instance struct {
 	promotionTier       int
 	instanceGroup       string
 	status              string
-	held                *heldStatus // the status HoldStatus makes it report (see reportedStatus)
+	held                *heldStatus   // the status HoldStatus makes it report (see reportedStatus)
+	lag                 time.Duration // SetReplicaLag's: how far behind the writer it replays while a reader
 	clusterGroupStatus  string
 	instanceGroupStatus string
 	pendingGen          uint64 // bumped whenever a change waits for a reboot
