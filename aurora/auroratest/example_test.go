@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+	"github.com/aws/smithy-go"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgaurora/pgaurora/aurora/auroratest"
@@ -84,7 +85,8 @@ func ExampleEmulator_Action() {
 
 	_, err = client.RebootDBInstance(ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String("demo-instance-1")})
 	var badState *types.InvalidDBInstanceStateFault
-	fmt.Println("reboot refused:", errors.As(err, &badState), badState.ErrorCode())
+	var apiErr smithy.APIError
+	fmt.Println("reboot refused:", errors.As(err, &badState), errors.As(err, &apiErr) && apiErr.ErrorCode() == "InvalidDBInstanceState")
 
 	out, err := client.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("demo-instance-1")})
 	if err != nil {
@@ -92,7 +94,7 @@ func ExampleEmulator_Action() {
 	}
 	fmt.Println("status:", aws.ToString(out.DBInstances[0].DBInstanceStatus))
 	// Output:
-	// reboot refused: true InvalidDBInstanceState
+	// reboot refused: true true
 	// status: available
 }
 
