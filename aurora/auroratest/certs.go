@@ -263,8 +263,8 @@ func (e *Emulator) applyPendingMaintenanceAction(ctx context.Context, in *applyP
 		inst.pendingCA = target
 		a.OptInStatus = "next-maintenance"
 	case "immediate":
-		if inst.status != statusAvailable {
-			return nil, errInvalidInstanceState(inst.id, inst.status)
+		if s := inst.busyStatus(statusAvailable); s != "" {
+			return nil, errInvalidInstanceState(inst.id, s)
 		}
 		inst.status = statusModifying
 		a.OptInStatus = "immediate"

@@ -1152,8 +1152,8 @@ func (e *Emulator) stopDBCluster(ctx context.Context, in *clusterIDIn) (any, err
 		return nil, err
 	}
 	for _, m := range c.members {
-		if m.status != statusAvailable {
-			return nil, errInvalidInstanceState(m.id, m.status)
+		if s := m.busyStatus(statusAvailable); s != "" {
+			return nil, errInvalidInstanceState(m.id, s)
 		}
 	}
 	c.status = statusStopping

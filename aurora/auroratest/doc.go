@@ -361,11 +361,32 @@
 // Faults. ThrottleNext and SetThrottleRate make API calls fail with
 // Throttling (ThrottlingException for Secrets Manager calls, which count
 // too); SetLatency delays every response; CallCount tells how many calls
-// of an action arrived; DelayReboots makes reboots of an instance take
-// longer (or hang), FailNextReboot makes one fail (status "failed");
-// StopInstance stops a server behind the control plane's back;
-// CrashInstance kills one as a crash would, and the emulator recovers as
-// Aurora does (failover for a writer, restart for a reader).
+// of an action arrived. Action(name) has the same three for one action
+// (Action("DescribeDBClusters").SetLatency, ...), and FailNext, which
+// makes the action's next calls fail with a given Fault: an error code,
+// message and HTTP status that the SDK decodes as AWS's (a reboot refused
+// with InvalidDBInstanceState reaches the caller as
+// *types.InvalidDBInstanceStateFault; a Throttling or a 500 is retried by
+// the SDK's retryer). A refused call has no effect. Action panics on a
+// name the emulator does not serve. These faults apply to every client,
+// so tests that set them do not run in parallel with tests that call the
+// same actions.
+//
+// HoldStatus keeps an instance reporting a status ("modifying",
+// "storage-full", "incompatible-parameters", ...) until released: the
+// SDK's waiters wait or fail on it, and actions that need the instance in
+// another state refuse it with InvalidDBInstanceState, while its server
+// keeps serving. SetReplicaLag makes a reader replay the writer's WAL a
+// set time behind (recovery_min_apply_delay on its server), so a row
+// committed on the writer shows on that reader only after the lag, and
+// aurora_replica_status() reports the lag meanwhile; a failover to the
+// reader ends it first.
+//
+// DelayReboots makes reboots of an instance take longer (or hang),
+// FailNextReboot makes one fail (status "failed"); StopInstance stops a
+// server behind the control plane's back; CrashInstance kills one as a
+// crash would, and the emulator recovers as Aurora does (failover for a
+// writer, restart for a reader).
 //
 // Major version upgrades. ModifyDBCluster with a later major
 // EngineVersion refuses what Aurora refuses, with its fault codes and
@@ -402,7 +423,7 @@
 // when a cluster's first writer starts, not daily: point-in-time restores
 // reach back to that backup. EngineVersion is only reported. There is no
 // shared storage: readers are PostgreSQL streaming replicas, so replica lag
-// is PostgreSQL's (a crash loses no acknowledged commit nonetheless: see
+// is PostgreSQL's (plus SetReplicaLag's) (a crash loses no acknowledged commit nonetheless: see
 // Failover). Requests are not
 // authenticated; any credentials work. Formulas in parameter values
 // ({DBInstanceClassMemory/...}) are refused.

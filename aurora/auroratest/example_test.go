@@ -2,6 +2,7 @@ package auroratest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
+	"github.com/aws/smithy-go"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgaurora/pgaurora/aurora/auroratest"
@@ -63,4 +65,130 @@ func Example() {
 		log.Fatal(err)
 	}
 	fmt.Println(libs)
+}
+
+// Make one API action fail the way AWS can: a reboot refused with
+// InvalidDBInstanceState, which the SDK decodes into its typed error and
+// does not retry, while other actions go on working. The failed call did
+// nothing.
+func ExampleEmulator_Action() {
+	ctx := context.Background()
+	emu, err := auroratest.Start(ctx, auroratest.WithCluster("demo", auroratest.ClusterConfig{}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer emu.Close()
+	client := rds.NewFromConfig(emu.AWSConfig())
+
+	emu.Action("RebootDBInstance").FailNext(1, auroratest.Fault{Code: "InvalidDBInstanceState"})
+	emu.Action("DescribeDBInstances").SetLatency(50 * time.Millisecond) // a slow API, for this action only
+
+	_, err = client.RebootDBInstance(ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String("demo-instance-1")})
+	var badState *types.InvalidDBInstanceStateFault
+	var apiErr smithy.APIError
+	fmt.Println("reboot refused:", errors.As(err, &badState), errors.As(err, &apiErr) && apiErr.ErrorCode() == "InvalidDBInstanceState")
+
+	out, err := client.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("demo-instance-1")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("status:", aws.ToString(out.DBInstances[0].DBInstanceStatus))
+	// Output:
+	// reboot refused: true true
+	// status: available
+}
+
+// Keep an instance stuck in a state: the SDK's waiter gives up while it is
+// held, and succeeds once it is released.
+func ExampleEmulator_HoldStatus() {
+	ctx := context.Background()
+	emu, err := auroratest.Start(ctx, auroratest.WithCluster("demo", auroratest.ClusterConfig{}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer emu.Close()
+	client := rds.NewFromConfig(emu.AWSConfig())
+	waiter := rds.NewDBInstanceAvailableWaiter(client, func(o *rds.DBInstanceAvailableWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+	})
+	in := &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("demo-instance-1")}
+
+	release, err := emu.HoldStatus("demo-instance-1", "storage-full")
+	if err != nil {
+		log.Fatal(err)
+	}
+	out, err := client.DescribeDBInstances(ctx, in)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("status:", aws.ToString(out.DBInstances[0].DBInstanceStatus))
+	fmt.Println("waiter while held:", waiter.Wait(ctx, in, 500*time.Millisecond) != nil)
+
+	release()
+	fmt.Println("waiter after release:", waiter.Wait(ctx, in, 10*time.Second))
+	// Output:
+	// status: storage-full
+	// waiter while held: true
+	// waiter after release: <nil>
+}
+
+// Make a reader lag a second behind the writer: a row committed on the
+// writer shows on the reader only after the lag.
+func ExampleEmulator_SetReplicaLag() {
+	ctx := context.Background()
+	emu, err := auroratest.Start(ctx, auroratest.WithCluster("demo", auroratest.ClusterConfig{Instances: 2}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer emu.Close()
+	conn := func(id string) *pgx.Conn {
+		cs, err := emu.ConnString(id, "postgres") // holds the password: never log it
+		if err != nil {
+			log.Fatal(err)
+		}
+		c, err := pgx.Connect(ctx, cs)
+		if err != nil {
+			log.Fatal(err)
+		}
+		return c
+	}
+	writer, reader := conn("demo-instance-1"), conn("demo-instance-2")
+	defer writer.Close(ctx)
+	defer reader.Close(ctx)
+
+	count := func() (n int) {
+		if err := reader.QueryRow(ctx, "SELECT count(*) FROM orders").Scan(&n); err != nil {
+			log.Fatal(err)
+		}
+		return n
+	}
+	if _, err := writer.Exec(ctx, "CREATE TABLE orders (id int)"); err != nil {
+		log.Fatal(err)
+	}
+	for { // until the reader has the table
+		var ok bool
+		if err := reader.QueryRow(ctx, "SELECT to_regclass('orders') IS NOT NULL").Scan(&ok); err != nil {
+			log.Fatal(err)
+		}
+		if ok {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	if err := emu.SetReplicaLag("demo-instance-2", time.Second); err != nil {
+		log.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := writer.Exec(ctx, "INSERT INTO orders VALUES (1)"); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("rows on the reader at once:", count())
+	for count() == 0 {
+		time.Sleep(50 * time.Millisecond)
+	}
+	fmt.Println("rows on the reader after the lag:", count(), time.Since(start) >= time.Second)
+	// Output:
+	// rows on the reader at once: 0
+	// rows on the reader after the lag: 1 true
 }

@@ -44,8 +44,10 @@ func (e *Emulator) failoverDBCluster(ctx context.Context, in *failoverIn) (any, 
 	if err != nil {
 		return nil, err
 	}
-	if w := c.writer(); w != nil && w.status != statusAvailable {
-		return nil, errInvalidInstanceState(w.id, w.status)
+	if w := c.writer(); w != nil {
+		if s := w.busyStatus(statusAvailable); s != "" {
+			return nil, errInvalidInstanceState(w.id, s)
+		}
 	}
 	target, err := e.failoverTarget(st, c, in.TargetDBInstanceIdentifier)
 	if err != nil {
@@ -68,14 +70,14 @@ func (e *Emulator) failoverTarget(st *state, c *cluster, targetID string) (*inst
 		if t.writer {
 			return nil, errInvalidValue("TargetDBInstanceIdentifier %s is already the writer of cluster %s.", targetID, c.id)
 		}
-		if t.status != statusAvailable {
-			return nil, errInvalidInstanceState(t.id, t.status)
+		if s := t.busyStatus(statusAvailable); s != "" {
+			return nil, errInvalidInstanceState(t.id, s)
 		}
 		return t, nil
 	}
 	var best *instance
 	for _, in := range c.readers() {
-		if in.status == statusAvailable && (best == nil || in.promotionTier < best.promotionTier) {
+		if in.busyStatus(statusAvailable) == "" && (best == nil || in.promotionTier < best.promotionTier) {
 			best = in
 		}
 	}
@@ -133,6 +135,15 @@ func (e *Emulator) doFailover(ctx context.Context, c *cluster, target *instance)
 	oldSrv, newSrv := old.server, target.server
 	others := slices.DeleteFunc(c.readers(), func(in *instance) bool { return in == target })
 	st.unlock()
+
+	// Aurora's readers share the writer's storage, so a failover waits for
+	// no replica lag: a target that lags (SetReplicaLag) stops lagging
+	// first, and replays what it holds back at once. (The new writer must
+	// not keep the delay either: replicas made from it start with its
+	// settings.)
+	if err := e.reloadWith(ctx, target, applyDelaySetting, ""); err != nil {
+		e.log.Warn("auroratest: ending the failover target's replica lag", "instance", target.id, "error", err)
+	}
 
 	// Aurora's readers share the writer's storage, so a clean failover
 	// loses nothing. Here the target must first replay everything the old

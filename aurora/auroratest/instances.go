@@ -210,6 +210,9 @@ func (e *Emulator) deleteDBInstance(ctx context.Context, in *deleteInstanceIn) (
 	}
 	c := inst.cluster
 	failingOver := c.status == statusFailingOver
+	if s := inst.reportedStatus(); inst.held != nil && s != statusAvailable && s != statusFailed && s != statusIncompatParams {
+		return nil, errInvalidInstanceState(inst.id, s)
+	}
 	switch {
 	case inst.status == statusAvailable, inst.status == statusFailed, inst.status == statusIncompatParams:
 	case inst.status == statusRebooting && failingOver:
@@ -310,6 +313,8 @@ type instance struct {
 	promotionTier       int
 	instanceGroup       string
 	status              string
+	held                *heldStatus   // the status HoldStatus makes it report (see reportedStatus)
+	lag                 time.Duration // SetReplicaLag's: how far behind the writer it replays while a reader
 	clusterGroupStatus  string
 	instanceGroupStatus string
 	pendingGen          uint64 // bumped whenever a change waits for a reboot
@@ -345,7 +350,7 @@ func (e *Emulator) xInstance(st *state, in *instance) xDBInstance {
 		DBInstanceIdentifier:             in.id,
 		DBInstanceClass:                  in.class,
 		Engine:                           engineName,
-		DBInstanceStatus:                 in.status,
+		DBInstanceStatus:                 in.reportedStatus(),
 		MasterUsername:                   c.masterUser,
 		DBName:                           c.databaseName,
 		AllocatedStorage:                 1,
@@ -505,8 +510,8 @@ func (e *Emulator) modifyDBInstance(ctx context.Context, in *modifyInstanceIn) (
 		}
 		return nil, errInvalidCombination("No modifications were requested")
 	}
-	if inst.status != statusAvailable {
-		return nil, errInvalidInstanceState(inst.id, inst.status)
+	if s := inst.busyStatus(statusAvailable); s != "" {
+		return nil, errInvalidInstanceState(inst.id, s)
 	}
 	inst.status = statusModifying
 	e.event(st, sourceInstance, inst.id, "configuration change", "DB instance is being modified")

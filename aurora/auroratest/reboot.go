@@ -35,8 +35,8 @@ func (e *Emulator) rebootDBInstance(ctx context.Context, req *rebootIn) (any, er
 	if !ok {
 		return nil, errInstanceNotFound(req.DBInstanceIdentifier)
 	}
-	if in.status != statusAvailable && in.status != statusIncompatParams && in.status != statusFailed {
-		return nil, errInvalidInstanceState(in.id, in.status)
+	if s := in.busyStatus(statusAvailable, statusIncompatParams, statusFailed); s != "" {
+		return nil, errInvalidInstanceState(in.id, s)
 	}
 	if force && in.writer && in.status == statusAvailable {
 		// Aurora fails over instead of rebooting the writer in place; with

@@ -569,9 +569,12 @@ func (e *Emulator) setMasterPassword(ctx context.Context, c *cluster, password, 
 		return "", smInvalidRequest("DB cluster %s is %s: its master user password can be rotated only while it is available.", c.id, c.status)
 	}
 	for _, in := range c.members {
-		if in.status != statusAvailable || in.server == nil || !in.server.Running() {
+		if s := in.busyStatus(statusAvailable); s != "" || in.server == nil || !in.server.Running() {
+			if s == "" {
+				s = in.status
+			}
 			st.unlock()
-			return "", smInvalidRequest("DB instance %s is %s: the master user password can be rotated only while every instance of cluster %s is available.", in.id, in.status, c.id)
+			return "", smInvalidRequest("DB instance %s is %s: the master user password can be rotated only while every instance of cluster %s is available.", in.id, s, c.id)
 		}
 	}
 	w := c.writer()

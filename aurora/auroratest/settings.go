@@ -24,9 +24,10 @@ import (
 //  3. the cluster's DB cluster parameter group;
 //  4. the instance's DB parameter group;
 //  5. derived settings: rds.logical_replication=1 gives wal_level=logical,
-//     max_wal_senders stays above the number of readers, and the
+//     max_wal_senders stays above the number of readers, the
 //     pg_hba.conf lines of rds.force_ssl and IAM authentication (under
-//     paramHBA; see enforce.go);
+//     paramHBA; see enforce.go), and a reader's SetReplicaLag as
+//     recovery_min_apply_delay;
 //  6. on readers, the settings hot standby needs at least as high as the
 //     writer's (max_connections, max_worker_processes, max_wal_senders,
 //     max_prepared_transactions, max_locks_per_transaction).
@@ -88,6 +89,9 @@ func (e *Emulator) desired(st *state, in *instance) map[string]string {
 		s["max_wal_senders"] = strconv.Itoa(need)
 	}
 	s[paramHBA] = e.hbaFor(in, s)
+	if in.lag > 0 && !in.writer {
+		s[applyDelaySetting] = lagSetting(in.lag)
+	}
 	return s
 }
 
@@ -197,6 +201,32 @@ func pushSettings(srv *pgserver.Server, old, next map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// reloadWith sets one setting of an instance's running server to value
+// ("" removes it) and reloads the server, when the server runs with
+// another value; a server that does not run gets its desired settings
+// when it starts. Callers hold in's opLock.
+func (e *Emulator) reloadWith(ctx context.Context, in *instance, key, value string) error {
+	st := e.lock()
+	srv, old := in.server, in.applied
+	st.unlock()
+	if srv == nil || !srv.Running() || old[key] == value {
+		return nil
+	}
+	next := maps.Clone(old)
+	if value == "" {
+		delete(next, key)
+	} else {
+		next[key] = value
+	}
+	if err := pushSettings(srv, old, next); err != nil {
+		return err
+	}
+	st = e.lock()
+	in.applied = next
+	st.unlock()
+	return reloadAndWait(ctx, srv)
 }
 
 // reloadAndWait reloads the server's configuration and waits until new

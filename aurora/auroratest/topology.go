@@ -2,7 +2,6 @@ package auroratest
 
 import (
 	"context"
-	"maps"
 	"slices"
 	"strings"
 )
@@ -82,25 +81,10 @@ var topologySQL = []string{
 func (e *Emulator) refreshTopology(ctx context.Context, c *cluster) {
 	st := e.lock()
 	members := slices.Clone(c.members)
+	topo := topology(c)
 	st.unlock()
 	for _, in := range members {
-		st := e.lock()
-		srv := in.server
-		old := in.applied
-		next := maps.Clone(old)
-		next[topologySetting] = topology(c)
-		st.unlock()
-		if srv == nil || !srv.Running() || old[topologySetting] == next[topologySetting] {
-			continue
-		}
-		err := pushSettings(srv, old, next)
-		if err == nil {
-			st = e.lock()
-			in.applied = next
-			st.unlock()
-			err = reloadAndWait(ctx, srv)
-		}
-		if err != nil && ctx.Err() == nil {
+		if err := e.reloadWith(ctx, in, topologySetting, topo); err != nil && ctx.Err() == nil {
 			e.log.Warn("auroratest: updating the topology settings", "instance", in.id, "error", err)
 		}
 	}
