@@ -433,3 +433,85 @@ func BenchmarkCommitLatency(b *testing.B) {
 	b.ReportMetric(float64(on.Nanoseconds())/1000/n, "µs/commit-on")
 	b.ReportMetric(float64(on)/float64(off), "on/off")
 }
+
+// BenchmarkResetState measures going back to a saved state between
+// tests, on a cluster of 1 or 2 instances whose database app holds a
+// 1000-row table: each iteration deletes rows and adds a table, then puts
+// the saved state back (ResetState, once with app saved alone and once
+// with every database saved), and, as the baseline, starts a fresh
+// cluster like it (Start, from the template) and loads the table again.
+// It reports the three means in ms and fresh/reset(app).
+//
+//	go test -run '^$' -bench ResetState -benchtime 10x ./aurora/auroratest/
+func BenchmarkResetState(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{1, 2} {
+		b.Run(fmt.Sprintf("instances=%d", n), func(b *testing.B) {
+			const fixture = "CREATE TABLE fixture(id int PRIMARY KEY, v text); INSERT INTO fixture SELECT g, md5(g::text) FROM generate_series(1, 1000) g"
+			start := func() (*auroratest.Emulator, *pgx.Conn) {
+				e, err := auroratest.Start(ctx, auroratest.WithCluster("reset", auroratest.ClusterConfig{Instances: n, DatabaseName: "app"}))
+				if err != nil {
+					b.Fatal(err)
+				}
+				cs, err := e.ConnString("reset-instance-1", "app")
+				if err != nil {
+					b.Fatal(err)
+				}
+				c, err := pgx.Connect(ctx, cs)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := c.Exec(ctx, fixture); err != nil {
+					b.Fatal(err)
+				}
+				return e, c
+			}
+			emu, c := start()
+			defer emu.Close()
+			c.Close(ctx)
+			cs, err := emu.ConnString("reset-instance-1", "app")
+			if err != nil {
+				b.Fatal(err)
+			}
+			change := func() {
+				c, err := pgx.Connect(ctx, cs)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer c.Close(ctx)
+				if _, err := c.Exec(ctx, "DELETE FROM fixture WHERE id % 2 = 0; CREATE TABLE extra(x int)"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reset := func(dbs ...string) time.Duration {
+				if err := emu.SaveState(ctx, "reset", dbs...); err != nil {
+					b.Fatal(err)
+				}
+				change()
+				t0 := time.Now()
+				if err := emu.ResetState(ctx, "reset"); err != nil {
+					b.Fatal(err)
+				}
+				return time.Since(t0)
+			}
+			var app, all, fresh time.Duration
+			for range b.N {
+				app += reset("app")
+				all += reset()
+				t0 := time.Now()
+				e, c := start()
+				fresh += time.Since(t0)
+				c.Close(ctx)
+				if err := e.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(b.N) }
+			b.ReportMetric(ms(app), "ms/reset-app")
+			b.ReportMetric(ms(all), "ms/reset-all")
+			b.ReportMetric(ms(fresh), "ms/fresh")
+			b.ReportMetric(float64(fresh)/float64(app), "fresh/reset-app")
+			b.ReportMetric(0, "ns/op") // the figures above are what counts
+		})
+	}
+}

@@ -104,13 +104,15 @@ func (e *Emulator) ResetState(ctx context.Context, clusterID string) error {
 	if err := resetState(ctx, conn, saved); err != nil {
 		return fmt.Errorf("auroratest: ResetState %s: %w", clusterID, err)
 	}
-	// Every change above was flushed at its commit; one more commit puts
-	// a record past the position read, so replay can be seen to pass it.
+	// One more commit that writes WAL (a transactional logical message,
+	// which changes nothing) puts a record after the reset's last one and
+	// flushes it: a reader whose replay has passed the position read
+	// before it has replayed the whole reset.
 	var lsn string
 	if err := conn.QueryRow(ctx, "SELECT pg_current_wal_insert_lsn()::text").Scan(&lsn); err != nil {
 		return fmt.Errorf("auroratest: ResetState %s: %w", clusterID, err)
 	}
-	if _, err := conn.Exec(ctx, "SELECT txid_current()"); err != nil {
+	if _, err := conn.Exec(ctx, "SELECT pg_catalog.pg_logical_emit_message(true, 'auroratest', 'reset')"); err != nil {
 		return fmt.Errorf("auroratest: ResetState %s: %w", clusterID, err)
 	}
 	for _, in := range readers {
