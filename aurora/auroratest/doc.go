@@ -388,6 +388,18 @@
 // crash would, and the emulator recovers as Aurora does (failover for a
 // writer, restart for a reader).
 //
+// Saved states. A clean cluster per test need not be a new cluster:
+// SaveState(ctx, clusterID, "app") once the schema and fixtures are in
+// place, then ResetState(ctx, clusterID) before each test puts the saved
+// databases back (made again from copies the cluster keeps) and drops the
+// databases and roles made since, in the same cluster with the same
+// endpoints; it returns once every reader has replayed the reset. With
+// no database named, every database but the templates is saved. Only
+// SQL's state comes back, a database at a time: not role attributes,
+// passwords or memberships, slots and subscriptions of reset databases
+// (they are dropped), template1, or what the RDS API keeps. A reset of
+// one database takes tens of milliseconds (BenchmarkResetState).
+//
 // Major version upgrades. ModifyDBCluster with a later major
 // EngineVersion refuses what Aurora refuses, with its fault codes and
 // messages: no AllowMajorVersionUpgrade, a version the current one's
