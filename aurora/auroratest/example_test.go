@@ -192,3 +192,60 @@ func ExampleEmulator_SetReplicaLag() {
 	// rows on the reader at once: 0
 	// rows on the reader after the lag: 1 true
 }
+
+// Save a cluster's database once its fixtures are in, and put it back
+// before each test: the same cluster and endpoints, readers included.
+func ExampleEmulator_ResetState() {
+	ctx := context.Background()
+	emu, err := auroratest.Start(ctx, auroratest.WithCluster("demo", auroratest.ClusterConfig{Instances: 2, DatabaseName: "app"}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer emu.Close()
+	count := func(instance string) (n int) {
+		cs, err := emu.ConnString(instance, "app") // holds the password: never log it
+		if err != nil {
+			log.Fatal(err)
+		}
+		conn, err := pgx.Connect(ctx, cs)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM customers").Scan(&n); err != nil {
+			log.Fatal(err)
+		}
+		return n
+	}
+	exec := func(sql string) {
+		cs, err := emu.ConnString("demo-instance-1", "app")
+		if err != nil {
+			log.Fatal(err)
+		}
+		conn, err := pgx.Connect(ctx, cs)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			log.Fatal(err)
+		}
+	}
+	exec("CREATE TABLE customers AS SELECT g AS id FROM generate_series(1, 3) g")
+	if err := emu.SaveState(ctx, "demo", "app"); err != nil {
+		log.Fatal(err)
+	}
+
+	exec("DELETE FROM customers") // a test that changes the data
+	fmt.Println("customers after the test:", count("demo-instance-1"))
+
+	if err := emu.ResetState(ctx, "demo"); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("customers after the reset, on the writer:", count("demo-instance-1"))
+	fmt.Println("and at once on the reader:", count("demo-instance-2"))
+	// Output:
+	// customers after the test: 0
+	// customers after the reset, on the writer: 3
+	// and at once on the reader: 3
+}
