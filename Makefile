@@ -11,7 +11,7 @@ PG_PACKAGES := postgresql-15 postgresql-client-15 postgresql-15-pgaudit \
                postgresql-15-pglogical postgresql-15-wal2json postgresql-15-orafce \
                postgresql-15-repack postgresql-plperl-15
 
-.PHONY: deps demo test fmt-check vet staticcheck unit bench
+.PHONY: deps demo test fmt-check vet staticcheck unit bench bench-containers
 
 ## deps: install the PostgreSQL 15 server and extension packages that are missing.
 deps:
@@ -40,6 +40,7 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+	cd aurora/auroratest/containers && $(GO) vet ./...
 
 staticcheck:
 	$(GO) run $(STATICCHECK) ./...
@@ -64,3 +65,19 @@ bench: deps
 	$(BENCH) -bench FailoverRecovery -benchtime 5x ./aurora/
 	$(BENCH) -bench '^BenchmarkAuditLogRead$$' -benchtime 1x ./aurora/
 	$(BENCH) -bench . -benchtime 5x ./aurora/auroratest/
+
+## bench-containers: BenchmarkStartVsContainer (a PostgreSQL container through
+## testcontainers-go next to the emulator's fresh clusters and reset), with
+## podman serving the Docker API and the instance image built locally, as
+## CONTAINERS.md says these machines need. Root: installs podman, runc and
+## debootstrap when missing. The first run builds the image (about 1.5 min).
+CONTAINERS_DIR := $(CURDIR)/aurora/auroratest/containers
+PODMAN_RUN     := /tmp/pgaurora-podman
+bench-containers: deps
+	@missing=""; for c in podman runc debootstrap; do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc debootstrap; fi
+	@set -e; $(CONTAINERS_DIR)/image/podman-service.sh start $(PODMAN_RUN); \
+	trap '$(CONTAINERS_DIR)/image/podman-service.sh stop $(PODMAN_RUN)' EXIT; \
+	. $(PODMAN_RUN)/env; \
+	$(CONTAINERS_DIR)/image/build-local.sh; \
+	cd $(CONTAINERS_DIR) && $(GO) test -run '^$$' -bench StartVsContainer -benchtime 5x .
