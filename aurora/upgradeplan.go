@@ -2,6 +2,7 @@ package aurora
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -61,6 +62,9 @@ const (
 	// CheckUpgradeSnapshot: the cluster has no snapshot newer than
 	// MajorUpgradePlanOptions.SnapshotMaxAge.
 	CheckUpgradeSnapshot = "upgrade-no-recent-snapshot"
+	// CheckUpgradeReplicaLag: a reader replays the writer's changes more
+	// than MajorUpgradePlanOptions.MaxReplicaLag behind.
+	CheckUpgradeReplicaLag = "upgrade-replica-lag"
 )
 
 // MajorUpgradePlanOptions are PlanMajorUpgrade's optional knobs; nil means
@@ -73,6 +77,10 @@ type MajorUpgradePlanOptions struct {
 	// SnapshotMaxAge is how old the newest cluster snapshot may be before
 	// CheckUpgradeSnapshot reports it; zero means 24 hours.
 	SnapshotMaxAge time.Duration
+	// MaxReplicaLag is the replica lag (aurora_replica_status()'s
+	// replica_lag_in_msec, as each reader reports it) above which
+	// CheckUpgradeReplicaLag reports a reader; zero means 1 second.
+	MaxReplicaLag time.Duration
 }
 
 // ParameterGroupCarryOver is a parameter group of the cluster and the
@@ -137,7 +145,7 @@ func (p *MajorUpgradePlan) Ready() bool { return len(p.Blockers()) == 0 }
 // extension updates and columns of types pg_upgrade refuses; the
 // cluster's logical slots and prepared transactions; and the state:
 // instances not available, parameter changes pending a reboot, pending
-// maintenance, and the age of the newest snapshot.
+// maintenance, readers lagging, and the age of the newest snapshot.
 //
 // What it cannot know from the API it does not guess: RDS publishes no
 // list of the target version's extensions, so an extension that the
@@ -149,6 +157,9 @@ func (c *Cluster) PlanMajorUpgrade(ctx context.Context, targetVersion string, op
 	}
 	if opts.SnapshotMaxAge < 0 {
 		return nil, fmt.Errorf("aurora: plan major upgrade: SnapshotMaxAge %v is negative", opts.SnapshotMaxAge)
+	}
+	if opts.MaxReplicaLag < 0 {
+		return nil, fmt.Errorf("aurora: plan major upgrade: MaxReplicaLag %v is negative", opts.MaxReplicaLag)
 	}
 	target, err := pgaurora.ParseEngineVersion(targetVersion)
 	if err != nil {
@@ -404,8 +415,8 @@ func targetGroupName(group, fromFamily, toFamily string) string {
 	return strings.TrimSuffix(group, "-") + "-" + toFamily
 }
 
-// state checks the instances, pending reboots, pending maintenance and
-// the newest snapshot.
+// state checks the instances, pending reboots, pending maintenance,
+// replica lag and the newest snapshot.
 func (u *upgradePlanner) state(ctx context.Context) error {
 	for _, in := range u.instances() {
 		in := in
@@ -458,6 +469,9 @@ func (u *upgradePlanner) state(ctx context.Context) error {
 			}
 		}
 	}
+	if err := u.replicaLag(ctx); err != nil {
+		return err
+	}
 	if time.Since(newest) > maxAge {
 		ev := "the cluster has no available snapshot"
 		if !newest.IsZero() {
@@ -467,6 +481,44 @@ func (u *upgradePlanner) state(ctx context.Context) error {
 			Resource: u.clusterResource(), Evidence: ev,
 			Why: "AWS recommends a snapshot right before a major upgrade: the upgrade cannot be undone, and a snapshot is the way back.",
 			Fix: Fix{Action: "CreateDBClusterSnapshot before the upgrade"}})
+	}
+	return nil
+}
+
+// replicaLag asks each available reader how far behind the writer it
+// replays (its own row of aurora_replica_status(), in a READ ONLY
+// transaction) and reports those past MaxReplicaLag. A reader that cannot
+// be reached is left to the instance-state check.
+func (u *upgradePlanner) replicaLag(ctx context.Context) error {
+	limit := u.opts.MaxReplicaLag
+	if limit == 0 {
+		limit = time.Second
+	}
+	for _, in := range u.d.Readers {
+		if in.Status != "available" {
+			continue
+		}
+		conn, err := u.c.probe(ctx, endpointOf(in))
+		if err != nil {
+			continue
+		}
+		var lag *float64
+		err = pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+			return tx.QueryRow(ctx, "SELECT replica_lag_in_msec FROM aurora_replica_status() WHERE server_id = $1", in.ID).Scan(&lag)
+		})
+		conn.Close(context.WithoutCancel(ctx))
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("reading the replica lag of %s: %w", in.ID, err)
+		}
+		if lag == nil || time.Duration(*lag*float64(time.Millisecond)) <= limit {
+			continue
+		}
+		in := in
+		u.add(Finding{ID: CheckUpgradeReplicaLag, Severity: SeverityWarning, Category: CategoryReplication,
+			Resource: "instance/" + in.ID, Instance: &in,
+			Evidence: fmt.Sprintf("%s replays %.0f ms behind the writer (more than %s)", in.ID, *lag, limit),
+			Why:      "The upgrade stops every instance together: a reader far behind the writer has to replay the backlog first, which lengthens the downtime, and its lag shows it is short of resources.",
+			Fix:      Fix{Action: "find why the reader lags (its size, long queries, I/O) and wait until it has caught up before the upgrade"}})
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
+	"github.com/pgaurora/pgaurora/internal/pgtest"
 	"github.com/pgaurora/pgaurora/params"
 	"github.com/pgaurora/pgaurora/pgaudit"
 	"github.com/pgaurora/pgaurora/pglogical"
@@ -97,11 +98,45 @@ func TestMajorUpgrade(t *testing.T) {
 	if _, err := c.PlanMajorUpgrade(ctx, "16.6", &aurora.MajorUpgradePlanOptions{SnapshotMaxAge: -time.Second}); err == nil {
 		t.Error("a negative SnapshotMaxAge was accepted")
 	}
+	if _, err := c.PlanMajorUpgrade(ctx, "16.6", &aurora.MajorUpgradePlanOptions{MaxReplicaLag: -time.Second}); err == nil {
+		t.Error("a negative MaxReplicaLag was accepted")
+	}
 	notOffered := planUpgrade(t, c, rec, "16.1", nil)
 	wantFindings(t, notOffered.Findings, aurora.CheckUpgradeTarget)
 	if f := finding(t, notOffered.Findings, aurora.CheckUpgradeTarget, "cluster/"+upgradeClusterID); !strings.Contains(f.Evidence, "16.6") || f.Severity != aurora.SeverityCritical {
 		t.Errorf("target finding: %+v", f)
 	}
+
+	// A reader that lags: its commits held back an hour, it is reported
+	// once past MaxReplicaLag, and no longer once it has caught up.
+	const laggard = upgradeClusterID + "-instance-2"
+	if err := emu.SetReplicaLag(laggard, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	lw, err := c.Writer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lw.Exec(ctx, "CREATE TABLE lag_probe(); DROP TABLE lag_probe"); err != nil {
+		t.Fatal(err)
+	}
+	lagOpts := &aurora.MajorUpgradePlanOptions{MaxReplicaLag: 100 * time.Millisecond}
+	var lagging *aurora.MajorUpgradePlan
+	pgtest.WaitFor(t, "the plan to report the lagging reader", time.Minute, func() (bool, string) {
+		lagging = planUpgrade(t, c, rec, "16.6", lagOpts)
+		return len(lagging.Findings) > 0, fmt.Sprint(lagging.Findings)
+	})
+	wantFindings(t, lagging.Findings, aurora.CheckUpgradeReplicaLag)
+	if f := finding(t, lagging.Findings, aurora.CheckUpgradeReplicaLag, "instance/"+laggard); !strings.Contains(f.Evidence, "behind the writer") || f.Severity != aurora.SeverityWarning {
+		t.Errorf("replica lag finding: %+v", f)
+	}
+	if err := emu.SetReplicaLag(laggard, 0); err != nil {
+		t.Fatal(err)
+	}
+	pgtest.WaitFor(t, "the plan to see the reader caught up", time.Minute, func() (bool, string) {
+		p := planUpgrade(t, c, rec, "16.6", lagOpts)
+		return len(p.Findings) == 0, fmt.Sprint(p.Findings)
+	})
 
 	// The provocations.
 	if err := svc.Modify(ctx, params.ClusterGroup, "app-aurora-postgresql15", params.Change{Name: "vacuum_defer_cleanup_age", Value: "10", Method: types.ApplyMethodImmediate}); err != nil {
