@@ -55,12 +55,15 @@ func (s NodeRoleSpec) String() string {
 	return fmt.Sprintf("NodeRoleSpec{Name: %q, Password: %s, Provider: %t, Subscriber: %t, Tables: %v}", s.Name, pw, s.Provider, s.Subscriber, s.Tables)
 }
 
-// Format, GoString, LogValue and MarshalJSON print the spec without its
-// password, for every verb.
+// Format prints the spec without its password, for every verb.
 func (s NodeRoleSpec) Format(f fmt.State, verb rune) {
 	redact.Format(f, verb, s.String(), s.GoString())
 }
-func (s NodeRoleSpec) GoString() string     { return redact.GoString("pglogical.NodeRoleSpec", s.String()) }
+
+// GoString describes the spec without its password, for %#v.
+func (s NodeRoleSpec) GoString() string { return redact.GoString("pglogical.NodeRoleSpec", s.String()) }
+
+// LogValue describes the spec without its password, for log/slog.
 func (s NodeRoleSpec) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // MarshalJSON encodes the spec without its password.
