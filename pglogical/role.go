@@ -44,6 +44,11 @@ type NodeRoleSpec struct {
 	// replication sets subscribers copy; on a subscriber, the tables its
 	// subscriptions copy into. They must exist.
 	Tables []Table
+	// Schemas are schemas whose tables are all replicated (as
+	// Client.AddAllTables adds them): the role gets the table privileges
+	// on the tables there now, and, through ALTER DEFAULT PRIVILEGES, on
+	// those the calling role creates there later. They must exist.
+	Schemas []string
 }
 
 // String describes the spec with its password REDACTED.
@@ -52,7 +57,7 @@ func (s NodeRoleSpec) String() string {
 	if s.Password != "" {
 		pw = conninfo.Redacted
 	}
-	return fmt.Sprintf("NodeRoleSpec{Name: %q, Password: %s, Provider: %t, Subscriber: %t, Tables: %v}", s.Name, pw, s.Provider, s.Subscriber, s.Tables)
+	return fmt.Sprintf("NodeRoleSpec{Name: %q, Password: %s, Provider: %t, Subscriber: %t, Tables: %v, Schemas: %q}", s.Name, pw, s.Provider, s.Subscriber, s.Tables, s.Schemas)
 }
 
 // Format prints the spec without its password, for every verb.
@@ -77,7 +82,37 @@ func (s NodeRoleSpec) MarshalJSON() ([]byte, error) {
 		Provider   bool     `json:"provider,omitempty"`
 		Subscriber bool     `json:"subscriber,omitempty"`
 		Tables     []string `json:"tables,omitempty"`
-	}{s.Name, s.Provider, s.Subscriber, tables})
+		Schemas    []string `json:"schemas,omitempty"`
+	}{s.Name, s.Provider, s.Subscriber, tables, s.Schemas})
+}
+
+// Validate checks the spec as CreateNodeRole does before sending
+// anything: a valid role name, a printable ASCII password, at least one of
+// Provider and Subscriber, and valid table and schema names. Errors match ErrInvalid
+// (and pgaurora.ErrPassword for the password) and never show the
+// password.
+func (s NodeRoleSpec) Validate() error {
+	if err := checkName("NodeRoleSpec.Name", s.Name); err != nil {
+		return err
+	}
+	if _, err := sqlquote.Ident(s.Name); err != nil {
+		return invalid("NodeRoleSpec.Name: %v", err)
+	}
+	if err := secretsql.CheckPassword("NodeRoleSpec.Password", s.Password); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if !s.Provider && !s.Subscriber {
+		return invalid("NodeRoleSpec: neither Provider nor Subscriber is set; say which side of replication the role serves")
+	}
+	for i, t := range s.Tables {
+		if _, err := t.regclass(fmt.Sprintf("NodeRoleSpec.Tables[%d]", i)); err != nil {
+			return err
+		}
+	}
+	if err := checkNames("NodeRoleSpec.Schemas", s.Schemas); err != nil {
+		return err
+	}
+	return nil
 }
 
 // DSN returns base with the role as its user and the role's password:
@@ -117,15 +152,20 @@ type NodeRole struct {
 //     role exists, as on RDS and Aurora), for the subscriber's streaming
 //     connection and its slot; USAGE on schema pglogical and SELECT on
 //     pglogical.tables, which the subscriber reads to list the tables to
-//     copy; USAGE on the schemas of spec.Tables and SELECT on them, which
-//     the initial copy reads (COPY ... TO STDOUT).
-//   - spec.Subscriber: USAGE on the schemas of spec.Tables and INSERT on
-//     them (the copy's COPY ... FROM STDIN); EXECUTE on
+//     copy; SELECT on the tables (spec.Tables, and those of
+//     spec.Schemas), which the initial copy reads (COPY ... TO STDOUT).
+//   - spec.Subscriber: INSERT on the tables, which the initial copy
+//     writes (COPY ... FROM STDIN); EXECUTE on
 //     pg_replication_origin_session_setup(text) and
 //     pg_replication_origin_session_reset(), with which the copy marks its
 //     rows with the subscription's origin; SET on the parameter
 //     session_replication_role (GRANT SET ON PARAMETER, PostgreSQL 15), as
 //     the copy runs with replica triggers.
+//
+// Both get USAGE on the tables' schemas. For spec.Schemas the table
+// privileges are granted on every table there (GRANT ... ON ALL TABLES IN
+// SCHEMA) and, by ALTER DEFAULT PRIVILEGES, on the tables the calling role
+// creates there later; tables other roles create later need a new call.
 //
 // Nothing else is needed there: pglogical's apply, sync and supervisor
 // workers run on the subscriber as the bootstrap superuser (background
@@ -146,28 +186,21 @@ type NodeRole struct {
 // log settings, create roles and make the grants (pgaurora.ErrLogSuppression
 // otherwise, before anything is sent). Invalid input (an empty name, a
 // password outside printable ASCII, neither side chosen, an empty table
-// name) is refused with ErrInvalid before anything is sent; a table that
-// does not exist gives ErrNotFound.
+// or schema name) is refused with ErrInvalid before anything is sent; a
+// table or schema that does not exist gives ErrNotFound, before anything
+// is changed.
 func (c *Client) CreateNodeRole(ctx context.Context, spec NodeRoleSpec) (NodeRole, error) {
-	if err := checkName("NodeRoleSpec.Name", spec.Name); err != nil {
+	if err := spec.Validate(); err != nil {
 		return NodeRole{}, err
 	}
-	role, err := sqlquote.Ident(spec.Name)
-	if err != nil {
-		return NodeRole{}, invalid("NodeRoleSpec.Name: %v", err)
-	}
+	role := sqlquote.MustIdent(spec.Name)
 	secret, err := secretsql.PasswordLiteral("NodeRoleSpec.Password", spec.Password)
 	if err != nil {
 		return NodeRole{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if !spec.Provider && !spec.Subscriber {
-		return NodeRole{}, invalid("NodeRoleSpec: neither Provider nor Subscriber is set; say which side of replication the role serves")
-	}
 	tables := make([]string, len(spec.Tables))
 	for i, t := range spec.Tables {
-		if tables[i], err = t.regclass(fmt.Sprintf("NodeRoleSpec.Tables[%d]", i)); err != nil {
-			return NodeRole{}, err
-		}
+		tables[i], _ = t.regclass("") // checked by Validate
 	}
 
 	op := fmt.Sprintf("create node role %q", spec.Name)
@@ -202,6 +235,15 @@ func (c *Client) CreateNodeRole(ctx context.Context, spec NodeRoleSpec) (NodeRol
 			return fail("looking up table "+t, err)
 		}
 		rels = append(rels, r)
+	}
+	for _, sc := range spec.Schemas {
+		var found bool
+		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)", sc).Scan(&found); err != nil {
+			return fail("looking up schema "+sc, err)
+		}
+		if !found {
+			return NodeRole{}, fmt.Errorf("pglogical: %s: %w", op, &NotFoundError{Kind: "schema", Name: sc})
+		}
 	}
 	var exists, super, hasRDS bool
 	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1),
@@ -245,17 +287,24 @@ func (c *Client) CreateNodeRole(ctx context.Context, spec NodeRoleSpec) (NodeRol
 	for _, r := range rels {
 		grantSchema(r.schema)
 	}
+	for _, sc := range spec.Schemas {
+		grantSchema(sc)
+	}
+	privs := "INSERT"
+	switch {
+	case spec.Provider && spec.Subscriber:
+		privs = "SELECT, INSERT"
+	case spec.Provider:
+		privs = "SELECT"
+	}
 	for _, r := range rels {
-		var privs string
-		switch {
-		case spec.Provider && spec.Subscriber:
-			privs = "SELECT, INSERT"
-		case spec.Provider:
-			privs = "SELECT"
-		default:
-			privs = "INSERT"
-		}
 		stmts = append(stmts, "GRANT "+privs+" ON TABLE "+sqlquote.MustIdent(r.schema, r.name)+" TO "+role)
+	}
+	for _, sc := range spec.Schemas {
+		q := sqlquote.MustIdent(sc)
+		stmts = append(stmts,
+			"GRANT "+privs+" ON ALL TABLES IN SCHEMA "+q+" TO "+role,
+			"ALTER DEFAULT PRIVILEGES IN SCHEMA "+q+" GRANT "+privs+" ON TABLES TO "+role)
 	}
 	if spec.Subscriber {
 		stmts = append(stmts,

@@ -56,11 +56,12 @@ func nodeRoleName(t *testing.T, kind string) string {
 	return name
 }
 
-// newRolePair makes the pair, its table (rows rows on the provider), the
-// two roles and the two nodes, with the nodes' DSNs and the subscription's
-// provider DSN logging in as the roles. weaken, when set, runs (as the
-// superuser) after the roles are made and before the subscription.
-func newRolePair(t *testing.T, rows int) rolePair {
+// newRolePair makes the pair, its table app.docs_lab_table (rows rows on
+// the provider), the two roles and the two nodes, with the nodes' DSNs and
+// the subscription's provider DSN logging in as the roles. The roles are
+// given the table (NodeRoleSpec.Tables), or with bySchema its schema
+// (NodeRoleSpec.Schemas), the table being created after the roles.
+func newRolePair(t *testing.T, rows int, bySchema bool) rolePair {
 	t.Helper()
 	var rp rolePair
 	rp.provRole = NodeRoleSpec{Name: nodeRoleName(t, "prov"), Password: "prov-Secret-1", Provider: true}
@@ -68,19 +69,31 @@ func newRolePair(t *testing.T, rows int) rolePair {
 	rp.prov, rp.sub = pair(t)
 	ctx := testCtx(t)
 	rp.table = "docs_lab_table"
+	createTable := func() {
+		for _, s := range []side{rp.prov, rp.sub} {
+			mustExec(t, s, "CREATE TABLE app.docs_lab_table (a int PRIMARY KEY, b text)")
+		}
+		mustExec(t, rp.prov, "INSERT INTO app.docs_lab_table SELECT g, 'v' || g FROM generate_series(1, $1::int) g", rows)
+	}
 	for _, s := range []side{rp.prov, rp.sub} {
 		mustExec(t, s, "CREATE SCHEMA app")
-		mustExec(t, s, "CREATE TABLE app.docs_lab_table (a int PRIMARY KEY, b text)")
 	}
-	mustExec(t, rp.prov, "INSERT INTO app.docs_lab_table SELECT g, 'v' || g FROM generate_series(1, $1::int) g", rows)
-	tables := []Table{T("app", rp.table)}
-	rp.provRole.Tables, rp.subRole.Tables = tables, tables
+	if bySchema {
+		rp.provRole.Schemas, rp.subRole.Schemas = []string{"app"}, []string{"app"}
+	} else {
+		createTable()
+		tables := []Table{T("app", rp.table)}
+		rp.provRole.Tables, rp.subRole.Tables = tables, tables
+	}
 	var err error
 	if rp.provMade, err = rp.prov.client.CreateNodeRole(ctx, rp.provRole); err != nil {
 		t.Fatal(err)
 	}
 	if rp.subMade, err = rp.sub.client.CreateNodeRole(ctx, rp.subRole); err != nil {
 		t.Fatal(err)
+	}
+	if bySchema {
+		createTable()
 	}
 	if rp.provDSN, err = rp.provRole.DSN(rp.prov.dsn); err != nil {
 		t.Fatal(err)
@@ -134,6 +147,9 @@ func grantsOf(t *testing.T, s side, role string) (attrs string, grants []string)
 		UNION ALL
 		SELECT 'member of ' || m.roleid::regrole::text FROM pg_auth_members m WHERE m.member = $1::regrole
 		UNION ALL
+		SELECT 'default for tables in ' || d.defaclnamespace::regnamespace::text || ' ' || a.privilege_type
+		  FROM pg_default_acl d, aclexplode(d.defaclacl) a WHERE a.grantee = $1::regrole
+		UNION ALL
 		SELECT 'database ' || d.datname || ' ' || a.privilege_type
 		  FROM pg_database d, aclexplode(d.datacl) a WHERE a.grantee = $1::regrole
 		ORDER BY 1`, role)
@@ -148,7 +164,7 @@ func grantsOf(t *testing.T, s side, role string) (attrs string, grants []string)
 }
 
 func TestNodeRoleReplicates(t *testing.T) {
-	rp := newRolePair(t, 3000)
+	rp := newRolePair(t, 3000, false)
 	ctx := testCtx(t)
 	if !rp.provMade.Created || !rp.subMade.Created {
 		t.Errorf("first CreateNodeRole calls report Created = %v, %v", rp.provMade.Created, rp.subMade.Created)
@@ -271,6 +287,37 @@ func TestNodeRoleReplicates(t *testing.T) {
 	}
 }
 
+// TestNodeRoleSchemas gives the roles a schema rather than tables: the
+// table created there afterwards replicates through them.
+func TestNodeRoleSchemas(t *testing.T) {
+	rp := newRolePair(t, 500, true)
+	ctx := testCtx(t)
+	_, grants := grantsOf(t, rp.prov, rp.provRole.Name)
+	want := []string{"default for tables in app SELECT", "schema app USAGE", "schema pglogical USAGE", "table app.docs_lab_table SELECT", "table pglogical.tables SELECT"}
+	if !slices.Equal(grants, want) {
+		t.Errorf("provider role grants:\n%s\nwant:\n%s", strings.Join(grants, "\n"), strings.Join(want, "\n"))
+	}
+	_, grants = grantsOf(t, rp.sub, rp.subRole.Name)
+	want = []string{"default for tables in app INSERT",
+		"function pg_replication_origin_session_reset() EXECUTE", "function pg_replication_origin_session_setup(text) EXECUTE",
+		"parameter session_replication_role SET", "schema app USAGE", "table app.docs_lab_table INSERT"}
+	if !slices.Equal(grants, want) {
+		t.Errorf("subscriber role grants:\n%s\nwant:\n%s", strings.Join(grants, "\n"), strings.Join(want, "\n"))
+	}
+	if err := rp.subscribe(t, "by_schema"); err != nil {
+		t.Fatal(err)
+	}
+	if err := rp.sub.client.WaitForSync(ctx, "by_schema", nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, rp.sub, "SELECT count(*) FROM app.docs_lab_table"); n != 500 {
+		t.Fatalf("subscriber has %d rows after the sync, want 500", n)
+	}
+	if _, err := rp.sub.client.CreateNodeRole(ctx, NodeRoleSpec{Name: rp.subRole.Name, Password: "x-1", Subscriber: true, Schemas: []string{"missing"}}); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), `schema "missing"`) {
+		t.Errorf("CreateNodeRole with a missing schema = %v; want ErrNotFound", err)
+	}
+}
+
 // TestNodeRoleGrantsAreNeeded takes one of CreateNodeRole's grants away
 // at a time and shows the replication failing without it.
 func TestNodeRoleGrantsAreNeeded(t *testing.T) {
@@ -299,7 +346,7 @@ func TestNodeRoleGrantsAreNeeded(t *testing.T) {
 		{name: "subscriber session_replication_role", revoke: "REVOKE SET ON PARAMETER session_replication_role FROM %s", want: `permission denied to set parameter "session_replication_role"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rp := newRolePair(t, 100)
+			rp := newRolePair(t, 100, false)
 			s, role := rp.sub, rp.subRole.Name
 			if tc.onProv {
 				s, role = rp.prov, rp.provRole.Name
@@ -362,6 +409,7 @@ func TestCreateNodeRoleRefuses(t *testing.T) {
 		{Name: "r", Password: "x"},
 		{Name: "r", Password: "x", Subscriber: true, Tables: []Table{{Schema: "public"}}},
 		{Name: "r\x00", Password: "x", Provider: true},
+		{Name: "r", Password: "x", Provider: true, Schemas: []string{""}},
 	} {
 		if _, err := s.client.CreateNodeRole(ctx, bad); !errors.Is(err, ErrInvalid) || strings.Contains(err.Error(), "pässwörd") {
 			t.Errorf("CreateNodeRole(%v) = %v; want ErrInvalid without the password", bad, err)
