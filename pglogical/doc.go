@@ -60,8 +60,13 @@
 // subscriber as the bootstrap superuser (background workers connect with
 // no user), and the DSN's user is used only by libpq connections. The
 // calls that create nodes and subscriptions (this package's Client) still
-// need rds_superuser. [NodeRoleSpec.DSN] puts the role and its password in
-// a DSN:
+// need rds_superuser. This is verified on PostgreSQL 15 with pglogical
+// 2.4.2 (also through the Aurora emulator, whose master user is a real
+// superuser). On Aurora, whether rds_superuser may grant EXECUTE on the
+// two replication origin functions and SET on session_replication_role
+// (objects of rdsadmin) is not verified here: where it may not,
+// CreateNodeRole fails with the server's permission error and changes
+// nothing. [NodeRoleSpec.DSN] puts the role and its password in a DSN:
 //
 //	role := pglogical.NodeRoleSpec{Name: "pgl_node", Password: pw, Subscriber: true, Schemas: []string{"public"}}
 //	sub.CreateNodeRole(ctx, role)

@@ -184,7 +184,9 @@ type NodeRole struct {
 // statement statistics off (the SDK's one secret path): the Querier must
 // lend one connection, and the calling role must be allowed to change the
 // log settings, create roles and make the grants (pgaurora.ErrLogSuppression
-// otherwise, before anything is sent). Invalid input (an empty name, a
+// otherwise, before anything is sent; a grant the calling role may not
+// make, such as SET on session_replication_role where rds_superuser lacks
+// the grant option, fails with the server's permission error). Invalid input (an empty name, a
 // password outside printable ASCII, neither side chosen, an empty table
 // or schema name) is refused with ErrInvalid before anything is sent; a
 // table or schema that does not exist gives ErrNotFound, before anything
