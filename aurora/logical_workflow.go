@@ -216,10 +216,30 @@ type PgLogicalOptions struct {
 	// NodeDSN is the connection string other nodes reach this one by.
 	// The zero DSN means the cluster (writer) endpoint and port, the
 	// Cluster's database, the connected user and sslmode=require, without
-	// a password: pglogical stores node DSNs in clear text, so add one
-	// only when a peer needs it from the node rather than from its own
-	// subscription.
+	// a password. Such a node cannot be subscribed on: pglogical connects
+	// to the subscriber's own node DSN to copy the initial data, and the
+	// connection fails with "fe_sendauth: no password supplied". Set
+	// NodeRole to make the DSN log in as a role made for it, with its
+	// password (the DSN given here, or the default one, then gets the
+	// role's user and password).
 	NodeDSN pgaurora.ConnString
+	// NodeRole, when set, is the role pglogical's connections to this
+	// node log in as, instead of the connected (master) user: the
+	// workflow creates it, or brings it up to date, with the privileges
+	// pglogical needs on this node's side (pglogical
+	// Client.CreateNodeRole), and the node's DSN (NodeDSN, or the
+	// default one) logs in as the role, with its password. A subscriber
+	// node needs a DSN that logs in, since pglogical connects to it to
+	// copy the initial data; a provider's subscribers connect with the
+	// provider's node DSN (Node.Interfaces). pglogical keeps node DSNs,
+	// the password included, in its catalog in clear text (readable by
+	// superusers), which is why this is a role with only those
+	// privileges and not the master user. The password never reaches a
+	// report, error or log. When the database already has its node, the
+	// node's DSN must already log in as the role with this password
+	// (pglogical cannot change a node's DSN): otherwise the step fails
+	// before the role is changed.
+	NodeRole *pglogical.NodeRoleSpec
 	// Sizing is the pglogical replication planned on the cluster; the zero
 	// value sizes for one subscription in each direction. Its Current
 	// field is filled by the workflow.
@@ -245,6 +265,7 @@ const (
 	stepPgLogicalParams = "set the pglogical parameters (shared_preload_libraries, rds.logical_replication, sizing)"
 	stepPgLogicalExt    = "create extension pglogical"
 	stepPgLogicalNode   = "create the pglogical node"
+	stepPgLogicalRole   = "create the pglogical node role"
 )
 
 // EnablePgLogical sets up pglogical on the cluster's writer, in the
@@ -259,8 +280,11 @@ const (
 //  3. reboot the members pending a reboot and wait for them;
 //  4. CREATE EXTENSION pglogical, after checking that it is preloaded and
 //     wal_level is logical (pglogical Client.Install);
-//  5. create this database's node (pglogical.create_node) with
-//     opts.NodeDSN, unless the database has one.
+//  5. with opts.NodeRole, create the node role or bring it up to date
+//     (pglogical Client.CreateNodeRole);
+//  6. create this database's node (pglogical.create_node) with
+//     opts.NodeDSN, logging in as opts.NodeRole when set, unless the
+//     database has one.
 //
 // A second run finds everything in place and reports only unchanged steps.
 // Invalid options are refused before any call; a failure is a
@@ -278,6 +302,16 @@ func (c *Cluster) EnablePgLogical(ctx context.Context, opts *PgLogicalOptions) (
 	}
 	if err := validatePgLogicalSizing(opts.Sizing); err != nil {
 		return nil, inputFailure(name, err)
+	}
+	if opts.NodeRole != nil {
+		if err := opts.NodeRole.Validate(); err != nil {
+			return nil, inputFailure(name, fmt.Errorf("PgLogicalOptions.NodeRole: %w", err))
+		}
+	}
+	if !opts.NodeDSN.IsZero() && opts.NodeRole != nil {
+		if _, err := opts.NodeRole.DSN(opts.NodeDSN); err != nil {
+			return nil, inputFailure(name, fmt.Errorf("PgLogicalOptions.NodeDSN: %w", err))
+		}
 	}
 	nodeName := opts.NodeName
 	if nodeName == "" {
@@ -331,12 +365,47 @@ func (c *Cluster) EnablePgLogical(ctx context.Context, opts *PgLogicalOptions) (
 	}); err != nil {
 		return nil, err
 	}
-	if err := w.step(ctx, stepPgLogicalNode+" "+nodeName, func(ctx context.Context) (changed bool, detail string, err error) {
+	// The node's DSN, logging in as the node role when there is one.
+	nodeDSN := func(ctx context.Context) (pgaurora.ConnString, error) {
 		dsn := opts.NodeDSN
 		if dsn.IsZero() {
+			var err error
 			if dsn, err = c.defaultNodeDSN(ctx); err != nil {
-				return false, "", err
+				return pgaurora.ConnString{}, err
 			}
+		}
+		if opts.NodeRole != nil {
+			return opts.NodeRole.DSN(dsn)
+		}
+		return dsn, nil
+	}
+	if opts.NodeRole != nil {
+		role := *opts.NodeRole
+		if err := w.step(ctx, stepPgLogicalRole+" "+role.Name, func(ctx context.Context) (changed bool, detail string, err error) {
+			err = c.onWriter(ctx, func(tx pgx.Tx) error {
+				cl := pglogical.New(tx)
+				if err := checkNodeLogsInAs(ctx, cl, role); err != nil {
+					return err
+				}
+				r, err := cl.CreateNodeRole(ctx, role)
+				if err != nil {
+					return err
+				}
+				changed, detail = r.Created, fmt.Sprintf("created role %q: %s", r.Name, strings.Join(r.Statements, "; "))
+				if !r.Created {
+					detail = fmt.Sprintf("role %q exists; its password and grants were set again, nothing revoked", r.Name)
+				}
+				return nil
+			})
+			return changed, detail, err
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.step(ctx, stepPgLogicalNode+" "+nodeName, func(ctx context.Context) (changed bool, detail string, err error) {
+		dsn, err := nodeDSN(ctx)
+		if err != nil {
+			return false, "", err
 		}
 		err = c.onWriter(ctx, func(tx pgx.Tx) error {
 			cl := pglogical.New(tx)
@@ -355,6 +424,9 @@ func (c *Cluster) EnablePgLogical(ctx context.Context, opts *PgLogicalOptions) (
 				return err
 			}
 			changed, detail = true, fmt.Sprintf("created node %q with DSN %s", nodeName, dsn)
+			if dsn.HasPassword() {
+				detail += " (pglogical keeps the DSN, password included, in clear text in its catalog pglogical.node_interface, readable by superusers)"
+			}
 			return nil
 		})
 		return changed, detail, err
@@ -362,6 +434,33 @@ func (c *Cluster) EnablePgLogical(ctx context.Context, opts *PgLogicalOptions) (
 		return nil, err
 	}
 	return w.report, nil
+}
+
+// checkNodeLogsInAs fails when the database has a local node whose DSN
+// does not log in as role with role's password: changing the role's
+// password would lock that node's peers out, and pglogical cannot change
+// a node's DSN.
+func checkNodeLogsInAs(ctx context.Context, cl *pglogical.Client, role pglogical.NodeRoleSpec) error {
+	n, err := cl.LocalNode(ctx)
+	if errors.Is(err, pglogical.ErrNoLocalNode) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, i := range n.Interfaces {
+		if i.Name != n.Name {
+			continue
+		}
+		want, err := role.DSN(i.DSN)
+		if err == nil && want.Equal(i.DSN) {
+			return nil
+		}
+		user, _ := i.DSN.Get("user")
+		return fmt.Errorf("the database's pglogical node %q exists with a DSN that does not log in as role %q with the given password (its user is %q); "+
+			"pglogical cannot change a node's DSN: drop the node (no subscriptions may use it) and run again, or give the password the node's DSN has", n.Name, role.Name, user)
+	}
+	return nil
 }
 
 // validatePgLogicalSizing refuses negative counts in a pglogical.Sizing.

@@ -37,6 +37,7 @@ func TestNoVerbPrintsASecret(t *testing.T) {
 		"pglogical.SubscriptionSpec":  pglogical.SubscriptionSpec{Name: "s", Provider: conn},
 		"pglogical.Node":              pglogical.Node{Name: "n", Interfaces: []pglogical.Interface{{Name: "i", DSN: conn}}},
 		"pglogical.Settings":          pglogical.Settings{ExtraConnectionOptions: &conn},
+		"pglogical.NodeRoleSpec":      pglogical.NodeRoleSpec{Name: "r", Password: secret, Provider: true},
 		"[]logical.SubscriptionSpec":  []logical.SubscriptionSpec{{Conn: conn}},
 		"map of pglogical.Interface":  map[string]pglogical.Interface{"i": {DSN: conn}},
 		"struct holding a ConnString": struct{ C pgaurora.ConnString }{conn},

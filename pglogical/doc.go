@@ -32,7 +32,55 @@
 // DSNs in its catalogs in clear text (readable by superusers), and its
 // background workers log theirs when they fail to connect (an apply
 // worker retrying a provider that is down, a wrong password). Give the
-// DSNs the password of a role made for replication, not a person's.
+// DSNs the password of a role made for replication, not a person's: see
+// Node roles.
+//
+// # Node roles
+//
+// pglogical connects through two DSNs: a subscriber connects to its
+// provider with the subscription's provider DSN (to read the table list,
+// copy the tables and stream changes), and to itself with its own node's
+// DSN (the initial copy writes the tables through it; CreateSubscription
+// fails with "fe_sendauth: no password supplied" when that DSN cannot log
+// in). [Client.CreateNodeRole] makes the login role for those DSNs from a
+// [NodeRoleSpec], idempotently, with only the privileges pglogical uses
+// through them, each of which a test shows necessary by taking it away:
+//
+//   - provider side: REPLICATION (rds_replication on Aurora and RDS),
+//     USAGE on schema pglogical, SELECT on pglogical.tables, and USAGE
+//     and SELECT on the replicated tables and their schemas;
+//   - subscriber side: USAGE and INSERT on the replicated tables and
+//     their schemas, EXECUTE on pg_replication_origin_session_setup(text)
+//     and pg_replication_origin_session_reset(), and SET on the parameter
+//     session_replication_role (PostgreSQL 15's GRANT SET ON PARAMETER).
+//
+// No UPDATE, DELETE, TRUNCATE or SELECT on the subscriber's tables, no
+// access to its pglogical schema and no other replication origin function
+// is needed: pglogical's apply, sync and supervisor workers run on the
+// subscriber as the bootstrap superuser (background workers connect with
+// no user), and the DSN's user is used only by libpq connections. The
+// calls that create nodes and subscriptions (this package's Client) still
+// need rds_superuser. This is verified on PostgreSQL 15 with pglogical
+// 2.4.2 (also through the Aurora emulator, whose master user is a real
+// superuser). On Aurora, whether rds_superuser may grant EXECUTE on the
+// two replication origin functions and SET on session_replication_role
+// (objects of rdsadmin) is not verified here: where it may not,
+// CreateNodeRole fails with the server's permission error and changes
+// nothing. [NodeRoleSpec.DSN] puts the role and its password in a DSN:
+//
+//	role := pglogical.NodeRoleSpec{Name: "pgl_node", Password: pw, Subscriber: true, Schemas: []string{"public"}}
+//	sub.CreateNodeRole(ctx, role)
+//	dsn, _ := role.DSN(subscriberDSN)
+//	sub.CreateNode(ctx, "docs_lab_target", dsn)
+//
+// The trade-off stays: pglogical keeps node and provider DSNs, passwords
+// included, in clear text in its catalog (readable by superusers), which
+// is why they should carry a node role's password and not the master
+// user's. aurora.Cluster.EnablePgLogical does all of this with
+// PgLogicalOptions.NodeRole. Structure synchronization
+// (SynchronizeStructure) is not covered: pglogical runs pg_dump and
+// pg_restore through the same DSNs, which must then read and create the
+// whole schema; create the tables on the subscriber first.
 //
 // # The client
 //

@@ -79,8 +79,8 @@ var (
 // NotFoundError is returned when a named pglogical object does not exist.
 // It matches ErrNotFound.
 type NotFoundError struct {
-	// Kind is "node", "interface", "replication set", "subscription" or
-	// "table".
+	// Kind is "node", "interface", "replication set", "subscription",
+	// "table" or "schema".
 	Kind string
 	// Name is the name that was looked up.
 	Name string

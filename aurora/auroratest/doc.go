@@ -356,7 +356,10 @@
 // Not enforced: the limits of rds_superuser (the master user is a real
 // superuser), IAM policies (a token signed with the emulated account's
 // keys is good for any rds_iam member), and the signatures of API
-// requests (any credentials work).
+// requests (any credentials work). Not emulated: what membership in
+// rds_replication gives on Aurora, replication connections (a pglogical
+// provider's node role, a CDC user); PostgreSQL checks the REPLICATION
+// attribute only, which a test can give as the master user.
 //
 // Faults. ThrottleNext and SetThrottleRate make API calls fail with
 // Throttling (ThrottlingException for Secrets Manager calls, which count

@@ -7,12 +7,17 @@
 // pglogical to shared_preload_libraries, sets rds.logical_replication=1
 // and sizes the replication parameters, reboots the members pending a
 // reboot, creates the pglogical extension and the database's pglogical
-// node. The example then creates a table pgaurora_example_orders on both
-// sides, adds it to A's default replication set, subscribes B to A
-// (copying the rows already there), waits for the initial sync, writes more
-// rows on A and waits for each to arrive on B. Every step is idempotent:
-// running the example again against the same clusters changes nothing but
-// the rows.
+// node. On B it also creates the node role pgaurora_example_node
+// (PgLogicalOptions.NodeRole), which B's node DSN logs in as: pglogical
+// connects to the subscriber's own node to copy the initial data, and the
+// role may do only that (INSERT on the replicated table, the replication
+// origin functions, session_replication_role), so B's pglogical catalog
+// holds its password rather than the master user's. The example creates
+// a table pgaurora_example_orders on both sides, adds it to A's default
+// replication set, subscribes B to A (copying the rows already there),
+// waits for the initial sync, writes more rows on A and waits for each to
+// arrive on B. Every step is idempotent: running the example again
+// against the same clusters changes nothing but the rows.
 //
 //	go run ./examples/pglogical
 //
@@ -26,11 +31,16 @@
 //	AURORA_DATABASE       database to replicate (default postgres), on both clusters
 //	AURORA_CLUSTER_ID_B   the subscriber cluster (B); without it only A is set up
 //	AURORA_SECRET_ARN_B   B's secret (default: AURORA_SECRET_ARN)
+//	AURORA_PGLOGICAL_NODE_PASSWORD  the password of B's node role (required with B;
+//	                      keep it: B's node DSN holds it, so a rerun must give the same)
 //
 // The subscription needs A's password in its connection string, which
 // pglogical stores on B (in clear text, in its catalog): that is why the
 // real-cluster mode needs a Secrets Manager secret rather than IAM
-// authentication (AURORA_DB_USER), whose tokens expire. B must reach A's
+// authentication (AURORA_DB_USER), whose tokens expire. (On Aurora A can
+// have a node role too, a provider one, whose rds_replication membership
+// lets it replicate; the emulator cannot show that, see the auroratest
+// docs, so the example subscribes with A's secret.) B must reach A's
 // cluster endpoint (same VPC or peered, security groups open). Against
 // real clusters the example changes parameter groups and reboots, so it
 // wants -yes.
@@ -38,10 +48,12 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/pgaurora/pgaurora"
@@ -53,6 +65,7 @@ import (
 func main() { exampleenv.Main("pglogical", run) }
 
 const (
+	nodeRole     = "pgaurora_example_node"
 	table        = "pgaurora_example_orders"
 	subscription = "pgaurora_example_a_to_b"
 	createTable  = "CREATE TABLE IF NOT EXISTS " + table + "(id bigint PRIMARY KEY, item text NOT NULL, written_at timestamptz NOT NULL DEFAULT now())"
@@ -91,23 +104,14 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		return nil
 	}
 	// pglogical on the subscriber connects to its own node's DSN to copy
-	// the initial data, so B's node DSN carries B's password (stored in
-	// B's pglogical catalog; printed redacted).
-	nodeB, err := nodeDSNWithPassword(ctx, env, b)
+	// the initial data, so B's node DSN logs in, as a node role that may
+	// only write the replicated table (its password is stored in B's
+	// pglogical catalog; printed redacted). The role is granted the
+	// table, so the table comes first.
+	nodePassword, err := nodeRolePassword(env)
 	if err != nil {
 		return err
 	}
-	exampleenv.Heading(out, "EnablePgLogical on %s (subscriber)", b.ID())
-	reportB, err := b.EnablePgLogical(ctx, &aurora.PgLogicalOptions{
-		NodeDSN:  nodeB,
-		Sizing:   pglogical.Sizing{Subscriptions: 1},
-		Progress: exampleenv.Progress(out),
-	})
-	if err != nil {
-		return exampleenv.Failed(out, err)
-	}
-
-	exampleenv.Heading(out, "replicate %s from %s to %s", table, a.ID(), b.ID())
 	wa, err := a.Writer(ctx)
 	if err != nil {
 		return err
@@ -123,6 +127,21 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		}
 	}
 	fmt.Fprintf(out, "  created %s on both clusters\n", table)
+
+	exampleenv.Heading(out, "EnablePgLogical on %s (subscriber)", b.ID())
+	reportB, err := b.EnablePgLogical(ctx, &aurora.PgLogicalOptions{
+		NodeRole: &pglogical.NodeRoleSpec{
+			Name: nodeRole, Password: nodePassword, Subscriber: true,
+			Tables: []pglogical.Table{pglogical.T("public", table)},
+		},
+		Sizing:   pglogical.Sizing{Subscriptions: 1},
+		Progress: exampleenv.Progress(out),
+	})
+	if err != nil {
+		return exampleenv.Failed(out, err)
+	}
+
+	exampleenv.Heading(out, "replicate %s from %s to %s", table, a.ID(), b.ID())
 	if err := addToDefaultSet(ctx, a.PgLogical()); err != nil {
 		return err
 	}
@@ -186,25 +205,22 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	return nil
 }
 
-// nodeDSNWithPassword returns the DSN of the cluster endpoint, in the
-// Cluster's database, with the user and password from the environment.
-func nodeDSNWithPassword(ctx context.Context, env *exampleenv.Env, c *aurora.Cluster) (pgaurora.ConnString, error) {
-	d, err := c.Describe(ctx)
-	if err != nil {
-		return pgaurora.ConnString{}, err
+// envNodePassword names the variable with B's node role password against
+// real clusters.
+const envNodePassword = "AURORA_PGLOGICAL_NODE_PASSWORD"
+
+// nodeRolePassword returns the password of B's node role: a random one on
+// the emulator (its clusters are new on every run), the environment's
+// against real clusters, where B's node DSN keeps it from the first run.
+func nodeRolePassword(env *exampleenv.Env) (string, error) {
+	if env.Emulated() {
+		return rand.Text(), nil
 	}
-	var db string
-	if err := c.SQL().QueryRow(ctx, "SELECT current_database()").Scan(&db); err != nil {
-		return pgaurora.ConnString{}, err
+	pw := os.Getenv(envNodePassword)
+	if pw == "" {
+		return "", fmt.Errorf("set %s to the password of B's node role %s (printable ASCII; give the same one on every run)", envNodePassword, nodeRole)
 	}
-	user, password, err := env.Password(ctx, c.ID())
-	if err != nil {
-		return pgaurora.ConnString{}, err
-	}
-	return pgaurora.NewConnString(map[string]string{
-		"host": d.Endpoint, "port": fmt.Sprint(d.Port), "dbname": db,
-		"user": user, "password": password, "sslmode": "require",
-	})
+	return pw, nil
 }
 
 // addToDefaultSet adds the table to the provider's default replication set

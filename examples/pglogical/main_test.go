@@ -9,6 +9,7 @@ import (
 func TestPgLogical(t *testing.T) {
 	exampletest.Run(t, run, nil,
 		`create the pglogical node pglog-a: changed`,
+		`create the pglogical node role pgaurora_example_node: changed`,
 		`create the pglogical node pglog-b: changed`,
 		`created subscription pgaurora_example_a_to_b on pglog-b to .*password=REDACTED`,
 		`row 1 is on pglog-b \(initial sync\)`,

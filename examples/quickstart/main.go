@@ -225,23 +225,27 @@ func (t *tour) audit(ctx context.Context) error {
 }
 
 func (t *tour) replicate(ctx context.Context) error {
-	for _, c := range []*aurora.Cluster{t.a, t.b} {
-		t.printf("   enabling pglogical on %s\n", c.ID())
-		// pglogical connects to a node through its DSN (the subscriber to
-		// itself, too), so on a cluster that requires passwords the node
-		// DSN carries one, as in AWS's pglogical walkthrough. pglogical
-		// keeps it in its catalog; the SDK never prints it.
-		node, err := t.dsn(ctx, c)
-		if err != nil {
-			return err
-		}
-		if _, err := c.EnablePgLogical(ctx, &aurora.PgLogicalOptions{NodeDSN: node, Progress: t.progress}); err != nil {
-			return err
-		}
-	}
 	const table = "CREATE TABLE IF NOT EXISTS sales(id int PRIMARY KEY, amount numeric NOT NULL)"
 	for _, c := range []*aurora.Cluster{t.a, t.b} {
 		if _, err := c.SQL().Exec(ctx, table); err != nil {
+			return err
+		}
+	}
+	// pglogical connects to a node through its DSN: the subscriber to
+	// itself too, to copy the initial data, so the subscriber's node DSN
+	// logs in, as a node role that may only write the replicated table
+	// (pglogical keeps the DSN, password included, in its catalog; the
+	// SDK never prints it). The provider's node DSN needs no password:
+	// the subscription has its own.
+	nodeRole := &pglogical.NodeRoleSpec{Name: "pgl_node", Password: rand.Text(), Subscriber: true,
+		Tables: []pglogical.Table{pglogical.T("public", "sales")}}
+	for _, c := range []*aurora.Cluster{t.a, t.b} {
+		t.printf("   enabling pglogical on %s\n", c.ID())
+		opts := &aurora.PgLogicalOptions{Progress: t.progress}
+		if c == t.b {
+			opts.NodeRole = nodeRole
+		}
+		if _, err := c.EnablePgLogical(ctx, opts); err != nil {
 			return err
 		}
 	}
