@@ -244,7 +244,7 @@ func TestFleetCheckDrift(t *testing.T) {
 	throttled0 := emu.CallCount("DescribeDBClusterParameters")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	emu.ThrottleNext(3) // the listing itself meets throttling
+	emu.ThrottleNext(1) // the listing itself meets throttling
 	defer emu.SetThrottleRate(0)
 	defer emu.Action("DescribeDBClusterParameters").SetThrottleRate(0)
 
