@@ -20,6 +20,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/internal/plural"
 	"github.com/pgaurora/pgaurora/params"
 )
 
@@ -44,7 +45,7 @@ type FleetOptions struct {
 	// Filters are the DescribeDBClusters filters that select the
 	// clusters, in every Region. Nil means engine aurora-postgresql; a
 	// list given replaces that default (add the engine filter to keep
-	// it).
+	// it), and an empty one lists every engine.
 	Filters []types.Filter
 	// Tags keeps only the clusters that carry every one of these tags
 	// with the value given (DescribeDBClusters' TagList, compared
@@ -541,9 +542,9 @@ func resultDetail(it fleetItem) string {
 	case it.err != nil:
 		return "failed: " + it.err.Error()
 	case it.res.Drift != nil:
-		return fmt.Sprintf("%d parameters drifted", len(it.res.Drift.Drifted()))
+		return plural.Count(len(it.res.Drift.Drifted()), "parameter") + " drifted"
 	case it.res.Findings != nil:
-		return fmt.Sprintf("%d findings", len(it.res.Findings))
+		return plural.Count(len(it.res.Findings), "finding")
 	}
 	return "done"
 }
@@ -596,11 +597,17 @@ func (f *Fleet) Regions() []string {
 
 // String describes the fleet: its Regions, filters and tags.
 func (f *Fleet) String() string {
-	var filters []string
+	filters := []string{"none"}
+	if len(f.opts.Filters) > 0 {
+		filters = nil
+	}
 	for _, fl := range f.opts.Filters {
 		filters = append(filters, aws.ToString(fl.Name)+"="+strings.Join(fl.Values, ","))
 	}
-	var tags []string
+	tags := []string{"none"}
+	if len(f.opts.Tags) > 0 {
+		tags = nil
+	}
 	for _, k := range slices.Sorted(maps.Keys(f.opts.Tags)) {
 		tags = append(tags, k+"="+f.opts.Tags[k])
 	}
