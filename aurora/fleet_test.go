@@ -86,7 +86,9 @@ func createFleet(tb testing.TB, prefix string, n int, instanceGroup func(i int) 
 	}
 	for _, id := range ids {
 		if err := rds.NewDBInstanceAvailableWaiter(api).Wait(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id + "-1")}, 2*time.Minute,
-			func(o *rds.DBInstanceAvailableWaiterOptions) { o.MinDelay, o.MaxDelay = 50*time.Millisecond, 500*time.Millisecond }); err != nil {
+			func(o *rds.DBInstanceAvailableWaiterOptions) {
+				o.MinDelay, o.MaxDelay = 50*time.Millisecond, 500*time.Millisecond
+			}); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -134,7 +136,9 @@ func createFleetCluster(ctx context.Context, api *rds.Client, id, prefix string,
 		return err
 	}
 	if err := rds.NewDBClusterAvailableWaiter(api).Wait(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id)}, 2*time.Minute,
-		func(o *rds.DBClusterAvailableWaiterOptions) { o.MinDelay, o.MaxDelay = 50*time.Millisecond, 500*time.Millisecond }); err != nil {
+		func(o *rds.DBClusterAvailableWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 50*time.Millisecond, 500*time.Millisecond
+		}); err != nil {
 		return err
 	}
 	_, err := api.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
