@@ -143,7 +143,8 @@ func ValidateDriftSpec(desired []params.Change) ([]params.Change, error) {
 //
 // On the wire it calls DescribeDBClusters and DescribeDBInstances,
 // DescribeDBClusterParameters and DescribeDBParameters with Source user,
-// and DescribeEngineDefaultClusterParameters once per family: it changes
+// and DescribeEngineDefaultClusterParameters (once per family and Region
+// in a Fleet run): it changes
 // nothing and connects to no server. The specification is checked first
 // (ValidateDriftSpec).
 func (c *Cluster) CheckDrift(ctx context.Context, desired []params.Change) (*DriftReport, error) {
@@ -154,8 +155,8 @@ func (c *Cluster) CheckDrift(ctx context.Context, desired []params.Change) (*Dri
 	return c.checkDrift(ctx, desired, spec, &engineDefaults{})
 }
 
-// engineDefaults caches the engine-default cluster parameters by family,
-// so that a fleet reads each family's once.
+// engineDefaults caches the engine-default cluster parameters by Region
+// and family, so that a fleet reads each family's once per Region.
 type engineDefaults struct {
 	mu       sync.Mutex
 	byFamily map[string]*familyDefaults
@@ -167,15 +168,16 @@ type familyDefaults struct {
 	err    error
 }
 
-func (e *engineDefaults) get(ctx context.Context, svc *params.Service, family string) (map[string]params.Parameter, error) {
+func (e *engineDefaults) get(ctx context.Context, svc *params.Service, region, family string) (map[string]params.Parameter, error) {
+	key := region + "/" + family
 	e.mu.Lock()
 	if e.byFamily == nil {
 		e.byFamily = map[string]*familyDefaults{}
 	}
-	f := e.byFamily[family]
+	f := e.byFamily[key]
 	if f == nil {
 		f = &familyDefaults{}
-		e.byFamily[family] = f
+		e.byFamily[key] = f
 	}
 	e.mu.Unlock()
 	f.once.Do(func() {
@@ -192,8 +194,8 @@ func (e *engineDefaults) get(ctx context.Context, svc *params.Service, family st
 	if f.err != nil {
 		// A failed read is not kept: the next cluster tries again.
 		e.mu.Lock()
-		if e.byFamily[family] == f {
-			delete(e.byFamily, family)
+		if e.byFamily[key] == f {
+			delete(e.byFamily, key)
 		}
 		e.mu.Unlock()
 	}
@@ -229,13 +231,12 @@ func (c *Cluster) checkDrift(ctx context.Context, desired, spec []params.Change,
 	if err != nil {
 		return nil, fmt.Errorf("aurora: drift check: %w", err)
 	}
-	family := ""
-	if v, err := pgaurora.ParseEngineVersion(d.EngineVersion); err == nil {
-		family = v.Family()
-	} else {
+	v, err := pgaurora.ParseEngineVersion(d.EngineVersion)
+	if err != nil {
 		return nil, fmt.Errorf("aurora: drift check: cannot tell the parameter group family of cluster %s: %w", c.id, err)
 	}
-	defs, err := defaults.get(ctx, c.params, family)
+	family := v.Family()
+	defs, err := defaults.get(ctx, c.params, c.cfg.region, family)
 	if err != nil {
 		return nil, fmt.Errorf("aurora: drift check: %w", err)
 	}

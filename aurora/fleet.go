@@ -349,7 +349,7 @@ func (f *Fleet) Advise(ctx context.Context, opts *AdviseOptions) *FleetRun {
 
 // CheckDrift runs Cluster.CheckDrift with the specification desired on
 // every cluster of the fleet (see Fleet.Run for how), reading each
-// family's engine defaults once for the whole run. The specification is
+// family's engine defaults once per Region for the whole run. The specification is
 // checked first (ValidateDriftSpec): invalid, the run yields that error
 // alone and calls nothing.
 func (f *Fleet) CheckDrift(ctx context.Context, desired []params.Change) *FleetRun {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
+	"github.com/pgaurora/pgaurora/aurora/auroratest"
 	"github.com/pgaurora/pgaurora/params"
 )
 
@@ -499,5 +500,57 @@ func TestFleetRefusesBadInput(t *testing.T) {
 	}
 	if after := emu.CallCount("DescribeDBClusters"); after != before {
 		t.Errorf("bad specifications made %d DescribeDBClusters calls", after-before)
+	}
+}
+
+// TestFleetAcrossRegions lists and works on two Regions: the shared
+// emulator as us-east-1 and a second emulator standing for eu-west-1 (the
+// emulator does not check the Region of a request's signature). Each
+// cluster comes back once, labelled with its Region; the drift check
+// reads each Region's engine defaults through that Region's client.
+func TestFleetAcrossRegions(t *testing.T) {
+	west := auroratest.NewT(t,
+		auroratest.WithCluster("west-a", auroratest.ClusterConfig{Instances: 1}),
+		auroratest.WithCluster("west-b", auroratest.ClusterConfig{Instances: 1}))
+	westCfg := west.AWSConfig()
+	westCfg.Region = "eu-west-1"
+	f, err := aurora.NewFleet([]aws.Config{emu.AWSConfig(), westCfg}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Regions(); !slices.Equal(got, []string{emu.Region(), "eu-west-1"}) {
+		t.Fatalf("Regions() = %v", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	byRegion := map[string][]string{}
+	for c, err := range f.Clusters(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		byRegion[c.Region] = append(byRegion[c.Region], c.ID)
+	}
+	if w := byRegion["eu-west-1"]; !slices.Equal(w, []string{"west-a", "west-b"}) {
+		t.Errorf("eu-west-1 lists %v, want west-a and west-b", w)
+	}
+	if e := byRegion[emu.Region()]; !slices.Contains(e, clusterID) || slices.Contains(e, "west-a") {
+		t.Errorf("%s lists %v", emu.Region(), e)
+	}
+
+	// The default groups of the west clusters: rds.force_ssl is 0 there.
+	run := f.CheckDrift(ctx, []params.Change{{Name: "rds.force_ssl", Value: "0"}})
+	regions := map[string]int{}
+	for r, err := range run.Results() {
+		if err != nil {
+			t.Errorf("%s: %v", r.Cluster.ID, err)
+			continue
+		}
+		regions[r.Cluster.Region]++
+	}
+	if regions["eu-west-1"] != 2 || regions[emu.Region()] != len(byRegion[emu.Region()]) {
+		t.Errorf("results by Region %v, want 2 in eu-west-1 and %d in %s", regions, len(byRegion[emu.Region()]), emu.Region())
+	}
+	if west.CallCount("DescribeEngineDefaultClusterParameters") == 0 {
+		t.Error("the west Region's engine defaults were not read through its own client")
 	}
 }
