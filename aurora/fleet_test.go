@@ -30,7 +30,7 @@ const fleetMasterUser, fleetMasterPassword = "fleetadmin", "fleet-Pass-1"
 // fleetBase is what every fleet cluster's group sets at creation, in the
 // spelling RDS takes.
 var fleetBase = map[string]string{
-	"work_mem":                   "65536",
+	"maintenance_work_mem":       "65536",
 	"rds.force_ssl":              "1",
 	"shared_preload_libraries":   "pgaudit,pg_stat_statements",
 	"log_min_duration_statement": "1000",
@@ -38,16 +38,16 @@ var fleetBase = map[string]string{
 
 // fleetSpec is the desired specification: the same values as fleetBase
 // in other spellings the engine reads alike, plus parameters the groups
-// do not set, at their engine defaults, and one whose default is a
-// formula of the instance class.
+// do not set, at their engine defaults, and one whose default is not
+// known without a server (on Aurora, a formula of the instance class).
 var fleetSpec = []params.Change{
-	{Name: "work_mem", Value: "64MB"},
+	{Name: "maintenance_work_mem", Value: "64MB"},
 	{Name: "rds.force_ssl", Value: "on"},
 	{Name: "shared_preload_libraries", Value: "pg_stat_statements,pgaudit"},
 	{Name: "log_min_duration_statement", Value: "1s"},
 	{Name: "statement_timeout", Value: "0"},
 	{Name: "track_commit_timestamp", Value: "off"},
-	{Name: "maintenance_work_mem", Value: "64MB"},
+	{Name: "max_connections", Value: "5000"},
 }
 
 func fleetTag(prefix string) map[string]string { return map[string]string{"fleet": prefix} }
@@ -193,23 +193,24 @@ func driftKey(cluster string, p aurora.ParameterDrift) string {
 func TestFleetCheckDrift(t *testing.T) {
 	const prefix, fleetTestSize = "fleetdrift", 12
 	ids := createFleet(t, prefix, fleetTestSize, func(i int) []types.Parameter {
-		if i == 9 { // the instance group overrides work_mem
-			return []types.Parameter{{ParameterName: aws.String("work_mem"), ParameterValue: aws.String("32768"), ApplyMethod: types.ApplyMethodImmediate}}
+		if i == 9 { // the instance group overrides maintenance_work_mem
+			return []types.Parameter{{ParameterName: aws.String("maintenance_work_mem"), ParameterValue: aws.String("32768"), ApplyMethod: types.ApplyMethodImmediate}}
 		}
 		if i == 10 { // the instance group sets the specified value
-			return []types.Parameter{{ParameterName: aws.String("work_mem"), ParameterValue: aws.String("65536"), ApplyMethod: types.ApplyMethodImmediate}}
+			return []types.Parameter{{ParameterName: aws.String("maintenance_work_mem"), ParameterValue: aws.String("65536"), ApplyMethod: types.ApplyMethodImmediate}}
 		}
 		return nil
 	})
 
 	// The drift, and what must be reported. Every cluster also reports
-	// maintenance_work_mem as unknown: its Aurora default is a formula.
+	// max_connections as unknown: the groups do not set it and its
+	// default is not known without a server.
 	want := map[string]bool{}
 	drift := func(i int, kind params.Kind, name string, state aurora.DriftState) {
 		want[fmt.Sprintf("%s %s %s %s", ids[i], kind, name, state)] = true
 	}
-	modifyGroup(t, ids[1], "work_mem", "32768")
-	drift(1, params.ClusterGroup, "work_mem", aurora.DriftDifferent)
+	modifyGroup(t, ids[1], "maintenance_work_mem", "32768")
+	drift(1, params.ClusterGroup, "maintenance_work_mem", aurora.DriftDifferent)
 	modifyGroup(t, ids[3], "rds.force_ssl", "0")
 	drift(3, params.ClusterGroup, "rds.force_ssl", aurora.DriftDifferent)
 	modifyGroup(t, ids[5], "shared_preload_libraries", "pgaudit")
@@ -217,27 +218,27 @@ func TestFleetCheckDrift(t *testing.T) {
 	modifyGroup(t, ids[7], "log_min_duration_statement", "2000", "statement_timeout", "30000")
 	drift(7, params.ClusterGroup, "log_min_duration_statement", aurora.DriftDifferent)
 	drift(7, params.ClusterGroup, "statement_timeout", aurora.DriftDifferent)
-	// Reset to the engine default (4096 kB), which is not the 64MB wanted.
+	// Reset to the engine default (-1, off), which is not the 1s wanted.
 	if _, err := rds.NewFromConfig(emu.AWSConfig()).ResetDBClusterParameterGroup(context.Background(), &rds.ResetDBClusterParameterGroupInput{
 		DBClusterParameterGroupName: aws.String(ids[6] + "-params"),
-		Parameters:                  []types.Parameter{{ParameterName: aws.String("work_mem"), ApplyMethod: types.ApplyMethodImmediate}}}); err != nil {
+		Parameters:                  []types.Parameter{{ParameterName: aws.String("log_min_duration_statement"), ApplyMethod: types.ApplyMethodImmediate}}}); err != nil {
 		t.Fatal(err)
 	}
-	drift(6, params.ClusterGroup, "work_mem", aurora.DriftDifferent)
-	drift(9, params.InstanceGroup, "work_mem", aurora.DriftDifferent)
+	drift(6, params.ClusterGroup, "log_min_duration_statement", aurora.DriftDifferent)
+	drift(9, params.InstanceGroup, "maintenance_work_mem", aurora.DriftDifferent)
 	// Not drift: the same list in the other order, which is static, so
 	// the member waits for a reboot: reported as pending-reboot.
 	modifyGroup(t, ids[2], "shared_preload_libraries", "pg_stat_statements,pgaudit")
 	drift(2, params.ClusterGroup, "shared_preload_libraries", aurora.DriftPendingReboot)
 	// Not drift: other spellings, and the default set explicitly.
-	modifyGroup(t, ids[4], "log_min_duration_statement", "01000", "statement_timeout", "0", "work_mem", "0065536")
+	modifyGroup(t, ids[4], "log_min_duration_statement", "01000", "statement_timeout", "0", "maintenance_work_mem", "0065536")
 	modifyGroup(t, ids[8], "track_commit_timestamp", "0")
 	// A static value equal to the specification, waiting for its reboot
 	// (and so shared_preload_libraries, static too, may be waiting).
 	drift(8, params.ClusterGroup, "track_commit_timestamp", aurora.DriftPendingReboot)
 	drift(8, params.ClusterGroup, "shared_preload_libraries", aurora.DriftPendingReboot)
 	for _, id := range ids {
-		want[fmt.Sprintf("%s %s %s %s", id, params.ClusterGroup, "maintenance_work_mem", aurora.DriftUnknown)] = true
+		want[fmt.Sprintf("%s %s %s %s", id, params.ClusterGroup, "max_connections", aurora.DriftUnknown)] = true
 	}
 
 	var events syncList[pgaurora.Event]
@@ -483,9 +484,10 @@ func TestFleetRefusesBadInput(t *testing.T) {
 	before := emu.CallCount("DescribeDBClusters")
 	for _, spec := range [][]params.Change{
 		nil,
-		{{Name: "work_mem", Value: "64mb"}},
+		{{Name: "maintenance_work_mem", Value: "64mb"}},
+		{{Name: "work_mem", Value: "64MB"}}, // not in the catalog: its unit is not known
 		{{Name: "rds.force_ssl", Value: "maybe"}},
-		{{Name: "work_mem", Value: "1MB"}, {Name: "work_mem", Value: "2MB"}},
+		{{Name: "maintenance_work_mem", Value: "1GB"}, {Name: "maintenance_work_mem", Value: "2GB"}},
 	} {
 		n := 0
 		for _, err := range f.CheckDrift(context.Background(), spec).Results() {

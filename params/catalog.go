@@ -222,8 +222,6 @@ func init() {
 
 		// Memory and timeouts, the parameters most often set in a fleet's
 		// groups; their values carry units.
-		{Name: "work_mem", Type: TypeInteger, Min: 64, Max: intMax, Unit: "kB", Apply: Dynamic, Level: Both, Default: "4096",
-			Description: "Memory a sort or hash operation may use before spilling to disk (kB)."},
 		{Name: "maintenance_work_mem", Type: TypeInteger, Min: 1024, Max: intMax, Unit: "kB", Apply: Dynamic, Level: Both,
 			Description: "Memory VACUUM, CREATE INDEX and ALTER TABLE ADD FOREIGN KEY may use (kB); Aurora's default is a formula of the instance memory."},
 		{Name: "log_min_duration_statement", Type: TypeInteger, Min: -1, Max: intMax, Unit: "ms", Apply: Dynamic, Level: Both, Default: "-1",

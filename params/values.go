@@ -196,16 +196,26 @@ func EquivalentValues(name, dataType, a, b string) bool {
 }
 
 // ToBaseUnit returns value in the base unit of the named catalog
-// parameter, as RDS takes it: "64MB" becomes "65536" for work_mem (kB),
+// parameter, as RDS takes it: "64MB" becomes "65536" for
+// maintenance_work_mem (kB),
 // "5min" becomes "300000" for statement_timeout (ms). The units are
 // PostgreSQL's (B, kB, MB, GB, TB; us, ms, s, min, h, d; case matters), a
 // fraction is rounded to the nearest base unit as the server rounds it,
-// and a value without a unit is returned as given. Values of other
-// parameters are returned as given. A unit of the wrong kind, or one the
-// parameter does not take, is an error.
+// and a value without a unit is returned as given. Values of the other
+// catalog parameters are returned as given. A unit of the wrong kind, or
+// one the parameter does not take, is an error, and so is a number with a
+// unit for a parameter the catalog does not know, whose base unit is not
+// known here (give it as RDS lists it, in the base unit).
 func ToBaseUnit(name, value string) (string, error) {
 	spec, ok := Lookup(name)
-	if !ok || spec.Type != TypeInteger || spec.Unit == "" {
+	if !ok {
+		if _, unit, has := splitQuantity(value); has {
+			return "", &ValidationError{Param: name, Field: "value", Value: value,
+				Reason: fmt.Sprintf("has the unit %s, but the catalog does not know the parameter's base unit; give the value without a unit, as RDS lists it", unit)}
+		}
+		return value, nil
+	}
+	if spec.Type != TypeInteger || spec.Unit == "" {
 		return value, nil
 	}
 	if _, ok := parseInt(value); ok {
@@ -253,23 +263,35 @@ func parseQuantity(base, s string) (int64, bool) {
 	if base == "" || !ok {
 		return 0, false
 	}
-	t := strings.TrimSpace(s)
-	i := strings.IndexFunc(t, func(r rune) bool { return (r < '0' || r > '9') && r != '.' && r != '-' && r != '+' })
-	if i <= 0 {
+	f, unit, ok := splitQuantity(s)
+	if !ok {
 		return 0, false
 	}
-	num, unit := t[:i], strings.TrimSpace(t[i:])
-	u, ok := units[unit]
-	if !ok || unit == "bytes" || u.memory != b.memory {
+	if u := units[unit]; unit == "bytes" || u.memory != b.memory {
 		return 0, false
 	}
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil {
-		return 0, false
-	}
-	v := math.RoundToEven(f * u.size / b.size)
+	v := math.RoundToEven(f * units[unit].size / b.size)
 	if math.IsNaN(v) || v < math.MinInt64 || v > math.MaxInt64 {
 		return 0, false
 	}
 	return int64(v), true
+}
+
+// splitQuantity splits a number followed by one of PostgreSQL's units
+// ("64MB", "1.5 s"); ok is false for anything else.
+func splitQuantity(s string) (num float64, unit string, ok bool) {
+	t := strings.TrimSpace(s)
+	i := strings.IndexFunc(t, func(r rune) bool { return (r < '0' || r > '9') && r != '.' && r != '-' && r != '+' })
+	if i <= 0 {
+		return 0, "", false
+	}
+	unit = strings.TrimSpace(t[i:])
+	if _, known := units[unit]; !known {
+		return 0, "", false
+	}
+	f, err := strconv.ParseFloat(t[:i], 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, "", false
+	}
+	return f, unit, true
 }

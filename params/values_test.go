@@ -20,12 +20,12 @@ func TestEqualValues(t *testing.T) {
 		{"shared_preload_libraries", "", "PGAUDIT,pglogical", "pgaudit,pglogical", true},
 		{"shared_preload_libraries", "", "pglogical,pgaudit", "pgaudit,pglogical", false},
 		{"shared_preload_libraries", "", "pgaudit", "pgaudit,pglogical", false},
-		{"work_mem", "", "64MB", "65536", true},
-		{"work_mem", "", "64MB", "65536kB", true},
-		{"work_mem", "", "1GB", "1048576", true},
-		{"work_mem", "", "64MB", "64mb", false}, // units are case-sensitive, as in PostgreSQL
-		{"work_mem", "", "64MB", "64", false},
-		{"work_mem", "", "1s", "1000", false}, // a time unit for a memory parameter
+		{"maintenance_work_mem", "", "64MB", "65536", true},
+		{"maintenance_work_mem", "", "64MB", "65536kB", true},
+		{"maintenance_work_mem", "", "1GB", "1048576", true},
+		{"maintenance_work_mem", "", "64MB", "64mb", false}, // units are case-sensitive, as in PostgreSQL
+		{"maintenance_work_mem", "", "64MB", "64", false},
+		{"maintenance_work_mem", "", "1s", "1000", false}, // a time unit for a memory parameter
 		{"statement_timeout", "", "5min", "300000", true},
 		{"statement_timeout", "", "1.5s", "1500", true},
 		{"statement_timeout", "", "1 s", "1000", true},
@@ -62,7 +62,8 @@ func TestEquivalentValues(t *testing.T) {
 		// pgaudit.log applies its items left to right: order matters.
 		{"pgaudit.log", "all,-misc", "-misc,all", false},
 		{"rds.force_ssl", "on", "1", true},
-		{"work_mem", "64MB", "65536", true},
+		{"maintenance_work_mem", "64MB", "65536", true},
+		{"work_mem", "64MB", "65536", false}, // not in the catalog: its unit is not known
 	}
 	for _, tt := range tests {
 		if got := EquivalentValues(tt.name, "", tt.a, tt.b); got != tt.want {
@@ -76,17 +77,19 @@ func TestToBaseUnit(t *testing.T) {
 		name, value, want string
 		wantErr           bool
 	}{
-		{"work_mem", "64MB", "65536", false},
-		{"work_mem", "65536kB", "65536", false},
-		{"work_mem", "4096", "4096", false},
+		{"maintenance_work_mem", "64MB", "65536", false},
+		{"maintenance_work_mem", "65536kB", "65536", false},
+		{"maintenance_work_mem", "4096", "4096", false},
 		{"maintenance_work_mem", "1GB", "1048576", false},
 		{"statement_timeout", "5min", "300000", false},
 		{"statement_timeout", "2h", "7200000", false},
-		{"work_mem", "64mb", "", true},
-		{"work_mem", "5s", "", true},
+		{"maintenance_work_mem", "64mb", "", true},
+		{"maintenance_work_mem", "5s", "", true},
 		{"statement_timeout", "1MB", "", true},
 		{"rds.force_ssl", "on", "on", false}, // not an integer with a unit: as given
-		{"not_in_catalog", "64MB", "64MB", false},
+		{"not_in_catalog", "64MB", "", true}, // its base unit is not known
+		{"not_in_catalog", "64", "64", false},
+		{"search_path", "app, public", "app, public", false},
 	}
 	for _, tt := range tests {
 		got, err := ToBaseUnit(tt.name, tt.value)

@@ -9,7 +9,7 @@
 //	go run ./examples/advisor -migration
 //	go run ./examples/advisor -fleet
 //	go run ./examples/advisor -fleet -tag env=prod -regions us-east-1,eu-west-1
-//	go run ./examples/advisor -fleet -drift rds.force_ssl=1 -drift work_mem=64MB
+//	go run ./examples/advisor -fleet -drift rds.force_ssl=1 -drift maintenance_work_mem=1GB
 //
 // By default it runs against a local emulator with a 1-instance cluster
 // created with the emulator's defaults, which depart from AWS's guidance

@@ -100,10 +100,10 @@ func TestAdvisorFleetJSON(t *testing.T) {
 }
 
 func TestAdvisorDrift(t *testing.T) {
-	// rds.force_ssl differs from the default group's 0; work_mem is the
-	// engine default, 4MB; shared_preload_libraries is the default
+	// rds.force_ssl differs from the default group's 0; statement_timeout
+	// is the engine default, 0; shared_preload_libraries is the default
 	// group's value: only rds.force_ssl is drift.
-	exampletest.Run(t, run, []string{"-fleet", "-drift", "rds.force_ssl=on", "-drift", "work_mem=4MB", "-drift", "shared_preload_libraries=pg_stat_statements"},
+	exampletest.Run(t, run, []string{"-fleet", "-drift", "rds.force_ssl=on", "-drift", "statement_timeout=0", "-drift", "shared_preload_libraries=pg_stat_statements"},
 		`2 parameters drifted`,
 		`CLUSTER +STATE +GROUP +PARAMETER +VALUE +SOURCE +WANT +DETAIL`,
 		`advisor-demo +different +cluster default.aurora-postgresql15 +rds.force_ssl +0 +system +on `,
@@ -111,9 +111,9 @@ func TestAdvisorDrift(t *testing.T) {
 		`advisor-demo +in-sync +2 parameters`,
 		`summary: 2 clusters: 2 done, 0 failed; 2 drifted \(2 parameters\)`,
 	)
-	out := exampletest.Run(t, run, []string{"-drift", "work_mem=64MB"},
+	out := exampletest.Run(t, run, []string{"-drift", "log_min_duration_statement=1s"},
 		`1 parameter drifted`,
-		`advisor-demo +different +cluster default.aurora-postgresql15 +work_mem +4096 +engine-default +64MB `)
+		`advisor-demo +different +cluster default.aurora-postgresql15 +log_min_duration_statement +-1 +engine-default +1s `)
 	if strings.Contains(out, "advisor-demo-b") {
 		t.Error("the single-cluster drift check read the fleet")
 	}
