@@ -64,7 +64,8 @@ type FleetOptions struct {
 	// c.MasterUserSecretARN)). The Fleet puts WithAWSConfig with the
 	// Region's config before them and WithRDSClient with its own client
 	// for the Region after them, which the options cannot replace.
-	// Operations that only call RDS (CheckDrift) need none.
+	// Operations that only call RDS (CheckDrift) need none. It is called
+	// from several goroutines at once.
 	ClusterOptions func(c FleetCluster) []Option
 	// Progress, when set, receives an event when the listing of a Region
 	// ends and as each cluster's work ends (Done of Total), then one for
