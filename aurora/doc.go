@@ -109,6 +109,41 @@
 // with the WAL each keeps. EstimateMonthlyCost applies AWS's pricing
 // formula to the caller's prices.
 //
+// # Advisor, drift and fleets
+//
+// Advise checks a cluster against AWS's guidance (instance classes,
+// readers, encryption, deletion protection, public access, TLS, the
+// master user name, replication slots, pgAudit, pending reboots,
+// extension updates, automatic minor upgrades before a migration) and
+// returns Findings with a stable ID, a severity, a category, the
+// evidence, why, and the Fix as data. It only describes and reads.
+//
+// CheckDrift compares the cluster's DB cluster parameter group, and the
+// custom DB parameter groups of its instances, with a specification (a
+// []params.Change) as the engine compares values: "on" equals "1", "64MB"
+// equals 65536 for a parameter in kB, shared_preload_libraries in any
+// order (params.EquivalentValues); a parameter the group does not set is
+// compared with the engine default, a specified value that waits for a
+// reboot is reported as DriftPendingReboot, and a default that cannot be
+// known without a server as DriftUnknown, so that only what is really
+// different is DriftDifferent. It makes only Describe calls.
+//
+// A Fleet (NewFleet, one aws.Config per Region, and FleetOptions) runs
+// these over many clusters: it lists them (DescribeDBClusters through
+// rds.NewDescribeDBClustersPaginator, engine aurora-postgresql by default,
+// by Filters and Tags), then runs Advise, CheckDrift or any
+// func(ctx, *Cluster) error (Fleet.Run) on Concurrency clusters at once
+// (4 by default). Results stream from FleetRun.Results as an
+// iter.Seq2[FleetResult, error] as each cluster ends; a cluster's failure
+// is yielded with its error and the run goes on. Progress receives an
+// event per Region listed and per cluster done, and FleetRun.Summary
+// counts clusters, findings, drift, RDS calls and attempts. The Fleet's
+// RDS clients, one per Region shared by its clusters, use the SDK's
+// adaptive retry mode (retry.NewAdaptiveMode, up to MaxAttempts tries, no
+// retry quota), which slows the calls down under throttling so that none
+// fails for it. FleetOptions.ClusterOptions gives each cluster's handle
+// its credentials (for Advise), for example its RDS-managed secret.
+//
 // # Testing
 //
 // The package's tests and runnable examples run against the local Aurora

@@ -28,7 +28,8 @@ const (
 	TypeEnum
 	// TypeList is a comma-separated list; when [Spec.Allowed] is set,
 	// every item must be one of its entries (matched without regard to
-	// case). Order is kept and significant.
+	// case). Order is kept and significant, except for lists marked
+	// [Spec.Unordered].
 	TypeList
 )
 
@@ -105,8 +106,19 @@ type Spec struct {
 	Allowed []string
 	// Min and Max bound an integer, inclusive.
 	Min, Max int64
-	// Unit is the base unit of an integer ("ms", "bytes"), empty if none.
+	// Unit is the base unit of an integer ("ms", "kB", "bytes"), empty if
+	// none. Values are sent without a unit; [ToBaseUnit] converts a value
+	// with one ("64MB") and [EqualValues] compares values with units as the
+	// engine does.
 	Unit string
+	// Default is the value Aurora PostgreSQL 15 uses when no parameter
+	// group sets the parameter, in the form sent to the API; empty when
+	// it is not fixed (a formula of the instance class) or not recorded.
+	Default string
+	// Unordered marks a list whose order does not change what the engine
+	// does (a set of names): [EquivalentValues] compares it without regard
+	// to order.
+	Unordered bool
 	// Apply is Static (needs a reboot) or Dynamic.
 	Apply ApplyType
 	// Level says which group kinds may hold the parameter.
@@ -175,11 +187,11 @@ var catalog = map[string]Spec{}
 
 func init() {
 	for _, s := range []Spec{
-		{Name: "shared_preload_libraries", Type: TypeList, Apply: Static, Level: Both,
+		{Name: "shared_preload_libraries", Type: TypeList, Apply: Static, Level: Both, Unordered: true,
 			Description: "Shared libraries to load into the server at start (pgaudit, pglogical, pg_stat_statements, ...)."},
 		{Name: "rds.logical_replication", Type: TypeBool, Apply: Static, Level: ClusterOnly,
 			Description: "Enables logical decoding: 1 sets wal_level=logical on every member after a reboot."},
-		{Name: "rds.allowed_extensions", Type: TypeList, Apply: Dynamic, Level: ClusterOnly,
+		{Name: "rds.allowed_extensions", Type: TypeList, Apply: Dynamic, Level: ClusterOnly, Unordered: true,
 			Description: "Comma-separated list of extensions that may be created, or * for all."},
 		{Name: "rds.force_ssl", Type: TypeBool, Apply: Dynamic, Level: ClusterOnly,
 			Description: "Refuses connections that do not use SSL/TLS when 1."},
@@ -201,12 +213,21 @@ func init() {
 			Description: "Maximum delay before a standby cancels queries that conflict with archived WAL being applied; -1 waits forever. Aurora readers do not replay archived WAL, so some Aurora versions do not list it."},
 		{Name: "wal_sender_timeout", Type: TypeInteger, Min: 0, Max: 3600000, Unit: "ms", Apply: Dynamic, Level: ClusterOnly,
 			Description: "Terminates replication connections inactive longer than this; 0 disables the timeout."},
-		{Name: "track_commit_timestamp", Type: TypeBool, Apply: Static, Level: ClusterOnly,
+		{Name: "track_commit_timestamp", Type: TypeBool, Apply: Static, Level: ClusterOnly, Default: "0",
 			Description: "Records commit timestamps; pglogical's keep_local, last_update_wins and first_update_wins need it."},
 		{Name: "ssl_min_protocol_version", Type: TypeEnum, Allowed: []string{"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"}, Apply: Dynamic, Level: ClusterOnly,
 			Description: "Minimum SSL/TLS protocol version the server accepts."},
 		{Name: "password_encryption", Type: TypeEnum, Allowed: []string{"md5", "scram-sha-256"}, Apply: Dynamic, Level: ClusterOnly,
 			Description: "Algorithm used to encrypt passwords set with CREATE/ALTER ROLE."},
+
+		// Memory and timeouts, the parameters most often set in a fleet's
+		// groups; their values carry units.
+		{Name: "maintenance_work_mem", Type: TypeInteger, Min: 1024, Max: intMax, Unit: "kB", Apply: Dynamic, Level: Both,
+			Description: "Memory VACUUM, CREATE INDEX and ALTER TABLE ADD FOREIGN KEY may use (kB); Aurora's default is a formula of the instance memory."},
+		{Name: "log_min_duration_statement", Type: TypeInteger, Min: -1, Max: intMax, Unit: "ms", Apply: Dynamic, Level: Both, Default: "-1",
+			Description: "Logs statements that run at least this long; -1 disables, 0 logs every statement."},
+		{Name: "statement_timeout", Type: TypeInteger, Min: 0, Max: intMax, Unit: "ms", Apply: Dynamic, Level: Both, Default: "0",
+			Description: "Cancels statements that run longer than this; 0 disables the timeout."},
 
 		// pgAudit (1.7 on PostgreSQL 15). The GUCs are superuser-settable,
 		// so RDS applies them dynamically; they only take effect once

@@ -14,6 +14,8 @@ var issueParameters = []string{
 	"max_replication_slots", "max_wal_senders", "max_logical_replication_workers", "max_worker_processes",
 	"autovacuum_max_workers", "max_parallel_workers", "max_standby_streaming_delay", "max_standby_archive_delay",
 	"wal_sender_timeout", "track_commit_timestamp", "ssl_min_protocol_version", "password_encryption",
+	// Memory and timeouts with units, for the fleet drift check (#21).
+	"maintenance_work_mem", "log_min_duration_statement", "statement_timeout",
 	// pgAudit 1.7 GUCs (as listed by pg_settings with pgaudit preloaded) plus log_parameter_max_size (16+).
 	"pgaudit.log", "pgaudit.log_catalog", "pgaudit.log_client", "pgaudit.log_level", "pgaudit.log_parameter",
 	"pgaudit.log_parameter_max_size", "pgaudit.log_relation", "pgaudit.log_rows", "pgaudit.log_statement",

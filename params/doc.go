@@ -21,8 +21,9 @@
 // # Catalog and validation
 //
 // The catalog ([Lookup], [Catalog]) knows the parameters the SDK's
-// features set, with Aurora PostgreSQL 15's types, ranges, allowed values,
-// apply types (static or dynamic) and levels (cluster-only or both).
+// features set, with Aurora PostgreSQL 15's types, ranges, units, allowed
+// values, apply types (static or dynamic), levels (cluster-only or both)
+// and, where fixed, defaults.
 // [Validate] and [ValidateAll] check changes against it; parameters it does
 // not know pass through. [ValidateAgainst] checks changes against metadata
 // fetched from the API, which knows every parameter of the group's family.
@@ -53,7 +54,13 @@
 //	err = svc.Apply(ctx, plan) // no call at all when nothing differs
 //
 // [Diff] is the pure core of Plan; it compares values as the engine would
-// (1 equals on, list order matters).
+// ([EqualValues]: 1 equals on, 64MB equals 65536 for a parameter in kB,
+// list order matters). [EquivalentValues] also ignores the order of the
+// lists whose order the engine ignores ([Spec.Unordered], such as
+// shared_preload_libraries), which is how a drift check compares a group
+// with a specification (aurora.Cluster.CheckDrift); [ToBaseUnit] turns
+// "64MB" into the unitless value RDS takes, and [Spec.Default] records
+// the Aurora default of the catalog parameters whose default is fixed.
 //
 // # shared_preload_libraries and logical replication
 //

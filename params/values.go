@@ -1,6 +1,8 @@
 package params
 
 import (
+	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -86,7 +88,8 @@ func matchFold(allowed []string, v string) (string, bool) {
 
 // EqualValues reports whether two values of the named parameter are the
 // same to the engine: booleans by truth (1/on/true/yes), integers by
-// number, enums without regard to case, lists item by item in order
+// number (with the units PostgreSQL accepts, "64MB" = "65536" for a
+// parameter in kB, when the catalog knows the parameter's unit), enums without regard to case, lists item by item in order
 // (without regard to case), strings exactly. dataType is the API's data
 // type ("boolean", "integer", "float", "list", "string") and is used for
 // parameters the catalog does not know; when it is empty too, values that
@@ -100,7 +103,9 @@ func EqualValues(name, dataType, a, b string) bool {
 		case TypeBool:
 			return equalBool(a, b)
 		case TypeInteger:
-			return equalInt(a, b)
+			x, ok1 := parseQuantity(spec.Unit, a)
+			y, ok2 := parseQuantity(spec.Unit, b)
+			return ok1 && ok2 && x == y
 		case TypeEnum:
 			return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
 		case TypeList:
@@ -150,4 +155,143 @@ func equalList(a, b string) bool {
 		}
 	}
 	return true
+}
+
+// EquivalentValues is EqualValues, except that the lists whose order does
+// not change what the engine does ([Spec.Unordered]: shared_preload_libraries,
+// rds.allowed_extensions) compare as sets: "pgaudit,pg_stat_statements"
+// equals "pg_stat_statements,pgaudit". It is how a drift check compares a
+// group with a specification; Diff and Plan keep using EqualValues, so that
+// a reordering a caller asks for is still applied.
+func EquivalentValues(name, dataType, a, b string) bool {
+	if EqualValues(name, dataType, a, b) {
+		return true
+	}
+	spec, ok := Lookup(name)
+	if !ok || spec.Type != TypeList || !spec.Unordered {
+		return false
+	}
+	x, err1 := parseListItems(a)
+	y, err2 := parseListItems(b)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	set := func(items []string) map[string]bool {
+		m := make(map[string]bool, len(items))
+		for _, it := range items {
+			m[strings.ToLower(it)] = true
+		}
+		return m
+	}
+	sx, sy := set(x), set(y)
+	if len(sx) != len(sy) {
+		return false
+	}
+	for k := range sx {
+		if !sy[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// ToBaseUnit returns value in the base unit of the named catalog
+// parameter, as RDS takes it: "64MB" becomes "65536" for
+// maintenance_work_mem (kB),
+// "5min" becomes "300000" for statement_timeout (ms). The units are
+// PostgreSQL's (B, kB, MB, GB, TB; us, ms, s, min, h, d; case matters), a
+// fraction is rounded to the nearest base unit as the server rounds it,
+// and a value without a unit is returned as given. Values of the other
+// catalog parameters are returned as given. A unit of the wrong kind, or
+// one the parameter does not take, is an error, and so is a number with a
+// unit for a parameter the catalog does not know, whose base unit is not
+// known here (give it as RDS lists it, in the base unit).
+func ToBaseUnit(name, value string) (string, error) {
+	spec, ok := Lookup(name)
+	if !ok {
+		if _, unit, has := splitQuantity(value); has {
+			return "", &ValidationError{Param: name, Field: "value", Value: value,
+				Reason: fmt.Sprintf("has the unit %s, but the catalog does not know the parameter's base unit; give the value without a unit, as RDS lists it", unit)}
+		}
+		return value, nil
+	}
+	if spec.Type != TypeInteger || spec.Unit == "" {
+		return value, nil
+	}
+	if _, ok := parseInt(value); ok {
+		return value, nil
+	}
+	n, ok := parseQuantity(spec.Unit, value)
+	if !ok {
+		return "", &ValidationError{Param: spec.Name, Field: "value", Value: value,
+			Reason: fmt.Sprintf("is not a number with a unit PostgreSQL accepts for a parameter in %s (%s)", spec.Unit, unitHint(spec.Unit))}
+	}
+	return strconv.FormatInt(n, 10), nil
+}
+
+// A unit's kind and size: memory units in bytes, time units in
+// microseconds.
+type unitSize struct {
+	memory bool
+	size   float64
+}
+
+// units are PostgreSQL's GUC units (guc.c's memory and time unit tables),
+// plus the catalog's spelling "bytes" of the byte unit.
+var units = map[string]unitSize{
+	"B": {true, 1}, "bytes": {true, 1}, "kB": {true, 1 << 10}, "8kB": {true, 8 << 10},
+	"MB": {true, 1 << 20}, "GB": {true, 1 << 30}, "TB": {true, 1 << 40},
+	"us": {false, 1}, "ms": {false, 1e3}, "s": {false, 1e6}, "min": {false, 60e6},
+	"h": {false, 3600e6}, "d": {false, 86400e6},
+}
+
+func unitHint(base string) string {
+	if u, ok := units[base]; ok && !u.memory {
+		return "us, ms, s, min, h, d"
+	}
+	return "B, kB, MB, GB, TB"
+}
+
+// parseQuantity reads an integer setting whose base unit is base: a
+// plain integer in that unit, or a number followed by a unit of the same
+// kind, converted and rounded to the nearest base unit.
+func parseQuantity(base, s string) (int64, bool) {
+	if n, ok := parseInt(s); ok {
+		return n, true
+	}
+	b, ok := units[base]
+	if base == "" || !ok {
+		return 0, false
+	}
+	f, unit, ok := splitQuantity(s)
+	if !ok {
+		return 0, false
+	}
+	if u := units[unit]; unit == "bytes" || u.memory != b.memory {
+		return 0, false
+	}
+	v := math.RoundToEven(f * units[unit].size / b.size)
+	if math.IsNaN(v) || v < math.MinInt64 || v > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(v), true
+}
+
+// splitQuantity splits a number followed by one of PostgreSQL's units
+// ("64MB", "1.5 s"); ok is false for anything else.
+func splitQuantity(s string) (num float64, unit string, ok bool) {
+	t := strings.TrimSpace(s)
+	i := strings.IndexFunc(t, func(r rune) bool { return (r < '0' || r > '9') && r != '.' && r != '-' && r != '+' })
+	if i <= 0 {
+		return 0, "", false
+	}
+	unit = strings.TrimSpace(t[i:])
+	if _, known := units[unit]; !known {
+		return 0, "", false
+	}
+	f, err := strconv.ParseFloat(t[:i], 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, "", false
+	}
+	return f, unit, true
 }

@@ -20,6 +20,15 @@ func TestEqualValues(t *testing.T) {
 		{"shared_preload_libraries", "", "PGAUDIT,pglogical", "pgaudit,pglogical", true},
 		{"shared_preload_libraries", "", "pglogical,pgaudit", "pgaudit,pglogical", false},
 		{"shared_preload_libraries", "", "pgaudit", "pgaudit,pglogical", false},
+		{"maintenance_work_mem", "", "64MB", "65536", true},
+		{"maintenance_work_mem", "", "64MB", "65536kB", true},
+		{"maintenance_work_mem", "", "1GB", "1048576", true},
+		{"maintenance_work_mem", "", "64MB", "64mb", false}, // units are case-sensitive, as in PostgreSQL
+		{"maintenance_work_mem", "", "64MB", "64", false},
+		{"maintenance_work_mem", "", "1s", "1000", false}, // a time unit for a memory parameter
+		{"statement_timeout", "", "5min", "300000", true},
+		{"statement_timeout", "", "1.5s", "1500", true},
+		{"statement_timeout", "", "1 s", "1000", true},
 		{"pglogical.temp_directory", "", "/tmp", "/TMP", false},
 		{"pglogical.temp_directory", "", "/tmp", "/tmp", true},
 		// Not in the catalog: the API's data type decides.
@@ -36,6 +45,56 @@ func TestEqualValues(t *testing.T) {
 	for _, tt := range tests {
 		if got := EqualValues(tt.name, tt.dataType, tt.a, tt.b); got != tt.want {
 			t.Errorf("EqualValues(%q, %q, %q, %q) = %v, want %v", tt.name, tt.dataType, tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+func TestEquivalentValues(t *testing.T) {
+	tests := []struct {
+		name, a, b string
+		want       bool
+	}{
+		{"shared_preload_libraries", "pglogical,pgaudit", "pgaudit,pglogical", true},
+		{"shared_preload_libraries", "PGAUDIT, pg_stat_statements", "pg_stat_statements,pgaudit", true},
+		{"shared_preload_libraries", "pgaudit", "pgaudit,pglogical", false},
+		{"shared_preload_libraries", "pgaudit,pgaudit", "pgaudit,pglogical", false},
+		{"rds.allowed_extensions", "pgaudit,plpgsql", "plpgsql,pgaudit", true},
+		// pgaudit.log applies its items left to right: order matters.
+		{"pgaudit.log", "all,-misc", "-misc,all", false},
+		{"rds.force_ssl", "on", "1", true},
+		{"maintenance_work_mem", "64MB", "65536", true},
+		{"work_mem", "64MB", "65536", false}, // not in the catalog: its unit is not known
+	}
+	for _, tt := range tests {
+		if got := EquivalentValues(tt.name, "", tt.a, tt.b); got != tt.want {
+			t.Errorf("EquivalentValues(%q, %q, %q) = %v, want %v", tt.name, tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+func TestToBaseUnit(t *testing.T) {
+	tests := []struct {
+		name, value, want string
+		wantErr           bool
+	}{
+		{"maintenance_work_mem", "64MB", "65536", false},
+		{"maintenance_work_mem", "65536kB", "65536", false},
+		{"maintenance_work_mem", "4096", "4096", false},
+		{"maintenance_work_mem", "1GB", "1048576", false},
+		{"statement_timeout", "5min", "300000", false},
+		{"statement_timeout", "2h", "7200000", false},
+		{"maintenance_work_mem", "64mb", "", true},
+		{"maintenance_work_mem", "5s", "", true},
+		{"statement_timeout", "1MB", "", true},
+		{"rds.force_ssl", "on", "on", false}, // not an integer with a unit: as given
+		{"not_in_catalog", "64MB", "", true}, // its base unit is not known
+		{"not_in_catalog", "64", "64", false},
+		{"search_path", "app, public", "app, public", false},
+	}
+	for _, tt := range tests {
+		got, err := ToBaseUnit(tt.name, tt.value)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("ToBaseUnit(%q, %q) = %q, %v; want %q, error %v", tt.name, tt.value, got, err, tt.want, tt.wantErr)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/pgaurora/pgaurora/aurora"
@@ -51,5 +52,69 @@ func TestAdvisorJSON(t *testing.T) {
 	}
 	if len(ids) != 6 {
 		t.Errorf("findings %v, want exactly 6 checks", ids)
+	}
+}
+
+func TestAdvisorFleetTable(t *testing.T) {
+	exampletest.Run(t, run, []string{"-fleet"},
+		`cluster advisor-demo \(1 instance\) and cluster advisor-demo-b \(2 instances\)`,
+		`\[2/2\] advisor-demo`,
+		`9 findings`,
+		`CLUSTER +SEVERITY +CHECK +RESOURCE +EVIDENCE +FIX`,
+		`advisor-demo +warning +no-reader +cluster/advisor-demo `,
+		`advisor-demo-b +critical +storage-not-encrypted +cluster/advisor-demo-b +StorageEncrypted=false`,
+		`summary: 2 clusters: 2 done, 0 failed; 9 findings; \d+ API calls`,
+	)
+}
+
+func TestAdvisorFleetJSON(t *testing.T) {
+	for _, v := range exampleenv.Variables {
+		t.Setenv(v, "")
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), &out, []string{"-fleet", "-json"}); err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(&out)
+	byCluster := map[string]map[string]bool{}
+	for dec.More() {
+		var f clusterFinding
+		if err := dec.Decode(&f); err != nil {
+			t.Fatalf("not JSON lines: %v\n%s", err, out.String())
+		}
+		if f.Cluster == "" || f.Region == "" || f.ID == "" || f.Evidence == "" {
+			t.Errorf("incomplete finding %+v", f)
+		}
+		if byCluster[f.Cluster] == nil {
+			byCluster[f.Cluster] = map[string]bool{}
+		}
+		byCluster[f.Cluster][f.ID] = true
+	}
+	// The 2-instance cluster has a reader; the other has not.
+	if !byCluster["advisor-demo"][aurora.CheckNoReader] || byCluster["advisor-demo-b"][aurora.CheckNoReader] {
+		t.Errorf("no-reader findings by cluster: %v", byCluster)
+	}
+	if len(byCluster) != 2 || len(byCluster["advisor-demo"]) != 5 || len(byCluster["advisor-demo-b"]) != 4 {
+		t.Errorf("findings by cluster %v, want 5 and 4", byCluster)
+	}
+}
+
+func TestAdvisorDrift(t *testing.T) {
+	// rds.force_ssl differs from the default group's 0; statement_timeout
+	// is the engine default, 0; shared_preload_libraries is the default
+	// group's value: only rds.force_ssl is drift.
+	exampletest.Run(t, run, []string{"-fleet", "-drift", "rds.force_ssl=on", "-drift", "statement_timeout=0", "-drift", "shared_preload_libraries=pg_stat_statements"},
+		`2 parameters drifted`,
+		`CLUSTER +STATE +GROUP +PARAMETER +VALUE +SOURCE +WANT +DETAIL`,
+		`advisor-demo +different +cluster default.aurora-postgresql15 +rds.force_ssl +0 +system +on `,
+		`advisor-demo-b +different +cluster default.aurora-postgresql15 +rds.force_ssl +0 +system +on `,
+		`advisor-demo +in-sync +2 parameters`,
+		`summary: 2 clusters: 2 done, 0 failed; 2 drifted \(2 parameters\)`,
+	)
+	out := exampletest.Run(t, run, []string{"-drift", "log_min_duration_statement=1s"},
+		`1 parameter drifted`,
+		`advisor-demo +different +cluster default.aurora-postgresql15 +log_min_duration_statement +-1 +engine-default +1s `)
+	if strings.Contains(out, "advisor-demo-b") {
+		t.Error("the single-cluster drift check read the fleet")
 	}
 }

@@ -267,25 +267,61 @@ func (e *Env) NewCluster(ctx context.Context, id string, opts ...aurora.Option) 
 	if err != nil {
 		return nil, err
 	}
-	base := []aurora.Option{aurora.WithAWSConfig(e.AWS)}
-	if creds != nil {
-		base = append(base, aurora.WithCredentials(creds))
-	}
-	if e.caBundle != nil {
-		base = append(base, aurora.WithCABundle(e.caBundle))
-	}
-	if db := os.Getenv(EnvDatabase); db != "" && !e.Emulated() {
-		base = append(base, aurora.WithDatabase(db))
-	}
-	if e.Emulated() {
-		base = append(base, aurora.WithWait(emulatorWait))
-	}
+	base := append([]aurora.Option{aurora.WithAWSConfig(e.AWS)}, e.connOptions(creds)...)
 	c, err := aurora.New(id, append(base, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("opening a handle on cluster %s: %w", id, err)
 	}
 	e.clusters = append(e.clusters, c)
 	return c, nil
+}
+
+// connOptions are the options of a handle's connections: the
+// credentials (when any), the CA bundle, the database and, against the
+// emulator, the fast wait.
+func (e *Env) connOptions(creds aurora.Credentials) []aurora.Option {
+	var opts []aurora.Option
+	if creds != nil {
+		opts = append(opts, aurora.WithCredentials(creds))
+	}
+	if e.caBundle != nil {
+		opts = append(opts, aurora.WithCABundle(e.caBundle))
+	}
+	if db := os.Getenv(EnvDatabase); db != "" && !e.Emulated() {
+		opts = append(opts, aurora.WithDatabase(db))
+	}
+	if e.Emulated() {
+		opts = append(opts, aurora.WithWait(emulatorWait))
+	}
+	return opts
+}
+
+// FleetClusterOptions returns the options of the handle on one cluster of
+// a fleet (aurora.FleetOptions.ClusterOptions): against the emulator, its
+// master password; against AWS, the cluster's RDS-managed secret when it
+// has one (MasterUserSecretARN), else IAM authentication as
+// AURORA_DB_USER, else the secret AURORA_SECRET_ARN; with the CA bundle
+// and database of the Env. A cluster with none of these gets no
+// credentials, and an operation that connects fails for it alone.
+func (e *Env) FleetClusterOptions(c aurora.FleetCluster) []aurora.Option {
+	var creds aurora.Credentials
+	cfg := e.AWS // in the cluster's Region, for its secret and its tokens
+	if c.Region != "" {
+		cfg.Region = c.Region
+	}
+	switch {
+	case e.Emulated():
+		if pw := e.Emulator.MasterPassword(c.ID); pw != "" {
+			creds = aurora.StaticPassword(c.MasterUsername, pw)
+		}
+	case c.MasterUserSecretARN != "":
+		creds = aurora.SecretsManagerSecret(secretsmanager.NewFromConfig(cfg), c.MasterUserSecretARN)
+	case os.Getenv(EnvDBUser) != "":
+		creds = aurora.IAMAuth(cfg, os.Getenv(EnvDBUser), nil)
+	case os.Getenv(EnvSecretARN) != "":
+		creds = aurora.SecretsManagerSecret(secretsmanager.NewFromConfig(cfg), os.Getenv(EnvSecretARN))
+	}
+	return e.connOptions(creds)
 }
 
 // credentials returns how connections to cluster id authenticate; nil
