@@ -107,54 +107,42 @@ func (c *Client) CreateCDCUser(ctx context.Context, spec CDCUserSpec) (CDCUser, 
 		return CDCUser{}, err
 	}
 	defer p.Release()
-	conn := p.PgxConn()
-	var tx pgx.Tx
-	if !p.InTx() {
-		if tx, err = conn.Begin(ctx); err != nil {
-			return CDCUser{}, classify(err, "beginning a transaction")
-		}
-		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	}
 	out := CDCUser{Name: spec.Name}
-	fail := func(doing string, err error) (CDCUser, error) {
-		return CDCUser{}, classify(err, fmt.Sprintf("creating CDC user %q: %s", spec.Name, doing))
-	}
-
-	create := "CREATE ROLE " + role + " WITH LOGIN PASSWORD "
-	if err := p.Quiet(ctx, []string{spec.Password}, func(ctx context.Context) error {
-		_, err := conn.Exec(ctx, create+secret)
+	doing := "beginning a transaction"
+	err = p.Tx(ctx, func(conn *pgx.Conn) error {
+		doing = "creating the role"
+		create, err := p.SetLoginPassword(ctx, role, secret, spec.Password, true)
+		if err != nil {
+			return err
+		}
+		out.Statements = append(out.Statements, create)
+		doing = "looking up " + RDSReplicationRole
+		var hasRDS bool
+		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", RDSReplicationRole).Scan(&hasRDS); err != nil {
+			return err
+		}
+		stmts := []string{"ALTER ROLE " + role + " WITH REPLICATION"}
+		out.Replication = "REPLICATION"
+		if hasRDS {
+			stmts = []string{"GRANT " + sqlquote.MustIdent(RDSReplicationRole) + " TO " + role}
+			out.Replication = RDSReplicationRole
+		}
+		for _, s := range schemas {
+			stmts = append(stmts,
+				"GRANT USAGE ON SCHEMA "+s+" TO "+role,
+				"GRANT SELECT ON ALL TABLES IN SCHEMA "+s+" TO "+role,
+				"ALTER DEFAULT PRIVILEGES IN SCHEMA "+s+" GRANT SELECT ON TABLES TO "+role)
+		}
+		ran, failed, err := p.ExecAll(ctx, stmts)
+		out.Statements = append(out.Statements, ran...)
+		doing = failed
+		if err == nil {
+			doing = "committing"
+		}
 		return err
-	}); err != nil {
-		return fail("creating the role", err)
-	}
-	out.Statements = append(out.Statements, create+"'"+conninfo.Redacted+"'")
-
-	var hasRDS bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", RDSReplicationRole).Scan(&hasRDS); err != nil {
-		return fail("looking up "+RDSReplicationRole, err)
-	}
-	stmts := []string{"ALTER ROLE " + role + " WITH REPLICATION"}
-	out.Replication = "REPLICATION"
-	if hasRDS {
-		stmts = []string{"GRANT " + sqlquote.MustIdent(RDSReplicationRole) + " TO " + role}
-		out.Replication = RDSReplicationRole
-	}
-	for _, s := range schemas {
-		stmts = append(stmts,
-			"GRANT USAGE ON SCHEMA "+s+" TO "+role,
-			"GRANT SELECT ON ALL TABLES IN SCHEMA "+s+" TO "+role,
-			"ALTER DEFAULT PRIVILEGES IN SCHEMA "+s+" GRANT SELECT ON TABLES TO "+role)
-	}
-	for _, s := range stmts {
-		if _, err := conn.Exec(ctx, s); err != nil {
-			return fail(s, err)
-		}
-		out.Statements = append(out.Statements, s)
-	}
-	if tx != nil {
-		if err := tx.Commit(ctx); err != nil {
-			return fail("committing", err)
-		}
+	})
+	if err != nil {
+		return CDCUser{}, classify(err, fmt.Sprintf("creating CDC user %q: %s", spec.Name, doing))
 	}
 	return out, nil
 }

@@ -211,14 +211,27 @@ func (c *Client) CreateNodeRole(ctx context.Context, spec NodeRoleSpec) (NodeRol
 		return NodeRole{}, wrap(op, err)
 	}
 	defer p.Release()
-	conn := p.PgxConn()
-	var tx pgx.Tx
-	if !p.InTx() {
-		if tx, err = conn.Begin(ctx); err != nil {
-			return NodeRole{}, wrap(op, err)
+	var out NodeRole
+	inBody := false
+	err = p.Tx(ctx, func(conn *pgx.Conn) error {
+		inBody = true
+		var e error
+		if out, e = createNodeRole(ctx, p, conn, op, spec, role, secret, tables); e == nil {
+			inBody = false // what fails now is the COMMIT
 		}
-		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+		return e
+	})
+	if err != nil && !inBody {
+		err = wrap(op, err, spec.Password)
 	}
+	if err != nil {
+		return NodeRole{}, err
+	}
+	return out, nil
+}
+
+// createNodeRole is CreateNodeRole's work, in its transaction on conn.
+func createNodeRole(ctx context.Context, p *secretsql.Conn, conn *pgx.Conn, op string, spec NodeRoleSpec, role, secret string, tables []string) (NodeRole, error) {
 	fail := func(doing string, err error) (NodeRole, error) {
 		return NodeRole{}, wrap(op+": "+doing, err, spec.Password)
 	}
@@ -258,17 +271,11 @@ func (c *Client) CreateNodeRole(ctx context.Context, spec NodeRoleSpec) (NodeRol
 	}
 
 	out := NodeRole{Name: spec.Name, Created: !exists}
-	set := "CREATE ROLE " + role + " WITH LOGIN PASSWORD "
-	if exists {
-		set = "ALTER ROLE " + role + " WITH LOGIN PASSWORD "
-	}
-	if err := p.Quiet(ctx, []string{spec.Password}, func(ctx context.Context) error {
-		_, err := conn.Exec(ctx, set+secret)
-		return err
-	}); err != nil {
+	set, err := p.SetLoginPassword(ctx, role, secret, spec.Password, !exists)
+	if err != nil {
 		return fail("setting the role's password", err)
 	}
-	out.Statements = append(out.Statements, set+"'"+conninfo.Redacted+"'")
+	out.Statements = append(out.Statements, set)
 
 	var stmts []string
 	grantSchema := func(schema string) {
@@ -314,16 +321,10 @@ func (c *Client) CreateNodeRole(ctx context.Context, spec NodeRoleSpec) (NodeRol
 			"GRANT EXECUTE ON FUNCTION pg_catalog.pg_replication_origin_session_reset() TO "+role,
 			"GRANT SET ON PARAMETER session_replication_role TO "+role)
 	}
-	for _, s := range stmts {
-		if _, err := conn.Exec(ctx, s); err != nil {
-			return fail(s, err)
-		}
-		out.Statements = append(out.Statements, s)
-	}
-	if tx != nil {
-		if err := tx.Commit(ctx); err != nil {
-			return fail("committing", err)
-		}
+	ran, failed, err := p.ExecAll(ctx, stmts)
+	out.Statements = append(out.Statements, ran...)
+	if err != nil {
+		return fail(failed, err)
 	}
 	return out, nil
 }

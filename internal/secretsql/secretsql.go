@@ -304,3 +304,55 @@ func PasswordLiteral(field, password string) (string, error) {
 // ConnSecrets returns the secret values of a connection string, as Scrub
 // wants them.
 func ConnSecrets(c pgaurora.ConnString) []string { return conninfo.SecretsOf(c.Reveal()) }
+
+// Tx runs fn in one transaction on the held connection: when the
+// connection is already in a transaction (the caller's), in that one, so
+// that fn's work commits or rolls back with the caller's; otherwise in a
+// new one, committed when fn returns nil and rolled back when it fails.
+// The errors of BEGIN and COMMIT are returned as the driver gave them.
+func (c *Conn) Tx(ctx context.Context, fn func(conn *pgx.Conn) error) error {
+	if c.InTx() {
+		return fn(c.conn)
+	}
+	tx, err := c.conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := fn(c.conn); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// SetLoginPassword gives a role LOGIN and a password, quietly (see
+// Quiet): CREATE ROLE when create, ALTER ROLE otherwise. role is the
+// quoted name (sqlquote.Ident); literal is PasswordLiteral(password),
+// which callers compute before any side effect so that a refused password
+// changes nothing. It returns the statement with the password REDACTED,
+// as reports show it.
+func (c *Conn) SetLoginPassword(ctx context.Context, role, literal, password string, create bool) (string, error) {
+	verb := "ALTER"
+	if create {
+		verb = "CREATE"
+	}
+	stmt := verb + " ROLE " + role + " WITH LOGIN PASSWORD "
+	err := c.Quiet(ctx, []string{password}, func(ctx context.Context) error {
+		_, err := c.conn.Exec(ctx, stmt+literal)
+		return err
+	})
+	return stmt + "'" + conninfo.Redacted + "'", err
+}
+
+// ExecAll runs statements in order on the held connection, and returns
+// those that ran; at the first failure it stops and returns the failed
+// statement with the error.
+func (c *Conn) ExecAll(ctx context.Context, stmts []string) (ran []string, failed string, err error) {
+	for _, s := range stmts {
+		if _, err := c.conn.Exec(ctx, s); err != nil {
+			return ran, s, err
+		}
+		ran = append(ran, s)
+	}
+	return ran, "", nil
+}
