@@ -35,11 +35,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -392,21 +390,3 @@ func (e *Env) Close() {
 
 // Plural returns "1 day", "2 days" (plural.Count, for the examples).
 func Plural(n int, word string) string { return plural.Count(n, word) }
-
-// Main runs an example's run function with the command-line arguments,
-// writing to standard output, under a context that an interrupt (Ctrl-C)
-// cancels. It exits 1 when run fails, after printing the error, and 0
-// after -h.
-func Main(name string, run func(ctx context.Context, out io.Writer, args []string) error) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Stdout, os.Args[1:])
-	stop()
-	switch {
-	case err == nil:
-	case errors.Is(err, flag.ErrHelp):
-		os.Exit(0)
-	default:
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		os.Exit(1)
-	}
-}
