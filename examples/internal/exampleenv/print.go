@@ -23,15 +23,8 @@ func Progress(w io.Writer) pgaurora.ProgressFunc {
 	var seen stateChanges
 	return func(e pgaurora.Event) {
 		if !strings.Contains(e.Operation, ".") && e.Completed && e.Resource == "" { // a workflow's own step
-			mark := "unchanged"
-			if e.Changed {
-				mark = "changed"
-			}
-			line := fmt.Sprintf("  - %s: %s", e.Step, mark)
-			if e.Detail != "" {
-				line += " (" + e.Detail + ")"
-			}
-			fmt.Fprintf(w, "%s [%s]\n", line, round(e.Elapsed))
+			step := aurora.Step{Name: e.Step, Changed: e.Changed, Detail: e.Detail}
+			fmt.Fprintf(w, "  - %s [%s]\n", step, round(e.Elapsed))
 			return
 		}
 		seen.onChange(e.Operation+"/"+e.Resource, e.Step+"/"+e.Status, func() {
