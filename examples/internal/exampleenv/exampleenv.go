@@ -27,7 +27,8 @@
 //
 // Examples that change a real cluster (parameter groups, reboots, CA
 // rotation, failover) refuse to run against one unless given -yes, and say
-// what they would change. Open prints which mode it uses; it never prints a
+// what they would change: an example's NewCommand defines -yes, and its
+// Command.Open passes it on with the Options.Changes it declares. Open prints which mode it uses; it never prints a
 // password, a token or a secret's value.
 package exampleenv
 
@@ -94,7 +95,7 @@ type Options struct {
 	// refuse unless Yes is set.
 	Changes string
 	// Yes confirms Changes against a real cluster (the examples' -yes
-	// flag).
+	// flag; Command.Open sets it).
 	Yes bool
 	// APIOnly says the example only calls the RDS API, so against a real
 	// cluster the database credentials (AURORA_SECRET_ARN or
