@@ -72,7 +72,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	cmd.BoolVar(&cf.asJSON, "json", false, "print one JSON object per finding instead of a table")
 	cmd.BoolVar(&cf.migration, "migration", false, "a migration or major upgrade is planned (adds the checks that matter then)")
 	cmd.BoolVar(&cf.fleet, "fleet", false, "work on every Aurora PostgreSQL cluster the AWS configuration reaches")
-	cmd.Var(&cf.regions, "regions", "with -fleet: more Regions, comma-separated, besides the configured one")
+	cmd.Var(&cf.regions, "regions", "with -fleet: more `Regions`, comma-separated, besides the configured one")
 	cmd.Var(&cf.tags, "tag", "with -fleet: only clusters with this tag, key=value (repeatable)")
 	cmd.Var(&cf.drift, "drift", "check parameter drift against name=value instead of advising (repeatable)")
 	cmd.IntVar(&cf.concurrency, "concurrency", 0, "with -fleet: clusters worked on at once (0: the SDK's default)")

@@ -56,7 +56,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	cmd := exampleenv.NewCommand("enable-pgaudit", "changes its parameter group and reboots its instances")
 	logClasses := cmd.String("log", "write,ddl", "pgaudit.log: the statement classes to audit ("+pgaudit.AllowedClassWords+")")
 	var excluded exampleenv.List
-	cmd.Var(&excluded, "exclude", "comma-separated roles to leave out of session auditing (default: "+demoRole+" on the emulator, none on a real cluster)")
+	cmd.Var(&excluded, "exclude", "comma-separated `roles` to leave out of session auditing (default: "+demoRole+" on the emulator, none on a real cluster)")
 	wait := cmd.Duration("wait", time.Minute, "how long to wait for the audit lines to reach the log")
 	if err := cmd.Parse(args); err != nil {
 		return err

@@ -54,7 +54,7 @@ const demoRole = "app_reader"
 func run(ctx context.Context, out io.Writer, args []string) error {
 	cmd := exampleenv.NewCommand("iam-auth", "enables IAM database authentication; the roles' passwords stop working")
 	var roles exampleenv.List
-	cmd.Var(&roles, "roles", "comma-separated roles to log in with IAM authentication (default: "+demoRole+", created on the emulator; required on a real cluster)")
+	cmd.Var(&roles, "roles", "comma-separated `roles` to log in with IAM authentication (default: "+demoRole+", created on the emulator; required on a real cluster)")
 	if err := cmd.Parse(args); err != nil {
 		return err
 	}

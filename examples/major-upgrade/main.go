@@ -81,7 +81,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	planOnly := cmd.Bool("plan-only", false, "print the plan and stop (read-only)")
 	dropSlots := cmd.Bool("drop-slots", false, "drop the logical replication slots the upgrade cannot carry, after the snapshot (their consumers lose their place)")
 	var languages exampleenv.List
-	cmd.Var(&languages, "languages", "comma-separated language extensions reinstalled for the new engine (default plv8,plcoffee,plls; plperl on the emulator)")
+	cmd.Var(&languages, "languages", "comma-separated language `extensions` reinstalled for the new engine (default plv8,plcoffee,plls; plperl on the emulator)")
 	backupPath := cmd.String("backup", "", "file the backup of the language functions is appended to (default: kept in memory)")
 	statePath := cmd.String("state", "", "JSON file the upgrade's state is read from (to resume) and written to after the run (default: kept in memory)")
 	if err := cmd.Parse(args); err != nil {

@@ -70,7 +70,7 @@ var standIn = []string{
 func run(ctx context.Context, out io.Writer, args []string) error {
 	cmd := exampleenv.NewCommand("upgrade-plv8", "drops and recreates the language extensions, in one transaction")
 	var languages exampleenv.List
-	cmd.Var(&languages, "languages", "comma-separated language extensions upgraded together (default plv8,plcoffee,plls; plperl on the emulator)")
+	cmd.Var(&languages, "languages", "comma-separated language `extensions` upgraded together (default plv8,plcoffee,plls; plperl on the emulator)")
 	backupPath := cmd.String("backup", "", "file the backup of the language functions is written to (default: kept in memory on the emulator, a new temporary file on a real cluster)")
 	lockTimeout := cmd.Duration("lock-timeout", 10*time.Second, "give up (and roll back) when a lock is not granted within this time")
 	if err := cmd.Parse(args); err != nil {

@@ -72,7 +72,9 @@ func (c *Command) Open(ctx context.Context, out io.Writer, opts Options) (*Env, 
 
 // List is the value of a flag of comma-separated names ("-roles a,b"):
 // each name trimmed of white space, empty ones left out. Given twice, the
-// flag keeps the last list, as a string flag would.
+// flag keeps the last list, as a string flag would. -h calls the value
+// "value" unless the usage back-quotes a word for it ("comma-separated
+// `roles` to ...").
 type List []string
 
 // String returns the names joined by commas.
