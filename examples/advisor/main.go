@@ -29,7 +29,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -61,7 +60,7 @@ func (p *pairs) Set(s string) error {
 
 type config struct {
 	asJSON, migration, fleet bool
-	regions                  string
+	regions                  exampleenv.List
 	tags                     pairs
 	drift                    pairs
 	concurrency              int
@@ -69,18 +68,18 @@ type config struct {
 
 func run(ctx context.Context, out io.Writer, args []string) error {
 	var cf config
-	fs := flag.NewFlagSet("advisor", flag.ContinueOnError)
-	fs.BoolVar(&cf.asJSON, "json", false, "print one JSON object per finding instead of a table")
-	fs.BoolVar(&cf.migration, "migration", false, "a migration or major upgrade is planned (adds the checks that matter then)")
-	fs.BoolVar(&cf.fleet, "fleet", false, "work on every Aurora PostgreSQL cluster the AWS configuration reaches")
-	fs.StringVar(&cf.regions, "regions", "", "with -fleet: more Regions, comma-separated, besides the configured one")
-	fs.Var(&cf.tags, "tag", "with -fleet: only clusters with this tag, key=value (repeatable)")
-	fs.Var(&cf.drift, "drift", "check parameter drift against name=value instead of advising (repeatable)")
-	fs.IntVar(&cf.concurrency, "concurrency", 0, "with -fleet: clusters worked on at once (0: the SDK's default)")
-	if err := fs.Parse(args); err != nil {
+	cmd := exampleenv.NewCommand("advisor", "")
+	cmd.BoolVar(&cf.asJSON, "json", false, "print one JSON object per finding instead of a table")
+	cmd.BoolVar(&cf.migration, "migration", false, "a migration or major upgrade is planned (adds the checks that matter then)")
+	cmd.BoolVar(&cf.fleet, "fleet", false, "work on every Aurora PostgreSQL cluster the AWS configuration reaches")
+	cmd.Var(&cf.regions, "regions", "with -fleet: more `Regions`, comma-separated, besides the configured one")
+	cmd.Var(&cf.tags, "tag", "with -fleet: only clusters with this tag, key=value (repeatable)")
+	cmd.Var(&cf.drift, "drift", "check parameter drift against name=value instead of advising (repeatable)")
+	cmd.IntVar(&cf.concurrency, "concurrency", 0, "with -fleet: clusters worked on at once (0: the SDK's default)")
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
-	if !cf.fleet && (cf.regions != "" || len(cf.tags) > 0) {
+	if !cf.fleet && (len(cf.regions) > 0 || len(cf.tags) > 0) {
 		return errors.New("-regions and -tag need -fleet")
 	}
 	// The mode line goes to the table output only, so -json output is
@@ -93,7 +92,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	if cf.fleet {
 		opts.SecondClusterID, opts.SecondInstances = "advisor-demo-b", 2
 	}
-	env, err := exampleenv.Open(ctx, opts)
+	env, err := cmd.Open(ctx, out, opts)
 	if err != nil {
 		return err
 	}
@@ -153,8 +152,8 @@ type clusterDrift struct {
 
 func runFleet(ctx context.Context, out io.Writer, env *exampleenv.Env, cf config) error {
 	configs := []aws.Config{env.AWS}
-	for _, r := range strings.Split(cf.regions, ",") {
-		if r = strings.TrimSpace(r); r != "" && r != env.AWS.Region {
+	for _, r := range cf.regions {
+		if r != env.AWS.Region {
 			c := env.AWS.Copy()
 			c.Region = r
 			configs = append(configs, c)

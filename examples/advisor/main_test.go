@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/pgaurora/pgaurora/aurora"
-	"github.com/pgaurora/pgaurora/examples/internal/exampleenv"
 	"github.com/pgaurora/pgaurora/examples/internal/exampletest"
 )
 
@@ -25,19 +22,13 @@ func TestAdvisorTable(t *testing.T) {
 }
 
 func TestAdvisorJSON(t *testing.T) {
-	for _, v := range exampleenv.Variables {
-		t.Setenv(v, "")
-	}
-	var out bytes.Buffer
-	if err := run(context.Background(), &out, []string{"-json", "-migration"}); err != nil {
-		t.Fatal(err)
-	}
-	dec := json.NewDecoder(&out)
+	out := exampletest.Run(t, run, []string{"-json", "-migration"})
+	dec := json.NewDecoder(strings.NewReader(out))
 	ids := map[string]bool{}
 	for dec.More() {
 		var f aurora.Finding
 		if err := dec.Decode(&f); err != nil {
-			t.Fatalf("not JSON lines: %v\n%s", err, out.String())
+			t.Fatalf("not JSON lines: %v", err)
 		}
 		if f.Why == "" || f.Evidence == "" {
 			t.Errorf("incomplete finding %+v", f)
@@ -68,19 +59,13 @@ func TestAdvisorFleetTable(t *testing.T) {
 }
 
 func TestAdvisorFleetJSON(t *testing.T) {
-	for _, v := range exampleenv.Variables {
-		t.Setenv(v, "")
-	}
-	var out bytes.Buffer
-	if err := run(context.Background(), &out, []string{"-fleet", "-json"}); err != nil {
-		t.Fatal(err)
-	}
-	dec := json.NewDecoder(&out)
+	out := exampletest.Run(t, run, []string{"-fleet", "-json"})
+	dec := json.NewDecoder(strings.NewReader(out))
 	byCluster := map[string]map[string]bool{}
 	for dec.More() {
 		var f clusterFinding
 		if err := dec.Decode(&f); err != nil {
-			t.Fatalf("not JSON lines: %v\n%s", err, out.String())
+			t.Fatalf("not JSON lines: %v", err)
 		}
 		if f.Cluster == "" || f.Region == "" || f.ID == "" || f.Evidence == "" {
 			t.Errorf("incomplete finding %+v", f)

@@ -27,7 +27,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -47,13 +46,13 @@ func main() { exampleenv.Main("audit-tail", run) }
 const demoStatements = 40
 
 func run(ctx context.Context, out io.Writer, args []string) error {
-	fs := flag.NewFlagSet("audit-tail", flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "print JSON lines (one object per entry) instead of readable lines")
-	cursorFile := fs.String("cursor", "", "a file to go on from (when it exists) and to save the position in when stopping")
-	instance := fs.String("instance", "", "the DB instance whose log to follow (default: the cursor's, else the writer)")
-	whole := fs.Bool("whole", false, "download files that are no longer written whole (downloadCompleteLogFile), not by portions")
-	maxTime := fs.Duration("for", 0, "stop following after this long (default: on the emulator when the demo's entries are in, else when interrupted)")
-	if err := fs.Parse(args); err != nil {
+	cmd := exampleenv.NewCommand("audit-tail", "")
+	asJSON := cmd.Bool("json", false, "print JSON lines (one object per entry) instead of readable lines")
+	cursorFile := cmd.String("cursor", "", "a file to go on from (when it exists) and to save the position in when stopping")
+	instance := cmd.String("instance", "", "the DB instance whose log to follow (default: the cursor's, else the writer)")
+	whole := cmd.Bool("whole", false, "download files that are no longer written whole (downloadCompleteLogFile), not by portions")
+	maxTime := cmd.Duration("for", 0, "stop following after this long (default: on the emulator when the demo's entries are in, else when interrupted)")
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 	if *maxTime < 0 {
@@ -73,7 +72,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		}
 	}
 
-	env, err := exampleenv.Open(ctx, exampleenv.Options{Out: out, ClusterID: "audit-tail", Instances: 1, APIOnly: true})
+	env, err := cmd.Open(ctx, out, exampleenv.Options{ClusterID: "audit-tail", Instances: 1, APIOnly: true})
 	if err != nil {
 		return err
 	}

@@ -22,8 +22,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -34,15 +32,14 @@ import (
 func main() { exampleenv.Main("backup-retention", run) }
 
 func run(ctx context.Context, out io.Writer, args []string) error {
-	fs := flag.NewFlagSet("backup-retention", flag.ContinueOnError)
-	days := fs.Int("days", 7, fmt.Sprintf("days of automated backups to keep (%d to %d)", aurora.MinBackupRetentionDays, aurora.MaxBackupRetentionDays))
-	yes := fs.Bool("yes", false, "go ahead against a real cluster (changes its backup retention period)")
-	if err := fs.Parse(args); err != nil {
+	cmd := exampleenv.NewCommand("backup-retention", "changes its backup retention period")
+	days := cmd.Int("days", 7, fmt.Sprintf("days of automated backups to keep (%d to %d)", aurora.MinBackupRetentionDays, aurora.MaxBackupRetentionDays))
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 
-	env, err := exampleenv.Open(ctx, exampleenv.Options{
-		Out: out, ClusterID: "backup-demo", Yes: *yes, APIOnly: true,
+	env, err := cmd.Open(ctx, out, exampleenv.Options{
+		ClusterID: "backup-demo", APIOnly: true,
 		Changes: fmt.Sprintf("sets the cluster's backup retention period to %d days (lowering it deletes older automated backups)", *days),
 	})
 	if err != nil {
@@ -59,11 +56,9 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 
 	exampleenv.Heading(out, "an out-of-range value is refused before any call")
 	_, err = c.SetBackupRetention(ctx, aurora.MaxBackupRetentionDays+1, nil)
-	var we *aurora.WorkflowError
-	if !errors.As(err, &we) || we.Report.Changed() {
-		return fmt.Errorf("SetBackupRetention(%d): %v; want a refusal that changed nothing", aurora.MaxBackupRetentionDays+1, err)
+	if _, err := exampleenv.Refused(out, fmt.Sprintf("SetBackupRetention(%d)", aurora.MaxBackupRetentionDays+1), err); err != nil {
+		return err
 	}
-	fmt.Fprintf(out, "  refused at step %q: %v\n", we.Step, we.Err)
 
 	opts := &aurora.SetBackupRetentionOptions{Progress: exampleenv.Progress(out)}
 	exampleenv.Heading(out, "SetBackupRetention(%d) on %s", *days, c.ID())
@@ -71,15 +66,11 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	if err != nil {
 		return exampleenv.Failed(out, err)
 	}
-	exampleenv.Heading(out, "run again: nothing left to change")
-	second, err := c.SetBackupRetention(ctx, *days, opts)
-	if err != nil {
-		return exampleenv.Failed(out, err)
+	if err := exampleenv.RunAgain(out, "run again: nothing left to change", func() (*aurora.Report, error) {
+		return c.SetBackupRetention(ctx, *days, opts)
+	}); err != nil {
+		return err
 	}
-	if second.Changed() {
-		return fmt.Errorf("the second run changed something:\n%s", second)
-	}
-	fmt.Fprintln(out, "  second run: nothing to change")
 
 	after, err := c.Describe(ctx)
 	if err != nil {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"strings"
 	"testing"
 
@@ -31,11 +29,8 @@ func TestBackupRetentionRealClusterPath(t *testing.T) {
 	vars := map[string]string{exampleenv.EnvClusterID: "prod-like"}
 
 	// Without -yes it refuses, saying what it would change.
-	t.Setenv(exampleenv.EnvClusterID, "prod-like")
-	var out bytes.Buffer
-	err := run(context.Background(), &out, []string{"-days", "3"})
-	if err == nil || !strings.Contains(err.Error(), "-yes") || !strings.Contains(err.Error(), "3 days") {
-		t.Fatalf("without -yes: %v; want a refusal naming -yes and the change\n%s", err, &out)
+	if err := exampletest.Fails(t, vars, run, []string{"-days", "3"}); !strings.Contains(err.Error(), "-yes") || !strings.Contains(err.Error(), "3 days") {
+		t.Fatalf("without -yes: %v; want a refusal naming -yes and the change", err)
 	}
 
 	exampletest.RunWith(t, vars, run, []string{"-days", "3", "-yes"},

@@ -33,22 +33,22 @@ import (
 func main() { exampleenv.Main("cost-estimate", run) }
 
 func run(ctx context.Context, out io.Writer, args []string) error {
-	fs := flag.NewFlagSet("cost-estimate", flag.ContinueOnError)
+	cmd := exampleenv.NewCommand("cost-estimate", "")
 	var in aurora.CostInput
-	fs.IntVar(&in.Instances, "instances", 2, "DB instances (writer and readers), all of one class")
-	fs.Float64Var(&in.HourlyPrice, "hourly", 0.26, "on-demand price of one instance for one hour")
-	fs.Float64Var(&in.StorageGB, "storage-gb", 100, "billed cluster volume size, GB-months")
-	fs.Float64Var(&in.StorageGBMonthPrice, "storage-price", 0.10, "price of one GB of storage for a month")
-	fs.Float64Var(&in.IOPerMonth, "io-per-month", 0, "I/O requests a month (Aurora Standard; 0 for I/O-Optimized)")
-	fs.Float64Var(&in.IOPricePerMillion, "io-price", 0.20, "price of one million I/O requests (Aurora Standard)")
-	if err := fs.Parse(args); err != nil {
+	cmd.IntVar(&in.Instances, "instances", 2, "DB instances (writer and readers), all of one class")
+	cmd.Float64Var(&in.HourlyPrice, "hourly", 0.26, "on-demand price of one instance for one hour")
+	cmd.Float64Var(&in.StorageGB, "storage-gb", 100, "billed cluster volume size, GB-months")
+	cmd.Float64Var(&in.StorageGBMonthPrice, "storage-price", 0.10, "price of one GB of storage for a month")
+	cmd.Float64Var(&in.IOPerMonth, "io-per-month", 0, "I/O requests a month (Aurora Standard; 0 for I/O-Optimized)")
+	cmd.Float64Var(&in.IOPricePerMillion, "io-price", 0.20, "price of one million I/O requests (Aurora Standard)")
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 	instancesGiven := false
-	fs.Visit(func(f *flag.Flag) { instancesGiven = instancesGiven || f.Name == "instances" })
+	cmd.Visit(func(f *flag.Flag) { instancesGiven = instancesGiven || f.Name == "instances" })
 
 	if id := os.Getenv(exampleenv.EnvClusterID); id != "" && !instancesGiven {
-		env, err := exampleenv.Open(ctx, exampleenv.Options{Out: out, APIOnly: true})
+		env, err := cmd.Open(ctx, out, exampleenv.Options{APIOnly: true})
 		if err != nil {
 			return err
 		}

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"io"
 	"testing"
 
 	"github.com/pgaurora/pgaurora/aurora"
-	"github.com/pgaurora/pgaurora/examples/internal/exampleenv"
 	"github.com/pgaurora/pgaurora/examples/internal/exampletest"
 )
 
@@ -26,8 +23,7 @@ func TestCostEstimate(t *testing.T) {
 }
 
 func TestCostEstimateRefusesBadInput(t *testing.T) {
-	t.Setenv(exampleenv.EnvClusterID, "")
-	err := run(context.Background(), io.Discard, []string{"-hourly", "-1"})
+	err := exampletest.Fails(t, nil, run, []string{"-hourly", "-1"})
 	var ie *aurora.InputError
 	if !errors.As(err, &ie) || ie.Field != "CostInput.HourlyPrice" {
 		t.Errorf("a negative price: %v; want an *aurora.InputError on CostInput.HourlyPrice", err)

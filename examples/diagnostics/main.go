@@ -30,7 +30,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -46,14 +45,14 @@ func main() { exampleenv.Main("diagnostics", run) }
 const demoSlot = "forgotten_consumer"
 
 func run(ctx context.Context, out io.Writer, args []string) error {
-	fs := flag.NewFlagSet("diagnostics", flag.ContinueOnError)
-	period := fs.Duration("period", 3*time.Second, "how long to sample pg_stat_activity")
-	interval := fs.Duration("interval", 100*time.Millisecond, "time between two samples")
-	if err := fs.Parse(args); err != nil {
+	cmd := exampleenv.NewCommand("diagnostics", "")
+	period := cmd.Duration("period", 3*time.Second, "how long to sample pg_stat_activity")
+	interval := cmd.Duration("interval", 100*time.Millisecond, "time between two samples")
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 
-	env, err := exampleenv.Open(ctx, exampleenv.Options{Out: out, ClusterID: "diag-demo"})
+	env, err := cmd.Open(ctx, out, exampleenv.Options{ClusterID: "diag-demo"})
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -54,12 +53,12 @@ func main() { exampleenv.Main("enable-pgaudit", run) }
 const demoRole = "app_service"
 
 func run(ctx context.Context, out io.Writer, args []string) error {
-	fs := flag.NewFlagSet("enable-pgaudit", flag.ContinueOnError)
-	logClasses := fs.String("log", "write,ddl", "pgaudit.log: the statement classes to audit ("+pgaudit.AllowedClassWords+")")
-	exclude := fs.String("exclude", "", "comma-separated roles to leave out of session auditing (default: "+demoRole+" on the emulator, none on a real cluster)")
-	wait := fs.Duration("wait", time.Minute, "how long to wait for the audit lines to reach the log")
-	yes := fs.Bool("yes", false, "go ahead against a real cluster (changes its parameter group and reboots its instances)")
-	if err := fs.Parse(args); err != nil {
+	cmd := exampleenv.NewCommand("enable-pgaudit", "changes its parameter group and reboots its instances")
+	logClasses := cmd.String("log", "write,ddl", "pgaudit.log: the statement classes to audit ("+pgaudit.AllowedClassWords+")")
+	var excluded exampleenv.List
+	cmd.Var(&excluded, "exclude", "comma-separated `roles` to leave out of session auditing (default: "+demoRole+" on the emulator, none on a real cluster)")
+	wait := cmd.Duration("wait", time.Minute, "how long to wait for the audit lines to reach the log")
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 	classes, err := pgaudit.ParseClasses(*logClasses)
@@ -68,8 +67,8 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	}
 	settings := pgaudit.Settings{Log: pgaurora.Ptr(classes), LogRows: pgaurora.Ptr(true)}
 
-	env, err := exampleenv.Open(ctx, exampleenv.Options{
-		Out: out, ClusterID: "audit-demo", Instances: 2, Yes: *yes,
+	env, err := cmd.Open(ctx, out, exampleenv.Options{
+		ClusterID: "audit-demo", Instances: 2,
 		Changes: "changes the DB cluster parameter group (creating a custom one when the cluster uses a default group), reboots the instances, creates the pgaudit extension and a table pgaurora_example_audit (dropped at the end)",
 	})
 	if err != nil {
@@ -78,13 +77,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	defer env.Close()
 	c := env.Cluster
 
-	var excluded []string
-	for r := range strings.SplitSeq(*exclude, ",") {
-		if r = strings.TrimSpace(r); r != "" {
-			excluded = append(excluded, r)
-		}
-	}
-	if env.Emulated() && *exclude == "" {
+	if env.Emulated() && len(excluded) == 0 {
 		excluded = []string{demoRole}
 		if _, err := c.SQL().Exec(ctx, "CREATE ROLE "+pgx.Identifier{demoRole}.Sanitize()); err != nil {
 			return fmt.Errorf("creating the role %s: %w", demoRole, err)
@@ -101,15 +94,11 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	if err != nil {
 		return exampleenv.Failed(out, err)
 	}
-	exampleenv.Heading(out, "run again: it must find everything in place")
-	second, err := c.EnablePgAudit(ctx, settings, opts)
-	if err != nil {
-		return exampleenv.Failed(out, err)
+	if err := exampleenv.RunAgain(out, "run again: it must find everything in place", func() (*aurora.Report, error) {
+		return c.EnablePgAudit(ctx, settings, opts)
+	}); err != nil {
+		return err
 	}
-	if second.Changed() {
-		return fmt.Errorf("the second run changed something:\n%s", second)
-	}
-	fmt.Fprintln(out, "  second run: nothing to change")
 
 	exampleenv.Heading(out, "effective pgaudit.log per role")
 	var me, db string
@@ -144,11 +133,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	); err != nil {
 		return err
 	}
-	defer func() {
-		if _, err := w.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS pgaurora_example_audit"); err != nil {
-			fmt.Fprintf(out, "dropping pgaurora_example_audit: %v\n", err)
-		}
-	}()
+	defer exampleenv.DropTable(ctx, out, w, "pgaurora_example_audit")
 
 	// The server writes its log a moment after the statements; poll.
 	entries, err := readAudit(ctx, c, d.Writer.ID, since, *wait)

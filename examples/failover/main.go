@@ -37,7 +37,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"sync"
@@ -54,17 +53,16 @@ func main() { exampleenv.Main("failover", run) }
 const table = "pgaurora_example_failover"
 
 func run(ctx context.Context, out io.Writer, args []string) error {
-	fs := flag.NewFlagSet("failover", flag.ContinueOnError)
-	target := fs.String("target", "", "the reader to promote (default: the one RDS chooses by promotion tier)")
-	after := fs.Int("after", 20, "writes to acknowledge on the new writer before stopping")
-	every := fs.Duration("every", 10*time.Millisecond, "pause between two writes")
-	yes := fs.Bool("yes", false, "go ahead against a real cluster (fails it over; writes pause for a few seconds)")
-	if err := fs.Parse(args); err != nil {
+	cmd := exampleenv.NewCommand("failover", "fails it over; writes pause for a few seconds")
+	target := cmd.String("target", "", "the reader to promote (default: the one RDS chooses by promotion tier)")
+	after := cmd.Int("after", 20, "writes to acknowledge on the new writer before stopping")
+	every := cmd.Duration("every", 10*time.Millisecond, "pause between two writes")
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 
-	env, err := exampleenv.Open(ctx, exampleenv.Options{
-		Out: out, ClusterID: "failover-demo", Instances: 2, Yes: *yes,
+	env, err := cmd.Open(ctx, out, exampleenv.Options{
+		ClusterID: "failover-demo", Instances: 2,
 		Changes: "fails the cluster over to a reader (writes pause for a few seconds) and writes rows to a table " + table + " (dropped at the end)",
 	})
 	if err != nil {
@@ -93,11 +91,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	if _, err := w.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+table+"(id bigserial PRIMARY KEY, instance text NOT NULL DEFAULT aurora_db_instance_identifier(), written_at timestamptz NOT NULL DEFAULT clock_timestamp())"); err != nil {
 		return fmt.Errorf("creating %s: %w", table, err)
 	}
-	defer func() {
-		if _, err := w.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+table); err != nil {
-			fmt.Fprintf(out, "dropping %s: %v\n", table, err)
-		}
-	}()
+	defer exampleenv.DropTable(ctx, out, w, table)
 	fmt.Fprintf(out, "writer pool on %s; writing one row per transaction with Pool.RunTx\n", w.Target())
 
 	s := startWriting(ctx, w, *every)
@@ -148,15 +142,15 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		return err
 	}
 
-	exampleenv.Heading(out, "run again with the new writer as target: nothing to do")
-	again, err := c.Failover(ctx, &aurora.FailoverOptions{Target: res.NewWriter, Progress: exampleenv.Progress(out)})
-	if err != nil {
-		return exampleenv.Failed(out, err)
+	if err := exampleenv.RunAgain(out, "run again with the new writer as target: nothing to do", func() (*aurora.Report, error) {
+		again, err := c.Failover(ctx, &aurora.FailoverOptions{Target: res.NewWriter, Progress: exampleenv.Progress(out)})
+		if err != nil {
+			return nil, err
+		}
+		return again.Report, nil
+	}); err != nil {
+		return err
 	}
-	if again.Report.Changed() {
-		return fmt.Errorf("the second failover changed something:\n%s", again.Report)
-	}
-	fmt.Fprintln(out, "  second run: nothing to change")
 
 	exampleenv.Heading(out, "report")
 	exampleenv.PrintReport(out, res.Report)

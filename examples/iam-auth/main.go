@@ -36,7 +36,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -53,22 +52,16 @@ func main() { exampleenv.Main("iam-auth", run) }
 const demoRole = "app_reader"
 
 func run(ctx context.Context, out io.Writer, args []string) error {
-	fs := flag.NewFlagSet("iam-auth", flag.ContinueOnError)
-	rolesFlag := fs.String("roles", "", "comma-separated roles to log in with IAM authentication (default: "+demoRole+", created on the emulator; required on a real cluster)")
-	yes := fs.Bool("yes", false, "go ahead against a real cluster (enables IAM database authentication; the roles' passwords stop working)")
-	if err := fs.Parse(args); err != nil {
+	cmd := exampleenv.NewCommand("iam-auth", "enables IAM database authentication; the roles' passwords stop working")
+	var roles exampleenv.List
+	cmd.Var(&roles, "roles", "comma-separated `roles` to log in with IAM authentication (default: "+demoRole+", created on the emulator; required on a real cluster)")
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
-	var roles []string
-	for r := range strings.SplitSeq(*rolesFlag, ",") {
-		if r = strings.TrimSpace(r); r != "" {
-			roles = append(roles, r)
-		}
-	}
 
-	env, err := exampleenv.Open(ctx, exampleenv.Options{
-		Out: out, ClusterID: "iam-demo", Yes: *yes,
-		Changes: "enables IAM database authentication on the cluster and grants rds_iam to the roles, whose passwords then stop working",
+	env, err := cmd.Open(ctx, out, exampleenv.Options{
+		ClusterID: "iam-demo",
+		Changes:   "enables IAM database authentication on the cluster and grants rds_iam to the roles, whose passwords then stop working",
 	})
 	if err != nil {
 		return err
@@ -106,11 +99,9 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 
 	exampleenv.Heading(out, "a role that does not exist is refused before anything changes")
 	_, err = c.EnableIAMAuth(ctx, append(roles[:len(roles):len(roles)], "pgaurora_no_such_role"), nil)
-	var we *aurora.WorkflowError
-	if !errors.As(err, &we) || we.Report.Changed() {
-		return fmt.Errorf("EnableIAMAuth with an unknown role: %v; want a refusal that changed nothing", err)
+	if _, err := exampleenv.Refused(out, "EnableIAMAuth with an unknown role", err); err != nil {
+		return err
 	}
-	fmt.Fprintf(out, "  refused at step %q: %v\n", we.Step, we.Err)
 
 	opts := &aurora.EnableIAMAuthOptions{Progress: exampleenv.Progress(out)}
 	exampleenv.Heading(out, "EnableIAMAuth(%s) on %s", strings.Join(roles, ", "), c.ID())
@@ -118,15 +109,11 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	if err != nil {
 		return exampleenv.Failed(out, err)
 	}
-	exampleenv.Heading(out, "run again: nothing left to change")
-	second, err := c.EnableIAMAuth(ctx, roles, opts)
-	if err != nil {
-		return exampleenv.Failed(out, err)
+	if err := exampleenv.RunAgain(out, "run again: nothing left to change", func() (*aurora.Report, error) {
+		return c.EnableIAMAuth(ctx, roles, opts)
+	}); err != nil {
+		return err
 	}
-	if second.Changed() {
-		return fmt.Errorf("the second run changed something:\n%s", second)
-	}
-	fmt.Fprintln(out, "  second run: nothing to change")
 
 	exampleenv.Heading(out, "log in with aurora.IAMAuth: a fresh token per connection")
 	for _, role := range roles {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -73,15 +72,11 @@ func TestIAMAuthRealClusterPath(t *testing.T) {
 
 	// Without -yes it refuses, saying what it would change; without
 	// -roles it asks for them.
-	for k, v := range vars {
-		t.Setenv(k, v)
+	if err := exampletest.Fails(t, vars, run, []string{"-roles", "svc_app"}); !strings.Contains(err.Error(), "-yes") || !strings.Contains(err.Error(), "rds_iam") {
+		t.Errorf("without -yes: %v; want a refusal naming -yes and the change", err)
 	}
-	var out bytes.Buffer
-	if err := run(ctx, &out, []string{"-roles", "svc_app"}); err == nil || !strings.Contains(err.Error(), "-yes") || !strings.Contains(err.Error(), "rds_iam") {
-		t.Errorf("without -yes: %v; want a refusal naming -yes and the change\n%s", err, &out)
-	}
-	if err := run(ctx, &out, []string{"-yes"}); err == nil || !strings.Contains(err.Error(), "-roles") {
-		t.Errorf("without -roles: %v; want an error asking for -roles\n%s", err, &out)
+	if err := exampletest.Fails(t, vars, run, []string{"-yes"}); !strings.Contains(err.Error(), "-roles") {
+		t.Errorf("without -roles: %v; want an error asking for -roles", err)
 	}
 
 	exampletest.RunWith(t, vars, run, []string{"-roles", "svc_app", "-yes"},

@@ -33,7 +33,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -48,19 +47,18 @@ func main() { exampleenv.Main("logical-replication", run) }
 const slotName = "pgaurora_example_slot"
 
 func run(ctx context.Context, out io.Writer, args []string) error {
-	fs := flag.NewFlagSet("logical-replication", flag.ContinueOnError)
+	cmd := exampleenv.NewCommand("logical-replication", "changes its parameter group and reboots its instances")
 	var plan aurora.LogicalReplicationPlan
-	fs.IntVar(&plan.Publications, "publications", 2, "planned publications (each consumed through a slot on this cluster)")
-	fs.IntVar(&plan.Subscriptions, "subscriptions", 1, "planned subscriptions on this cluster")
-	fs.IntVar(&plan.Slots, "slots", 1, "other consumers of logical slots (AWS DMS, Debezium, wal2json readers)")
-	fs.IntVar(&plan.VCPU, "vcpu", 0, "vCPUs of the instance class, for RDS's default formulas (0: read the writer's running values)")
-	yes := fs.Bool("yes", false, "go ahead against a real cluster (changes its parameter group and reboots its instances)")
-	if err := fs.Parse(args); err != nil {
+	cmd.IntVar(&plan.Publications, "publications", 2, "planned publications (each consumed through a slot on this cluster)")
+	cmd.IntVar(&plan.Subscriptions, "subscriptions", 1, "planned subscriptions on this cluster")
+	cmd.IntVar(&plan.Slots, "slots", 1, "other consumers of logical slots (AWS DMS, Debezium, wal2json readers)")
+	cmd.IntVar(&plan.VCPU, "vcpu", 0, "vCPUs of the instance class, for RDS's default formulas (0: read the writer's running values)")
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 
-	env, err := exampleenv.Open(ctx, exampleenv.Options{
-		Out: out, ClusterID: "lrep-demo", Instances: 2, Yes: *yes,
+	env, err := cmd.Open(ctx, out, exampleenv.Options{
+		ClusterID: "lrep-demo", Instances: 2,
 		Changes: "changes the DB cluster parameter group (rds.logical_replication=1 and the replication sizing) and reboots the instances",
 	})
 	if err != nil {
@@ -78,15 +76,11 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	if err != nil {
 		return exampleenv.Failed(out, err)
 	}
-	exampleenv.Heading(out, "run again: it must find everything in place")
-	second, err := c.ConfigureLogicalReplication(ctx, plan, opts)
-	if err != nil {
-		return exampleenv.Failed(out, err)
+	if err := exampleenv.RunAgain(out, "run again: it must find everything in place", func() (*aurora.Report, error) {
+		return c.ConfigureLogicalReplication(ctx, plan, opts)
+	}); err != nil {
+		return err
 	}
-	if second.Changed() {
-		return fmt.Errorf("the second run changed something:\n%s", second)
-	}
-	fmt.Fprintln(out, "  second run: nothing to change")
 
 	exampleenv.Heading(out, "the writer's replication settings")
 	w, err := c.Writer(ctx)

@@ -42,7 +42,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -77,25 +76,25 @@ var demoSetup = []string{
 }
 
 func run(ctx context.Context, out io.Writer, args []string) error {
-	fs := flag.NewFlagSet("major-upgrade", flag.ContinueOnError)
-	target := fs.String("target", "16.6", "the engine version to upgrade to")
-	planOnly := fs.Bool("plan-only", false, "print the plan and stop (read-only)")
-	dropSlots := fs.Bool("drop-slots", false, "drop the logical replication slots the upgrade cannot carry, after the snapshot (their consumers lose their place)")
-	languages := fs.String("languages", "", "comma-separated language extensions reinstalled for the new engine (default plv8,plcoffee,plls; plperl on the emulator)")
-	backupPath := fs.String("backup", "", "file the backup of the language functions is appended to (default: kept in memory)")
-	statePath := fs.String("state", "", "JSON file the upgrade's state is read from (to resume) and written to after the run (default: kept in memory)")
-	yes := fs.Bool("yes", false, "go ahead against a real cluster (snapshots it and upgrades its engine; the cluster is offline meanwhile)")
-	if err := fs.Parse(args); err != nil {
+	cmd := exampleenv.NewCommand("major-upgrade", "snapshots it and upgrades its engine; the cluster is offline meanwhile")
+	target := cmd.String("target", "16.6", "the engine version to upgrade to")
+	planOnly := cmd.Bool("plan-only", false, "print the plan and stop (read-only)")
+	dropSlots := cmd.Bool("drop-slots", false, "drop the logical replication slots the upgrade cannot carry, after the snapshot (their consumers lose their place)")
+	var languages exampleenv.List
+	cmd.Var(&languages, "languages", "comma-separated language `extensions` reinstalled for the new engine (default plv8,plcoffee,plls; plperl on the emulator)")
+	backupPath := cmd.String("backup", "", "file the backup of the language functions is appended to (default: kept in memory)")
+	statePath := cmd.String("state", "", "JSON file the upgrade's state is read from (to resume) and written to after the run (default: kept in memory)")
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 	changes := "takes a snapshot and upgrades the cluster's engine to a new major version; the cluster is offline while the engine is upgraded"
 	if *planOnly {
 		changes = ""
 	}
-	env, err := exampleenv.Open(ctx, exampleenv.Options{
-		Out: out, ClusterID: demoCluster, Instances: 2, EngineVersion: "15.4",
+	env, err := cmd.Open(ctx, out, exampleenv.Options{
+		ClusterID: demoCluster, Instances: 2, EngineVersion: "15.4",
 		ClusterParameterGroup: demoClusterGroup, InstanceParameterGroup: demoInstanceGroup,
-		Changes: changes, Yes: *yes,
+		Changes: changes,
 	})
 	if err != nil {
 		return err
@@ -103,15 +102,12 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	defer env.Close()
 	c := env.Cluster
 
-	planOpts := &aurora.MajorUpgradePlanOptions{}
-	if *languages != "" {
-		planOpts.Languages = strings.Split(*languages, ",")
-	}
+	planOpts := &aurora.MajorUpgradePlanOptions{Languages: languages}
 	if env.Emulated() {
 		if err := setUpDemo(ctx, out, c); err != nil {
 			return err
 		}
-		if *languages == "" {
+		if len(languages) == 0 {
 			planOpts.Languages = []string{"plperl"}
 		}
 	}

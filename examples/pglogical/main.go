@@ -50,7 +50,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -72,15 +71,14 @@ const (
 )
 
 func run(ctx context.Context, out io.Writer, args []string) error {
-	fs := flag.NewFlagSet("pglogical", flag.ContinueOnError)
-	rows := fs.Int("rows", 3, "rows to write on A after the subscription is set up")
-	yes := fs.Bool("yes", false, "go ahead against real clusters (changes their parameter groups, reboots them, creates pglogical nodes, a table and a subscription)")
-	if err := fs.Parse(args); err != nil {
+	cmd := exampleenv.NewCommand("pglogical", "changes the parameter groups of both clusters, reboots them, creates pglogical nodes, a table and a subscription")
+	rows := cmd.Int("rows", 3, "rows to write on A after the subscription is set up")
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 
-	env, err := exampleenv.Open(ctx, exampleenv.Options{
-		Out: out, ClusterID: "pglog-a", SecondClusterID: "pglog-b", Yes: *yes,
+	env, err := cmd.Open(ctx, out, exampleenv.Options{
+		ClusterID: "pglog-a", SecondClusterID: "pglog-b",
 		Changes: "changes the DB cluster parameter groups, reboots the instances, creates the pglogical extension and nodes, a table " + table + " and a subscription " + subscription,
 	})
 	if err != nil {

@@ -35,7 +35,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -47,10 +46,9 @@ import (
 func main() { exampleenv.Main("plrust", run) }
 
 func run(ctx context.Context, out io.Writer, args []string) error {
-	fs := flag.NewFlagSet("plrust", flag.ContinueOnError)
-	checkOnly := fs.Bool("check", false, "only run the engine version and availability checks; change nothing")
-	yes := fs.Bool("yes", false, "go ahead against a real cluster (changes its parameter group, reboots its instances, creates the plrust extension)")
-	if err := fs.Parse(args); err != nil {
+	cmd := exampleenv.NewCommand("plrust", "changes its parameter group, reboots its instances, creates the plrust extension")
+	checkOnly := cmd.Bool("check", false, "only run the engine version and availability checks; change nothing")
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 
@@ -58,7 +56,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	if *checkOnly {
 		changes = ""
 	}
-	env, err := exampleenv.Open(ctx, exampleenv.Options{Out: out, ClusterID: "plrust-demo", EngineVersion: "15.4", Changes: changes, Yes: *yes})
+	env, err := cmd.Open(ctx, out, exampleenv.Options{ClusterID: "plrust-demo", EngineVersion: "15.4", Changes: changes})
 	if err != nil {
 		return err
 	}
@@ -113,11 +111,10 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	}
 	if err != nil {
 		// The emulator has no plrust package: the refusal is the demo.
-		var we *aurora.WorkflowError
-		if !errors.As(err, &we) {
+		we, err := exampleenv.Refused(out, "EnablePLRust", err)
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "  refused at step %q: %v\n", we.Step, err)
 		after, err := c.Describe(ctx)
 		if err != nil {
 			return err
@@ -132,13 +129,10 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		return nil
 	}
 
-	exampleenv.Heading(out, "run again: it must find everything in place")
-	second, err := c.EnablePLRust(ctx, &aurora.PLRustOptions{Progress: exampleenv.Progress(out)})
-	if err != nil {
-		return exampleenv.Failed(out, err)
-	}
-	if second.Changed() {
-		return fmt.Errorf("the second run changed something:\n%s", second)
+	if err := exampleenv.RunAgain(out, "run again: it must find everything in place", func() (*aurora.Report, error) {
+		return c.EnablePLRust(ctx, &aurora.PLRustOptions{Progress: exampleenv.Progress(out)})
+	}); err != nil {
+		return err
 	}
 	exampleenv.Heading(out, "report")
 	exampleenv.PrintReport(out, report)

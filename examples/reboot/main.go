@@ -30,7 +30,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -42,16 +41,15 @@ import (
 func main() { exampleenv.Main("reboot", run) }
 
 func run(ctx context.Context, out io.Writer, args []string) error {
-	fs := flag.NewFlagSet("reboot", flag.ContinueOnError)
-	instance := fs.String("instance", "", "the DB instance to reboot (default: the first reader, or the writer when there is none)")
-	onlyIfPending := fs.Bool("only-if-pending", false, "reboot only when a parameter group change waits for a reboot")
-	yes := fs.Bool("yes", false, "go ahead against a real cluster (the instance is unavailable while it restarts)")
-	if err := fs.Parse(args); err != nil {
+	cmd := exampleenv.NewCommand("reboot", "the instance is unavailable while it restarts")
+	instance := cmd.String("instance", "", "the DB instance to reboot (default: the first reader, or the writer when there is none)")
+	onlyIfPending := cmd.Bool("only-if-pending", false, "reboot only when a parameter group change waits for a reboot")
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 
-	env, err := exampleenv.Open(ctx, exampleenv.Options{
-		Out: out, ClusterID: "reboot-demo", Instances: 2, Yes: *yes,
+	env, err := cmd.Open(ctx, out, exampleenv.Options{
+		ClusterID: "reboot-demo", Instances: 2,
 		Changes: "reboots a DB instance (unavailable while it restarts)",
 	})
 	if err != nil {

@@ -34,7 +34,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -48,16 +47,15 @@ import (
 func main() { exampleenv.Main("rotate-ca", run) }
 
 func run(ctx context.Context, out io.Writer, args []string) error {
-	fs := flag.NewFlagSet("rotate-ca", flag.ContinueOnError)
-	target := fs.String("target", "", "the CA to rotate to (default: "+sslcert.CAECC384G1+" on the emulator, "+sslcert.CARSA2048G1+" on a real cluster)")
-	trustFile := fs.String("trust", "", "PEM bundle of the clients that must survive the rotation (default: the CA bundle the example connects with)")
-	yes := fs.Bool("yes", false, "go ahead against a real cluster (restarts each instance)")
-	if err := fs.Parse(args); err != nil {
+	cmd := exampleenv.NewCommand("rotate-ca", "restarts each instance")
+	target := cmd.String("target", "", "the CA to rotate to (default: "+sslcert.CAECC384G1+" on the emulator, "+sslcert.CARSA2048G1+" on a real cluster)")
+	trustFile := cmd.String("trust", "", "PEM bundle of the clients that must survive the rotation (default: the CA bundle the example connects with)")
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 
-	env, err := exampleenv.Open(ctx, exampleenv.Options{
-		Out: out, ClusterID: "certs-demo", Instances: 2, Yes: *yes,
+	env, err := cmd.Open(ctx, out, exampleenv.Options{
+		ClusterID: "certs-demo", Instances: 2,
 		Changes: "rotates every instance to another CA, restarting each",
 	})
 	if err != nil {
@@ -130,15 +128,11 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	if err != nil {
 		return exampleenv.Failed(out, err)
 	}
-	exampleenv.Heading(out, "run again: every instance is on %s already", *target)
-	second, err := c.RotateCA(ctx, *target, trust, opts)
-	if err != nil {
-		return exampleenv.Failed(out, err)
+	if err := exampleenv.RunAgain(out, "run again: every instance is on "+*target+" already", func() (*aurora.Report, error) {
+		return c.RotateCA(ctx, *target, trust, opts)
+	}); err != nil {
+		return err
 	}
-	if second.Changed() {
-		return fmt.Errorf("the second run changed something:\n%s", second)
-	}
-	fmt.Fprintln(out, "  second run: nothing to change")
 
 	exampleenv.Heading(out, "after")
 	if _, err := printInstances(ctx, out, c); err != nil {

@@ -39,7 +39,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -69,18 +68,18 @@ var standIn = []string{
 }
 
 func run(ctx context.Context, out io.Writer, args []string) error {
-	fs := flag.NewFlagSet("upgrade-plv8", flag.ContinueOnError)
-	languages := fs.String("languages", "", "comma-separated language extensions upgraded together (default plv8,plcoffee,plls; plperl on the emulator)")
-	backupPath := fs.String("backup", "", "file the backup of the language functions is written to (default: kept in memory on the emulator, a new temporary file on a real cluster)")
-	lockTimeout := fs.Duration("lock-timeout", 10*time.Second, "give up (and roll back) when a lock is not granted within this time")
-	yes := fs.Bool("yes", false, "go ahead against a real cluster (drops and recreates the language extensions, in one transaction)")
-	if err := fs.Parse(args); err != nil {
+	cmd := exampleenv.NewCommand("upgrade-plv8", "drops and recreates the language extensions, in one transaction")
+	var languages exampleenv.List
+	cmd.Var(&languages, "languages", "comma-separated language `extensions` upgraded together (default plv8,plcoffee,plls; plperl on the emulator)")
+	backupPath := cmd.String("backup", "", "file the backup of the language functions is written to (default: kept in memory on the emulator, a new temporary file on a real cluster)")
+	lockTimeout := cmd.Duration("lock-timeout", 10*time.Second, "give up (and roll back) when a lock is not granted within this time")
+	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 
-	env, err := exampleenv.Open(ctx, exampleenv.Options{
-		Out: out, ClusterID: "plv8-demo", Yes: *yes,
-		Changes: "drops and recreates the PLV8 language extensions and restores their functions, in one transaction",
+	env, err := cmd.Open(ctx, out, exampleenv.Options{
+		ClusterID: "plv8-demo",
+		Changes:   "drops and recreates the PLV8 language extensions and restores their functions, in one transaction",
 	})
 	if err != nil {
 		return err
@@ -88,10 +87,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	defer env.Close()
 	c := env.Cluster
 
-	opts := &aurora.PLV8UpgradeOptions{LockTimeout: *lockTimeout, Progress: exampleenv.Progress(out)}
-	if *languages != "" {
-		opts.Languages = strings.Split(*languages, ",")
-	}
+	opts := &aurora.PLV8UpgradeOptions{Languages: languages, LockTimeout: *lockTimeout, Progress: exampleenv.Progress(out)}
 	if env.Emulated() {
 		exampleenv.Heading(out, "set up the stand-in: plperl plays PLV8 on the emulator")
 		fmt.Fprintln(out, "  PLV8 is not packaged for the emulator's PostgreSQL 15; the upgrade is the same for any procedural language")
@@ -102,7 +98,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		if err := exampleenv.Exec(ctx, out, w, standIn...); err != nil {
 			return err
 		}
-		if *languages == "" {
+		if len(languages) == 0 {
 			opts.Languages = []string{"plperl"}
 		}
 	}
@@ -142,15 +138,11 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		}
 	}
 
-	exampleenv.Heading(out, "run again: nothing left to upgrade")
-	second, err := c.UpgradePLV8(ctx, io.Discard, opts)
-	if err != nil {
-		return exampleenv.Failed(out, err)
+	if err := exampleenv.RunAgain(out, "run again: nothing left to upgrade", func() (*aurora.Report, error) {
+		return c.UpgradePLV8(ctx, io.Discard, opts)
+	}); err != nil {
+		return err
 	}
-	if second.Changed() {
-		return fmt.Errorf("the second run changed something:\n%s", second)
-	}
-	fmt.Fprintln(out, "  second run: nothing to change")
 
 	if env.Emulated() {
 		exampleenv.Heading(out, "the functions survived")

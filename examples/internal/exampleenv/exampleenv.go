@@ -27,7 +27,8 @@
 //
 // Examples that change a real cluster (parameter groups, reboots, CA
 // rotation, failover) refuse to run against one unless given -yes, and say
-// what they would change. Open prints which mode it uses; it never prints a
+// what they would change: an example's NewCommand defines -yes, and its
+// Command.Open passes it on with the Options.Changes it declares. Open prints which mode it uses; it never prints a
 // password, a token or a secret's value.
 package exampleenv
 
@@ -35,11 +36,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -96,7 +95,7 @@ type Options struct {
 	// refuse unless Yes is set.
 	Changes string
 	// Yes confirms Changes against a real cluster (the examples' -yes
-	// flag).
+	// flag; Command.Open sets it).
 	Yes bool
 	// APIOnly says the example only calls the RDS API, so against a real
 	// cluster the database credentials (AURORA_SECRET_ARN or
@@ -392,21 +391,3 @@ func (e *Env) Close() {
 
 // Plural returns "1 day", "2 days" (plural.Count, for the examples).
 func Plural(n int, word string) string { return plural.Count(n, word) }
-
-// Main runs an example's run function with the command-line arguments,
-// writing to standard output, under a context that an interrupt (Ctrl-C)
-// cancels. It exits 1 when run fails, after printing the error, and 0
-// after -h.
-func Main(name string, run func(ctx context.Context, out io.Writer, args []string) error) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Stdout, os.Args[1:])
-	stop()
-	switch {
-	case err == nil:
-	case errors.Is(err, flag.ErrHelp):
-		os.Exit(0)
-	default:
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		os.Exit(1)
-	}
-}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
+	"github.com/pgaurora/pgaurora/internal/sqlquote"
 )
 
 // Progress returns a progress callback that prints each workflow step to
@@ -22,15 +23,8 @@ func Progress(w io.Writer) pgaurora.ProgressFunc {
 	var seen stateChanges
 	return func(e pgaurora.Event) {
 		if !strings.Contains(e.Operation, ".") && e.Completed && e.Resource == "" { // a workflow's own step
-			mark := "unchanged"
-			if e.Changed {
-				mark = "changed"
-			}
-			line := fmt.Sprintf("  - %s: %s", e.Step, mark)
-			if e.Detail != "" {
-				line += " (" + e.Detail + ")"
-			}
-			fmt.Fprintf(w, "%s [%s]\n", line, round(e.Elapsed))
+			step := aurora.Step{Name: e.Step, Changed: e.Changed, Detail: e.Detail}
+			fmt.Fprintf(w, "  - %s [%s]\n", step, round(e.Elapsed))
 			return
 		}
 		seen.onChange(e.Operation+"/"+e.Resource, e.Step+"/"+e.Status, func() {
@@ -102,6 +96,35 @@ func Failed(w io.Writer, err error) error {
 	return err
 }
 
+// RunAgain runs a workflow a second time, under heading, and returns an
+// error unless that run changed nothing: every workflow is idempotent,
+// and most examples show it. A failure is reported as Failed reports it.
+func RunAgain(w io.Writer, heading string, workflow func() (*aurora.Report, error)) error {
+	Heading(w, "%s", heading)
+	r, err := workflow()
+	if err != nil {
+		return Failed(w, err)
+	}
+	if r.Changed() {
+		return fmt.Errorf("the second run changed something:\n%s", r)
+	}
+	fmt.Fprintln(w, "  second run: nothing to change")
+	return nil
+}
+
+// Refused checks that err is a workflow's refusal that changed nothing (a
+// *aurora.WorkflowError whose report holds no change), prints the step
+// that refused and why, and returns the refusal. Any other outcome is an
+// error naming call, the workflow call that should have been refused.
+func Refused(w io.Writer, call string, err error) (*aurora.WorkflowError, error) {
+	var we *aurora.WorkflowError
+	if !errors.As(err, &we) || we.Report != nil && we.Report.Changed() {
+		return nil, fmt.Errorf("%s: %v; want a refusal that changed nothing", call, err)
+	}
+	fmt.Fprintf(w, "  refused at step %q: %v\n", we.Step, we.Err)
+	return we, nil
+}
+
 // PrintFindings prints findings (of Advise or a plan) as a table: severity,
 // check, resource, evidence and fix.
 func PrintFindings(w io.Writer, findings []aurora.Finding) error {
@@ -140,4 +163,16 @@ func Exec(ctx context.Context, out io.Writer, p *aurora.Pool, stmts ...string) e
 		fmt.Fprintf(out, "  ran: %s\n", stmt)
 	}
 	return nil
+}
+
+// DropTable drops a table the example made, even when ctx is canceled
+// (defer it right after creating the table); a failure is printed to out.
+func DropTable(ctx context.Context, out io.Writer, p *aurora.Pool, table string) {
+	name, err := sqlquote.Ident(table)
+	if err == nil {
+		_, err = p.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+name)
+	}
+	if err != nil {
+		fmt.Fprintf(out, "dropping %s: %v\n", table, err)
+	}
 }

@@ -36,6 +36,35 @@ func Run(t *testing.T, run func(ctx context.Context, out io.Writer, args []strin
 // the example takes its real-cluster path against an emulator.
 func RunWith(t *testing.T, vars map[string]string, run func(ctx context.Context, out io.Writer, args []string) error, args []string, want ...string) string {
 	t.Helper()
+	out, err := runExample(t, vars, run, args)
+	if err != nil {
+		t.Fatalf("the example failed: %v", err)
+	}
+	for _, w := range want {
+		if !regexp.MustCompile(w).MatchString(out) {
+			t.Errorf("output lacks %q", w)
+		}
+	}
+	return out
+}
+
+// Fails is RunWith for a run that must fail: it fails the test when the
+// example succeeds, or prints an emulated master password (in its output
+// or its error), and returns the example's error for the test to check.
+func Fails(t *testing.T, vars map[string]string, run func(ctx context.Context, out io.Writer, args []string) error, args []string) error {
+	t.Helper()
+	_, err := runExample(t, vars, run, args)
+	if err == nil {
+		t.Fatalf("the example succeeded with %q; want a failure", args)
+	}
+	return err
+}
+
+// runExample runs the example with args and vars set after the
+// real-cluster variables are cleared, logs its output, and fails the test
+// when the output or the error holds an emulated master password.
+func runExample(t *testing.T, vars map[string]string, run func(ctx context.Context, out io.Writer, args []string) error, args []string) (string, error) {
+	t.Helper()
 	for _, v := range exampleenv.Variables {
 		t.Setenv(v, "")
 	}
@@ -62,15 +91,7 @@ func RunWith(t *testing.T, vars map[string]string, run func(ctx context.Context,
 			t.Errorf("the example printed a master password")
 		}
 	}
-	if err != nil {
-		t.Fatalf("the example failed: %v", err)
-	}
-	for _, w := range want {
-		if !regexp.MustCompile(w).MatchString(out.String()) {
-			t.Errorf("output lacks %q", w)
-		}
-	}
-	return out.String()
+	return out.String(), err
 }
 
 // UseAWSEmulator sets the AWS environment so that
