@@ -13,6 +13,7 @@ import (
 
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/aurora/auroratest"
+	"github.com/pgaurora/pgaurora/internal/pgtest"
 	"github.com/pgaurora/pgaurora/pglogical"
 )
 
@@ -136,22 +137,26 @@ func TestEnablePgLogicalNodeRoles(t *testing.T) {
 	}
 	exec(prov, "INSERT INTO public.orders SELECT g, 'item ' || g FROM generate_series(1001, 1100) g")
 	exec(prov, "DELETE FROM public.orders WHERE id <= 100")
-	deadline := time.Now().Add(30 * time.Second)
-	for n := rows(sub); n != 1000; n = rows(sub) {
-		if time.Now().After(deadline) {
-			t.Fatalf("subscriber has %d rows 30 s after the changes, want 1000", n)
+	// The count alone would not tell: 100 in, 100 out.
+	pgtest.WaitFor(t, "the subscriber to apply the changes", 30*time.Second, func() (bool, string) {
+		var n, lo, hi int
+		if err := sub.SQL().QueryRow(ctx, "SELECT count(*), coalesce(min(id), 0), coalesce(max(id), 0) FROM public.orders").Scan(&n, &lo, &hi); err != nil {
+			return false, err.Error()
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return n == 1000 && lo == 101 && hi == 1100, fmt.Sprintf("%d rows, ids %d to %d", n, lo, hi)
+	})
+	// pglogical's walsender reconnects at times: look until it is there.
 	var walsenders []string
-	if r, err := prov.SQL().Query(ctx, "SELECT usename::text FROM pg_stat_activity WHERE backend_type = 'walsender'"); err == nil {
-		walsenders, err = pgx.CollectRows(r, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
+	pgtest.WaitFor(t, "the provider's walsender", 30*time.Second, func() (bool, string) {
+		r, err := prov.SQL().Query(ctx, "SELECT usename::text FROM pg_stat_activity WHERE backend_type = 'walsender'")
+		if err == nil {
+			walsenders, err = pgx.CollectRows(r, pgx.RowTo[string])
 		}
-	} else {
-		t.Fatal(err)
-	}
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(walsenders) > 0, fmt.Sprint(walsenders)
+	})
 	if !slices.Equal(walsenders, []string{"pgl_node"}) {
 		t.Errorf("the provider's walsenders log in as %v, want [pgl_node]", walsenders)
 	}
@@ -170,13 +175,10 @@ func TestEnablePgLogicalNodeRoles(t *testing.T) {
 		}
 	}
 	exec(prov, "INSERT INTO public.orders VALUES (5000, 'after the second run')")
-	deadline = time.Now().Add(30 * time.Second)
-	for n := rows(sub); n != 1001; n = rows(sub) {
-		if time.Now().After(deadline) {
-			t.Fatalf("subscriber has %d rows after the second run, want 1001", n)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	pgtest.WaitFor(t, "the row inserted after the second run", 30*time.Second, func() (bool, string) {
+		n := rows(sub)
+		return n == 1001, fmt.Sprint(n, " rows")
+	})
 
 	// Another password for an existing node is refused before the role
 	// changes: the node's DSN in pglogical's catalog would no longer log in.
