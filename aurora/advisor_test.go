@@ -24,7 +24,8 @@ import (
 // there.
 var cleanUnavoidable []string
 
-// advise runs Advise and checks that it sent only Describe calls.
+// advise runs Advise and checks that it sent only the Describe calls it
+// documents.
 func advise(t *testing.T, c *aurora.Cluster, rec *apiRecorder, opts *aurora.AdviseOptions) []aurora.Finding {
 	t.Helper()
 	rec.take()
@@ -37,7 +38,7 @@ func advise(t *testing.T, c *aurora.Cluster, rec *apiRecorder, opts *aurora.Advi
 		t.Fatal("Advise sent no RDS call: the recorder is not in the path")
 	}
 	for _, a := range acts {
-		if a != "DescribeDBClusters" && a != "DescribeDBInstances" {
+		if a != "DescribeDBClusters" && a != "DescribeDBInstances" && a != "DescribeCertificates" {
 			t.Errorf("Advise sent %s; it may only describe", a)
 		}
 	}
@@ -253,6 +254,25 @@ func TestAdviseProvoked(t *testing.T) {
 	wantFindings(t, fs, append(base, aurora.CheckAutoMinorUpgrade)...)
 	wantEvidence(t, finding(t, fs, aurora.CheckAutoMinorUpgrade, "instance/"+writer), "AutoMinorVersionUpgrade=true")
 
+	// IAM authentication on, with nobody in rds_iam; then a member.
+	api := rds.NewFromConfig(emu.AWSConfig())
+	if _, err := api.ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{DBClusterIdentifier: aws.String(adviseClusterID),
+		EnableIAMDatabaseAuthentication: aws.Bool(true), ApplyImmediately: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	waitDescribed(t, c, "IAM authentication", func(d *aurora.Description) bool {
+		return d.IAMDatabaseAuthentication && d.Status == pgaurora.StatusAvailable
+	})
+	fs = advise(t, c, rec, nil)
+	wantFindings(t, fs, append(base, aurora.CheckIAMAuthNoMembers)...)
+	wantEvidence(t, finding(t, fs, aurora.CheckIAMAuthNoMembers, cluster), "IAMDatabaseAuthenticationEnabled=true", "rds_iam")
+	for _, q := range []string{"CREATE ROLE adv_iam_group NOLOGIN IN ROLE rds_iam", "CREATE ROLE adv_iam LOGIN IN ROLE adv_iam_group"} {
+		if _, err := c.SQL().Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	wantFindings(t, advise(t, c, rec, nil), base...)
+
 	// SQL-side provocations: a forgotten slot holding WAL, an old
 	// extension, a client without TLS; and parameter changes waiting for
 	// a reboot (pgAudit's preload among them).
@@ -268,6 +288,11 @@ func TestAdviseProvoked(t *testing.T) {
 		"SELECT pg_create_physical_replication_slot('adv_forgotten', true)",
 		"CREATE TABLE adv_wal AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 20000) g",
 		"CREATE EXTENSION pg_trgm VERSION '1.5'",
+		"CREATE TABLE adv_nokey (v int)",
+		"CREATE TABLE adv_keyed (id int PRIMARY KEY)",
+		"CREATE PUBLICATION adv_pub FOR TABLE adv_nokey, adv_keyed",
+		"CREATE PUBLICATION adv_inserts FOR TABLE adv_nokey WITH (publish = 'insert')",
+		"CREATE SUBSCRIPTION adv_sub CONNECTION 'host=127.0.0.1 port=1 dbname=nowhere' PUBLICATION adv_pub WITH (connect = false)",
 	} {
 		if _, err := plain.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -283,7 +308,8 @@ func TestAdviseProvoked(t *testing.T) {
 	}
 	waitDescribed(t, c, "pending-reboot", func(d *aurora.Description) bool { return d.Writer != nil && d.Writer.PendingReboot() })
 	fs = advise(t, c, rec, nil)
-	wantFindings(t, fs, append(base, aurora.CheckInactiveSlot, aurora.CheckExtensionUpdate, aurora.CheckClientsWithoutTLS, aurora.CheckPendingReboot)...)
+	wantFindings(t, fs, append(base, aurora.CheckInactiveSlot, aurora.CheckExtensionUpdate, aurora.CheckClientsWithoutTLS, aurora.CheckPendingReboot,
+		aurora.CheckPublicationNoReplicaIdentity, aurora.CheckSubscriptionDown)...)
 	slot := finding(t, fs, aurora.CheckInactiveSlot, "slot/adv_forgotten")
 	if slot.Slot == nil || slot.Slot.RetainedBytes < 1<<20 {
 		t.Fatalf("slot evidence %+v: want at least 1 MiB retained", slot.Slot)
@@ -292,6 +318,16 @@ func TestAdviseProvoked(t *testing.T) {
 	wantEvidence(t, finding(t, fs, aurora.CheckExtensionUpdate, "extension/pg_trgm"), "pg_trgm 1.5 is installed; the engine ships 1.6", "1.5--1.6")
 	wantEvidence(t, finding(t, fs, aurora.CheckClientsWithoutTLS, "instance/"+writer), "1 client session(s)", "as postgres to postgres from 127.0.0.1")
 	wantEvidence(t, finding(t, fs, aurora.CheckPendingReboot, "instance/"+writer), "pending-reboot", "DB cluster parameter group advise-params")
+	wantEvidence(t, finding(t, fs, aurora.CheckPublicationNoReplicaIdentity, "table/public.adv_nokey"), "publication adv_pub", "adv_nokey")
+	wantEvidence(t, finding(t, fs, aurora.CheckSubscriptionDown, "subscription/adv_sub"), "adv_sub (publications adv_pub) is disabled")
+	for _, q := range []string{
+		"ALTER SUBSCRIPTION adv_sub SET (slot_name = NONE)", "DROP SUBSCRIPTION adv_sub",
+		"ALTER TABLE adv_nokey REPLICA IDENTITY FULL",
+	} {
+		if _, err := plain.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
 	plain.Close(ctx)
 	if _, err := c.SQL().Exec(ctx, "SELECT pg_drop_replication_slot('adv_forgotten')"); err != nil {
 		t.Fatal(err)
@@ -320,6 +356,69 @@ func TestAdviseProvoked(t *testing.T) {
 	waitSetting(t, c, "pgaudit.log", "ddl")
 	wantFindings(t, advise(t, c, rec, nil), base...)
 
+	// Audit exclusions, roles that may change their own auditing, and
+	// heavy settings.
+	for _, q := range []string{
+		"CREATE ROLE adv_excluded LOGIN",
+		"ALTER ROLE adv_excluded SET pgaudit.log = 'none'",
+		"ALTER ROLE adv_excluded IN DATABASE postgres SET pgaudit.log = 'none'",
+		"CREATE DATABASE adv_unaudited",
+		"ALTER DATABASE adv_unaudited SET pgaudit.log = 'none'",
+		"ALTER ROLE adv_iam SET pgaudit.log = 'ddl'", // audited: not an exclusion
+		"CREATE ROLE adv_admin LOGIN IN ROLE rds_superuser",
+		"CREATE ROLE adv_setter LOGIN",
+		"GRANT SET ON PARAMETER pgaudit.log TO adv_setter",
+	} {
+		if _, err := c.SQL().Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := c.Params().Modify(ctx, params.ClusterGroup, "advise-params", params.Change{Name: "pgaudit.log_parameter", Value: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	waitSetting(t, c, "pgaudit.log_parameter", "on")
+	fs = advise(t, c, rec, nil)
+	wantFindings(t, fs, append(base, aurora.CheckPgAuditExcluded, aurora.CheckPgAuditExcluded, aurora.CheckPgAuditExcluded,
+		aurora.CheckPgAuditBypass, aurora.CheckPgAuditBypass, aurora.CheckPgAuditHeavy)...)
+	wantEvidence(t, finding(t, fs, aurora.CheckPgAuditExcluded, "role/adv_excluded"), "pgaudit.log=none", "adv_excluded")
+	wantEvidence(t, finding(t, fs, aurora.CheckPgAuditExcluded, "role/adv_excluded@database/postgres"), "pgaudit.log=none")
+	wantEvidence(t, finding(t, fs, aurora.CheckPgAuditExcluded, "database/adv_unaudited"), "pgaudit.log=none", "adv_unaudited")
+	wantEvidence(t, finding(t, fs, aurora.CheckPgAuditBypass, "role/adv_admin"), "member of rds_superuser")
+	wantEvidence(t, finding(t, fs, aurora.CheckPgAuditBypass, "role/adv_setter"), "holds SET on pgaudit.log")
+	heavy := finding(t, fs, aurora.CheckPgAuditHeavy, cluster)
+	wantEvidence(t, heavy, "pgaudit.log_parameter=on")
+	if want := []params.Change{{Name: "pgaudit.log_parameter", Value: "0"}}; !cmp.Equal(heavy.Fix.Changes, want) {
+		t.Errorf("heavy fix %+v, want changes %v", heavy.Fix, want)
+	}
+	for _, q := range []string{
+		"DROP ROLE adv_excluded", "DROP DATABASE adv_unaudited", "DROP ROLE adv_admin",
+		"REVOKE SET ON PARAMETER pgaudit.log FROM adv_setter", "DROP ROLE adv_setter",
+	} {
+		if _, err := c.SQL().Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := c.Params().Modify(ctx, params.ClusterGroup, "advise-params", params.Change{Name: "pgaudit.log", Value: "all"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Params().Reset(ctx, params.ClusterGroup, "advise-params", "pgaudit.log_parameter"); err != nil {
+		t.Fatal(err)
+	}
+	waitSetting(t, c, "pgaudit.log", "all")
+	waitSetting(t, c, "pgaudit.log_parameter", "off")
+	fs = advise(t, c, rec, nil)
+	wantFindings(t, fs, append(base, aurora.CheckPgAuditHeavy)...)
+	heavy = finding(t, fs, aurora.CheckPgAuditHeavy, cluster)
+	wantEvidence(t, heavy, "pgaudit.log=all")
+	if len(heavy.Fix.Changes) != 0 || !strings.Contains(heavy.Fix.Action, "narrow pgaudit.log") {
+		t.Errorf("heavy fix %+v", heavy.Fix)
+	}
+	if err := c.Params().Modify(ctx, params.ClusterGroup, "advise-params", params.Change{Name: "pgaudit.log", Value: "ddl"}); err != nil {
+		t.Fatal(err)
+	}
+	waitSetting(t, c, "pgaudit.log", "ddl")
+	wantFindings(t, advise(t, c, rec, nil), base...)
+
 	// Preload removed: installed, not preloaded.
 	if err := c.Params().Reset(ctx, params.ClusterGroup, "advise-params", "shared_preload_libraries"); err != nil {
 		t.Fatal(err)
@@ -339,23 +438,29 @@ func TestAdviseProvoked(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A burstable, public reader: smaller than the writer, and the
-	// failover target.
-	api := rds.NewFromConfig(emu.AWSConfig())
+	// A burstable, public reader on a CA that expires in 30 days: smaller
+	// than the writer, and the failover target.
 	reader := adviseClusterID + "-small"
 	if _, err := api.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
 		DBInstanceIdentifier: aws.String(reader), DBClusterIdentifier: aws.String(adviseClusterID),
 		DBInstanceClass: aws.String("db.t4g.medium"), Engine: aws.String("aurora-postgresql"),
-		PubliclyAccessible: aws.Bool(true), AutoMinorVersionUpgrade: aws.Bool(false)}); err != nil {
+		PubliclyAccessible: aws.Bool(true), AutoMinorVersionUpgrade: aws.Bool(false),
+		CACertificateIdentifier: aws.String("rds-ca-2019")}); err != nil {
 		t.Fatal(err)
 	}
 	waitDescribed(t, c, "the reader", allAvailable(2))
 	fs = advise(t, c, rec, nil)
 	wantFindings(t, fs, aurora.CheckStorageNotEncrypted, aurora.CheckDeletionProtectionOff, aurora.CheckDefaultMasterUsername,
-		aurora.CheckForceSSLOff, aurora.CheckBurstableClass, aurora.CheckPubliclyAccessible, aurora.CheckFailoverTargetSmaller)
+		aurora.CheckForceSSLOff, aurora.CheckBurstableClass, aurora.CheckPubliclyAccessible, aurora.CheckFailoverTargetSmaller,
+		aurora.CheckCAExpiring)
 	wantEvidence(t, finding(t, fs, aurora.CheckBurstableClass, "instance/"+reader), "db.t4g.medium", "reader")
 	wantEvidence(t, finding(t, fs, aurora.CheckPubliclyAccessible, "instance/"+reader), "PubliclyAccessible=true")
 	wantEvidence(t, finding(t, fs, aurora.CheckFailoverTargetSmaller, "instance/"+reader), "db.t4g.medium", writer, "db.r6g.large")
+	ca := finding(t, fs, aurora.CheckCAExpiring, "instance/"+reader)
+	wantEvidence(t, ca, "CA rds-ca-2019", "expires on", "in 29 days")
+	if ca.Severity != aurora.SeverityWarning || ca.Fix.Workflow != `Cluster.RotateCA(ctx, "rds-ca-rsa2048-g1", trust, nil)` {
+		t.Errorf("CA finding %+v", ca)
+	}
 }
 
 // waitSetting polls the writer until a setting has a value.
