@@ -130,6 +130,10 @@ const (
 	// UPDATE or DELETE for has no primary key and no usable replica
 	// identity, so those statements fail on it.
 	CheckPublicationNoReplicaIdentity = "publication-table-no-replica-identity"
+	// CheckInstanceGroupOverride: an instance's custom DB parameter group
+	// sets a parameter the DB cluster parameter group also sets, to a
+	// different value, which wins on that instance.
+	CheckInstanceGroupOverride = "instance-group-overrides-cluster"
 )
 
 // CAExpiryWindow is how close to its CA's expiry an instance gets
@@ -184,7 +188,7 @@ type Finding struct {
 	// Resource is what the finding is about: "cluster/ID",
 	// "instance/ID", "slot/NAME", "extension/NAME", "database/NAME",
 	// "role/NAME", "role/NAME@database/NAME", "subscription/NAME",
-	// "table/SCHEMA.NAME".
+	// "table/SCHEMA.NAME", "db-parameter-group/NAME".
 	Resource string
 	// Evidence is what was observed, with the values read.
 	Evidence string
@@ -220,8 +224,10 @@ const DefaultMasterUsername = "postgres"
 // every check passed.
 //
 // On the wire it calls only DescribeDBClusters, DescribeDBInstances and
-// DescribeCertificates, and runs its SQL on the writer, in the Cluster's
-// database, inside one READ ONLY transaction: it changes nothing. The
+// DescribeCertificates, and, when an instance has a custom DB parameter
+// group, DescribeDBClusterParameters and DescribeDBParameters with Source
+// user; it runs its SQL on the writer, in the Cluster's database, inside
+// one READ ONLY transaction: it changes nothing. The
 // SQL-side checks see what the writer sees: its client sessions, the
 // cluster's replication slots and roles, and the extensions,
 // publications and subscriptions of the Cluster's database. A connection lost to a reboot or failover is retried on the
@@ -241,6 +247,9 @@ func (c *Cluster) Advise(ctx context.Context, opts *AdviseOptions) ([]Finding, e
 	a := &advice{d: d, opts: opts}
 	a.controlPlane()
 	a.caExpiry(cat, time.Now())
+	if err := a.groupOverrides(ctx, c); err != nil {
+		return nil, fmt.Errorf("aurora: advise: %w", err)
+	}
 
 	cp := len(a.found)
 	err = c.onWriter(ctx, func(tx pgx.Tx) error {

@@ -1,8 +1,10 @@
 package aurora
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -289,6 +291,65 @@ func (a *advice) publicationIdentity(ctx context.Context, tx pgx.Tx) error {
 				Why:      "PostgreSQL's logical replication needs a replica identity (a primary key, a unique index, or FULL) on every table whose UPDATE and DELETE a publication publishes, and refuses those statements on a table without one.",
 				Fix:      Fix{Action: f.Fix}})
 		}
+	}
+	return nil
+}
+
+// groupOverrides reports the custom DB parameter groups of the instances
+// that set a parameter the cluster's DB cluster parameter group also sets,
+// to a value the engine does not count as equal (params.EquivalentValues):
+// for their instances, the instance group's value wins. It reads the
+// groups' own values (DescribeDBClusterParameters and DescribeDBParameters
+// with Source user), and nothing when no instance has a custom group.
+func (a *advice) groupOverrides(ctx context.Context, c *Cluster) error {
+	byGroup := map[string][]string{}
+	var groups []string
+	for _, in := range a.instances() {
+		if in.ParameterGroup == "" || isDefaultClusterGroup(in.ParameterGroup) {
+			continue
+		}
+		if byGroup[in.ParameterGroup] == nil {
+			groups = append(groups, in.ParameterGroup)
+		}
+		byGroup[in.ParameterGroup] = append(byGroup[in.ParameterGroup], in.ID)
+	}
+	if len(groups) == 0 || isDefaultClusterGroup(a.d.ParameterGroup) {
+		return nil
+	}
+	cluster, err := c.userValues(ctx, params.ClusterGroup, a.d.ParameterGroup)
+	if err != nil {
+		return err
+	}
+	slices.Sort(groups)
+	for _, g := range groups {
+		own, err := c.userValues(ctx, params.InstanceGroup, g)
+		if err != nil {
+			return err
+		}
+		var names, parts []string
+		for key, p := range own {
+			cp, ok := cluster[key]
+			if !ok || params.EquivalentValues(p.Name, cmp.Or(p.DataType, cp.DataType), p.Value, cp.Value) {
+				continue
+			}
+			names = append(names, p.Name)
+		}
+		if len(names) == 0 {
+			continue
+		}
+		slices.Sort(names)
+		quoted := make([]string, len(names))
+		for i, n := range names {
+			p, cp := own[strings.ToLower(n)], cluster[strings.ToLower(n)]
+			parts = append(parts, fmt.Sprintf("%s=%s (cluster group: %s)", n, p.Value, cp.Value))
+			quoted[i] = fmt.Sprintf("%q", n)
+		}
+		a.add(Finding{ID: CheckInstanceGroupOverride, Severity: SeverityWarning, Category: CategoryParameters,
+			Resource: "db-parameter-group/" + g,
+			Evidence: fmt.Sprintf("DB parameter group %s of %s overrides DB cluster parameter group %s: %s", g, strings.Join(byGroup[g], ", "), a.d.ParameterGroup, strings.Join(parts, ", ")),
+			Why:      "Aurora applies a DB parameter group's value over the DB cluster parameter group's for the instances that use it, so the cluster's setting is silently not in effect there.",
+			Fix: Fix{Workflow: fmt.Sprintf("Cluster.Params().Reset(ctx, params.InstanceGroup, %q, %s)", g, strings.Join(quoted, ", ")),
+				Action: "or, when the instances are meant to differ, keep the override and document it"}})
 	}
 	return nil
 }

@@ -38,7 +38,8 @@ func advise(t *testing.T, c *aurora.Cluster, rec *apiRecorder, opts *aurora.Advi
 		t.Fatal("Advise sent no RDS call: the recorder is not in the path")
 	}
 	for _, a := range acts {
-		if a != "DescribeDBClusters" && a != "DescribeDBInstances" && a != "DescribeCertificates" {
+		if !slices.Contains([]string{"DescribeDBClusters", "DescribeDBInstances", "DescribeCertificates",
+			"DescribeDBClusterParameters", "DescribeDBParameters"}, a) {
 			t.Errorf("Advise sent %s; it may only describe", a)
 		}
 	}
@@ -107,6 +108,14 @@ func waitDescribed(t *testing.T, c *aurora.Cluster, what string, ready func(*aur
 			return d
 		}
 		if time.Now().After(deadline) {
+			if d != nil {
+				for _, in := range d.Readers {
+					t.Logf("%s: %s, cluster group %s, instance group %s", in.ID, in.Status, in.ClusterParameterGroupStatus, in.ParameterApplyStatus)
+				}
+				if w := d.Writer; w != nil {
+					t.Logf("%s: %s, cluster group %s, instance group %s", w.ID, w.Status, w.ClusterParameterGroupStatus, w.ParameterApplyStatus)
+				}
+			}
 			t.Fatalf("waiting for %s: last %+v, %v", what, d, err)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -438,24 +447,43 @@ func TestAdviseProvoked(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A burstable, public reader on a CA that expires in 30 days: smaller
-	// than the writer, and the failover target.
+	// A burstable, public reader on a CA that expires in 30 days, with a
+	// DB parameter group that overrides one cluster setting (and repeats
+	// another in other words): smaller than the writer, and the failover
+	// target.
 	reader := adviseClusterID + "-small"
+	if err := c.Params().Modify(ctx, params.ClusterGroup, "advise-params",
+		params.Change{Name: "log_min_duration_statement", Value: "1000"}, params.Change{Name: "pgaudit.log_level", Value: "notice"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.CreateDBParameterGroup(ctx, &rds.CreateDBParameterGroupInput{DBParameterGroupName: aws.String("advise-small-params"),
+		DBParameterGroupFamily: aws.String("aurora-postgresql15"), Description: aws.String("overrides the cluster")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Params().Modify(ctx, params.InstanceGroup, "advise-small-params",
+		params.Change{Name: "log_min_duration_statement", Value: "5000"}, params.Change{Name: "pgaudit.log_level", Value: "NOTICE"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := api.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
 		DBInstanceIdentifier: aws.String(reader), DBClusterIdentifier: aws.String(adviseClusterID),
 		DBInstanceClass: aws.String("db.t4g.medium"), Engine: aws.String("aurora-postgresql"),
 		PubliclyAccessible: aws.Bool(true), AutoMinorVersionUpgrade: aws.Bool(false),
-		CACertificateIdentifier: aws.String("rds-ca-2019")}); err != nil {
+		CACertificateIdentifier: aws.String("rds-ca-2019"), DBParameterGroupName: aws.String("advise-small-params")}); err != nil {
 		t.Fatal(err)
 	}
 	waitDescribed(t, c, "the reader", allAvailable(2))
 	fs = advise(t, c, rec, nil)
 	wantFindings(t, fs, aurora.CheckStorageNotEncrypted, aurora.CheckDeletionProtectionOff, aurora.CheckDefaultMasterUsername,
 		aurora.CheckForceSSLOff, aurora.CheckBurstableClass, aurora.CheckPubliclyAccessible, aurora.CheckFailoverTargetSmaller,
-		aurora.CheckCAExpiring)
+		aurora.CheckCAExpiring, aurora.CheckInstanceGroupOverride)
 	wantEvidence(t, finding(t, fs, aurora.CheckBurstableClass, "instance/"+reader), "db.t4g.medium", "reader")
 	wantEvidence(t, finding(t, fs, aurora.CheckPubliclyAccessible, "instance/"+reader), "PubliclyAccessible=true")
 	wantEvidence(t, finding(t, fs, aurora.CheckFailoverTargetSmaller, "instance/"+reader), "db.t4g.medium", writer, "db.r6g.large")
+	ov := finding(t, fs, aurora.CheckInstanceGroupOverride, "db-parameter-group/advise-small-params")
+	wantEvidence(t, ov, "of "+reader+" overrides DB cluster parameter group advise-params: log_min_duration_statement=5000 (cluster group: 1000)")
+	if strings.Contains(ov.Evidence, "log_level") || ov.Fix.Workflow != `Cluster.Params().Reset(ctx, params.InstanceGroup, "advise-small-params", "log_min_duration_statement")` {
+		t.Errorf("override finding %+v", ov)
+	}
 	ca := finding(t, fs, aurora.CheckCAExpiring, "instance/"+reader)
 	wantEvidence(t, ca, "CA rds-ca-2019", "expires on", "in 29 days")
 	if ca.Severity != aurora.SeverityWarning || ca.Fix.Workflow != `Cluster.RotateCA(ctx, "rds-ca-rsa2048-g1", trust, nil)` {
