@@ -130,6 +130,10 @@ const (
 	// UPDATE or DELETE for has no primary key and no usable replica
 	// identity, so those statements fail on it.
 	CheckPublicationNoReplicaIdentity = "publication-table-no-replica-identity"
+	// CheckPgLogicalSubscriptionDown: a pglogical subscription in the
+	// Cluster's database is not replicating (disabled, apply worker down,
+	// replication origin missing), per pglogical.Diagnose.
+	CheckPgLogicalSubscriptionDown = "pglogical-subscription-down"
 	// CheckInstanceGroupOverride: an instance's custom DB parameter group
 	// sets a parameter the DB cluster parameter group also sets, to a
 	// different value, which wins on that instance.
@@ -188,7 +192,8 @@ type Finding struct {
 	// Resource is what the finding is about: "cluster/ID",
 	// "instance/ID", "slot/NAME", "extension/NAME", "database/NAME",
 	// "role/NAME", "role/NAME@database/NAME", "subscription/NAME",
-	// "table/SCHEMA.NAME", "db-parameter-group/NAME".
+	// "table/SCHEMA.NAME", "pglogical-subscription/NAME",
+	// "db-parameter-group/NAME".
 	Resource string
 	// Evidence is what was observed, with the values read.
 	Evidence string
@@ -268,6 +273,7 @@ func (c *Cluster) Advise(ctx context.Context, opts *AdviseOptions) ([]Finding, e
 			{"extension updates", a.extensionUpdates},
 			{"IAM authentication", a.iamMembers},
 			{"subscriptions", a.subscriptionsDown},
+			{"pglogical subscriptions", a.pglogicalSubscriptions},
 			{"publications", a.publicationIdentity},
 		} {
 			if err := check.run(ctx, tx); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/pgaurora/pgaurora/logical"
 	"github.com/pgaurora/pgaurora/params"
 	"github.com/pgaurora/pgaurora/pgaudit"
+	"github.com/pgaurora/pgaurora/pglogical"
 	"github.com/pgaurora/pgaurora/sslcert"
 )
 
@@ -350,6 +351,41 @@ func (a *advice) groupOverrides(ctx context.Context, c *Cluster) error {
 			Why:      "Aurora applies a DB parameter group's value over the DB cluster parameter group's for the instances that use it, so the cluster's setting is silently not in effect there.",
 			Fix: Fix{Workflow: fmt.Sprintf("Cluster.Params().Reset(ctx, params.InstanceGroup, %q, %s)", g, strings.Join(quoted, ", ")),
 				Action: "or, when the instances are meant to differ, keep the override and document it"}})
+	}
+	return nil
+}
+
+// pglogicalSubscriptions reports the pglogical subscriptions of the
+// Cluster's database that are not replicating, per pglogical.Diagnose on
+// the subscriber alone (show_subscription_status and the replication
+// origin); an initial sync in progress is not reported. A database
+// without the pglogical extension is not judged.
+func (a *advice) pglogicalSubscriptions(ctx context.Context, tx pgx.Tx) error {
+	var installed bool
+	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pglogical')").Scan(&installed); err != nil {
+		return err
+	}
+	if !installed {
+		return nil
+	}
+	pc := pglogical.New(tx)
+	subs, err := pc.Subscriptions(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range subs {
+		d, err := pglogical.Diagnose(ctx, nil, pc, s.Name, nil)
+		if err != nil {
+			return err
+		}
+		if d.Healthy() || d.Cause == pglogical.CauseInitializing {
+			continue
+		}
+		a.add(Finding{ID: CheckPgLogicalSubscriptionDown, Severity: SeverityWarning, Category: CategoryReplication,
+			Resource: "pglogical-subscription/" + s.Name,
+			Evidence: fmt.Sprintf("pglogical subscription %s from node %s has status %s (cause %s): %s", s.Name, s.ProviderNode, d.Status, d.Cause, d.Explanation),
+			Why:      "AWS's pglogical troubleshooting says a subscription that is not replicating falls behind while the provider's slot keeps WAL, so it must be repaired or dropped.",
+			Fix:      Fix{Workflow: fmt.Sprintf("pglogical.Repair(ctx, provider, Cluster.PgLogical(), %q, nil)", s.Name), Action: d.Remedy}})
 	}
 	return nil
 }

@@ -16,7 +16,9 @@ import (
 
 	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
+	"github.com/pgaurora/pgaurora/aurora/auroratest"
 	"github.com/pgaurora/pgaurora/params"
+	"github.com/pgaurora/pgaurora/pglogical"
 )
 
 // cleanUnavoidable lists the findings a well-configured cluster still
@@ -505,5 +507,91 @@ func waitSetting(t *testing.T, c *aurora.Cluster, name, want string) {
 			t.Fatalf("%s = %q (%v), want %q", name, v, err, want)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestAdvisePgLogicalSubscription: a replicating pglogical subscription
+// has no finding; disabled, it has CheckPgLogicalSubscriptionDown.
+func TestAdvisePgLogicalSubscription(t *testing.T) {
+	e := auroratest.NewT(t,
+		auroratest.WithCluster("advpgl-prov", auroratest.ClusterConfig{Instances: 1}),
+		auroratest.WithCluster("advpgl-sub", auroratest.ClusterConfig{Instances: 1}),
+		auroratest.WithTransitionDelay(50*time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	rec := &apiRecorder{}
+	open := func(id string) *aurora.Cluster {
+		cfg := e.AWSConfig()
+		rec.base = cfg.HTTPClient
+		if rec.base == nil {
+			rec.base = http.DefaultClient
+		}
+		cfg.HTTPClient = rec
+		c, err := aurora.New(id, aurora.WithAWSConfig(cfg),
+			aurora.WithCredentials(aurora.StaticPassword("postgres", e.MasterPassword(id))),
+			aurora.WithCABundle(e.CABundlePEM()), aurora.WithWait(fastWait))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		return c
+	}
+	prov, sub := open("advpgl-prov"), open("advpgl-sub")
+	schemas := []string{"public"}
+	for _, run := range []struct {
+		c    *aurora.Cluster
+		opts *aurora.PgLogicalOptions
+	}{
+		{prov, &aurora.PgLogicalOptions{NodeName: "provider",
+			NodeRole: &pglogical.NodeRoleSpec{Name: "pgl_node", Password: "Prov-node-pw-1", Provider: true, Schemas: schemas}}},
+		{sub, &aurora.PgLogicalOptions{NodeName: "subscriber",
+			NodeRole: &pglogical.NodeRoleSpec{Name: "pgl_node", Password: "Sub-node-pw-2", Subscriber: true, Schemas: schemas}}},
+	} {
+		if _, err := run.c.EnablePgLogical(ctx, run.opts); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := run.c.SQL().Exec(ctx, "CREATE TABLE public.orders (id int PRIMARY KEY)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The emulator's rds_replication is a plain role: give the attribute
+	// membership stands for on Aurora (as TestPgLogicalNodeRoles does).
+	if _, err := prov.SQL().Exec(ctx, "ALTER ROLE pgl_node REPLICATION"); err != nil {
+		t.Fatal(err)
+	}
+	node, err := prov.PgLogical().LocalNode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prov.PgLogical().AddAllTables(ctx, pglogical.DefaultSet, schemas, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sub.PgLogical().CreateSubscription(ctx, pglogical.SubscriptionSpec{
+		Name: "orders_sub", Provider: node.Interfaces[0].DSN, ReplicationSets: []string{pglogical.DefaultSet}, SynchronizeData: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.PgLogical().WaitForSync(ctx, "orders_sub", nil); err != nil {
+		t.Fatal(err)
+	}
+	hasDown := func(fs []aurora.Finding) bool {
+		return slices.ContainsFunc(fs, func(f aurora.Finding) bool { return f.ID == aurora.CheckPgLogicalSubscriptionDown })
+	}
+	if fs := advise(t, sub, rec, nil); hasDown(fs) {
+		t.Fatalf("a replicating subscription is reported: %v", fs)
+	}
+
+	if err := sub.PgLogical().DisableSubscription(ctx, "orders_sub", true); err != nil {
+		t.Fatal(err)
+	}
+	fs := advise(t, sub, rec, nil)
+	f := finding(t, fs, aurora.CheckPgLogicalSubscriptionDown, "pglogical-subscription/orders_sub")
+	wantEvidence(t, f, "pglogical subscription orders_sub from node provider", "status disabled", "cause subscription-disabled")
+	if !strings.Contains(f.Fix.Workflow, `pglogical.Repair(ctx, provider, Cluster.PgLogical(), "orders_sub", nil)`) {
+		t.Errorf("fix %+v", f.Fix)
+	}
+	// The provider, which has no subscription, has no such finding.
+	if hasDown(advise(t, prov, rec, nil)) {
+		t.Error("the provider has a pglogical subscription finding")
 	}
 }
