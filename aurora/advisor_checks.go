@@ -126,9 +126,11 @@ func (a *advice) pgAuditBypass(ctx context.Context, tx pgx.Tx) error {
 	if err := tx.QueryRow(ctx, "SELECT pg_catalog.current_setting('server_version_num')::int").Scan(&version); err != nil {
 		return err
 	}
+	args := []any{append([]string{a.d.MasterUsername}, rdsManagedRoles...)}
 	setPriv := "false" // GRANT SET ON PARAMETER is PostgreSQL 15+
 	if version >= 150000 {
-		setPriv = "pg_catalog.has_parameter_privilege(r.oid, $1, 'SET')"
+		setPriv = "pg_catalog.has_parameter_privilege(r.oid, $2, 'SET')"
+		args = append(args, pgaudit.SettingLog)
 	}
 	rows, err := tx.Query(ctx, `WITH RECURSIVE su(oid) AS (
 		SELECT oid FROM pg_catalog.pg_roles WHERE rolname = 'rds_superuser'
@@ -136,8 +138,8 @@ func (a *advice) pgAuditBypass(ctx context.Context, tx pgx.Tx) error {
 		SELECT a.member FROM pg_catalog.pg_auth_members a JOIN su ON a.roleid = su.oid)
 	SELECT r.rolname::text, r.rolsuper, r.oid IN (SELECT oid FROM su), `+setPriv+`
 	FROM pg_catalog.pg_roles r
-	WHERE r.rolcanlogin AND NOT r.rolname = ANY($2) AND $1 <> ''
-	ORDER BY 1`, pgaudit.SettingLog, append([]string{a.d.MasterUsername}, rdsManagedRoles...))
+	WHERE r.rolcanlogin AND NOT r.rolname = ANY($1)
+	ORDER BY 1`, args...)
 	if err != nil {
 		return err
 	}
@@ -277,6 +279,13 @@ func (a *advice) publicationIdentity(ctx context.Context, tx pgx.Tx) error {
 	if err != nil {
 		return err
 	}
+	// One finding per table, naming every publication that needs it.
+	type table struct {
+		f    logical.Finding
+		pubs []string
+	}
+	var order []string
+	tables := map[string]*table{}
 	for _, p := range pubs {
 		r, err := lc.CheckReadiness(ctx, logical.ReadinessInput{Publication: p.Name})
 		if err != nil {
@@ -286,12 +295,21 @@ func (a *advice) publicationIdentity(ctx context.Context, tx pgx.Tx) error {
 			if f.Kind != logical.FindingNoReplicaIdentity || f.Severity != logical.SeverityError {
 				continue
 			}
-			a.add(Finding{ID: CheckPublicationNoReplicaIdentity, Severity: SeverityCritical, Category: CategoryReplication,
-				Resource: "table/" + f.Table.String(),
-				Evidence: fmt.Sprintf("publication %s publishes updates or deletes of %s: %s", p.Name, f.Table, f.Message),
-				Why:      "PostgreSQL's logical replication needs a replica identity (a primary key, a unique index, or FULL) on every table whose UPDATE and DELETE a publication publishes, and refuses those statements on a table without one.",
-				Fix:      Fix{Action: f.Fix}})
+			key := f.Table.String()
+			if tables[key] == nil {
+				tables[key] = &table{f: f}
+				order = append(order, key)
+			}
+			tables[key].pubs = append(tables[key].pubs, p.Name)
 		}
+	}
+	for _, key := range order {
+		t := tables[key]
+		a.add(Finding{ID: CheckPublicationNoReplicaIdentity, Severity: SeverityCritical, Category: CategoryReplication,
+			Resource: "table/" + key,
+			Evidence: fmt.Sprintf("publication %s publishes updates or deletes of %s: %s", strings.Join(t.pubs, ", "), key, t.f.Message),
+			Why:      "PostgreSQL's logical replication needs a replica identity (a primary key, a unique index, or FULL) on every table whose UPDATE and DELETE a publication publishes, and refuses those statements on a table without one.",
+			Fix:      Fix{Action: t.f.Fix}})
 	}
 	return nil
 }

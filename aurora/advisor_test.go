@@ -303,6 +303,7 @@ func TestAdviseProvoked(t *testing.T) {
 		"CREATE TABLE adv_keyed (id int PRIMARY KEY)",
 		"CREATE PUBLICATION adv_pub FOR TABLE adv_nokey, adv_keyed",
 		"CREATE PUBLICATION adv_inserts FOR TABLE adv_nokey WITH (publish = 'insert')",
+		"CREATE PUBLICATION adv_deletes FOR TABLE adv_nokey WITH (publish = 'delete')",
 		"CREATE SUBSCRIPTION adv_sub CONNECTION 'host=127.0.0.1 port=1 dbname=nowhere' PUBLICATION adv_pub WITH (connect = false)",
 	} {
 		if _, err := plain.Exec(ctx, q); err != nil {
@@ -329,7 +330,7 @@ func TestAdviseProvoked(t *testing.T) {
 	wantEvidence(t, finding(t, fs, aurora.CheckExtensionUpdate, "extension/pg_trgm"), "pg_trgm 1.5 is installed; the engine ships 1.6", "1.5--1.6")
 	wantEvidence(t, finding(t, fs, aurora.CheckClientsWithoutTLS, "instance/"+writer), "1 client session(s)", "as postgres to postgres from 127.0.0.1")
 	wantEvidence(t, finding(t, fs, aurora.CheckPendingReboot, "instance/"+writer), "pending-reboot", "DB cluster parameter group advise-params")
-	wantEvidence(t, finding(t, fs, aurora.CheckPublicationNoReplicaIdentity, "table/public.adv_nokey"), "publication adv_pub", "adv_nokey")
+	wantEvidence(t, finding(t, fs, aurora.CheckPublicationNoReplicaIdentity, "table/public.adv_nokey"), "publication adv_deletes, adv_pub publishes", "adv_nokey")
 	wantEvidence(t, finding(t, fs, aurora.CheckSubscriptionDown, "subscription/adv_sub"), "adv_sub (publications adv_pub) is disabled")
 	for _, q := range []string{
 		"ALTER SUBSCRIPTION adv_sub SET (slot_name = NONE)", "DROP SUBSCRIPTION adv_sub",
