@@ -520,13 +520,13 @@ func TestAdvisePgLogicalSubscription(t *testing.T) {
 		auroratest.WithTransitionDelay(50*time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	rec := &apiRecorder{}
+	// One recorder for both clusters, its base set before either uses it.
+	rec := &apiRecorder{base: e.AWSConfig().HTTPClient}
+	if rec.base == nil {
+		rec.base = http.DefaultClient
+	}
 	open := func(id string) *aurora.Cluster {
 		cfg := e.AWSConfig()
-		rec.base = cfg.HTTPClient
-		if rec.base == nil {
-			rec.base = http.DefaultClient
-		}
 		cfg.HTTPClient = rec
 		c, err := aurora.New(id, aurora.WithAWSConfig(cfg),
 			aurora.WithCredentials(aurora.StaticPassword("postgres", e.MasterPassword(id))),
