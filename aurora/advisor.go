@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -103,7 +104,47 @@ const (
 	// CheckExtensionUpdate: an installed extension is older than the
 	// version the engine ships.
 	CheckExtensionUpdate = "extension-update-pending"
+	// CheckCAExpiring: an instance's server certificate comes from an RDS
+	// CA that expires within CAExpiryWindow (or has expired), per the CA
+	// catalog (DescribeCertificates).
+	CheckCAExpiring = "ca-expiring"
+	// CheckIAMAuthNoMembers: IAM database authentication is enabled, but
+	// no role that can log in is a member of rds_iam. Whether members
+	// still have passwords is not checked: on Aurora the passwords
+	// (pg_authid) are readable only by RDS's own rdsadmin.
+	CheckIAMAuthNoMembers = "iam-auth-no-members"
+	// CheckPgAuditExcluded: a role, a database, or a role in a database
+	// has pgaudit.log = none stored for it (pg_db_role_setting), so its
+	// sessions are not audited.
+	CheckPgAuditExcluded = "pgaudit-excluded"
+	// CheckPgAuditBypass: a role that can log in, other than the master
+	// user, may change pgAudit's settings in its own sessions: it is a
+	// superuser, a member of rds_superuser, or holds SET on pgaudit.log.
+	CheckPgAuditBypass = "pgaudit-role-can-bypass"
+	// CheckPgAuditHeavy: the server runs pgAudit with pgaudit.log = all,
+	// pgaudit.log_relation on or pgaudit.log_parameter on.
+	CheckPgAuditHeavy = "pgaudit-heavy-logging"
+	// CheckSubscriptionDown: a subscription in the Cluster's database is
+	// disabled, has no apply worker running, or has recorded apply or
+	// table sync errors.
+	CheckSubscriptionDown = "subscription-down"
+	// CheckPublicationNoReplicaIdentity: a table a publication publishes
+	// UPDATE or DELETE for has no primary key and no usable replica
+	// identity, so those statements fail on it.
+	CheckPublicationNoReplicaIdentity = "publication-table-no-replica-identity"
+	// CheckPgLogicalSubscriptionDown: a pglogical subscription in the
+	// Cluster's database is not replicating (disabled, apply worker down,
+	// replication origin missing), per pglogical.Diagnose.
+	CheckPgLogicalSubscriptionDown = "pglogical-subscription-down"
+	// CheckInstanceGroupOverride: an instance's custom DB parameter group
+	// sets a parameter the DB cluster parameter group also sets, to a
+	// different value, which wins on that instance.
+	CheckInstanceGroupOverride = "instance-group-overrides-cluster"
 )
+
+// CAExpiryWindow is how close to its CA's expiry an instance gets
+// CheckCAExpiring.
+const CAExpiryWindow = 90 * 24 * time.Hour
 
 // Fix is how to resolve a Finding, as data: parameter changes to apply,
 // an SDK call that does it, or, when neither exists, the RDS or SQL
@@ -151,7 +192,10 @@ type Finding struct {
 	Severity Severity
 	Category Category
 	// Resource is what the finding is about: "cluster/ID",
-	// "instance/ID", "slot/NAME", "extension/NAME", "database/NAME".
+	// "instance/ID", "slot/NAME", "extension/NAME", "database/NAME",
+	// "role/NAME", "role/NAME@database/NAME", "subscription/NAME",
+	// "table/SCHEMA.NAME", "pglogical-subscription/NAME",
+	// "db-parameter-group/NAME".
 	Resource string
 	// Evidence is what was observed, with the values read.
 	Evidence string
@@ -186,12 +230,14 @@ const DefaultMasterUsername = "postgres"
 // finds, most urgent first (then by ID and resource). An empty slice means
 // every check passed.
 //
-// On the wire it calls only DescribeDBClusters and DescribeDBInstances,
-// and runs its SQL on the writer, in the Cluster's database, inside one
-// READ ONLY transaction: it changes nothing. The
+// On the wire it calls only DescribeDBClusters, DescribeDBInstances and
+// DescribeCertificates, and, when an instance has a custom DB parameter
+// group, DescribeDBClusterParameters and DescribeDBParameters with Source
+// user; it runs its SQL on the writer, in the Cluster's database, inside
+// one READ ONLY transaction: it changes nothing. The
 // SQL-side checks see what the writer sees: its client sessions, the
-// cluster's replication slots, and the extensions of the Cluster's
-// database. A connection lost to a reboot or failover is retried on the
+// cluster's replication slots and roles, and the extensions,
+// publications and subscriptions of the Cluster's database. A connection lost to a reboot or failover is retried on the
 // writer, until ctx ends.
 func (c *Cluster) Advise(ctx context.Context, opts *AdviseOptions) ([]Finding, error) {
 	if opts == nil {
@@ -201,8 +247,16 @@ func (c *Cluster) Advise(ctx context.Context, opts *AdviseOptions) ([]Finding, e
 	if err != nil {
 		return nil, fmt.Errorf("aurora: advise: %w", err)
 	}
+	cat, err := c.Certs().Catalog(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("aurora: advise: %w", err)
+	}
 	a := &advice{d: d, opts: opts}
 	a.controlPlane()
+	a.caExpiry(cat, time.Now())
+	if err := a.groupOverrides(ctx, c); err != nil {
+		return nil, fmt.Errorf("aurora: advise: %w", err)
+	}
 
 	cp := len(a.found)
 	err = c.onWriter(ctx, func(tx pgx.Tx) error {
@@ -219,6 +273,10 @@ func (c *Cluster) Advise(ctx context.Context, opts *AdviseOptions) ([]Finding, e
 			{"replication slots", a.inactiveSlots},
 			{"pgAudit", a.pgAudit},
 			{"extension updates", a.extensionUpdates},
+			{"IAM authentication", a.iamMembers},
+			{"subscriptions", a.subscriptionsDown},
+			{"pglogical subscriptions", a.pglogicalSubscriptions},
+			{"publications", a.publicationIdentity},
 		} {
 			if err := check.run(ctx, tx); err != nil {
 				return fmt.Errorf("checking %s: %w", check.name, err)
@@ -572,6 +630,15 @@ func (a *advice) pgAudit(ctx context.Context, tx pgx.Tx) error {
 	}
 	if !st.Preloaded {
 		return nil
+	}
+	if err := a.pgAuditExclusions(ctx, tx); err != nil {
+		return err
+	}
+	if err := a.pgAuditBypass(ctx, tx); err != nil {
+		return err
+	}
+	if err := a.pgAuditHeavy(ctx, tx); err != nil {
+		return err
 	}
 	var setting, source string
 	err = tx.QueryRow(ctx, "SELECT setting, source FROM pg_catalog.pg_settings WHERE name = $1", pgaudit.SettingLog).Scan(&setting, &source)

@@ -16,7 +16,9 @@ import (
 
 	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
+	"github.com/pgaurora/pgaurora/aurora/auroratest"
 	"github.com/pgaurora/pgaurora/params"
+	"github.com/pgaurora/pgaurora/pglogical"
 )
 
 // cleanUnavoidable lists the findings a well-configured cluster still
@@ -24,7 +26,8 @@ import (
 // there.
 var cleanUnavoidable []string
 
-// advise runs Advise and checks that it sent only Describe calls.
+// advise runs Advise and checks that it sent only the Describe calls it
+// documents.
 func advise(t *testing.T, c *aurora.Cluster, rec *apiRecorder, opts *aurora.AdviseOptions) []aurora.Finding {
 	t.Helper()
 	rec.take()
@@ -37,7 +40,8 @@ func advise(t *testing.T, c *aurora.Cluster, rec *apiRecorder, opts *aurora.Advi
 		t.Fatal("Advise sent no RDS call: the recorder is not in the path")
 	}
 	for _, a := range acts {
-		if a != "DescribeDBClusters" && a != "DescribeDBInstances" {
+		if !slices.Contains([]string{"DescribeDBClusters", "DescribeDBInstances", "DescribeCertificates",
+			"DescribeDBClusterParameters", "DescribeDBParameters"}, a) {
 			t.Errorf("Advise sent %s; it may only describe", a)
 		}
 	}
@@ -106,6 +110,14 @@ func waitDescribed(t *testing.T, c *aurora.Cluster, what string, ready func(*aur
 			return d
 		}
 		if time.Now().After(deadline) {
+			if d != nil {
+				for _, in := range d.Readers {
+					t.Logf("%s: %s, cluster group %s, instance group %s", in.ID, in.Status, in.ClusterParameterGroupStatus, in.ParameterApplyStatus)
+				}
+				if w := d.Writer; w != nil {
+					t.Logf("%s: %s, cluster group %s, instance group %s", w.ID, w.Status, w.ClusterParameterGroupStatus, w.ParameterApplyStatus)
+				}
+			}
 			t.Fatalf("waiting for %s: last %+v, %v", what, d, err)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -253,6 +265,25 @@ func TestAdviseProvoked(t *testing.T) {
 	wantFindings(t, fs, append(base, aurora.CheckAutoMinorUpgrade)...)
 	wantEvidence(t, finding(t, fs, aurora.CheckAutoMinorUpgrade, "instance/"+writer), "AutoMinorVersionUpgrade=true")
 
+	// IAM authentication on, with nobody in rds_iam; then a member.
+	api := rds.NewFromConfig(emu.AWSConfig())
+	if _, err := api.ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{DBClusterIdentifier: aws.String(adviseClusterID),
+		EnableIAMDatabaseAuthentication: aws.Bool(true), ApplyImmediately: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	waitDescribed(t, c, "IAM authentication", func(d *aurora.Description) bool {
+		return d.IAMDatabaseAuthentication && d.Status == pgaurora.StatusAvailable
+	})
+	fs = advise(t, c, rec, nil)
+	wantFindings(t, fs, append(base, aurora.CheckIAMAuthNoMembers)...)
+	wantEvidence(t, finding(t, fs, aurora.CheckIAMAuthNoMembers, cluster), "IAMDatabaseAuthenticationEnabled=true", "rds_iam")
+	for _, q := range []string{"CREATE ROLE adv_iam_group NOLOGIN IN ROLE rds_iam", "CREATE ROLE adv_iam LOGIN IN ROLE adv_iam_group"} {
+		if _, err := c.SQL().Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	wantFindings(t, advise(t, c, rec, nil), base...)
+
 	// SQL-side provocations: a forgotten slot holding WAL, an old
 	// extension, a client without TLS; and parameter changes waiting for
 	// a reboot (pgAudit's preload among them).
@@ -268,6 +299,12 @@ func TestAdviseProvoked(t *testing.T) {
 		"SELECT pg_create_physical_replication_slot('adv_forgotten', true)",
 		"CREATE TABLE adv_wal AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 20000) g",
 		"CREATE EXTENSION pg_trgm VERSION '1.5'",
+		"CREATE TABLE adv_nokey (v int)",
+		"CREATE TABLE adv_keyed (id int PRIMARY KEY)",
+		"CREATE PUBLICATION adv_pub FOR TABLE adv_nokey, adv_keyed",
+		"CREATE PUBLICATION adv_inserts FOR TABLE adv_nokey WITH (publish = 'insert')",
+		"CREATE PUBLICATION adv_deletes FOR TABLE adv_nokey WITH (publish = 'delete')",
+		"CREATE SUBSCRIPTION adv_sub CONNECTION 'host=127.0.0.1 port=1 dbname=nowhere' PUBLICATION adv_pub WITH (connect = false)",
 	} {
 		if _, err := plain.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -283,7 +320,8 @@ func TestAdviseProvoked(t *testing.T) {
 	}
 	waitDescribed(t, c, "pending-reboot", func(d *aurora.Description) bool { return d.Writer != nil && d.Writer.PendingReboot() })
 	fs = advise(t, c, rec, nil)
-	wantFindings(t, fs, append(base, aurora.CheckInactiveSlot, aurora.CheckExtensionUpdate, aurora.CheckClientsWithoutTLS, aurora.CheckPendingReboot)...)
+	wantFindings(t, fs, append(base, aurora.CheckInactiveSlot, aurora.CheckExtensionUpdate, aurora.CheckClientsWithoutTLS, aurora.CheckPendingReboot,
+		aurora.CheckPublicationNoReplicaIdentity, aurora.CheckSubscriptionDown)...)
 	slot := finding(t, fs, aurora.CheckInactiveSlot, "slot/adv_forgotten")
 	if slot.Slot == nil || slot.Slot.RetainedBytes < 1<<20 {
 		t.Fatalf("slot evidence %+v: want at least 1 MiB retained", slot.Slot)
@@ -292,6 +330,16 @@ func TestAdviseProvoked(t *testing.T) {
 	wantEvidence(t, finding(t, fs, aurora.CheckExtensionUpdate, "extension/pg_trgm"), "pg_trgm 1.5 is installed; the engine ships 1.6", "1.5--1.6")
 	wantEvidence(t, finding(t, fs, aurora.CheckClientsWithoutTLS, "instance/"+writer), "1 client session(s)", "as postgres to postgres from 127.0.0.1")
 	wantEvidence(t, finding(t, fs, aurora.CheckPendingReboot, "instance/"+writer), "pending-reboot", "DB cluster parameter group advise-params")
+	wantEvidence(t, finding(t, fs, aurora.CheckPublicationNoReplicaIdentity, "table/public.adv_nokey"), "publication adv_deletes, adv_pub publishes", "adv_nokey")
+	wantEvidence(t, finding(t, fs, aurora.CheckSubscriptionDown, "subscription/adv_sub"), "adv_sub (publications adv_pub) is disabled")
+	for _, q := range []string{
+		"ALTER SUBSCRIPTION adv_sub SET (slot_name = NONE)", "DROP SUBSCRIPTION adv_sub",
+		"ALTER TABLE adv_nokey REPLICA IDENTITY FULL",
+	} {
+		if _, err := plain.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
 	plain.Close(ctx)
 	if _, err := c.SQL().Exec(ctx, "SELECT pg_drop_replication_slot('adv_forgotten')"); err != nil {
 		t.Fatal(err)
@@ -320,6 +368,69 @@ func TestAdviseProvoked(t *testing.T) {
 	waitSetting(t, c, "pgaudit.log", "ddl")
 	wantFindings(t, advise(t, c, rec, nil), base...)
 
+	// Audit exclusions, roles that may change their own auditing, and
+	// heavy settings.
+	for _, q := range []string{
+		"CREATE ROLE adv_excluded LOGIN",
+		"ALTER ROLE adv_excluded SET pgaudit.log = 'none'",
+		"ALTER ROLE adv_excluded IN DATABASE postgres SET pgaudit.log = 'none'",
+		"CREATE DATABASE adv_unaudited",
+		"ALTER DATABASE adv_unaudited SET pgaudit.log = 'none'",
+		"ALTER ROLE adv_iam SET pgaudit.log = 'ddl'", // audited: not an exclusion
+		"CREATE ROLE adv_admin LOGIN IN ROLE rds_superuser",
+		"CREATE ROLE adv_setter LOGIN",
+		"GRANT SET ON PARAMETER pgaudit.log TO adv_setter",
+	} {
+		if _, err := c.SQL().Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := c.Params().Modify(ctx, params.ClusterGroup, "advise-params", params.Change{Name: "pgaudit.log_parameter", Value: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	waitSetting(t, c, "pgaudit.log_parameter", "on")
+	fs = advise(t, c, rec, nil)
+	wantFindings(t, fs, append(base, aurora.CheckPgAuditExcluded, aurora.CheckPgAuditExcluded, aurora.CheckPgAuditExcluded,
+		aurora.CheckPgAuditBypass, aurora.CheckPgAuditBypass, aurora.CheckPgAuditHeavy)...)
+	wantEvidence(t, finding(t, fs, aurora.CheckPgAuditExcluded, "role/adv_excluded"), "pgaudit.log=none", "adv_excluded")
+	wantEvidence(t, finding(t, fs, aurora.CheckPgAuditExcluded, "role/adv_excluded@database/postgres"), "pgaudit.log=none")
+	wantEvidence(t, finding(t, fs, aurora.CheckPgAuditExcluded, "database/adv_unaudited"), "pgaudit.log=none", "adv_unaudited")
+	wantEvidence(t, finding(t, fs, aurora.CheckPgAuditBypass, "role/adv_admin"), "member of rds_superuser")
+	wantEvidence(t, finding(t, fs, aurora.CheckPgAuditBypass, "role/adv_setter"), "holds SET on pgaudit.log")
+	heavy := finding(t, fs, aurora.CheckPgAuditHeavy, cluster)
+	wantEvidence(t, heavy, "pgaudit.log_parameter=on")
+	if want := []params.Change{{Name: "pgaudit.log_parameter", Value: "0"}}; !cmp.Equal(heavy.Fix.Changes, want) {
+		t.Errorf("heavy fix %+v, want changes %v", heavy.Fix, want)
+	}
+	for _, q := range []string{
+		"DROP ROLE adv_excluded", "DROP DATABASE adv_unaudited", "DROP ROLE adv_admin",
+		"REVOKE SET ON PARAMETER pgaudit.log FROM adv_setter", "DROP ROLE adv_setter",
+	} {
+		if _, err := c.SQL().Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := c.Params().Modify(ctx, params.ClusterGroup, "advise-params", params.Change{Name: "pgaudit.log", Value: "all"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Params().Reset(ctx, params.ClusterGroup, "advise-params", "pgaudit.log_parameter"); err != nil {
+		t.Fatal(err)
+	}
+	waitSetting(t, c, "pgaudit.log", "all")
+	waitSetting(t, c, "pgaudit.log_parameter", "off")
+	fs = advise(t, c, rec, nil)
+	wantFindings(t, fs, append(base, aurora.CheckPgAuditHeavy)...)
+	heavy = finding(t, fs, aurora.CheckPgAuditHeavy, cluster)
+	wantEvidence(t, heavy, "pgaudit.log=all")
+	if len(heavy.Fix.Changes) != 0 || !strings.Contains(heavy.Fix.Action, "narrow pgaudit.log") {
+		t.Errorf("heavy fix %+v", heavy.Fix)
+	}
+	if err := c.Params().Modify(ctx, params.ClusterGroup, "advise-params", params.Change{Name: "pgaudit.log", Value: "ddl"}); err != nil {
+		t.Fatal(err)
+	}
+	waitSetting(t, c, "pgaudit.log", "ddl")
+	wantFindings(t, advise(t, c, rec, nil), base...)
+
 	// Preload removed: installed, not preloaded.
 	if err := c.Params().Reset(ctx, params.ClusterGroup, "advise-params", "shared_preload_libraries"); err != nil {
 		t.Fatal(err)
@@ -339,23 +450,48 @@ func TestAdviseProvoked(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A burstable, public reader: smaller than the writer, and the
-	// failover target.
-	api := rds.NewFromConfig(emu.AWSConfig())
+	// A burstable, public reader on a CA that expires in 30 days, with a
+	// DB parameter group that overrides one cluster setting (and repeats
+	// another in other words): smaller than the writer, and the failover
+	// target.
 	reader := adviseClusterID + "-small"
+	if err := c.Params().Modify(ctx, params.ClusterGroup, "advise-params",
+		params.Change{Name: "log_min_duration_statement", Value: "1000"}, params.Change{Name: "pgaudit.log_level", Value: "notice"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.CreateDBParameterGroup(ctx, &rds.CreateDBParameterGroupInput{DBParameterGroupName: aws.String("advise-small-params"),
+		DBParameterGroupFamily: aws.String("aurora-postgresql15"), Description: aws.String("overrides the cluster")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Params().Modify(ctx, params.InstanceGroup, "advise-small-params",
+		params.Change{Name: "log_min_duration_statement", Value: "5000"}, params.Change{Name: "pgaudit.log_level", Value: "NOTICE"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := api.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
 		DBInstanceIdentifier: aws.String(reader), DBClusterIdentifier: aws.String(adviseClusterID),
 		DBInstanceClass: aws.String("db.t4g.medium"), Engine: aws.String("aurora-postgresql"),
-		PubliclyAccessible: aws.Bool(true), AutoMinorVersionUpgrade: aws.Bool(false)}); err != nil {
+		PubliclyAccessible: aws.Bool(true), AutoMinorVersionUpgrade: aws.Bool(false),
+		CACertificateIdentifier: aws.String("rds-ca-2019"), DBParameterGroupName: aws.String("advise-small-params")}); err != nil {
 		t.Fatal(err)
 	}
 	waitDescribed(t, c, "the reader", allAvailable(2))
 	fs = advise(t, c, rec, nil)
 	wantFindings(t, fs, aurora.CheckStorageNotEncrypted, aurora.CheckDeletionProtectionOff, aurora.CheckDefaultMasterUsername,
-		aurora.CheckForceSSLOff, aurora.CheckBurstableClass, aurora.CheckPubliclyAccessible, aurora.CheckFailoverTargetSmaller)
+		aurora.CheckForceSSLOff, aurora.CheckBurstableClass, aurora.CheckPubliclyAccessible, aurora.CheckFailoverTargetSmaller,
+		aurora.CheckCAExpiring, aurora.CheckInstanceGroupOverride)
 	wantEvidence(t, finding(t, fs, aurora.CheckBurstableClass, "instance/"+reader), "db.t4g.medium", "reader")
 	wantEvidence(t, finding(t, fs, aurora.CheckPubliclyAccessible, "instance/"+reader), "PubliclyAccessible=true")
 	wantEvidence(t, finding(t, fs, aurora.CheckFailoverTargetSmaller, "instance/"+reader), "db.t4g.medium", writer, "db.r6g.large")
+	ov := finding(t, fs, aurora.CheckInstanceGroupOverride, "db-parameter-group/advise-small-params")
+	wantEvidence(t, ov, "of "+reader+" overrides DB cluster parameter group advise-params: log_min_duration_statement=5000 (cluster group: 1000)")
+	if strings.Contains(ov.Evidence, "log_level") || ov.Fix.Workflow != `Cluster.Params().Reset(ctx, params.InstanceGroup, "advise-small-params", "log_min_duration_statement")` {
+		t.Errorf("override finding %+v", ov)
+	}
+	ca := finding(t, fs, aurora.CheckCAExpiring, "instance/"+reader)
+	wantEvidence(t, ca, "CA rds-ca-2019", "expires on", "in 29 days")
+	if ca.Severity != aurora.SeverityWarning || ca.Fix.Workflow != `Cluster.RotateCA(ctx, "rds-ca-rsa2048-g1", trust, nil)` {
+		t.Errorf("CA finding %+v", ca)
+	}
 }
 
 // waitSetting polls the writer until a setting has a value.
@@ -372,5 +508,91 @@ func waitSetting(t *testing.T, c *aurora.Cluster, name, want string) {
 			t.Fatalf("%s = %q (%v), want %q", name, v, err, want)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestAdvisePgLogicalSubscription: a replicating pglogical subscription
+// has no finding; disabled, it has CheckPgLogicalSubscriptionDown.
+func TestAdvisePgLogicalSubscription(t *testing.T) {
+	e := auroratest.NewT(t,
+		auroratest.WithCluster("advpgl-prov", auroratest.ClusterConfig{Instances: 1}),
+		auroratest.WithCluster("advpgl-sub", auroratest.ClusterConfig{Instances: 1}),
+		auroratest.WithTransitionDelay(50*time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	// One recorder for both clusters, its base set before either uses it.
+	rec := &apiRecorder{base: e.AWSConfig().HTTPClient}
+	if rec.base == nil {
+		rec.base = http.DefaultClient
+	}
+	open := func(id string) *aurora.Cluster {
+		cfg := e.AWSConfig()
+		cfg.HTTPClient = rec
+		c, err := aurora.New(id, aurora.WithAWSConfig(cfg),
+			aurora.WithCredentials(aurora.StaticPassword("postgres", e.MasterPassword(id))),
+			aurora.WithCABundle(e.CABundlePEM()), aurora.WithWait(fastWait))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		return c
+	}
+	prov, sub := open("advpgl-prov"), open("advpgl-sub")
+	schemas := []string{"public"}
+	for _, run := range []struct {
+		c    *aurora.Cluster
+		opts *aurora.PgLogicalOptions
+	}{
+		{prov, &aurora.PgLogicalOptions{NodeName: "provider",
+			NodeRole: &pglogical.NodeRoleSpec{Name: "pgl_node", Password: "Prov-node-pw-1", Provider: true, Schemas: schemas}}},
+		{sub, &aurora.PgLogicalOptions{NodeName: "subscriber",
+			NodeRole: &pglogical.NodeRoleSpec{Name: "pgl_node", Password: "Sub-node-pw-2", Subscriber: true, Schemas: schemas}}},
+	} {
+		if _, err := run.c.EnablePgLogical(ctx, run.opts); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := run.c.SQL().Exec(ctx, "CREATE TABLE public.orders (id int PRIMARY KEY)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The emulator's rds_replication is a plain role: give the attribute
+	// membership stands for on Aurora (as TestPgLogicalNodeRoles does).
+	if _, err := prov.SQL().Exec(ctx, "ALTER ROLE pgl_node REPLICATION"); err != nil {
+		t.Fatal(err)
+	}
+	node, err := prov.PgLogical().LocalNode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prov.PgLogical().AddAllTables(ctx, pglogical.DefaultSet, schemas, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sub.PgLogical().CreateSubscription(ctx, pglogical.SubscriptionSpec{
+		Name: "orders_sub", Provider: node.Interfaces[0].DSN, ReplicationSets: []string{pglogical.DefaultSet}, SynchronizeData: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.PgLogical().WaitForSync(ctx, "orders_sub", nil); err != nil {
+		t.Fatal(err)
+	}
+	hasDown := func(fs []aurora.Finding) bool {
+		return slices.ContainsFunc(fs, func(f aurora.Finding) bool { return f.ID == aurora.CheckPgLogicalSubscriptionDown })
+	}
+	if fs := advise(t, sub, rec, nil); hasDown(fs) {
+		t.Fatalf("a replicating subscription is reported: %v", fs)
+	}
+
+	if err := sub.PgLogical().DisableSubscription(ctx, "orders_sub", true); err != nil {
+		t.Fatal(err)
+	}
+	fs := advise(t, sub, rec, nil)
+	f := finding(t, fs, aurora.CheckPgLogicalSubscriptionDown, "pglogical-subscription/orders_sub")
+	wantEvidence(t, f, "pglogical subscription orders_sub from node provider", "status disabled", "cause subscription-disabled")
+	if !strings.Contains(f.Fix.Workflow, `pglogical.Repair(ctx, provider, Cluster.PgLogical(), "orders_sub", nil)`) {
+		t.Errorf("fix %+v", f.Fix)
+	}
+	// The provider, which has no subscription, has no such finding.
+	if hasDown(advise(t, prov, rec, nil)) {
+		t.Error("the provider has a pglogical subscription finding")
 	}
 }

@@ -112,11 +112,16 @@
 // # Advisor, drift and fleets
 //
 // Advise checks a cluster against AWS's guidance (instance classes,
-// readers, encryption, deletion protection, public access, TLS, the
-// master user name, replication slots, pgAudit, pending reboots,
-// extension updates, automatic minor upgrades before a migration) and
-// returns Findings with a stable ID, a severity, a category, the
-// evidence, why, and the Fix as data. It only describes and reads.
+// readers, encryption, deletion protection, public access, TLS, CAs
+// expiring within 90 days, IAM authentication without rds_iam members,
+// the master user name, replication slots, logical and pglogical
+// subscriptions that are down, published tables without a replica
+// identity, pgAudit's installation, exclusions, roles that can change
+// their own auditing and heavy settings, pending reboots, instance
+// parameter groups that override the cluster's, extension updates,
+// automatic minor upgrades before a migration) and returns Findings with
+// a stable ID, a severity, a category, the evidence, why, and the Fix as
+// data. It only describes and reads.
 //
 // CheckDrift compares the cluster's DB cluster parameter group, and the
 // custom DB parameter groups of its instances, with a specification (a

@@ -1,0 +1,409 @@
+package aurora
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgaurora/pgaurora/internal/guc"
+	"github.com/pgaurora/pgaurora/logical"
+	"github.com/pgaurora/pgaurora/params"
+	"github.com/pgaurora/pgaurora/pgaudit"
+	"github.com/pgaurora/pgaurora/pglogical"
+	"github.com/pgaurora/pgaurora/sslcert"
+)
+
+// caExpiry reports the instances whose CA expires within CAExpiryWindow
+// of now, per the catalog. A CA the catalog does not list, or lists
+// without a validity, is not judged.
+func (a *advice) caExpiry(cat *sslcert.Catalog, now time.Time) {
+	target := cat.DefaultForNewLaunches()
+	if ca, ok := cat.Lookup(target); !ok || ca.ValidTill.IsZero() || ca.ValidTill.Before(now.Add(CAExpiryWindow)) {
+		target = "" // no safe default to propose
+	}
+	for _, in := range a.instances() {
+		in := in
+		ca, ok := cat.Lookup(in.CACertificate)
+		if !ok || ca.ValidTill.IsZero() || !ca.ValidTill.Before(now.Add(CAExpiryWindow)) {
+			continue
+		}
+		sev, state := SeverityWarning, fmt.Sprintf("expires on %s, in %d days", ca.ValidTill.UTC().Format(time.DateOnly), int(ca.ValidTill.Sub(now).Hours()/24))
+		if ca.ExpiredAt(now) {
+			sev, state = SeverityCritical, "expired on "+ca.ValidTill.UTC().Format(time.DateOnly)
+		}
+		fix := Fix{Action: "rotate the instance to a CA valid for longer (Cluster.RotateCA with one of " + strings.Join(cat.IDs(), ", ") + ")"}
+		if target != "" {
+			fix = Fix{Workflow: fmt.Sprintf("Cluster.RotateCA(ctx, %q, trust, nil)", target)}
+		}
+		a.add(Finding{ID: CheckCAExpiring, Severity: sev, Category: CategorySecurity,
+			Resource: "instance/" + in.ID, Instance: &in,
+			Evidence: fmt.Sprintf("%s's server certificate comes from CA %s, which %s", in.ID, ca.ID, state),
+			Why:      "AWS says to move instances to a new CA before their CA expires, because clients that verify the server certificate cannot connect once it has.",
+			Fix:      fix})
+	}
+}
+
+// iamMembersSQL reads whether rds_iam ($1) exists and how many roles that
+// can log in are members of it, directly or through other roles (as
+// pg_hba.conf's "+rds_iam" counts them).
+const iamMembersSQL = `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1), (
+	WITH RECURSIVE m(oid) AS (
+		SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = $1
+		UNION
+		SELECT a.member FROM pg_catalog.pg_auth_members a JOIN m ON a.roleid = m.oid)
+	SELECT count(*) FROM m JOIN pg_catalog.pg_roles r ON r.oid = m.oid WHERE r.rolcanlogin AND r.rolname <> $1)`
+
+// iamMembers reports IAM database authentication enabled with no login
+// role in rds_iam. Whether members still have passwords is not checked:
+// on Aurora pg_authid, where passwords are, is readable only by rdsadmin.
+func (a *advice) iamMembers(ctx context.Context, tx pgx.Tx) error {
+	if !a.d.IAMDatabaseAuthentication {
+		return nil
+	}
+	var exists bool
+	var members int
+	if err := tx.QueryRow(ctx, iamMembersSQL, RDSIAMRole).Scan(&exists, &members); err != nil {
+		return err
+	}
+	if !exists || members > 0 {
+		return nil
+	}
+	a.add(Finding{ID: CheckIAMAuthNoMembers, Severity: SeverityInfo, Category: CategorySecurity,
+		Resource: a.clusterResource(),
+		Evidence: "IAMDatabaseAuthenticationEnabled=true, and no role that can log in is a member of rds_iam",
+		Why:      "AWS's IAM database authentication applies only to roles granted rds_iam; enabled with none, it authenticates nobody and leaves every login on passwords.",
+		Fix:      Fix{Workflow: "Cluster.EnableIAMAuth(ctx, roles, nil)", Action: "or ModifyDBCluster with EnableIAMDatabaseAuthentication=false"}})
+	return nil
+}
+
+// pgAuditExclusions reports the scopes with pgaudit.log = none stored
+// for them.
+func (a *advice) pgAuditExclusions(ctx context.Context, tx pgx.Tx) error {
+	overrides, err := pgaudit.New(tx).Overrides(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range overrides {
+		if !strings.EqualFold(o.Name, pgaudit.SettingLog) {
+			continue
+		}
+		if cl, err := pgaudit.ParseClasses(o.Value); err != nil || cl != 0 {
+			continue
+		}
+		var res string
+		switch {
+		case o.Role != "" && o.Database != "":
+			res = "role/" + o.Role + "@database/" + o.Database
+		case o.Role != "":
+			res = "role/" + o.Role
+		case o.Database != "":
+			res = "database/" + o.Database
+		default:
+			res = a.clusterResource()
+		}
+		a.add(Finding{ID: CheckPgAuditExcluded, Severity: SeverityWarning, Category: CategoryAudit,
+			Resource: res,
+			Evidence: fmt.Sprintf("pgaudit.log=%s is stored for %s, so its sessions are not audited", o.Value, o.Scope),
+			Why:      "AWS documents excluding a role or database from auditing with pgaudit.log = none, which leaves everything its sessions do out of the audit log, so each exclusion should be one the audit policy means.",
+			Fix:      Fix{Workflow: fmt.Sprintf("Cluster.Audit().ResetOverrides(ctx, pgaudit.Scope{Role: %q, Database: %q}, %q)", o.Role, o.Database, pgaudit.SettingLog)}})
+	}
+	return nil
+}
+
+// rdsManagedRoles are the login roles RDS itself runs as on Aurora, which
+// the checks of roles leave out.
+var rdsManagedRoles = []string{"rdsadmin", "rdstopmgr", "rdsrepladmin"}
+
+// pgAuditBypass reports the login roles, besides the master user and
+// RDS's own, that may SET pgAudit's settings in their sessions.
+func (a *advice) pgAuditBypass(ctx context.Context, tx pgx.Tx) error {
+	var version int
+	if err := tx.QueryRow(ctx, "SELECT pg_catalog.current_setting('server_version_num')::int").Scan(&version); err != nil {
+		return err
+	}
+	args := []any{append([]string{a.d.MasterUsername}, rdsManagedRoles...)}
+	setPriv := "false" // GRANT SET ON PARAMETER is PostgreSQL 15+
+	if version >= 150000 {
+		setPriv = "pg_catalog.has_parameter_privilege(r.oid, $2, 'SET')"
+		args = append(args, pgaudit.SettingLog)
+	}
+	rows, err := tx.Query(ctx, `WITH RECURSIVE su(oid) AS (
+		SELECT oid FROM pg_catalog.pg_roles WHERE rolname = 'rds_superuser'
+		UNION
+		SELECT a.member FROM pg_catalog.pg_auth_members a JOIN su ON a.roleid = su.oid)
+	SELECT r.rolname::text, r.rolsuper, r.oid IN (SELECT oid FROM su), `+setPriv+`
+	FROM pg_catalog.pg_roles r
+	WHERE r.rolcanlogin AND NOT r.rolname = ANY($1)
+	ORDER BY 1`, args...)
+	if err != nil {
+		return err
+	}
+	type role struct {
+		name              string
+		super, rdsSU, set bool
+	}
+	roles, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (role, error) {
+		var x role
+		return x, r.Scan(&x.name, &x.super, &x.rdsSU, &x.set)
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range roles {
+		var how []string
+		var fix []string
+		switch {
+		case r.super:
+			how = append(how, "is a superuser")
+			fix = append(fix, "ALTER ROLE ... NOSUPERUSER")
+		case r.rdsSU:
+			how = append(how, "is a member of rds_superuser")
+			fix = append(fix, "REVOKE rds_superuser FROM the role (or the role that passes it on)")
+		}
+		if r.set && !r.super && !r.rdsSU {
+			how = append(how, "holds SET on pgaudit.log")
+			fix = append(fix, "REVOKE SET ON PARAMETER pgaudit.log FROM the role")
+		}
+		if len(how) == 0 {
+			continue
+		}
+		a.add(Finding{ID: CheckPgAuditBypass, Severity: SeverityWarning, Category: CategoryAudit,
+			Resource: "role/" + r.name,
+			Evidence: fmt.Sprintf("role %s can log in and %s, so it can SET pgaudit.log = none in its own sessions", r.name, strings.Join(how, " and ")),
+			Why:      "AWS warns that session-level settings override the audit configuration, so a role allowed to SET pgAudit's settings can stop auditing itself.",
+			Fix:      Fix{Action: strings.Join(fix, "; ") + "; give administrators separate, audited roles"}})
+	}
+	return nil
+}
+
+// pgAuditHeavy reports pgaudit.log all, log_relation on and log_parameter
+// on at the server. Values a role or database setting overrides in this
+// session are not the server's and are not judged.
+func (a *advice) pgAuditHeavy(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, `SELECT name, setting FROM pg_catalog.pg_settings
+		WHERE name = ANY($1) AND source IN ('default', 'configuration file') ORDER BY name`,
+		[]string{pgaudit.SettingLog, pgaudit.SettingLogParameter, pgaudit.SettingLogRelation})
+	if err != nil {
+		return err
+	}
+	type setting struct{ name, value string }
+	set, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (setting, error) {
+		var x setting
+		return x, r.Scan(&x.name, &x.value)
+	})
+	if err != nil {
+		return err
+	}
+	var heavy []string
+	var changes []params.Change
+	action := ""
+	for _, s := range set {
+		switch s.name {
+		case pgaudit.SettingLog:
+			if cl, err := pgaudit.ParseClasses(s.value); err == nil && cl&pgaudit.All == pgaudit.All {
+				heavy = append(heavy, s.name+"="+s.value)
+				action = "narrow pgaudit.log to the classes the audit policy needs (for example ddl,role,write)"
+			}
+		default:
+			if on, ok := guc.ParseBool(s.value); ok && on {
+				heavy = append(heavy, s.name+"="+s.value)
+				changes = append(changes, params.Change{Name: s.name, Value: "0"})
+			}
+		}
+	}
+	if len(heavy) == 0 {
+		return nil
+	}
+	var retention *string
+	if err := tx.QueryRow(ctx, "SELECT pg_catalog.current_setting('rds.log_retention_period', true)").Scan(&retention); err != nil {
+		return err
+	}
+	ev := "pgAudit logs heavily at the server: " + strings.Join(heavy, ", ")
+	if retention != nil && *retention != "" {
+		ev += fmt.Sprintf("; rds.log_retention_period=%s minutes", *retention)
+	}
+	var fix Fix
+	if len(changes) > 0 {
+		fix = a.clusterGroupFix(changes...)
+	}
+	if action != "" {
+		fix.Action = strings.TrimPrefix(fix.Action+"; "+action, "; ")
+	}
+	a.add(Finding{ID: CheckPgAuditHeavy, Severity: SeverityInfo, Category: CategoryAudit,
+		Resource: a.clusterResource(), Evidence: ev,
+		Why: "AWS warns that pgaudit.log all, log_relation and log_parameter multiply the volume of the logs, which costs storage and performance, so they need log retention (rds.log_retention_period, log exports) sized for it.",
+		Fix: fix})
+	return nil
+}
+
+// subscriptionsDown reports the subscriptions of the Cluster's database
+// that are disabled, have no apply worker, or have recorded errors.
+func (a *advice) subscriptionsDown(ctx context.Context, tx pgx.Tx) error {
+	subs, err := logical.New(tx).Subscriptions(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range subs {
+		var why []string
+		switch {
+		case !s.Enabled:
+			why = append(why, "is disabled")
+		case s.WorkerPID == 0:
+			why = append(why, "is enabled but no apply worker runs")
+		}
+		if s.ApplyErrors > 0 || s.SyncErrors > 0 {
+			why = append(why, fmt.Sprintf("recorded %d apply and %d table sync error(s) since its statistics were reset", s.ApplyErrors, s.SyncErrors))
+		}
+		if len(why) == 0 {
+			continue
+		}
+		a.add(Finding{ID: CheckSubscriptionDown, Severity: SeverityWarning, Category: CategoryReplication,
+			Resource: "subscription/" + s.Name,
+			Evidence: fmt.Sprintf("subscription %s (publications %s) %s", s.Name, strings.Join(s.Publications, ", "), strings.Join(why, " and ")),
+			Why:      "A logical subscription that stops applying falls behind while its slot on the publisher keeps WAL, which AWS warns fills storage, so it must be fixed or dropped.",
+			Fix:      Fix{Action: "read the subscriber's log for the apply worker's error, fix it, then ALTER SUBSCRIPTION ... ENABLE (logical.Client.EnableSubscription) and SELECT pg_stat_reset_subscription_stats(oid); or drop the subscription"}})
+	}
+	return nil
+}
+
+// publicationIdentity reports the published tables without a replica
+// identity, per the logical package's readiness check.
+func (a *advice) publicationIdentity(ctx context.Context, tx pgx.Tx) error {
+	lc := logical.New(tx)
+	pubs, err := lc.Publications(ctx)
+	if err != nil {
+		return err
+	}
+	// One finding per table, naming every publication that needs it.
+	type table struct {
+		f    logical.Finding
+		pubs []string
+	}
+	var order []string
+	tables := map[string]*table{}
+	for _, p := range pubs {
+		r, err := lc.CheckReadiness(ctx, logical.ReadinessInput{Publication: p.Name})
+		if err != nil {
+			return err
+		}
+		for _, f := range r.Findings {
+			if f.Kind != logical.FindingNoReplicaIdentity || f.Severity != logical.SeverityError {
+				continue
+			}
+			key := f.Table.String()
+			if tables[key] == nil {
+				tables[key] = &table{f: f}
+				order = append(order, key)
+			}
+			tables[key].pubs = append(tables[key].pubs, p.Name)
+		}
+	}
+	for _, key := range order {
+		t := tables[key]
+		a.add(Finding{ID: CheckPublicationNoReplicaIdentity, Severity: SeverityCritical, Category: CategoryReplication,
+			Resource: "table/" + key,
+			Evidence: fmt.Sprintf("publication %s publishes updates or deletes of %s: %s", strings.Join(t.pubs, ", "), key, t.f.Message),
+			Why:      "PostgreSQL's logical replication needs a replica identity (a primary key, a unique index, or FULL) on every table whose UPDATE and DELETE a publication publishes, and refuses those statements on a table without one.",
+			Fix:      Fix{Action: t.f.Fix}})
+	}
+	return nil
+}
+
+// groupOverrides reports the custom DB parameter groups of the instances
+// that set a parameter the cluster's DB cluster parameter group also sets,
+// to a value the engine does not count as equal (params.EquivalentValues):
+// for their instances, the instance group's value wins. It reads the
+// groups' own values (DescribeDBClusterParameters and DescribeDBParameters
+// with Source user), and nothing when no instance has a custom group.
+func (a *advice) groupOverrides(ctx context.Context, c *Cluster) error {
+	byGroup := map[string][]string{}
+	var groups []string
+	for _, in := range a.instances() {
+		if in.ParameterGroup == "" || isDefaultClusterGroup(in.ParameterGroup) {
+			continue
+		}
+		if byGroup[in.ParameterGroup] == nil {
+			groups = append(groups, in.ParameterGroup)
+		}
+		byGroup[in.ParameterGroup] = append(byGroup[in.ParameterGroup], in.ID)
+	}
+	if len(groups) == 0 || isDefaultClusterGroup(a.d.ParameterGroup) {
+		return nil
+	}
+	cluster, err := c.userValues(ctx, params.ClusterGroup, a.d.ParameterGroup)
+	if err != nil {
+		return err
+	}
+	slices.Sort(groups)
+	for _, g := range groups {
+		own, err := c.userValues(ctx, params.InstanceGroup, g)
+		if err != nil {
+			return err
+		}
+		var names, parts []string
+		for key, p := range own {
+			cp, ok := cluster[key]
+			if !ok || params.EquivalentValues(p.Name, cmp.Or(p.DataType, cp.DataType), p.Value, cp.Value) {
+				continue
+			}
+			names = append(names, p.Name)
+		}
+		if len(names) == 0 {
+			continue
+		}
+		slices.Sort(names)
+		quoted := make([]string, len(names))
+		for i, n := range names {
+			p, cp := own[strings.ToLower(n)], cluster[strings.ToLower(n)]
+			parts = append(parts, fmt.Sprintf("%s=%s (cluster group: %s)", n, p.Value, cp.Value))
+			quoted[i] = fmt.Sprintf("%q", n)
+		}
+		a.add(Finding{ID: CheckInstanceGroupOverride, Severity: SeverityWarning, Category: CategoryParameters,
+			Resource: "db-parameter-group/" + g,
+			Evidence: fmt.Sprintf("DB parameter group %s of %s overrides DB cluster parameter group %s: %s", g, strings.Join(byGroup[g], ", "), a.d.ParameterGroup, strings.Join(parts, ", ")),
+			Why:      "Aurora applies a DB parameter group's value over the DB cluster parameter group's for the instances that use it, so the cluster's setting is silently not in effect there.",
+			Fix: Fix{Workflow: fmt.Sprintf("Cluster.Params().Reset(ctx, params.InstanceGroup, %q, %s)", g, strings.Join(quoted, ", ")),
+				Action: "or, when the instances are meant to differ, keep the override and document it"}})
+	}
+	return nil
+}
+
+// pglogicalSubscriptions reports the pglogical subscriptions of the
+// Cluster's database that are not replicating, per pglogical.Diagnose on
+// the subscriber alone (show_subscription_status and the replication
+// origin); an initial sync in progress is not reported. A database
+// without the pglogical extension is not judged.
+func (a *advice) pglogicalSubscriptions(ctx context.Context, tx pgx.Tx) error {
+	var installed bool
+	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pglogical')").Scan(&installed); err != nil {
+		return err
+	}
+	if !installed {
+		return nil
+	}
+	pc := pglogical.New(tx)
+	subs, err := pc.Subscriptions(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range subs {
+		d, err := pglogical.Diagnose(ctx, nil, pc, s.Name, nil)
+		if err != nil {
+			return err
+		}
+		if d.Healthy() || d.Cause == pglogical.CauseInitializing {
+			continue
+		}
+		a.add(Finding{ID: CheckPgLogicalSubscriptionDown, Severity: SeverityWarning, Category: CategoryReplication,
+			Resource: "pglogical-subscription/" + s.Name,
+			Evidence: fmt.Sprintf("pglogical subscription %s from node %s has status %s (cause %s): %s", s.Name, s.ProviderNode, d.Status, d.Cause, d.Explanation),
+			Why:      "AWS's pglogical troubleshooting says a subscription that is not replicating falls behind while the provider's slot keeps WAL, so it must be repaired or dropped.",
+			Fix:      Fix{Workflow: fmt.Sprintf("pglogical.Repair(ctx, provider, Cluster.PgLogical(), %q, nil)", s.Name), Action: d.Remedy}})
+	}
+	return nil
+}
