@@ -138,6 +138,10 @@ func allAvailable(n int) func(*aurora.Description) bool {
 	}
 }
 
+// cleanUser and cleanPassword are the master user of createCleanCluster's
+// clusters.
+const cleanUser, cleanPassword = "dbadmin", "clean-cluster-Pass-1"
+
 // createCleanCluster creates, through the RDS API, a cluster configured
 // as AWS's guidance asks: encrypted, deletion-protected, a custom master
 // user, rds.force_ssl on, two private instances of the same class with
@@ -158,7 +162,7 @@ func createCleanCluster(t *testing.T, id string) (*aurora.Cluster, *apiRecorder)
 			ApplyMethod: types.ApplyMethodImmediate}}}); err != nil {
 		t.Fatal(err)
 	}
-	const user, password = "dbadmin", "clean-cluster-Pass-1"
+	const user, password = cleanUser, cleanPassword
 	if _, err := api.CreateDBCluster(ctx, &rds.CreateDBClusterInput{
 		DBClusterIdentifier: aws.String(id), Engine: aws.String("aurora-postgresql"), EngineVersion: aws.String("15.4"),
 		MasterUsername: aws.String(user), MasterUserPassword: aws.String(password),

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,8 +17,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/internal/pgtest"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // TestFailoversAndCrashUnderLoad runs eight writers through the writer
@@ -241,3 +244,91 @@ func (d commitDropper) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data
 }
 
 func (commitDropper) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// TestRunTxCommitUnknownAfterCrash loses the answer to a COMMIT that did
+// commit, then crashes the writer before RunTx can ask: the writer that
+// answers is another server, which may have given the transaction's id to
+// a new transaction, and this pool saw no later commit of the old one, so
+// RunTx must return ErrCommitUnknown, neither success nor a second run.
+func TestRunTxCommitUnknownAfterCrash(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	createCleanCluster(t, "unknown")
+	var armed atomic.Bool
+	var crashWriter atomic.Pointer[string] // set: crash it at the next dial
+	crashed := make(chan error, 1)
+	c, err := aurora.New("unknown", aurora.WithAWSConfig(emu.AWSConfig()),
+		aurora.WithCredentials(aurora.StaticPassword(cleanUser, cleanPassword)),
+		aurora.WithCABundle(emu.CABundlePEM()), aurora.WithWait(fastWait),
+		aurora.WithPoolConfig(func(cfg *pgxpool.Config) {
+			cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				// The first dial after the lost answer, for RunTx's
+				// question: the writer crashes first.
+				if id := crashWriter.Swap(nil); id != nil {
+					crashed <- crashOnceCommitted(ctx, *id)
+				}
+				conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+				return &dropConn{Conn: conn}, err
+			}
+			cfg.ConnConfig.Tracer = commitDropper{&armed}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	w, err := c.Writer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Exec(ctx, "CREATE TABLE unknown_outcome(id int PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	writer := w.Target()
+	armed.Store(true)
+	runs := 0
+	err = w.RunTx(ctx, func(tx pgx.Tx) error {
+		runs++
+		_, err := tx.Exec(ctx, "INSERT INTO unknown_outcome VALUES (1)")
+		// From here the transaction has its connection: the next dial
+		// is after the lost answer.
+		crashWriter.Store(&writer)
+		return err
+	})
+	select {
+	case cerr := <-crashed:
+		if cerr != nil {
+			t.Fatalf("crashing the writer %s: %v", writer, cerr)
+		}
+	default:
+		t.Fatalf("the writer was not crashed: RunTx returned %v after %d runs", err, runs)
+	}
+	if !errors.Is(err, aurora.ErrCommitUnknown) || runs != 1 {
+		t.Fatalf("RunTx after a lost answer and a crash: %v after %d runs; want ErrCommitUnknown after 1", err, runs)
+	}
+	var n int
+	if err := w.QueryRow(ctx, "SELECT count(*) FROM unknown_outcome").Scan(&n); err != nil || n != 1 {
+		t.Errorf("the new writer holds %d rows (%v); want the 1 that committed", n, err)
+	}
+}
+
+// crashOnceCommitted waits until the row of the COMMIT whose answer was
+// dropped is on the writer, then crashes the writer.
+func crashOnceCommitted(ctx context.Context, writer string) error {
+	cs, err := emu.ConnString(writer, "postgres")
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.Connect(ctx, strings.Replace(cs, "sslmode=disable", "sslmode=require", 1)) // the cluster has rds.force_ssl on
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if err := wait.Until(ctx, pgaurora.Wait{MaxWait: 10 * time.Second}, pgaurora.Wait{MinDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}, func(ctx context.Context) (bool, error) {
+		var n int
+		err := conn.QueryRow(ctx, "SELECT count(*) FROM unknown_outcome").Scan(&n)
+		return n == 1, err
+	}); err != nil {
+		return fmt.Errorf("waiting for the commit: %w", err)
+	}
+	return emu.CrashInstance(writer)
+}

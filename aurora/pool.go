@@ -337,7 +337,7 @@ func (p *Pool) committed(ctx context.Context, run *txRun) (bool, error) {
 	// history does not hold (a crash took it): it did not commit.
 	const q = `SELECT CASE WHEN $1::bigint >= txid_snapshot_xmax(txid_current_snapshot()) THEN 'aborted'
 		ELSE txid_status($1::bigint) END, ` + serverIncarnation
-	if err := p.QueryRow(ctx, q, strconv.FormatUint(run.xid, 10)).Scan(&status, &server); err != nil {
+	if err := p.QueryRow(ctx, q, int64(run.xid)).Scan(&status, &server); err != nil {
 		return false, err
 	}
 	switch {
@@ -434,19 +434,14 @@ func (p *Pool) runTxOnce(ctx context.Context, fn func(pgx.Tx) error) (run *txRun
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return nil, false, p.translate(err)
 	}
-	var id *string
+	var xid *uint64
 	var server string
-	if err := tx.QueryRow(ctx, "SELECT txid_current_if_assigned()::text, "+serverIncarnation).Scan(&id, &server); err != nil {
+	if err := tx.QueryRow(ctx, "SELECT txid_current_if_assigned(), "+serverIncarnation).Scan(&xid, &server); err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return nil, false, p.translate(err)
 	}
-	if id != nil {
-		xid, err := strconv.ParseUint(*id, 10, 64)
-		if err != nil {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
-			return nil, false, fmt.Errorf("aurora: RunTx: transaction id %q: %w", *id, err)
-		}
-		run = &txRun{xid: xid, server: server}
+	if xid != nil {
+		run = &txRun{xid: *xid, server: server}
 	}
 	if err := p.translate(tx.Commit(ctx)); err != nil {
 		return run, true, err
