@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,6 +51,22 @@ type savedDB struct {
 
 // savedPrefix starts the names of the databases that hold saved copies.
 const savedPrefix = "auroratest_saved_"
+
+// userDatabasesSQL lists the databases SaveState may save, by name:
+// neither the templates nor the saved copies. rolesSQL lists the roles.
+const (
+	userDatabasesSQL = `SELECT datname FROM pg_catalog.pg_database WHERE NOT datistemplate AND datname NOT LIKE 'auroratest\_saved\_%' ORDER BY datname`
+	rolesSQL         = "SELECT rolname FROM pg_catalog.pg_roles ORDER BY rolname"
+)
+
+// column runs a query of one text column and returns its values.
+func column(ctx context.Context, conn *pgx.Conn, sql string, args ...any) ([]string, error) {
+	rows, err := conn.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
 
 // SaveState saves the state of a cluster's databases, so that ResetState
 // can put it back (see "Saved states" in the package docs): the named
@@ -155,11 +170,7 @@ func (e *Emulator) stateSession(ctx context.Context, clusterID string) (*cluster
 
 func saveState(ctx context.Context, conn *pgx.Conn, names []string) (*savedState, error) {
 	saved := &savedState{databases: map[string]bool{}, roles: map[string]bool{}}
-	var all []string
-	rows, err := conn.Query(ctx, `SELECT datname FROM pg_catalog.pg_database WHERE NOT datistemplate AND datname NOT LIKE 'auroratest\_saved\_%' ORDER BY datname`)
-	if err == nil {
-		all, err = pgx.CollectRows(rows, pgx.RowTo[string])
-	}
+	all, err := column(ctx, conn, userDatabasesSQL)
 	if err != nil {
 		return nil, fmt.Errorf("listing the databases: %w", err)
 	}
@@ -174,24 +185,16 @@ func saveState(ctx context.Context, conn *pgx.Conn, names []string) (*savedState
 			return nil, fmt.Errorf("no database %q to save (there are %s)", db, strings.Join(all, ", "))
 		}
 	}
-	rows, err = conn.Query(ctx, "SELECT rolname FROM pg_catalog.pg_roles")
-	if err == nil {
-		var roles []string
-		roles, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		for _, r := range roles {
-			saved.roles[r] = true
-		}
-	}
+	roles, err := column(ctx, conn, rolesSQL)
 	if err != nil {
 		return nil, fmt.Errorf("listing the roles: %w", err)
 	}
+	for _, r := range roles {
+		saved.roles[r] = true
+	}
 
 	// The copies of an earlier save go first.
-	rows, err = conn.Query(ctx, `SELECT datname FROM pg_catalog.pg_database WHERE datname LIKE 'auroratest\_saved\_%'`)
-	var old []string
-	if err == nil {
-		old, err = pgx.CollectRows(rows, pgx.RowTo[string])
-	}
+	old, err := column(ctx, conn, `SELECT datname FROM pg_catalog.pg_database WHERE datname LIKE 'auroratest\_saved\_%'`)
 	if err != nil {
 		return nil, fmt.Errorf("listing earlier copies: %w", err)
 	}
@@ -249,11 +252,7 @@ func copyDatabase(ctx context.Context, conn *pgx.Conn, src, dst string) (err err
 }
 
 func resetState(ctx context.Context, conn *pgx.Conn, saved *savedState) error {
-	rows, err := conn.Query(ctx, `SELECT datname FROM pg_catalog.pg_database WHERE NOT datistemplate AND datname NOT LIKE 'auroratest\_saved\_%'`)
-	var now []string
-	if err == nil {
-		now, err = pgx.CollectRows(rows, pgx.RowTo[string])
-	}
+	now, err := column(ctx, conn, userDatabasesSQL)
 	if err != nil {
 		return fmt.Errorf("listing the databases: %w", err)
 	}
@@ -289,15 +288,10 @@ func resetState(ctx context.Context, conn *pgx.Conn, saved *savedState) error {
 			}
 		}
 	}
-	rows, err = conn.Query(ctx, "SELECT rolname FROM pg_catalog.pg_roles")
-	var roles []string
-	if err == nil {
-		roles, err = pgx.CollectRows(rows, pgx.RowTo[string])
-	}
+	roles, err := column(ctx, conn, rolesSQL)
 	if err != nil {
 		return fmt.Errorf("listing the roles: %w", err)
 	}
-	slices.Sort(roles)
 	for _, r := range roles {
 		if saved.roles[r] {
 			continue
@@ -361,11 +355,7 @@ func dropSubscriptions(ctx context.Context, conn *pgx.Conn, db string) error {
 		return err
 	}
 	defer sc.Close(context.WithoutCancel(ctx))
-	rows, err := sc.Query(ctx, "SELECT subname FROM pg_catalog.pg_subscription WHERE subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())")
-	var subs []string
-	if err == nil {
-		subs, err = pgx.CollectRows(rows, pgx.RowTo[string])
-	}
+	subs, err := column(ctx, sc, "SELECT subname FROM pg_catalog.pg_subscription WHERE subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())")
 	if err != nil {
 		return err
 	}
