@@ -5,3 +5,18 @@ package auroratest
 // a base backup for every reader. It is the baseline BenchmarkFreshCluster
 // compares with.
 func WithoutTemplate() Option { return func(c *config) { c.noTemplate = true } }
+
+// FailSaveAfterCopy makes SaveState fail with err once it has made n
+// copies (n < 0 removes the fault): a save that fails half-way.
+func FailSaveAfterCopy(n int, err error) {
+	if n < 0 {
+		afterCopy = nil
+		return
+	}
+	afterCopy = func(i int) error {
+		if i+1 >= n {
+			return err
+		}
+		return nil
+	}
+}

@@ -23,7 +23,8 @@ import (
 //
 // The state is SQL's, and a database is its unit. SaveState copies each
 // database it saves into a database of the cluster's own (named
-// auroratest_saved_N, with connections not allowed), and ResetState drops
+// auroratest_saved_G_N, G the save's number and N the database's, with
+// connections not allowed), and ResetState drops
 // the database and creates it again from its copy (CREATE DATABASE ...
 // TEMPLATE), with the owner, privileges and connection limit it had;
 // readers replay that like any other change, and ResetState returns once
@@ -36,6 +37,7 @@ import (
 
 // savedState is what SaveState recorded of a cluster.
 type savedState struct {
+	gen       int // the save's number in the cluster, in its copies' names
 	dbs       []savedDB
 	databases map[string]bool // every database at the save, saved or not
 	roles     map[string]bool // every role at the save
@@ -55,7 +57,7 @@ const savedPrefix = "auroratest_saved_"
 // userDatabasesSQL lists the databases SaveState may save, by name:
 // neither the templates nor the saved copies. rolesSQL lists the roles.
 const (
-	userDatabasesSQL = `SELECT datname FROM pg_catalog.pg_database WHERE NOT datistemplate AND datname NOT LIKE 'auroratest\_saved\_%' ORDER BY datname`
+	userDatabasesSQL = `SELECT datname FROM pg_catalog.pg_database WHERE NOT datistemplate AND NOT starts_with(datname, '` + savedPrefix + `') ORDER BY datname`
 	rolesSQL         = "SELECT rolname FROM pg_catalog.pg_roles ORDER BY rolname"
 )
 
@@ -82,11 +84,17 @@ func (e *Emulator) SaveState(ctx context.Context, clusterID string, databases ..
 	}
 	defer unlock()
 	defer conn.Close(context.WithoutCancel(ctx))
-	saved, err := saveState(ctx, conn, databases)
+	st := e.lock()
+	gen := 1
+	if c.saved != nil {
+		gen = c.saved.gen + 1
+	}
+	st.unlock()
+	saved, err := saveState(ctx, conn, databases, gen)
 	if err != nil {
 		return fmt.Errorf("auroratest: SaveState %s: %w", clusterID, err)
 	}
-	st := e.lock()
+	st = e.lock()
 	c.saved = saved
 	st.unlock()
 	return nil
@@ -107,9 +115,11 @@ func (e *Emulator) ResetState(ctx context.Context, clusterID string) error {
 	st := e.lock()
 	saved := c.saved
 	var readers []*instance
+	lags := map[*instance]time.Duration{}
 	for _, in := range c.readers() {
 		if in.status == statusAvailable && in.server != nil {
 			readers = append(readers, in)
+			lags[in] = in.lag
 		}
 	}
 	st.unlock()
@@ -131,7 +141,9 @@ func (e *Emulator) ResetState(ctx context.Context, clusterID string) error {
 		return fmt.Errorf("auroratest: ResetState %s: %w", clusterID, err)
 	}
 	for _, in := range readers {
-		if err := waitReplayed(ctx, in.server, lsn, 30*time.Second); err != nil {
+		// A reader that SetReplicaLag holds back replays the reset
+		// that much later.
+		if err := waitReplayed(ctx, in.server, lsn, 30*time.Second+lags[in]); err != nil {
 			return fmt.Errorf("auroratest: ResetState %s: reader %s: %w", clusterID, in.id, err)
 		}
 	}
@@ -168,8 +180,12 @@ func (e *Emulator) stateSession(ctx context.Context, clusterID string) (*cluster
 	return c, unlock, conn, nil
 }
 
-func saveState(ctx context.Context, conn *pgx.Conn, names []string) (*savedState, error) {
-	saved := &savedState{databases: map[string]bool{}, roles: map[string]bool{}}
+// saveState copies the databases into copies of generation gen, then
+// drops the copies of earlier saves. A save that fails drops the copies
+// it made and leaves the earlier ones, which the earlier saved state
+// names, as they were.
+func saveState(ctx context.Context, conn *pgx.Conn, names []string, gen int) (_ *savedState, err error) {
+	saved := &savedState{gen: gen, databases: map[string]bool{}, roles: map[string]bool{}}
 	all, err := column(ctx, conn, userDatabasesSQL)
 	if err != nil {
 		return nil, fmt.Errorf("listing the databases: %w", err)
@@ -193,23 +209,14 @@ func saveState(ctx context.Context, conn *pgx.Conn, names []string) (*savedState
 		saved.roles[r] = true
 	}
 
-	// The copies of an earlier save go first.
-	old, err := column(ctx, conn, `SELECT datname FROM pg_catalog.pg_database WHERE datname LIKE 'auroratest\_saved\_%'`)
-	if err != nil {
-		return nil, fmt.Errorf("listing earlier copies: %w", err)
-	}
-	for _, db := range old {
-		ident, err := sqlquote.Ident(db)
+	prefix := savedPrefix + strconv.Itoa(gen) + "_"
+	defer func() {
 		if err != nil {
-			return nil, err
+			_ = dropCopies(context.WithoutCancel(ctx), conn, func(db string) bool { return strings.HasPrefix(db, prefix) })
 		}
-		if _, err := conn.Exec(ctx, "DROP DATABASE "+ident); err != nil {
-			return nil, fmt.Errorf("dropping the earlier copy %s: %w", db, err)
-		}
-	}
-
+	}()
 	for i, db := range names {
-		d := savedDB{name: db, copy: savedPrefix + strconv.Itoa(i)}
+		d := savedDB{name: db, copy: prefix + strconv.Itoa(i)}
 		if err := conn.QueryRow(ctx, `SELECT pg_catalog.pg_get_userbyid(datdba), datacl::text, datconnlimit FROM pg_catalog.pg_database WHERE datname = $1`, db).
 			Scan(&d.owner, &d.acl, &d.connLimit); err != nil {
 			return nil, fmt.Errorf("reading database %s: %w", db, err)
@@ -218,6 +225,15 @@ func saveState(ctx context.Context, conn *pgx.Conn, names []string) (*savedState
 			return nil, err
 		}
 		saved.dbs = append(saved.dbs, d)
+		if afterCopy != nil {
+			if err := afterCopy(i); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// Every copy is made: the earlier saves' go.
+	if err := dropCopies(ctx, conn, func(db string) bool { return !strings.HasPrefix(db, prefix) }); err != nil {
+		return nil, err
 	}
 	return saved, nil
 }
@@ -247,6 +263,27 @@ func copyDatabase(ctx context.Context, conn *pgx.Conn, src, dst string) (err err
 	}
 	if _, err := conn.Exec(ctx, "ALTER DATABASE "+to+" ALLOW_CONNECTIONS false"); err != nil {
 		return fmt.Errorf("saving database %s: %w", src, err)
+	}
+	return nil
+}
+
+// afterCopy, when set (by the package's tests), runs after each copy a
+// save makes; an error fails the save there.
+var afterCopy func(i int) error
+
+// dropCopies drops the saved copies whose names match.
+func dropCopies(ctx context.Context, conn *pgx.Conn, match func(db string) bool) error {
+	copies, err := column(ctx, conn, `SELECT datname FROM pg_catalog.pg_database WHERE starts_with(datname, $1)`, savedPrefix)
+	if err != nil {
+		return fmt.Errorf("listing the saved copies: %w", err)
+	}
+	for _, db := range copies {
+		if !match(db) {
+			continue
+		}
+		if _, err := conn.Exec(ctx, "DROP DATABASE "+sqlquote.MustIdent(db)); err != nil {
+			return fmt.Errorf("dropping the saved copy %s: %w", db, err)
+		}
 	}
 	return nil
 }

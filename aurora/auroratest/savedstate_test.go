@@ -2,6 +2,7 @@ package auroratest_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -135,6 +136,25 @@ func TestSaveAndResetState(t *testing.T) {
 	}
 	if got := one(connect(writer, "app"), stateQuery); got != wantState {
 		t.Errorf("after a refused save, the reset gives %s; want %s", got, wantState)
+	}
+
+	// A save that fails after its first copy leaves the earlier save
+	// whole: its copies are still there, and the reset puts it back.
+	auroratest.FailSaveAfterCopy(1, errors.New("injected after the first copy"))
+	err = emu.SaveState(ctx, "saved")
+	auroratest.FailSaveAfterCopy(-1, nil)
+	if err == nil || !strings.Contains(err.Error(), "injected") {
+		t.Fatalf("SaveState with a failure after the first copy: %v", err)
+	}
+	mess()
+	if err := emu.ResetState(ctx, "saved"); err != nil {
+		t.Fatal(err)
+	}
+	if got := one(connect(writer, "app"), stateQuery); got != wantState {
+		t.Errorf("after a save that failed half-way, the reset gives %s; want %s", got, wantState)
+	}
+	if got := one(connect(writer, "postgres"), "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE datname LIKE 'auroratest%'"); got != "auroratest_saved_1_0,auroratest_saved_1_1" {
+		t.Errorf("after a save that failed half-way the copies are %s; want the first save's two", got)
 	}
 
 	// Saving app alone leaves postgres as it is at the reset.
