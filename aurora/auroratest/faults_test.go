@@ -395,6 +395,62 @@ func TestHoldStatus(t *testing.T) {
 	}
 }
 
+// A held reader is not promoted: FailoverDBCluster refuses it as a target
+// and passes it over without one, deleting the writer fails over past it,
+// and DeleteDBInstance refuses it, even when its promotion tier is the
+// best.
+func TestHoldStatusFailover(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	emu := emulator(t)
+	c := client(t)
+	newCluster(t, ctx, c, "holdfo", 3)
+	held := "holdfo-2"
+	for id, tier := range map[string]int32{held: 0, "holdfo-3": 15} {
+		if _, err := c.ModifyDBInstance(ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String(id), PromotionTier: aws.Int32(tier), ApplyImmediately: aws.Bool(true)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{held, "holdfo-3"} {
+		waitInstance(t, ctx, c, id)
+	}
+	release, err := emu.HoldStatus(held, "modifying")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+
+	var badState *types.InvalidDBInstanceStateFault
+	if _, err := c.FailoverDBCluster(ctx, &rds.FailoverDBClusterInput{DBClusterIdentifier: aws.String("holdfo"), TargetDBInstanceIdentifier: aws.String(held)}); !errors.As(err, &badState) || !strings.Contains(err.Error(), "modifying") {
+		t.Errorf("failing over to a reader held modifying: %v, want *types.InvalidDBInstanceStateFault naming the state", err)
+	}
+	if _, err := c.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(held)}); !errors.As(err, &badState) || !strings.Contains(err.Error(), "modifying") {
+		t.Errorf("deleting an instance held modifying: %v, want *types.InvalidDBInstanceStateFault naming the state", err)
+	}
+
+	if _, err := c.FailoverDBCluster(ctx, &rds.FailoverDBClusterInput{DBClusterIdentifier: aws.String("holdfo")}); err != nil {
+		t.Fatal(err)
+	}
+	waitCluster(t, ctx, c, "holdfo")
+	if w := writerOf(t, ctx, c, "holdfo"); w != "holdfo-3" {
+		t.Errorf("writer after an untargeted failover = %s, want holdfo-3, the only reader not held (the held %s has the best tier)", w, held)
+	}
+	waitInstance(t, ctx, c, "holdfo-1")
+
+	// Deleting the writer fails over to holdfo-1 (tier 1), not to the
+	// held tier-0 reader.
+	if _, err := c.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("holdfo-3")}); err != nil {
+		t.Fatal(err)
+	}
+	waitDeleted(t, ctx, c, []string{"holdfo-3"}, "")
+	if w := writerOf(t, ctx, c, "holdfo"); w != "holdfo-1" {
+		t.Errorf("writer after deleting the writer = %s, want holdfo-1, the only reader not held", w)
+	}
+	if out, err := c.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(held)}); err != nil || aws.ToString(out.DBInstances[0].DBInstanceStatus) != "modifying" {
+		t.Errorf("the held reader after the failovers: %v (err %v), want it still held modifying", out, err)
+	}
+}
+
 // A lagging reader replays the writer's commits that much later, for
 // real; zero ends the lag, and so does a failover to the reader.
 func TestReplicaLag(t *testing.T) {

@@ -251,11 +251,9 @@ func (e *Emulator) retire(ctx context.Context, inst *instance) {
 		inst.status = statusDeleting
 		var target *instance
 		if inst.writer {
-			for _, m := range c.readers() {
-				if m.status == statusAvailable && (target == nil || m.promotionTier < target.promotionTier) {
-					target = m
-				}
-			}
+			// No reader to take over (none available, or all held by
+			// HoldStatus) leaves target nil.
+			target, _ = e.failoverTarget(st, c, "")
 		}
 		if target == nil {
 			st.unlock()
