@@ -186,7 +186,8 @@ type ActionFaults struct {
 
 // Action returns the faults of one API action: an RDS action the
 // emulator serves ("RebootDBInstance", "ModifyDBCluster",
-// "DescribeDBClusters", ...) or a Secrets Manager one
+// "DescribeDBClusters", ..., and "DownloadCompleteDBLogFile", the REST
+// download of a whole log file) or a Secrets Manager one
 // ("GetSecretValue"), named as in the API reference.
 //
 // Action panics when the emulator serves no action of that name, as
@@ -194,7 +195,7 @@ type ActionFaults struct {
 // test code, and a misspelled one must not pass for a fault that never
 // fires.
 func (e *Emulator) Action(name string) *ActionFaults {
-	if _, ok := actions[name]; !ok {
+	if _, ok := actions[name]; !ok && !restActions[name] {
 		if _, ok := e.smActions[name]; !ok {
 			panic(fmt.Sprintf("auroratest: Action(%q): the emulator serves no such action (names are as in the RDS and Secrets Manager API references, for example RebootDBInstance)", name))
 		}
