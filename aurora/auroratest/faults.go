@@ -456,6 +456,16 @@ func lagSetting(lag time.Duration) string {
 	return strconv.FormatInt(int64((lag+time.Millisecond-1)/time.Millisecond), 10)
 }
 
+// applyDelay is the recovery_min_apply_delay the instance's server runs
+// with for its SetReplicaLag lag: "" (none) when it has no lag or is the
+// writer. Callers hold the state lock.
+func (in *instance) applyDelay() string {
+	if in.lag <= 0 || in.writer {
+		return ""
+	}
+	return lagSetting(in.lag)
+}
+
 // maxLag is the largest lag recovery_min_apply_delay takes (INT_MAX
 // milliseconds).
 const maxLag = math.MaxInt32 * time.Millisecond
@@ -497,10 +507,7 @@ func (e *Emulator) SetReplicaLag(instanceID string, lag time.Duration) error {
 		return fmt.Errorf("auroratest: SetReplicaLag: %s is the writer of cluster %s; only readers lag", in.id, id)
 	}
 	in.lag = lag
-	value := ""
-	if lag > 0 {
-		value = lagSetting(lag)
-	}
+	value := in.applyDelay()
 	st.unlock()
 	if err := e.reloadWith(e.ctx, in, applyDelaySetting, value); err != nil {
 		return fmt.Errorf("auroratest: SetReplicaLag %s: %w", in.id, err)
