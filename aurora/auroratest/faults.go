@@ -402,10 +402,11 @@ func (in *instance) reportedStatus() string {
 // or else its own, when that is not allowed; "" when the action may go
 // ahead.
 func (in *instance) busyStatus(allowed ...string) string {
-	for _, s := range []string{in.reportedStatus(), in.status} {
-		if !slices.Contains(allowed, s) {
-			return s
-		}
+	if in.held != nil && !slices.Contains(allowed, in.held.status) {
+		return in.held.status
+	}
+	if !slices.Contains(allowed, in.status) {
+		return in.status
 	}
 	return ""
 }
