@@ -157,18 +157,17 @@ func TestActionFaults(t *testing.T) {
 	}
 
 	emu.Action("DescribeDBClusters").SetThrottleRate(2)
-	throttled := map[string]int{}
+	throttled := 0
 	for range 6 {
 		if _, err := noRetry.DescribeDBClusters(ctx, clusters); apiCode(err) == "Throttling" {
-			throttled["DescribeDBClusters"]++
+			throttled++
 		}
 		if _, err := noRetry.DescribeDBInstances(ctx, instances); err != nil {
-			throttled["DescribeDBInstances"]++
 			t.Errorf("DescribeDBInstances while DescribeDBClusters is rate limited: %v", err)
 		}
 	}
 	emu.Action("DescribeDBClusters").SetThrottleRate(0)
-	if throttled["DescribeDBClusters"] == 0 {
+	if throttled == 0 {
 		t.Errorf("6 quick DescribeDBClusters at a rate limit of 2/s: none throttled")
 	}
 
@@ -355,6 +354,12 @@ func TestHoldStatus(t *testing.T) {
 	}
 	if _, err := c.ModifyDBInstance(ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String(id), PromotionTier: aws.Int32(3)}); !errors.As(err, &badState) {
 		t.Errorf("modifying an instance held modifying: %v, want *types.InvalidDBInstanceStateFault", err)
+	}
+	if _, err := c.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(id)}); !errors.As(err, &badState) || !strings.Contains(err.Error(), "modifying") {
+		t.Errorf("deleting an instance held modifying: %v, want *types.InvalidDBInstanceStateFault naming the state", err)
+	}
+	if _, err := c.StopDBCluster(ctx, &rds.StopDBClusterInput{DBClusterIdentifier: aws.String("hold")}); !errors.As(err, &badState) || !strings.Contains(err.Error(), "modifying") {
+		t.Errorf("stopping a cluster whose instance is held modifying: %v, want *types.InvalidDBInstanceStateFault naming the state", err)
 	}
 	conn := connect(t, id, "app")
 	if _, err := conn.Exec(ctx, "SELECT 1"); err != nil {
