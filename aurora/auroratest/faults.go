@@ -488,7 +488,10 @@ const maxLag = math.MaxInt32 * time.Millisecond
 //
 // The instance must be a reader, and lag between 0 and about 24 days
 // (recovery_min_apply_delay's limit); it is rounded up to whole
-// milliseconds.
+// milliseconds. SetReplicaLag returns once the reader's server runs with
+// the new lag (a configuration reload, which sessions opened afterwards
+// see). It takes no context: that wait is bounded by the emulator's
+// lifetime, and ends when the emulator is closed.
 func (e *Emulator) SetReplicaLag(instanceID string, lag time.Duration) error {
 	if lag < 0 || lag > maxLag {
 		return fmt.Errorf("auroratest: SetReplicaLag: the lag %v is outside 0 to %v", lag, maxLag)
