@@ -482,9 +482,16 @@ const maxLag = math.MaxInt32 * time.Millisecond
 // The lag stays with the instance across reboots. It applies while the
 // instance is a reader: a failover to it ends the lag first (Aurora's
 // readers share the writer's storage, so a failover waits for no lag),
-// and it lags again if it becomes a reader again. The emulator's own
-// operations that wait for readers to replay (the master password's
-// rotation) wait for the lag too.
+// and it lags again if it becomes a reader again.
+//
+// The emulator's operations that wait for readers to replay a change wait
+// as long as the lag: a master password change (RotateMasterPassword,
+// Secrets Manager's RotateSecret, ModifyDBCluster's MasterUserPassword,
+// which leaves the cluster "modifying" meanwhile) ends once every reader
+// has replayed the new password, and ResetState returns once every
+// available reader has replayed the reset (it gives up after 30 seconds,
+// with an error). Remove the lag (SetReplicaLag(id, 0)) before them when
+// it is longer than a test should wait.
 //
 // The instance must be a reader, and lag between 0 and about 24 days
 // (recovery_min_apply_delay's limit); it is rounded up to whole
