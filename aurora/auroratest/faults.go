@@ -186,7 +186,8 @@ type ActionFaults struct {
 
 // Action returns the faults of one API action: an RDS action the
 // emulator serves ("RebootDBInstance", "ModifyDBCluster",
-// "DescribeDBClusters", ...) or a Secrets Manager one
+// "DescribeDBClusters", ..., and "DownloadCompleteDBLogFile", the REST
+// download of a whole log file) or a Secrets Manager one
 // ("GetSecretValue"), named as in the API reference.
 //
 // Action panics when the emulator serves no action of that name, as
@@ -194,7 +195,7 @@ type ActionFaults struct {
 // test code, and a misspelled one must not pass for a fault that never
 // fires.
 func (e *Emulator) Action(name string) *ActionFaults {
-	if _, ok := actions[name]; !ok {
+	if _, ok := actions[name]; !ok && !restActions[name] {
 		if _, ok := e.smActions[name]; !ok {
 			panic(fmt.Sprintf("auroratest: Action(%q): the emulator serves no such action (names are as in the RDS and Secrets Manager API references, for example RebootDBInstance)", name))
 		}
@@ -401,10 +402,11 @@ func (in *instance) reportedStatus() string {
 // or else its own, when that is not allowed; "" when the action may go
 // ahead.
 func (in *instance) busyStatus(allowed ...string) string {
-	for _, s := range []string{in.reportedStatus(), in.status} {
-		if !slices.Contains(allowed, s) {
-			return s
-		}
+	if in.held != nil && !slices.Contains(allowed, in.held.status) {
+		return in.held.status
+	}
+	if !slices.Contains(allowed, in.status) {
+		return in.status
 	}
 	return ""
 }
@@ -455,6 +457,16 @@ func lagSetting(lag time.Duration) string {
 	return strconv.FormatInt(int64((lag+time.Millisecond-1)/time.Millisecond), 10)
 }
 
+// applyDelay is the recovery_min_apply_delay the instance's server runs
+// with for its SetReplicaLag lag: "" (none) when it has no lag or is the
+// writer. Callers hold the state lock.
+func (in *instance) applyDelay() string {
+	if in.lag <= 0 || in.writer {
+		return ""
+	}
+	return lagSetting(in.lag)
+}
+
 // maxLag is the largest lag recovery_min_apply_delay takes (INT_MAX
 // milliseconds).
 const maxLag = math.MaxInt32 * time.Millisecond
@@ -470,13 +482,23 @@ const maxLag = math.MaxInt32 * time.Millisecond
 // The lag stays with the instance across reboots. It applies while the
 // instance is a reader: a failover to it ends the lag first (Aurora's
 // readers share the writer's storage, so a failover waits for no lag),
-// and it lags again if it becomes a reader again. The emulator's own
-// operations that wait for readers to replay (the master password's
-// rotation) wait for the lag too.
+// and it lags again if it becomes a reader again.
+//
+// The emulator's operations that wait for readers to replay a change wait
+// as long as the lag: a master password change (RotateMasterPassword,
+// Secrets Manager's RotateSecret, ModifyDBCluster's MasterUserPassword,
+// which leaves the cluster "modifying" meanwhile) ends once every reader
+// has replayed the new password, and ResetState returns once every
+// available reader has replayed the reset (it gives up after 30 seconds,
+// with an error). Remove the lag (SetReplicaLag(id, 0)) before them when
+// it is longer than a test should wait.
 //
 // The instance must be a reader, and lag between 0 and about 24 days
 // (recovery_min_apply_delay's limit); it is rounded up to whole
-// milliseconds.
+// milliseconds. SetReplicaLag returns once the reader's server runs with
+// the new lag (a configuration reload, which sessions opened afterwards
+// see). It takes no context: that wait is bounded by the emulator's
+// lifetime, and ends when the emulator is closed.
 func (e *Emulator) SetReplicaLag(instanceID string, lag time.Duration) error {
 	if lag < 0 || lag > maxLag {
 		return fmt.Errorf("auroratest: SetReplicaLag: the lag %v is outside 0 to %v", lag, maxLag)
@@ -496,10 +518,7 @@ func (e *Emulator) SetReplicaLag(instanceID string, lag time.Duration) error {
 		return fmt.Errorf("auroratest: SetReplicaLag: %s is the writer of cluster %s; only readers lag", in.id, id)
 	}
 	in.lag = lag
-	value := ""
-	if lag > 0 {
-		value = lagSetting(lag)
-	}
+	value := in.applyDelay()
 	st.unlock()
 	if err := e.reloadWith(e.ctx, in, applyDelaySetting, value); err != nil {
 		return fmt.Errorf("auroratest: SetReplicaLag %s: %w", in.id, err)

@@ -157,18 +157,17 @@ func TestActionFaults(t *testing.T) {
 	}
 
 	emu.Action("DescribeDBClusters").SetThrottleRate(2)
-	throttled := map[string]int{}
+	throttled := 0
 	for range 6 {
 		if _, err := noRetry.DescribeDBClusters(ctx, clusters); apiCode(err) == "Throttling" {
-			throttled["DescribeDBClusters"]++
+			throttled++
 		}
 		if _, err := noRetry.DescribeDBInstances(ctx, instances); err != nil {
-			throttled["DescribeDBInstances"]++
 			t.Errorf("DescribeDBInstances while DescribeDBClusters is rate limited: %v", err)
 		}
 	}
 	emu.Action("DescribeDBClusters").SetThrottleRate(0)
-	if throttled["DescribeDBClusters"] == 0 {
+	if throttled == 0 {
 		t.Errorf("6 quick DescribeDBClusters at a rate limit of 2/s: none throttled")
 	}
 
@@ -346,7 +345,9 @@ func TestHoldStatus(t *testing.T) {
 	if got := status(); got != "modifying" {
 		t.Errorf("held status = %q, want modifying", got)
 	}
-	if err := waiter.Wait(ctx, in, time.Second); err == nil || !strings.Contains(err.Error(), "exceeded max wait time") {
+	// The waiter times out between its attempts ("exceeded max wait
+	// time") or during one (the request's context deadline).
+	if err := waiter.Wait(ctx, in, time.Second); err == nil || !strings.Contains(err.Error(), "exceeded max wait time") && !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("DBInstanceAvailable waiter on an instance held modifying: %v, want it to time out", err)
 	}
 	var badState *types.InvalidDBInstanceStateFault
@@ -355,6 +356,12 @@ func TestHoldStatus(t *testing.T) {
 	}
 	if _, err := c.ModifyDBInstance(ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String(id), PromotionTier: aws.Int32(3)}); !errors.As(err, &badState) {
 		t.Errorf("modifying an instance held modifying: %v, want *types.InvalidDBInstanceStateFault", err)
+	}
+	if _, err := c.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(id)}); !errors.As(err, &badState) || !strings.Contains(err.Error(), "modifying") {
+		t.Errorf("deleting an instance held modifying: %v, want *types.InvalidDBInstanceStateFault naming the state", err)
+	}
+	if _, err := c.StopDBCluster(ctx, &rds.StopDBClusterInput{DBClusterIdentifier: aws.String("hold")}); !errors.As(err, &badState) || !strings.Contains(err.Error(), "modifying") {
+		t.Errorf("stopping a cluster whose instance is held modifying: %v, want *types.InvalidDBInstanceStateFault naming the state", err)
 	}
 	conn := connect(t, id, "app")
 	if _, err := conn.Exec(ctx, "SELECT 1"); err != nil {
@@ -392,6 +399,62 @@ func TestHoldStatus(t *testing.T) {
 	}
 	if got := status(); got != "available" {
 		t.Errorf("status after refused holds = %q, want available", got)
+	}
+}
+
+// A held reader is not promoted: FailoverDBCluster refuses it as a target
+// and passes it over without one, deleting the writer fails over past it,
+// and DeleteDBInstance refuses it, even when its promotion tier is the
+// best.
+func TestHoldStatusFailover(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	emu := emulator(t)
+	c := client(t)
+	newCluster(t, ctx, c, "holdfo", 3)
+	held := "holdfo-2"
+	for id, tier := range map[string]int32{held: 0, "holdfo-3": 15} {
+		if _, err := c.ModifyDBInstance(ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String(id), PromotionTier: aws.Int32(tier), ApplyImmediately: aws.Bool(true)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{held, "holdfo-3"} {
+		waitInstance(t, ctx, c, id)
+	}
+	release, err := emu.HoldStatus(held, "modifying")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+
+	var badState *types.InvalidDBInstanceStateFault
+	if _, err := c.FailoverDBCluster(ctx, &rds.FailoverDBClusterInput{DBClusterIdentifier: aws.String("holdfo"), TargetDBInstanceIdentifier: aws.String(held)}); !errors.As(err, &badState) || !strings.Contains(err.Error(), "modifying") {
+		t.Errorf("failing over to a reader held modifying: %v, want *types.InvalidDBInstanceStateFault naming the state", err)
+	}
+	if _, err := c.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(held)}); !errors.As(err, &badState) || !strings.Contains(err.Error(), "modifying") {
+		t.Errorf("deleting an instance held modifying: %v, want *types.InvalidDBInstanceStateFault naming the state", err)
+	}
+
+	if _, err := c.FailoverDBCluster(ctx, &rds.FailoverDBClusterInput{DBClusterIdentifier: aws.String("holdfo")}); err != nil {
+		t.Fatal(err)
+	}
+	waitCluster(t, ctx, c, "holdfo")
+	if w := writerOf(t, ctx, c, "holdfo"); w != "holdfo-3" {
+		t.Errorf("writer after an untargeted failover = %s, want holdfo-3, the only reader not held (the held %s has the best tier)", w, held)
+	}
+	waitInstance(t, ctx, c, "holdfo-1")
+
+	// Deleting the writer fails over to holdfo-1 (tier 1), not to the
+	// held tier-0 reader.
+	if _, err := c.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("holdfo-3")}); err != nil {
+		t.Fatal(err)
+	}
+	waitDeleted(t, ctx, c, []string{"holdfo-3"}, "")
+	if w := writerOf(t, ctx, c, "holdfo"); w != "holdfo-1" {
+		t.Errorf("writer after deleting the writer = %s, want holdfo-1, the only reader not held", w)
+	}
+	if out, err := c.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(held)}); err != nil || aws.ToString(out.DBInstances[0].DBInstanceStatus) != "modifying" {
+		t.Errorf("the held reader after the failovers: %v (err %v), want it still held modifying", out, err)
 	}
 }
 

@@ -194,6 +194,11 @@ type deleteInstanceIn struct {
 	DeleteAutomatedBackups    *bool
 }
 
+// deletableStatuses are the statuses in which DeleteDBInstance deletes an
+// instance (a HoldStatus hold in another refuses it); an instance rebooting
+// for its cluster's failover may be deleted too.
+var deletableStatuses = []string{statusAvailable, statusFailed, statusIncompatParams}
+
 // deleteDBInstance removes an instance. A writer with readers fails over
 // to one of them first, as on Aurora (instances may be deleted side by
 // side, during that failover too); the writer's data stays the cluster's
@@ -210,11 +215,11 @@ func (e *Emulator) deleteDBInstance(ctx context.Context, in *deleteInstanceIn) (
 	}
 	c := inst.cluster
 	failingOver := c.status == statusFailingOver
-	if s := inst.reportedStatus(); inst.held != nil && s != statusAvailable && s != statusFailed && s != statusIncompatParams {
-		return nil, errInvalidInstanceState(inst.id, s)
+	if inst.held != nil && !slices.Contains(deletableStatuses, inst.held.status) {
+		return nil, errInvalidInstanceState(inst.id, inst.held.status)
 	}
 	switch {
-	case inst.status == statusAvailable, inst.status == statusFailed, inst.status == statusIncompatParams:
+	case slices.Contains(deletableStatuses, inst.status):
 	case inst.status == statusRebooting && failingOver:
 	case inst.status == statusDeleting:
 		// AWS's words, which clients that retry a delete (the Terraform
@@ -251,11 +256,9 @@ func (e *Emulator) retire(ctx context.Context, inst *instance) {
 		inst.status = statusDeleting
 		var target *instance
 		if inst.writer {
-			for _, m := range c.readers() {
-				if m.status == statusAvailable && (target == nil || m.promotionTier < target.promotionTier) {
-					target = m
-				}
-			}
+			// No reader to take over (none available, or all held by
+			// HoldStatus) leaves target nil.
+			target, _ = e.failoverTarget(st, c, "")
 		}
 		if target == nil {
 			st.unlock()

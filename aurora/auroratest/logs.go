@@ -550,6 +550,15 @@ type xDownloadDBLogFilePortionResult struct {
 // 2027) and /v19/.
 var completeLogFilePaths = []string{"/v13/downloadCompleteLogFile/", "/v19/downloadCompleteLogFile/"}
 
+// actionCompleteLogFile is the whole-file download's action name, as IAM
+// and the API reference name it.
+const actionCompleteLogFile = "DownloadCompleteDBLogFile"
+
+// restActions are the RDS actions served on REST paths rather than the
+// query protocol's actions table: their calls pass through the same
+// faults (Emulator.Action) and count in CallCount.
+var restActions = map[string]bool{actionCompleteLogFile: true}
+
 // serveCompleteLogFile answers GET /v13/ and /v19/downloadCompleteLogFile/
 // {DBInstanceIdentifier}/{LogFileName}: the whole log file as a stream
 // (text/plain), with no size limit, once the request's SigV4 signature
@@ -568,7 +577,7 @@ func (e *Emulator) serveCompleteLogFile(w http.ResponseWriter, hr *http.Request)
 		return false
 	}
 	reqID := newRequestID()
-	if err := e.hooks.beforeCall(hr.Context(), "DownloadCompleteDBLogFile"); err != nil {
+	if err := e.hooks.beforeCall(hr.Context(), actionCompleteLogFile); err != nil {
 		writeError(w, reqID, err)
 		return true
 	}

@@ -276,6 +276,11 @@ func TestLogFilePortionsAndWholeFiles(t *testing.T) {
 			}
 			return resp
 		}, "403 SignatureDoesNotMatch"},
+		{"a fault", func() *http.Response {
+			emu.Action("DownloadCompleteDBLogFile").FailNext(1, auroratest.Fault{Code: "ServiceUnavailable", StatusCode: 503})
+			return signedGet(t, ctx, emu, path, "", time.Now())
+		}, "503 ServiceUnavailable"},
+		{"after the fault", func() *http.Response { return signedGet(t, ctx, emu, path, "", time.Now()) }, "200"},
 	} {
 		if got := restCode(t, tc.resp()); got != tc.want {
 			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)

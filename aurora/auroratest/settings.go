@@ -89,8 +89,8 @@ func (e *Emulator) desired(st *state, in *instance) map[string]string {
 		s["max_wal_senders"] = strconv.Itoa(need)
 	}
 	s[paramHBA] = e.hbaFor(in, s)
-	if in.lag > 0 && !in.writer {
-		s[applyDelaySetting] = lagSetting(in.lag)
+	if v := in.applyDelay(); v != "" {
+		s[applyDelaySetting] = v
 	}
 	return s
 }
@@ -204,21 +204,35 @@ func pushSettings(srv *pgserver.Server, old, next map[string]string) error {
 }
 
 // reloadWith sets one setting of an instance's running server to value
-// ("" removes it) and reloads the server, when the server runs with
-// another value; a server that does not run gets its desired settings
-// when it starts. Callers hold in's opLock.
+// ("" removes it) and reloads the server (see reloadSettings). Callers
+// hold in's opLock.
 func (e *Emulator) reloadWith(ctx context.Context, in *instance, key, value string) error {
+	return e.reloadSettings(ctx, in, func(_ *state, next map[string]string) {
+		if value == "" {
+			delete(next, key)
+		} else {
+			next[key] = value
+		}
+	})
+}
+
+// reloadSettings changes the settings of an instance's running server:
+// edit changes a copy of the settings the server runs with, under the
+// state lock; when that changes any, they are written to the server's
+// configuration, become the instance's applied settings, and the server
+// reloads them (reloadAndWait). A server that does not run is left alone:
+// it gets its desired settings when it starts. Callers hold in's opLock.
+func (e *Emulator) reloadSettings(ctx context.Context, in *instance, edit func(st *state, next map[string]string)) error {
 	st := e.lock()
 	srv, old := in.server, in.applied
-	st.unlock()
-	if srv == nil || !srv.Running() || old[key] == value {
-		return nil
-	}
 	next := maps.Clone(old)
-	if value == "" {
-		delete(next, key)
-	} else {
-		next[key] = value
+	if next == nil {
+		next = map[string]string{}
+	}
+	edit(st, next)
+	st.unlock()
+	if srv == nil || !srv.Running() || maps.Equal(old, next) {
+		return nil
 	}
 	if err := pushSettings(srv, old, next); err != nil {
 		return err
@@ -322,36 +336,20 @@ func (e *Emulator) applyGroupChanges(g *paramGroup, changes []paramChange) error
 func (e *Emulator) applyImmediate(in *instance, kind groupKind, names []string) error {
 	in.ops.lock()
 	defer in.ops.unlock()
+	err := e.reloadSettings(e.ctx, in, func(st *state, next map[string]string) {
+		want := e.desired(st, in)
+		for _, name := range names {
+			if v, ok := want[name]; ok {
+				next[name] = v
+			} else {
+				delete(next, name)
+			}
+		}
+		// The pg_hba.conf lines follow the rds.force_ssl now applied and
+		// the cluster's IAM authentication.
+		next[paramHBA] = e.hbaFor(in, next)
+	})
 	st := e.lock()
-	srv := in.server
-	want := e.desired(st, in)
-	next := maps.Clone(in.applied)
-	for _, name := range names {
-		if v, ok := want[name]; ok {
-			next[name] = v
-		} else {
-			delete(next, name)
-		}
-	}
-	// The pg_hba.conf lines follow the rds.force_ssl now applied and the
-	// cluster's IAM authentication.
-	next[paramHBA] = e.hbaFor(in, next)
-	old := in.applied
-	st.unlock()
-
-	// A server that is not running gets everything at its next start.
-	var err error
-	pushed := false
-	if srv != nil && srv.Running() && !maps.Equal(old, next) {
-		if err = pushSettings(srv, old, next); err == nil {
-			pushed = true
-			err = reloadAndWait(e.ctx, srv)
-		}
-	}
-	st = e.lock()
-	if pushed {
-		in.applied = next
-	}
 	gs := &in.clusterGroupStatus
 	if kind == instanceKind {
 		gs = &in.instanceGroupStatus
