@@ -489,8 +489,8 @@ const maxLag = math.MaxInt32 * time.Millisecond
 // Secrets Manager's RotateSecret, ModifyDBCluster's MasterUserPassword,
 // which leaves the cluster "modifying" meanwhile) ends once every reader
 // has replayed the new password, and ResetState returns once every
-// available reader has replayed the reset (it gives up after 30 seconds,
-// with an error). Remove the lag (SetReplicaLag(id, 0)) before them when
+// available reader has replayed the reset (it gives up 30 seconds after
+// the lag, with an error). Remove the lag (SetReplicaLag(id, 0)) before them when
 // it is longer than a test should wait.
 //
 // The instance must be a reader, and lag between 0 and about 24 days
