@@ -267,11 +267,14 @@ func parseQuantity(base, s string) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	if u := units[unit]; unit == "bytes" || u.memory != b.memory {
+	u := units[unit]
+	if unit == "bytes" || u.memory != b.memory {
 		return 0, false
 	}
-	v := math.RoundToEven(f * units[unit].size / b.size)
-	if math.IsNaN(v) || v < math.MinInt64 || v > math.MaxInt64 {
+	// float64(math.MaxInt64) is 2^63, which int64 cannot hold: >= keeps
+	// it out, where > let it wrap to a negative number.
+	v := math.RoundToEven(f * u.size / b.size)
+	if math.IsNaN(v) || v < math.MinInt64 || v >= math.MaxInt64 {
 		return 0, false
 	}
 	return int64(v), true
