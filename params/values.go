@@ -3,6 +3,7 @@ package params
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -176,23 +177,14 @@ func EquivalentValues(name, dataType, a, b string) bool {
 	if err1 != nil || err2 != nil {
 		return false
 	}
-	set := func(items []string) map[string]bool {
-		m := make(map[string]bool, len(items))
-		for _, it := range items {
-			m[strings.ToLower(it)] = true
+	norm := func(items []string) []string {
+		for i, it := range items {
+			items[i] = strings.ToLower(it)
 		}
-		return m
+		slices.Sort(items)
+		return slices.Compact(items)
 	}
-	sx, sy := set(x), set(y)
-	if len(sx) != len(sy) {
-		return false
-	}
-	for k := range sx {
-		if !sy[k] {
-			return false
-		}
-	}
-	return true
+	return slices.Equal(norm(x), norm(y))
 }
 
 // ToBaseUnit returns value in the base unit of the named catalog
