@@ -141,18 +141,22 @@ func ValidateDriftSpec(desired []params.Change) ([]params.Change, error) {
 // (which override the cluster group for their instances); default groups
 // set none.
 //
-// On the wire it calls DescribeDBClusters and DescribeDBInstances,
+// On the wire it calls DescribeDBClusters (not in a Fleet run, which
+// uses the cluster as listed) and DescribeDBInstances,
 // DescribeDBClusterParameters and DescribeDBParameters with Source user,
 // and DescribeEngineDefaultClusterParameters (once per family and Region
-// in a Fleet run): it changes
-// nothing and connects to no server. The specification is checked first
+// in a Fleet run): it changes nothing and connects to no server. The specification is checked first
 // (ValidateDriftSpec).
 func (c *Cluster) CheckDrift(ctx context.Context, desired []params.Change) (*DriftReport, error) {
 	spec, err := ValidateDriftSpec(desired)
 	if err != nil {
 		return nil, err
 	}
-	return c.checkDrift(ctx, desired, spec, &engineDefaults{})
+	d, err := c.Describe(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("aurora: drift check: %w", err)
+	}
+	return c.checkDrift(ctx, d, desired, spec, &engineDefaults{})
 }
 
 // engineDefaults caches the engine-default cluster parameters by Region
@@ -226,11 +230,9 @@ func (c *Cluster) userValues(ctx context.Context, kind params.Kind, group string
 // on the instance.
 func isFormula(v string) bool { return strings.ContainsAny(v, "{}$") }
 
-func (c *Cluster) checkDrift(ctx context.Context, desired, spec []params.Change, defaults *engineDefaults) (*DriftReport, error) {
-	d, err := c.Describe(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("aurora: drift check: %w", err)
-	}
+// checkDrift is CheckDrift on the cluster as described (by Describe, or
+// from a Fleet's listing).
+func (c *Cluster) checkDrift(ctx context.Context, d *Description, desired, spec []params.Change, defaults *engineDefaults) (*DriftReport, error) {
 	v, err := pgaurora.ParseEngineVersion(d.EngineVersion)
 	if err != nil {
 		return nil, fmt.Errorf("aurora: drift check: cannot tell the parameter group family of cluster %s: %w", c.id, err)
