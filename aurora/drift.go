@@ -159,8 +159,9 @@ func (c *Cluster) CheckDrift(ctx context.Context, desired []params.Change) (*Dri
 	return c.checkDrift(ctx, d, desired, spec, &engineDefaults{})
 }
 
-// engineDefaults caches the engine-default cluster parameters by Region
-// and family, so that a fleet reads each family's once per Region.
+// engineDefaults caches the engine-default cluster parameters of one
+// Region by family, so that a fleet reads each family's once per Region
+// (Fleet.CheckDrift keeps one per Region).
 type engineDefaults struct {
 	mu       sync.Mutex
 	byFamily map[string]*familyDefaults
@@ -172,8 +173,8 @@ type familyDefaults struct {
 	err    error
 }
 
-func (e *engineDefaults) get(ctx context.Context, svc *params.Service, region, family string) (map[string]params.Parameter, error) {
-	key := region + "/" + family
+func (e *engineDefaults) get(ctx context.Context, svc *params.Service, family string) (map[string]params.Parameter, error) {
+	key := family
 	e.mu.Lock()
 	if e.byFamily == nil {
 		e.byFamily = map[string]*familyDefaults{}
@@ -238,7 +239,7 @@ func (c *Cluster) checkDrift(ctx context.Context, d *Description, desired, spec 
 		return nil, fmt.Errorf("aurora: drift check: cannot tell the parameter group family of cluster %s: %w", c.id, err)
 	}
 	family := v.Family()
-	defs, err := defaults.get(ctx, c.params, c.cfg.region, family)
+	defs, err := defaults.get(ctx, c.params, family)
 	if err != nil {
 		return nil, fmt.Errorf("aurora: drift check: %w", err)
 	}

@@ -363,13 +363,17 @@ func (f *Fleet) Advise(ctx context.Context, opts *AdviseOptions) *FleetRun {
 func (f *Fleet) CheckDrift(ctx context.Context, desired []params.Change) *FleetRun {
 	desired = slices.Clone(desired)
 	spec, err := ValidateDriftSpec(desired)
-	defaults := &engineDefaults{}
+	// One cache of engine defaults per Region, each keyed by family.
+	defaults := make(map[string]*engineDefaults, len(f.regions))
+	for _, reg := range f.regions {
+		defaults[reg.region] = &engineDefaults{}
+	}
 	return f.newRun(ctx, "Fleet.CheckDrift", func(ctx context.Context, c *Cluster, dc types.DBCluster, r *FleetResult) error {
 		d, err := c.describeFrom(ctx, dc)
 		if err != nil {
 			return fmt.Errorf("aurora: drift check: %w", err)
 		}
-		rep, err := c.checkDrift(ctx, d, desired, spec, defaults)
+		rep, err := c.checkDrift(ctx, d, desired, spec, defaults[r.Cluster.Region])
 		r.Drift = rep
 		return err
 	}, err)
