@@ -167,44 +167,42 @@ type engineDefaults struct {
 	byFamily map[string]*familyDefaults
 }
 
+// familyDefaults is one family's entry: mu is held while the defaults
+// are read, so that the clusters of the family wait for one read; params
+// stays nil until a read succeeds (a failed read is not stored, and the
+// next cluster tries again).
 type familyDefaults struct {
-	once   sync.Once
+	mu     sync.Mutex
 	params map[string]params.Parameter
-	err    error
 }
 
 func (e *engineDefaults) get(ctx context.Context, svc *params.Service, family string) (map[string]params.Parameter, error) {
-	key := family
 	e.mu.Lock()
 	if e.byFamily == nil {
 		e.byFamily = map[string]*familyDefaults{}
 	}
-	f := e.byFamily[key]
+	f := e.byFamily[family]
 	if f == nil {
 		f = &familyDefaults{}
-		e.byFamily[key] = f
+		e.byFamily[family] = f
 	}
 	e.mu.Unlock()
-	f.once.Do(func() {
-		ps, err := svc.EngineDefaults(ctx, params.ClusterGroup, family)
-		if err != nil {
-			f.err = err
-			return
-		}
-		f.params = make(map[string]params.Parameter, len(ps))
-		for _, p := range ps {
-			f.params[strings.ToLower(p.Name)] = p
-		}
-	})
-	if f.err != nil {
-		// A failed read is not kept: the next cluster tries again.
-		e.mu.Lock()
-		if e.byFamily[key] == f {
-			delete(e.byFamily, key)
-		}
-		e.mu.Unlock()
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.params != nil {
+		return f.params, nil
 	}
-	return f.params, f.err
+	ps, err := svc.EngineDefaults(ctx, params.ClusterGroup, family)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]params.Parameter, len(ps))
+	for _, p := range ps {
+		m[strings.ToLower(p.Name)] = p
+	}
+	f.params = m
+	return m, nil
 }
 
 // userValues lists the parameters a group sets itself (Source user), by
