@@ -492,7 +492,11 @@ func (r *FleetRun) Results() iter.Seq2[FleetResult, error] {
 		r.summary.Clusters = len(jobs)
 		r.mu.Unlock()
 
-		todo := make(chan job)
+		todo := make(chan job, len(jobs))
+		for _, j := range jobs {
+			todo <- j
+		}
+		close(todo)
 		done := make(chan fleetItem)
 		var wg sync.WaitGroup
 		for range min(r.f.opts.Concurrency, max(len(jobs), 1)) {
@@ -500,6 +504,9 @@ func (r *FleetRun) Results() iter.Seq2[FleetResult, error] {
 			go func() {
 				defer wg.Done()
 				for j := range todo {
+					if ctx.Err() != nil {
+						return
+					}
 					res, err := r.one(ctx, j.l, j.region)
 					select {
 					case done <- fleetItem{res, err}:
@@ -509,16 +516,6 @@ func (r *FleetRun) Results() iter.Seq2[FleetResult, error] {
 				}
 			}()
 		}
-		go func() {
-			defer close(todo)
-			for _, j := range jobs {
-				select {
-				case todo <- j:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
 		go func() { wg.Wait(); close(done) }()
 		defer func() {
 			cancel()
