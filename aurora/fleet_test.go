@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"strings"
 	"sync"
 	"testing"
@@ -436,13 +437,23 @@ func TestFleetAdviseAndRun(t *testing.T) {
 }
 
 // TestFleetStopsEarly breaks out of the loop after the first result: the
-// run ends, and the summary counts what was done.
+// run ends, and the summary counts what was done. At most Concurrency+1
+// clusters are worked on (those in progress, and the one a worker may
+// have taken while the first result was yielded), and none after Results
+// returns.
 func TestFleetStopsEarly(t *testing.T) {
-	f, err := aurora.NewFleet([]aws.Config{emu.AWSConfig()}, &aurora.FleetOptions{Concurrency: 2})
+	const concurrency = 2
+	f, err := aurora.NewFleet([]aws.Config{emu.AWSConfig()}, &aurora.FleetOptions{Concurrency: concurrency})
 	if err != nil {
 		t.Fatal(err)
 	}
+	var calls atomic.Int64
+	var returned, lateCall atomic.Bool
 	run := f.Run(context.Background(), "", func(ctx context.Context, c *aurora.Cluster) error {
+		if returned.Load() {
+			lateCall.Store(true)
+		}
+		calls.Add(1)
 		_, err := c.Describe(ctx)
 		return err
 	})
@@ -452,8 +463,20 @@ func TestFleetStopsEarly(t *testing.T) {
 		}
 		break
 	}
-	if s := run.Summary(); s.Clusters < 2 || s.Succeeded < 1 || s.Succeeded >= s.Clusters {
+	returned.Store(true)
+	atReturn := calls.Load()
+	s := run.Summary()
+	if s.Clusters <= concurrency+1 {
+		t.Fatalf("the emulator has %d clusters: too few to tell a run that ignores the break (want more than %d)", s.Clusters, concurrency+1)
+	}
+	if atReturn > concurrency+1 {
+		t.Errorf("the function ran on %d clusters, want at most %d after the first result", atReturn, concurrency+1)
+	}
+	if s.Succeeded < 1 || s.Succeeded >= s.Clusters {
 		t.Errorf("summary after one result: %+v", s)
+	}
+	if lateCall.Load() || calls.Load() != atReturn {
+		t.Errorf("the function ran after Results returned (%d calls, %d at return)", calls.Load(), atReturn)
 	}
 }
 
