@@ -6,9 +6,9 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"sync/atomic"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -549,11 +549,22 @@ func TestFleetAcrossRegions(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	byRegion := map[string][]string{}
+	westFamilies := map[string]bool{}
 	for c, err := range f.Clusters(ctx) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		byRegion[c.Region] = append(byRegion[c.Region], c.ID)
+		if c.Region == "eu-west-1" {
+			v, err := pgaurora.ParseEngineVersion(c.EngineVersion)
+			if err != nil {
+				t.Fatal(err)
+			}
+			westFamilies[v.Family()] = true
+		}
+	}
+	if len(westFamilies) != 1 {
+		t.Fatalf("the west clusters are of the families %v, want one", westFamilies)
 	}
 	if w := byRegion["eu-west-1"]; !slices.Equal(w, []string{"west-a", "west-b"}) {
 		t.Errorf("eu-west-1 lists %v, want west-a and west-b", w)
@@ -575,7 +586,18 @@ func TestFleetAcrossRegions(t *testing.T) {
 	if regions["eu-west-1"] != 2 || regions[emu.Region()] != len(byRegion[emu.Region()]) {
 		t.Errorf("results by Region %v, want 2 in eu-west-1 and %d in %s", regions, len(byRegion[emu.Region()]), emu.Region())
 	}
-	if west.CallCount("DescribeEngineDefaultClusterParameters") == 0 {
-		t.Error("the west Region's engine defaults were not read through its own client")
+	// The family's engine defaults were read once for the two west
+	// clusters: as many calls as one read of them takes (its pages).
+	runCalls := west.CallCount("DescribeEngineDefaultClusterParameters")
+	if runCalls == 0 {
+		t.Fatal("the west Region's engine defaults were not read through its own client")
+	}
+	for family := range westFamilies {
+		if _, err := params.New(rds.NewFromConfig(westCfg)).EngineDefaults(ctx, params.ClusterGroup, family); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if onePass := west.CallCount("DescribeEngineDefaultClusterParameters") - runCalls; runCalls != onePass {
+		t.Errorf("the run made %d DescribeEngineDefaultClusterParameters calls in eu-west-1, want %d (one read of the family's defaults for both clusters)", runCalls, onePass)
 	}
 }
