@@ -153,8 +153,10 @@ func newFleetRegion(cfg aws.Config, maxAttempts int) *fleetRegion {
 			a.StandardOptions = append(a.StandardOptions, func(s *retry.StandardOptions) {
 				s.MaxAttempts = maxAttempts
 				// The adaptive mode's own rate limit paces the calls
-				// under throttling; the standard retry quota would
-				// otherwise run out across a fleet and fail calls.
+				// under throttling; the standard retry quota is off
+				// so that the throttled calls of all the clusters of
+				// a Region do not draw on one shared budget of
+				// retries, and each gets its MaxAttempts.
 				s.RateLimiter = ratelimit.None
 			})
 		})

@@ -248,7 +248,7 @@ func TestFleetCheckDrift(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	throttled0 := emu.CallCount("DescribeDBClusterParameters")
+	paramCallsBefore := emu.CallCount("DescribeDBClusterParameters")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	emu.ThrottleNext(1) // the listing itself meets throttling
@@ -310,7 +310,7 @@ func TestFleetCheckDrift(t *testing.T) {
 	if s.APIAttempts <= s.APICalls {
 		t.Errorf("%d attempts for %d calls: the throttling did not happen", s.APIAttempts, s.APICalls)
 	}
-	if emu.CallCount("DescribeDBClusterParameters") == throttled0 {
+	if emu.CallCount("DescribeDBClusterParameters") == paramCallsBefore {
 		t.Error("DescribeDBClusterParameters was not called")
 	}
 	evs := events.snapshot()
