@@ -391,8 +391,8 @@ func (f *Fleet) CheckDrift(ctx context.Context, desired []params.Change) *FleetR
 // ClusterOptions, closed afterwards. Results come as each cluster is done,
 // not in listing order. A cluster whose work fails is yielded with its
 // error (which names the cluster), and the run goes on; a Region whose
-// listing fails is yielded as an error with a zero FleetResult, and the
-// other Regions are still worked on. Stopping the loop, or ending ctx,
+// listing fails is yielded as an error with a FleetResult whose Cluster
+// has only its Region set, and the other Regions are still worked on. Stopping the loop, or ending ctx,
 // stops the run: the clusters in progress see their context canceled.
 func (f *Fleet) Run(ctx context.Context, operation string, fn func(ctx context.Context, c *Cluster) error) *FleetRun {
 	if operation == "" {
