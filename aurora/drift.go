@@ -1,6 +1,7 @@
 package aurora
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -266,9 +267,6 @@ func (c *Cluster) checkDrift(ctx context.Context, d *Description, desired, spec 
 		switch {
 		case set:
 			pd.Actual, pd.Source = p.Value, params.SourceUser
-			if def.DataType == "" {
-				def = p
-			}
 		case !listed:
 			pd.State, pd.Source = DriftUnknown, params.SourceEngineDefault
 			pd.Detail = fmt.Sprintf("family %s does not list the parameter", family)
@@ -290,7 +288,7 @@ func (c *Cluster) checkDrift(ctx context.Context, d *Description, desired, spec 
 			r.Parameters = append(r.Parameters, pd)
 			continue
 		}
-		if !params.EquivalentValues(ch.Name, def.DataType, pd.Actual, ch.Value) {
+		if !params.EquivalentValues(ch.Name, cmp.Or(def.DataType, p.DataType), pd.Actual, ch.Value) {
 			pd.State = DriftDifferent
 			pd.Detail = "the value differs"
 			if pd.Source != params.SourceUser {
@@ -299,9 +297,7 @@ func (c *Cluster) checkDrift(ctx context.Context, d *Description, desired, spec 
 			r.Parameters = append(r.Parameters, pd)
 			continue
 		}
-		if set && len(pendingCluster) > 0 && (p.ApplyType == params.Static || p.ApplyMethod == types.ApplyMethodPendingReboot) {
-			pd.State, pd.Instances = DriftPendingReboot, pendingCluster
-			pd.Detail = fmt.Sprintf("the group holds the value, which takes effect at the next reboot; %s pending-reboot", strings.Join(pendingCluster, ", "))
+		if set && markPendingReboot(&pd, p, pendingCluster) {
 			r.Parameters = append(r.Parameters, pd)
 			continue
 		}
@@ -340,13 +336,9 @@ func (c *Cluster) checkDrift(ctx context.Context, d *Description, desired, spec 
 			}
 			pd := ParameterDrift{Kind: params.InstanceGroup, Group: g, Name: ch.Name, Desired: desired[i].Value,
 				Actual: p.Value, Source: params.SourceUser, Instances: ids}
-			switch {
-			case !params.EquivalentValues(ch.Name, p.DataType, p.Value, ch.Value):
+			if !params.EquivalentValues(ch.Name, p.DataType, p.Value, ch.Value) {
 				pd.State, pd.Detail = DriftDifferent, "the instance group overrides the cluster with a different value"
-			case len(pending) > 0 && (p.ApplyType == params.Static || p.ApplyMethod == types.ApplyMethodPendingReboot):
-				pd.State, pd.Instances = DriftPendingReboot, pending
-				pd.Detail = fmt.Sprintf("the group holds the value, which takes effect at the next reboot; %s pending-reboot", strings.Join(pending, ", "))
-			default:
+			} else if !markPendingReboot(&pd, p, pending) {
 				r.InSync++
 				continue
 			}
@@ -354,4 +346,17 @@ func (c *Cluster) checkDrift(ctx context.Context, d *Description, desired, spec 
 		}
 	}
 	return r, nil
+}
+
+// markPendingReboot marks pd DriftPendingReboot when the group's value p,
+// equal to the specified one, takes effect only at a reboot (static, or
+// applied pending-reboot) and members are pending-reboot for the group;
+// it reports whether it did.
+func markPendingReboot(pd *ParameterDrift, p params.Parameter, pending []string) bool {
+	if len(pending) == 0 || (p.ApplyType != params.Static && p.ApplyMethod != types.ApplyMethodPendingReboot) {
+		return false
+	}
+	pd.State, pd.Instances = DriftPendingReboot, pending
+	pd.Detail = fmt.Sprintf("the group holds the value, which takes effect at the next reboot; %s pending-reboot", strings.Join(pending, ", "))
+	return true
 }
