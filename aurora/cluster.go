@@ -185,13 +185,11 @@ func New(clusterID string, opts ...Option) (*Cluster, error) {
 			return nil, fmt.Errorf("aurora: %w", err)
 		}
 	}
-	if s.awsConfig != nil {
-		s.region = s.awsConfig.Region
-	}
 	switch {
 	case s.api != nil:
 	case s.awsConfig != nil:
 		s.api = rds.NewFromConfig(*s.awsConfig)
+		s.region = s.awsConfig.Region
 	default:
 		return nil, errors.New("aurora: no RDS client: pass WithAWSConfig or WithRDSClient")
 	}

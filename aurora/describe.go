@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 
 	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/rdsread"
@@ -76,8 +77,35 @@ func (c *Cluster) Describe(ctx context.Context) (*Description, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aurora: %w", err)
 	}
+	return c.describeFrom(ctx, dc)
+}
+
+// describeFrom is Describe given the cluster as DescribeDBClusters
+// returned it (by Describe, or by a Fleet's listing): the mapping, then
+// the members' read.
+func (c *Cluster) describeFrom(ctx context.Context, dc types.DBCluster) (*Description, error) {
+	d := descriptionOf(dc)
+	d.ID = c.id
+	instances, err := rdsread.Members(ctx, c.api, dc)
+	if err != nil {
+		return nil, fmt.Errorf("aurora: %w", err)
+	}
+	for i := range instances {
+		if instances[i].Writer && d.Writer == nil {
+			w := instances[i]
+			d.Writer = &w
+			continue
+		}
+		d.Readers = append(d.Readers, instances[i])
+	}
+	return d, nil
+}
+
+// descriptionOf maps a cluster as DescribeDBClusters lists it, without
+// its members (Writer and Readers stay empty).
+func descriptionOf(dc types.DBCluster) *Description {
 	d := &Description{
-		ID:                  c.id,
+		ID:                  aws.ToString(dc.DBClusterIdentifier),
 		Status:              aws.ToString(dc.Status),
 		Engine:              aws.ToString(dc.Engine),
 		EngineVersion:       aws.ToString(dc.EngineVersion),
@@ -103,17 +131,5 @@ func (c *Cluster) Describe(ctx context.Context) (*Description, error) {
 	if dc.MasterUserSecret != nil {
 		d.MasterUserSecretARN = aws.ToString(dc.MasterUserSecret.SecretArn)
 	}
-	instances, err := rdsread.Members(ctx, c.api, dc)
-	if err != nil {
-		return nil, fmt.Errorf("aurora: %w", err)
-	}
-	for i := range instances {
-		if instances[i].Writer && d.Writer == nil {
-			w := instances[i]
-			d.Writer = &w
-			continue
-		}
-		d.Readers = append(d.Readers, instances[i])
-	}
-	return d, nil
+	return d
 }

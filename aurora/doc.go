@@ -144,9 +144,10 @@
 // event per Region listed and per cluster done, and FleetRun.Summary
 // counts clusters, findings, drift, RDS calls and attempts. The Fleet's
 // RDS clients, one per Region shared by its clusters, use the SDK's
-// adaptive retry mode (retry.NewAdaptiveMode, up to MaxAttempts tries, no
-// retry quota), which slows the calls down under throttling so that none
-// fails for it. FleetOptions.ClusterOptions gives each cluster's handle
+// adaptive retry mode (retry.NewAdaptiveMode, up to MaxAttempts tries),
+// which slows the calls down under throttling so that none fails for it,
+// without the retry quota, so that the clusters of a Region do not share
+// one budget of retries. FleetOptions.ClusterOptions gives each cluster's handle
 // its credentials (for Advise), for example its RDS-managed secret.
 //
 // # Testing

@@ -1,6 +1,7 @@
 package aurora
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -141,65 +142,68 @@ func ValidateDriftSpec(desired []params.Change) ([]params.Change, error) {
 // (which override the cluster group for their instances); default groups
 // set none.
 //
-// On the wire it calls DescribeDBClusters and DescribeDBInstances,
+// On the wire it calls DescribeDBClusters (not in a Fleet run, which
+// uses the cluster as listed) and DescribeDBInstances,
 // DescribeDBClusterParameters and DescribeDBParameters with Source user,
 // and DescribeEngineDefaultClusterParameters (once per family and Region
-// in a Fleet run): it changes
-// nothing and connects to no server. The specification is checked first
+// in a Fleet run): it changes nothing and connects to no server. The specification is checked first
 // (ValidateDriftSpec).
 func (c *Cluster) CheckDrift(ctx context.Context, desired []params.Change) (*DriftReport, error) {
 	spec, err := ValidateDriftSpec(desired)
 	if err != nil {
 		return nil, err
 	}
-	return c.checkDrift(ctx, desired, spec, &engineDefaults{})
+	d, err := c.Describe(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("aurora: drift check: %w", err)
+	}
+	return c.checkDrift(ctx, d, desired, spec, &engineDefaults{})
 }
 
-// engineDefaults caches the engine-default cluster parameters by Region
-// and family, so that a fleet reads each family's once per Region.
+// engineDefaults caches the engine-default cluster parameters of one
+// Region by family, so that a fleet reads each family's once per Region
+// (Fleet.CheckDrift keeps one per Region).
 type engineDefaults struct {
 	mu       sync.Mutex
 	byFamily map[string]*familyDefaults
 }
 
+// familyDefaults is one family's entry: mu is held while the defaults
+// are read, so that the clusters of the family wait for one read; params
+// stays nil until a read succeeds (a failed read is not stored, and the
+// next cluster tries again).
 type familyDefaults struct {
-	once   sync.Once
+	mu     sync.Mutex
 	params map[string]params.Parameter
-	err    error
 }
 
-func (e *engineDefaults) get(ctx context.Context, svc *params.Service, region, family string) (map[string]params.Parameter, error) {
-	key := region + "/" + family
+func (e *engineDefaults) get(ctx context.Context, svc *params.Service, family string) (map[string]params.Parameter, error) {
 	e.mu.Lock()
 	if e.byFamily == nil {
 		e.byFamily = map[string]*familyDefaults{}
 	}
-	f := e.byFamily[key]
+	f := e.byFamily[family]
 	if f == nil {
 		f = &familyDefaults{}
-		e.byFamily[key] = f
+		e.byFamily[family] = f
 	}
 	e.mu.Unlock()
-	f.once.Do(func() {
-		ps, err := svc.EngineDefaults(ctx, params.ClusterGroup, family)
-		if err != nil {
-			f.err = err
-			return
-		}
-		f.params = make(map[string]params.Parameter, len(ps))
-		for _, p := range ps {
-			f.params[strings.ToLower(p.Name)] = p
-		}
-	})
-	if f.err != nil {
-		// A failed read is not kept: the next cluster tries again.
-		e.mu.Lock()
-		if e.byFamily[key] == f {
-			delete(e.byFamily, key)
-		}
-		e.mu.Unlock()
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.params != nil {
+		return f.params, nil
 	}
-	return f.params, f.err
+	ps, err := svc.EngineDefaults(ctx, params.ClusterGroup, family)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]params.Parameter, len(ps))
+	for _, p := range ps {
+		m[strings.ToLower(p.Name)] = p
+	}
+	f.params = m
+	return m, nil
 }
 
 // userValues lists the parameters a group sets itself (Source user), by
@@ -226,17 +230,15 @@ func (c *Cluster) userValues(ctx context.Context, kind params.Kind, group string
 // on the instance.
 func isFormula(v string) bool { return strings.ContainsAny(v, "{}$") }
 
-func (c *Cluster) checkDrift(ctx context.Context, desired, spec []params.Change, defaults *engineDefaults) (*DriftReport, error) {
-	d, err := c.Describe(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("aurora: drift check: %w", err)
-	}
+// checkDrift is CheckDrift on the cluster as described (by Describe, or
+// from a Fleet's listing).
+func (c *Cluster) checkDrift(ctx context.Context, d *Description, desired, spec []params.Change, defaults *engineDefaults) (*DriftReport, error) {
 	v, err := pgaurora.ParseEngineVersion(d.EngineVersion)
 	if err != nil {
 		return nil, fmt.Errorf("aurora: drift check: cannot tell the parameter group family of cluster %s: %w", c.id, err)
 	}
 	family := v.Family()
-	defs, err := defaults.get(ctx, c.params, c.cfg.region, family)
+	defs, err := defaults.get(ctx, c.params, family)
 	if err != nil {
 		return nil, fmt.Errorf("aurora: drift check: %w", err)
 	}
@@ -265,9 +267,6 @@ func (c *Cluster) checkDrift(ctx context.Context, desired, spec []params.Change,
 		switch {
 		case set:
 			pd.Actual, pd.Source = p.Value, params.SourceUser
-			if def.DataType == "" {
-				def = p
-			}
 		case !listed:
 			pd.State, pd.Source = DriftUnknown, params.SourceEngineDefault
 			pd.Detail = fmt.Sprintf("family %s does not list the parameter", family)
@@ -289,7 +288,7 @@ func (c *Cluster) checkDrift(ctx context.Context, desired, spec []params.Change,
 			r.Parameters = append(r.Parameters, pd)
 			continue
 		}
-		if !params.EquivalentValues(ch.Name, def.DataType, pd.Actual, ch.Value) {
+		if !params.EquivalentValues(ch.Name, cmp.Or(def.DataType, p.DataType), pd.Actual, ch.Value) {
 			pd.State = DriftDifferent
 			pd.Detail = "the value differs"
 			if pd.Source != params.SourceUser {
@@ -298,9 +297,7 @@ func (c *Cluster) checkDrift(ctx context.Context, desired, spec []params.Change,
 			r.Parameters = append(r.Parameters, pd)
 			continue
 		}
-		if set && len(pendingCluster) > 0 && (p.ApplyType == params.Static || p.ApplyMethod == types.ApplyMethodPendingReboot) {
-			pd.State, pd.Instances = DriftPendingReboot, pendingCluster
-			pd.Detail = fmt.Sprintf("the group holds the value, which takes effect at the next reboot; %s pending-reboot", strings.Join(pendingCluster, ", "))
+		if set && markPendingReboot(&pd, p, pendingCluster) {
 			r.Parameters = append(r.Parameters, pd)
 			continue
 		}
@@ -339,13 +336,9 @@ func (c *Cluster) checkDrift(ctx context.Context, desired, spec []params.Change,
 			}
 			pd := ParameterDrift{Kind: params.InstanceGroup, Group: g, Name: ch.Name, Desired: desired[i].Value,
 				Actual: p.Value, Source: params.SourceUser, Instances: ids}
-			switch {
-			case !params.EquivalentValues(ch.Name, p.DataType, p.Value, ch.Value):
+			if !params.EquivalentValues(ch.Name, p.DataType, p.Value, ch.Value) {
 				pd.State, pd.Detail = DriftDifferent, "the instance group overrides the cluster with a different value"
-			case len(pending) > 0 && (p.ApplyType == params.Static || p.ApplyMethod == types.ApplyMethodPendingReboot):
-				pd.State, pd.Instances = DriftPendingReboot, pending
-				pd.Detail = fmt.Sprintf("the group holds the value, which takes effect at the next reboot; %s pending-reboot", strings.Join(pending, ", "))
-			default:
+			} else if !markPendingReboot(&pd, p, pending) {
 				r.InSync++
 				continue
 			}
@@ -353,4 +346,17 @@ func (c *Cluster) checkDrift(ctx context.Context, desired, spec []params.Change,
 		}
 	}
 	return r, nil
+}
+
+// markPendingReboot marks pd DriftPendingReboot when the group's value p,
+// equal to the specified one, takes effect only at a reboot (static, or
+// applied pending-reboot) and members are pending-reboot for the group;
+// it reports whether it did.
+func markPendingReboot(pd *ParameterDrift, p params.Parameter, pending []string) bool {
+	if len(pending) == 0 || (p.ApplyType != params.Static && p.ApplyMethod != types.ApplyMethodPendingReboot) {
+		return false
+	}
+	pd.State, pd.Instances = DriftPendingReboot, pending
+	pd.Detail = fmt.Sprintf("the group holds the value, which takes effect at the next reboot; %s pending-reboot", strings.Join(pending, ", "))
+	return true
 }

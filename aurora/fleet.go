@@ -153,8 +153,10 @@ func newFleetRegion(cfg aws.Config, maxAttempts int) *fleetRegion {
 			a.StandardOptions = append(a.StandardOptions, func(s *retry.StandardOptions) {
 				s.MaxAttempts = maxAttempts
 				// The adaptive mode's own rate limit paces the calls
-				// under throttling; the standard retry quota would
-				// otherwise run out across a fleet and fail calls.
+				// under throttling; the standard retry quota is off
+				// so that the throttled calls of all the clusters of
+				// a Region do not draw on one shared budget of
+				// retries, and each gets its MaxAttempts.
 				s.RateLimiter = ratelimit.None
 			})
 		})
@@ -207,8 +209,8 @@ type FleetCluster struct {
 func (f *Fleet) Clusters(ctx context.Context) iter.Seq2[FleetCluster, error] {
 	return func(yield func(FleetCluster, error) bool) {
 		for _, r := range f.regions {
-			for c, err := range f.regionClusters(ctx, r) {
-				if !yield(c, err) || err != nil {
+			for l, err := range f.regionClusters(ctx, r) {
+				if !yield(l.c, err) || err != nil {
 					return
 				}
 			}
@@ -216,14 +218,21 @@ func (f *Fleet) Clusters(ctx context.Context) iter.Seq2[FleetCluster, error] {
 	}
 }
 
-func (f *Fleet) regionClusters(ctx context.Context, r *fleetRegion) iter.Seq2[FleetCluster, error] {
-	return func(yield func(FleetCluster, error) bool) {
+// listedCluster is a cluster of a Region's listing: as the API returned
+// it, and as a FleetCluster.
+type listedCluster struct {
+	c  FleetCluster
+	dc types.DBCluster
+}
+
+func (f *Fleet) regionClusters(ctx context.Context, r *fleetRegion) iter.Seq2[listedCluster, error] {
+	return func(yield func(listedCluster, error) bool) {
 		pg := rds.NewDescribeDBClustersPaginator(r.api, &rds.DescribeDBClustersInput{
 			Filters: f.opts.Filters, MaxRecords: aws.Int32(100)})
 		for pg.HasMorePages() {
 			page, err := pg.NextPage(ctx)
 			if err != nil {
-				yield(FleetCluster{}, fmt.Errorf("aurora: fleet: listing the clusters in %s: %w", r.region, err))
+				yield(listedCluster{}, fmt.Errorf("aurora: fleet: listing the clusters in %s: %w", r.region, err))
 				return
 			}
 			for _, dc := range page.DBClusters {
@@ -231,7 +240,7 @@ func (f *Fleet) regionClusters(ctx context.Context, r *fleetRegion) iter.Seq2[Fl
 				if !f.tagged(c) {
 					continue
 				}
-				if !yield(c, nil) {
+				if !yield(listedCluster{c, dc}, nil) {
 					return
 				}
 			}
@@ -239,14 +248,14 @@ func (f *Fleet) regionClusters(ctx context.Context, r *fleetRegion) iter.Seq2[Fl
 	}
 }
 
+// fleetCluster maps a listed cluster as Describe does (descriptionOf),
+// with its ARN, Region and tags.
 func fleetCluster(region string, dc types.DBCluster) FleetCluster {
+	d := descriptionOf(dc)
 	c := FleetCluster{
-		ID: aws.ToString(dc.DBClusterIdentifier), ARN: aws.ToString(dc.DBClusterArn), Region: region,
-		Engine: aws.ToString(dc.Engine), EngineVersion: aws.ToString(dc.EngineVersion), Status: aws.ToString(dc.Status),
-		ParameterGroup: aws.ToString(dc.DBClusterParameterGroup), MasterUsername: aws.ToString(dc.MasterUsername),
-	}
-	if dc.MasterUserSecret != nil {
-		c.MasterUserSecretARN = aws.ToString(dc.MasterUserSecret.SecretArn)
+		ID: d.ID, ARN: aws.ToString(dc.DBClusterArn), Region: region,
+		Engine: d.Engine, EngineVersion: d.EngineVersion, Status: d.Status,
+		ParameterGroup: d.ParameterGroup, MasterUsername: d.MasterUsername, MasterUserSecretARN: d.MasterUserSecretARN,
 	}
 	if len(dc.TagList) > 0 {
 		c.Tags = make(map[string]string, len(dc.TagList))
@@ -325,7 +334,7 @@ type FleetRun struct {
 	f    *Fleet
 	ctx  context.Context
 	op   string
-	work func(ctx context.Context, c *Cluster, r *FleetResult) error
+	work func(ctx context.Context, c *Cluster, dc types.DBCluster, r *FleetResult) error
 	err  error // refused before any call
 
 	used    atomic.Bool
@@ -341,7 +350,7 @@ func (f *Fleet) Advise(ctx context.Context, opts *AdviseOptions) *FleetRun {
 		o := *opts
 		opts = &o
 	}
-	return f.newRun(ctx, "Fleet.Advise", func(ctx context.Context, c *Cluster, r *FleetResult) error {
+	return f.newRun(ctx, "Fleet.Advise", func(ctx context.Context, c *Cluster, _ types.DBCluster, r *FleetResult) error {
 		found, err := c.Advise(ctx, opts)
 		r.Findings = found
 		return err
@@ -356,9 +365,17 @@ func (f *Fleet) Advise(ctx context.Context, opts *AdviseOptions) *FleetRun {
 func (f *Fleet) CheckDrift(ctx context.Context, desired []params.Change) *FleetRun {
 	desired = slices.Clone(desired)
 	spec, err := ValidateDriftSpec(desired)
-	defaults := &engineDefaults{}
-	return f.newRun(ctx, "Fleet.CheckDrift", func(ctx context.Context, c *Cluster, r *FleetResult) error {
-		rep, err := c.checkDrift(ctx, desired, spec, defaults)
+	// One cache of engine defaults per Region, each keyed by family.
+	defaults := make(map[string]*engineDefaults, len(f.regions))
+	for _, reg := range f.regions {
+		defaults[reg.region] = &engineDefaults{}
+	}
+	return f.newRun(ctx, "Fleet.CheckDrift", func(ctx context.Context, c *Cluster, dc types.DBCluster, r *FleetResult) error {
+		d, err := c.describeFrom(ctx, dc)
+		if err != nil {
+			return fmt.Errorf("aurora: drift check: %w", err)
+		}
+		rep, err := c.checkDrift(ctx, d, desired, spec, defaults[r.Cluster.Region])
 		r.Drift = rep
 		return err
 	}, err)
@@ -374,8 +391,8 @@ func (f *Fleet) CheckDrift(ctx context.Context, desired []params.Change) *FleetR
 // ClusterOptions, closed afterwards. Results come as each cluster is done,
 // not in listing order. A cluster whose work fails is yielded with its
 // error (which names the cluster), and the run goes on; a Region whose
-// listing fails is yielded as an error with a zero FleetResult, and the
-// other Regions are still worked on. Stopping the loop, or ending ctx,
+// listing fails is yielded as an error with a FleetResult whose Cluster
+// has only its Region set, and the other Regions are still worked on. Stopping the loop, or ending ctx,
 // stops the run: the clusters in progress see their context canceled.
 func (f *Fleet) Run(ctx context.Context, operation string, fn func(ctx context.Context, c *Cluster) error) *FleetRun {
 	if operation == "" {
@@ -385,12 +402,12 @@ func (f *Fleet) Run(ctx context.Context, operation string, fn func(ctx context.C
 	if fn == nil {
 		err = errors.New("aurora: fleet: Run: nil function")
 	}
-	return f.newRun(ctx, operation, func(ctx context.Context, c *Cluster, _ *FleetResult) error {
+	return f.newRun(ctx, operation, func(ctx context.Context, c *Cluster, _ types.DBCluster, _ *FleetResult) error {
 		return fn(ctx, c)
 	}, err)
 }
 
-func (f *Fleet) newRun(ctx context.Context, op string, work func(context.Context, *Cluster, *FleetResult) error, err error) *FleetRun {
+func (f *Fleet) newRun(ctx context.Context, op string, work func(context.Context, *Cluster, types.DBCluster, *FleetResult) error, err error) *FleetRun {
 	if f == nil || len(f.regions) == 0 {
 		err = errors.New("aurora: fleet: the Fleet was not made with NewFleet")
 	}
@@ -442,7 +459,7 @@ func (r *FleetRun) Results() iter.Seq2[FleetResult, error] {
 		// List every Region first, so that Total is known and a
 		// throttled listing does not hold clusters back.
 		type job struct {
-			c      FleetCluster
+			l      listedCluster
 			region *fleetRegion
 		}
 		var jobs []job
@@ -450,12 +467,12 @@ func (r *FleetRun) Results() iter.Seq2[FleetResult, error] {
 			t0 := time.Now()
 			n := 0
 			var listErr error
-			for c, err := range r.f.regionClusters(ctx, reg) {
+			for l, err := range r.f.regionClusters(ctx, reg) {
 				if err != nil {
 					listErr = err
 					break
 				}
-				jobs = append(jobs, job{c, reg})
+				jobs = append(jobs, job{l, reg})
 				n++
 			}
 			ev := pgaurora.Event{Operation: r.op, Step: "list clusters", Resource: reg.region, Completed: true,
@@ -477,7 +494,11 @@ func (r *FleetRun) Results() iter.Seq2[FleetResult, error] {
 		r.summary.Clusters = len(jobs)
 		r.mu.Unlock()
 
-		todo := make(chan job)
+		todo := make(chan job, len(jobs))
+		for _, j := range jobs {
+			todo <- j
+		}
+		close(todo)
 		done := make(chan fleetItem)
 		var wg sync.WaitGroup
 		for range min(r.f.opts.Concurrency, max(len(jobs), 1)) {
@@ -485,7 +506,10 @@ func (r *FleetRun) Results() iter.Seq2[FleetResult, error] {
 			go func() {
 				defer wg.Done()
 				for j := range todo {
-					res, err := r.one(ctx, j.c, j.region)
+					if ctx.Err() != nil {
+						return
+					}
+					res, err := r.one(ctx, j.l, j.region)
 					select {
 					case done <- fleetItem{res, err}:
 					case <-ctx.Done():
@@ -494,16 +518,6 @@ func (r *FleetRun) Results() iter.Seq2[FleetResult, error] {
 				}
 			}()
 		}
-		go func() {
-			defer close(todo)
-			for _, j := range jobs {
-				select {
-				case todo <- j:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
 		go func() { wg.Wait(); close(done) }()
 		defer func() {
 			cancel()
@@ -551,7 +565,8 @@ func resultDetail(it fleetItem) string {
 }
 
 // one works on one cluster.
-func (r *FleetRun) one(ctx context.Context, fc FleetCluster, reg *fleetRegion) (res FleetResult, err error) {
+func (r *FleetRun) one(ctx context.Context, l listedCluster, reg *fleetRegion) (res FleetResult, err error) {
+	fc := l.c
 	res.Cluster = fc
 	start := time.Now()
 	defer func() {
@@ -573,7 +588,7 @@ func (r *FleetRun) one(ctx context.Context, fc FleetCluster, reg *fleetRegion) (
 		return res, fmt.Errorf("aurora: fleet: %s: cluster %s in %s: %w", r.op, fc.ID, fc.Region, err)
 	}
 	defer c.Close()
-	if err := r.work(ctx, c, &res); err != nil {
+	if err := r.work(ctx, c, l.dc, &res); err != nil {
 		return res, fmt.Errorf("aurora: fleet: %s: cluster %s in %s: %w", r.op, fc.ID, fc.Region, err)
 	}
 	return res, nil

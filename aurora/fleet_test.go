@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -247,7 +248,7 @@ func TestFleetCheckDrift(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	throttled0 := emu.CallCount("DescribeDBClusterParameters")
+	paramCallsBefore := emu.CallCount("DescribeDBClusterParameters")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	emu.ThrottleNext(1) // the listing itself meets throttling
@@ -309,7 +310,7 @@ func TestFleetCheckDrift(t *testing.T) {
 	if s.APIAttempts <= s.APICalls {
 		t.Errorf("%d attempts for %d calls: the throttling did not happen", s.APIAttempts, s.APICalls)
 	}
-	if emu.CallCount("DescribeDBClusterParameters") == throttled0 {
+	if emu.CallCount("DescribeDBClusterParameters") == paramCallsBefore {
 		t.Error("DescribeDBClusterParameters was not called")
 	}
 	evs := events.snapshot()
@@ -436,13 +437,23 @@ func TestFleetAdviseAndRun(t *testing.T) {
 }
 
 // TestFleetStopsEarly breaks out of the loop after the first result: the
-// run ends, and the summary counts what was done.
+// run ends, and the summary counts what was done. At most Concurrency+1
+// clusters are worked on (those in progress, and the one a worker may
+// have taken while the first result was yielded), and none after Results
+// returns.
 func TestFleetStopsEarly(t *testing.T) {
-	f, err := aurora.NewFleet([]aws.Config{emu.AWSConfig()}, &aurora.FleetOptions{Concurrency: 2})
+	const concurrency = 2
+	f, err := aurora.NewFleet([]aws.Config{emu.AWSConfig()}, &aurora.FleetOptions{Concurrency: concurrency})
 	if err != nil {
 		t.Fatal(err)
 	}
+	var calls atomic.Int64
+	var returned, lateCall atomic.Bool
 	run := f.Run(context.Background(), "", func(ctx context.Context, c *aurora.Cluster) error {
+		if returned.Load() {
+			lateCall.Store(true)
+		}
+		calls.Add(1)
 		_, err := c.Describe(ctx)
 		return err
 	})
@@ -452,8 +463,20 @@ func TestFleetStopsEarly(t *testing.T) {
 		}
 		break
 	}
-	if s := run.Summary(); s.Clusters < 2 || s.Succeeded < 1 || s.Succeeded >= s.Clusters {
+	returned.Store(true)
+	atReturn := calls.Load()
+	s := run.Summary()
+	if s.Clusters <= concurrency+1 {
+		t.Fatalf("the emulator has %d clusters: too few to tell a run that ignores the break (want more than %d)", s.Clusters, concurrency+1)
+	}
+	if atReturn > concurrency+1 {
+		t.Errorf("the function ran on %d clusters, want at most %d after the first result", atReturn, concurrency+1)
+	}
+	if s.Succeeded < 1 || s.Succeeded >= s.Clusters {
 		t.Errorf("summary after one result: %+v", s)
+	}
+	if lateCall.Load() || calls.Load() != atReturn {
+		t.Errorf("the function ran after Results returned (%d calls, %d at return)", calls.Load(), atReturn)
 	}
 }
 
@@ -526,11 +549,22 @@ func TestFleetAcrossRegions(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	byRegion := map[string][]string{}
+	westFamilies := map[string]bool{}
 	for c, err := range f.Clusters(ctx) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		byRegion[c.Region] = append(byRegion[c.Region], c.ID)
+		if c.Region == "eu-west-1" {
+			v, err := pgaurora.ParseEngineVersion(c.EngineVersion)
+			if err != nil {
+				t.Fatal(err)
+			}
+			westFamilies[v.Family()] = true
+		}
+	}
+	if len(westFamilies) != 1 {
+		t.Fatalf("the west clusters are of the families %v, want one", westFamilies)
 	}
 	if w := byRegion["eu-west-1"]; !slices.Equal(w, []string{"west-a", "west-b"}) {
 		t.Errorf("eu-west-1 lists %v, want west-a and west-b", w)
@@ -552,7 +586,18 @@ func TestFleetAcrossRegions(t *testing.T) {
 	if regions["eu-west-1"] != 2 || regions[emu.Region()] != len(byRegion[emu.Region()]) {
 		t.Errorf("results by Region %v, want 2 in eu-west-1 and %d in %s", regions, len(byRegion[emu.Region()]), emu.Region())
 	}
-	if west.CallCount("DescribeEngineDefaultClusterParameters") == 0 {
-		t.Error("the west Region's engine defaults were not read through its own client")
+	// The family's engine defaults were read once for the two west
+	// clusters: as many calls as one read of them takes (its pages).
+	runCalls := west.CallCount("DescribeEngineDefaultClusterParameters")
+	if runCalls == 0 {
+		t.Fatal("the west Region's engine defaults were not read through its own client")
+	}
+	for family := range westFamilies {
+		if _, err := params.New(rds.NewFromConfig(westCfg)).EngineDefaults(ctx, params.ClusterGroup, family); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if onePass := west.CallCount("DescribeEngineDefaultClusterParameters") - runCalls; runCalls != onePass {
+		t.Errorf("the run made %d DescribeEngineDefaultClusterParameters calls in eu-west-1, want %d (one read of the family's defaults for both clusters)", runCalls, onePass)
 	}
 }

@@ -3,6 +3,7 @@ package params
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -176,23 +177,14 @@ func EquivalentValues(name, dataType, a, b string) bool {
 	if err1 != nil || err2 != nil {
 		return false
 	}
-	set := func(items []string) map[string]bool {
-		m := make(map[string]bool, len(items))
-		for _, it := range items {
-			m[strings.ToLower(it)] = true
+	norm := func(items []string) []string {
+		for i, it := range items {
+			items[i] = strings.ToLower(it)
 		}
-		return m
+		slices.Sort(items)
+		return slices.Compact(items)
 	}
-	sx, sy := set(x), set(y)
-	if len(sx) != len(sy) {
-		return false
-	}
-	for k := range sx {
-		if !sy[k] {
-			return false
-		}
-	}
-	return true
+	return slices.Equal(norm(x), norm(y))
 }
 
 // ToBaseUnit returns value in the base unit of the named catalog
@@ -267,11 +259,14 @@ func parseQuantity(base, s string) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	if u := units[unit]; unit == "bytes" || u.memory != b.memory {
+	u := units[unit]
+	if unit == "bytes" || u.memory != b.memory {
 		return 0, false
 	}
-	v := math.RoundToEven(f * units[unit].size / b.size)
-	if math.IsNaN(v) || v < math.MinInt64 || v > math.MaxInt64 {
+	// float64(math.MaxInt64) is 2^63, which int64 cannot hold: >= keeps
+	// it out, where > let it wrap to a negative number.
+	v := math.RoundToEven(f * u.size / b.size)
+	if math.IsNaN(v) || v < math.MinInt64 || v >= math.MaxInt64 {
 		return 0, false
 	}
 	return int64(v), true

@@ -1,6 +1,9 @@
 package params
 
-import "testing"
+import (
+	"strconv"
+	"testing"
+)
 
 func TestEqualValues(t *testing.T) {
 	tests := []struct {
@@ -90,6 +93,10 @@ func TestToBaseUnit(t *testing.T) {
 		{"not_in_catalog", "64MB", "", true}, // its base unit is not known
 		{"not_in_catalog", "64", "64", false},
 		{"search_path", "app, public", "app, public", false},
+		// 2^53 TB in kB is 2^63, one past the largest int64: an error,
+		// not a wrapped negative number.
+		{"maintenance_work_mem", "8589934592TB", "", true},
+		{"maintenance_work_mem", "-8589934592TB", "-9223372036854775808", false},
 	}
 	for _, tt := range tests {
 		got, err := ToBaseUnit(tt.name, tt.value)
@@ -97,4 +104,34 @@ func TestToBaseUnit(t *testing.T) {
 			t.Errorf("ToBaseUnit(%q, %q) = %q, %v; want %q, error %v", tt.name, tt.value, got, err, tt.want, tt.wantErr)
 		}
 	}
+}
+
+// FuzzToBaseUnit checks that ToBaseUnit never panics and that what it
+// returns without an error is an integer (for a parameter with a unit)
+// equal, by EqualValues, to what it was given.
+func FuzzToBaseUnit(f *testing.F) {
+	for _, s := range [][2]string{
+		{"maintenance_work_mem", "64MB"}, {"maintenance_work_mem", "1.5GB"},
+		{"maintenance_work_mem", "8589934592TB"}, {"maintenance_work_mem", "-8589934592TB"},
+		{"maintenance_work_mem", "9223372036854775807"}, {"maintenance_work_mem", "1e300TB"},
+		{"maintenance_work_mem", " 64 MB "}, {"maintenance_work_mem", "NaNkB"},
+		{"statement_timeout", "5min"}, {"statement_timeout", "0.0001us"}, {"statement_timeout", "-1d"},
+		{"rds.force_ssl", "on"}, {"not_in_catalog", "64MB"}, {"search_path", "app, public"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, name, v string) {
+		out, err := ToBaseUnit(name, v)
+		if err != nil {
+			return
+		}
+		if !EqualValues(name, "", v, out) {
+			t.Fatalf("ToBaseUnit(%q, %q) = %q, which EqualValues says differs", name, v, out)
+		}
+		if spec, ok := Lookup(name); ok && spec.Type == TypeInteger && spec.Unit != "" {
+			if _, err := strconv.ParseInt(out, 10, 64); err != nil {
+				t.Fatalf("ToBaseUnit(%q, %q) = %q, not an integer: %v", name, v, out, err)
+			}
+		}
+	})
 }

@@ -247,12 +247,11 @@ func printFleetFindings(out io.Writer, findings []clusterFinding) error {
 	if len(findings) == 0 {
 		return nil
 	}
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLUSTER\tSEVERITY\tCHECK\tRESOURCE\tEVIDENCE\tFIX")
-	for _, f := range findings {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Cluster, f.Severity, f.ID, f.Resource, f.Evidence, f.Fix)
+	fs := make([]aurora.Finding, len(findings))
+	for i, f := range findings {
+		fs[i] = f.Finding
 	}
-	return tw.Flush()
+	return exampleenv.PrintFindingsBy(out, "CLUSTER", func(i int) string { return findings[i].Cluster }, fs)
 }
 
 // driftLine is one parameter of a drift report, as a JSON line.

@@ -128,10 +128,27 @@ func Refused(w io.Writer, call string, err error) (*aurora.WorkflowError, error)
 // PrintFindings prints findings (of Advise or a plan) as a table: severity,
 // check, resource, evidence and fix.
 func PrintFindings(w io.Writer, findings []aurora.Finding) error {
+	return PrintFindingsBy(w, "", nil, findings)
+}
+
+// PrintFindingsBy is PrintFindings with a first column: heading is its
+// title ("CLUSTER") and first(i) its value for findings[i]. An empty
+// heading leaves the column out.
+func PrintFindingsBy(w io.Writer, heading string, first func(i int) string, findings []aurora.Finding) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEVERITY\tCHECK\tRESOURCE\tEVIDENCE\tFIX")
-	for _, f := range findings {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Severity, f.ID, f.Resource, f.Evidence, f.Fix)
+	lead := func(s string) string {
+		if heading == "" {
+			return ""
+		}
+		return s + "\t"
+	}
+	fmt.Fprintln(tw, lead(heading)+"SEVERITY\tCHECK\tRESOURCE\tEVIDENCE\tFIX")
+	for i, f := range findings {
+		col := ""
+		if heading != "" {
+			col = first(i)
+		}
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\n", lead(col), f.Severity, f.ID, f.Resource, f.Evidence, f.Fix)
 	}
 	return tw.Flush()
 }
