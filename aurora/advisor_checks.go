@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgaurora/pgaurora/extensions"
 	"github.com/pgaurora/pgaurora/internal/guc"
 	"github.com/pgaurora/pgaurora/logical"
 	"github.com/pgaurora/pgaurora/params"
@@ -49,14 +50,9 @@ func (a *advice) caExpiry(cat *sslcert.Catalog, now time.Time) {
 }
 
 // iamMembersSQL reads whether rds_iam ($1) exists and how many roles that
-// can log in are members of it, directly or through other roles (as
-// pg_hba.conf's "+rds_iam" counts them).
-const iamMembersSQL = `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1), (
-	WITH RECURSIVE m(oid) AS (
-		SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = $1
-		UNION
-		SELECT a.member FROM pg_catalog.pg_auth_members a JOIN m ON a.roleid = m.oid)
-	SELECT count(*) FROM m JOIN pg_catalog.pg_roles r ON r.oid = m.oid WHERE r.rolcanlogin AND r.rolname <> $1)`
+// can log in are members of it (iamMembersCTE).
+const iamMembersSQL = iamMembersCTE + `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1),
+	(SELECT count(*) FROM iam_members m JOIN pg_catalog.pg_roles r ON r.oid = m.oid WHERE r.rolcanlogin)`
 
 // iamMembers reports IAM database authentication enabled with no login
 // role in rds_iam. Whether members still have passwords is not checked:
@@ -126,17 +122,15 @@ func (a *advice) pgAuditBypass(ctx context.Context, tx pgx.Tx) error {
 	if err := tx.QueryRow(ctx, "SELECT pg_catalog.current_setting('server_version_num')::int").Scan(&version); err != nil {
 		return err
 	}
-	args := []any{append([]string{a.d.MasterUsername}, rdsManagedRoles...)}
+	args := []any{append([]string{a.d.MasterUsername}, rdsManagedRoles...), extensions.RDSSuperuserRole}
 	setPriv := "false" // GRANT SET ON PARAMETER is PostgreSQL 15+
 	if version >= 150000 {
-		setPriv = "pg_catalog.has_parameter_privilege(r.oid, $2, 'SET')"
+		setPriv = "pg_catalog.has_parameter_privilege(r.oid, $3, 'SET')"
 		args = append(args, pgaudit.SettingLog)
 	}
-	rows, err := tx.Query(ctx, `WITH RECURSIVE su(oid) AS (
-		SELECT oid FROM pg_catalog.pg_roles WHERE rolname = 'rds_superuser'
-		UNION
-		SELECT a.member FROM pg_catalog.pg_auth_members a JOIN su ON a.roleid = su.oid)
-	SELECT r.rolname::text, r.rolsuper, r.oid IN (SELECT oid FROM su), `+setPriv+`
+	rows, err := tx.Query(ctx, `SELECT r.rolname::text, r.rolsuper,
+		coalesce((SELECT pg_catalog.pg_has_role(r.oid, g.oid, 'MEMBER') FROM pg_catalog.pg_roles g WHERE g.rolname = $2), false),
+		`+setPriv+`
 	FROM pg_catalog.pg_roles r
 	WHERE r.rolcanlogin AND NOT r.rolname = ANY($1)
 	ORDER BY 1`, args...)
