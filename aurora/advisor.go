@@ -637,25 +637,23 @@ func (a *advice) pgAudit(ctx context.Context, tx pgx.Tx) error {
 	if err := a.pgAuditBypass(ctx, tx); err != nil {
 		return err
 	}
-	if err := a.pgAuditHeavy(ctx, tx); err != nil {
-		return err
-	}
-	var setting, source string
-	err = tx.QueryRow(ctx, "SELECT setting, source FROM pg_catalog.pg_settings WHERE name = $1", pgaudit.SettingLog).Scan(&setting, &source)
+	// The server's values, without this session's role and database
+	// overrides; one the session cannot tell is not judged.
+	server, err := pgaudit.New(tx).ServerValues(ctx, pgaudit.SettingLog, pgaudit.SettingLogParameter, pgaudit.SettingLogRelation)
 	if err != nil {
 		return err
 	}
-	// A role or database setting overrides the server's value in this
-	// session: then the server's value is not known here.
-	if source != "default" && source != "configuration file" {
-		return nil
+	if err := a.pgAuditHeavy(ctx, tx, server); err != nil {
+		return err
 	}
-	if cl, err := pgaudit.ParseClasses(setting); err == nil && cl == 0 {
-		a.add(Finding{ID: CheckPgAuditLogNone, Severity: SeverityWarning, Category: CategoryAudit,
-			Resource: a.clusterResource(),
-			Evidence: fmt.Sprintf("pgaudit is preloaded and pgaudit.log=%s at the server (source: %s)", setting, source),
-			Why:      "With pgaudit.log none, pgAudit's session auditing logs nothing, so the audit configuration AWS documents is not in effect.",
-			Fix:      a.clusterGroupFix(params.Change{Name: pgaudit.SettingLog, Value: "ddl,role"})})
+	if setting, ok := server[pgaudit.SettingLog]; ok {
+		if cl, err := pgaudit.ParseClasses(setting); err == nil && cl == 0 {
+			a.add(Finding{ID: CheckPgAuditLogNone, Severity: SeverityWarning, Category: CategoryAudit,
+				Resource: a.clusterResource(),
+				Evidence: fmt.Sprintf("pgaudit is preloaded and pgaudit.log=%s at the server", setting),
+				Why:      "With pgaudit.log none, pgAudit's session auditing logs nothing, so the audit configuration AWS documents is not in effect.",
+				Fix:      a.clusterGroupFix(params.Change{Name: pgaudit.SettingLog, Value: "ddl,role"})})
+		}
 	}
 	return nil
 }

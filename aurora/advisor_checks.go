@@ -176,37 +176,27 @@ func (a *advice) pgAuditBypass(ctx context.Context, tx pgx.Tx) error {
 }
 
 // pgAuditHeavy reports pgaudit.log all, log_relation on and log_parameter
-// on at the server. Values a role or database setting overrides in this
-// session are not the server's and are not judged.
-func (a *advice) pgAuditHeavy(ctx context.Context, tx pgx.Tx) error {
-	rows, err := tx.Query(ctx, `SELECT name, setting FROM pg_catalog.pg_settings
-		WHERE name = ANY($1) AND source IN ('default', 'configuration file') ORDER BY name`,
-		[]string{pgaudit.SettingLog, pgaudit.SettingLogParameter, pgaudit.SettingLogRelation})
-	if err != nil {
-		return err
-	}
-	type setting struct{ name, value string }
-	set, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (setting, error) {
-		var x setting
-		return x, r.Scan(&x.name, &x.value)
-	})
-	if err != nil {
-		return err
-	}
+// on in server, the server's values of pgAudit's settings
+// (pgaudit.Client.ServerValues); a setting missing from it is not judged.
+func (a *advice) pgAuditHeavy(ctx context.Context, tx pgx.Tx, server map[string]string) error {
 	var heavy []string
 	var changes []params.Change
 	action := ""
-	for _, s := range set {
-		switch s.name {
+	for _, name := range []string{pgaudit.SettingLog, pgaudit.SettingLogParameter, pgaudit.SettingLogRelation} {
+		value, ok := server[name]
+		if !ok {
+			continue
+		}
+		switch name {
 		case pgaudit.SettingLog:
-			if cl, err := pgaudit.ParseClasses(s.value); err == nil && cl&pgaudit.All == pgaudit.All {
-				heavy = append(heavy, s.name+"="+s.value)
+			if cl, err := pgaudit.ParseClasses(value); err == nil && cl&pgaudit.All == pgaudit.All {
+				heavy = append(heavy, name+"="+value)
 				action = "narrow pgaudit.log to the classes the audit policy needs (for example ddl,role,write)"
 			}
 		default:
-			if on, ok := guc.ParseBool(s.value); ok && on {
-				heavy = append(heavy, s.name+"="+s.value)
-				changes = append(changes, params.Change{Name: s.name, Value: "0"})
+			if on, ok := guc.ParseBool(value); ok && on {
+				heavy = append(heavy, name+"="+value)
+				changes = append(changes, params.Change{Name: name, Value: "0"})
 			}
 		}
 	}

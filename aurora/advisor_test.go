@@ -402,7 +402,8 @@ func TestAdviseProvoked(t *testing.T) {
 	wantEvidence(t, finding(t, fs, aurora.CheckPgAuditBypass, "role/adv_admin"), "member of rds_superuser")
 	wantEvidence(t, finding(t, fs, aurora.CheckPgAuditBypass, "role/adv_setter"), "holds SET on pgaudit.log")
 	heavy := finding(t, fs, aurora.CheckPgAuditHeavy, cluster)
-	wantEvidence(t, heavy, "pgaudit.log_parameter=on")
+	// The value as the parameter group set it (pg_file_settings), not as SHOW spells it.
+	wantEvidence(t, heavy, "pgaudit.log_parameter=1")
 	if want := []params.Change{{Name: "pgaudit.log_parameter", Value: "0"}}; !cmp.Equal(heavy.Fix.Changes, want) {
 		t.Errorf("heavy fix %+v, want changes %v", heavy.Fix, want)
 	}
