@@ -16,6 +16,7 @@ import (
 	"github.com/pgaurora/pgaurora/internal/slots"
 	"github.com/pgaurora/pgaurora/params"
 	"github.com/pgaurora/pgaurora/pgaudit"
+	"github.com/pgaurora/pgaurora/sslcert"
 )
 
 // Severity says how urgent a Finding is.
@@ -220,6 +221,11 @@ type AdviseOptions struct {
 	// migration is planned, which turns on the checks that only matter
 	// then (CheckAutoMinorUpgrade).
 	PlannedMigration bool
+	// Catalog names the RDS CAs and their validity, for CheckCAExpiring.
+	// Nil reads it from the API (Certs.Catalog, one DescribeCertificates
+	// call); a caller advising many clusters of one account and Region
+	// reads it once and passes it to each call.
+	Catalog *sslcert.Catalog
 }
 
 // DefaultMasterUsername is the master user name the RDS console proposes
@@ -230,8 +236,8 @@ const DefaultMasterUsername = "postgres"
 // finds, most urgent first (then by ID and resource). An empty slice means
 // every check passed.
 //
-// On the wire it calls only DescribeDBClusters, DescribeDBInstances and
-// DescribeCertificates, and, when an instance has a custom DB parameter
+// On the wire it calls only DescribeDBClusters, DescribeDBInstances and,
+// unless AdviseOptions.Catalog is set, DescribeCertificates, and, when an instance has a custom DB parameter
 // group, DescribeDBClusterParameters and DescribeDBParameters with Source
 // user; it runs its SQL on the writer, in the Cluster's database, inside
 // one READ ONLY transaction: it changes nothing. The
@@ -247,9 +253,11 @@ func (c *Cluster) Advise(ctx context.Context, opts *AdviseOptions) ([]Finding, e
 	if err != nil {
 		return nil, fmt.Errorf("aurora: advise: %w", err)
 	}
-	cat, err := c.Certs().Catalog(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("aurora: advise: %w", err)
+	cat := opts.Catalog
+	if cat == nil {
+		if cat, err = c.Certs().Catalog(ctx); err != nil {
+			return nil, fmt.Errorf("aurora: advise: %w", err)
+		}
 	}
 	a := &advice{d: d, opts: opts}
 	a.controlPlane()

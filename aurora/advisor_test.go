@@ -19,6 +19,7 @@ import (
 	"github.com/pgaurora/pgaurora/aurora/auroratest"
 	"github.com/pgaurora/pgaurora/params"
 	"github.com/pgaurora/pgaurora/pglogical"
+	"github.com/pgaurora/pgaurora/sslcert"
 )
 
 // cleanUnavoidable lists the findings a well-configured cluster still
@@ -497,6 +498,21 @@ func TestAdviseProvoked(t *testing.T) {
 	if ca.Severity != aurora.SeverityWarning || ca.Fix.Workflow != `Cluster.RotateCA(ctx, "rds-ca-rsa2048-g1", trust, nil)` {
 		t.Errorf("CA finding %+v", ca)
 	}
+
+	// A catalog passed in is the one judged, and read from no API: in it
+	// rds-ca-2019 is valid for years.
+	long := sslcert.NewCatalog(sslcert.CA{ID: "rds-ca-2019", ValidTill: time.Now().AddDate(5, 0, 0)})
+	rec.take()
+	fs, err = c.Advise(ctx, &aurora.AdviseOptions{Catalog: long})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acts := rec.take(); slices.Contains(acts, "DescribeCertificates") {
+		t.Errorf("Advise with AdviseOptions.Catalog sent DescribeCertificates: %v", acts)
+	}
+	wantFindings(t, fs, aurora.CheckStorageNotEncrypted, aurora.CheckDeletionProtectionOff, aurora.CheckDefaultMasterUsername,
+		aurora.CheckForceSSLOff, aurora.CheckBurstableClass, aurora.CheckPubliclyAccessible, aurora.CheckFailoverTargetSmaller,
+		aurora.CheckInstanceGroupOverride)
 }
 
 // waitSetting polls the writer until a setting has a value.
