@@ -260,11 +260,17 @@ func createNodeRole(ctx context.Context, p *secretsql.Conn, conn *pgx.Conn, op s
 			return NodeRole{}, fmt.Errorf("pglogical: %s: %w", op, &NotFoundError{Kind: "schema", Name: sc})
 		}
 	}
-	var exists, super, hasRDS bool
+	var exists, super bool
 	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1),
-		coalesce((SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = $1), false),
-		EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $2)`, spec.Name, logical.RDSReplicationRole).Scan(&exists, &super, &hasRDS); err != nil {
+		coalesce((SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = $1), false)`, spec.Name).Scan(&exists, &super); err != nil {
 		return fail("looking up the role", err)
+	}
+	var replication string
+	if spec.Provider {
+		var err error
+		if replication, _, err = logical.ReplicationGrant(ctx, conn, spec.Name); err != nil {
+			return fail("choosing the replication grant", err)
+		}
 	}
 	if super {
 		return NodeRole{}, invalid("%s: role %q exists and is a superuser; a node role should have only the privileges pglogical needs: give another name", op, spec.Name)
@@ -285,11 +291,7 @@ func createNodeRole(ctx context.Context, p *secretsql.Conn, conn *pgx.Conn, op s
 		}
 	}
 	if spec.Provider {
-		if hasRDS {
-			stmts = append(stmts, "GRANT "+sqlquote.MustIdent(logical.RDSReplicationRole)+" TO "+role)
-		} else {
-			stmts = append(stmts, "ALTER ROLE "+role+" WITH REPLICATION")
-		}
+		stmts = append(stmts, replication)
 		grantSchema("pglogical")
 		stmts = append(stmts, "GRANT SELECT ON pglogical.tables TO "+role)
 	}
