@@ -129,15 +129,12 @@ func (c *Client) CreateCDCUser(ctx context.Context, spec CDCUserSpec) (CDCUser, 
 	}
 	defer p.Release()
 	out := CDCUser{Name: spec.Name}
-	doing := "beginning a transaction"
 	err = p.Tx(ctx, func(conn *pgx.Conn) error {
-		doing = "creating the role"
 		create, err := p.SetLoginPassword(ctx, role, secret, spec.Password, true)
 		if err != nil {
-			return err
+			return fmt.Errorf("creating the role: %w", err)
 		}
 		out.Statements = append(out.Statements, create)
-		doing = "looking up " + RDSReplicationRole
 		grant, how, err := ReplicationGrant(ctx, conn, spec.Name)
 		if err != nil {
 			return err
@@ -152,14 +149,13 @@ func (c *Client) CreateCDCUser(ctx context.Context, spec CDCUserSpec) (CDCUser, 
 		}
 		ran, failed, err := p.ExecAll(ctx, stmts)
 		out.Statements = append(out.Statements, ran...)
-		doing = failed
-		if err == nil {
-			doing = "committing"
+		if err != nil {
+			return fmt.Errorf("%s: %w", failed, err)
 		}
-		return err
+		return nil
 	})
 	if err != nil {
-		return CDCUser{}, classify(err, fmt.Sprintf("creating CDC user %q: %s", spec.Name, doing))
+		return CDCUser{}, classify(err, fmt.Sprintf("creating CDC user %q", spec.Name))
 	}
 	return out, nil
 }

@@ -212,28 +212,25 @@ func (c *Client) CreateNodeRole(ctx context.Context, spec NodeRoleSpec) (NodeRol
 	}
 	defer p.Release()
 	var out NodeRole
-	inBody := false
 	err = p.Tx(ctx, func(conn *pgx.Conn) error {
-		inBody = true
-		var e error
-		if out, e = createNodeRole(ctx, p, conn, op, spec, role, secret, tables); e == nil {
-			inBody = false // what fails now is the COMMIT
-		}
-		return e
+		var err error
+		out, err = createNodeRole(ctx, p, conn, spec, role, secret, tables)
+		return err
 	})
-	if err != nil && !inBody {
-		err = wrap(op, err, spec.Password)
-	}
 	if err != nil {
-		return NodeRole{}, err
+		// The body's errors are classified already; BEGIN's and COMMIT's
+		// hold no secret.
+		return NodeRole{}, fmt.Errorf("pglogical: %s: %w", op, err)
 	}
 	return out, nil
 }
 
 // createNodeRole is CreateNodeRole's work, in its transaction on conn.
-func createNodeRole(ctx context.Context, p *secretsql.Conn, conn *pgx.Conn, op string, spec NodeRoleSpec, role, secret string, tables []string) (NodeRole, error) {
+// Its errors name the step that failed, classified and without the
+// password; CreateNodeRole adds the operation.
+func createNodeRole(ctx context.Context, p *secretsql.Conn, conn *pgx.Conn, spec NodeRoleSpec, role, secret string, tables []string) (NodeRole, error) {
 	fail := func(doing string, err error) (NodeRole, error) {
-		return NodeRole{}, wrap(op+": "+doing, err, spec.Password)
+		return NodeRole{}, fmt.Errorf("%s: %w", doing, classify(err, spec.Password))
 	}
 
 	// The tables, resolved to their schemas, before anything changes.
@@ -245,7 +242,7 @@ func createNodeRole(ctx context.Context, p *secretsql.Conn, conn *pgx.Conn, op s
 			JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::regclass`, t).Scan(&r.schema, &r.name); err != nil {
 			var pgErr *pgconn.PgError
 			if errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "3F000") {
-				return NodeRole{}, fmt.Errorf("pglogical: %s: %w (server said: %w)", op, &NotFoundError{Kind: "table", Name: t}, classify(err))
+				return NodeRole{}, fmt.Errorf("%w (server said: %w)", &NotFoundError{Kind: "table", Name: t}, classify(err))
 			}
 			return fail("looking up table "+t, err)
 		}
@@ -257,7 +254,7 @@ func createNodeRole(ctx context.Context, p *secretsql.Conn, conn *pgx.Conn, op s
 			return fail("looking up schema "+sc, err)
 		}
 		if !found {
-			return NodeRole{}, fmt.Errorf("pglogical: %s: %w", op, &NotFoundError{Kind: "schema", Name: sc})
+			return NodeRole{}, &NotFoundError{Kind: "schema", Name: sc}
 		}
 	}
 	var exists, super bool
@@ -273,7 +270,7 @@ func createNodeRole(ctx context.Context, p *secretsql.Conn, conn *pgx.Conn, op s
 		}
 	}
 	if super {
-		return NodeRole{}, invalid("%s: role %q exists and is a superuser; a node role should have only the privileges pglogical needs: give another name", op, spec.Name)
+		return NodeRole{}, fmt.Errorf("role %q exists and is a superuser; a node role should have only the privileges pglogical needs: give another name: %w", spec.Name, ErrInvalid)
 	}
 
 	out := NodeRole{Name: spec.Name, Created: !exists}
