@@ -95,9 +95,6 @@ func (s NodeRoleSpec) Validate() error {
 	if err := checkName("NodeRoleSpec.Name", s.Name); err != nil {
 		return err
 	}
-	if _, err := sqlquote.Ident(s.Name); err != nil {
-		return invalid("NodeRoleSpec.Name: %v", err)
-	}
 	if err := secretsql.CheckPassword("NodeRoleSpec.Password", s.Password); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

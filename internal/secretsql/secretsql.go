@@ -71,9 +71,6 @@ func Pin(ctx context.Context, q pgaurora.Querier) (*Conn, error) {
 		pgaurora.ErrLogSuppression, q)
 }
 
-// PgxConn returns the held connection.
-func (c *Conn) PgxConn() *pgx.Conn { return c.conn }
-
 // InTx reports whether the connection is inside a transaction.
 func (c *Conn) InTx() bool { return c.conn.PgConn().TxStatus() != 'I' }
 
