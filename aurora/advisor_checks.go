@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/extensions"
 	"github.com/pgaurora/pgaurora/internal/guc"
 	"github.com/pgaurora/pgaurora/logical"
@@ -28,7 +29,6 @@ func (a *advice) caExpiry(cat *sslcert.Catalog, now time.Time) {
 		target = "" // no safe default to propose
 	}
 	for _, in := range a.instances() {
-		in := in
 		ca, ok := cat.Lookup(in.CACertificate)
 		if !ok || ca.ValidTill.IsZero() || !ca.ValidTill.Before(now.Add(CAExpiryWindow)) {
 			continue
@@ -118,13 +118,13 @@ var rdsManagedRoles = []string{"rdsadmin", "rdstopmgr", "rdsrepladmin"}
 // pgAuditBypass reports the login roles, besides the master user and
 // RDS's own, that may SET pgAudit's settings in their sessions.
 func (a *advice) pgAuditBypass(ctx context.Context, tx pgx.Tx) error {
-	var version int
-	if err := tx.QueryRow(ctx, "SELECT pg_catalog.current_setting('server_version_num')::int").Scan(&version); err != nil {
+	version, err := pgaurora.ParseEngineVersion(a.d.EngineVersion)
+	if err != nil {
 		return err
 	}
 	args := []any{append([]string{a.d.MasterUsername}, rdsManagedRoles...), extensions.RDSSuperuserRole}
 	setPriv := "false" // GRANT SET ON PARAMETER is PostgreSQL 15+
-	if version >= 150000 {
+	if version.Major >= 15 {
 		setPriv = "pg_catalog.has_parameter_privilege(r.oid, $3, 'SET')"
 		args = append(args, pgaudit.SettingLog)
 	}
@@ -149,28 +149,22 @@ func (a *advice) pgAuditBypass(ctx context.Context, tx pgx.Tx) error {
 		return err
 	}
 	for _, r := range roles {
-		var how []string
-		var fix []string
+		var how, fix string
 		switch {
 		case r.super:
-			how = append(how, "is a superuser")
-			fix = append(fix, "ALTER ROLE ... NOSUPERUSER")
+			how, fix = "is a superuser", "ALTER ROLE ... NOSUPERUSER"
 		case r.rdsSU:
-			how = append(how, "is a member of rds_superuser")
-			fix = append(fix, "REVOKE rds_superuser FROM the role (or the role that passes it on)")
-		}
-		if r.set && !r.super && !r.rdsSU {
-			how = append(how, "holds SET on pgaudit.log")
-			fix = append(fix, "REVOKE SET ON PARAMETER pgaudit.log FROM the role")
-		}
-		if len(how) == 0 {
+			how, fix = "is a member of rds_superuser", "REVOKE rds_superuser FROM the role (or the role that passes it on)"
+		case r.set:
+			how, fix = "holds SET on pgaudit.log", "REVOKE SET ON PARAMETER pgaudit.log FROM the role"
+		default:
 			continue
 		}
 		a.add(Finding{ID: CheckPgAuditBypass, Severity: SeverityWarning, Category: CategoryAudit,
 			Resource: "role/" + r.name,
-			Evidence: fmt.Sprintf("role %s can log in and %s, so it can SET pgaudit.log = none in its own sessions", r.name, strings.Join(how, " and ")),
+			Evidence: fmt.Sprintf("role %s can log in and %s, so it can SET pgaudit.log = none in its own sessions", r.name, how),
 			Why:      "AWS warns that session-level settings override the audit configuration, so a role allowed to SET pgAudit's settings can stop auditing itself.",
-			Fix:      Fix{Action: strings.Join(fix, "; ") + "; give administrators separate, audited roles"}})
+			Fix:      Fix{Action: fix + "; give administrators separate, audited roles"}})
 	}
 	return nil
 }
@@ -308,7 +302,7 @@ func (a *advice) groupOverrides(ctx context.Context, c *Cluster) error {
 	byGroup := map[string][]string{}
 	var groups []string
 	for _, in := range a.instances() {
-		if in.ParameterGroup == "" || isDefaultClusterGroup(in.ParameterGroup) {
+		if isDefaultClusterGroup(in.ParameterGroup) { // "" too
 			continue
 		}
 		if byGroup[in.ParameterGroup] == nil {
