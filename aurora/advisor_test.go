@@ -513,6 +513,29 @@ func TestAdviseProvoked(t *testing.T) {
 	wantFindings(t, fs, aurora.CheckStorageNotEncrypted, aurora.CheckDeletionProtectionOff, aurora.CheckDefaultMasterUsername,
 		aurora.CheckForceSSLOff, aurora.CheckBurstableClass, aurora.CheckPubliclyAccessible, aurora.CheckFailoverTargetSmaller,
 		aurora.CheckInstanceGroupOverride)
+
+	// The reader back on the writer's CA, and its group's override reset
+	// as the finding's Fix says: both findings clear.
+	if _, err := api.ModifyDBInstance(ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String(reader),
+		CACertificateIdentifier: aws.String("rds-ca-rsa2048-g1"), ApplyImmediately: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Params().Reset(ctx, params.InstanceGroup, "advise-small-params", "log_min_duration_statement"); err != nil {
+		t.Fatal(err)
+	}
+	waitDescribed(t, c, "the reader on rds-ca-rsa2048-g1", func(d *aurora.Description) bool {
+		if !allAvailable(2)(d) {
+			return false
+		}
+		for _, in := range d.Readers {
+			if in.ID == reader {
+				return in.CACertificate == "rds-ca-rsa2048-g1"
+			}
+		}
+		return false
+	})
+	wantFindings(t, advise(t, c, rec, nil), aurora.CheckStorageNotEncrypted, aurora.CheckDeletionProtectionOff, aurora.CheckDefaultMasterUsername,
+		aurora.CheckForceSSLOff, aurora.CheckBurstableClass, aurora.CheckPubliclyAccessible, aurora.CheckFailoverTargetSmaller)
 }
 
 // waitSetting polls the writer until a setting has a value.
