@@ -41,10 +41,9 @@ func (a *advice) caExpiry(cat *sslcert.Catalog, now time.Time) {
 		if target != "" {
 			fix = Fix{Workflow: fmt.Sprintf("Cluster.RotateCA(ctx, %q, trust, nil)", target)}
 		}
-		a.add(Finding{ID: CheckCAExpiring, Severity: sev, Category: CategorySecurity,
+		a.add(Finding{ID: CheckCAExpiring, Severity: sev,
 			Resource: "instance/" + in.ID, Instance: &in,
 			Evidence: fmt.Sprintf("%s's server certificate comes from CA %s, which %s", in.ID, ca.ID, state),
-			Why:      "AWS says to move instances to a new CA before their CA expires, because clients that verify the server certificate cannot connect once it has.",
 			Fix:      fix})
 	}
 }
@@ -69,10 +68,9 @@ func (a *advice) iamMembers(ctx context.Context, tx pgx.Tx) error {
 	if !exists || members > 0 {
 		return nil
 	}
-	a.add(Finding{ID: CheckIAMAuthNoMembers, Severity: SeverityInfo, Category: CategorySecurity,
+	a.add(Finding{ID: CheckIAMAuthNoMembers,
 		Resource: a.clusterResource(),
 		Evidence: "IAMDatabaseAuthenticationEnabled=true, and no role that can log in is a member of rds_iam",
-		Why:      "AWS's IAM database authentication applies only to roles granted rds_iam; enabled with none, it authenticates nobody and leaves every login on passwords.",
 		Fix:      Fix{Workflow: "Cluster.EnableIAMAuth(ctx, roles, nil)", Action: "or ModifyDBCluster with EnableIAMDatabaseAuthentication=false"}})
 	return nil
 }
@@ -102,10 +100,9 @@ func (a *advice) pgAuditExclusions(ctx context.Context, tx pgx.Tx) error {
 		default:
 			res = a.clusterResource()
 		}
-		a.add(Finding{ID: CheckPgAuditExcluded, Severity: SeverityWarning, Category: CategoryAudit,
+		a.add(Finding{ID: CheckPgAuditExcluded,
 			Resource: res,
 			Evidence: fmt.Sprintf("pgaudit.log=%s is stored for %s, so its sessions are not audited", o.Value, o.Scope),
-			Why:      "AWS documents excluding a role or database from auditing with pgaudit.log = none, which leaves everything its sessions do out of the audit log, so each exclusion should be one the audit policy means.",
 			Fix:      Fix{Workflow: fmt.Sprintf("Cluster.Audit().ResetOverrides(ctx, pgaudit.Scope{Role: %q, Database: %q}, %q)", o.Role, o.Database, pgaudit.SettingLog)}})
 	}
 	return nil
@@ -160,10 +157,9 @@ func (a *advice) pgAuditBypass(ctx context.Context, tx pgx.Tx) error {
 		default:
 			continue
 		}
-		a.add(Finding{ID: CheckPgAuditBypass, Severity: SeverityWarning, Category: CategoryAudit,
+		a.add(Finding{ID: CheckPgAuditBypass,
 			Resource: "role/" + r.name,
 			Evidence: fmt.Sprintf("role %s can log in and %s, so it can SET pgaudit.log = none in its own sessions", r.name, how),
-			Why:      "AWS warns that session-level settings override the audit configuration, so a role allowed to SET pgAudit's settings can stop auditing itself.",
 			Fix:      Fix{Action: fix + "; give administrators separate, audited roles"}})
 	}
 	return nil
@@ -212,9 +208,8 @@ func (a *advice) pgAuditHeavy(ctx context.Context, tx pgx.Tx, server map[string]
 	if action != "" {
 		fix.Action = strings.TrimPrefix(fix.Action+"; "+action, "; ")
 	}
-	a.add(Finding{ID: CheckPgAuditHeavy, Severity: SeverityInfo, Category: CategoryAudit,
+	a.add(Finding{ID: CheckPgAuditHeavy,
 		Resource: a.clusterResource(), Evidence: ev,
-		Why: "AWS warns that pgaudit.log all, log_relation and log_parameter multiply the volume of the logs, which costs storage and performance, so they need log retention (rds.log_retention_period, log exports) sized for it.",
 		Fix: fix})
 	return nil
 }
@@ -240,10 +235,9 @@ func (a *advice) subscriptionsDown(ctx context.Context, tx pgx.Tx) error {
 		if len(why) == 0 {
 			continue
 		}
-		a.add(Finding{ID: CheckSubscriptionDown, Severity: SeverityWarning, Category: CategoryReplication,
+		a.add(Finding{ID: CheckSubscriptionDown,
 			Resource: "subscription/" + s.Name,
 			Evidence: fmt.Sprintf("subscription %s (publications %s) %s", s.Name, strings.Join(s.Publications, ", "), strings.Join(why, " and ")),
-			Why:      "A logical subscription that stops applying falls behind while its slot on the publisher keeps WAL, which AWS warns fills storage, so it must be fixed or dropped.",
 			Fix:      Fix{Action: "read the subscriber's log for the apply worker's error, fix it, then ALTER SUBSCRIPTION ... ENABLE (logical.Client.EnableSubscription) and SELECT pg_stat_reset_subscription_stats(oid); or drop the subscription"}})
 	}
 	return nil
@@ -283,10 +277,9 @@ func (a *advice) publicationIdentity(ctx context.Context, tx pgx.Tx) error {
 	}
 	for _, key := range order {
 		t := tables[key]
-		a.add(Finding{ID: CheckPublicationNoReplicaIdentity, Severity: SeverityCritical, Category: CategoryReplication,
+		a.add(Finding{ID: CheckPublicationNoReplicaIdentity,
 			Resource: "table/" + key,
 			Evidence: fmt.Sprintf("publication %s publishes updates or deletes of %s: %s", strings.Join(t.pubs, ", "), key, t.f.Message),
-			Why:      "PostgreSQL's logical replication needs a replica identity (a primary key, a unique index, or FULL) on every table whose UPDATE and DELETE a publication publishes, and refuses those statements on a table without one.",
 			Fix:      Fix{Action: t.f.Fix}})
 	}
 	return nil
@@ -341,10 +334,9 @@ func (a *advice) groupOverrides(ctx context.Context, c *Cluster) error {
 			parts = append(parts, fmt.Sprintf("%s=%s (cluster group: %s)", n, p.Value, cp.Value))
 			quoted[i] = fmt.Sprintf("%q", n)
 		}
-		a.add(Finding{ID: CheckInstanceGroupOverride, Severity: SeverityWarning, Category: CategoryParameters,
+		a.add(Finding{ID: CheckInstanceGroupOverride,
 			Resource: "db-parameter-group/" + g,
 			Evidence: fmt.Sprintf("DB parameter group %s of %s overrides DB cluster parameter group %s: %s", g, strings.Join(byGroup[g], ", "), a.d.ParameterGroup, strings.Join(parts, ", ")),
-			Why:      "Aurora applies a DB parameter group's value over the DB cluster parameter group's for the instances that use it, so the cluster's setting is silently not in effect there.",
 			Fix: Fix{Workflow: fmt.Sprintf("Cluster.Params().Reset(ctx, params.InstanceGroup, %q, %s)", g, strings.Join(quoted, ", ")),
 				Action: "or, when the instances are meant to differ, keep the override and document it"}})
 	}
@@ -377,10 +369,9 @@ func (a *advice) pglogicalSubscriptions(ctx context.Context, tx pgx.Tx) error {
 		if d.Healthy() || d.Cause == pglogical.CauseInitializing {
 			continue
 		}
-		a.add(Finding{ID: CheckPgLogicalSubscriptionDown, Severity: SeverityWarning, Category: CategoryReplication,
+		a.add(Finding{ID: CheckPgLogicalSubscriptionDown,
 			Resource: "pglogical-subscription/" + s.Name,
 			Evidence: fmt.Sprintf("pglogical subscription %s from node %s has status %s (cause %s): %s", s.Name, s.ProviderNode, d.Status, d.Cause, d.Explanation),
-			Why:      "AWS's pglogical troubleshooting says a subscription that is not replicating falls behind while the provider's slot keeps WAL, so it must be repaired or dropped.",
 			Fix:      Fix{Workflow: fmt.Sprintf("pglogical.Repair(ctx, provider, Cluster.PgLogical(), %q, nil)", s.Name), Action: d.Remedy}})
 	}
 	return nil
