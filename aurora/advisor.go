@@ -16,6 +16,7 @@ import (
 	"github.com/pgaurora/pgaurora/internal/slots"
 	"github.com/pgaurora/pgaurora/params"
 	"github.com/pgaurora/pgaurora/pgaudit"
+	"github.com/pgaurora/pgaurora/sslcert"
 )
 
 // Severity says how urgent a Finding is.
@@ -220,6 +221,11 @@ type AdviseOptions struct {
 	// migration is planned, which turns on the checks that only matter
 	// then (CheckAutoMinorUpgrade).
 	PlannedMigration bool
+	// Catalog names the RDS CAs and their validity, for CheckCAExpiring.
+	// Nil reads it from the API (Certs.Catalog, one DescribeCertificates
+	// call); a caller advising many clusters of one account and Region
+	// reads it once and passes it to each call.
+	Catalog *sslcert.Catalog
 }
 
 // DefaultMasterUsername is the master user name the RDS console proposes
@@ -230,8 +236,8 @@ const DefaultMasterUsername = "postgres"
 // finds, most urgent first (then by ID and resource). An empty slice means
 // every check passed.
 //
-// On the wire it calls only DescribeDBClusters, DescribeDBInstances and
-// DescribeCertificates, and, when an instance has a custom DB parameter
+// On the wire it calls only DescribeDBClusters, DescribeDBInstances and,
+// unless AdviseOptions.Catalog is set, DescribeCertificates, and, when an instance has a custom DB parameter
 // group, DescribeDBClusterParameters and DescribeDBParameters with Source
 // user; it runs its SQL on the writer, in the Cluster's database, inside
 // one READ ONLY transaction: it changes nothing. The
@@ -247,9 +253,11 @@ func (c *Cluster) Advise(ctx context.Context, opts *AdviseOptions) ([]Finding, e
 	if err != nil {
 		return nil, fmt.Errorf("aurora: advise: %w", err)
 	}
-	cat, err := c.Certs().Catalog(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("aurora: advise: %w", err)
+	cat := opts.Catalog
+	if cat == nil {
+		if cat, err = c.Certs().Catalog(ctx); err != nil {
+			return nil, fmt.Errorf("aurora: advise: %w", err)
+		}
 	}
 	a := &advice{d: d, opts: opts}
 	a.controlPlane()
@@ -301,7 +309,7 @@ type advice struct {
 	found []Finding
 }
 
-func (a *advice) add(f Finding) { a.found = append(a.found, f) }
+func (a *advice) add(f Finding) { a.found = append(a.found, withCheckInfo(f)) }
 
 // clusterGroupFix is a fix that sets changes in the cluster's DB cluster
 // parameter group. A default group cannot be modified: then the fix says
@@ -337,24 +345,21 @@ func (a *advice) controlPlane() {
 	for _, in := range a.instances() {
 		in := in
 		if isBurstable(in.Class) {
-			a.add(Finding{ID: CheckBurstableClass, Severity: SeverityWarning, Category: CategoryPerformance,
+			a.add(Finding{ID: CheckBurstableClass,
 				Resource: "instance/" + in.ID, Instance: &in,
 				Evidence: fmt.Sprintf("%s (%s) runs on %s, a burstable class", in.ID, in.Role(), in.Class),
-				Why:      "AWS recommends the T instance classes only for development and test servers, not production: sustained load exhausts their CPU credits.",
 				Fix:      Fix{Action: "ModifyDBInstance with a memory-optimized DBInstanceClass (db.r6g, db.r7g, ...)"}})
 		}
 		if in.PubliclyAccessible {
-			a.add(Finding{ID: CheckPubliclyAccessible, Severity: SeverityCritical, Category: CategorySecurity,
+			a.add(Finding{ID: CheckPubliclyAccessible,
 				Resource: "instance/" + in.ID, Instance: &in,
 				Evidence: fmt.Sprintf("%s has PubliclyAccessible=true", in.ID),
-				Why:      "AWS recommends that DB instances not be publicly accessible (Security Hub RDS.2): clients should reach them from inside the VPC.",
 				Fix:      Fix{Action: "ModifyDBInstance with PubliclyAccessible=false"}})
 		}
 		if a.opts.PlannedMigration && in.AutoMinorVersionUpgrade {
-			a.add(Finding{ID: CheckAutoMinorUpgrade, Severity: SeverityWarning, Category: CategoryUpgrade,
+			a.add(Finding{ID: CheckAutoMinorUpgrade,
 				Resource: "instance/" + in.ID, Instance: &in,
 				Evidence: fmt.Sprintf("%s has AutoMinorVersionUpgrade=true (maintenance window %s)", in.ID, in.PreferredMaintenanceWindow),
-				Why:      "AWS's upgrade and migration guides say to turn off automatic minor version upgrades before a migration, so the engine does not change under it.",
 				Fix:      Fix{Action: "ModifyDBInstance with AutoMinorVersionUpgrade=false"}})
 		}
 		if f, ok := pendingRebootFinding(d, in); ok {
@@ -363,39 +368,34 @@ func (a *advice) controlPlane() {
 	}
 	switch {
 	case d.Writer != nil && len(d.Readers) == 0:
-		a.add(Finding{ID: CheckNoReader, Severity: SeverityWarning, Category: CategoryAvailability,
+		a.add(Finding{ID: CheckNoReader,
 			Resource: a.clusterResource(),
 			Evidence: fmt.Sprintf("the cluster has a writer (%s) and no reader", d.Writer.ID),
-			Why:      "AWS recommends at least one Aurora Replica in another Availability Zone, so that a failover promotes it in about a minute instead of recreating the writer.",
 			Fix:      Fix{Action: "CreateDBInstance in the cluster, with the writer's DBInstanceClass"}})
 	case d.Writer != nil:
 		if t, ok := failoverTarget(d.Readers); ok && classSmaller(t.Class, d.Writer.Class) {
-			a.add(Finding{ID: CheckFailoverTargetSmaller, Severity: SeverityWarning, Category: CategoryAvailability,
+			a.add(Finding{ID: CheckFailoverTargetSmaller,
 				Resource: "instance/" + t.ID, Instance: &t,
 				Evidence: fmt.Sprintf("failover would promote %s (tier %d, %s), smaller than the writer %s (%s)", t.ID, t.PromotionTier, t.Class, d.Writer.ID, d.Writer.Class),
-				Why:      "Aurora promotes the reader with the lowest promotion tier (the largest of them on a tie), and AWS recommends that reader be the writer's size so the cluster keeps its capacity after a failover.",
 				Fix:      Fix{Action: fmt.Sprintf("ModifyDBInstance %s with DBInstanceClass %s", t.ID, d.Writer.Class)}})
 		}
 	}
 	if !d.StorageEncrypted {
-		a.add(Finding{ID: CheckStorageNotEncrypted, Severity: SeverityCritical, Category: CategorySecurity,
+		a.add(Finding{ID: CheckStorageNotEncrypted,
 			Resource: a.clusterResource(),
 			Evidence: "StorageEncrypted=false",
-			Why:      "AWS recommends encrypting Aurora clusters at rest (Security Hub RDS.27); encryption cannot be turned on in place.",
 			Fix:      Fix{Action: "CreateDBClusterSnapshot, then RestoreDBClusterFromSnapshot with a KmsKeyId, and move clients to the new cluster"}})
 	}
 	if !d.DeletionProtection {
-		a.add(Finding{ID: CheckDeletionProtectionOff, Severity: SeverityWarning, Category: CategoryAvailability,
+		a.add(Finding{ID: CheckDeletionProtectionOff,
 			Resource: a.clusterResource(),
 			Evidence: "DeletionProtection=false",
-			Why:      "AWS recommends deletion protection on production clusters (Security Hub RDS.7), so that no single call deletes them.",
 			Fix:      Fix{Action: "ModifyDBCluster with DeletionProtection=true"}})
 	}
 	if d.MasterUsername == DefaultMasterUsername {
-		a.add(Finding{ID: CheckDefaultMasterUsername, Severity: SeverityWarning, Category: CategorySecurity,
+		a.add(Finding{ID: CheckDefaultMasterUsername,
 			Resource: a.clusterResource(),
 			Evidence: fmt.Sprintf("MasterUsername=%s", d.MasterUsername),
-			Why:      "AWS recommends a custom administrator user name (Security Hub RDS.24), since the default one is the first an attacker tries.",
 			Fix:      Fix{Action: "the master user name cannot be changed: create new clusters with a custom MasterUsername, and log in as a separate, less privileged role"}})
 	}
 }
@@ -413,11 +413,10 @@ func pendingRebootFinding(d *Description, in pgaurora.Instance) (Finding, bool) 
 	if in.ParameterApplyStatus == pgaurora.ParamPendingReboot {
 		groups = append(groups, "DB parameter group "+in.ParameterGroup)
 	}
-	return Finding{ID: CheckPendingReboot, Severity: SeverityWarning, Category: CategoryParameters,
+	return withCheckInfo(Finding{ID: CheckPendingReboot,
 		Resource: "instance/" + in.ID, Instance: &in,
 		Evidence: fmt.Sprintf("%s is pending-reboot for its %s", in.ID, strings.Join(groups, " and ")),
-		Why:      "Static parameter changes take effect only after the instance reboots, so the server runs with values other than its parameter group shows.",
-		Fix:      Fix{Workflow: "Cluster.Params().RebootPending"}}, true
+		Fix:      Fix{Workflow: "Cluster.Params().RebootPending"}}), true
 }
 
 // sortFindings orders findings most urgent first, then by ID and
@@ -520,10 +519,9 @@ func (a *advice) forceSSL(ctx context.Context, tx pgx.Tx) error {
 		return nil
 	}
 	if on, ok := guc.ParseBool(*v); ok && !on {
-		a.add(Finding{ID: CheckForceSSLOff, Severity: SeverityWarning, Category: CategorySecurity,
+		a.add(Finding{ID: CheckForceSSLOff,
 			Resource: a.clusterResource(),
 			Evidence: fmt.Sprintf("rds.force_ssl=%s on the writer", *v),
-			Why:      "AWS recommends rds.force_ssl=1 so that the server refuses connections without TLS.",
 			Fix:      a.clusterGroupFix(params.Change{Name: "rds.force_ssl", Value: "1"})})
 	}
 	return nil
@@ -559,10 +557,9 @@ GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
 		total += g.n
 		parts = append(parts, fmt.Sprintf("%d as %s to %s from %s", g.n, g.user, g.db, g.addr))
 	}
-	f := Finding{ID: CheckClientsWithoutTLS, Severity: SeverityWarning, Category: CategorySecurity,
+	f := Finding{ID: CheckClientsWithoutTLS,
 		Resource: "instance/" + a.d.ID,
 		Evidence: fmt.Sprintf("%d client session(s) on the writer without TLS: %s", total, strings.Join(parts, "; ")),
-		Why:      "AWS recommends that every client connect with TLS (sslmode=verify-full), so credentials and data do not cross the network in the clear.",
 		Fix:      a.clusterGroupFix(params.Change{Name: "rds.force_ssl", Value: "1"})}
 	if a.d.Writer != nil {
 		w := *a.d.Writer
@@ -591,9 +588,8 @@ func (a *advice) inactiveSlots(ctx context.Context, tx pgx.Tx) error {
 		if s.WALStatus != "" {
 			ev += ", wal_status " + s.WALStatus
 		}
-		a.add(Finding{ID: CheckInactiveSlot, Severity: sev, Category: CategoryReplication,
+		a.add(Finding{ID: CheckInactiveSlot, Severity: sev,
 			Resource: "slot/" + s.Name, Slot: &s, Evidence: ev,
-			Why: "AWS warns that an inactive replication slot keeps every WAL file since its restart point, which grows storage until the slot is used again or dropped.",
 			Fix: Fix{Action: "resume the slot's consumer, or drop the slot: SELECT pg_drop_replication_slot(name)"}})
 	}
 	return nil
@@ -612,20 +608,18 @@ func (a *advice) pgAudit(ctx context.Context, tx pgx.Tx) error {
 	}
 	switch {
 	case st.Preloaded && !st.Installed:
-		a.add(Finding{ID: CheckPgAuditNotInstalled, Severity: SeverityWarning, Category: CategoryAudit,
+		a.add(Finding{ID: CheckPgAuditNotInstalled,
 			Resource: "database/" + db,
 			Evidence: fmt.Sprintf("shared_preload_libraries=%s lists pgaudit, but the extension is not installed in database %s", preload, db),
-			Why:      "AWS's pgAudit setup loads the library and then runs CREATE EXTENSION pgaudit in the database, whose event triggers audit DDL.",
 			Fix:      Fix{Workflow: "Cluster.Audit().Install"}})
 	case !st.Preloaded && st.Installed:
 		ch, _, err := params.PreloadChange(preload, []string{pgaudit.LibraryName}, nil)
 		if err != nil {
 			return err
 		}
-		a.add(Finding{ID: CheckPgAuditNotPreloaded, Severity: SeverityCritical, Category: CategoryAudit,
+		a.add(Finding{ID: CheckPgAuditNotPreloaded,
 			Resource: "database/" + db,
 			Evidence: fmt.Sprintf("the pgaudit extension %s is installed in database %s, but shared_preload_libraries=%q does not list pgaudit", st.Version, db, preload),
-			Why:      "pgAudit audits only when its library is in shared_preload_libraries; installed without it, the extension logs nothing.",
 			Fix:      withWorkflow(a.clusterGroupFix(ch), "Cluster.EnablePgAudit")})
 	}
 	if !st.Preloaded {
@@ -637,25 +631,22 @@ func (a *advice) pgAudit(ctx context.Context, tx pgx.Tx) error {
 	if err := a.pgAuditBypass(ctx, tx); err != nil {
 		return err
 	}
-	if err := a.pgAuditHeavy(ctx, tx); err != nil {
-		return err
-	}
-	var setting, source string
-	err = tx.QueryRow(ctx, "SELECT setting, source FROM pg_catalog.pg_settings WHERE name = $1", pgaudit.SettingLog).Scan(&setting, &source)
+	// The server's values, without this session's role and database
+	// overrides; one the session cannot tell is not judged.
+	server, err := pgaudit.New(tx).ServerValues(ctx, pgaudit.SettingLog, pgaudit.SettingLogParameter, pgaudit.SettingLogRelation)
 	if err != nil {
 		return err
 	}
-	// A role or database setting overrides the server's value in this
-	// session: then the server's value is not known here.
-	if source != "default" && source != "configuration file" {
-		return nil
+	if err := a.pgAuditHeavy(ctx, tx, server); err != nil {
+		return err
 	}
-	if cl, err := pgaudit.ParseClasses(setting); err == nil && cl == 0 {
-		a.add(Finding{ID: CheckPgAuditLogNone, Severity: SeverityWarning, Category: CategoryAudit,
-			Resource: a.clusterResource(),
-			Evidence: fmt.Sprintf("pgaudit is preloaded and pgaudit.log=%s at the server (source: %s)", setting, source),
-			Why:      "With pgaudit.log none, pgAudit's session auditing logs nothing, so the audit configuration AWS documents is not in effect.",
-			Fix:      a.clusterGroupFix(params.Change{Name: pgaudit.SettingLog, Value: "ddl,role"})})
+	if setting, ok := server[pgaudit.SettingLog]; ok {
+		if cl, err := pgaudit.ParseClasses(setting); err == nil && cl == 0 {
+			a.add(Finding{ID: CheckPgAuditLogNone,
+				Resource: a.clusterResource(),
+				Evidence: fmt.Sprintf("pgaudit is preloaded and pgaudit.log=%s at the server", setting),
+				Fix:      a.clusterGroupFix(params.Change{Name: pgaudit.SettingLog, Value: "ddl,role"})})
+		}
 	}
 	return nil
 }
@@ -672,9 +663,8 @@ func (a *advice) extensionUpdates(ctx context.Context, tx pgx.Tx) error {
 		if u.Path != "" {
 			ev += " (update path " + u.Path + ")"
 		}
-		a.add(Finding{ID: CheckExtensionUpdate, Severity: SeverityInfo, Category: CategoryUpgrade,
+		a.add(Finding{ID: CheckExtensionUpdate,
 			Resource: "extension/" + u.Name, Evidence: ev,
-			Why: "AWS recommends ALTER EXTENSION ... UPDATE after an engine upgrade, since the engine ships newer extension versions but does not install them.",
 			Fix: Fix{Workflow: fmt.Sprintf("Cluster.Extensions().Update(ctx, %q, %q)", u.Name, u.Default)}})
 	}
 	return nil

@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgaurora/pgaurora"
+	"github.com/pgaurora/pgaurora/extensions"
 	"github.com/pgaurora/pgaurora/internal/guc"
 	"github.com/pgaurora/pgaurora/logical"
 	"github.com/pgaurora/pgaurora/params"
@@ -27,7 +29,6 @@ func (a *advice) caExpiry(cat *sslcert.Catalog, now time.Time) {
 		target = "" // no safe default to propose
 	}
 	for _, in := range a.instances() {
-		in := in
 		ca, ok := cat.Lookup(in.CACertificate)
 		if !ok || ca.ValidTill.IsZero() || !ca.ValidTill.Before(now.Add(CAExpiryWindow)) {
 			continue
@@ -40,23 +41,17 @@ func (a *advice) caExpiry(cat *sslcert.Catalog, now time.Time) {
 		if target != "" {
 			fix = Fix{Workflow: fmt.Sprintf("Cluster.RotateCA(ctx, %q, trust, nil)", target)}
 		}
-		a.add(Finding{ID: CheckCAExpiring, Severity: sev, Category: CategorySecurity,
+		a.add(Finding{ID: CheckCAExpiring, Severity: sev,
 			Resource: "instance/" + in.ID, Instance: &in,
 			Evidence: fmt.Sprintf("%s's server certificate comes from CA %s, which %s", in.ID, ca.ID, state),
-			Why:      "AWS says to move instances to a new CA before their CA expires, because clients that verify the server certificate cannot connect once it has.",
 			Fix:      fix})
 	}
 }
 
 // iamMembersSQL reads whether rds_iam ($1) exists and how many roles that
-// can log in are members of it, directly or through other roles (as
-// pg_hba.conf's "+rds_iam" counts them).
-const iamMembersSQL = `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1), (
-	WITH RECURSIVE m(oid) AS (
-		SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = $1
-		UNION
-		SELECT a.member FROM pg_catalog.pg_auth_members a JOIN m ON a.roleid = m.oid)
-	SELECT count(*) FROM m JOIN pg_catalog.pg_roles r ON r.oid = m.oid WHERE r.rolcanlogin AND r.rolname <> $1)`
+// can log in are members of it (iamMembersCTE).
+const iamMembersSQL = iamMembersCTE + `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1),
+	(SELECT count(*) FROM iam_members m JOIN pg_catalog.pg_roles r ON r.oid = m.oid WHERE r.rolcanlogin)`
 
 // iamMembers reports IAM database authentication enabled with no login
 // role in rds_iam. Whether members still have passwords is not checked:
@@ -73,10 +68,9 @@ func (a *advice) iamMembers(ctx context.Context, tx pgx.Tx) error {
 	if !exists || members > 0 {
 		return nil
 	}
-	a.add(Finding{ID: CheckIAMAuthNoMembers, Severity: SeverityInfo, Category: CategorySecurity,
+	a.add(Finding{ID: CheckIAMAuthNoMembers,
 		Resource: a.clusterResource(),
 		Evidence: "IAMDatabaseAuthenticationEnabled=true, and no role that can log in is a member of rds_iam",
-		Why:      "AWS's IAM database authentication applies only to roles granted rds_iam; enabled with none, it authenticates nobody and leaves every login on passwords.",
 		Fix:      Fix{Workflow: "Cluster.EnableIAMAuth(ctx, roles, nil)", Action: "or ModifyDBCluster with EnableIAMDatabaseAuthentication=false"}})
 	return nil
 }
@@ -106,10 +100,9 @@ func (a *advice) pgAuditExclusions(ctx context.Context, tx pgx.Tx) error {
 		default:
 			res = a.clusterResource()
 		}
-		a.add(Finding{ID: CheckPgAuditExcluded, Severity: SeverityWarning, Category: CategoryAudit,
+		a.add(Finding{ID: CheckPgAuditExcluded,
 			Resource: res,
 			Evidence: fmt.Sprintf("pgaudit.log=%s is stored for %s, so its sessions are not audited", o.Value, o.Scope),
-			Why:      "AWS documents excluding a role or database from auditing with pgaudit.log = none, which leaves everything its sessions do out of the audit log, so each exclusion should be one the audit policy means.",
 			Fix:      Fix{Workflow: fmt.Sprintf("Cluster.Audit().ResetOverrides(ctx, pgaudit.Scope{Role: %q, Database: %q}, %q)", o.Role, o.Database, pgaudit.SettingLog)}})
 	}
 	return nil
@@ -122,21 +115,19 @@ var rdsManagedRoles = []string{"rdsadmin", "rdstopmgr", "rdsrepladmin"}
 // pgAuditBypass reports the login roles, besides the master user and
 // RDS's own, that may SET pgAudit's settings in their sessions.
 func (a *advice) pgAuditBypass(ctx context.Context, tx pgx.Tx) error {
-	var version int
-	if err := tx.QueryRow(ctx, "SELECT pg_catalog.current_setting('server_version_num')::int").Scan(&version); err != nil {
+	version, err := pgaurora.ParseEngineVersion(a.d.EngineVersion)
+	if err != nil {
 		return err
 	}
-	args := []any{append([]string{a.d.MasterUsername}, rdsManagedRoles...)}
+	args := []any{append([]string{a.d.MasterUsername}, rdsManagedRoles...), extensions.RDSSuperuserRole}
 	setPriv := "false" // GRANT SET ON PARAMETER is PostgreSQL 15+
-	if version >= 150000 {
-		setPriv = "pg_catalog.has_parameter_privilege(r.oid, $2, 'SET')"
+	if version.Major >= 15 {
+		setPriv = "pg_catalog.has_parameter_privilege(r.oid, $3, 'SET')"
 		args = append(args, pgaudit.SettingLog)
 	}
-	rows, err := tx.Query(ctx, `WITH RECURSIVE su(oid) AS (
-		SELECT oid FROM pg_catalog.pg_roles WHERE rolname = 'rds_superuser'
-		UNION
-		SELECT a.member FROM pg_catalog.pg_auth_members a JOIN su ON a.roleid = su.oid)
-	SELECT r.rolname::text, r.rolsuper, r.oid IN (SELECT oid FROM su), `+setPriv+`
+	rows, err := tx.Query(ctx, `SELECT r.rolname::text, r.rolsuper,
+		coalesce((SELECT pg_catalog.pg_has_role(r.oid, g.oid, 'MEMBER') FROM pg_catalog.pg_roles g WHERE g.rolname = $2), false),
+		`+setPriv+`
 	FROM pg_catalog.pg_roles r
 	WHERE r.rolcanlogin AND NOT r.rolname = ANY($1)
 	ORDER BY 1`, args...)
@@ -155,64 +146,47 @@ func (a *advice) pgAuditBypass(ctx context.Context, tx pgx.Tx) error {
 		return err
 	}
 	for _, r := range roles {
-		var how []string
-		var fix []string
+		var how, fix string
 		switch {
 		case r.super:
-			how = append(how, "is a superuser")
-			fix = append(fix, "ALTER ROLE ... NOSUPERUSER")
+			how, fix = "is a superuser", "ALTER ROLE ... NOSUPERUSER"
 		case r.rdsSU:
-			how = append(how, "is a member of rds_superuser")
-			fix = append(fix, "REVOKE rds_superuser FROM the role (or the role that passes it on)")
-		}
-		if r.set && !r.super && !r.rdsSU {
-			how = append(how, "holds SET on pgaudit.log")
-			fix = append(fix, "REVOKE SET ON PARAMETER pgaudit.log FROM the role")
-		}
-		if len(how) == 0 {
+			how, fix = "is a member of rds_superuser", "REVOKE rds_superuser FROM the role (or the role that passes it on)"
+		case r.set:
+			how, fix = "holds SET on pgaudit.log", "REVOKE SET ON PARAMETER pgaudit.log FROM the role"
+		default:
 			continue
 		}
-		a.add(Finding{ID: CheckPgAuditBypass, Severity: SeverityWarning, Category: CategoryAudit,
+		a.add(Finding{ID: CheckPgAuditBypass,
 			Resource: "role/" + r.name,
-			Evidence: fmt.Sprintf("role %s can log in and %s, so it can SET pgaudit.log = none in its own sessions", r.name, strings.Join(how, " and ")),
-			Why:      "AWS warns that session-level settings override the audit configuration, so a role allowed to SET pgAudit's settings can stop auditing itself.",
-			Fix:      Fix{Action: strings.Join(fix, "; ") + "; give administrators separate, audited roles"}})
+			Evidence: fmt.Sprintf("role %s can log in and %s, so it can SET pgaudit.log = none in its own sessions", r.name, how),
+			Fix:      Fix{Action: fix + "; give administrators separate, audited roles"}})
 	}
 	return nil
 }
 
 // pgAuditHeavy reports pgaudit.log all, log_relation on and log_parameter
-// on at the server. Values a role or database setting overrides in this
-// session are not the server's and are not judged.
-func (a *advice) pgAuditHeavy(ctx context.Context, tx pgx.Tx) error {
-	rows, err := tx.Query(ctx, `SELECT name, setting FROM pg_catalog.pg_settings
-		WHERE name = ANY($1) AND source IN ('default', 'configuration file') ORDER BY name`,
-		[]string{pgaudit.SettingLog, pgaudit.SettingLogParameter, pgaudit.SettingLogRelation})
-	if err != nil {
-		return err
-	}
-	type setting struct{ name, value string }
-	set, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (setting, error) {
-		var x setting
-		return x, r.Scan(&x.name, &x.value)
-	})
-	if err != nil {
-		return err
-	}
+// on in server, the server's values of pgAudit's settings
+// (pgaudit.Client.ServerValues); a setting missing from it is not judged.
+func (a *advice) pgAuditHeavy(ctx context.Context, tx pgx.Tx, server map[string]string) error {
 	var heavy []string
 	var changes []params.Change
 	action := ""
-	for _, s := range set {
-		switch s.name {
+	for _, name := range []string{pgaudit.SettingLog, pgaudit.SettingLogParameter, pgaudit.SettingLogRelation} {
+		value, ok := server[name]
+		if !ok {
+			continue
+		}
+		switch name {
 		case pgaudit.SettingLog:
-			if cl, err := pgaudit.ParseClasses(s.value); err == nil && cl&pgaudit.All == pgaudit.All {
-				heavy = append(heavy, s.name+"="+s.value)
+			if cl, err := pgaudit.ParseClasses(value); err == nil && cl&pgaudit.All == pgaudit.All {
+				heavy = append(heavy, name+"="+value)
 				action = "narrow pgaudit.log to the classes the audit policy needs (for example ddl,role,write)"
 			}
 		default:
-			if on, ok := guc.ParseBool(s.value); ok && on {
-				heavy = append(heavy, s.name+"="+s.value)
-				changes = append(changes, params.Change{Name: s.name, Value: "0"})
+			if on, ok := guc.ParseBool(value); ok && on {
+				heavy = append(heavy, name+"="+value)
+				changes = append(changes, params.Change{Name: name, Value: "0"})
 			}
 		}
 	}
@@ -234,9 +208,8 @@ func (a *advice) pgAuditHeavy(ctx context.Context, tx pgx.Tx) error {
 	if action != "" {
 		fix.Action = strings.TrimPrefix(fix.Action+"; "+action, "; ")
 	}
-	a.add(Finding{ID: CheckPgAuditHeavy, Severity: SeverityInfo, Category: CategoryAudit,
+	a.add(Finding{ID: CheckPgAuditHeavy,
 		Resource: a.clusterResource(), Evidence: ev,
-		Why: "AWS warns that pgaudit.log all, log_relation and log_parameter multiply the volume of the logs, which costs storage and performance, so they need log retention (rds.log_retention_period, log exports) sized for it.",
 		Fix: fix})
 	return nil
 }
@@ -262,10 +235,9 @@ func (a *advice) subscriptionsDown(ctx context.Context, tx pgx.Tx) error {
 		if len(why) == 0 {
 			continue
 		}
-		a.add(Finding{ID: CheckSubscriptionDown, Severity: SeverityWarning, Category: CategoryReplication,
+		a.add(Finding{ID: CheckSubscriptionDown,
 			Resource: "subscription/" + s.Name,
 			Evidence: fmt.Sprintf("subscription %s (publications %s) %s", s.Name, strings.Join(s.Publications, ", "), strings.Join(why, " and ")),
-			Why:      "A logical subscription that stops applying falls behind while its slot on the publisher keeps WAL, which AWS warns fills storage, so it must be fixed or dropped.",
 			Fix:      Fix{Action: "read the subscriber's log for the apply worker's error, fix it, then ALTER SUBSCRIPTION ... ENABLE (logical.Client.EnableSubscription) and SELECT pg_stat_reset_subscription_stats(oid); or drop the subscription"}})
 	}
 	return nil
@@ -305,10 +277,9 @@ func (a *advice) publicationIdentity(ctx context.Context, tx pgx.Tx) error {
 	}
 	for _, key := range order {
 		t := tables[key]
-		a.add(Finding{ID: CheckPublicationNoReplicaIdentity, Severity: SeverityCritical, Category: CategoryReplication,
+		a.add(Finding{ID: CheckPublicationNoReplicaIdentity,
 			Resource: "table/" + key,
 			Evidence: fmt.Sprintf("publication %s publishes updates or deletes of %s: %s", strings.Join(t.pubs, ", "), key, t.f.Message),
-			Why:      "PostgreSQL's logical replication needs a replica identity (a primary key, a unique index, or FULL) on every table whose UPDATE and DELETE a publication publishes, and refuses those statements on a table without one.",
 			Fix:      Fix{Action: t.f.Fix}})
 	}
 	return nil
@@ -324,7 +295,7 @@ func (a *advice) groupOverrides(ctx context.Context, c *Cluster) error {
 	byGroup := map[string][]string{}
 	var groups []string
 	for _, in := range a.instances() {
-		if in.ParameterGroup == "" || isDefaultClusterGroup(in.ParameterGroup) {
+		if isDefaultClusterGroup(in.ParameterGroup) { // "" too
 			continue
 		}
 		if byGroup[in.ParameterGroup] == nil {
@@ -363,10 +334,9 @@ func (a *advice) groupOverrides(ctx context.Context, c *Cluster) error {
 			parts = append(parts, fmt.Sprintf("%s=%s (cluster group: %s)", n, p.Value, cp.Value))
 			quoted[i] = fmt.Sprintf("%q", n)
 		}
-		a.add(Finding{ID: CheckInstanceGroupOverride, Severity: SeverityWarning, Category: CategoryParameters,
+		a.add(Finding{ID: CheckInstanceGroupOverride,
 			Resource: "db-parameter-group/" + g,
 			Evidence: fmt.Sprintf("DB parameter group %s of %s overrides DB cluster parameter group %s: %s", g, strings.Join(byGroup[g], ", "), a.d.ParameterGroup, strings.Join(parts, ", ")),
-			Why:      "Aurora applies a DB parameter group's value over the DB cluster parameter group's for the instances that use it, so the cluster's setting is silently not in effect there.",
 			Fix: Fix{Workflow: fmt.Sprintf("Cluster.Params().Reset(ctx, params.InstanceGroup, %q, %s)", g, strings.Join(quoted, ", ")),
 				Action: "or, when the instances are meant to differ, keep the override and document it"}})
 	}
@@ -399,10 +369,9 @@ func (a *advice) pglogicalSubscriptions(ctx context.Context, tx pgx.Tx) error {
 		if d.Healthy() || d.Cause == pglogical.CauseInitializing {
 			continue
 		}
-		a.add(Finding{ID: CheckPgLogicalSubscriptionDown, Severity: SeverityWarning, Category: CategoryReplication,
+		a.add(Finding{ID: CheckPgLogicalSubscriptionDown,
 			Resource: "pglogical-subscription/" + s.Name,
 			Evidence: fmt.Sprintf("pglogical subscription %s from node %s has status %s (cause %s): %s", s.Name, s.ProviderNode, d.Status, d.Cause, d.Explanation),
-			Why:      "AWS's pglogical troubleshooting says a subscription that is not replicating falls behind while the provider's slot keeps WAL, so it must be repaired or dropped.",
 			Fix:      Fix{Workflow: fmt.Sprintf("pglogical.Repair(ctx, provider, Cluster.PgLogical(), %q, nil)", s.Name), Action: d.Remedy}})
 	}
 	return nil

@@ -1,6 +1,15 @@
 package aurora
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"maps"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/pgaurora/pgaurora"
@@ -64,5 +73,57 @@ func TestFailoverTarget(t *testing.T) {
 				t.Fatalf("failoverTarget = %v, %v; want %q", got.ID, ok, tt.want)
 			}
 		})
+	}
+}
+
+// TestAdviseChecksDocumented: adviseChecks has one complete entry for
+// each Check constant declared in advisor.go, and as many as the README
+// says Advise runs.
+func TestAdviseChecksDocumented(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "advisor.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var declared []string
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range g.Specs {
+			vs := spec.(*ast.ValueSpec)
+			for i, n := range vs.Names {
+				if !strings.HasPrefix(n.Name, "Check") || i >= len(vs.Values) {
+					continue
+				}
+				if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					v, err := strconv.Unquote(lit.Value)
+					if err != nil {
+						t.Fatal(err)
+					}
+					declared = append(declared, v)
+				}
+			}
+		}
+	}
+	slices.Sort(declared)
+	if got := slices.Sorted(maps.Keys(adviseChecks)); !slices.Equal(got, declared) {
+		t.Errorf("adviseChecks has %q;\nadvisor.go declares %q", got, declared)
+	}
+	for id, c := range adviseChecks {
+		if c.severity == "" || c.category == "" || c.why == "" {
+			t.Errorf("adviseChecks[%q] = %+v: incomplete", id, c)
+		}
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("`Cluster.Advise` runs ([0-9]+) checks").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README.md does not say how many checks `Cluster.Advise` runs")
+	}
+	if n, _ := strconv.Atoi(string(m[1])); n != len(adviseChecks) {
+		t.Errorf("README.md says Advise runs %d checks; adviseChecks has %d", n, len(adviseChecks))
 	}
 }

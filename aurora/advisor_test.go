@@ -19,6 +19,7 @@ import (
 	"github.com/pgaurora/pgaurora/aurora/auroratest"
 	"github.com/pgaurora/pgaurora/params"
 	"github.com/pgaurora/pgaurora/pglogical"
+	"github.com/pgaurora/pgaurora/sslcert"
 )
 
 // cleanUnavoidable lists the findings a well-configured cluster still
@@ -402,7 +403,8 @@ func TestAdviseProvoked(t *testing.T) {
 	wantEvidence(t, finding(t, fs, aurora.CheckPgAuditBypass, "role/adv_admin"), "member of rds_superuser")
 	wantEvidence(t, finding(t, fs, aurora.CheckPgAuditBypass, "role/adv_setter"), "holds SET on pgaudit.log")
 	heavy := finding(t, fs, aurora.CheckPgAuditHeavy, cluster)
-	wantEvidence(t, heavy, "pgaudit.log_parameter=on")
+	// The value as the parameter group set it (pg_file_settings), not as SHOW spells it.
+	wantEvidence(t, heavy, "pgaudit.log_parameter=1")
 	if want := []params.Change{{Name: "pgaudit.log_parameter", Value: "0"}}; !cmp.Equal(heavy.Fix.Changes, want) {
 		t.Errorf("heavy fix %+v, want changes %v", heavy.Fix, want)
 	}
@@ -496,6 +498,44 @@ func TestAdviseProvoked(t *testing.T) {
 	if ca.Severity != aurora.SeverityWarning || ca.Fix.Workflow != `Cluster.RotateCA(ctx, "rds-ca-rsa2048-g1", trust, nil)` {
 		t.Errorf("CA finding %+v", ca)
 	}
+
+	// A catalog passed in is the one judged, and read from no API: in it
+	// rds-ca-2019 is valid for years.
+	long := sslcert.NewCatalog(sslcert.CA{ID: "rds-ca-2019", ValidTill: time.Now().AddDate(5, 0, 0)})
+	rec.take()
+	fs, err = c.Advise(ctx, &aurora.AdviseOptions{Catalog: long})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acts := rec.take(); slices.Contains(acts, "DescribeCertificates") {
+		t.Errorf("Advise with AdviseOptions.Catalog sent DescribeCertificates: %v", acts)
+	}
+	wantFindings(t, fs, aurora.CheckStorageNotEncrypted, aurora.CheckDeletionProtectionOff, aurora.CheckDefaultMasterUsername,
+		aurora.CheckForceSSLOff, aurora.CheckBurstableClass, aurora.CheckPubliclyAccessible, aurora.CheckFailoverTargetSmaller,
+		aurora.CheckInstanceGroupOverride)
+
+	// The reader back on the writer's CA, and its group's override reset
+	// as the finding's Fix says: both findings clear.
+	if _, err := api.ModifyDBInstance(ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String(reader),
+		CACertificateIdentifier: aws.String("rds-ca-rsa2048-g1"), ApplyImmediately: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Params().Reset(ctx, params.InstanceGroup, "advise-small-params", "log_min_duration_statement"); err != nil {
+		t.Fatal(err)
+	}
+	waitDescribed(t, c, "the reader on rds-ca-rsa2048-g1", func(d *aurora.Description) bool {
+		if !allAvailable(2)(d) {
+			return false
+		}
+		for _, in := range d.Readers {
+			if in.ID == reader {
+				return in.CACertificate == "rds-ca-rsa2048-g1"
+			}
+		}
+		return false
+	})
+	wantFindings(t, advise(t, c, rec, nil), aurora.CheckStorageNotEncrypted, aurora.CheckDeletionProtectionOff, aurora.CheckDefaultMasterUsername,
+		aurora.CheckForceSSLOff, aurora.CheckBurstableClass, aurora.CheckPubliclyAccessible, aurora.CheckFailoverTargetSmaller)
 }
 
 // waitSetting polls the writer until a setting has a value.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/plural"
@@ -225,30 +226,31 @@ type iamRoleState struct {
 	member bool
 }
 
-// iamRoleSQL reads a role's LOGIN attribute and its membership of $2.
-const iamRoleSQL = `SELECT r.rolcanlogin, EXISTS (
-	WITH RECURSIVE up(oid) AS (
-		SELECT m.roleid FROM pg_catalog.pg_auth_members m WHERE m.member = r.oid
-		UNION
-		SELECT m.roleid FROM pg_catalog.pg_auth_members m JOIN up ON m.member = up.oid)
-	SELECT 1 FROM up JOIN pg_catalog.pg_roles g ON g.oid = up.oid WHERE g.rolname = $2)
-FROM pg_catalog.pg_roles r WHERE r.rolname = $1`
+// iamMembersCTE is the one definition of rds_iam's members: the CTE
+// iam_members holds the oids of every role that is a member of the role
+// named $1, directly or through other roles, as pg_hba.conf's "+rds_iam"
+// counts them (pg_has_role is not used: it says yes for every superuser,
+// which "+rds_iam" does not).
+const iamMembersCTE = `WITH RECURSIVE iam_members(oid) AS (
+	SELECT a.member FROM pg_catalog.pg_auth_members a
+		JOIN pg_catalog.pg_roles g ON g.oid = a.roleid WHERE g.rolname = $1
+	UNION
+	SELECT a.member FROM pg_catalog.pg_auth_members a JOIN iam_members m ON a.roleid = m.oid)
+`
+
+// iamRoleSQL reads the LOGIN attribute of role $2 and whether it is a
+// member of rds_iam ($1).
+const iamRoleSQL = iamMembersCTE + `SELECT r.rolcanlogin, r.oid IN (SELECT oid FROM iam_members)
+FROM pg_catalog.pg_roles r WHERE r.rolname = $2`
 
 func (c *Cluster) iamRoleState(ctx context.Context, role string) (iamRoleState, error) {
-	var st iamRoleState
-	rows, err := c.SQL().Query(ctx, iamRoleSQL, role, RDSIAMRole)
-	if err != nil {
-		return st, fmt.Errorf("reading role %q: %w", role, err)
-	}
-	defer rows.Close()
-	if rows.Next() {
-		st.exists = true
-		if err := rows.Scan(&st.canLogin, &st.member); err != nil {
-			return st, fmt.Errorf("reading role %q: %w", role, err)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return st, fmt.Errorf("reading role %q: %w", role, err)
+	st := iamRoleState{exists: true}
+	err := c.SQL().QueryRow(ctx, iamRoleSQL, RDSIAMRole, role).Scan(&st.canLogin, &st.member)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return iamRoleState{}, nil
+	case err != nil:
+		return iamRoleState{}, fmt.Errorf("reading role %q: %w", role, err)
 	}
 	return st, nil
 }

@@ -239,6 +239,28 @@ func TestEnableIAMAuth(t *testing.T) {
 	if got := rdsIAMMembers(ctx, t, c); strings.Join(got, "|") != "Report IAM|app_iam|late_iam" {
 		t.Errorf("rds_iam members %q", got)
 	}
+	// A role in rds_iam through a group role is a member already: no
+	// GRANT, and the IAM login works.
+	for _, stmt := range []string{
+		"CREATE ROLE iam_group NOLOGIN",
+		"GRANT rds_iam TO iam_group",
+		"CREATE ROLE via_group LOGIN IN ROLE iam_group PASSWORD " + passwordSQL(t, password),
+	} {
+		if _, err := c.SQL().Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err = c.EnableIAMAuth(ctx, []string{"via_group"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := stepOf(t, r, "grant rds_iam to via_group"); r.Changed() || !strings.Contains(s.Detail, "already a member") ||
+		!strings.Contains(stepOf(t, r, "check roles via_group").Detail, "1 already in rds_iam") {
+		t.Errorf("a role in rds_iam through iam_group is not seen as a member:\n%s", r)
+	}
+	if got := rdsIAMMembers(ctx, t, c); strings.Join(got, "|") != "Report IAM|app_iam|iam_group|late_iam" {
+		t.Errorf("rds_iam direct members %q; want via_group only through iam_group", got)
+	}
 	// The master user keeps its password (the Cluster's own pool).
 	if err := c.SQL().QueryRow(ctx, "SELECT 1").Scan(new(int)); err != nil {
 		t.Errorf("the Cluster's own connection after EnableIAMAuth: %v", err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/aurora/auroratest"
@@ -191,6 +192,19 @@ func TestEnablePgLogicalNodeRoles(t *testing.T) {
 	if !errors.As(err, &we) || !strings.HasPrefix(we.Step, "create the pglogical node role") || strings.Contains(err.Error(), "Another-pw-3") || strings.Contains(err.Error(), subPW) {
 		t.Errorf("EnablePgLogical with another role password: %v; want a failure at the role step, without passwords", err)
 	}
+	loginAs := func(password string) error {
+		w, err := open("pglrole-sub", aurora.WithCredentials(aurora.StaticPassword("pgl_node", password))).Writer(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w.Ping(ctx)
+	}
+	if err := loginAs(subPW); err != nil {
+		t.Errorf("pgl_node with its old password after the refused change: %v", err)
+	}
+	if err := loginAs("Another-pw-3"); !isPasswordRefused(err) {
+		t.Errorf("pgl_node with the refused new password: %v; want the password refused (SQLSTATE 28P01)", err)
+	}
 
 	// Without a node role, the node DSN has no password and subscribing
 	// fails: the defect the node role fixes.
@@ -227,4 +241,11 @@ func TestEnablePgLogicalNodeRoles(t *testing.T) {
 			t.Errorf("EnablePgLogical with NodeRole %v: %v; want an input failure", bad, err)
 		}
 	}
+}
+
+// isPasswordRefused reports whether err is the server refusing a password
+// (SQLSTATE 28P01).
+func isPasswordRefused(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "28P01"
 }

@@ -22,6 +22,27 @@ import (
 // rdsadmin superuser may give.
 const RDSReplicationRole = "rds_replication"
 
+// ReplicationGrant returns the statement that lets the role named role
+// replicate on q's server: GRANT rds_replication TO the role where the
+// server has RDSReplicationRole (RDS and Aurora), ALTER ROLE ... WITH
+// REPLICATION otherwise (plain PostgreSQL). how is what it gives:
+// RDSReplicationRole or "REPLICATION". It only reads; the caller runs
+// the statement.
+func ReplicationGrant(ctx context.Context, q pgaurora.Querier, role string) (stmt, how string, err error) {
+	ident, err := sqlquote.Ident(role)
+	if err != nil {
+		return "", "", invalid("role name: %v", err)
+	}
+	var hasRDS bool
+	if err := q.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1)", RDSReplicationRole).Scan(&hasRDS); err != nil {
+		return "", "", fmt.Errorf("looking up %s: %w", RDSReplicationRole, err)
+	}
+	if hasRDS {
+		return "GRANT " + sqlquote.MustIdent(RDSReplicationRole) + " TO " + ident, RDSReplicationRole, nil
+	}
+	return "ALTER ROLE " + ident + " WITH REPLICATION", "REPLICATION", nil
+}
+
 // CDCUserSpec describes a dedicated role for a change-data-capture tool
 // (Debezium, AWS DMS and others) that reads a logical replication slot.
 type CDCUserSpec struct {
@@ -108,25 +129,18 @@ func (c *Client) CreateCDCUser(ctx context.Context, spec CDCUserSpec) (CDCUser, 
 	}
 	defer p.Release()
 	out := CDCUser{Name: spec.Name}
-	doing := "beginning a transaction"
 	err = p.Tx(ctx, func(conn *pgx.Conn) error {
-		doing = "creating the role"
 		create, err := p.SetLoginPassword(ctx, role, secret, spec.Password, true)
+		if err != nil {
+			return fmt.Errorf("creating the role: %w", err)
+		}
+		out.Statements = append(out.Statements, create)
+		grant, how, err := ReplicationGrant(ctx, conn, spec.Name)
 		if err != nil {
 			return err
 		}
-		out.Statements = append(out.Statements, create)
-		doing = "looking up " + RDSReplicationRole
-		var hasRDS bool
-		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", RDSReplicationRole).Scan(&hasRDS); err != nil {
-			return err
-		}
-		stmts := []string{"ALTER ROLE " + role + " WITH REPLICATION"}
-		out.Replication = "REPLICATION"
-		if hasRDS {
-			stmts = []string{"GRANT " + sqlquote.MustIdent(RDSReplicationRole) + " TO " + role}
-			out.Replication = RDSReplicationRole
-		}
+		stmts := []string{grant}
+		out.Replication = how
 		for _, s := range schemas {
 			stmts = append(stmts,
 				"GRANT USAGE ON SCHEMA "+s+" TO "+role,
@@ -135,14 +149,13 @@ func (c *Client) CreateCDCUser(ctx context.Context, spec CDCUserSpec) (CDCUser, 
 		}
 		ran, failed, err := p.ExecAll(ctx, stmts)
 		out.Statements = append(out.Statements, ran...)
-		doing = failed
-		if err == nil {
-			doing = "committing"
+		if err != nil {
+			return fmt.Errorf("%s: %w", failed, err)
 		}
-		return err
+		return nil
 	})
 	if err != nil {
-		return CDCUser{}, classify(err, fmt.Sprintf("creating CDC user %q: %s", spec.Name, doing))
+		return CDCUser{}, classify(err, fmt.Sprintf("creating CDC user %q", spec.Name))
 	}
 	return out, nil
 }

@@ -149,6 +149,12 @@ func TestCDCUserRDSReplication(t *testing.T) {
 	if u.Replication != RDSReplicationRole {
 		t.Errorf("replication = %q, want rds_replication", u.Replication)
 	}
+	if stmt, how, err := ReplicationGrant(ctx, db.Pool, "Odd Name"); err != nil || stmt != `GRANT "rds_replication" TO "Odd Name"` || how != RDSReplicationRole {
+		t.Errorf("ReplicationGrant with rds_replication = %q, %q, %v", stmt, how, err)
+	}
+	if _, _, err := ReplicationGrant(ctx, db.Pool, ""); !errors.Is(err, ErrInvalid) {
+		t.Errorf("ReplicationGrant of an empty name: %v; want ErrInvalid", err)
+	}
 	if n := queryInt(t, db.Pool, `SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid
 		JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = 'rds_replication' AND u.rolname = $1 AND NOT u.rolreplication`, role); n != 1 {
 		t.Errorf("the role is not a member of rds_replication (or has REPLICATION)")

@@ -70,7 +70,8 @@
 //
 // CreateCDCUser creates a login role for a CDC tool: granted
 // rds_replication where that role exists (Aurora), with the REPLICATION
-// attribute otherwise. CreateSlot, DropSlot and AdvanceSlot manage logical
+// attribute otherwise (ReplicationGrant makes that choice, for pglogical's
+// node roles too). CreateSlot, DropSlot and AdvanceSlot manage logical
 // slots with pgoutput or wal2json; PeekWal2JSON reads a wal2json slot's
 // pending changes as typed DataChange records (format-version 2), and
 // ParseWal2JSON and Wal2JSONChanges parse records from elsewhere (for

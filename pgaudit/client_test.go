@@ -462,6 +462,13 @@ func TestServerValue(t *testing.T) {
 	if _, err := c.ServerValue(ctx, "work_mem"); !errors.Is(err, ErrInvalid) {
 		t.Errorf("work_mem: %v", err)
 	}
+	vs, err := c.ServerValues(ctx, "PGAUDIT.LOG", SettingLogRelation)
+	if err != nil || !cmp.Equal(vs, map[string]string{SettingLog: "none", SettingLogRelation: "off"}) {
+		t.Errorf("ServerValues = %v, %v", vs, err)
+	}
+	if _, err := c.ServerValues(ctx, SettingLog, "work_mem"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("ServerValues with work_mem: %v", err)
+	}
 }
 
 func TestEffective(t *testing.T) {
@@ -541,5 +548,9 @@ func TestEffectiveClassesUnprivileged(t *testing.T) {
 	t.Cleanup(func() { su.ResetOverrides(ctx, Scope{Role: plain}) })
 	if _, err := c.ServerValue(ctx, SettingLog); err == nil || !strings.Contains(err.Error(), "pg_read_all_settings") {
 		t.Fatalf("ServerValue with an overridden session: %v", err)
+	}
+	// ServerValues leaves out the setting it cannot tell, not the others.
+	if vs, err := c.ServerValues(ctx, SettingLog, SettingLogRelation); err != nil || !cmp.Equal(vs, map[string]string{SettingLogRelation: "off"}) {
+		t.Fatalf("ServerValues with an overridden session = %v, %v; want only %s", vs, err, SettingLogRelation)
 	}
 }

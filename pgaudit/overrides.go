@@ -349,6 +349,43 @@ func (c *Client) ServerValue(ctx context.Context, name string) (string, error) {
 	return c.serverValue(ctx, n, overrides)
 }
 
+// ServerValues is ServerValue for several settings, reading the overrides
+// once: it returns each setting's server-wide value, keyed by its
+// canonical name (as in SettingNames). A setting whose server value cannot
+// be told here (pg_file_settings is not readable, and this session's own
+// role or database overrides it) is left out of the map rather than
+// failing the call.
+func (c *Client) ServerValues(ctx context.Context, names ...string) (map[string]string, error) {
+	canon := make([]string, len(names))
+	for i, name := range names {
+		n, err := canonicalName(name)
+		if err != nil {
+			return nil, err
+		}
+		canon[i] = n
+	}
+	overrides, err := c.Overrides(ctx)
+	if err != nil {
+		return nil, err
+	}
+	values := make(map[string]string, len(canon))
+	for _, n := range canon {
+		v, err := c.serverValue(ctx, n, overrides)
+		switch {
+		case errors.Is(err, errServerValueHidden):
+			continue
+		case err != nil:
+			return nil, err
+		}
+		values[n] = v
+	}
+	return values, nil
+}
+
+// errServerValueHidden is matched by serverValue's error when the
+// server's value cannot be told from this session.
+var errServerValueHidden = errors.New("pg_file_settings is not readable (grant pg_read_all_settings) and this session's own role or database overrides it")
+
 func (c *Client) serverValue(ctx context.Context, name string, overrides []Override) (string, error) {
 	// The configuration files, when this role may read them (asked
 	// first, so that a caller's transaction is not aborted by a refusal).
@@ -381,7 +418,7 @@ func (c *Client) serverValue(ctx context.Context, name string, overrides []Overr
 	}
 	for _, o := range overrides {
 		if asciiEqualFold(o.Name, name) && (o.Role == "" || o.Role == user) && (o.Database == "" || o.Database == db) {
-			return "", fmt.Errorf("pgaudit: cannot tell the server's %s: pg_file_settings is not readable (grant pg_read_all_settings) and this session's own role or database overrides it", name)
+			return "", fmt.Errorf("pgaudit: cannot tell the server's %s: %w", name, errServerValueHidden)
 		}
 	}
 	return reset, nil

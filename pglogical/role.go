@@ -95,9 +95,6 @@ func (s NodeRoleSpec) Validate() error {
 	if err := checkName("NodeRoleSpec.Name", s.Name); err != nil {
 		return err
 	}
-	if _, err := sqlquote.Ident(s.Name); err != nil {
-		return invalid("NodeRoleSpec.Name: %v", err)
-	}
 	if err := secretsql.CheckPassword("NodeRoleSpec.Password", s.Password); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
@@ -212,28 +209,25 @@ func (c *Client) CreateNodeRole(ctx context.Context, spec NodeRoleSpec) (NodeRol
 	}
 	defer p.Release()
 	var out NodeRole
-	inBody := false
 	err = p.Tx(ctx, func(conn *pgx.Conn) error {
-		inBody = true
-		var e error
-		if out, e = createNodeRole(ctx, p, conn, op, spec, role, secret, tables); e == nil {
-			inBody = false // what fails now is the COMMIT
-		}
-		return e
+		var err error
+		out, err = createNodeRole(ctx, p, conn, spec, role, secret, tables)
+		return err
 	})
-	if err != nil && !inBody {
-		err = wrap(op, err, spec.Password)
-	}
 	if err != nil {
-		return NodeRole{}, err
+		// The body's errors are classified already; BEGIN's and COMMIT's
+		// hold no secret.
+		return NodeRole{}, fmt.Errorf("pglogical: %s: %w", op, err)
 	}
 	return out, nil
 }
 
 // createNodeRole is CreateNodeRole's work, in its transaction on conn.
-func createNodeRole(ctx context.Context, p *secretsql.Conn, conn *pgx.Conn, op string, spec NodeRoleSpec, role, secret string, tables []string) (NodeRole, error) {
+// Its errors name the step that failed, classified and without the
+// password; CreateNodeRole adds the operation.
+func createNodeRole(ctx context.Context, p *secretsql.Conn, conn *pgx.Conn, spec NodeRoleSpec, role, secret string, tables []string) (NodeRole, error) {
 	fail := func(doing string, err error) (NodeRole, error) {
-		return NodeRole{}, wrap(op+": "+doing, err, spec.Password)
+		return NodeRole{}, fmt.Errorf("%s: %w", doing, classify(err, spec.Password))
 	}
 
 	// The tables, resolved to their schemas, before anything changes.
@@ -245,7 +239,7 @@ func createNodeRole(ctx context.Context, p *secretsql.Conn, conn *pgx.Conn, op s
 			JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::regclass`, t).Scan(&r.schema, &r.name); err != nil {
 			var pgErr *pgconn.PgError
 			if errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "3F000") {
-				return NodeRole{}, fmt.Errorf("pglogical: %s: %w (server said: %w)", op, &NotFoundError{Kind: "table", Name: t}, classify(err))
+				return NodeRole{}, fmt.Errorf("%w (server said: %w)", &NotFoundError{Kind: "table", Name: t}, classify(err))
 			}
 			return fail("looking up table "+t, err)
 		}
@@ -257,17 +251,23 @@ func createNodeRole(ctx context.Context, p *secretsql.Conn, conn *pgx.Conn, op s
 			return fail("looking up schema "+sc, err)
 		}
 		if !found {
-			return NodeRole{}, fmt.Errorf("pglogical: %s: %w", op, &NotFoundError{Kind: "schema", Name: sc})
+			return NodeRole{}, &NotFoundError{Kind: "schema", Name: sc}
 		}
 	}
-	var exists, super, hasRDS bool
+	var exists, super bool
 	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1),
-		coalesce((SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = $1), false),
-		EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $2)`, spec.Name, logical.RDSReplicationRole).Scan(&exists, &super, &hasRDS); err != nil {
+		coalesce((SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = $1), false)`, spec.Name).Scan(&exists, &super); err != nil {
 		return fail("looking up the role", err)
 	}
+	var replication string
+	if spec.Provider {
+		var err error
+		if replication, _, err = logical.ReplicationGrant(ctx, conn, spec.Name); err != nil {
+			return fail("choosing the replication grant", err)
+		}
+	}
 	if super {
-		return NodeRole{}, invalid("%s: role %q exists and is a superuser; a node role should have only the privileges pglogical needs: give another name", op, spec.Name)
+		return NodeRole{}, fmt.Errorf("role %q exists and is a superuser; a node role should have only the privileges pglogical needs: give another name: %w", spec.Name, ErrInvalid)
 	}
 
 	out := NodeRole{Name: spec.Name, Created: !exists}
@@ -285,11 +285,7 @@ func createNodeRole(ctx context.Context, p *secretsql.Conn, conn *pgx.Conn, op s
 		}
 	}
 	if spec.Provider {
-		if hasRDS {
-			stmts = append(stmts, "GRANT "+sqlquote.MustIdent(logical.RDSReplicationRole)+" TO "+role)
-		} else {
-			stmts = append(stmts, "ALTER ROLE "+role+" WITH REPLICATION")
-		}
+		stmts = append(stmts, replication)
 		grantSchema("pglogical")
 		stmts = append(stmts, "GRANT SELECT ON pglogical.tables TO "+role)
 	}

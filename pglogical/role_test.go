@@ -419,9 +419,39 @@ func TestCreateNodeRoleRefuses(t *testing.T) {
 	if _, err := s.client.CreateNodeRole(ctx, NodeRoleSpec{Name: name, Password: "pw-1", Subscriber: true, Tables: []Table{T("public", "missing")}}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("CreateNodeRole with a missing table = %v; want ErrNotFound", err)
 	}
+	// A grant that fails after CREATE ROLE leaves nothing behind: a
+	// CREATEROLE role that is not a superuser may create the role but
+	// holds none of the subscriber's grants to pass on (EXECUTE on the
+	// replication origin functions, SET on session_replication_role).
+	admin := nodeRoleName(t, "admin")
+	mustExec(t, s, "CREATE ROLE "+admin+" LOGIN CREATEROLE")
+	mustExec(t, s, "GRANT SET ON PARAMETER log_statement, log_min_error_statement TO "+admin)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := s.pool.Exec(ctx, "REVOKE SET ON PARAMETER log_statement, log_min_error_statement FROM "+admin); err != nil {
+			t.Errorf("revoking from %s: %v", admin, err)
+		}
+	})
+	cfg, err := pgx.ParseConfig(s.db.ConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.User = admin
+	asAdmin, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer asAdmin.Close(context.Background())
+	failed := nodeRoleName(t, "failed")
+	if _, err := New(asAdmin).CreateNodeRole(ctx, NodeRoleSpec{Name: failed, Password: "pw-1", Subscriber: true}); err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Fatalf("CreateNodeRole as %s = %v; want a permission error from a grant", admin, err)
+	} else {
+		t.Logf("as %s: %v", admin, err)
+	}
 	var n int
-	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM pg_roles WHERE rolname = $1", name).Scan(&n); err != nil || n != 0 {
-		t.Errorf("a failed CreateNodeRole left the role behind (%d, %v)", n, err)
+	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM pg_roles WHERE rolname = $1", failed).Scan(&n); err != nil || n != 0 {
+		t.Errorf("a CreateNodeRole that failed after CREATE ROLE left the role behind (%d, %v)", n, err)
 	}
 	// An existing superuser is not turned into a node role.
 	mustExec(t, s, "CREATE ROLE "+sqlquote.MustIdent(name)+" SUPERUSER")

@@ -71,9 +71,6 @@ func Pin(ctx context.Context, q pgaurora.Querier) (*Conn, error) {
 		pgaurora.ErrLogSuppression, q)
 }
 
-// PgxConn returns the held connection.
-func (c *Conn) PgxConn() *pgx.Conn { return c.conn }
-
 // InTx reports whether the connection is inside a transaction.
 func (c *Conn) InTx() bool { return c.conn.PgConn().TxStatus() != 'I' }
 
@@ -309,20 +306,25 @@ func ConnSecrets(c pgaurora.ConnString) []string { return conninfo.SecretsOf(c.R
 // connection is already in a transaction (the caller's), in that one, so
 // that fn's work commits or rolls back with the caller's; otherwise in a
 // new one, committed when fn returns nil and rolled back when it fails.
-// The errors of BEGIN and COMMIT are returned as the driver gave them.
+// fn's error is returned as it is; those of BEGIN and COMMIT are wrapped
+// ("beginning a transaction: ...", "committing: ..."), so that callers
+// need not track which one failed.
 func (c *Conn) Tx(ctx context.Context, fn func(conn *pgx.Conn) error) error {
 	if c.InTx() {
 		return fn(c.conn)
 	}
 	tx, err := c.conn.Begin(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("beginning a transaction: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	if err := fn(c.conn); err != nil {
 		return err
 	}
-	return tx.Commit(ctx)
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("committing: %w", err)
+	}
+	return nil
 }
 
 // SetLoginPassword gives a role LOGIN and a password, quietly (see
