@@ -22,6 +22,7 @@ import (
 	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/plural"
 	"github.com/pgaurora/pgaurora/params"
+	"github.com/pgaurora/pgaurora/sslcert"
 )
 
 // EngineAuroraPostgreSQL is the RDS engine name of Aurora PostgreSQL, which
@@ -343,18 +344,53 @@ type FleetRun struct {
 }
 
 // Advise runs Cluster.Advise on every cluster of the fleet (see
-// Fleet.Run for how). Advise connects to each writer: FleetOptions
-// .ClusterOptions must give the credentials.
+// Fleet.Run for how), reading each Region's CA catalog once for the run
+// unless opts.Catalog gives one. Advise connects to each writer:
+// FleetOptions.ClusterOptions must give the credentials.
 func (f *Fleet) Advise(ctx context.Context, opts *AdviseOptions) *FleetRun {
+	var base AdviseOptions
 	if opts != nil {
-		o := *opts
-		opts = &o
+		base = *opts
+	}
+	// The CA catalog is the Region's: read once per Region for the run,
+	// unless the caller gave one.
+	catalogs := make(map[string]*regionCatalog, len(f.regions))
+	for _, reg := range f.regions {
+		catalogs[reg.region] = &regionCatalog{}
 	}
 	return f.newRun(ctx, "Fleet.Advise", func(ctx context.Context, c *Cluster, _ types.DBCluster, r *FleetResult) error {
-		found, err := c.Advise(ctx, opts)
+		o := base
+		if o.Catalog == nil {
+			cat, err := catalogs[r.Cluster.Region].get(ctx, c)
+			if err != nil {
+				return fmt.Errorf("aurora: advise: %w", err)
+			}
+			o.Catalog = cat
+		}
+		found, err := c.Advise(ctx, &o)
 		r.Findings = found
 		return err
 	}, nil)
+}
+
+// regionCatalog is a Region's CA catalog, read by the first cluster of
+// the Region that needs it (a failed read is not kept: the next tries).
+type regionCatalog struct {
+	mu  sync.Mutex
+	cat *sslcert.Catalog
+}
+
+func (rc *regionCatalog) get(ctx context.Context, c *Cluster) (*sslcert.Catalog, error) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.cat == nil {
+		cat, err := c.Certs().Catalog(ctx)
+		if err != nil {
+			return nil, err
+		}
+		rc.cat = cat
+	}
+	return rc.cat, nil
 }
 
 // CheckDrift runs Cluster.CheckDrift with the specification desired on

@@ -366,6 +366,7 @@ func TestFleetAdviseAndRun(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	certCalls := emu.CallCount("DescribeCertificates")
 	run := f.Advise(ctx, nil)
 	ok := map[string][]aurora.Finding{}
 	for r, err := range run.Results() {
@@ -392,6 +393,10 @@ func TestFleetAdviseAndRun(t *testing.T) {
 				t.Errorf("%s: findings %v lack %s", id, found, want)
 			}
 		}
+	}
+	// The Region's CA catalog is read once for the run, not per cluster.
+	if n := emu.CallCount("DescribeCertificates") - certCalls; n != 1 {
+		t.Errorf("Fleet.Advise called DescribeCertificates %d times for 3 clusters; want 1", n)
 	}
 	if s := run.Summary(); s.Clusters != 3 || s.Succeeded != 2 || s.Failed != 1 || s.Findings == 0 {
 		t.Errorf("summary %+v", s)
