@@ -187,12 +187,7 @@ func createCleanCluster(t *testing.T, id string) (*aurora.Cluster, *apiRecorder)
 		}
 	}
 	rec := &apiRecorder{}
-	cfg := emu.AWSConfig()
-	rec.base = cfg.HTTPClient
-	if rec.base == nil {
-		rec.base = http.DefaultClient
-	}
-	cfg.HTTPClient = rec
+	cfg := rec.wrap(emu.AWSConfig())
 	c, err := aurora.New(id, aurora.WithAWSConfig(cfg), aurora.WithCredentials(aurora.StaticPassword(user, password)),
 		aurora.WithCABundle(emu.CABundlePEM()), aurora.WithWait(fastWait))
 	if err != nil {

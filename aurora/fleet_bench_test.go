@@ -2,7 +2,6 @@ package aurora_test
 
 import (
 	"context"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -41,12 +40,7 @@ func BenchmarkFleet(b *testing.B) {
 	} {
 		b.Run(bm.name, func(b *testing.B) {
 			rec := &apiRecorder{}
-			cfg := emu.AWSConfig()
-			rec.base = cfg.HTTPClient
-			if rec.base == nil {
-				rec.base = http.DefaultClient
-			}
-			cfg.HTTPClient = rec
+			cfg := rec.wrap(emu.AWSConfig())
 			f, err := aurora.NewFleet([]aws.Config{cfg}, &aurora.FleetOptions{
 				Tags: fleetTag("fleetbench"), ClusterOptions: fleetClusterOptions})
 			if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -346,12 +345,7 @@ func TestFleetAdviseAndRun(t *testing.T) {
 	const prefix = "fleetadvise"
 	ids := createFleet(t, prefix, 3, nil)
 	rec := &apiRecorder{}
-	cfg := emu.AWSConfig()
-	rec.base = cfg.HTTPClient
-	if rec.base == nil {
-		rec.base = http.DefaultClient
-	}
-	cfg.HTTPClient = rec
+	cfg := rec.wrap(emu.AWSConfig())
 	f, err := aurora.NewFleet([]aws.Config{cfg}, &aurora.FleetOptions{
 		Tags: fleetTag(prefix), Concurrency: 2,
 		ClusterOptions: func(c aurora.FleetCluster) []aurora.Option {

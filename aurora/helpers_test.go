@@ -30,11 +30,7 @@ func openCluster(t testing.TB, id string, rec *apiRecorder, opts ...aurora.Optio
 	t.Helper()
 	cfg := emu.AWSConfig()
 	if rec != nil {
-		rec.base = cfg.HTTPClient
-		if rec.base == nil {
-			rec.base = http.DefaultClient
-		}
-		cfg.HTTPClient = rec
+		cfg = rec.wrap(cfg)
 	}
 	base := []aurora.Option{
 		aurora.WithAWSConfig(cfg),
@@ -62,6 +58,17 @@ type apiRecorder struct {
 	base aws.HTTPClient
 	mu   sync.Mutex
 	acts []string
+}
+
+// wrap returns cfg with its RDS calls going through r (to cfg's own HTTP
+// client, or the default one).
+func (r *apiRecorder) wrap(cfg aws.Config) aws.Config {
+	r.base = cfg.HTTPClient
+	if r.base == nil {
+		r.base = http.DefaultClient
+	}
+	cfg.HTTPClient = r
+	return cfg
 }
 
 func (r *apiRecorder) Do(req *http.Request) (*http.Response, error) {
