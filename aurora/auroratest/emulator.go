@@ -150,9 +150,9 @@ type Emulator struct {
 	stateMu sync.Mutex // see state.go
 	st      state
 
-	smActions    map[string]smAction // Secrets Manager
-	kmsKeyARN    string              // the account's aws/secretsmanager KMS key
-	rdsKMSKeyARN string              // the account's aws/rds KMS key (default storage encryption)
+	jsonServices []*jsonService // Secrets Manager, ...: see jsonproto.go
+	kmsKeyARN    string         // the account's aws/secretsmanager KMS key
+	rdsKMSKeyARN string         // the account's aws/rds KMS key (default storage encryption)
 }
 
 const (
@@ -203,7 +203,7 @@ func Start(ctx context.Context, opts ...Option) (*Emulator, error) {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
-	e.smActions = e.smActionTable()
+	e.jsonServices = []*jsonService{e.secretsManager()}
 	e.kmsKeyARN = "arn:aws:kms:" + e.region + ":" + e.account + ":key/" + newUUID()
 	e.rdsKMSKeyARN = "arn:aws:kms:" + e.region + ":" + e.account + ":key/" + newUUID()
 

@@ -196,7 +196,7 @@ type ActionFaults struct {
 // fires.
 func (e *Emulator) Action(name string) *ActionFaults {
 	if _, ok := actions[name]; !ok && !restActions[name] {
-		if _, ok := e.smActions[name]; !ok {
+		if !e.jsonActionExists(name) {
 			panic(fmt.Sprintf("auroratest: Action(%q): the emulator serves no such action (names are as in the RDS and Secrets Manager API references, for example RebootDBInstance)", name))
 		}
 	}

@@ -1,18 +1,14 @@
 package auroratest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"regexp"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,9 +34,6 @@ import (
 // code that reads secrets of its own.
 
 const (
-	smTargetPrefix = "secretsmanager."
-	smContentType  = "application/x-amz-json-1.1"
-
 	stageCurrent  = "AWSCURRENT"
 	stagePrevious = "AWSPREVIOUS"
 	stagePending  = "AWSPENDING"
@@ -77,153 +70,34 @@ type secretVersion struct {
 	created time.Time
 }
 
-// smError is a Secrets Manager error response.
-type smError struct {
-	status  int
-	code    string
-	message string
+func smInvalidParameter(format string, args ...any) *jsonError {
+	return &jsonError{http.StatusBadRequest, "InvalidParameterException", fmt.Sprintf(format, args...)}
 }
 
-func (e *smError) Error() string { return e.code + ": " + e.message }
-
-func smInvalidParameter(format string, args ...any) *smError {
-	return &smError{http.StatusBadRequest, "InvalidParameterException", fmt.Sprintf(format, args...)}
+func smInvalidRequest(format string, args ...any) *jsonError {
+	return &jsonError{http.StatusBadRequest, "InvalidRequestException", fmt.Sprintf(format, args...)}
 }
 
-func smInvalidRequest(format string, args ...any) *smError {
-	return &smError{http.StatusBadRequest, "InvalidRequestException", fmt.Sprintf(format, args...)}
-}
-
-func smNotFound(message string) *smError {
-	return &smError{http.StatusBadRequest, "ResourceNotFoundException", message}
+func smNotFound(message string) *jsonError {
+	return &jsonError{http.StatusBadRequest, "ResourceNotFoundException", message}
 }
 
 var errSecretNotFound = smNotFound("Secrets Manager can't find the specified secret.")
 
-// smAction is one emulated Secrets Manager action: the request members it
-// reads (any other member is refused, so that callers learn about
-// unemulated options) and its handler, which receives the JSON body.
-type smAction struct {
-	members []string
-	run     func(ctx context.Context, body []byte) (any, error)
-}
-
-func (e *Emulator) smActionTable() map[string]smAction {
-	return map[string]smAction{
-		"GetSecretValue": {[]string{"SecretId", "VersionId", "VersionStage"}, e.smGetSecretValue},
-		"DescribeSecret": {[]string{"SecretId"}, e.smDescribeSecret},
-		"RotateSecret":   {[]string{"SecretId", "ClientRequestToken", "RotateImmediately"}, e.smRotateSecret},
-		"CreateSecret":   {[]string{"Name", "SecretString", "Description", "ClientRequestToken"}, e.smCreateSecret},
+// secretsManager is the Secrets Manager service: its actions, each with
+// the request members it reads.
+func (e *Emulator) secretsManager() *jsonService {
+	return &jsonService{
+		name:        "Secrets Manager",
+		prefix:      "secretsmanager.",
+		contentType: "application/x-amz-json-1.1",
+		actions: map[string]jsonAction{
+			"GetSecretValue": {[]string{"SecretId", "VersionId", "VersionStage"}, e.smGetSecretValue},
+			"DescribeSecret": {[]string{"SecretId"}, e.smDescribeSecret},
+			"RotateSecret":   {[]string{"SecretId", "ClientRequestToken", "RotateImmediately"}, e.smRotateSecret},
+			"CreateSecret":   {[]string{"Name", "SecretString", "Description", "ClientRequestToken"}, e.smCreateSecret},
+		},
 	}
-}
-
-// isJSONRequest tells a JSON-protocol request (Secrets Manager) from an
-// RDS Query-protocol one.
-func isJSONRequest(hr *http.Request) bool {
-	return hr.Header.Get("X-Amz-Target") != "" || strings.HasPrefix(hr.Header.Get("Content-Type"), "application/x-amz-json")
-}
-
-func (e *Emulator) serveJSON(w http.ResponseWriter, hr *http.Request, reqID string) {
-	target := hr.Header.Get("X-Amz-Target")
-	name, ok := strings.CutPrefix(target, smTargetPrefix)
-	if err := e.hooks.beforeCall(hr.Context(), name); err != nil {
-		writeJSONError(w, reqID, err)
-		return
-	}
-	if hr.Method != http.MethodPost {
-		writeJSONError(w, reqID, &smError{http.StatusMethodNotAllowed, "UnknownOperationException", "Use POST with X-Amz-Target and a JSON body."})
-		return
-	}
-	a, known := e.smActions[name]
-	if !ok || !known {
-		writeJSONError(w, reqID, &smError{http.StatusBadRequest, "UnknownOperationException",
-			fmt.Sprintf("auroratest does not emulate the operation %q: it emulates Secrets Manager's %s.", target, strings.Join(slices.Sorted(maps.Keys(e.smActions)), ", "))})
-		return
-	}
-	var body bytes.Buffer
-	if _, err := body.ReadFrom(http.MaxBytesReader(w, hr.Body, 1<<20)); err != nil {
-		writeJSONError(w, reqID, &smError{http.StatusBadRequest, "SerializationException", "reading the request body: " + err.Error()})
-		return
-	}
-	if body.Len() == 0 {
-		body.WriteString("{}")
-	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(body.Bytes(), &members); err != nil {
-		writeJSONError(w, reqID, &smError{http.StatusBadRequest, "SerializationException", "The request body is not a JSON object: " + err.Error()})
-		return
-	}
-	for _, k := range slices.Sorted(maps.Keys(members)) {
-		if !slices.Contains(a.members, k) {
-			writeJSONError(w, reqID, smInvalidParameter("auroratest does not emulate the member %s of %s; it supports: %s.", k, name, strings.Join(a.members, ", ")))
-			return
-		}
-	}
-	out, err := a.run(hr.Context(), body.Bytes())
-	if err != nil {
-		writeJSONError(w, reqID, err)
-		return
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		writeJSONError(w, reqID, &smError{http.StatusInternalServerError, "InternalServiceError", "encoding the response: " + err.Error()})
-		return
-	}
-	w.Header().Set("Content-Type", smContentType)
-	w.Header().Set("X-Amzn-Requestid", reqID)
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
-}
-
-// writeJSONError writes err as a JSON-protocol error. The API-wide faults
-// (Throttling) are given Secrets Manager's names.
-func writeJSONError(w http.ResponseWriter, reqID string, err error) {
-	var se *smError
-	var ae *apiError
-	switch {
-	case errors.As(err, &se):
-	case errors.As(err, &ae):
-		code := ae.code
-		if code == "Throttling" {
-			code = "ThrottlingException"
-		}
-		se = &smError{ae.status, code, ae.message}
-	default:
-		se = &smError{http.StatusInternalServerError, "InternalServiceError", err.Error()}
-	}
-	b, _ := json.Marshal(struct {
-		Type    string `json:"__type"`
-		Message string `json:"Message"`
-	}{se.code, se.message})
-	w.Header().Set("Content-Type", smContentType)
-	w.Header().Set("X-Amzn-Requestid", reqID)
-	w.WriteHeader(se.status)
-	_, _ = w.Write(b)
-}
-
-// decodeMembers reads a request body into v, answering type mismatches
-// with SerializationException.
-func decodeMembers(body []byte, v any) error {
-	if err := json.Unmarshal(body, v); err != nil {
-		return &smError{http.StatusBadRequest, "SerializationException", "A request member has the wrong type: " + err.Error()}
-	}
-	return nil
-}
-
-// epoch is a timestamp as the JSON protocol writes it: seconds since the
-// Unix epoch, with milliseconds.
-type epoch time.Time
-
-func (t epoch) MarshalJSON() ([]byte, error) {
-	return []byte(strconv.FormatFloat(float64(time.Time(t).UnixMilli())/1000, 'f', 3, 64)), nil
-}
-
-func epochPtr(t time.Time) *epoch {
-	if t.IsZero() {
-		return nil
-	}
-	e := epoch(t)
-	return &e
 }
 
 // lookupSecret finds a secret by name, ARN, or ARN without the six
@@ -508,7 +382,7 @@ func (e *Emulator) smCreateSecret(_ context.Context, body []byte) (any, error) {
 	defer st.unlock()
 	for _, s := range st.secrets {
 		if s.name == in.Name {
-			return nil, &smError{http.StatusBadRequest, "ResourceExistsException", "The operation failed because the secret " + in.Name + " already exists."}
+			return nil, &jsonError{http.StatusBadRequest, "ResourceExistsException", "The operation failed because the secret " + in.Name + " already exists."}
 		}
 	}
 	now := time.Now().UTC()
