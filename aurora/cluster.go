@@ -61,6 +61,9 @@ type settings struct {
 	poolConfig func(*pgxpool.Config)
 	region     string
 	wait       pgaurora.Wait
+	cloudWatch CloudWatchAPI          // see monitoring.go
+	logs       CloudWatchLogsAPI      // see monitoring.go
+	pi         PerformanceInsightsAPI // see monitoring.go
 }
 
 // Option configures New.
@@ -193,6 +196,7 @@ func New(clusterID string, opts ...Option) (*Cluster, error) {
 	default:
 		return nil, errors.New("aurora: no RDS client: pass WithAWSConfig or WithRDSClient")
 	}
+	s.monitoringClients()
 	if s.trust != nil && s.plaintext {
 		return nil, errors.New("aurora: WithCABundle and WithInsecurePlaintext contradict each other")
 	}
