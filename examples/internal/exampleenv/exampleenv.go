@@ -103,6 +103,10 @@ type Options struct {
 	APIOnly bool
 	// ClusterOptions are added to the options of every aurora.New.
 	ClusterOptions []aurora.Option
+	// EmulatorOptions are added to the options of the emulator (for
+	// example auroratest.WithMetricsPeriod); unused against real
+	// clusters.
+	EmulatorOptions []auroratest.Option
 }
 
 // Env is the cluster (or clusters) an example works on.
@@ -171,6 +175,7 @@ func openEmulator(ctx context.Context, opts Options) (*Env, error) {
 			ClusterParameterGroup: opts.ClusterParameterGroup, InstanceParameterGroup: opts.InstanceParameterGroup}),
 		auroratest.WithTransitionDelay(50 * time.Millisecond),
 	}
+	emuOpts = append(emuOpts, opts.EmulatorOptions...)
 	desc := fmt.Sprintf("cluster %s (%s)", id, Plural(n, "instance"))
 	if opts.SecondClusterID != "" {
 		n2 := max(opts.SecondInstances, 1)
