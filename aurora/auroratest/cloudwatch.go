@@ -142,11 +142,10 @@ const maxPoints = 20000
 // the state lock): the sampler takes the state lock, then releases it,
 // then takes this one.
 type cloudWatch struct {
-	once    sync.Once
-	mu      sync.Mutex
-	series  map[string]*series // by name + dims key
-	alarms  map[string]*alarm
-	sampler *sampler
+	once   sync.Once
+	mu     sync.Mutex
+	series map[string]*series // by name + dims key
+	alarms map[string]*alarm
 }
 
 // start starts the sampler, once (the first CloudWatch call does).

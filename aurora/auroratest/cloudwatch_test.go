@@ -164,6 +164,24 @@ func TestCloudWatchServerMetrics(t *testing.T) {
 		rdsDim("DBClusterIdentifier", cwCluster), rdsDim("Role", "WRITER"))
 	close(stop)
 	<-done
+
+	// A busy backend shows in CPUUtilization.
+	stop = make(chan struct{})
+	done = make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_, _ = conn.Exec(ctx, "SELECT count(*) FROM generate_series(1, 3000000)")
+		}
+	}()
+	waitMetric(t, ctx, c, "CPUUtilization of a busy writer", "CPUUtilization", "Maximum", func(v float64) bool { return v >= 5 }, w)
+	close(stop)
+	<-done
 }
 
 // A reader made to lag shows in AuroraReplicaLag, and in the writer's
@@ -304,7 +322,9 @@ func TestCloudWatchAlarm(t *testing.T) {
 		}
 	}
 	put(20)
-	t.Cleanup(func() { _, _ = c.DeleteAlarms(context.Background(), &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{name}}) })
+	t.Cleanup(func() {
+		_, _ = c.DeleteAlarms(context.Background(), &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{name}})
+	})
 	if err := cloudwatch.NewAlarmExistsWaiter(c, func(o *cloudwatch.AlarmExistsWaiterOptions) { o.MinDelay = 100 * time.Millisecond }).
 		Wait(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{name}}, time.Minute); err != nil {
 		t.Fatalf("AlarmExistsWaiter: %v", err)
