@@ -305,7 +305,7 @@ func (e *Emulator) serve() error {
 }
 
 // Endpoint is the base URL of the RDS API, http://127.0.0.1:port. The
-// Secrets Manager API is served there too.
+// Secrets Manager and CloudWatch APIs are served there too.
 func (e *Emulator) Endpoint() string { return e.endpoint }
 
 // Region is the emulated AWS Region, us-east-1.

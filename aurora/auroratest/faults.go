@@ -140,8 +140,8 @@ func (h *hooks) beforeCall(ctx context.Context, action string) error {
 
 // CallCount returns how many calls of an action the emulator has
 // received so far, whatever their outcome (throttled and failed calls
-// count): an RDS action ("DescribeDBClusters") or a Secrets Manager one
-// ("GetSecretValue").
+// count): an RDS action ("DescribeDBClusters"), a Secrets Manager one
+// ("GetSecretValue") or a CloudWatch one ("GetMetricData").
 func (e *Emulator) CallCount(action string) int {
 	e.hooks.mu.Lock()
 	defer e.hooks.mu.Unlock()
