@@ -313,8 +313,8 @@ func (e *Emulator) Region() string { return e.region }
 
 // AWSConfig returns an aws.Config for the emulator: its Region, static
 // credentials of the emulated account, and BaseEndpoint set to Endpoint,
-// ready for rds.NewFromConfig and secretsmanager.NewFromConfig. It reads
-// nothing from the environment.
+// ready for rds.NewFromConfig, secretsmanager.NewFromConfig and
+// cloudwatch.NewFromConfig. It reads nothing from the environment.
 func (e *Emulator) AWSConfig() aws.Config {
 	return aws.Config{
 		Region:       e.region,
