@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 // CloudWatch metric alarms on one AWS/RDS metric each: created and
@@ -163,12 +165,12 @@ func (e *Emulator) putMetricAlarm(_ context.Context, in *putMetricAlarmInput) (a
 	}
 	a := &alarm{
 		name: *in.AlarmName, arn: "arn:aws:cloudwatch:" + e.region + ":" + e.account + ":alarm:" + *in.AlarmName,
-		description: deref(in.AlarmDescription), actionsEnabled: in.ActionsEnabled == nil || *in.ActionsEnabled,
+		description: aws.ToString(in.AlarmDescription), actionsEnabled: in.ActionsEnabled == nil || *in.ActionsEnabled,
 		alarmActions: in.AlarmActions, okActions: in.OKActions, insufficientActions: in.InsufficientDataActions,
 		metricName: *in.MetricName, namespace: *in.Namespace, dims: d,
-		statistic: in.Statistic, extended: deref(in.ExtendedStatistic), period: *in.Period, unit: in.Unit,
+		statistic: in.Statistic, extended: aws.ToString(in.ExtendedStatistic), period: *in.Period, unit: in.Unit,
 		evaluationPeriods: *in.EvaluationPeriods, datapointsToAlarm: m, threshold: *in.Threshold,
-		comparison: in.ComparisonOperator, treatMissing: treat, lowSampleCount: deref(in.EvaluateLowSampleCountPercentile),
+		comparison: in.ComparisonOperator, treatMissing: treat, lowSampleCount: aws.ToString(in.EvaluateLowSampleCountPercentile),
 		tags: in.Tags, configUpdated: time.Now().UTC(),
 		state: stateInsufficient, reason: "Unchecked: Initial alarm creation",
 	}
@@ -192,13 +194,6 @@ func (e *Emulator) putMetricAlarm(_ context.Context, in *putMetricAlarmInput) (a
 	e.cw.alarms[a.name] = a
 	e.cw.evaluate(a, time.Now())
 	return nil, nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 // evaluate sets the alarm's state from its metric's last
@@ -375,15 +370,15 @@ func optStr(s string) *string {
 
 func (a *alarm) api() cwMetricAlarm {
 	return cwMetricAlarm{
-		AlarmName: strPtr(a.name), AlarmArn: strPtr(a.arn), AlarmDescription: optStr(a.description),
+		AlarmName: aws.String(a.name), AlarmArn: aws.String(a.arn), AlarmDescription: optStr(a.description),
 		AlarmConfigurationUpdatedTimestamp: a.configUpdated, ActionsEnabled: a.actionsEnabled,
 		OKActions: orEmpty(a.okActions), AlarmActions: orEmpty(a.alarmActions), InsufficientDataActions: orEmpty(a.insufficientActions),
-		StateValue: a.state, StateReason: strPtr(a.reason), StateReasonData: optStr(a.reasonData),
+		StateValue: a.state, StateReason: aws.String(a.reason), StateReasonData: optStr(a.reasonData),
 		StateUpdatedTimestamp: a.updated, StateTransitionedTimestamp: a.transitioned,
-		MetricName: strPtr(a.metricName), Namespace: strPtr(a.namespace), Statistic: a.statistic, ExtendedStatistic: optStr(a.extended),
+		MetricName: aws.String(a.metricName), Namespace: aws.String(a.namespace), Statistic: a.statistic, ExtendedStatistic: optStr(a.extended),
 		Dimensions: a.dims.api(), Period: a.period, Unit: a.unit, EvaluationPeriods: a.evaluationPeriods,
 		DatapointsToAlarm: a.datapointsToAlarm, Threshold: a.threshold, ComparisonOperator: a.comparison,
-		TreatMissingData: strPtr(a.treatMissing), EvaluateLowSampleCountPercentile: optStr(a.lowSampleCount),
+		TreatMissingData: aws.String(a.treatMissing), EvaluateLowSampleCountPercentile: optStr(a.lowSampleCount),
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 // CloudWatch: the metrics of namespace AWS/RDS, computed from the
@@ -89,12 +91,10 @@ func (d dims) key() string {
 func (d dims) api() []cwDimension {
 	out := make([]cwDimension, len(d))
 	for i, x := range d {
-		out[i] = cwDimension{strPtr(x.name), strPtr(x.value)}
+		out[i] = cwDimension{aws.String(x.name), aws.String(x.value)}
 	}
 	return out
 }
-
-func strPtr(s string) *string { return &s }
 
 // dimsOf checks and sorts the dimensions of a request.
 func dimsOf(member string, in []cwDimension) (dims, error) {
@@ -413,6 +413,9 @@ func (e *Emulator) getMetricData(_ context.Context, in *getMetricDataInput) (any
 		if ms.Metric == nil || ms.Metric.MetricName == nil {
 			return nil, errCWMissing(member + ".MetricStat.Metric.MetricName")
 		}
+		if ms.Metric.Namespace == nil {
+			return nil, errCWMissing(member + ".MetricStat.Metric.Namespace")
+		}
 		if ms.Period == nil {
 			return nil, errCWMissing(member + ".MetricStat.Period")
 		}
@@ -429,8 +432,8 @@ func (e *Emulator) getMetricData(_ context.Context, in *getMetricDataInput) (any
 		if err != nil {
 			return nil, err
 		}
-		key := ""
-		if ms.Metric.Namespace != nil && *ms.Metric.Namespace == rdsNamespace {
+		key := "" // no data: the emulator publishes AWS/RDS only
+		if *ms.Metric.Namespace == rdsNamespace {
 			key = seriesKey(*ms.Metric.MetricName, d)
 		}
 		label := *ms.Metric.MetricName
@@ -475,7 +478,7 @@ func (e *Emulator) getMetricData(_ context.Context, in *getMetricDataInput) (any
 			start = min(off, int64(len(bs)))
 		}
 		bs = bs[start:]
-		r := cwMetricDataResult{Id: strPtr(q.id), Label: strPtr(q.label), StatusCode: "Complete", Timestamps: []time.Time{}, Values: []float64{}}
+		r := cwMetricDataResult{Id: aws.String(q.id), Label: aws.String(q.label), StatusCode: "Complete", Timestamps: []time.Time{}, Values: []float64{}}
 		take := min(int64(len(bs)), budget)
 		for _, b := range bs[:take] {
 			r.Timestamps = append(r.Timestamps, b.t)
@@ -572,7 +575,7 @@ func (e *Emulator) listMetrics(_ context.Context, in *listMetricsInput) (any, er
 	}
 	end := min(off+page, int64(len(list)))
 	for _, s := range list[off:end] {
-		out.Metrics = append(out.Metrics, cwMetric{Namespace: strPtr(rdsNamespace), MetricName: strPtr(s.name), Dimensions: s.dims.api()})
+		out.Metrics = append(out.Metrics, cwMetric{Namespace: aws.String(rdsNamespace), MetricName: aws.String(s.name), Dimensions: s.dims.api()})
 	}
 	if end < int64(len(list)) {
 		out.NextToken = encodeCWToken(end)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/smithy-go/encoding/cbor"
 	"github.com/google/go-cmp/cmp"
 )
@@ -69,7 +70,7 @@ func TestCBORDecode(t *testing.T) {
 
 func TestCBOREncode(t *testing.T) {
 	at := time.Date(2026, 12, 4, 20, 0, 0, 250_000_000, time.UTC)
-	out := getMetricDataOutput{MetricDataResults: []cwMetricDataResult{{Id: strPtr("m"), Timestamps: []time.Time{at}, Values: []float64{-1.5}, StatusCode: "Complete"}}}
+	out := getMetricDataOutput{MetricDataResults: []cwMetricDataResult{{Id: aws.String("m"), Timestamps: []time.Time{at}, Values: []float64{-1.5}, StatusCode: "Complete"}}}
 	got, err := cbor.Decode(cbor.Encode(cborEncode(reflect.ValueOf(out))))
 	if err != nil {
 		t.Fatal(err)
