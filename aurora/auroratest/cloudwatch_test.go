@@ -530,3 +530,41 @@ func TestCloudWatchFaultsAndRefusals(t *testing.T) {
 		t.Errorf("DescribeAlarms with a bad NextToken: %v", err)
 	}
 }
+
+// The sampler starts with the first CloudWatch call, not before: an
+// emulator nobody asks for metrics runs no sampler sessions.
+func TestCloudWatchSamplesFromFirstCall(t *testing.T) {
+	ctx := testCtx(t)
+	emu := auroratest.NewT(t, auroratest.WithMetricsPeriod(100*time.Millisecond), auroratest.WithCluster("idle", auroratest.ClusterConfig{}))
+	r := rds.NewFromConfig(emu.AWSConfig())
+	if _, err := r.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := emu.ConnString("idle-instance-1", "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	samplers := func() int {
+		t.Helper()
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'auroratest metrics sampler'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := samplers(); n != 0 {
+		t.Fatalf("%d sampler sessions before any CloudWatch call", n)
+	}
+	if _, err := cloudwatch.NewFromConfig(emu.AWSConfig()).ListMetrics(ctx, &cloudwatch.ListMetricsInput{}); err != nil {
+		t.Fatal(err)
+	}
+	pgtest.WaitFor(t, "the sampler's session", 30*time.Second, func() (bool, string) {
+		n := samplers()
+		return n == 1, fmt.Sprintf("%d sessions", n)
+	})
+}

@@ -349,7 +349,8 @@
 // publishes them; tests use a second) from the emulator's first
 // CloudWatch call on, until Close: a sample is one query per running
 // instance, over a connection kept open (a superuser session on database
-// postgres, which DatabaseConnections does not count), and one scan of
+// postgres with application_name "auroratest metrics sampler", which
+// DatabaseConnections does not count), and one scan of
 // /proc (about 12 ms for a two-instance cluster on a loaded 2-core
 // machine: BenchmarkMetricsSample). Each instance's figures are published with the dimensions
 // DBInstanceIdentifier, DBClusterIdentifier, DBClusterIdentifier and Role

@@ -31,6 +31,10 @@ func WithMetricsPeriod(d time.Duration) Option {
 	return func(c *config) { c.metricsPeriod = d }
 }
 
+// samplerApplication is the sampler's sessions' application_name, by
+// which pg_stat_activity tells them from the cluster's own.
+const samplerApplication = "auroratest metrics sampler"
+
 // sampler is the sampler's own state, used by its goroutine only.
 type sampler struct {
 	conns map[string]*samplerConn // by instance
@@ -290,7 +294,12 @@ func (s *sampler) query(ctx context.Context, m memberSnapshot) (sampleRow, error
 	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if c == nil {
-		conn, err := m.srv.Connect(qctx, "postgres")
+		cfg, err := m.srv.ConnConfig("postgres")
+		if err != nil {
+			return sampleRow{}, err
+		}
+		cfg.RuntimeParams["application_name"] = samplerApplication
+		conn, err := pgx.ConnectConfig(qctx, cfg)
 		if err != nil {
 			return sampleRow{}, err
 		}
