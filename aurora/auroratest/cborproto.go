@@ -228,6 +228,13 @@ func memberName(f reflect.StructField) string {
 // cborDecode stores v into dst. op and path name the operation and the
 // member, for errors.
 func cborDecode(op, path string, v cbor.Value, dst reflect.Value) error {
+	return decodeValue(op, path, v, dst, false)
+}
+
+// decodeValue is cborDecode; with epochTimes, timestamps may also be
+// plain numbers of seconds since the epoch, as the AWS JSON protocols
+// write them (see cloudWatchJSON).
+func decodeValue(op, path string, v cbor.Value, dst reflect.Value, epochTimes bool) error {
 	if _, isNil := v.(*cbor.Nil); isNil {
 		return nil
 	}
@@ -239,6 +246,9 @@ func cborDecode(op, path string, v cbor.Value, dst reflect.Value) error {
 	}
 	t := dst.Type()
 	if t == timeType {
+		if f, err := cbor.AsFloat64(v); err == nil && epochTimes {
+			v = &cbor.Tag{ID: 1, Value: cbor.Float64(f)}
+		}
 		tm, err := cbor.AsTime(v)
 		if err != nil {
 			return wrong("a timestamp (tag 1)")
@@ -249,7 +259,7 @@ func cborDecode(op, path string, v cbor.Value, dst reflect.Value) error {
 	switch t.Kind() {
 	case reflect.Pointer:
 		p := reflect.New(t.Elem())
-		if err := cborDecode(op, path, v, p.Elem()); err != nil {
+		if err := decodeValue(op, path, v, p.Elem(), epochTimes); err != nil {
 			return err
 		}
 		dst.Set(p)
@@ -284,7 +294,7 @@ func cborDecode(op, path string, v cbor.Value, dst reflect.Value) error {
 		}
 		s := reflect.MakeSlice(t, len(l), len(l))
 		for i, item := range l {
-			if err := cborDecode(op, fmt.Sprintf("%s[%d]", path, i), item, s.Index(i)); err != nil {
+			if err := decodeValue(op, fmt.Sprintf("%s[%d]", path, i), item, s.Index(i), epochTimes); err != nil {
 				return err
 			}
 		}
@@ -316,7 +326,7 @@ func cborDecode(op, path string, v cbor.Value, dst reflect.Value) error {
 				return &cborError{http.StatusBadRequest, "InvalidParameterValueException", "InvalidParameterValue",
 					fmt.Sprintf("auroratest does not emulate the member %s of %s; it supports: %s.", k, where, strings.Join(names, ", "))}
 			}
-			if err := cborDecode(op, sub, m[k], dst.Field(i)); err != nil {
+			if err := decodeValue(op, sub, m[k], dst.Field(i), epochTimes); err != nil {
 				return err
 			}
 		}

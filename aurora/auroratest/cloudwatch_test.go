@@ -2,8 +2,10 @@ package auroratest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -567,4 +569,55 @@ func TestCloudWatchSamplesFromFirstCall(t *testing.T) {
 		n := samplers()
 		return n == 1, fmt.Sprintf("%d sessions", n)
 	})
+}
+
+// boto3 and the AWS CLI (botocore speaks CloudWatch's AWS JSON 1.0
+// protocol) read metrics and manage alarms unchanged.
+func TestCloudWatchBoto3AndCLI(t *testing.T) {
+	if err := exec.Command("python3", "-c", "import boto3").Run(); err != nil {
+		t.Skip("python3 with boto3 is not installed: this smoke test drives boto3")
+	}
+	ctx := testCtx(t)
+	e := cwEmulator(t)
+	waitMetric(t, ctx, cwClient(t), "a CPUUtilization datapoint", "CPUUtilization", "Maximum", func(float64) bool { return true },
+		rdsDim("DBInstanceIdentifier", cwWriter))
+	script := `
+import sys, datetime, boto3, botocore
+cw = boto3.client("cloudwatch", endpoint_url=sys.argv[1])
+writer = [{"Name": "DBInstanceIdentifier", "Value": sys.argv[2]}]
+names = set()
+for page in cw.get_paginator("list_metrics").paginate(Namespace="AWS/RDS", Dimensions=writer):
+    names.update(m["MetricName"] for m in page["Metrics"])
+assert {"CPUUtilization", "DatabaseConnections", "FreeableMemory"} <= names, names
+now = datetime.datetime.now(datetime.timezone.utc)
+out = cw.get_metric_data(StartTime=now - datetime.timedelta(minutes=5), EndTime=now, MetricDataQueries=[{"Id": "c",
+    "MetricStat": {"Metric": {"Namespace": "AWS/RDS", "MetricName": "DatabaseConnections", "Dimensions": writer}, "Period": 60, "Stat": "Maximum"}}])
+r = out["MetricDataResults"][0]
+assert r["Values"] and isinstance(r["Timestamps"][0], datetime.datetime), r
+cw.put_metric_alarm(AlarmName="boto-cpu", Namespace="AWS/RDS", MetricName="CPUUtilization", Dimensions=writer, Statistic="Average",
+    Period=60, EvaluationPeriods=1, Threshold=99.5, ComparisonOperator="GreaterThanThreshold")
+cw.get_waiter("alarm_exists").wait(AlarmNames=["boto-cpu"], WaiterConfig={"Delay": 1})
+a = cw.describe_alarms(AlarmNames=["boto-cpu"])["MetricAlarms"][0]
+assert a["StateValue"] in ("OK", "INSUFFICIENT_DATA") and a["Threshold"] == 99.5, a
+cw.delete_alarms(AlarmNames=["boto-cpu"])
+try:
+    cw.delete_alarms(AlarmNames=["boto-cpu"])
+    raise SystemExit("a deleted alarm was deleted again")
+except botocore.exceptions.ClientError as err:
+    assert err.response["Error"]["Code"] == "ResourceNotFound", err.response
+print("ok")
+`
+	out := run(t, ctx, clientEnv(e), "python3", "-c", script, e.Endpoint(), cwWriter)
+	if strings.TrimSpace(string(out)) != "ok" {
+		t.Errorf("boto3 script printed %q", out)
+	}
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Skip("the AWS CLI is not installed")
+	}
+	var listed struct{ Metrics []struct{ MetricName string } }
+	b := run(t, ctx, clientEnv(e), "aws", "cloudwatch", "list-metrics", "--endpoint-url", e.Endpoint(), "--output", "json",
+		"--namespace", "AWS/RDS", "--metric-name", "AuroraReplicaLag")
+	if err := json.Unmarshal(b, &listed); err != nil || len(listed.Metrics) == 0 || listed.Metrics[0].MetricName != "AuroraReplicaLag" {
+		t.Errorf("aws cloudwatch list-metrics: %s (%v)", b, err)
+	}
 }

@@ -341,8 +341,12 @@
 // AlarmTypes, ActionPrefix, StateValue, MaxRecords, NextToken; the SDK's
 // AlarmExistsWaiter works) and DeleteAlarms. Other operations get
 // UnknownOperationException, and request members the emulator does not
-// emulate get InvalidParameterValue naming them. The AWS CLI and boto3
-// may speak CloudWatch's older awsQuery protocol, which is not served.
+// emulate get InvalidParameterValue naming them. The same operations are
+// served in the AWS JSON 1.0 protocol (X-Amz-Target:
+// GraniteServiceVersion20100801.<Operation>, timestamps as epoch
+// seconds), which botocore picks for CloudWatch, so boto3 and the AWS
+// CLI work too; the older awsQuery protocol (Action=GetMetricData&...)
+// is not served.
 //
 // The metrics are those of namespace AWS/RDS, sampled from the servers
 // every metrics period (WithMetricsPeriod; one minute by default, as RDS
