@@ -519,7 +519,10 @@
 // KMS (key IDs are only recorded; the data is not encrypted), retained
 // automated backups after a cluster's deletion, cross-Region copies,
 // Secrets Manager beyond the operations above (scheduled rotation,
-// rotation functions, SecretBinary, resource policies, replication), and
+// rotation functions, SecretBinary, resource policies, replication),
+// CloudWatch beyond the operations above (metric math, PutMetricData and
+// namespaces other than AWS/RDS, composite and anomaly detection alarms,
+// alarm actions, which are only recorded, alarm history, dashboards), and
 // maintenance windows (changes apply after the transition delay; a
 // DBInstanceClass change without ApplyImmediately stays pending, and the
 // class does not change the server). Automated snapshots are taken once,
