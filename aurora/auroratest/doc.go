@@ -1,7 +1,8 @@
 // Package auroratest runs a local Amazon Aurora PostgreSQL emulator: an RDS
 // API endpoint on 127.0.0.1 that the unchanged aws-sdk-go-v2 RDS client
 // talks to (and the Secrets Manager client, for the master user's
-// secret), backed by real PostgreSQL servers. It is to Aurora what
+// secret, and the CloudWatch client, for metrics and alarms), backed by
+// real PostgreSQL servers. It is to Aurora what
 // net/http/httptest is to net/http: a real server for tests, examples and
 // offline work. Parameter groups here change real servers.
 //
@@ -320,6 +321,93 @@
 // members the emulator does not emulate get InvalidParameterException
 // naming them.
 //
+// CloudWatch. The same endpoint serves CloudWatch metrics and metric
+// alarms over the protocol aws-sdk-go-v2's cloudwatch client (v1.76.0
+// and later) speaks, Smithy RPC v2 CBOR (POST
+// /service/GraniteServiceVersion20100801/operation/<Operation>, CBOR
+// bodies, errors with the awsQuery-compatible X-Amzn-Query-Error header),
+// so cloudwatch.NewFromConfig(emu.AWSConfig()) works unchanged and its
+// typed errors (*types.InvalidParameterValueException,
+// MissingRequiredParameterException, InvalidNextToken, ResourceNotFound,
+// ...) reach errors.As with the codes AWS reports (InvalidParameterValue,
+// ...). Served: GetMetricData (MetricStat queries: Average, Sum, Minimum,
+// Maximum, SampleCount and percentiles pNN.NN over periods of 1, 5, 10,
+// 30 seconds or multiples of 60, ScanBy, MaxDatapoints and NextToken, as
+// the SDK's GetMetricDataPaginator follows them; metric math Expressions
+// are refused), ListMetrics (Namespace, MetricName, Dimensions filters,
+// RecentlyActive, NextToken), PutMetricAlarm (an alarm on one metric;
+// a put with an existing name replaces its configuration and keeps its
+// state, as on AWS), DescribeAlarms (AlarmNames, AlarmNamePrefix,
+// AlarmTypes, ActionPrefix, StateValue, MaxRecords, NextToken; the SDK's
+// AlarmExistsWaiter works) and DeleteAlarms. Other operations get
+// UnknownOperationException, and request members the emulator does not
+// emulate get InvalidParameterValue naming them. The same operations are
+// served in the AWS JSON 1.0 protocol (X-Amz-Target:
+// GraniteServiceVersion20100801.<Operation>, timestamps as epoch
+// seconds), which botocore picks for CloudWatch, so boto3 and the AWS
+// CLI work too; the older awsQuery protocol (Action=GetMetricData&...)
+// is not served.
+//
+// The metrics are those of namespace AWS/RDS, sampled from the servers
+// every metrics period (WithMetricsPeriod; one minute by default, as RDS
+// publishes them; tests use a second) from the emulator's first
+// CloudWatch call on, until Close: a sample is one query per running
+// instance, over a connection kept open (a superuser session on database
+// postgres with application_name "auroratest metrics sampler", which
+// DatabaseConnections does not count), and one scan of
+// /proc (about 12 ms for a two-instance cluster on a loaded 2-core
+// machine: BenchmarkMetricsSample). Each instance's figures are published with the dimensions
+// DBInstanceIdentifier, DBClusterIdentifier, DBClusterIdentifier and Role
+// (WRITER or READER) and EngineName (aurora-postgresql), so a cluster- or
+// role-level query aggregates its instances' samples. How each is
+// computed, with its unit:
+//
+//   - CPUUtilization (Percent): the processor time of the server's
+//     processes (the postmaster, its children, and the children it
+//     reaped) over the period, as a share of the machine's CPUs.
+//   - FreeableMemory (Bytes): the machine's memory less the server's
+//     resident memory (the postmaster's, and each child's private part).
+//   - DatabaseConnections (Count): client backends in pg_stat_activity.
+//   - AuroraReplicaLag (Milliseconds, readers): as aurora_replica_status()
+//     reports it, the time since the last replayed commit while WAL
+//     received is not yet replayed, else 0; SetReplicaLag shows here.
+//     AuroraReplicaLagMaximum and AuroraReplicaLagMinimum (writer, and the
+//     cluster and its WRITER role) are the largest and smallest over the
+//     readers of the same sample.
+//   - ReplicationSlotDiskUsage and OldestReplicationSlotLag (Bytes,
+//     writer): the WAL from the oldest restart_lsn of any replication slot
+//     to pg_current_wal_lsn(), and the largest distance from a slot's
+//     confirmed_flush_lsn (else restart_lsn) to it.
+//   - TransactionLogsDiskUsage (Bytes): the size of pg_wal
+//     (pg_ls_waldir()).
+//   - MaximumUsedTransactionIDs (Count): max(age(datfrozenxid)).
+//   - CommitThroughput and Deadlocks (Count/Second): the period's deltas of
+//     pg_stat_database's xact_commit (less the sampler's own) and
+//     deadlocks, per second.
+//   - CommitLatency (Milliseconds): the WAL write and sync time per WAL
+//     sync over the period (pg_stat_wal; 0 unless track_wal_io_timing is
+//     on, and near 0 anyway with fsync off).
+//   - BufferCacheHitRatio (Percent): blks_hit / (blks_hit + blks_read) over
+//     the period, 100 without reads.
+//   - VolumeBytesUsed (Bytes, DBClusterIdentifier only): the sum of the
+//     writer's database sizes. VolumeReadIOPs and VolumeWriteIOPs (Count,
+//     per period): the blocks read by every instance, and the buffers the
+//     writer wrote (pg_stat_bgwriter).
+//
+// Rates need two samples of the same server, so they start one period
+// after the first call (and after a restart). Each series keeps its last
+// 20000 samples. Alarms are evaluated on every sample, and when put: the
+// datapoints are the alarm's statistic over its last EvaluationPeriods
+// periods, the newest being the period in progress; ALARM when at least
+// DatapointsToAlarm of them breach, else OK, and INSUFFICIENT_DATA when
+// none is there (TreatMissingData missing, the default; breaching,
+// notBreaching and ignore as on AWS). StateReason reads as AWS's
+// ("Threshold Crossed: 1 out of the last 1 datapoint [25 (04/12/26
+// 20:10:03)] was greater than or equal to the threshold (20) ..."), with
+// StateReasonData, StateUpdatedTimestamp and StateTransitionedTimestamp.
+// Alarm actions are stored and reported, never run. The faults below
+// apply to CloudWatch operations too (Action("GetMetricData"), ...).
+//
 // Enforcement. What Aurora refuses, the servers refuse, for every
 // connection, direct or through an endpoint:
 //
@@ -362,8 +450,8 @@
 // attribute only, which a test can give as the master user.
 //
 // Faults. ThrottleNext and SetThrottleRate make API calls fail with
-// Throttling (ThrottlingException for Secrets Manager calls, which count
-// too); SetLatency delays every response; CallCount tells how many calls
+// Throttling (ThrottlingException for Secrets Manager and CloudWatch
+// calls, which count too); SetLatency delays every response; CallCount tells how many calls
 // of an action arrived. Action(name) has the same three for one action
 // (Action("DescribeDBClusters").SetLatency, ...), and FailNext, which
 // makes the action's next calls fail with a given Fault: an error code,
@@ -431,7 +519,10 @@
 // KMS (key IDs are only recorded; the data is not encrypted), retained
 // automated backups after a cluster's deletion, cross-Region copies,
 // Secrets Manager beyond the operations above (scheduled rotation,
-// rotation functions, SecretBinary, resource policies, replication), and
+// rotation functions, SecretBinary, resource policies, replication),
+// CloudWatch beyond the operations above (metric math, PutMetricData and
+// namespaces other than AWS/RDS, composite and anomaly detection alarms,
+// alarm actions, which are only recorded, alarm history, dashboards), and
 // maintenance windows (changes apply after the transition delay; a
 // DBInstanceClass change without ApplyImmediately stays pending, and the
 // class does not change the server). Automated snapshots are taken once,

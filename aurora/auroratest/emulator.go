@@ -34,6 +34,8 @@ type config struct {
 	logger          *slog.Logger
 	dir             string
 	noTemplate      bool // new clusters start with initdb and base backups: the baseline of BenchmarkFreshCluster
+	metricsPeriod   time.Duration
+	listMetricsPage int // ListMetrics' page size (tests only); 0 is CloudWatch's 500
 }
 
 type clusterSpec struct {
@@ -150,9 +152,12 @@ type Emulator struct {
 	stateMu sync.Mutex // see state.go
 	st      state
 
-	jsonServices []*jsonService // Secrets Manager, ...: see jsonproto.go
-	kmsKeyARN    string         // the account's aws/secretsmanager KMS key
-	rdsKMSKeyARN string         // the account's aws/rds KMS key (default storage encryption)
+	jsonServices    []*jsonService // Secrets Manager, ...: see jsonproto.go
+	cw              cloudWatch     // CloudWatch metrics and alarms: cloudwatch.go, alarms.go, metrics.go
+	metricsPeriod   time.Duration  // WithMetricsPeriod
+	listMetricsPage int
+	kmsKeyARN       string // the account's aws/secretsmanager KMS key
+	rdsKMSKeyARN    string // the account's aws/rds KMS key (default storage encryption)
 }
 
 const (
@@ -168,7 +173,7 @@ const (
 // with WithCluster (each instance a real PostgreSQL server). The context
 // bounds the start; on failure everything started is stopped.
 func Start(ctx context.Context, opts ...Option) (*Emulator, error) {
-	cfg := config{transitionDelay: 200 * time.Millisecond, caWindow: 90 * 24 * time.Hour}
+	cfg := config{transitionDelay: 200 * time.Millisecond, caWindow: 90 * 24 * time.Hour, metricsPeriod: defaultMetricsPeriod}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -181,6 +186,9 @@ func Start(ctx context.Context, opts ...Option) (*Emulator, error) {
 	}
 	if cfg.caWindow < 0 {
 		return nil, errors.New("auroratest: WithCARotationWindow: the window must not be negative")
+	}
+	if cfg.metricsPeriod < 100*time.Millisecond {
+		return nil, fmt.Errorf("auroratest: WithMetricsPeriod: the period %v is shorter than 100ms", cfg.metricsPeriod)
 	}
 	parent := cfg.dir
 	if parent == "" {
@@ -195,7 +203,7 @@ func Start(ctx context.Context, opts ...Option) (*Emulator, error) {
 	}
 	e := &Emulator{
 		region: defaultRegion, account: defaultAccount, dir: dir, delay: cfg.transitionDelay, caWindow: cfg.caWindow,
-		log: cfg.logger, noTemplate: cfg.noTemplate,
+		log: cfg.logger, noTemplate: cfg.noTemplate, metricsPeriod: cfg.metricsPeriod, listMetricsPage: cfg.listMetricsPage,
 	}
 	e.st = state{mu: &e.stateMu, clusterGroups: map[string]*paramGroup{}, instanceGroups: map[string]*paramGroup{},
 		clusters: map[string]*cluster{}, instances: map[string]*instance{}, snapshots: map[string]*snapshot{}}
@@ -203,7 +211,7 @@ func Start(ctx context.Context, opts ...Option) (*Emulator, error) {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
-	e.jsonServices = []*jsonService{e.secretsManager()}
+	e.jsonServices = []*jsonService{e.secretsManager(), e.cloudWatchJSON()}
 	e.kmsKeyARN = "arn:aws:kms:" + e.region + ":" + e.account + ":key/" + newUUID()
 	e.rdsKMSKeyARN = "arn:aws:kms:" + e.region + ":" + e.account + ":key/" + newUUID()
 
@@ -297,7 +305,7 @@ func (e *Emulator) serve() error {
 }
 
 // Endpoint is the base URL of the RDS API, http://127.0.0.1:port. The
-// Secrets Manager API is served there too.
+// Secrets Manager and CloudWatch APIs are served there too.
 func (e *Emulator) Endpoint() string { return e.endpoint }
 
 // Region is the emulated AWS Region, us-east-1.
@@ -305,8 +313,8 @@ func (e *Emulator) Region() string { return e.region }
 
 // AWSConfig returns an aws.Config for the emulator: its Region, static
 // credentials of the emulated account, and BaseEndpoint set to Endpoint,
-// ready for rds.NewFromConfig and secretsmanager.NewFromConfig. It reads
-// nothing from the environment.
+// ready for rds.NewFromConfig, secretsmanager.NewFromConfig and
+// cloudwatch.NewFromConfig. It reads nothing from the environment.
 func (e *Emulator) AWSConfig() aws.Config {
 	return aws.Config{
 		Region:       e.region,

@@ -71,8 +71,11 @@ func TestMain(m *testing.M) {
 		_ = flag.Set("test.parallel", "4")
 	}
 	code := m.Run()
-	if sharedEmu != nil {
-		if err := sharedEmu.Close(); err != nil {
+	for _, e := range []*auroratest.Emulator{sharedEmu, cwEmu} {
+		if e == nil {
+			continue
+		}
+		if err := e.Close(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			code = 1
 		}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/aws/smithy-go"
@@ -252,4 +254,69 @@ func ExampleEmulator_ResetState() {
 	// customers after the test: 0
 	// customers after the reset, on the writer: 3
 	// and at once on the reader: 3
+}
+
+// Read an instance's DatabaseConnections through the real CloudWatch
+// client, and watch an alarm on it: the emulator samples its servers
+// every second here (a minute by default), from the first CloudWatch call
+// on.
+func ExampleWithMetricsPeriod() {
+	ctx := context.Background()
+	emu, err := auroratest.Start(ctx, auroratest.WithMetricsPeriod(time.Second),
+		auroratest.WithCluster("demo", auroratest.ClusterConfig{}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer emu.Close()
+	cw := cloudwatch.NewFromConfig(emu.AWSConfig())
+	writer := []cwtypes.Dimension{{Name: aws.String("DBInstanceIdentifier"), Value: aws.String("demo-instance-1")}}
+
+	_, err = cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
+		AlarmName: aws.String("demo-connections"), Namespace: aws.String("AWS/RDS"),
+		MetricName: aws.String("DatabaseConnections"), Dimensions: writer,
+		Statistic: cwtypes.StatisticMaximum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1),
+		Threshold: aws.Float64(500), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	cs, err := emu.ConnString("demo-instance-1", "postgres")
+	if err != nil {
+		log.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, cs)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close(ctx)
+
+	// Wait for a sample that sees the session.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		out, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{
+			StartTime: aws.Time(time.Now().Add(-time.Minute)), EndTime: aws.Time(time.Now()),
+			MetricDataQueries: []cwtypes.MetricDataQuery{{Id: aws.String("conns"), MetricStat: &cwtypes.MetricStat{
+				Metric: &cwtypes.Metric{Namespace: aws.String("AWS/RDS"), MetricName: aws.String("DatabaseConnections"), Dimensions: writer},
+				Period: aws.Int32(60), Stat: aws.String("Maximum"),
+			}}},
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		if v := out.MetricDataResults[0].Values; len(v) > 0 && v[0] >= 1 {
+			fmt.Println("DatabaseConnections:", v[0])
+			break
+		}
+		if time.Now().After(deadline) {
+			log.Fatal("no sample saw the session")
+		}
+	}
+	alarms, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{"demo-connections"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("demo-connections:", alarms.MetricAlarms[0].StateValue)
+	// Output:
+	// DatabaseConnections: 1
+	// demo-connections: OK
 }

@@ -20,3 +20,7 @@ func FailSaveAfterCopy(n int, err error) {
 		return nil
 	}
 }
+
+// WithListMetricsPageSize makes ListMetrics pages hold n metrics instead
+// of CloudWatch's 500, so that tests page through a few.
+func WithListMetricsPageSize(n int) Option { return func(c *config) { c.listMetricsPage = n } }

@@ -140,8 +140,8 @@ func (h *hooks) beforeCall(ctx context.Context, action string) error {
 
 // CallCount returns how many calls of an action the emulator has
 // received so far, whatever their outcome (throttled and failed calls
-// count): an RDS action ("DescribeDBClusters") or a Secrets Manager one
-// ("GetSecretValue").
+// count): an RDS action ("DescribeDBClusters"), a Secrets Manager one
+// ("GetSecretValue") or a CloudWatch one ("GetMetricData").
 func (e *Emulator) CallCount(action string) int {
 	e.hooks.mu.Lock()
 	defer e.hooks.mu.Unlock()
@@ -187,8 +187,9 @@ type ActionFaults struct {
 // Action returns the faults of one API action: an RDS action the
 // emulator serves ("RebootDBInstance", "ModifyDBCluster",
 // "DescribeDBClusters", ..., and "DownloadCompleteDBLogFile", the REST
-// download of a whole log file) or a Secrets Manager one
-// ("GetSecretValue"), named as in the API reference.
+// download of a whole log file), a Secrets Manager one
+// ("GetSecretValue") or a CloudWatch one ("GetMetricData",
+// "PutMetricAlarm", ...), named as in the API reference.
 //
 // Action panics when the emulator serves no action of that name, as
 // regexp.MustCompile panics on a bad pattern: action names are literals in
@@ -196,8 +197,8 @@ type ActionFaults struct {
 // fires.
 func (e *Emulator) Action(name string) *ActionFaults {
 	if _, ok := actions[name]; !ok && !restActions[name] {
-		if !e.jsonActionExists(name) {
-			panic(fmt.Sprintf("auroratest: Action(%q): the emulator serves no such action (names are as in the RDS and Secrets Manager API references, for example RebootDBInstance)", name))
+		if !e.jsonActionExists(name) && !cborActionExists(name) {
+			panic(fmt.Sprintf("auroratest: Action(%q): the emulator serves no such action (names are as in the RDS, Secrets Manager and CloudWatch API references, for example RebootDBInstance)", name))
 		}
 	}
 	return &ActionFaults{e: e, action: name}

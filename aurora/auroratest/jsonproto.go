@@ -2,6 +2,7 @@ package auroratest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,6 +29,9 @@ type jsonService struct {
 	prefix      string // of X-Amz-Target: "secretsmanager."
 	contentType string // of responses: "application/x-amz-json-1.1"
 	actions     map[string]jsonAction
+	// memberCode is the error code of a refused request member; empty
+	// means InvalidParameterException.
+	memberCode string
 }
 
 // jsonAction is one emulated action of a JSON service: the request members
@@ -120,7 +124,8 @@ func (e *Emulator) serveJSON(w http.ResponseWriter, hr *http.Request, reqID stri
 	}
 	for _, k := range slices.Sorted(maps.Keys(members)) {
 		if !slices.Contains(a.members, k) {
-			writeJSONError(w, reqID, contentType, &jsonError{http.StatusBadRequest, "InvalidParameterException",
+			code := cmp.Or(svc.memberCode, "InvalidParameterException")
+			writeJSONError(w, reqID, contentType, &jsonError{http.StatusBadRequest, code,
 				fmt.Sprintf("auroratest does not emulate the member %s of %s; it supports: %s.", k, name, strings.Join(a.members, ", "))})
 			return
 		}
@@ -146,8 +151,11 @@ func (e *Emulator) serveJSON(w http.ResponseWriter, hr *http.Request, reqID stri
 func writeJSONError(w http.ResponseWriter, reqID, contentType string, err error) {
 	var je *jsonError
 	var ae *apiError
+	var ce *cborError
 	switch {
 	case errors.As(err, &je):
+	case errors.As(err, &ce): // CloudWatch's handlers, served in JSON too
+		je = &jsonError{ce.status, ce.code, ce.message}
 	case errors.As(err, &ae):
 		code := ae.code
 		if code == "Throttling" {

@@ -206,6 +206,10 @@ func (e *Emulator) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	reqID := newRequestID()
+	if isCBORRequest(hr) {
+		e.serveCBOR(w, hr, reqID)
+		return
+	}
 	if isJSONRequest(hr) {
 		e.serveJSON(w, hr, reqID)
 		return

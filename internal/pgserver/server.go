@@ -895,6 +895,17 @@ func (s *Server) current() *process {
 	return s.proc
 }
 
+// Pid is the postmaster's process ID while the server runs, else 0. Its
+// children (backends, background workers) are the processes whose parent
+// it is.
+func (s *Server) Pid() int {
+	p := s.current()
+	if p == nil || p.exited() || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 // Running reports whether the server process is alive.
 func (s *Server) Running() bool {
 	p := s.current()

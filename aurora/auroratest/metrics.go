@@ -1,0 +1,318 @@
+package auroratest
+
+import (
+	"context"
+	"runtime"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgaurora/pgaurora/internal/pgserver"
+)
+
+// The sampler: every metrics period (WithMetricsPeriod), one query on
+// each running instance's server, over one connection per instance kept
+// open between samples, and one scan of /proc for the servers' processes;
+// the values become points of the AWS/RDS metrics (cloudwatch.go) and the
+// alarms are evaluated. It starts with the first CloudWatch call, so that
+// an emulator nobody asks for metrics spends nothing on them, and stops at
+// Close.
+
+// defaultMetricsPeriod is CloudWatch's standard resolution for RDS.
+const defaultMetricsPeriod = time.Minute
+
+// WithMetricsPeriod sets how often the emulator samples its servers for
+// the CloudWatch metrics it serves (default one minute, the standard
+// resolution at which RDS publishes them); tests use a second. Sampling
+// begins with the emulator's first CloudWatch call, and each sample is
+// one query per running instance and a scan of /proc. The period must be
+// at least 100 milliseconds.
+func WithMetricsPeriod(d time.Duration) Option {
+	return func(c *config) { c.metricsPeriod = d }
+}
+
+// samplerApplication is the sampler's sessions' application_name, by
+// which pg_stat_activity tells them from the cluster's own.
+const samplerApplication = "auroratest metrics sampler"
+
+// sampler is the sampler's own state, used by its goroutine only.
+type sampler struct {
+	conns map[string]*samplerConn // by instance
+	prev  map[string]counters     // by instance
+}
+
+type samplerConn struct {
+	srv  *pgserver.Server
+	conn *pgx.Conn
+}
+
+// counters are an instance's cumulative statistics at one sample.
+type counters struct {
+	at                 time.Time
+	srv                *pgserver.Server
+	cpu                float64
+	commits, deadlocks float64
+	hit, read, written float64
+	walTime, walSyncs  float64
+}
+
+// sampleSQL is the one query of a sample. The slot and replica lag
+// figures are for the writer and the readers respectively; the other
+// branch is not evaluated.
+const sampleSQL = `SELECT
+	pg_is_in_recovery(),
+	(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()),
+	(SELECT coalesce(sum(xact_commit), 0)::float8 FROM pg_stat_database),
+	(SELECT coalesce(sum(deadlocks), 0)::float8 FROM pg_stat_database),
+	(SELECT coalesce(sum(blks_hit), 0)::float8 FROM pg_stat_database),
+	(SELECT coalesce(sum(blks_read), 0)::float8 FROM pg_stat_database),
+	(SELECT (buffers_checkpoint + buffers_clean + buffers_backend)::float8 FROM pg_stat_bgwriter),
+	(SELECT (wal_write_time + wal_sync_time)::float8 FROM pg_stat_wal),
+	(SELECT wal_sync::float8 FROM pg_stat_wal),
+	(SELECT coalesce(max(age(datfrozenxid)), 0)::float8 FROM pg_database),
+	(SELECT coalesce(sum(size), 0)::float8 FROM pg_ls_waldir()),
+	(SELECT coalesce(sum(pg_database_size(oid)), 0)::float8 FROM pg_database WHERE datallowconn),
+	CASE WHEN NOT pg_is_in_recovery() THEN
+		(SELECT coalesce(pg_current_wal_lsn() - min(restart_lsn), 0)::float8 FROM pg_replication_slots WHERE restart_lsn IS NOT NULL) END,
+	CASE WHEN NOT pg_is_in_recovery() THEN
+		(SELECT coalesce(max(pg_current_wal_lsn() - coalesce(confirmed_flush_lsn, restart_lsn)), 0)::float8 FROM pg_replication_slots WHERE restart_lsn IS NOT NULL) END,
+	CASE WHEN pg_is_in_recovery() AND pg_last_wal_receive_lsn() IS DISTINCT FROM pg_last_wal_replay_lsn()
+		THEN coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000, 0)::float8
+		ELSE 0::float8 END`
+
+// sampleRow is sampleSQL's row.
+type sampleRow struct {
+	recovering                           bool
+	conns                                int64
+	commits, deadlocks, hit, read, wrote float64
+	walTime, walSyncs                    float64
+	xids, walBytes, dbBytes              float64
+	slotDisk, slotLag                    *float64
+	replicaLag                           float64
+}
+
+// memberSnapshot is what a sample needs of an instance, read under the
+// state lock.
+type memberSnapshot struct {
+	id, cluster string
+	writer      bool
+	srv         *pgserver.Server
+}
+
+func (e *Emulator) sampleLoop(ctx context.Context) {
+	s := &sampler{conns: map[string]*samplerConn{}, prev: map[string]counters{}}
+	defer func() {
+		for _, c := range s.conns {
+			cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = c.conn.Close(cctx)
+			cancel()
+		}
+	}()
+	t := time.NewTicker(e.metricsPeriod)
+	defer t.Stop()
+	for {
+		e.sample(ctx, s, time.Now())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// role values of the Role dimension.
+const (
+	roleWriter = "WRITER"
+	roleReader = "READER"
+)
+
+func (e *Emulator) sample(ctx context.Context, s *sampler, now time.Time) {
+	st := e.lock()
+	var members []memberSnapshot
+	clusters := map[string][]string{} // cluster -> members, for the cluster-level figures
+	for _, c := range st.clusterOrder {
+		for _, in := range c.members {
+			if in.server == nil || in.status == statusDeleting || in.status == statusCreating {
+				continue
+			}
+			members = append(members, memberSnapshot{id: in.id, cluster: c.id, writer: in.writer, srv: in.server})
+			clusters[c.id] = append(clusters[c.id], in.id)
+		}
+	}
+	st.unlock()
+
+	procs := pgserver.ReadProcesses()
+	memTotal := float64(pgserver.MemTotal())
+	cpus := float64(runtime.NumCPU())
+	at := now.UTC().Truncate(time.Millisecond)
+
+	type result struct {
+		m   memberSnapshot
+		row sampleRow
+		u   pgserver.Usage
+		ok  bool
+	}
+	var results []result
+	seen := map[string]bool{}
+	for _, m := range members {
+		seen[m.id] = true
+		if !m.srv.Running() {
+			continue
+		}
+		row, err := s.query(ctx, m)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Debug("auroratest: sampling metrics", "instance", m.id, "error", err)
+			}
+			continue
+		}
+		u, _ := procs.Usage(m.srv.Pid())
+		results = append(results, result{m, row, u, true})
+	}
+	for id, c := range s.conns { // instances gone
+		if !seen[id] {
+			_ = c.conn.Close(ctx)
+			delete(s.conns, id)
+			delete(s.prev, id)
+		}
+	}
+
+	e.cw.mu.Lock()
+	defer e.cw.mu.Unlock()
+	lagMax := map[string]float64{}
+	lagMin := map[string]float64{}
+	hasReader := map[string]bool{}
+	writerOf := map[string]string{}
+	volumeRead := map[string]float64{}
+	volumeWrite := map[string]float64{}
+	volumeBytes := map[string]float64{}
+	for _, r := range results {
+		m, row := r.m, r.row
+		role := roleReader
+		if m.writer {
+			role = roleWriter
+			writerOf[m.cluster] = m.id
+			volumeBytes[m.cluster] = row.dbBytes
+		}
+		put := func(name, unit string, v float64) {
+			for _, d := range []dims{
+				{{"DBInstanceIdentifier", m.id}},
+				{{"DBClusterIdentifier", m.cluster}},
+				{{"DBClusterIdentifier", m.cluster}, {"Role", role}},
+				{{"EngineName", engineName}},
+			} {
+				e.cw.record(name, d, unit, at, v)
+			}
+		}
+		put("DatabaseConnections", "Count", float64(row.conns))
+		put("MaximumUsedTransactionIDs", "Count", row.xids)
+		put("TransactionLogsDiskUsage", "Bytes", row.walBytes)
+		if memTotal > 0 && r.u.Processes > 0 {
+			put("FreeableMemory", "Bytes", max(memTotal-float64(r.u.MemoryBytes), 0))
+		}
+		if m.writer {
+			if row.slotDisk != nil {
+				put("ReplicationSlotDiskUsage", "Bytes", *row.slotDisk)
+			}
+			if row.slotLag != nil {
+				put("OldestReplicationSlotLag", "Bytes", *row.slotLag)
+			}
+		} else {
+			put("AuroraReplicaLag", "Milliseconds", row.replicaLag)
+			if !hasReader[m.cluster] {
+				lagMax[m.cluster], lagMin[m.cluster] = row.replicaLag, row.replicaLag
+			}
+			lagMax[m.cluster] = max(lagMax[m.cluster], row.replicaLag)
+			lagMin[m.cluster] = min(lagMin[m.cluster], row.replicaLag)
+			hasReader[m.cluster] = true
+		}
+		cur := counters{at: now, srv: m.srv, cpu: r.u.CPUSeconds, commits: row.commits, deadlocks: row.deadlocks,
+			hit: row.hit, read: row.read, written: row.wrote, walTime: row.walTime, walSyncs: row.walSyncs}
+		prev, ok := s.prev[m.id]
+		s.prev[m.id] = cur
+		// Rates need the previous sample of the same server, with
+		// counters that did not go back (a restart or a reset).
+		if !ok || prev.srv != m.srv || cur.commits < prev.commits || cur.hit < prev.hit || cur.read < prev.read || cur.cpu < prev.cpu {
+			continue
+		}
+		dt := now.Sub(prev.at).Seconds()
+		if dt <= 0 {
+			continue
+		}
+		if r.u.Processes > 0 && cpus > 0 {
+			put("CPUUtilization", "Percent", min(100*(cur.cpu-prev.cpu)/(dt*cpus), 100))
+		}
+		// Every sample is a transaction of its own: not the cluster's.
+		commits := max(cur.commits-prev.commits-1, 0)
+		put("CommitThroughput", "Count/Second", commits/dt)
+		put("Deadlocks", "Count/Second", max(cur.deadlocks-prev.deadlocks, 0)/dt)
+		hit, read := cur.hit-prev.hit, cur.read-prev.read
+		ratio := 100.0
+		if hit+read > 0 {
+			ratio = 100 * hit / (hit + read)
+		}
+		put("BufferCacheHitRatio", "Percent", ratio)
+		latency := 0.0
+		if syncs := cur.walSyncs - prev.walSyncs; syncs > 0 {
+			latency = max(cur.walTime-prev.walTime, 0) / syncs
+		}
+		put("CommitLatency", "Milliseconds", latency)
+		volumeRead[m.cluster] += read
+		if m.writer {
+			volumeWrite[m.cluster] += max(cur.written-prev.written, 0)
+		}
+	}
+	for c, w := range writerOf {
+		if !hasReader[c] {
+			continue
+		}
+		for _, d := range []dims{{{"DBInstanceIdentifier", w}}, {{"DBClusterIdentifier", c}}, {{"DBClusterIdentifier", c}, {"Role", roleWriter}}} {
+			e.cw.record("AuroraReplicaLagMaximum", d, "Milliseconds", at, lagMax[c])
+			e.cw.record("AuroraReplicaLagMinimum", d, "Milliseconds", at, lagMin[c])
+		}
+	}
+	for c, b := range volumeBytes {
+		d := dims{{"DBClusterIdentifier", c}}
+		e.cw.record("VolumeBytesUsed", d, "Bytes", at, b)
+		if _, ok := volumeRead[c]; ok {
+			e.cw.record("VolumeReadIOPs", d, "Count", at, volumeRead[c])
+			e.cw.record("VolumeWriteIOPs", d, "Count", at, volumeWrite[c])
+		}
+	}
+	e.cw.evaluateAll(now)
+}
+
+// query runs sampleSQL on m's server, over the connection kept for it
+// (a new one when the server changed or the old one failed).
+func (s *sampler) query(ctx context.Context, m memberSnapshot) (sampleRow, error) {
+	c := s.conns[m.id]
+	if c != nil && (c.srv != m.srv || c.conn.IsClosed()) {
+		_ = c.conn.Close(ctx)
+		delete(s.conns, m.id)
+		c = nil
+	}
+	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if c == nil {
+		cfg, err := m.srv.ConnConfig("postgres")
+		if err != nil {
+			return sampleRow{}, err
+		}
+		cfg.RuntimeParams["application_name"] = samplerApplication
+		conn, err := pgx.ConnectConfig(qctx, cfg)
+		if err != nil {
+			return sampleRow{}, err
+		}
+		c = &samplerConn{srv: m.srv, conn: conn}
+		s.conns[m.id] = c
+	}
+	var r sampleRow
+	err := c.conn.QueryRow(qctx, sampleSQL).Scan(&r.recovering, &r.conns, &r.commits, &r.deadlocks, &r.hit, &r.read, &r.wrote,
+		&r.walTime, &r.walSyncs, &r.xids, &r.walBytes, &r.dbBytes, &r.slotDisk, &r.slotLag, &r.replicaLag)
+	if err != nil {
+		_ = c.conn.Close(ctx)
+		delete(s.conns, m.id)
+		return sampleRow{}, err
+	}
+	return r, nil
+}
