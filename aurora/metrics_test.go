@@ -1,0 +1,300 @@
+package aurora_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgaurora/pgaurora/aurora"
+	"github.com/pgaurora/pgaurora/aurora/auroratest"
+)
+
+// monitorEmulator starts an emulator of its own whose metrics are sampled
+// every second, with a 2-instance cluster "mon", and returns a handle on
+// it.
+func monitorEmulator(t *testing.T) (*auroratest.Emulator, *aurora.Cluster) {
+	t.Helper()
+	e := auroratest.NewT(t, auroratest.WithCluster("mon", auroratest.ClusterConfig{Instances: 2}),
+		auroratest.WithMetricsPeriod(time.Second), auroratest.WithTransitionDelay(0))
+	c, err := aurora.New("mon", aurora.WithAWSConfig(e.AWSConfig()),
+		aurora.WithCredentials(aurora.StaticPassword("postgres", e.MasterPassword("mon"))),
+		aurora.WithCABundle(e.CABundlePEM()), aurora.WithWait(fastWait))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return e, c
+}
+
+// holdConnections opens n sessions on the instance and returns a func
+// that closes them.
+func holdConnections(t *testing.T, ctx context.Context, e *auroratest.Emulator, instance string, n int) func() {
+	t.Helper()
+	dsn, err := e.ConnString(instance, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := make([]*pgx.Conn, n)
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range conns {
+		wg.Go(func() { conns[i], errs[i] = pgx.Connect(ctx, dsn) })
+	}
+	wg.Wait()
+	closeAll := func() {
+		for _, c := range conns {
+			if c != nil {
+				c.Close(context.Background())
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		closeAll()
+		t.Fatal(err)
+	}
+	return closeAll
+}
+
+// pollMetric reads one metric of one scope, over the last minute at one
+// point per second, until ok accepts its newest point.
+func pollMetric(t *testing.T, ctx context.Context, c *aurora.Cluster, m aurora.MetricName, scope aurora.MetricScope, stat aurora.Statistic, ok func(v float64) bool) float64 {
+	t.Helper()
+	var last aurora.MetricSeries
+	for ctx.Err() == nil {
+		series, err := c.Metrics(ctx, &aurora.MetricsOptions{Metrics: []aurora.MetricName{m}, Scopes: []aurora.MetricScope{scope},
+			Start: time.Now().Add(-time.Minute), Period: time.Second, Statistic: stat})
+		if err != nil {
+			t.Fatalf("Metrics(%s of %s): %v", m, scope, err)
+		}
+		if len(series) != 1 {
+			t.Fatalf("Metrics(%s of %s) returned %d series; want 1", m, scope, len(series))
+		}
+		last = series[0]
+		if p, found := last.Last(); found && ok(p.Value) {
+			return p.Value
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("%s of %s never met the condition; last series %+v", m, scope, last)
+	return 0
+}
+
+func TestMetricsFromServers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	e, c := monitorEmulator(t)
+	writer, reader := "mon-instance-1", "mon-instance-2"
+
+	// The default reads every administration metric for the cluster.
+	all, err := c.Metrics(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(aurora.AdminMetrics()) {
+		t.Errorf("Metrics(nil) returned %d series; want one per AdminMetrics (%d)", len(all), len(aurora.AdminMetrics()))
+	}
+	for _, s := range all {
+		if s.Unit == "" || s.Statistic != aurora.StatAverage || s.Scope != (aurora.MetricScope{}) {
+			t.Errorf("series %s: unit %q, statistic %q, scope %v; want a unit, Average, the cluster", s.Metric, s.Unit, s.Statistic, s.Scope)
+		}
+	}
+
+	// 50 sessions on the writer show in DatabaseConnections, per instance
+	// and for the writer role.
+	release := holdConnections(t, ctx, e, writer, 50)
+	got := pollMetric(t, ctx, c, aurora.DatabaseConnections, aurora.MetricScope{Instance: writer}, aurora.StatMaximum, func(v float64) bool { return v >= 50 })
+	t.Logf("DatabaseConnections of %s with 50 sessions held: %v", writer, got)
+	pollMetric(t, ctx, c, aurora.DatabaseConnections, aurora.MetricScope{Role: aurora.RoleWriter}, aurora.StatMaximum, func(v float64) bool { return v >= 50 })
+	release()
+	pollMetric(t, ctx, c, aurora.DatabaseConnections, aurora.MetricScope{Instance: writer}, aurora.StatMaximum, func(v float64) bool { return v < 50 })
+
+	// A reader made to lag while the writer commits shows in
+	// AuroraReplicaLag, and in the writer's AuroraReplicaLagMaximum.
+	if err := e.SetReplicaLag(reader, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	stop := commitLoop(t, ctx, c)
+	lag := pollMetric(t, ctx, c, aurora.AuroraReplicaLag, aurora.MetricScope{Instance: reader}, aurora.StatMaximum, func(v float64) bool { return v >= 1000 })
+	pollMetric(t, ctx, c, aurora.AuroraReplicaLagMaximum, aurora.MetricScope{}, aurora.StatMaximum, func(v float64) bool { return v >= 1000 })
+	t.Logf("AuroraReplicaLag of %s at 3 s of apply delay: %v ms", reader, lag)
+	stop()
+	if err := e.SetReplicaLag(reader, 0); err != nil {
+		t.Fatal(err)
+	}
+
+	// Cluster-only metrics are not read per instance.
+	s, err := c.Metrics(ctx, &aurora.MetricsOptions{Metrics: []aurora.MetricName{aurora.VolumeBytesUsed, aurora.CPUUtilization},
+		Scopes: []aurora.MetricScope{{}, {Instance: writer}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, x := range s {
+		names = append(names, string(x.Metric)+"@"+x.Scope.String())
+	}
+	if want := "VolumeBytesUsed@cluster CPUUtilization@cluster CPUUtilization@" + writer; strings.Join(names, " ") != want {
+		t.Errorf("series %v; want %s", names, want)
+	}
+}
+
+// commitLoop commits small transactions on the writer until stopped.
+func commitLoop(t *testing.T, ctx context.Context, c *aurora.Cluster) (stop func()) {
+	t.Helper()
+	if _, err := c.SQL().Exec(ctx, "CREATE TABLE IF NOT EXISTS metrics_ticks(t timestamptz)"); err != nil {
+		t.Fatal(err)
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for lctx.Err() == nil {
+			_, _ = c.SQL().Exec(lctx, "INSERT INTO metrics_ticks VALUES (now())")
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+func TestMetricsInputErrors(t *testing.T) {
+	ctx := context.Background()
+	c := newCluster(t)
+	now := time.Now()
+	for name, o := range map[string]aurora.MetricsOptions{
+		"period":      {Period: 7 * time.Second},
+		"range":       {Start: now, End: now.Add(-time.Minute)},
+		"statistic":   {Statistic: "Median"},
+		"scope":       {Scopes: []aurora.MetricScope{{Instance: "x", Role: aurora.RoleWriter}}},
+		"role":        {Scopes: []aurora.MetricScope{{Role: "writer"}}},
+		"empty name":  {Metrics: []aurora.MetricName{""}},
+		"sub-second":  {Period: 1500 * time.Millisecond},
+		"percentile0": {Statistic: "p0"},
+	} {
+		_, err := c.Metrics(ctx, &o)
+		var ie *aurora.InputError
+		if !errors.As(err, &ie) {
+			t.Errorf("%s: Metrics(%+v) = %v; want an *aurora.InputError", name, o, err)
+		}
+	}
+	noCW, err := aurora.New(clusterID, aurora.WithRDSClient(newCluster(t).RDS()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := noCW.Metrics(ctx, nil); !errors.Is(err, aurora.ErrNoClient) || !strings.Contains(err.Error(), "WithCloudWatchClient") {
+		t.Errorf("Metrics without a CloudWatch client: %v; want ErrNoClient naming WithCloudWatchClient", err)
+	}
+}
+
+func TestRecommendedAlarms(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	e, c := monitorEmulator(t)
+
+	// Thresholds are checked before any call.
+	if _, err := c.RecommendedAlarms(ctx, &aurora.AlarmThresholds{Period: 45 * time.Second}); !isInputError(err) {
+		t.Errorf("RecommendedAlarms with a 45 s period: %v; want an *aurora.InputError", err)
+	}
+	specs, err := c.RecommendedAlarms(ctx, &aurora.AlarmThresholds{Period: 10 * time.Second, EvaluationPeriods: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var connections *aurora.AlarmSpec
+	var names []string
+	for i, s := range specs {
+		names = append(names, s.Name)
+		if s.Name == "mon-connections-writer" {
+			connections = &specs[i]
+		}
+	}
+	want := "mon-replica-lag mon-slot-lag mon-xid-wraparound mon-storage mon-connections-writer mon-connections-readers"
+	if strings.Join(names, " ") != want {
+		t.Fatalf("RecommendedAlarms names %v; want %s", names, want)
+	}
+	// The connections threshold defaults to 80 % of max_connections.
+	var maxConns float64
+	if err := c.SQL().QueryRow(ctx, "SELECT current_setting('max_connections')::float8").Scan(&maxConns); err != nil {
+		t.Fatal(err)
+	}
+	if connections.Threshold != float64(int(maxConns)*8/10) {
+		t.Errorf("connections threshold %v; want 80%% of max_connections %v", connections.Threshold, maxConns)
+	}
+
+	// Bad specs are refused before any call.
+	bad := append([]aurora.AlarmSpec(nil), specs...)
+	bad[1].Name = bad[0].Name
+	if _, err := c.EnsureAlarms(ctx, bad, nil); !isInputError(err) {
+		t.Errorf("EnsureAlarms with a repeated name: %v; want an input error", err)
+	}
+	if st, err := c.AlarmStates(ctx, names...); err != nil || st[0].State != "" {
+		t.Fatalf("after a refused EnsureAlarms: %v, %v; want no alarm", st, err)
+	}
+
+	connections.Threshold = 20
+	first, err := c.EnsureAlarms(ctx, specs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := changedSteps(first); n != len(specs) {
+		t.Errorf("first EnsureAlarms changed %d steps; want %d:\n%v", n, len(specs), first)
+	}
+	again, err := c.EnsureAlarms(ctx, specs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Changed() {
+		t.Errorf("second EnsureAlarms changed something:\n%v", again)
+	}
+	connections.Threshold = 25
+	third, err := c.EnsureAlarms(ctx, specs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := changedSteps(third); n != 1 || !strings.Contains(third.String(), "updated Threshold") {
+		t.Errorf("EnsureAlarms after a threshold change:\n%v\nwant one step updating Threshold", third)
+	}
+
+	// The connections alarm goes to ALARM while 30 sessions are held, and
+	// back to OK when they close.
+	release := holdConnections(t, ctx, e, "mon-instance-1", 30)
+	waitAlarm(t, ctx, c, connections.Name, types.StateValueAlarm)
+	release()
+	waitAlarm(t, ctx, c, connections.Name, types.StateValueOk)
+}
+
+func waitAlarm(t *testing.T, ctx context.Context, c *aurora.Cluster, name string, want types.StateValue) {
+	t.Helper()
+	var last []aurora.AlarmState
+	for ctx.Err() == nil {
+		st, err := c.AlarmStates(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = st
+		if st[0].State == want {
+			t.Logf("%v", st[0])
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("alarm %s never went to %s; last %v", name, want, last)
+}
+
+func changedSteps(r *aurora.Report) int {
+	n := 0
+	for _, s := range r.Steps {
+		if s.Changed {
+			n++
+		}
+	}
+	return n
+}
+
+func isInputError(err error) bool {
+	var ie *aurora.InputError
+	return errors.As(err, &ie)
+}
