@@ -167,6 +167,43 @@ func TestCloudWatchServerMetrics(t *testing.T) {
 	close(stop)
 	<-done
 
+	// A deadlock shows in Deadlocks (per second over the period).
+	other := cwConnect(t, ctx, cwWriter)
+	if _, err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS locks (id int PRIMARY KEY); INSERT INTO locks VALUES (1), (2) ON CONFLICT DO NOTHING"); err != nil {
+		t.Fatal(err)
+	}
+	tx1, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx2, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		tx pgx.Tx
+		id int
+	}{{tx1, 1}, {tx2, 2}} {
+		if _, err := step.tx.Exec(ctx, "UPDATE locks SET id = id WHERE id = $1", step.id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs := make(chan error, 2)
+	go func() { _, err := tx1.Exec(ctx, "UPDATE locks SET id = id WHERE id = 2"); errs <- err }()
+	go func() { _, err := tx2.Exec(ctx, "UPDATE locks SET id = id WHERE id = 1"); errs <- err }()
+	deadlocked := 0
+	for range 2 {
+		if err := <-errs; err != nil && strings.Contains(err.Error(), "40P01") {
+			deadlocked++
+		}
+	}
+	_ = tx1.Rollback(ctx)
+	_ = tx2.Rollback(ctx)
+	if deadlocked != 1 {
+		t.Fatalf("%d of the two transactions failed with a deadlock", deadlocked)
+	}
+	waitMetric(t, ctx, c, "Deadlocks after one", "Deadlocks", "Maximum", func(v float64) bool { return v > 0 }, w)
+
 	// A busy backend shows in CPUUtilization.
 	stop = make(chan struct{})
 	done = make(chan struct{})
