@@ -658,3 +658,46 @@ print("ok")
 		t.Errorf("aws cloudwatch list-metrics: %s (%v)", b, err)
 	}
 }
+
+// DescribeAlarms pages by MaxRecords, in name order, as the SDK's
+// paginator follows it.
+func TestCloudWatchDescribeAlarmsPaging(t *testing.T) {
+	ctx := testCtx(t)
+	c := cwClient(t)
+	var want []string
+	for i := range 5 {
+		name := fmt.Sprintf("page-%d", i)
+		want = append(want, name)
+		_, err := c.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String(name), Namespace: aws.String("AWS/RDS"),
+			MetricName: aws.String("FreeableMemory"), Dimensions: []cwtypes.Dimension{rdsDim("DBInstanceIdentifier", cwReader)},
+			Statistic: cwtypes.StatisticMinimum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1 << 20),
+			ComparisonOperator: cwtypes.ComparisonOperatorLessThanThreshold})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { _, _ = c.DeleteAlarms(context.Background(), &cloudwatch.DeleteAlarmsInput{AlarmNames: want}) })
+	p := cloudwatch.NewDescribeAlarmsPaginator(c, &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String("page-"), MaxRecords: aws.Int32(2)})
+	var got []string
+	pages := 0
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, a := range out.MetricAlarms {
+			got = append(got, aws.ToString(a.AlarmName))
+		}
+	}
+	if !slices.Equal(got, want) || pages != 3 {
+		t.Errorf("DescribeAlarms pages: %d pages of %v, want 3 of %v", pages, got, want)
+	}
+	var bad *cwtypes.ResourceNotFound
+	if _, err := c.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"page-0", "no-such-alarm"}}); !errors.As(err, &bad) {
+		t.Errorf("DeleteAlarms with an unknown alarm: %v", err)
+	}
+	if out, err := c.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{"page-0"}}); err != nil || len(out.MetricAlarms) != 1 {
+		t.Errorf("a refused DeleteAlarms deleted page-0: %v, %v", out, err)
+	}
+}
