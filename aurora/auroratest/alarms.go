@@ -2,6 +2,7 @@ package auroratest
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -411,13 +412,14 @@ func (e *Emulator) describeAlarms(_ context.Context, in *describeAlarmsInput) (a
 		}
 		limit = int64(*in.MaxRecords)
 	}
-	off := int64(0)
+	after := "" // the last alarm of the previous page
 	if in.NextToken != nil {
-		t, err := decodeCWToken(*in.NextToken, 1)
-		if err != nil {
-			return nil, err
+		b, err := base64.RawURLEncoding.DecodeString(*in.NextToken)
+		rest, ok := strings.CutPrefix(string(b), cwTokenPrefix+"after:")
+		if err != nil || !ok || rest == "" {
+			return nil, errCWNextToken()
 		}
-		off = t[0]
+		after = rest
 	}
 	out := &describeAlarmsOutput{MetricAlarms: []cwMetricAlarm{}, CompositeAlarms: []struct{}{}}
 	if len(in.AlarmTypes) > 0 && !slices.Contains(in.AlarmTypes, "MetricAlarm") {
@@ -439,18 +441,19 @@ func (e *Emulator) describeAlarms(_ context.Context, in *describeAlarmsInput) (a
 		if in.ActionPrefix != nil && !slices.ContainsFunc(a.alarmActions, func(s string) bool { return strings.HasPrefix(s, *in.ActionPrefix) }) {
 			continue
 		}
+		if after != "" && a.name <= after {
+			continue
+		}
 		list = append(list, a)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].name < list[j].name })
-	if off > int64(len(list)) {
-		return nil, errCWNextToken()
-	}
-	end := min(off+limit, int64(len(list)))
-	for _, a := range list[off:end] {
+	end := min(limit, int64(len(list)))
+	for _, a := range list[:end] {
 		out.MetricAlarms = append(out.MetricAlarms, a.api())
 	}
 	if end < int64(len(list)) {
-		out.NextToken = encodeCWToken(end)
+		t := base64.RawURLEncoding.EncodeToString([]byte(cwTokenPrefix + "after:" + list[end-1].name))
+		out.NextToken = &t
 	}
 	return out, nil
 }

@@ -532,13 +532,16 @@ func (e *Emulator) listMetrics(_ context.Context, in *listMetricsInput) (any, er
 			return nil, errCWMissing(fmt.Sprintf("Dimensions[%d].Name", i))
 		}
 	}
-	off := int64(0)
+	// The token is the last metric listed, so that metrics appearing
+	// between the pages do not shift them.
+	after := ""
 	if in.NextToken != nil {
-		t, err := decodeCWToken(*in.NextToken, 1)
-		if err != nil {
-			return nil, err
+		b, err := base64.RawURLEncoding.DecodeString(*in.NextToken)
+		rest, ok := strings.CutPrefix(string(b), cwTokenPrefix+"after:")
+		if err != nil || !ok || rest == "" {
+			return nil, errCWNextToken()
 		}
-		off = t[0]
+		after = rest
 	}
 	e.cw.mu.Lock()
 	var list []*series
@@ -556,29 +559,28 @@ func (e *Emulator) listMetrics(_ context.Context, in *listMetricsInput) (any, er
 		if in.RecentlyActive != "" && (len(s.pts) == 0 || s.pts[len(s.pts)-1].t.Before(recent)) {
 			continue
 		}
+		if after != "" && seriesKey(s.name, s.dims) <= after {
+			continue
+		}
 		list = append(list, s)
 	}
 	e.cw.mu.Unlock()
 	sort.Slice(list, func(i, j int) bool {
-		if list[i].name != list[j].name {
-			return list[i].name < list[j].name
-		}
-		return list[i].dims.key() < list[j].dims.key()
+		return seriesKey(list[i].name, list[i].dims) < seriesKey(list[j].name, list[j].dims)
 	})
-	page := int64(e.listMetricsPage)
+	page := e.listMetricsPage
 	if page <= 0 {
 		page = listMetricsPage
 	}
 	out := &listMetricsOutput{Metrics: []cwMetric{}}
-	if off > int64(len(list)) {
-		return nil, errCWNextToken()
-	}
-	end := min(off+page, int64(len(list)))
-	for _, s := range list[off:end] {
+	end := min(page, len(list))
+	for _, s := range list[:end] {
 		out.Metrics = append(out.Metrics, cwMetric{Namespace: aws.String(rdsNamespace), MetricName: aws.String(s.name), Dimensions: s.dims.api()})
 	}
-	if end < int64(len(list)) {
-		out.NextToken = encodeCWToken(end)
+	if end < len(list) {
+		last := list[end-1]
+		t := base64.RawURLEncoding.EncodeToString([]byte(cwTokenPrefix + "after:" + seriesKey(last.name, last.dims)))
+		out.NextToken = &t
 	}
 	return out, nil
 }

@@ -167,6 +167,43 @@ func TestCloudWatchServerMetrics(t *testing.T) {
 	close(stop)
 	<-done
 
+	// A deadlock shows in Deadlocks (per second over the period).
+	other := cwConnect(t, ctx, cwWriter)
+	if _, err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS locks (id int PRIMARY KEY); INSERT INTO locks VALUES (1), (2) ON CONFLICT DO NOTHING"); err != nil {
+		t.Fatal(err)
+	}
+	tx1, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx2, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		tx pgx.Tx
+		id int
+	}{{tx1, 1}, {tx2, 2}} {
+		if _, err := step.tx.Exec(ctx, "UPDATE locks SET id = id WHERE id = $1", step.id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs := make(chan error, 2)
+	go func() { _, err := tx1.Exec(ctx, "UPDATE locks SET id = id WHERE id = 2"); errs <- err }()
+	go func() { _, err := tx2.Exec(ctx, "UPDATE locks SET id = id WHERE id = 1"); errs <- err }()
+	deadlocked := 0
+	for range 2 {
+		if err := <-errs; err != nil && strings.Contains(err.Error(), "40P01") {
+			deadlocked++
+		}
+	}
+	_ = tx1.Rollback(ctx)
+	_ = tx2.Rollback(ctx)
+	if deadlocked != 1 {
+		t.Fatalf("%d of the two transactions failed with a deadlock", deadlocked)
+	}
+	waitMetric(t, ctx, c, "Deadlocks after one", "Deadlocks", "Maximum", func(v float64) bool { return v > 0 }, w)
+
 	// A busy backend shows in CPUUtilization.
 	stop = make(chan struct{})
 	done = make(chan struct{})
@@ -619,5 +656,48 @@ print("ok")
 		"--namespace", "AWS/RDS", "--metric-name", "AuroraReplicaLag")
 	if err := json.Unmarshal(b, &listed); err != nil || len(listed.Metrics) == 0 || listed.Metrics[0].MetricName != "AuroraReplicaLag" {
 		t.Errorf("aws cloudwatch list-metrics: %s (%v)", b, err)
+	}
+}
+
+// DescribeAlarms pages by MaxRecords, in name order, as the SDK's
+// paginator follows it.
+func TestCloudWatchDescribeAlarmsPaging(t *testing.T) {
+	ctx := testCtx(t)
+	c := cwClient(t)
+	var want []string
+	for i := range 5 {
+		name := fmt.Sprintf("page-%d", i)
+		want = append(want, name)
+		_, err := c.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String(name), Namespace: aws.String("AWS/RDS"),
+			MetricName: aws.String("FreeableMemory"), Dimensions: []cwtypes.Dimension{rdsDim("DBInstanceIdentifier", cwReader)},
+			Statistic: cwtypes.StatisticMinimum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1 << 20),
+			ComparisonOperator: cwtypes.ComparisonOperatorLessThanThreshold})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { _, _ = c.DeleteAlarms(context.Background(), &cloudwatch.DeleteAlarmsInput{AlarmNames: want}) })
+	p := cloudwatch.NewDescribeAlarmsPaginator(c, &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String("page-"), MaxRecords: aws.Int32(2)})
+	var got []string
+	pages := 0
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, a := range out.MetricAlarms {
+			got = append(got, aws.ToString(a.AlarmName))
+		}
+	}
+	if !slices.Equal(got, want) || pages != 3 {
+		t.Errorf("DescribeAlarms pages: %d pages of %v, want 3 of %v", pages, got, want)
+	}
+	var bad *cwtypes.ResourceNotFound
+	if _, err := c.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"page-0", "no-such-alarm"}}); !errors.As(err, &bad) {
+		t.Errorf("DeleteAlarms with an unknown alarm: %v", err)
+	}
+	if out, err := c.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{"page-0"}}); err != nil || len(out.MetricAlarms) != 1 {
+		t.Errorf("a refused DeleteAlarms deleted page-0: %v, %v", out, err)
 	}
 }
