@@ -151,6 +151,7 @@ type Emulator struct {
 	st      state
 
 	jsonServices []*jsonService // Secrets Manager, ...: see jsonproto.go
+	cwl          cwLogs         // CloudWatch Logs: see cwlogs.go
 	kmsKeyARN    string         // the account's aws/secretsmanager KMS key
 	rdsKMSKeyARN string         // the account's aws/rds KMS key (default storage encryption)
 }
@@ -203,7 +204,7 @@ func Start(ctx context.Context, opts ...Option) (*Emulator, error) {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
-	e.jsonServices = []*jsonService{e.secretsManager()}
+	e.jsonServices = []*jsonService{e.secretsManager(), e.cloudWatchLogs()}
 	e.kmsKeyARN = "arn:aws:kms:" + e.region + ":" + e.account + ":key/" + newUUID()
 	e.rdsKMSKeyARN = "arn:aws:kms:" + e.region + ":" + e.account + ":key/" + newUUID()
 
