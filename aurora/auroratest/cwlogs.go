@@ -138,8 +138,13 @@ func (e *Emulator) syncExports(st *state, c *cluster) {
 			g.streams = append(g.streams, s)
 			slices.SortFunc(g.streams, func(a, b *logStream) int { return strings.Compare(a.name, b.name) })
 		}
+		if s.path == "" {
+			// A new instance with the name of a deleted one, whose
+			// events are kept: its own log goes on in the stream.
+			s.path, s.scanWin, s.scanned, s.started = in.logPath(), len(s.windows), 0, false
+		}
 		open := len(s.windows) > 0 && s.windows[len(s.windows)-1].to < 0
-		if on == open || s.path == "" {
+		if on == open {
 			continue
 		}
 		size := int64(0)

@@ -280,3 +280,41 @@ func TestCloudWatchLogsExport(t *testing.T) {
 		t.Errorf("exported again: %q", messagesOf(after)[len(want):])
 	}
 }
+
+// TestCloudWatchLogsExportFromCreation creates a cluster with the export
+// on and an instance in it: the instance's stream holds its log from the
+// first record, and the events' messages joined with newlines are the
+// log's text, as DownloadDBLogFilePortion returns it. After the instance
+// is deleted, the log group keeps its events.
+func TestCloudWatchLogsExportFromCreation(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	emu := auroratest.NewT(t)
+	c := rds.NewFromConfig(emu.AWSConfig())
+	logs := cloudwatchlogs.NewFromConfig(emu.AWSConfig())
+	const id, group = "cwlnew-1", "/aws/rds/cluster/cwlnew/postgresql"
+	createCluster(t, ctx, c, "cwlnew", func(in *rds.CreateDBClusterInput) { in.EnableCloudwatchLogsExports = []string{"postgresql"} })
+	waitCluster(t, ctx, c, "cwlnew")
+	createInstance(t, ctx, c, "cwlnew", id)
+	waitInstance(t, ctx, c, id)
+	if got := describeCluster(t, ctx, c, "cwlnew").EnabledCloudwatchLogsExports; !slices.Equal(got, []string{"postgresql"}) {
+		t.Errorf("EnabledCloudwatchLogsExports %v", got)
+	}
+	text := instanceLog(t, ctx, c, id)
+	events, _ := filterAll(t, ctx, logs, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group), LogStreamNames: []string{id}})
+	joined := strings.Join(messagesOf(events), "\n") + "\n"
+	if len(events) == 0 || !strings.HasPrefix(joined, text) {
+		t.Fatalf("%d events; their messages joined:\n%s\nthe log:\n%s", len(events), joined, text)
+	}
+	multi := slices.ContainsFunc(messagesOf(events), func(m string) bool { return strings.Contains(m, "\n\t") })
+	t.Logf("%d events (multi-line among them: %v) for %d bytes of log", len(events), multi, len(text))
+
+	if _, err := c.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(id)}); err != nil {
+		t.Fatal(err)
+	}
+	waitDeleted(t, ctx, c, []string{id}, "")
+	kept, _ := filterAll(t, ctx, logs, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group), LogStreamNames: []string{id}})
+	if len(kept) < len(events) || !slices.Equal(messagesOf(kept)[:len(events)], messagesOf(events)) {
+		t.Errorf("after the instance was deleted the stream has %d events, had %d", len(kept), len(events))
+	}
+}

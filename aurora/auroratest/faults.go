@@ -187,8 +187,9 @@ type ActionFaults struct {
 // Action returns the faults of one API action: an RDS action the
 // emulator serves ("RebootDBInstance", "ModifyDBCluster",
 // "DescribeDBClusters", ..., and "DownloadCompleteDBLogFile", the REST
-// download of a whole log file) or a Secrets Manager one
-// ("GetSecretValue"), named as in the API reference.
+// download of a whole log file) or one of the JSON services' (Secrets
+// Manager's "GetSecretValue", CloudWatch Logs' "FilterLogEvents", ...),
+// named as in the API reference.
 //
 // Action panics when the emulator serves no action of that name, as
 // regexp.MustCompile panics on a bad pattern: action names are literals in
@@ -197,7 +198,7 @@ type ActionFaults struct {
 func (e *Emulator) Action(name string) *ActionFaults {
 	if _, ok := actions[name]; !ok && !restActions[name] {
 		if !e.jsonActionExists(name) {
-			panic(fmt.Sprintf("auroratest: Action(%q): the emulator serves no such action (names are as in the RDS and Secrets Manager API references, for example RebootDBInstance)", name))
+			panic(fmt.Sprintf("auroratest: Action(%q): the emulator serves no such action (names are as in the RDS, Secrets Manager and CloudWatch Logs API references, for example RebootDBInstance)", name))
 		}
 	}
 	return &ActionFaults{e: e, action: name}
