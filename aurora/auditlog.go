@@ -253,6 +253,20 @@ func (e *AuditLogFileError) Unwrap() error { return e.Err }
 // and rotates, and Cursor says where it is, so that a restarted reader
 // goes on where the last one stopped.
 //
+// With Source AuditSourceCloudWatchLogs the text comes from the log
+// exported to CloudWatch Logs instead: the instance's log stream in
+// /aws/rds/cluster/<cluster-id>/postgresql, read with FilterLogEvents
+// (LinesPerCall events a call, paged, the next page requested while one
+// is parsed), each log event's message a line (or lines) of the log.
+// The parser, the options and the iteration are the same, so for the
+// same stretch of log both sources yield the same entries. The cursor
+// then holds the last log event read (LogEventTime, LogEventID);
+// following polls FilterLogEvents from that event's time. CloudWatch
+// Logs orders a stream's events by their timestamps (whole seconds
+// here): entries that two sessions wrote out of timestamp order across a
+// second come in timestamp order, and an event ingested after the
+// follower has passed its timestamp is not seen.
+//
 // Malformed entries are yielded as (Entry{}, *AuditLogFileError wrapping a
 // *pgaudit.ParseError) and the iteration goes on; any other error is yielded
 // once and ends it. Stopping the loop stops the downloads.

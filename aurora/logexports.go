@@ -49,8 +49,7 @@ func logGroupName(clusterID, logType string) string {
 // event an AuditCursor points at is no longer in the log stream
 // (CloudWatch Logs deleted it after the log group's retention): the
 // reading cannot tell where to go on without losing or repeating entries,
-// and stops. A cursor with only a later LogEventTime and LogEventID of
-// an event still there goes on.
+// and stops. To go on anyway, start from the zero cursor with Since.
 var ErrLogEventGone = errors.New("the log event the cursor points at is no longer in the log stream (deleted after the log group's retention)")
 
 // maxLogEventsPerCall is the largest Limit FilterLogEvents takes.
@@ -279,8 +278,9 @@ func (m eventMark) after(events []cwltypes.FilteredLogEvent, skip bool) (i int, 
 // it has arrived, and sends the text on: up to Prefetch pages wait to be
 // parsed. Each pass asks for the events from the time of the last one
 // read on and skips those up to it (events of one millisecond come in
-// the stream's order). Without Follow it stops (closing out) when a pass
-// finds nothing new; with Follow it polls as Wait says.
+// the stream's order). Without Follow one pass is made, to the page
+// without a NextToken, and out is closed; with Follow a pass is made
+// whenever polling (as Wait says) finds events after the last one.
 func (a *auditRead) fetchEvents(ctx context.Context, from filePos, out chan<- eventPage) {
 	send := func(p eventPage) bool {
 		select {
@@ -391,6 +391,10 @@ func (a *auditRead) fetchEvents(ctx context.Context, from filePos, out chan<- ev
 				send(eventPage{err: err})
 				return
 			}
+		}
+		if !a.o.Follow {
+			close(out) // what the stream held when the pass began, and more
+			return
 		}
 	}
 }

@@ -695,6 +695,11 @@ func (e *Emulator) logsFilterLogEvents(ctx context.Context, body []byte) (any, e
 	if err != nil {
 		return nil, err
 	}
+	for _, name := range in.LogStreamNames {
+		if g.stream(name) == nil {
+			return nil, logsNotFound("The specified log stream does not exist.")
+		}
+	}
 	// The streams, each with the position of its next event.
 	type cursor struct {
 		s *logStream

@@ -230,6 +230,28 @@ func TestCloudWatchLogsExport(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("GetLogEvents forward: %d events, want %d", len(got), len(want))
 	}
+	// The SDK's paginator, which follows the forward token, ends with
+	// StopOnDuplicateToken.
+	got = nil
+	p := cloudwatchlogs.NewGetLogEventsPaginator(logs, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(w),
+		Limit: aws.Int32(9), StartFromHead: aws.Bool(true)}, func(o *cloudwatchlogs.GetLogEventsPaginatorOptions) { o.StopOnDuplicateToken = true })
+	for n := 0; p.HasMorePages(); n++ {
+		if n > 20 {
+			t.Fatal("the GetLogEvents paginator does not end")
+		}
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range out.Events {
+			if m := aws.ToString(e.Message); strings.Contains(m, ours) {
+				got = append(got, m)
+			}
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("GetLogEvents paginator: %d events, want %d", len(got), len(want))
+	}
 	// Backward from the tail.
 	got, token = nil, ""
 	for range 10 {
@@ -258,6 +280,9 @@ func TestCloudWatchLogsExport(t *testing.T) {
 	}
 	if _, err := logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String("nope")}); apiCode(err) != "ResourceNotFoundException" {
 		t.Errorf("GetLogEvents of no stream: %v", err)
+	}
+	if _, err := logs.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group), LogStreamNames: []string{w, "nope"}}); apiCode(err) != "ResourceNotFoundException" {
+		t.Errorf("FilterLogEvents of no stream: %v", err)
 	}
 
 	// Off: nothing more arrives; the events stay. On again: from then on.
