@@ -35,7 +35,8 @@ import (
 // When the export is turned off the group, the streams and the events
 // stay (as CloudWatch Logs keeps them); no record written after that is
 // published, and turning it on again publishes from then on. Events of
-// an instance deleted later stay too.
+// an instance deleted later stay too (read into memory as its log goes),
+// and a new instance given its name goes on in its stream.
 //
 // Nothing is copied in the background: the events are read from the
 // servers' logs when they are asked for. Each stream keeps the byte
