@@ -1,7 +1,6 @@
 package auroratest
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -223,6 +222,7 @@ func (s *logStream) update() error {
 	now := time.Now().UnixMilli()
 	last := -1 // the event the continuation lines of this call go to
 	var buf []byte
+	chunk := int64(logReadChunk)
 	for s.scanWin < len(s.windows) {
 		w := s.windows[s.scanWin]
 		if s.scanned < w.from {
@@ -237,7 +237,7 @@ func (s *logStream) update() error {
 			}
 			return nil
 		}
-		n := min(size-s.scanned, logReadChunk)
+		n := min(size-s.scanned, chunk)
 		if int64(cap(buf)) < n {
 			buf = make([]byte, n)
 		}
@@ -245,19 +245,13 @@ func (s *logStream) update() error {
 		if _, err := f.ReadAt(buf, s.scanned); err != nil && err != io.EOF {
 			return err
 		}
-		off := 0
 		closed := false
-		for off < len(buf) {
-			nl := bytes.IndexByte(buf[off:], '\n')
-			if nl < 0 {
-				break
-			}
-			line := buf[off : off+nl]
-			start, end := s.scanned+int64(off), s.scanned+int64(off+nl)
+		off := logLines(buf, false, func(line []byte, lo, hi int) bool {
+			start, end := s.scanned+int64(lo), s.scanned+int64(hi)-1 // the newline left out
 			if stamp, ok := logStamp(line); ok {
 				if w.to >= 0 && start >= w.to {
 					closed = true
-					break
+					return false
 				}
 				s.seq++
 				s.insert(logEvent{seq: s.seq, ts: stamp.UnixMilli(), ingest: now, start: start, end: end})
@@ -270,17 +264,16 @@ func (s *logStream) update() error {
 				switch {
 				case last >= 0:
 					s.events[last].end = end
-				case last == -1 && len(s.events) > 0:
+				case len(s.events) > 0:
 					// A continuation after its record was published:
 					// an event of its own, at the time of the one before.
 					s.seq++
-					prev := s.events[len(s.events)-1]
-					s.insert(logEvent{seq: s.seq, ts: prev.ts, ingest: now, start: start, end: end})
+					s.insert(logEvent{seq: s.seq, ts: s.events[len(s.events)-1].ts, ingest: now, start: start, end: end})
 					last = len(s.events) - 1
 				}
 			}
-			off += nl + 1
-		}
+			return true
+		})
 		s.scanned += int64(off)
 		s.lastIngest = now
 		if closed {
@@ -292,7 +285,7 @@ func (s *logStream) update() error {
 			if s.scanned+n >= size {
 				return nil // a line being written
 			}
-			return fmt.Errorf("a line of more than %d bytes at byte %d of the log", logReadChunk, s.scanned)
+			chunk *= 2 // a line longer than a chunk
 		}
 	}
 	return nil

@@ -285,6 +285,20 @@ func TestCloudWatchLogsExport(t *testing.T) {
 		t.Errorf("FilterLogEvents of no stream: %v", err)
 	}
 
+	// 3 MB of hard records (lines longer than a page's 1 MB, multi-byte
+	// characters, continuation lines) come back whole, 1 MB a page.
+	big := bigLog(3 << 20)
+	if err := emu.AppendLog(r, big); err != nil {
+		t.Fatal(err)
+	}
+	bigEvents, bigPages := filterAll(t, ctx, logs, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group), LogStreamNames: []string{r}})
+	if joined := strings.Join(messagesOf(bigEvents), "\n") + "\n"; !strings.Contains(joined, string(big)) {
+		t.Errorf("the reader's %d events do not hold the 3 MB of log appended", len(bigEvents))
+	}
+	if bigPages < 3 {
+		t.Errorf("3 MB of events in %d pages of at most 1 MB", bigPages)
+	}
+
 	// Off: nothing more arrives; the events stay. On again: from then on.
 	setExport(t, ctx, c, "cwl", false)
 	off, _ := records("off", 4)
