@@ -158,8 +158,10 @@ type AuditLogOptions struct {
 
 // AuditCursor is a position in a DB instance's log files: just past the
 // last entry AuditEntries yielded (or the end of the last file it read
-// through). It is a plain value: save it (it marshals to JSON) and hand
-// it back in AuditLogOptions.Cursor.
+// through); with the CloudWatch Logs source, in its log stream: the last
+// log event read (LogEventTime, LogEventID). It is a plain value: save it
+// (it marshals to JSON) and hand it back in AuditLogOptions.Cursor, with
+// the Source it was made with.
 type AuditCursor struct {
 	// Instance is the DB instance whose log it is.
 	Instance string `json:"instance"`

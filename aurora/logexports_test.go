@@ -11,6 +11,7 @@ import (
 	"time"
 
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pgaurora/pgaurora/aurora"
@@ -66,6 +67,35 @@ func TestAuditEntriesCloudWatchLogsOptions(t *testing.T) {
 			break
 		}
 	}
+	// Without a CloudWatch Logs client, and after Close: errors before
+	// any call.
+	rdsOnly, err := aurora.New(clusterID, aurora.WithRDSClient(rds.NewFromConfig(emu.AWSConfig())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdsOnly.Close()
+	for _, err := range rdsOnly.AuditEntries(ctx, &aurora.AuditLogOptions{Source: cw, Instance: "shop-instance-1"}) {
+		if !errors.Is(err, aurora.ErrNoClient) {
+			t.Errorf("the CloudWatch Logs source without its client: %v, want ErrNoClient", err)
+		}
+		break
+	}
+	rec := &apiRecorder{}
+	closed := openCluster(t, clusterID, rec)
+	closed.Close()
+	if _, err := closed.SetLogExports(ctx, []string{aurora.LogExportPostgreSQL}, nil, nil); !errors.Is(err, aurora.ErrClosed) {
+		t.Errorf("SetLogExports after Close: %v, want ErrClosed", err)
+	}
+	for _, err := range closed.AuditEntries(ctx, &aurora.AuditLogOptions{Source: cw}) {
+		if !errors.Is(err, aurora.ErrClosed) {
+			t.Errorf("AuditEntries from CloudWatch Logs after Close: %v, want ErrClosed", err)
+		}
+		break
+	}
+	if acts := rec.take(); len(acts) != 0 {
+		t.Errorf("the closed handle called RDS: %v", acts)
+	}
+
 	// The shop cluster exports nothing.
 	for _, err := range c.AuditEntries(ctx, &aurora.AuditLogOptions{Source: cw}) {
 		var nf *cwltypes.ResourceNotFoundException
