@@ -97,8 +97,10 @@ type AuditLogOptions struct {
 	Instance string
 	// Since skips log files last written before it and entries whose
 	// timestamp is before it (the log's timestamps have whole seconds, so
-	// entries from the second Since falls in are kept). Zero reads
-	// everything the instance still has.
+	// entries from the second Since falls in are kept); with the
+	// CloudWatch Logs source it is the StartTime of FilterLogEvents
+	// (unless a Cursor says where to go on). Zero reads everything the
+	// instance (or its log stream) still has.
 	Since time.Time
 	// LinesPerCall is NumberOfLines of each DownloadDBLogFilePortion call
 	// (with the CloudWatch Logs source, the Limit of each
