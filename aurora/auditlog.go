@@ -51,35 +51,76 @@ var defaultFollowWait = pgaurora.Wait{MinDelay: time.Second, MaxDelay: 10 * time
 // files.
 var ErrLogFileGone = errors.New("the log file is no longer listed (deleted after rds.log_retention_period); the entries after the cursor in it are lost")
 
+// AuditSource is where AuditEntries reads an instance's PostgreSQL log.
+type AuditSource int
+
+const (
+	// AuditSourceRDS reads the instance's log files through the RDS API
+	// (DescribeDBLogFiles, DownloadDBLogFilePortion). It is the default.
+	AuditSourceRDS AuditSource = iota
+	// AuditSourceCloudWatchLogs reads the log exported to CloudWatch
+	// Logs (see Cluster.SetLogExports): the instance's log stream in the
+	// cluster's log group /aws/rds/cluster/<cluster-id>/postgresql,
+	// through FilterLogEvents. It needs the CloudWatch Logs client
+	// (WithAWSConfig or WithCloudWatchLogsClient) and holds only what
+	// was written while the export was on.
+	AuditSourceCloudWatchLogs
+)
+
+// String names the source as AuditLogOptions.Source's documentation
+// does.
+func (s AuditSource) String() string {
+	switch s {
+	case AuditSourceRDS:
+		return "AuditSourceRDS"
+	case AuditSourceCloudWatchLogs:
+		return "AuditSourceCloudWatchLogs"
+	}
+	return fmt.Sprintf("AuditSource(%d)", int(s))
+}
+
 // AuditLogOptions configures AuditEntries. A nil *AuditLogOptions reads every
 // log file of the current writer.
 type AuditLogOptions struct {
-	// Instance is the DB instance whose log is read. Empty means the
+	// Source is where the log is read: the log files through the RDS
+	// API (AuditSourceRDS, the default) or the log exported to
+	// CloudWatch Logs (AuditSourceCloudWatchLogs). Either way the same
+	// parser reads the same text, so the entries are the same; every
+	// option below applies to both unless it says otherwise.
+	Source AuditSource
+
+	// Instance is the DB instance whose log is read (with the CloudWatch
+	// Logs source, its log stream, named by it). Empty means the
 	// instance of Cursor, or else the cluster's writer when the reading
 	// starts. After a failover, entries written before it are in the old
 	// writer's log: name that instance to read them.
 	Instance string
 	// Since skips log files last written before it and entries whose
 	// timestamp is before it (the log's timestamps have whole seconds, so
-	// entries from the second Since falls in are kept). Zero reads
-	// everything the instance still has.
+	// entries from the second Since falls in are kept); with the
+	// CloudWatch Logs source it is the StartTime of FilterLogEvents
+	// (unless a Cursor says where to go on). Zero reads everything the
+	// instance (or its log stream) still has.
 	Since time.Time
-	// LinesPerCall is NumberOfLines of each DownloadDBLogFilePortion call;
-	// zero means DefaultLogLinesPerCall.
+	// LinesPerCall is NumberOfLines of each DownloadDBLogFilePortion call
+	// (with the CloudWatch Logs source, the Limit of each
+	// FilterLogEvents call, at most 10,000 log events); zero means
+	// DefaultLogLinesPerCall.
 	LinesPerCall int
 	// Reader configures the parsing; nil reads RDS's log_line_prefix.
 	Reader *pgaudit.ReaderOptions
 
 	// Files is how many log files are downloaded and parsed at once;
-	// zero means DefaultAuditLogFiles. Entries still come in log order:
+	// zero means DefaultAuditLogFiles. RDS source only (a log stream is
+	// read in one). Entries still come in log order:
 	// a file's entries wait until those of the files before it are
 	// yielded, a bounded number of them (a few thousand per file), after
 	// which its download waits too.
 	Files int
-	// Prefetch is how many portions of a file may wait downloaded while
-	// the file's text is parsed; zero means DefaultAuditPrefetch. The
-	// next portion is always requested as soon as the previous one has
-	// arrived.
+	// Prefetch is how many portions of a file (with the CloudWatch Logs
+	// source, pages of log events) may wait downloaded while the text
+	// is parsed; zero means DefaultAuditPrefetch. The next portion is
+	// always requested as soon as the previous one has arrived.
 	Prefetch int
 	// WholeFiles downloads each log file whole, with one GET of RDS's
 	// downloadCompleteLogFile REST path signed with Signature Version 4,
@@ -88,13 +129,15 @@ type AuditLogOptions struct {
 	// permission and the AWS configuration (a Cluster made with
 	// WithAWSConfig, or with WithRDSClient and an *rds.Client). In follow
 	// mode the file being written is still read by portions, which can go
-	// on from where they stopped.
+	// on from where they stopped. RDS source only.
 	WholeFiles bool
 
 	// Follow keeps reading: the newest file as it grows, and the next
 	// files as the server rotates its log (hourly on RDS), like tail -F,
 	// until ctx ends (the iteration then just ends) or Wait.MaxWait passes
-	// without new log data. It polls DescribeDBLogFiles as Wait says.
+	// without new log data. It polls DescribeDBLogFiles as Wait says
+	// (with the CloudWatch Logs source, FilterLogEvents from the time of
+	// the last log event read).
 	Follow bool
 	// Wait is how follow mode polls for new data: zero MinDelay and
 	// MaxDelay take the Cluster's WithWait, else 1 s growing to 10 s.
@@ -117,8 +160,10 @@ type AuditLogOptions struct {
 
 // AuditCursor is a position in a DB instance's log files: just past the
 // last entry AuditEntries yielded (or the end of the last file it read
-// through). It is a plain value: save it (it marshals to JSON) and hand
-// it back in AuditLogOptions.Cursor.
+// through); with the CloudWatch Logs source, in its log stream: the last
+// log event read (LogEventTime, LogEventID). It is a plain value: save it
+// (it marshals to JSON) and hand it back in AuditLogOptions.Cursor, with
+// the Source it was made with.
 type AuditCursor struct {
 	// Instance is the DB instance whose log it is.
 	Instance string `json:"instance"`
@@ -133,13 +178,26 @@ type AuditCursor struct {
 	Marker string `json:"marker,omitempty"`
 	// MarkerOffset is where Marker starts in File.
 	MarkerOffset int64 `json:"marker_offset,omitempty"`
+
+	// LogEventTime and LogEventID are a position of the CloudWatch Logs
+	// source (File and the offsets are then empty): the timestamp, in
+	// milliseconds since the Unix epoch, and the ID of the last log
+	// event of the instance's log stream read. Reading goes on with the
+	// events after it, found with FilterLogEvents from LogEventTime on.
+	// Both are empty for the start of the stream.
+	LogEventTime int64  `json:"log_event_time,omitempty"`
+	LogEventID   string `json:"log_event_id,omitempty"`
 }
 
 // IsZero reports whether the cursor is the very start.
 func (c AuditCursor) IsZero() bool { return c == AuditCursor{} }
 
-// String shows the position as instance/file@offset.
+// String shows the position as instance/file@offset, or
+// instance@event:time/id for a log event.
 func (c AuditCursor) String() string {
+	if c.LogEventID != "" || c.LogEventTime != 0 {
+		return fmt.Sprintf("%s@event:%d/%s", c.Instance, c.LogEventTime, c.LogEventID)
+	}
 	if c.File == "" {
 		return c.Instance + "@start"
 	}
@@ -155,6 +213,10 @@ func (c AuditCursor) check() error {
 		return fmt.Errorf("aurora: AuditCursor %s: an offset or a marker without a File", c)
 	case c.Marker == "" && c.MarkerOffset != 0:
 		return fmt.Errorf("aurora: AuditCursor %s: a MarkerOffset without a Marker", c)
+	case (c.LogEventTime != 0 || c.LogEventID != "") && (c.File != "" || c.Offset != 0 || c.Marker != ""):
+		return fmt.Errorf("aurora: AuditCursor %s: both a log file position and a log event", c)
+	case c.LogEventTime < 0 || (c.LogEventID == "") != (c.LogEventTime == 0):
+		return fmt.Errorf("aurora: AuditCursor %s: LogEventTime and LogEventID go together (a log event's timestamp in milliseconds and its ID)", c)
 	}
 	return nil
 }
@@ -163,7 +225,8 @@ func (c AuditCursor) check() error {
 // it, or a malformed audit entry in it (a *pgaudit.ParseError, after which
 // the reading goes on).
 type AuditLogFileError struct {
-	// Instance and File name the log file.
+	// Instance and File name the log file; with the CloudWatch Logs
+	// source, File is the log group and Instance the log stream.
 	Instance, File string
 	// Err is the cause.
 	Err error
@@ -193,6 +256,20 @@ func (e *AuditLogFileError) Unwrap() error { return e.Err }
 // of any size stream through. With Follow it goes on as the log grows
 // and rotates, and Cursor says where it is, so that a restarted reader
 // goes on where the last one stopped.
+//
+// With Source AuditSourceCloudWatchLogs the text comes from the log
+// exported to CloudWatch Logs instead: the instance's log stream in
+// /aws/rds/cluster/<cluster-id>/postgresql, read with FilterLogEvents
+// (LinesPerCall events a call, paged, the next page requested while one
+// is parsed), each log event's message a line (or lines) of the log.
+// The parser, the options and the iteration are the same, so for the
+// same stretch of log both sources yield the same entries. The cursor
+// then holds the last log event read (LogEventTime, LogEventID);
+// following polls FilterLogEvents from that event's time. CloudWatch
+// Logs orders a stream's events by their timestamps (whole seconds
+// here): entries that two sessions wrote out of timestamp order across a
+// second come in timestamp order, and an event ingested after the
+// follower has passed its timestamp is not seen.
 //
 // Malformed entries are yielded as (Entry{}, *AuditLogFileError wrapping a
 // *pgaudit.ParseError) and the iteration goes on; any other error is yielded
@@ -243,6 +320,8 @@ type auditRead struct {
 	since    time.Time // o.Since to the second
 	follow   pgaurora.Wait
 	whole    *completeLogFiles // with WholeFiles
+	logs     CloudWatchLogsAPI // with the CloudWatch Logs source
+	logGroup string            // with the CloudWatch Logs source
 	ctx      context.Context   // the reading's, ended when it stops
 	wg       sync.WaitGroup    // the reading's goroutines
 }
@@ -261,7 +340,34 @@ func (c *Cluster) newAuditRead(o AuditLogOptions) (*auditRead, error) {
 	if o.Wait.MinDelay < 0 || o.Wait.MaxDelay < 0 || o.Wait.MaxWait < 0 {
 		return nil, fmt.Errorf("aurora: AuditLogOptions.Wait: negative duration in %v", o.Wait)
 	}
+	switch o.Source {
+	case AuditSourceRDS:
+		if cur := o.Cursor; cur != nil && cur.LogEventID != "" {
+			return nil, fmt.Errorf("aurora: AuditLogOptions.Cursor %s is a position in a CloudWatch Logs log stream: read with Source AuditSourceCloudWatchLogs", cur)
+		}
+	case AuditSourceCloudWatchLogs:
+		switch {
+		case o.Files != 0:
+			return nil, fmt.Errorf("aurora: AuditLogOptions.Files %d: the CloudWatch Logs source reads one log stream; allowed value is 0", o.Files)
+		case o.WholeFiles:
+			return nil, errors.New("aurora: AuditLogOptions.WholeFiles downloads log files through the RDS API; the CloudWatch Logs source has none")
+		case o.LinesPerCall > maxLogEventsPerCall:
+			return nil, fmt.Errorf("aurora: AuditLogOptions.LinesPerCall %d: FilterLogEvents returns at most %d log events; allowed values are 0 to %d", o.LinesPerCall, maxLogEventsPerCall, maxLogEventsPerCall)
+		}
+		if cur := o.Cursor; cur != nil && cur.File != "" {
+			return nil, fmt.Errorf("aurora: AuditLogOptions.Cursor %s is a position in a log file: read with Source AuditSourceRDS", cur)
+		}
+	default:
+		return nil, fmt.Errorf("aurora: AuditLogOptions.Source %s: allowed values are AuditSourceRDS and AuditSourceCloudWatchLogs", o.Source)
+	}
 	a := &auditRead{c: c, o: o, instance: o.Instance, since: o.Since.Truncate(time.Second)}
+	if o.Source == AuditSourceCloudWatchLogs {
+		logs, err := c.logsClient()
+		if err != nil {
+			return nil, fmt.Errorf("aurora: AuditEntries from CloudWatch Logs: %w", err)
+		}
+		a.logs, a.logGroup = logs, logGroupName(c.id, LogExportPostgreSQL)
+	}
 	if a.o.LinesPerCall == 0 {
 		a.o.LinesPerCall = DefaultLogLinesPerCall
 	}
@@ -391,11 +497,14 @@ func after(files []auditLogFile, name string) []auditLogFile {
 	return later
 }
 
-// filePos is a position in a log file, as AuditCursor holds it.
+// filePos is a position in a log file, as AuditCursor holds it; with
+// the CloudWatch Logs source, the last log event read.
 type filePos struct {
 	off       int64
 	marker    string
 	markerOff int64
+	eventTime int64
+	eventID   string
 }
 
 // auditItem is one result of a file, with the position after it.
@@ -433,6 +542,15 @@ func (a *auditRead) run(ctx context.Context, yield func(pgaudit.Entry, error) bo
 	fail := func(file string, err error) *AuditLogFileError {
 		return &AuditLogFileError{Instance: a.instance, File: file, Err: err}
 	}
+	if a.o.Source == AuditSourceCloudWatchLogs {
+		// One stream, read as one file that never rotates.
+		var from filePos
+		if cur := a.o.Cursor; cur != nil {
+			from.eventTime, from.eventID = cur.LogEventTime, cur.LogEventID
+		}
+		a.drain(ctx, a.start(auditLogFile{name: a.logGroup}, from, a.o.Follow), yield)
+		return
+	}
 	files, err := a.list(ctx)
 	if err != nil {
 		yield(pgaudit.Entry{}, err)
@@ -443,7 +561,7 @@ func (a *auditRead) run(ctx context.Context, yield func(pgaudit.Entry, error) bo
 	fromFile := ""
 	if cur := a.o.Cursor; cur != nil && cur.File != "" {
 		if i := slices.IndexFunc(files, func(f auditLogFile) bool { return f.name == cur.File }); i >= 0 {
-			queue, from, fromFile = files[i:], filePos{cur.Offset, cur.Marker, cur.MarkerOffset}, cur.File
+			queue, from, fromFile = files[i:], filePos{off: cur.Offset, marker: cur.Marker, markerOff: cur.MarkerOffset}, cur.File
 		} else {
 			if !yield(pgaudit.Entry{}, fail(cur.File, ErrLogFileGone)) {
 				return
@@ -491,36 +609,9 @@ func (a *auditRead) run(ctx context.Context, yield func(pgaudit.Entry, error) bo
 			continue
 		}
 		fr := active[0]
-		if fr.tail {
-			a.o.Progress.Report(pgaurora.Event{Operation: "AuditEntries", Step: "follow", Resource: fr.file.name, Status: "following",
-				Detail: "reading the newest log file of " + a.instance + " as it grows"})
-		}
-		for batch := range fr.out {
-			for _, it := range batch {
-				if cur := a.o.Cursor; cur != nil {
-					*cur = AuditCursor{Instance: a.instance, File: fr.file.name, Offset: it.pos.off, Marker: it.pos.marker, MarkerOffset: it.pos.markerOff}
-				}
-				var err error
-				if it.err != nil {
-					err = fail(fr.file.name, it.err)
-				}
-				if !yield(it.e, err) {
-					return
-				}
-			}
-		}
-		if fr.err != nil {
-			if a.o.Follow && ctx.Err() != nil {
-				return // following ends with the context
-			}
-			yield(pgaudit.Entry{}, fail(fr.file.name, fr.err))
+		if !a.drain(ctx, fr, yield) {
 			return
 		}
-		if cur := a.o.Cursor; cur != nil {
-			*cur = AuditCursor{Instance: a.instance, File: fr.file.name, Offset: fr.end.off, Marker: fr.end.marker, MarkerOffset: fr.end.markerOff}
-		}
-		a.o.Progress.Report(pgaurora.Event{Operation: "AuditEntries", Step: "file", Resource: fr.file.name, Completed: true,
-			Detail: fmt.Sprintf("read to byte %d", fr.end.off)})
 		active = active[1:]
 		last = fr.file.name
 		if fr.tail {
@@ -535,6 +626,59 @@ func (a *auditRead) run(ctx context.Context, yield func(pgaudit.Entry, error) bo
 			queue = after(files, last)
 		}
 	}
+}
+
+// drain yields a file's results, moving the cursor past each, and past
+// the end of the file when it has been read to its end. It reports
+// whether the reading goes on.
+func (a *auditRead) drain(ctx context.Context, fr *fileRead, yield func(pgaudit.Entry, error) bool) bool {
+	if fr.tail {
+		what := "the newest log file of " + a.instance
+		if a.o.Source == AuditSourceCloudWatchLogs {
+			what = "the log stream " + a.instance
+		}
+		a.o.Progress.Report(pgaurora.Event{Operation: "AuditEntries", Step: "follow", Resource: fr.file.name, Status: "following",
+			Detail: "reading " + what + " as it grows"})
+	}
+	for batch := range fr.out {
+		for _, it := range batch {
+			if cur := a.o.Cursor; cur != nil {
+				*cur = a.cursorAt(fr.file.name, it.pos)
+			}
+			var err error
+			if it.err != nil {
+				err = &AuditLogFileError{Instance: a.instance, File: fr.file.name, Err: it.err}
+			}
+			if !yield(it.e, err) {
+				return false
+			}
+		}
+	}
+	if fr.err != nil {
+		if a.o.Follow && ctx.Err() != nil {
+			return false // following ends with the context
+		}
+		yield(pgaudit.Entry{}, &AuditLogFileError{Instance: a.instance, File: fr.file.name, Err: fr.err})
+		return false
+	}
+	if cur := a.o.Cursor; cur != nil {
+		*cur = a.cursorAt(fr.file.name, fr.end)
+	}
+	detail := fmt.Sprintf("read to byte %d", fr.end.off)
+	if a.o.Source == AuditSourceCloudWatchLogs {
+		detail = fmt.Sprintf("read the stream %s to its end", a.instance)
+	}
+	a.o.Progress.Report(pgaurora.Event{Operation: "AuditEntries", Step: "file", Resource: fr.file.name, Completed: true, Detail: detail})
+	return true
+}
+
+// cursorAt is the cursor at a position in a file (or, with the
+// CloudWatch Logs source, the log stream).
+func (a *auditRead) cursorAt(file string, p filePos) AuditCursor {
+	if a.o.Source == AuditSourceCloudWatchLogs {
+		return AuditCursor{Instance: a.instance, LogEventTime: p.eventTime, LogEventID: p.eventID}
+	}
+	return AuditCursor{Instance: a.instance, File: file, Offset: p.off, Marker: p.marker, MarkerOffset: p.markerOff}
 }
 
 // start reads a file from a position on goroutines of its own.
@@ -568,7 +712,15 @@ type logSource interface {
 func (a *auditRead) readFile(fr *fileRead, from filePos) error {
 	ctx := a.ctx
 	var src logSource
-	if a.whole != nil && !fr.tail {
+	if a.o.Source == AuditSourceCloudWatchLogs {
+		pages := make(chan eventPage, a.o.Prefetch)
+		src = &eventSource{ctx: ctx, pages: pages, from: from}
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.fetchEvents(ctx, from, pages)
+		}()
+	} else if a.whole != nil && !fr.tail {
 		src = &streamSource{ctx: ctx, w: a.whole, instance: a.instance, name: fr.file.name, off: from.off}
 	} else {
 		chunks := make(chan logChunk, a.o.Prefetch)
@@ -703,13 +855,13 @@ func (s *portionSource) pos(off int64) filePos {
 		s.hist = s.hist[1:]
 	}
 	if len(s.hist) == 0 || off < s.hist[0].off {
-		return filePos{off, s.from.marker, s.from.markerOff}
+		return filePos{off: off, marker: s.from.marker, markerOff: s.from.markerOff}
 	}
 	h := s.hist[0]
 	if off >= h.end && h.next != "" {
-		return filePos{off, h.next, off}
+		return filePos{off: off, marker: h.next, markerOff: off}
 	}
-	return filePos{off, h.marker, h.markerOff}
+	return filePos{off: off, marker: h.marker, markerOff: h.markerOff}
 }
 
 func (s *portionSource) failed() error {

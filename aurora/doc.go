@@ -102,7 +102,13 @@
 // pipelined (the next portion requested while one is parsed, several
 // files at once, entries still in log order), and with Follow like
 // tail -F across rotations, resumable from a saved AuditCursor with no
-// entry lost or repeated. SampleWaitEvents samples the writer's
+// entry lost or repeated. SetLogExports publishes the PostgreSQL log to
+// CloudWatch Logs (ModifyDBCluster CloudwatchLogsExportConfiguration,
+// waited on), and AuditEntries with AuditLogOptions.Source
+// AuditSourceCloudWatchLogs reads the same entries from the exported log
+// group (FilterLogEvents on the instance's log stream, paged), with the
+// same parser, follow mode and cursor: the source is an option, not
+// another API. SampleWaitEvents samples the writer's
 // pg_stat_activity and reports wait events by share, the way Performance
 // Insights does (SummarizeWaitEvents, ClassifyWait and WaitHint are its
 // pure parts). InactiveSlots lists the replication slots no consumer reads,

@@ -734,6 +734,7 @@ func (e *Emulator) applyClusterChange(ctx context.Context, c *cluster, ch cluste
 	}
 	if ch.logExports != nil {
 		c.logExports = ch.logExports
+		e.syncExports(st, c)
 	}
 	if ch.backupWindow != "" {
 		c.backupWindow = ch.backupWindow

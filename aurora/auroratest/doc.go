@@ -1,7 +1,8 @@
 // Package auroratest runs a local Amazon Aurora PostgreSQL emulator: an RDS
 // API endpoint on 127.0.0.1 that the unchanged aws-sdk-go-v2 RDS client
 // talks to (and the Secrets Manager client, for the master user's
-// secret, and the CloudWatch client, for metrics and alarms), backed by
+// secret, the CloudWatch client, for metrics and alarms, and the
+// CloudWatch Logs client, for the exported log), backed by
 // real PostgreSQL servers. It is to Aurora what
 // net/http/httptest is to net/http: a real server for tests, examples and
 // offline work. Parameter groups here change real servers.
@@ -408,6 +409,39 @@
 // Alarm actions are stored and reported, never run. The faults below
 // apply to CloudWatch operations too (Action("GetMetricData"), ...).
 //
+// CloudWatch Logs. The same endpoint speaks CloudWatch Logs' awsJson1.1
+// (X-Amz-Target Logs_20140328.<Action>), so
+// cloudwatchlogs.NewFromConfig(emu.AWSConfig()) works unchanged. While a
+// cluster's EnabledCloudwatchLogsExports holds "postgresql"
+// (CreateDBCluster EnableCloudwatchLogsExports, ModifyDBCluster
+// CloudwatchLogsExportConfiguration, applied after the transition delay
+// like the rest of the modification), each instance's PostgreSQL log is
+// published to the log group /aws/rds/cluster/<cluster-id>/postgresql, in
+// a log stream named by the instance, as Aurora publishes it. One log
+// event is one log record: a message with its continuation lines (a
+// multi-line entry is one event), its timestamp the record's (whole
+// seconds), its message the record's text without the last newline, so
+// the messages joined with newlines are the log's text. Published are the
+// records that start after the end the instance's log had when the
+// export took effect (all of an instance created while it is on), until
+// it is turned off; the group, streams and events stay after that, and
+// after the instance is deleted. Nothing is copied in the background:
+// events are read from the servers' logs when asked for, and a log
+// nobody exports costs nothing. Actions: DescribeLogGroups
+// (logGroupNamePrefix, paging), DescribeLogStreams (logStreamNamePrefix,
+// orderBy LogStreamName or LastEventTime, descending, paging),
+// FilterLogEvents (logStreamNames or logStreamNamePrefix, startTime and
+// endTime in milliseconds, both inclusive, limit up to 10,000 events and
+// 1 MB, nextToken until the last page, which has none; filterPattern
+// empty or made of terms, words or double-quoted phrases, that must all
+// occur, case-sensitive: other pattern syntax is refused with
+// InvalidParameterException) and GetLogEvents (startFromHead,
+// nextForwardToken and nextBackwardToken; endTime exclusive; at the end
+// the token asked with comes back, as CloudWatch Logs does). Events are
+// ordered by timestamp, each stream's in log order within one. Errors are
+// CloudWatch Logs': ResourceNotFoundException (no such log group or
+// stream) and InvalidParameterException.
+//
 // Enforcement. What Aurora refuses, the servers refuse, for every
 // connection, direct or through an endpoint:
 //
@@ -450,8 +484,8 @@
 // attribute only, which a test can give as the master user.
 //
 // Faults. ThrottleNext and SetThrottleRate make API calls fail with
-// Throttling (ThrottlingException for Secrets Manager and CloudWatch
-// calls, which count too); SetLatency delays every response; CallCount tells how many calls
+// Throttling (ThrottlingException for the Secrets Manager, CloudWatch and
+// CloudWatch Logs calls, which count too); SetLatency delays every response; CallCount tells how many calls
 // of an action arrived. Action(name) has the same three for one action
 // (Action("DescribeDBClusters").SetLatency, ...), and FailNext, which
 // makes the action's next calls fail with a given Fault: an error code,
@@ -514,9 +548,8 @@
 // actions other than the CA rotation, DB subnet groups and security
 // groups other than the defaults, Performance Insights and Enhanced
 // Monitoring (refused when asked for), backtracking, the Data API, IAM
-// policies, CloudWatch Logs (the
-// log exports are only recorded; logs are read with DownloadDBLogFilePortion),
-// KMS (key IDs are only recorded; the data is not encrypted), retained
+// policies, CloudWatch Logs beyond the exported log above (log types other
+// than postgresql are recorded but publish nothing), KMS (key IDs are only recorded; the data is not encrypted), retained
 // automated backups after a cluster's deletion, cross-Region copies,
 // Secrets Manager beyond the operations above (scheduled rotation,
 // rotation functions, SecretBinary, resource policies, replication),

@@ -154,6 +154,7 @@ type Emulator struct {
 
 	jsonServices    []*jsonService // Secrets Manager, ...: see jsonproto.go
 	cw              cloudWatch     // CloudWatch metrics and alarms: cloudwatch.go, alarms.go, metrics.go
+	cwl             cwLogs         // CloudWatch Logs: see cwlogs.go
 	metricsPeriod   time.Duration  // WithMetricsPeriod
 	listMetricsPage int
 	kmsKeyARN       string // the account's aws/secretsmanager KMS key
@@ -211,7 +212,7 @@ func Start(ctx context.Context, opts ...Option) (*Emulator, error) {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
-	e.jsonServices = []*jsonService{e.secretsManager(), e.cloudWatchJSON()}
+	e.jsonServices = []*jsonService{e.secretsManager(), e.cloudWatchJSON(), e.cloudWatchLogs()}
 	e.kmsKeyARN = "arn:aws:kms:" + e.region + ":" + e.account + ":key/" + newUUID()
 	e.rdsKMSKeyARN = "arn:aws:kms:" + e.region + ":" + e.account + ":key/" + newUUID()
 

@@ -188,8 +188,9 @@ type ActionFaults struct {
 // emulator serves ("RebootDBInstance", "ModifyDBCluster",
 // "DescribeDBClusters", ..., and "DownloadCompleteDBLogFile", the REST
 // download of a whole log file), a Secrets Manager one
-// ("GetSecretValue") or a CloudWatch one ("GetMetricData",
-// "PutMetricAlarm", ...), named as in the API reference.
+// ("GetSecretValue"), a CloudWatch one ("GetMetricData",
+// "PutMetricAlarm", ...) or a CloudWatch Logs one ("FilterLogEvents",
+// ...), named as in the API reference.
 //
 // Action panics when the emulator serves no action of that name, as
 // regexp.MustCompile panics on a bad pattern: action names are literals in
@@ -198,7 +199,7 @@ type ActionFaults struct {
 func (e *Emulator) Action(name string) *ActionFaults {
 	if _, ok := actions[name]; !ok && !restActions[name] {
 		if !e.jsonActionExists(name) && !cborActionExists(name) {
-			panic(fmt.Sprintf("auroratest: Action(%q): the emulator serves no such action (names are as in the RDS, Secrets Manager and CloudWatch API references, for example RebootDBInstance)", name))
+			panic(fmt.Sprintf("auroratest: Action(%q): the emulator serves no such action (names are as in the RDS, Secrets Manager, CloudWatch and CloudWatch Logs API references, for example RebootDBInstance)", name))
 		}
 	}
 	return &ActionFaults{e: e, action: name}

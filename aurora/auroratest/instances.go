@@ -146,6 +146,7 @@ func (e *Emulator) createDBInstance(ctx context.Context, in *createInstanceIn) (
 	}
 	c.members = append(c.members, inst)
 	st.instances[id] = inst
+	e.syncExports(st, c)
 	e.event(st, sourceInstance, id, "creation", "DB instance created")
 	x := e.xInstance(st, inst)
 	e.goBackground(st, func(ctx context.Context) { e.bringUp(ctx, inst) })

@@ -170,10 +170,13 @@ func (ix *logIndex) line(line []byte, off, end int, modTime time.Time) {
 	ix.files[len(ix.files)-1].end = end
 }
 
-// feed indexes data, which starts at offset base of the log, line by
-// line. Unless final, a last line without a newline is left for later;
-// feed returns where the indexed part ends.
-func (ix *logIndex) feed(data []byte, base int, modTime time.Time, final bool) int {
+// logLines is how a server log is cut into lines, for the log files'
+// index and for the exported log (cwlogs.go): it calls fn with each line
+// of data, its newline included (if any), and where the line starts and
+// ends in data, until fn returns false. Unless final, a last line without
+// a newline is left for later. It returns where the lines handed over
+// end.
+func logLines(data []byte, final bool, fn func(line []byte, start, end int) bool) int {
 	off := 0
 	for off < len(data) {
 		nl := bytes.IndexByte(data[off:], '\n')
@@ -184,10 +187,22 @@ func (ix *logIndex) feed(data []byte, base int, modTime time.Time, final bool) i
 		if nl >= 0 {
 			end = off + nl + 1
 		}
-		ix.line(data[off:end], base+off, base+end, modTime)
+		if !fn(data[off:end], off, end) {
+			break
+		}
 		off = end
 	}
-	return base + off
+	return off
+}
+
+// feed indexes data, which starts at offset base of the log, line by
+// line. Unless final, a last line without a newline is left for later;
+// feed returns where the indexed part ends.
+func (ix *logIndex) feed(data []byte, base int, modTime time.Time, final bool) int {
+	return base + logLines(data, final, func(line []byte, start, end int) bool {
+		ix.line(line, base+start, base+end, modTime)
+		return true
+	})
 }
 
 // snapshot returns the files, the newest last written at modTime.

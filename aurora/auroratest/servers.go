@@ -189,5 +189,6 @@ func (e *Emulator) removeServer(ctx context.Context, in *instance, keep bool) er
 		c.stoppedAt = time.Now().UTC()
 		st.unlock()
 	}
+	e.keepExportedEvents(in)
 	return os.RemoveAll(in.dir)
 }

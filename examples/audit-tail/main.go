@@ -4,22 +4,30 @@
 // object pgaudit.WriteJSON writes, documented in package pgaudit) or a
 // readable line. With -cursor it saves where it stopped in a file (an
 // aurora.AuditCursor as JSON) and goes on from there when run again, so
-// that no entry is printed twice or lost across runs.
+// that no entry is printed twice or lost across runs. With -cloudwatch it
+// reads the log exported to CloudWatch Logs instead (the writer's log
+// stream in /aws/rds/cluster/<cluster-id>/postgresql, through
+// FilterLogEvents): the same entries, the same options, another
+// aurora.AuditLogOptions.Source.
 //
 //	go run ./examples/audit-tail
 //	go run ./examples/audit-tail -json -cursor /tmp/audit.cursor -for 30s
+//	go run ./examples/audit-tail -cloudwatch
 //
 // By default it runs against a local emulator: it turns pgAudit on for a
 // 1-instance cluster (EnablePgAudit), runs a small workload that the log
 // rotates in the middle of, and follows the writer's log until the
-// workload's entries are all printed (or -for passes); every run starts
+// workload's entries are all printed (or -for passes); with -cloudwatch it
+// turns the log export on first (SetLogExports). Every run starts
 // a new emulator, so there a saved cursor is only a demonstration of the
 // file's form. When
 // AURORA_CLUSTER_ID is set it follows that real cluster's writer (or
 // -instance) with the normal AWS configuration (AWS_REGION, AWS_PROFILE,
 // ...), changes nothing, and runs until interrupted (or -for passes); it
 // needs rds:DescribeDBLogFiles and rds:DownloadDBLogFilePortion, and
-// rds:DownloadCompleteDBLogFile with -whole.
+// rds:DownloadCompleteDBLogFile with -whole; with -cloudwatch the
+// cluster must export its postgresql log already, and it needs
+// logs:FilterLogEvents instead.
 package main
 
 import (
@@ -51,12 +59,20 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	cursorFile := cmd.String("cursor", "", "a file to go on from (when it exists) and to save the position in when stopping")
 	instance := cmd.String("instance", "", "the DB instance whose log to follow (default: the cursor's, else the writer)")
 	whole := cmd.Bool("whole", false, "download files that are no longer written whole (downloadCompleteLogFile), not by portions")
+	cloudWatch := cmd.Bool("cloudwatch", false, "read the log exported to CloudWatch Logs (FilterLogEvents), not the log files")
 	maxTime := cmd.Duration("for", 0, "stop following after this long (default: on the emulator when the demo's entries are in, else when interrupted)")
 	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 	if *maxTime < 0 {
 		return fmt.Errorf("-for %v: want a positive duration, or 0 for no limit", *maxTime)
+	}
+	source := aurora.AuditSourceRDS
+	if *cloudWatch {
+		if *whole {
+			return errors.New("-whole downloads log files through the RDS API: it does not go with -cloudwatch")
+		}
+		source = aurora.AuditSourceCloudWatchLogs
 	}
 	var cur aurora.AuditCursor
 	if *cursorFile != "" {
@@ -92,6 +108,12 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		if _, err := c.EnablePgAudit(ctx, pgaudit.Settings{Log: pgaurora.Ptr(pgaudit.Write | pgaudit.DDL), LogRows: pgaurora.Ptr(true)}, nil); err != nil {
 			return exampleenv.Failed(out, err)
 		}
+		if *cloudWatch {
+			exampleenv.Heading(out, "SetLogExports: the postgresql log of %s to CloudWatch Logs", c.ID())
+			if _, err := c.SetLogExports(ctx, []string{aurora.LogExportPostgreSQL}, nil, nil); err != nil {
+				return exampleenv.Failed(out, err)
+			}
+		}
 		if *maxTime == 0 {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, time.Minute)
@@ -101,10 +123,14 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		go func() { work <- workload(ctx, env, mark) }()
 	}
 
-	exampleenv.Heading(out, "following the audit log from %s", cur)
+	from := "the log files"
+	if *cloudWatch {
+		from = "CloudWatch Logs"
+	}
+	exampleenv.Heading(out, "following the audit log in %s from %s", from, cur)
 	w := bufio.NewWriter(out)
 	printed, demo := 0, 0
-	opts := &aurora.AuditLogOptions{Instance: *instance, Follow: true, Cursor: &cur, WholeFiles: *whole}
+	opts := &aurora.AuditLogOptions{Source: source, Instance: *instance, Follow: true, Cursor: &cur, WholeFiles: *whole}
 	var readErr error
 	for e, err := range c.AuditEntries(ctx, opts) {
 		if err != nil {

@@ -17,7 +17,7 @@ func TestAuditTail(t *testing.T) {
 	cursor := filepath.Join(t.TempDir(), "audit.cursor")
 	out := exampletest.Run(t, run, []string{"-json", "-cursor", cursor},
 		`mode: local Aurora emulator`,
-		`following the audit log from`,
+		`following the audit log in the log files from`,
 		`"class":"WRITE","command":"INSERT"`,
 		`cursor saved to`,
 	)
@@ -48,5 +48,32 @@ func TestAuditTail(t *testing.T) {
 	var cur aurora.AuditCursor
 	if err := json.Unmarshal(b, &cur); err != nil || cur.File == "" || cur.Offset == 0 {
 		t.Errorf("saved cursor %q: %+v, %v", b, cur, err)
+	}
+}
+
+// TestAuditTailCloudWatch follows the same workload in the log exported
+// to CloudWatch Logs: every INSERT is printed, and the saved cursor is a
+// log event's.
+func TestAuditTailCloudWatch(t *testing.T) {
+	cursor := filepath.Join(t.TempDir(), "audit.cursor")
+	out := exampletest.Run(t, run, []string{"-cloudwatch", "-cursor", cursor},
+		`SetLogExports: the postgresql log of`,
+		`following the audit log in CloudWatch Logs from`,
+		`SESSION write INSERT`,
+		`cursor saved to`,
+	)
+	if n := strings.Count(out, "INSERT INTO audit_tail_demo"); n != demoStatements {
+		t.Errorf("%d INSERT entries printed, want %d", n, demoStatements)
+	}
+	b, err := os.ReadFile(cursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cur aurora.AuditCursor
+	if err := json.Unmarshal(b, &cur); err != nil || cur.LogEventID == "" || cur.File != "" {
+		t.Errorf("saved cursor %q: %+v, %v", b, cur, err)
+	}
+	if err := exampletest.Fails(t, nil, run, []string{"-cloudwatch", "-whole"}); !strings.Contains(err.Error(), "-whole") {
+		t.Errorf("-cloudwatch -whole: %v", err)
 	}
 }
