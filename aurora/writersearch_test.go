@@ -216,9 +216,11 @@ func TestWriterSearchByDescribeDBClusters(t *testing.T) {
 	}
 	open := func(logs *syncBuffer, stale *staleClusters) *aurora.Cluster {
 		cfg := emu.AWSConfig()
-		stale.base = cfg.HTTPClient
-		if stale.base == nil {
-			stale.base = http.DefaultClient
+		if stale.base == nil { // set once: the first Cluster's calls read it
+			stale.base = cfg.HTTPClient
+			if stale.base == nil {
+				stale.base = http.DefaultClient
+			}
 		}
 		cfg.HTTPClient = stale
 		return openCluster(t, clusterID, nil, aurora.WithAWSConfig(cfg), aurora.WithDatabase(db), aurora.WithLogger(logTo(logs)))
