@@ -28,8 +28,11 @@ type AlarmSpec struct {
 	Metric      MetricName
 	Scope       MetricScope
 	Statistic   Statistic
-	// Period is the length of each evaluated data point: 10 s, 30 s or
-	// a multiple of 60 s.
+	// Period is the length of each evaluated data point: a multiple of
+	// 60 s. 10 and 30 s are high-resolution periods, which RDS's metrics
+	// (published once a minute) do not have on AWS, where such an alarm
+	// stays INSUFFICIENT_DATA; the emulator samples as often as
+	// auroratest.WithMetricsPeriod says.
 	Period time.Duration
 	// The alarm fires when DatapointsToAlarm of the last
 	// EvaluationPeriods periods breach (zero DatapointsToAlarm means all
@@ -49,10 +52,14 @@ type AlarmSpec struct {
 	OKActions []string
 }
 
-// String names the alarm and its condition.
-func (a AlarmSpec) String() string {
-	return fmt.Sprintf("%s: %s %s of %s %s %s for %d of %d × %s", a.Name, a.Statistic, a.Metric, a.Scope,
-		comparisonSymbol(a.Comparison), strconv.FormatFloat(a.Threshold, 'g', -1, 64), cmp.Or(a.DatapointsToAlarm, a.EvaluationPeriods), a.EvaluationPeriods, a.Period)
+// String is the alarm's name and its Condition.
+func (a AlarmSpec) String() string { return a.Name + ": " + a.Condition() }
+
+// Condition says when the alarm fires, for example "Maximum
+// DatabaseConnections of cluster/WRITER > 20 for 5 of 5 × 1m0s".
+func (a AlarmSpec) Condition() string {
+	return fmt.Sprintf("%s %s of %s %s %s for %d of %d × %s", a.Statistic, a.Metric, a.Scope,
+		comparisonSymbol(a.Comparison), strconv.FormatFloat(a.Threshold, 'f', -1, 64), cmp.Or(a.DatapointsToAlarm, a.EvaluationPeriods), a.EvaluationPeriods, a.Period)
 }
 
 func comparisonSymbol(op types.ComparisonOperator) string {
@@ -119,7 +126,8 @@ const (
 // "<cluster>-<what>". The specs are data: change any field before
 // passing them to EnsureAlarms. With Connections zero it reads the
 // writer's max_connections.
-func (c *Cluster) RecommendedAlarms(ctx context.Context, t *AlarmThresholds) ([]AlarmSpec, error) {
+func (m *Monitoring) RecommendedAlarms(ctx context.Context, t *AlarmThresholds) ([]AlarmSpec, error) {
+	c := m.c
 	if err := c.usable(); err != nil {
 		return nil, err
 	}
@@ -146,11 +154,18 @@ func (c *Cluster) RecommendedAlarms(ctx context.Context, t *AlarmThresholds) ([]
 		}
 		th.Connections = max(1, maxConns*8/10)
 	}
+	// The readers' alarms treat missing data as not breaching: a cluster
+	// without readers publishes no AuroraReplicaLagMaximum and nothing
+	// for the READER role, which would keep them INSUFFICIENT_DATA.
 	spec := func(what, desc string, m MetricName, scope MetricScope, threshold float64) AlarmSpec {
+		missing := "missing"
+		if m == AuroraReplicaLagMaximum || scope.Role == RoleReader {
+			missing = "notBreaching"
+		}
 		return AlarmSpec{
 			Name: c.id + "-" + what, Description: desc, Metric: m, Scope: scope, Statistic: StatMaximum,
 			Period: th.Period, EvaluationPeriods: th.EvaluationPeriods, Threshold: threshold,
-			Comparison: types.ComparisonOperatorGreaterThanThreshold, TreatMissingData: "missing",
+			Comparison: types.ComparisonOperatorGreaterThanThreshold, TreatMissingData: missing,
 			Actions: slices.Clone(th.Actions), OKActions: slices.Clone(th.Actions),
 		}
 	}
@@ -170,16 +185,6 @@ func (c *Cluster) RecommendedAlarms(ctx context.Context, t *AlarmThresholds) ([]
 	}, nil
 }
 
-// checkAlarmPeriod accepts the periods of metric alarms: 10 s, 30 s or a
-// multiple of 60 s.
-func checkAlarmPeriod(field string, p time.Duration) error {
-	s := p / time.Second
-	if p%time.Second == 0 && (s == 10 || s == 30 || (s > 0 && s%60 == 0)) {
-		return nil
-	}
-	return &InputError{Field: field, Value: p.String(), Allowed: "10s, 30s or a multiple of 1m"}
-}
-
 // EnsureAlarmsOptions configures EnsureAlarms.
 type EnsureAlarmsOptions struct {
 	// Progress, when set, receives an event as each alarm is checked.
@@ -190,7 +195,8 @@ type EnsureAlarmsOptions struct {
 // that differs from its spec (PutMetricAlarm), one step per alarm, and
 // leaves alarms that match alone: a second run changes nothing. Specs are
 // checked before any call.
-func (c *Cluster) EnsureAlarms(ctx context.Context, specs []AlarmSpec, opts *EnsureAlarmsOptions) (*Report, error) {
+func (m *Monitoring) EnsureAlarms(ctx context.Context, specs []AlarmSpec, opts *EnsureAlarmsOptions) (*Report, error) {
+	c := m.c
 	const name = "EnsureAlarms"
 	if opts == nil {
 		opts = &EnsureAlarmsOptions{}
@@ -390,7 +396,8 @@ func (a AlarmState) String() string {
 
 // AlarmStates reads the states of the named alarms, in the order given.
 // An alarm that does not exist has an empty State.
-func (c *Cluster) AlarmStates(ctx context.Context, names ...string) ([]AlarmState, error) {
+func (m *Monitoring) AlarmStates(ctx context.Context, names ...string) ([]AlarmState, error) {
+	c := m.c
 	if err := c.usable(); err != nil {
 		return nil, err
 	}
@@ -406,8 +413,14 @@ func (c *Cluster) AlarmStates(ctx context.Context, names ...string) ([]AlarmStat
 	for i, n := range names {
 		out[i].Name = n
 		if a, ok := found[n]; ok {
-			out[i].State, out[i].Reason, out[i].Since = a.StateValue, aws.ToString(a.StateReason), aws.ToTime(a.StateUpdatedTimestamp)
+			out[i].State, out[i].Reason, out[i].Since = a.StateValue, aws.ToString(a.StateReason), aws.ToTime(a.StateTransitionedTimestamp)
 		}
 	}
 	return out, nil
+}
+
+// checkAlarmPeriod accepts the periods of metric alarms.
+func checkAlarmPeriod(field string, p time.Duration) error {
+	now := time.Now()
+	return checkPeriod(field, p, now, now, alarmSubMinute)
 }

@@ -59,7 +59,7 @@ const (
 	// (DescribeDBLogFiles, DownloadDBLogFilePortion). It is the default.
 	AuditSourceRDS AuditSource = iota
 	// AuditSourceCloudWatchLogs reads the log exported to CloudWatch
-	// Logs (see Cluster.SetLogExports): the instance's log stream in the
+	// Logs (see Monitoring.SetLogExports): the instance's log stream in the
 	// cluster's log group /aws/rds/cluster/<cluster-id>/postgresql,
 	// through FilterLogEvents. It needs the CloudWatch Logs client
 	// (WithAWSConfig or WithCloudWatchLogsClient) and holds only what

@@ -17,14 +17,14 @@ import (
 // pgAudit entries back from it with FilterLogEvents, with the parser,
 // cursor and follow mode of the log files. Here one DDL statement is
 // audited after the export is on and read back from the log group.
-func ExampleCluster_SetLogExports() {
+func ExampleMonitoring_SetLogExports() {
 	ctx := context.Background()
 	c := exampleCluster(ctx)
 	defer c.Close()
 	if _, err := c.EnablePgAudit(ctx, pgaudit.Settings{Log: pgaurora.Ptr(pgaudit.Write | pgaudit.DDL)}, nil); err != nil {
 		log.Fatal(err)
 	}
-	r, err := c.SetLogExports(ctx, []string{aurora.LogExportPostgreSQL}, nil, nil)
+	r, err := c.Monitoring().SetLogExports(ctx, []string{aurora.LogExportPostgreSQL}, nil, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -79,7 +79,8 @@ type SetLogExportsOptions struct {
 // it off stops new events, and the log group keeps the events it has.
 // Read pgAudit entries from the exported log with AuditEntries and
 // AuditLogOptions.Source AuditSourceCloudWatchLogs.
-func (c *Cluster) SetLogExports(ctx context.Context, enable, disable []string, opts *SetLogExportsOptions) (*Report, error) {
+func (m *Monitoring) SetLogExports(ctx context.Context, enable, disable []string, opts *SetLogExportsOptions) (*Report, error) {
+	c := m.c
 	if opts == nil {
 		opts = &SetLogExportsOptions{}
 	}
@@ -312,7 +313,7 @@ func (a *auditRead) fetchEvents(ctx context.Context, from filePos, out chan<- ev
 		if err != nil {
 			var nf *cwltypes.ResourceNotFoundException
 			if errors.As(err, &nf) {
-				return nil, fmt.Errorf("FilterLogEvents on log stream %s: %w (is the %s log export on? see Cluster.SetLogExports)", a.instance, err, LogExportPostgreSQL)
+				return nil, fmt.Errorf("FilterLogEvents on log stream %s: %w (is the %s log export on? see Monitoring.SetLogExports)", a.instance, err, LogExportPostgreSQL)
 			}
 			return nil, fmt.Errorf("FilterLogEvents on log stream %s: %w", a.instance, err)
 		}

@@ -33,7 +33,7 @@ func TestSetLogExportsInput(t *testing.T) {
 		{nil, []string{""}, "disable"},
 		{[]string{aurora.LogExportPostgreSQL}, []string{aurora.LogExportPostgreSQL}, "disable"},
 	} {
-		_, err := c.SetLogExports(ctx, tc.enable, tc.disable, nil)
+		_, err := c.Monitoring().SetLogExports(ctx, tc.enable, tc.disable, nil)
 		var ie *aurora.InputError
 		if !errors.As(err, &ie) || ie.Field != tc.field {
 			t.Errorf("SetLogExports(%q, %q): %v, want an *InputError on %s", tc.enable, tc.disable, err, tc.field)
@@ -83,7 +83,7 @@ func TestAuditEntriesCloudWatchLogsOptions(t *testing.T) {
 	rec := &apiRecorder{}
 	closed := openCluster(t, clusterID, rec)
 	closed.Close()
-	if _, err := closed.SetLogExports(ctx, []string{aurora.LogExportPostgreSQL}, nil, nil); !errors.Is(err, aurora.ErrClosed) {
+	if _, err := closed.Monitoring().SetLogExports(ctx, []string{aurora.LogExportPostgreSQL}, nil, nil); !errors.Is(err, aurora.ErrClosed) {
 		t.Errorf("SetLogExports after Close: %v, want ErrClosed", err)
 	}
 	for _, err := range closed.AuditEntries(ctx, &aurora.AuditLogOptions{Source: cw}) {
@@ -120,17 +120,17 @@ func TestAuditEntriesFromCloudWatchLogs(t *testing.T) {
 	c := openCluster(t, auditClusterID, nil)
 	ensureExcludedRole(t, c)
 	enablePgAudit(t, c, nil)
-	r, err := c.SetLogExports(ctx, []string{aurora.LogExportPostgreSQL}, nil, nil)
+	r, err := c.Monitoring().SetLogExports(ctx, []string{aurora.LogExportPostgreSQL}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if _, err := c.SetLogExports(context.Background(), nil, []string{aurora.LogExportPostgreSQL}, nil); err != nil {
+		if _, err := c.Monitoring().SetLogExports(context.Background(), nil, []string{aurora.LogExportPostgreSQL}, nil); err != nil {
 			t.Errorf("turning the export off again: %v", err)
 		}
 	})
 	t.Logf("SetLogExports: %+v", r.Steps)
-	again, err := c.SetLogExports(ctx, []string{aurora.LogExportPostgreSQL}, nil, nil)
+	again, err := c.Monitoring().SetLogExports(ctx, []string{aurora.LogExportPostgreSQL}, nil, nil)
 	if err != nil || len(again.Steps) != 1 || again.Steps[0].Changed {
 		t.Fatalf("SetLogExports again: %v, %+v; want one unchanged step", err, again)
 	}
@@ -248,7 +248,7 @@ func TestAuditEntriesFromCloudWatchLogs(t *testing.T) {
 	}
 
 	// Export off: new entries reach the log files only.
-	if _, err := c.SetLogExports(ctx, nil, []string{aurora.LogExportPostgreSQL}, nil); err != nil {
+	if _, err := c.Monitoring().SetLogExports(ctx, nil, []string{aurora.LogExportPostgreSQL}, nil); err != nil {
 		t.Fatal(err)
 	}
 	offMark := mark + "-off"

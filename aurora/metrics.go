@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -150,11 +151,11 @@ func (s Statistic) check(field string) error {
 		return nil
 	}
 	if len(s) > 1 && s[0] == 'p' {
-		if p, err := strconv.ParseFloat(string(s[1:]), 64); err == nil && p > 0 && p < 100 {
+		if p, err := strconv.ParseFloat(string(s[1:]), 64); err == nil && p >= 0 && p <= 100 {
 			return nil
 		}
 	}
-	return &InputError{Field: field, Value: strconv.Quote(string(s)), Allowed: "Average, Maximum, Minimum, Sum, SampleCount or a percentile pNN"}
+	return &InputError{Field: field, Value: strconv.Quote(string(s)), Allowed: "Average, Maximum, Minimum, Sum, SampleCount or a percentile p0 to p100"}
 }
 
 // MetricsOptions says what Cluster.Metrics reads. The zero value reads
@@ -170,8 +171,12 @@ type MetricsOptions struct {
 	// Start and End bound the time range; zero End means now, and zero
 	// Start an hour before End.
 	Start, End time.Time
-	// Period is the length of each data point: 1, 5, 10 or 30 seconds,
-	// or a multiple of 60 s. Zero means one minute.
+	// Period is the length of each data point: a multiple of 60 s (of
+	// 300 s for data older than 15 days, of 3600 s older than 63 days).
+	// Zero means one minute. 1, 5, 10 and 30 s are high-resolution
+	// periods: RDS publishes its metrics once a minute, so on AWS they
+	// find no data; the emulator samples as often as
+	// auroratest.WithMetricsPeriod says.
 	Period time.Duration
 	// Statistic aggregates each period; empty means Average.
 	Statistic Statistic
@@ -211,7 +216,8 @@ const maxMetricQueries = 500
 // following every page. It returns one series per metric and scope, in
 // the order of opts.Metrics (then opts.Scopes). Bad options are refused
 // with an *InputError before any call.
-func (c *Cluster) Metrics(ctx context.Context, opts *MetricsOptions) ([]MetricSeries, error) {
+func (m *Monitoring) Metrics(ctx context.Context, opts *MetricsOptions) ([]MetricSeries, error) {
+	c := m.c
 	if err := c.usable(); err != nil {
 		return nil, err
 	}
@@ -259,7 +265,7 @@ func (c *Cluster) metricQueries(o MetricsOptions, now time.Time) (*metricQuery, 
 	if period == 0 {
 		period = time.Minute
 	}
-	if err := checkMetricPeriod("MetricsOptions.Period", period); err != nil {
+	if err := checkPeriod("MetricsOptions.Period", period, q.start, now, metricSubMinute); err != nil {
 		return nil, err
 	}
 	q.period = int32(period / time.Second)
@@ -300,15 +306,50 @@ func (c *Cluster) metricQueries(o MetricsOptions, now time.Time) (*metricQuery, 
 	return q, nil
 }
 
-// checkMetricPeriod accepts CloudWatch's periods: 1, 5, 10 or 30 s (high
-// resolution) or a multiple of 60 s.
-func checkMetricPeriod(field string, p time.Duration) error {
-	s := p / time.Second
-	if p%time.Second == 0 && (s == 1 || s == 5 || s == 10 || s == 30 || (s > 0 && s%60 == 0)) {
-		return nil
+// checkPeriod accepts the periods CloudWatch serves for data points that
+// start at start: a multiple of 60 s (RDS publishes its metrics at
+// regular resolution, once a minute), of 300 s from 15 days back and of
+// 3600 s from 63 days back, where CloudWatch keeps only coarser
+// aggregates and returns nothing for finer periods; and, with
+// subMinute, the high-resolution periods 1, 5, 10 and 30 s (or 10 and
+// 30 s for alarms, subMinute false) that only high-resolution metrics
+// have: on AWS not the RDS ones, on the emulator every one sampled that
+// often (auroratest.WithMetricsPeriod).
+func checkPeriod(field string, p time.Duration, start, now time.Time, subMinute []time.Duration) error {
+	if p > 0 && p%time.Second == 0 {
+		step := time.Minute
+		switch age := now.Sub(start); {
+		case age > 63*24*time.Hour:
+			step = time.Hour
+		case age > 15*24*time.Hour:
+			step = 5 * time.Minute
+		}
+		if p%step == 0 || (step == time.Minute && slices.Contains(subMinute, p)) {
+			return nil
+		}
 	}
-	return &InputError{Field: field, Value: p.String(), Allowed: "1s, 5s, 10s, 30s or a multiple of 1m"}
+	allowed := "a multiple of 1m"
+	switch {
+	case now.Sub(start) > 63*24*time.Hour:
+		allowed = "a multiple of 1h, for data older than 63 days"
+	case now.Sub(start) > 15*24*time.Hour:
+		allowed = "a multiple of 5m, for data older than 15 days"
+	case len(subMinute) > 0:
+		var subs []string
+		for _, d := range subMinute {
+			subs = append(subs, d.String())
+		}
+		allowed = strings.Join(subs, ", ") + " (high resolution) or a multiple of 1m"
+	}
+	return &InputError{Field: field, Value: p.String(), Allowed: allowed}
 }
+
+// metricSubMinute and alarmSubMinute are the high-resolution periods of
+// GetMetricData and of metric alarms.
+var (
+	metricSubMinute = []time.Duration{time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second}
+	alarmSubMinute  = []time.Duration{10 * time.Second, 30 * time.Second}
+)
 
 // read fills q.series[from:to] with one GetMetricData request and its
 // pages.
@@ -352,9 +393,6 @@ func (q *metricQuery) read(ctx context.Context, api CloudWatchAPI, from, to int)
 				s.Points = append(s.Points, MetricPoint{Time: t, Value: r.Values[j]})
 			}
 		}
-	}
-	for _, s := range byID {
-		slices.SortStableFunc(s.Points, func(a, b MetricPoint) int { return a.Time.Compare(b.Time) })
 	}
 	return nil
 }

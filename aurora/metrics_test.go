@@ -3,6 +3,7 @@ package aurora_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/aurora/auroratest"
+	"github.com/pgaurora/pgaurora/internal/pgtest"
 )
 
 // monitorEmulator starts an emulator of its own whose metrics are sampled
@@ -62,27 +64,21 @@ func holdConnections(t *testing.T, ctx context.Context, e *auroratest.Emulator, 
 }
 
 // pollMetric reads one metric of one scope, over the last minute at one
-// point per second, until ok accepts its newest point.
+// point per second, until ok accepts its newest point, and returns it.
 func pollMetric(t *testing.T, ctx context.Context, c *aurora.Cluster, m aurora.MetricName, scope aurora.MetricScope, stat aurora.Statistic, ok func(v float64) bool) float64 {
 	t.Helper()
-	var last aurora.MetricSeries
-	for ctx.Err() == nil {
-		series, err := c.Metrics(ctx, &aurora.MetricsOptions{Metrics: []aurora.MetricName{m}, Scopes: []aurora.MetricScope{scope},
+	var got float64
+	pgtest.WaitFor(t, fmt.Sprintf("%s %s of %s", stat, m, scope), time.Minute, func() (bool, string) {
+		series, err := c.Monitoring().Metrics(ctx, &aurora.MetricsOptions{Metrics: []aurora.MetricName{m}, Scopes: []aurora.MetricScope{scope},
 			Start: time.Now().Add(-time.Minute), Period: time.Second, Statistic: stat})
-		if err != nil {
-			t.Fatalf("Metrics(%s of %s): %v", m, scope, err)
+		if err != nil || len(series) != 1 {
+			t.Fatalf("Metrics(%s of %s): %d series, %v; want 1", m, scope, len(series), err)
 		}
-		if len(series) != 1 {
-			t.Fatalf("Metrics(%s of %s) returned %d series; want 1", m, scope, len(series))
-		}
-		last = series[0]
-		if p, found := last.Last(); found && ok(p.Value) {
-			return p.Value
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("%s of %s never met the condition; last series %+v", m, scope, last)
-	return 0
+		p, found := series[0].Last()
+		got = p.Value
+		return found && ok(p.Value), fmt.Sprintf("%d points, last %+v", len(series[0].Points), p)
+	})
+	return got
 }
 
 func TestMetricsFromServers(t *testing.T) {
@@ -92,7 +88,7 @@ func TestMetricsFromServers(t *testing.T) {
 	writer, reader := "mon-instance-1", "mon-instance-2"
 
 	// The default reads every administration metric for the cluster.
-	all, err := c.Metrics(ctx, nil)
+	all, err := c.Monitoring().Metrics(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +125,7 @@ func TestMetricsFromServers(t *testing.T) {
 	}
 
 	// Cluster-only metrics are not read per instance.
-	s, err := c.Metrics(ctx, &aurora.MetricsOptions{Metrics: []aurora.MetricName{aurora.VolumeBytesUsed, aurora.CPUUtilization},
+	s, err := c.Monitoring().Metrics(ctx, &aurora.MetricsOptions{Metrics: []aurora.MetricName{aurora.VolumeBytesUsed, aurora.CPUUtilization},
 		Scopes: []aurora.MetricScope{{}, {Instance: writer}}})
 	if err != nil {
 		t.Fatal(err)
@@ -173,9 +169,11 @@ func TestMetricsInputErrors(t *testing.T) {
 		"role":        {Scopes: []aurora.MetricScope{{Role: "writer"}}},
 		"empty name":  {Metrics: []aurora.MetricName{""}},
 		"sub-second":  {Period: 1500 * time.Millisecond},
-		"percentile0": {Statistic: "p0"},
+		"percentile":  {Statistic: "p101"},
+		"old data":    {Start: now.Add(-20 * 24 * time.Hour), Period: time.Minute},
+		"older data":  {Start: now.Add(-70 * 24 * time.Hour), Period: 5 * time.Minute},
 	} {
-		_, err := c.Metrics(ctx, &o)
+		_, err := c.Monitoring().Metrics(ctx, &o)
 		var ie *aurora.InputError
 		if !errors.As(err, &ie) {
 			t.Errorf("%s: Metrics(%+v) = %v; want an *aurora.InputError", name, o, err)
@@ -185,7 +183,7 @@ func TestMetricsInputErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := noCW.Metrics(ctx, nil); !errors.Is(err, aurora.ErrNoClient) || !strings.Contains(err.Error(), "WithCloudWatchClient") {
+	if _, err := noCW.Monitoring().Metrics(ctx, nil); !errors.Is(err, aurora.ErrNoClient) || !strings.Contains(err.Error(), "WithCloudWatchClient") {
 		t.Errorf("Metrics without a CloudWatch client: %v; want ErrNoClient naming WithCloudWatchClient", err)
 	}
 }
@@ -196,10 +194,10 @@ func TestRecommendedAlarms(t *testing.T) {
 	e, c := monitorEmulator(t)
 
 	// Thresholds are checked before any call.
-	if _, err := c.RecommendedAlarms(ctx, &aurora.AlarmThresholds{Period: 45 * time.Second}); !isInputError(err) {
+	if _, err := c.Monitoring().RecommendedAlarms(ctx, &aurora.AlarmThresholds{Period: 45 * time.Second}); !isInputError(err) {
 		t.Errorf("RecommendedAlarms with a 45 s period: %v; want an *aurora.InputError", err)
 	}
-	specs, err := c.RecommendedAlarms(ctx, &aurora.AlarmThresholds{Period: 10 * time.Second, EvaluationPeriods: 1})
+	specs, err := c.Monitoring().RecommendedAlarms(ctx, &aurora.AlarmThresholds{Period: 10 * time.Second, EvaluationPeriods: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,22 +225,22 @@ func TestRecommendedAlarms(t *testing.T) {
 	// Bad specs are refused before any call.
 	bad := append([]aurora.AlarmSpec(nil), specs...)
 	bad[1].Name = bad[0].Name
-	if _, err := c.EnsureAlarms(ctx, bad, nil); !isInputError(err) {
+	if _, err := c.Monitoring().EnsureAlarms(ctx, bad, nil); !isInputError(err) {
 		t.Errorf("EnsureAlarms with a repeated name: %v; want an input error", err)
 	}
-	if st, err := c.AlarmStates(ctx, names...); err != nil || st[0].State != "" {
+	if st, err := c.Monitoring().AlarmStates(ctx, names...); err != nil || st[0].State != "" {
 		t.Fatalf("after a refused EnsureAlarms: %v, %v; want no alarm", st, err)
 	}
 
 	connections.Threshold = 20
-	first, err := c.EnsureAlarms(ctx, specs, nil)
+	first, err := c.Monitoring().EnsureAlarms(ctx, specs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := changedSteps(first); n != len(specs) {
 		t.Errorf("first EnsureAlarms changed %d steps; want %d:\n%v", n, len(specs), first)
 	}
-	again, err := c.EnsureAlarms(ctx, specs, nil)
+	again, err := c.Monitoring().EnsureAlarms(ctx, specs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +248,7 @@ func TestRecommendedAlarms(t *testing.T) {
 		t.Errorf("second EnsureAlarms changed something:\n%v", again)
 	}
 	connections.Threshold = 25
-	third, err := c.EnsureAlarms(ctx, specs, nil)
+	third, err := c.Monitoring().EnsureAlarms(ctx, specs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,20 +266,13 @@ func TestRecommendedAlarms(t *testing.T) {
 
 func waitAlarm(t *testing.T, ctx context.Context, c *aurora.Cluster, name string, want types.StateValue) {
 	t.Helper()
-	var last []aurora.AlarmState
-	for ctx.Err() == nil {
-		st, err := c.AlarmStates(ctx, name)
+	pgtest.WaitFor(t, "alarm "+name+" in state "+string(want), time.Minute, func() (bool, string) {
+		st, err := c.Monitoring().AlarmStates(ctx, name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		last = st
-		if st[0].State == want {
-			t.Logf("%v", st[0])
-			return
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	t.Fatalf("alarm %s never went to %s; last %v", name, want, last)
+		return st[0].State == want, st[0].String()
+	})
 }
 
 func changedSteps(r *aurora.Report) int {

@@ -10,11 +10,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/pi"
 )
 
-// The monitoring services a Cluster reads besides RDS: CloudWatch metrics
-// and alarms, CloudWatch Logs (the exported PostgreSQL log), and
+// Monitoring is the client for the cluster's monitoring: its CloudWatch
+// metrics and alarms, Performance Insights, and the export of its logs to
+// CloudWatch Logs. Get it with Cluster.Monitoring.
+//
+// It calls the monitoring services besides RDS: CloudWatch, CloudWatch
+// Logs (the exported PostgreSQL log, which AuditEntries also reads) and
 // Performance Insights. Each client comes from WithAWSConfig unless an
 // option sets it; a call that needs one the Cluster lacks fails with
 // ErrNoClient before any side effect.
+type Monitoring struct{ c *Cluster }
+
+// Monitoring returns the monitoring client. It is cheap and holds no
+// state.
+func (c *Cluster) Monitoring() *Monitoring { return &Monitoring{c: c} }
 
 // CloudWatchAPI is the part of the CloudWatch API a Cluster calls.
 // *cloudwatch.Client satisfies it.

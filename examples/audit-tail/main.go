@@ -110,7 +110,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		}
 		if *cloudWatch {
 			exampleenv.Heading(out, "SetLogExports: the postgresql log of %s to CloudWatch Logs", c.ID())
-			if _, err := c.SetLogExports(ctx, []string{aurora.LogExportPostgreSQL}, nil, nil); err != nil {
+			if _, err := c.Monitoring().SetLogExports(ctx, []string{aurora.LogExportPostgreSQL}, nil, nil); err != nil {
 				return exampleenv.Failed(out, err)
 			}
 		}

@@ -7,9 +7,9 @@
 //	go run ./examples/monitor -last 3h -period 5m
 //	go run ./examples/monitor -ensure-alarms -yes
 //
-// It reads the metrics with aurora.Cluster.Metrics (GetMetricData, every
+// It reads the metrics with aurora.Monitoring.Metrics (GetMetricData, every
 // page), the load with aurora.Cluster.DatabaseLoad (the pi API), and the
-// alarms with aurora.Cluster.RecommendedAlarms and AlarmStates; with
+// alarms with aurora.Monitoring.RecommendedAlarms and AlarmStates; with
 // -ensure-alarms it creates or updates the recommended alarms first
 // (EnsureAlarms), which needs -yes against a real cluster.
 //
@@ -37,9 +37,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/aurora/auroratest"
 	"github.com/pgaurora/pgaurora/examples/internal/exampleenv"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 func main() { exampleenv.Main("monitor", run) }
@@ -76,13 +78,13 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		}
 	}
 
-	alarms, err := c.RecommendedAlarms(ctx, alarmThresholds(env))
+	alarms, err := c.Monitoring().RecommendedAlarms(ctx, alarmThresholds(env))
 	if err != nil {
 		return err
 	}
 	if *ensure {
 		exampleenv.Heading(out, "EnsureAlarms: the recommended alarms")
-		r, err := c.EnsureAlarms(ctx, alarms, nil)
+		r, err := c.Monitoring().EnsureAlarms(ctx, alarms, nil)
 		if err != nil {
 			return exampleenv.Failed(out, err)
 		}
@@ -108,7 +110,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		scopes = append(scopes, aurora.MetricScope{Instance: r.ID})
 	}
 	exampleenv.Heading(out, "metrics of %s over the last %s, one point per %s (Maximum)", c.ID(), *last, *period)
-	series, err := c.Metrics(ctx, &aurora.MetricsOptions{Scopes: scopes, Start: time.Now().Add(-*last), Period: *period, Statistic: aurora.StatMaximum})
+	series, err := c.Monitoring().Metrics(ctx, &aurora.MetricsOptions{Scopes: scopes, Start: time.Now().Add(-*last), Period: *period, Statistic: aurora.StatMaximum})
 	if err != nil {
 		return err
 	}
@@ -124,7 +126,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 			return err
 		}
 	}
-	states, err := c.AlarmStates(ctx, names...)
+	states, err := c.Monitoring().AlarmStates(ctx, names...)
 	if err != nil {
 		return err
 	}
@@ -135,9 +137,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		if state == "" {
 			state = "missing (run with -ensure-alarms)"
 		}
-		a := alarms[i]
-		info, _ := aurora.LookupMetric(a.Metric)
-		fmt.Fprintf(tw, "%s\t%s\t%s %s of %s > %s\n", st.Name, state, a.Statistic, a.Metric, a.Scope, formatValue(a.Threshold, info.Unit))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", st.Name, state, alarms[i].Condition())
 	}
 	return tw.Flush()
 }
@@ -161,22 +161,15 @@ func alarmThresholds(env *exampleenv.Env) *aurora.AlarmThresholds {
 
 // waitEvaluated waits until no alarm is INSUFFICIENT_DATA or missing.
 func waitEvaluated(ctx context.Context, c *aurora.Cluster, names []string) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	for {
-		states, err := c.AlarmStates(ctx, names...)
-		if err != nil {
-			return err
-		}
-		if !slices.ContainsFunc(states, func(s aurora.AlarmState) bool { return s.State == "" || s.State == "INSUFFICIENT_DATA" }) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for the alarms' first evaluation: %w", ctx.Err())
-		case <-time.After(250 * time.Millisecond):
-		}
+	every := pgaurora.Wait{MinDelay: 250 * time.Millisecond, MaxDelay: 250 * time.Millisecond, MaxWait: 30 * time.Second}
+	err := wait.Until(ctx, every, pgaurora.Wait{}, func(ctx context.Context) (bool, error) {
+		states, err := c.Monitoring().AlarmStates(ctx, names...)
+		return err == nil && !slices.ContainsFunc(states, func(s aurora.AlarmState) bool { return s.State == "" || s.State == "INSUFFICIENT_DATA" }), err
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for the alarms' first evaluation: %w", err)
 	}
+	return nil
 }
 
 // printSeries prints a table of the series that have data (metric,
