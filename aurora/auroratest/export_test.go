@@ -20,3 +20,10 @@ func FailSaveAfterCopy(n int, err error) {
 		return nil
 	}
 }
+
+// PISampling reports whether the Performance Insights sampler runs.
+func (e *Emulator) PISampling() bool {
+	st := e.lock()
+	defer st.unlock()
+	return st.piSampling
+}
