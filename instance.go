@@ -65,6 +65,9 @@ type Instance struct {
 	// PerformanceInsightsEnabled is true when Performance Insights
 	// collects the instance's activity.
 	PerformanceInsightsEnabled bool
+	// ResourceID is the instance's DbiResourceId ("db-..."), by which
+	// Performance Insights and CloudWatch Logs know it.
+	ResourceID string
 }
 
 // Role is "writer" or "reader".

@@ -3,6 +3,7 @@ package aurora
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/internal/slots"
+	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 // WaitClass is the kind of wait a session is in, from pg_stat_activity's
@@ -146,8 +148,22 @@ type WaitClassShare struct {
 	Share float64
 }
 
+// WaitSource is where a WaitEventReport's observations come from.
+type WaitSource string
+
+// The sources of wait events.
+const (
+	// WaitSourceActivity is sampling pg_stat_activity by hand, over SQL.
+	WaitSourceActivity WaitSource = "pg_stat_activity"
+	// WaitSourceInsights is Performance Insights' db.load.avg by wait
+	// event (see LoadReport.WaitEvents).
+	WaitSourceInsights WaitSource = "performance-insights"
+)
+
 // WaitEventReport is what SampleWaitEvents saw.
 type WaitEventReport struct {
+	// Source is where the observations come from.
+	Source WaitSource
 	// Period and Interval are what was asked; Samples how many snapshots
 	// of pg_stat_activity were taken.
 	Period, Interval time.Duration
@@ -178,6 +194,9 @@ func (r *WaitEventReport) Top(n int) []WaitEventShare {
 func (r *WaitEventReport) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d samples, %.2f average active sessions", r.Samples, r.AverageActiveSessions)
+	if r.Source == WaitSourceInsights {
+		b.WriteString(" (Performance Insights)")
+	}
 	if len(r.Classes) > 0 {
 		b.WriteString("\nby class:")
 		for _, c := range r.Classes {
@@ -197,7 +216,7 @@ func (r *WaitEventReport) String() string {
 // snapshots into shares by event and by class. It is the pure core of
 // SampleWaitEvents, usable on observations gathered elsewhere.
 func SummarizeWaitEvents(samples int, obs []WaitObservation) *WaitEventReport {
-	r := &WaitEventReport{Samples: samples, Observations: len(obs)}
+	r := &WaitEventReport{Source: WaitSourceActivity, Samples: samples, Observations: len(obs)}
 	events := map[string]*WaitEventShare{}
 	classes := map[WaitClass]*WaitClassShare{}
 	for _, o := range obs {
@@ -255,10 +274,16 @@ const waitSampleSQL = `SELECT coalesce(wait_event_type, ''), coalesce(wait_event
 FROM pg_catalog.pg_stat_activity
 WHERE state IS NOT NULL AND state <> 'idle' AND pid <> pg_catalog.pg_backend_pid()`
 
-// SampleWaitEvents samples pg_stat_activity on the writer every interval
-// for period (period/interval snapshots, the first at once) and reports the
-// wait events of the non-idle sessions, other than its own, by share: the
-// manual form of what Performance Insights shows. Events are classified by
+// SampleWaitEvents reports the wait events of the writer's sessions over
+// the coming period, by share. When the writer has Performance Insights
+// enabled and the Cluster has a Performance Insights client, it waits
+// out period and reads Performance Insights' db.load.avg by wait event
+// for it (Source WaitSourceInsights; PI samples every second, whatever
+// interval is; see LoadReport.WaitEvents). Otherwise it samples
+// pg_stat_activity on the writer every interval for period
+// (period/interval snapshots, the first at once) and counts the non-idle
+// sessions other than its own (Source WaitSourceActivity): the manual
+// form of what Performance Insights shows. Events are classified by
 // wait_event_type (see ClassifyWait), so Aurora's own event names fall in
 // the right class. period and interval must be positive, with interval at
 // most period and at most 100,000 samples. Ending ctx stops the sampling
@@ -273,6 +298,11 @@ func (c *Cluster) SampleWaitEvents(ctx context.Context, period, interval time.Du
 	n := int(period / interval)
 	if n > maxWaitSamples {
 		return nil, &InputError{Field: "interval", Value: interval.String(), Allowed: fmt.Sprintf("at least period/%d (%s)", maxWaitSamples, period/maxWaitSamples)}
+	}
+	if c.cfg.pi != nil {
+		if r, err := c.insightsWaitEvents(ctx, period); r != nil || err != nil {
+			return r, err
+		}
 	}
 	p, err := c.Writer(ctx)
 	if err != nil {
@@ -308,6 +338,36 @@ func (c *Cluster) SampleWaitEvents(ctx context.Context, period, interval time.Du
 	}
 	r := SummarizeWaitEvents(n, obs)
 	r.Period, r.Interval = period, interval
+	return r, nil
+}
+
+// insightsWaitEvents is SampleWaitEvents through Performance Insights:
+// nil and no error when the writer does not have it enabled.
+func (c *Cluster) insightsWaitEvents(ctx context.Context, period time.Duration) (*WaitEventReport, error) {
+	in, err := c.insightsInstance(ctx, "")
+	if errors.Is(err, ErrInsightsDisabled) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("aurora: sampling wait events: %w", err)
+	}
+	start := time.Now()
+	if err := wait.Sleep(ctx, period); err != nil {
+		return nil, fmt.Errorf("aurora: sampling wait events through Performance Insights: %w", err)
+	}
+	o, err := (&LoadOptions{Instance: in.ID, Start: start, End: start.Add(period), GroupBy: LoadByWaitEvent, Limit: maxLoadKeys}).resolve(start)
+	if err != nil {
+		return nil, err
+	}
+	lr, err := loadReport(ctx, c.cfg.pi, in, o)
+	if err != nil {
+		return nil, fmt.Errorf("aurora: sampling wait events: %w", err)
+	}
+	r, err := lr.WaitEvents()
+	if err != nil {
+		return nil, err
+	}
+	r.Period = period
 	return r, nil
 }
 

@@ -111,7 +111,13 @@
 // another API. SampleWaitEvents samples the writer's
 // pg_stat_activity and reports wait events by share, the way Performance
 // Insights does (SummarizeWaitEvents, ClassifyWait and WaitHint are its
-// pure parts). InactiveSlots lists the replication slots no consumer reads,
+// pure parts); when the writer has Performance Insights on, it reads
+// the same report from Performance Insights instead (Source).
+// DatabaseLoad reads an instance's database load (db.load.avg, average
+// active sessions) over a period from Performance Insights, divided by
+// wait event, SQL, user, application, host or database (LoadGroup), top
+// keys first; LoadReport.WaitEvents turns one by wait event into a
+// WaitEventReport. InactiveSlots lists the replication slots no consumer reads,
 // with the WAL each keeps. EstimateMonthlyCost applies AWS's pricing
 // formula to the caller's prices.
 //

@@ -56,6 +56,9 @@ const (
 	// a language extension with functions and a trigger, a logical slot
 	// and columns of types pg_upgrade refuses.
 	upgradeClusterID = "upgrade"
+	// insightsClusterID gets Performance Insights turned on and the
+	// database-load tests.
+	insightsClusterID = "insights"
 )
 
 func TestMain(m *testing.M) {
@@ -74,6 +77,7 @@ func TestMain(m *testing.M) {
 		auroratest.WithCluster(iamClusterID, auroratest.ClusterConfig{Instances: 1}),
 		auroratest.WithCluster(iamFlowClusterID, auroratest.ClusterConfig{Instances: 1}),
 		auroratest.WithCluster(adviseClusterID, auroratest.ClusterConfig{Instances: 1, ClusterParameterGroup: "advise-params"}),
+		auroratest.WithCluster(insightsClusterID, auroratest.ClusterConfig{Instances: 1}),
 		auroratest.WithCluster(upgradeClusterID, auroratest.ClusterConfig{Instances: 2, EngineVersion: "15.4",
 			ClusterParameterGroup: "app-aurora-postgresql15", InstanceParameterGroup: "app-instances"}),
 		auroratest.WithTransitionDelay(50*time.Millisecond))

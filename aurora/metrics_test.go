@@ -194,7 +194,7 @@ func TestRecommendedAlarms(t *testing.T) {
 	e, c := monitorEmulator(t)
 
 	// Thresholds are checked before any call.
-	if _, err := c.Monitoring().RecommendedAlarms(ctx, &aurora.AlarmThresholds{Period: 45 * time.Second}); !isInputError(err) {
+	if _, err := c.Monitoring().RecommendedAlarms(ctx, &aurora.AlarmThresholds{Period: 45 * time.Second}); !isInputError(err, "AlarmThresholds.Period") {
 		t.Errorf("RecommendedAlarms with a 45 s period: %v; want an *aurora.InputError", err)
 	}
 	specs, err := c.Monitoring().RecommendedAlarms(ctx, &aurora.AlarmThresholds{Period: 10 * time.Second, EvaluationPeriods: 1})
@@ -225,7 +225,7 @@ func TestRecommendedAlarms(t *testing.T) {
 	// Bad specs are refused before any call.
 	bad := append([]aurora.AlarmSpec(nil), specs...)
 	bad[1].Name = bad[0].Name
-	if _, err := c.Monitoring().EnsureAlarms(ctx, bad, nil); !isInputError(err) {
+	if _, err := c.Monitoring().EnsureAlarms(ctx, bad, nil); !isInputError(err, "AlarmSpec[1].Name") {
 		t.Errorf("EnsureAlarms with a repeated name: %v; want an input error", err)
 	}
 	if st, err := c.Monitoring().AlarmStates(ctx, names...); err != nil || st[0].State != "" {
@@ -283,9 +283,4 @@ func changedSteps(r *aurora.Report) int {
 		}
 	}
 	return n
-}
-
-func isInputError(err error) bool {
-	var ie *aurora.InputError
-	return errors.As(err, &ie)
 }

@@ -960,7 +960,7 @@ func (e *Emulator) createDBCluster(ctx context.Context, in *createClusterIn) (an
 		return nil, errInvalidValue("Invalid NetworkType %q: auroratest emulates IPV4.", in.NetworkType)
 	}
 	if in.EnableHttpEndpoint || in.EnablePerformanceInsights {
-		return nil, errInvalidValue("auroratest emulates neither the Data API (EnableHttpEndpoint) nor Performance Insights.")
+		return nil, errInvalidValue("auroratest emulates neither the Data API (EnableHttpEndpoint) nor cluster-level Performance Insights: turn Performance Insights on per instance, with CreateDBInstance's or ModifyDBInstance's EnablePerformanceInsights.")
 	}
 	for _, az := range in.AvailabilityZones {
 		if !slices.Contains(availabilityZones, az) {

@@ -483,9 +483,42 @@
 // provider's node role, a CDC user); PostgreSQL checks the REPLICATION
 // attribute only, which a test can give as the master user.
 //
+// Performance Insights. The same endpoint speaks the pi API
+// (awsJson1.1, X-Amz-Target PerformanceInsightsv20180227.<Action>), so
+// pi.NewFromConfig(emu.AWSConfig()) works unchanged: GetResourceMetrics
+// and DescribeDimensionKeys, for the metrics db.load.avg and
+// db.sampledload.avg (equal: every session is counted), by the
+// instance's DbiResourceId. CreateDBInstance and ModifyDBInstance accept
+// EnablePerformanceInsights, PerformanceInsightsRetentionPeriod (7, a
+// multiple of 31 up to 713, or 731 days) and PerformanceInsightsKMSKeyId
+// (default: the account's aws/rds key), and DescribeDBInstances reports
+// them. While an instance has it on, a background loop samples its
+// pg_stat_activity once a second: each active session other than the
+// sampler's (WAL senders left out) is one observation, with its wait
+// event as Aurora PostgreSQL names it ("CPU" when it waits on none,
+// "Lock:transactionid", "IO:DataFileRead", ...), its statement
+// (whitespace collapsed, cut at 500 bytes), user, application, client
+// host and database. The last hour of samples is kept; turning it off
+// drops them, and nothing is sampled while no instance has it on. Load
+// is the average number of sessions over the samples of each period
+// (PeriodInSeconds 1, 60, 300, 3600 or 86400, or one chosen for about
+// 100 to 200 points; periods without samples have no value). The dimension
+// groups are db.wait_event (db.wait_event.name, db.wait_event.type),
+// db.wait_event_type, db.sql (db.sql.id, db.sql.db_id, db.sql.statement),
+// db.user (db.user.id, db.user.name), db.application, db.host and db
+// (db.name), with GroupBy.Dimensions, GroupBy.Limit (1 to 25, default 10),
+// Filter on any of those dimensions, PeriodAlignment and MaxResults (up to
+// 25) with NextToken. Errors are PI's: InvalidArgumentException for bad
+// members, NotAuthorizedException for an unknown Identifier or an
+// instance without Performance Insights. Not served: PartitionBy,
+// AdditionalMetrics, db.sql_tokenized and the other groups, OS and
+// counter metrics, GetResourceMetadata, the dimension-details and
+// analysis-report calls, and cluster-level EnablePerformanceInsights
+// (refused; turn it on per instance).
+//
 // Faults. ThrottleNext and SetThrottleRate make API calls fail with
-// Throttling (ThrottlingException for the Secrets Manager, CloudWatch and
-// CloudWatch Logs calls, which count too); SetLatency delays every response; CallCount tells how many calls
+// Throttling (ThrottlingException for the Secrets Manager, CloudWatch,
+// CloudWatch Logs and Performance Insights calls, which count too); SetLatency delays every response; CallCount tells how many calls
 // of an action arrived. Action(name) has the same three for one action
 // (Action("DescribeDBClusters").SetLatency, ...), and FailNext, which
 // makes the action's next calls fail with a given Fault: an error code,
@@ -546,8 +579,8 @@
 //
 // Global databases, Serverless, blue/green deployments, maintenance
 // actions other than the CA rotation, DB subnet groups and security
-// groups other than the defaults, Performance Insights and Enhanced
-// Monitoring (refused when asked for), backtracking, the Data API, IAM
+// groups other than the defaults, Performance Insights beyond the
+// above, Enhanced Monitoring (refused when asked for), backtracking, the Data API, IAM
 // policies, CloudWatch Logs beyond the exported log above (log types other
 // than postgresql are recorded but publish nothing), KMS (key IDs are only recorded; the data is not encrypted), retained
 // automated backups after a cluster's deletion, cross-Region copies,

@@ -212,7 +212,7 @@ func Start(ctx context.Context, opts ...Option) (*Emulator, error) {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
-	e.jsonServices = []*jsonService{e.secretsManager(), e.cloudWatchJSON(), e.cloudWatchLogs()}
+	e.jsonServices = []*jsonService{e.secretsManager(), e.cloudWatchJSON(), e.cloudWatchLogs(), e.performanceInsights()}
 	e.kmsKeyARN = "arn:aws:kms:" + e.region + ":" + e.account + ":key/" + newUUID()
 	e.rdsKMSKeyARN = "arn:aws:kms:" + e.region + ":" + e.account + ":key/" + newUUID()
 

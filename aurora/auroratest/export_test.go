@@ -24,3 +24,10 @@ func FailSaveAfterCopy(n int, err error) {
 // WithListMetricsPageSize makes ListMetrics pages hold n metrics instead
 // of CloudWatch's 500, so that tests page through a few.
 func WithListMetricsPageSize(n int) Option { return func(c *config) { c.listMetricsPage = n } }
+
+// PISampling reports whether the Performance Insights sampler runs.
+func (e *Emulator) PISampling() bool {
+	st := e.lock()
+	defer st.unlock()
+	return st.piSampling
+}

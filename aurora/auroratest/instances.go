@@ -18,22 +18,24 @@ import (
 // in reboot.go).
 
 type createInstanceIn struct {
-	DBInstanceIdentifier       string `rds:",required"`
-	DBInstanceClass            string `rds:",required"`
-	Engine                     string `rds:",required"`
-	DBClusterIdentifier        string
-	EngineVersion              string
-	DBParameterGroupName       string
-	PromotionTier              *int
-	AutoMinorVersionUpgrade    *bool
-	PubliclyAccessible         *bool
-	AvailabilityZone           string
-	DBSubnetGroupName          string
-	CACertificateIdentifier    string
-	PreferredMaintenanceWindow string
-	CopyTagsToSnapshot         bool
-	MonitoringInterval         *int
-	EnablePerformanceInsights  bool
+	DBInstanceIdentifier               string `rds:",required"`
+	DBInstanceClass                    string `rds:",required"`
+	Engine                             string `rds:",required"`
+	DBClusterIdentifier                string
+	EngineVersion                      string
+	DBParameterGroupName               string
+	PromotionTier                      *int
+	AutoMinorVersionUpgrade            *bool
+	PubliclyAccessible                 *bool
+	AvailabilityZone                   string
+	DBSubnetGroupName                  string
+	CACertificateIdentifier            string
+	PreferredMaintenanceWindow         string
+	CopyTagsToSnapshot                 bool
+	MonitoringInterval                 *int
+	EnablePerformanceInsights          bool
+	PerformanceInsightsRetentionPeriod *int
+	PerformanceInsightsKMSKeyId        string
 	tagsIn
 }
 
@@ -67,8 +69,8 @@ func (e *Emulator) createDBInstance(ctx context.Context, in *createInstanceIn) (
 	if m := in.MonitoringInterval; m != nil && *m != 0 {
 		return nil, errInvalidValue("auroratest does not emulate Enhanced Monitoring: MonitoringInterval must be 0.")
 	}
-	if in.EnablePerformanceInsights {
-		return nil, errInvalidValue("auroratest does not emulate Performance Insights.")
+	if r := in.PerformanceInsightsRetentionPeriod; r != nil && !validPIRetention(*r) {
+		return nil, errInvalidValue("Invalid PerformanceInsightsRetentionPeriod %d: use 7, month * 31 (for months 1 to 23) or 731.", *r)
 	}
 	if w := in.PreferredMaintenanceWindow; w != "" && !windowRE.MatchString(w) {
 		return nil, errInvalidValue("Invalid PreferredMaintenanceWindow %q: use ddd:hh24:mi-ddd:hh24:mi, in UTC.", w)
@@ -125,6 +127,9 @@ func (e *Emulator) createDBInstance(ctx context.Context, in *createInstanceIn) (
 	if in.PromotionTier != nil {
 		inst.promotionTier = *in.PromotionTier
 	}
+	if in.EnablePerformanceInsights {
+		inst.pi = e.newPIConfig(in.PerformanceInsightsRetentionPeriod, in.PerformanceInsightsKMSKeyId)
+	}
 	if in.AutoMinorVersionUpgrade != nil {
 		inst.autoMinorUpgrade = *in.AutoMinorVersionUpgrade
 	}
@@ -150,6 +155,9 @@ func (e *Emulator) createDBInstance(ctx context.Context, in *createInstanceIn) (
 	e.event(st, sourceInstance, id, "creation", "DB instance created")
 	x := e.xInstance(st, inst)
 	e.goBackground(st, func(ctx context.Context) { e.bringUp(ctx, inst) })
+	if inst.pi.enabled {
+		e.startPISampling(st)
+	}
 	return xDBInstanceResult{DBInstance: x}, nil
 }
 
@@ -338,7 +346,9 @@ type instance struct {
 	publiclyAccessible  bool
 	maintenanceWindow   string
 	copyTagsToSnapshot  bool
-	pendingClass        string // a DBInstanceClass change waiting for the maintenance window
+	pendingClass        string     // a DBInstanceClass change waiting for the maintenance window
+	pi                  piConfig   // Performance Insights (see pi.go)
+	piSamples           []piSample // its samples, oldest first
 
 	ops opLock
 }
@@ -381,6 +391,7 @@ func (e *Emulator) xInstance(st *state, in *instance) xDBInstance {
 		PromotionTier:                    int32(in.promotionTier),
 		DBInstanceArn:                    in.arn,
 		IAMDatabaseAuthenticationEnabled: c.iamAuth,
+		PerformanceInsightsEnabled:       in.pi.enabled,
 		DatabaseInsightsMode:             "standard",
 		EnabledCloudwatchLogsExports:     xStringList{Items: c.logExports},
 		DeletionProtection:               false,
@@ -388,6 +399,9 @@ func (e *Emulator) xInstance(st *state, in *instance) xDBInstance {
 		NetworkType:                      "IPV4",
 		EngineLifecycleSupport:           c.lifecycleSupport(),
 		BackupTarget:                     "region",
+	}
+	if in.pi.enabled {
+		x.PerformanceInsightsKMSKeyId, x.PerformanceInsightsRetentionPeriod = in.pi.kmsKeyID, int32(in.pi.retention)
 	}
 	if in.port != 0 {
 		x.Endpoint = &xEndpoint{Address: in.address, Port: int32(in.port), HostedZoneId: hostedZoneID}
@@ -438,18 +452,21 @@ func (e *Emulator) describeDBInstances(ctx context.Context, in *describeInstance
 }
 
 type modifyInstanceIn struct {
-	DBInstanceIdentifier       string `rds:",required"`
-	DBParameterGroupName       string
-	PromotionTier              *int
-	ApplyImmediately           bool
-	CACertificateIdentifier    string
-	CertificateRotationRestart *bool
-	DBInstanceClass            string
-	AutoMinorVersionUpgrade    *bool
-	PubliclyAccessible         *bool
-	PreferredMaintenanceWindow string
-	CopyTagsToSnapshot         *bool
-	MonitoringInterval         *int
+	DBInstanceIdentifier               string `rds:",required"`
+	DBParameterGroupName               string
+	PromotionTier                      *int
+	ApplyImmediately                   bool
+	CACertificateIdentifier            string
+	CertificateRotationRestart         *bool
+	DBInstanceClass                    string
+	AutoMinorVersionUpgrade            *bool
+	PubliclyAccessible                 *bool
+	PreferredMaintenanceWindow         string
+	CopyTagsToSnapshot                 *bool
+	MonitoringInterval                 *int
+	EnablePerformanceInsights          *bool
+	PerformanceInsightsRetentionPeriod *int
+	PerformanceInsightsKMSKeyId        string
 }
 
 // modifyDBInstance changes an instance's DB parameter group (pending
@@ -468,6 +485,9 @@ func (e *Emulator) modifyDBInstance(ctx context.Context, in *modifyInstanceIn) (
 	}
 	if m := in.MonitoringInterval; m != nil && *m != 0 {
 		return nil, errInvalidValue("auroratest does not emulate Enhanced Monitoring: MonitoringInterval must be 0.")
+	}
+	if r := in.PerformanceInsightsRetentionPeriod; r != nil && !validPIRetention(*r) {
+		return nil, errInvalidValue("Invalid PerformanceInsightsRetentionPeriod %d: use 7, month * 31 (for months 1 to 23) or 731.", *r)
 	}
 	groupName := strings.ToLower(in.DBParameterGroupName)
 	st := e.lock()
@@ -500,13 +520,19 @@ func (e *Emulator) modifyDBInstance(ctx context.Context, in *modifyInstanceIn) (
 	if class == inst.class {
 		class = ""
 	}
+	newPI, err := e.modifiedPIConfig(inst.pi, in.EnablePerformanceInsights, in.PerformanceInsightsRetentionPeriod, in.PerformanceInsightsKMSKeyId)
+	if err != nil {
+		return nil, err
+	}
+	piChanged := newPI != inst.pi
 	same := func(p *bool, v bool) bool { return p == nil || *p == v }
-	changed := groupName != "" || caID != "" || class != "" || in.PromotionTier != nil && *in.PromotionTier != inst.promotionTier ||
+	changed := piChanged || groupName != "" || caID != "" || class != "" || in.PromotionTier != nil && *in.PromotionTier != inst.promotionTier ||
 		!same(in.AutoMinorVersionUpgrade, inst.autoMinorUpgrade) || !same(in.PubliclyAccessible, inst.publiclyAccessible) ||
 		!same(in.CopyTagsToSnapshot, inst.copyTagsToSnapshot) || in.PreferredMaintenanceWindow != "" && in.PreferredMaintenanceWindow != inst.maintenanceWindow
 	if !changed {
 		given := in.PromotionTier != nil || in.DBInstanceClass != "" || in.AutoMinorVersionUpgrade != nil || in.PubliclyAccessible != nil ||
-			in.CopyTagsToSnapshot != nil || in.PreferredMaintenanceWindow != "" || in.DBParameterGroupName != "" || in.CACertificateIdentifier != ""
+			in.CopyTagsToSnapshot != nil || in.PreferredMaintenanceWindow != "" || in.DBParameterGroupName != "" || in.CACertificateIdentifier != "" ||
+			in.EnablePerformanceInsights != nil || in.PerformanceInsightsRetentionPeriod != nil || in.PerformanceInsightsKMSKeyId != ""
 		if given {
 			// Values as they are (Terraform sends the configuration):
 			// nothing to do.
@@ -550,6 +576,9 @@ func (e *Emulator) modifyDBInstance(ctx context.Context, in *modifyInstanceIn) (
 		}
 		if w := in.PreferredMaintenanceWindow; w != "" {
 			inst.maintenanceWindow = w
+		}
+		if piChanged {
+			e.setPIConfig(st, inst, newPI)
 		}
 		rotate := caID
 		if caID != "" && !applyNow {

@@ -30,6 +30,7 @@ type state struct {
 	mu *sync.Mutex // the lock this state is handed out under
 
 	closed         bool // Close has begun: no new background work
+	piSampling     bool // the Performance Insights sampler runs (see pi.go)
 	clusterGroups  map[string]*paramGroup
 	instanceGroups map[string]*paramGroup
 	clusters       map[string]*cluster

@@ -194,31 +194,33 @@ type xDBInstance struct {
 	OptionGroupMemberships           struct {
 		Items []xOptionGroupMembership `xml:"OptionGroupMembership"`
 	}
-	PubliclyAccessible               bool
-	StorageType                      string
-	DbInstancePort                   int32
-	DBClusterIdentifier              string
-	StorageEncrypted                 bool
-	KmsKeyId                         string `xml:",omitempty"`
-	DbiResourceId                    string
-	CACertificateIdentifier          string
-	DomainMemberships                xEmpty
-	CopyTagsToSnapshot               bool
-	MonitoringInterval               int32
-	PromotionTier                    int32
-	DBInstanceArn                    string
-	IAMDatabaseAuthenticationEnabled bool
-	PerformanceInsightsEnabled       bool
-	DatabaseInsightsMode             string
-	EnabledCloudwatchLogsExports     xStringList
-	DeletionProtection               bool
-	TagList                          xTagList
-	CertificateDetails               *xCertificateDetails `xml:",omitempty"`
-	NetworkType                      string
-	EngineLifecycleSupport           string
-	DedicatedLogVolume               bool
-	CustomerOwnedIpEnabled           bool
-	BackupTarget                     string
+	PubliclyAccessible                 bool
+	StorageType                        string
+	DbInstancePort                     int32
+	DBClusterIdentifier                string
+	StorageEncrypted                   bool
+	KmsKeyId                           string `xml:",omitempty"`
+	DbiResourceId                      string
+	CACertificateIdentifier            string
+	DomainMemberships                  xEmpty
+	CopyTagsToSnapshot                 bool
+	MonitoringInterval                 int32
+	PromotionTier                      int32
+	DBInstanceArn                      string
+	IAMDatabaseAuthenticationEnabled   bool
+	PerformanceInsightsEnabled         bool
+	PerformanceInsightsKMSKeyId        string `xml:",omitempty"`
+	PerformanceInsightsRetentionPeriod int32  `xml:",omitempty"`
+	DatabaseInsightsMode               string
+	EnabledCloudwatchLogsExports       xStringList
+	DeletionProtection                 bool
+	TagList                            xTagList
+	CertificateDetails                 *xCertificateDetails `xml:",omitempty"`
+	NetworkType                        string
+	EngineLifecycleSupport             string
+	DedicatedLogVolume                 bool
+	CustomerOwnedIpEnabled             bool
+	BackupTarget                       string
 }
 
 // Results, one per action.

@@ -118,6 +118,7 @@ func FromDB(di types.DBInstance, m *types.DBClusterMember) pgaurora.Instance {
 		PreferredMaintenanceWindow: aws.ToString(di.PreferredMaintenanceWindow),
 		PubliclyAccessible:         aws.ToBool(di.PubliclyAccessible),
 		PerformanceInsightsEnabled: aws.ToBool(di.PerformanceInsightsEnabled),
+		ResourceID:                 aws.ToString(di.DbiResourceId),
 	}
 	if m != nil {
 		in.Writer = aws.ToBool(m.IsClusterWriter)
