@@ -18,12 +18,12 @@ import (
 // a session sleeps. Performance Insights must be on for the instance
 // (EnablePerformanceInsights); without it the error matches
 // ErrInsightsDisabled.
-func ExampleCluster_DatabaseLoad() {
+func ExampleMonitoring_DatabaseLoad() {
 	ctx := context.Background()
 	c := exampleCluster(ctx)
 	defer c.Close()
 
-	_, err := c.DatabaseLoad(ctx, nil)
+	_, err := c.Monitoring().DatabaseLoad(ctx, nil)
 	fmt.Println("before enabling:", errors.Is(err, aurora.ErrInsightsDisabled))
 
 	d, err := c.Describe(ctx)
@@ -59,7 +59,7 @@ func ExampleCluster_DatabaseLoad() {
 
 	// Performance Insights samples every second: poll until it has.
 	for range 100 {
-		r, err := c.DatabaseLoad(ctx, &aurora.LoadOptions{Last: time.Minute, GroupBy: aurora.LoadByWaitEvent})
+		r, err := c.Monitoring().DatabaseLoad(ctx, &aurora.LoadOptions{Last: time.Minute, GroupBy: aurora.LoadByWaitEvent})
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -211,7 +211,8 @@ func (o *LoadOptions) resolve(now time.Time) (LoadOptions, error) {
 // the error matches ErrInsightsDisabled. Bad options are an *InputError
 // before any call; a Cluster without a Performance Insights client
 // fails with ErrNoClient.
-func (c *Cluster) DatabaseLoad(ctx context.Context, opts *LoadOptions) (*LoadReport, error) {
+func (m *Monitoring) DatabaseLoad(ctx context.Context, opts *LoadOptions) (*LoadReport, error) {
+	c := m.c
 	if err := c.usable(); err != nil {
 		return nil, err
 	}

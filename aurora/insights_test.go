@@ -135,7 +135,7 @@ func TestDatabaseLoad(t *testing.T) {
 		{aurora.LoadOptions{Last: -time.Minute}, "LoadOptions.Last"},
 		{aurora.LoadOptions{Filter: map[string]string{"user": "x"}}, "LoadOptions.Filter"},
 	} {
-		_, err := c.DatabaseLoad(ctx, &bad.opts)
+		_, err := c.Monitoring().DatabaseLoad(ctx, &bad.opts)
 		var ie *aurora.InputError
 		if !errors.As(err, &ie) || ie.Field != bad.field {
 			t.Errorf("DatabaseLoad(%+v): %v; want an *InputError on %s", bad.opts, err, bad.field)
@@ -149,13 +149,13 @@ func TestDatabaseLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer apiOnly.Close()
-	if _, err := apiOnly.DatabaseLoad(ctx, nil); !errors.Is(err, aurora.ErrNoClient) {
+	if _, err := apiOnly.Monitoring().DatabaseLoad(ctx, nil); !errors.Is(err, aurora.ErrNoClient) {
 		t.Errorf("DatabaseLoad without a pi client: %v; want ErrNoClient", err)
 	}
 
 	// Not enabled: ErrInsightsDisabled, and SampleWaitEvents samples by
 	// hand.
-	if _, err := c.DatabaseLoad(ctx, nil); !errors.Is(err, aurora.ErrInsightsDisabled) || !strings.Contains(err.Error(), writer) {
+	if _, err := c.Monitoring().DatabaseLoad(ctx, nil); !errors.Is(err, aurora.ErrInsightsDisabled) || !strings.Contains(err.Error(), writer) {
 		t.Errorf("DatabaseLoad with Performance Insights off: %v; want ErrInsightsDisabled naming %s", err, writer)
 	}
 	if r, err := c.SampleWaitEvents(ctx, 200*time.Millisecond, 100*time.Millisecond); err != nil || r.Source != aurora.WaitSourceActivity {
@@ -182,7 +182,7 @@ func TestDatabaseLoad(t *testing.T) {
 	var r *aurora.LoadReport
 	pgtest.WaitFor(t, "Lock:transactionid on top at about 3 sessions", time.Minute, func() (bool, string) {
 		var err error
-		r, err = c.DatabaseLoad(ctx, window(aurora.LoadOptions{}))
+		r, err = c.Monitoring().DatabaseLoad(ctx, window(aurora.LoadOptions{}))
 		if err != nil {
 			return false, err.Error()
 		}
@@ -210,35 +210,35 @@ func TestDatabaseLoad(t *testing.T) {
 		t.Errorf("as wait events: %s; want Lock:transactionid on top, from Performance Insights", we)
 	}
 
-	bySQL, err := c.DatabaseLoad(ctx, window(aurora.LoadOptions{GroupBy: aurora.LoadBySQL, Limit: 1}))
+	bySQL, err := c.Monitoring().DatabaseLoad(ctx, window(aurora.LoadOptions{GroupBy: aurora.LoadBySQL, Limit: 1}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(bySQL.Top) != 1 || bySQL.Top[0].Name != "UPDATE load_probe SET n = n + 1 WHERE id = $1" || bySQL.Top[0].Dimensions["db.sql.id"] == "" {
 		t.Errorf("by SQL, limit 1: %s; want the blocked UPDATE alone", bySQL)
 	}
-	byUser, err := c.DatabaseLoad(ctx, window(aurora.LoadOptions{GroupBy: aurora.LoadByUser}))
+	byUser, err := c.Monitoring().DatabaseLoad(ctx, window(aurora.LoadOptions{GroupBy: aurora.LoadByUser}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(byUser.Top) != 2 || byUser.Top[0].Name != "postgres" || byUser.Top[1].Name != "reporter" {
 		t.Errorf("by user: %s; want postgres, then reporter", byUser)
 	}
-	reporter, err := c.DatabaseLoad(ctx, window(aurora.LoadOptions{Filter: map[string]string{"db.user.name": "reporter"}}))
+	reporter, err := c.Monitoring().DatabaseLoad(ctx, window(aurora.LoadOptions{Filter: map[string]string{"db.user.name": "reporter"}}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(reporter.Top) != 1 || reporter.Top[0].Name != "Timeout:PgSleep" {
 		t.Errorf("reporter's wait events: %s; want Timeout:PgSleep alone", reporter)
 	}
-	if _, err := c.DatabaseLoad(ctx, &aurora.LoadOptions{Instance: "no-such-instance"}); !isInputError(err, "LoadOptions.Instance") {
+	if _, err := c.Monitoring().DatabaseLoad(ctx, &aurora.LoadOptions{Instance: "no-such-instance"}); !isInputError(err, "LoadOptions.Instance") {
 		t.Errorf("DatabaseLoad of a non-member: %v; want an *InputError on LoadOptions.Instance", err)
 	}
 
 	// Throttled calls are retried by the pi client.
 	emu.Action("GetResourceMetrics").ThrottleNext(1)
 	emu.Action("DescribeDimensionKeys").ThrottleNext(1)
-	if _, err := c.DatabaseLoad(ctx, window(aurora.LoadOptions{})); err != nil {
+	if _, err := c.Monitoring().DatabaseLoad(ctx, window(aurora.LoadOptions{})); err != nil {
 		t.Errorf("DatabaseLoad with one throttled attempt of each call: %v", err)
 	}
 

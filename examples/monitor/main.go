@@ -1,27 +1,35 @@
 // Command monitor prints an Aurora PostgreSQL cluster's health at a
-// glance: the key CloudWatch metrics with a small text chart of each
-// over the period, the top wait events of the writer from Performance
-// Insights, and the states of the recommended alarms.
+// glance: the key CloudWatch metrics with a small text chart of each over
+// the period, the writer's top wait events, and the states of the
+// recommended alarms.
 //
 //	go run ./examples/monitor
 //	go run ./examples/monitor -last 3h -period 5m
 //	go run ./examples/monitor -ensure-alarms -yes
 //
-// It reads the metrics with aurora.Monitoring.Metrics (GetMetricData, every
-// page), the load with aurora.Cluster.DatabaseLoad (the pi API), and the
-// alarms with aurora.Monitoring.RecommendedAlarms and AlarmStates; with
-// -ensure-alarms it creates or updates the recommended alarms first
-// (EnsureAlarms), which needs -yes against a real cluster.
+// Everything comes through aurora.Cluster.Monitoring: the metrics from
+// Metrics (GetMetricData, every page), the wait events from DatabaseLoad
+// (Performance Insights' db.load.avg by wait event) when the writer has
+// Performance Insights on, else from Cluster.SampleWaitEvents (five
+// seconds of pg_stat_activity), and the alarms from RecommendedAlarms and
+// AlarmStates. With -ensure-alarms it first creates or updates the
+// recommended alarms (EnsureAlarms), which needs -yes against a real
+// cluster.
 //
 // By default it runs against a local emulator with a 2-instance cluster
-// that samples its servers every second, with Performance Insights on:
-// the example makes a lagging reader, an inactive replication slot, a
-// burst of connections and a lock wait, then shows each in the report.
-// When AURORA_CLUSTER_ID is set it reads that real cluster, with the
-// normal AWS configuration (AWS_REGION, AWS_PROFILE, ...) and the
-// database variables (AURORA_SECRET_ARN or AURORA_DB_USER,
+// whose metrics are sampled every second: it ensures the alarms, turns
+// Performance Insights on for the writer, then provokes what they
+// watch — a reader lagging 2 s behind a writer that keeps committing, an
+// inactive replication slot holding WAL, 25 idle sessions and a row lock
+// three sessions wait for — and shows each in the report (the last 30 s,
+// one point per second). When AURORA_CLUSTER_ID is set it reads that real
+// cluster, with the normal AWS configuration (AWS_REGION, AWS_PROFILE,
+// ...) and the database variables (AURORA_SECRET_ARN or AURORA_DB_USER,
 // AURORA_CA_BUNDLE), which the connections alarm uses to read
-// max_connections.
+// max_connections. The AWS identity needs cloudwatch:GetMetricData,
+// cloudwatch:DescribeAlarms (and cloudwatch:PutMetricAlarm with
+// -ensure-alarms) and pi:GetResourceMetrics and
+// pi:DescribeDimensionKeys.
 package main
 
 import (
@@ -32,9 +40,12 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgaurora/pgaurora"
@@ -116,6 +127,10 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	}
 	printSeries(out, series)
 
+	if err := printLoad(ctx, out, c, d, *last); err != nil {
+		return err
+	}
+
 	names := make([]string, len(alarms))
 	for i, a := range alarms {
 		names[i] = a.Name
@@ -196,6 +211,36 @@ func printSeries(out io.Writer, series []aurora.MetricSeries) {
 	}
 }
 
+// printLoad prints the writer's top wait events: from Performance
+// Insights over the period when the writer has it on, else from five
+// seconds of sampling pg_stat_activity (SampleWaitEvents).
+func printLoad(ctx context.Context, out io.Writer, c *aurora.Cluster, d *aurora.Description, last time.Duration) error {
+	if d.Writer == nil {
+		return nil
+	}
+	if !d.Writer.PerformanceInsightsEnabled {
+		exampleenv.Heading(out, "top wait events of %s: Performance Insights is off, sampling pg_stat_activity for 5 s", d.Writer.ID)
+		r, err := c.SampleWaitEvents(ctx, 5*time.Second, 100*time.Millisecond)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, r)
+		return nil
+	}
+	exampleenv.Heading(out, "top wait events of %s over the last %s (Performance Insights db.load.avg)", d.Writer.ID, last)
+	r, err := c.Monitoring().DatabaseLoad(ctx, &aurora.LoadOptions{Instance: d.Writer.ID, Last: last, GroupBy: aurora.LoadByWaitEvent, Limit: 5})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "average active sessions %.2f (max %.2f)\n", r.AverageLoad, r.MaxLoad)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "WAIT EVENT\tLOAD\tSHARE")
+	for _, k := range r.Top {
+		fmt.Fprintf(tw, "%s\t%.2f\t%.0f %%\n", k.Name, k.Load, 100*k.Share)
+	}
+	return tw.Flush()
+}
+
 // provoke makes the emulated cluster show something: a reader lagging 2 s
 // behind a writer that keeps committing, an inactive logical slot holding
 // WAL, and 25 idle sessions on the writer. stop ends it.
@@ -209,7 +254,12 @@ func provoke(ctx context.Context, out io.Writer, env *exampleenv.Env) (stop func
 		return nil, fmt.Errorf("the emulated cluster has no writer or no reader: %s", d.Status)
 	}
 	writer, reader := d.Writer.ID, d.Readers[0].ID
-	exampleenv.Heading(out, "provoking: %s lags 2 s, an inactive slot holds WAL, 25 idle sessions on %s", reader, writer)
+	exampleenv.Heading(out, "provoking: %s lags 2 s, an inactive slot holds WAL, 25 idle sessions and a lock wait on %s", reader, writer)
+	if _, err := rds.NewFromConfig(env.AWS).ModifyDBInstance(ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String(writer),
+		EnablePerformanceInsights: aws.Bool(true), ApplyImmediately: aws.Bool(true)}); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "  Performance Insights on for %s\n", writer)
 	if err := env.Emulator.SetReplicaLag(reader, 2*time.Second); err != nil {
 		return nil, err
 	}
@@ -237,14 +287,22 @@ func provoke(ctx context.Context, out io.Writer, env *exampleenv.Env) (stop func
 		idle = append(idle, conn)
 	}
 	wctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	var wg sync.WaitGroup
+	wg.Go(func() {
 		for wctx.Err() == nil {
 			_, _ = c.SQL().Exec(wctx, "INSERT INTO ticks(pad) VALUES ('tick')")
 			time.Sleep(10 * time.Millisecond)
 		}
-	}()
+	})
+	// A lock wait: one session holds a row lock, three wait for it.
+	if _, err := idle[0].Exec(ctx, "BEGIN; SELECT * FROM ticks WHERE id = 1 FOR UPDATE"); err != nil {
+		cancel()
+		wg.Wait()
+		return nil, err
+	}
+	for _, conn := range idle[1:4] {
+		wg.Go(func() { _, _ = conn.Exec(wctx, "UPDATE ticks SET pad = 'locked' WHERE id = 1") })
+	}
 	// Let the sampler see it for a few periods.
 	select {
 	case <-ctx.Done():
@@ -252,7 +310,8 @@ func provoke(ctx context.Context, out io.Writer, env *exampleenv.Env) (stop func
 	}
 	return func() {
 		cancel()
-		<-done
+		_, _ = idle[0].Exec(context.Background(), "ROLLBACK")
+		wg.Wait()
 		for _, conn := range idle {
 			conn.Close(context.Background())
 		}

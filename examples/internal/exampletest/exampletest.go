@@ -96,8 +96,9 @@ func runExample(t *testing.T, vars map[string]string, run func(ctx context.Conte
 
 // UseAWSEmulator sets the AWS environment so that
 // config.LoadDefaultConfig, as an example calls it against a real cluster,
-// reaches the emulator's RDS and Secrets Manager APIs
-// (AWS_ENDPOINT_URL_RDS, AWS_ENDPOINT_URL_SECRETS_MANAGER) in its Region
+// reaches the emulator's RDS, Secrets Manager, CloudWatch, CloudWatch Logs
+// and Performance Insights APIs (AWS_ENDPOINT_URL_RDS, ..._SECRETS_MANAGER,
+// ..._CLOUDWATCH, ..._CLOUDWATCH_LOGS, ..._PI) in its Region
 // with dummy static credentials, and reads no shared config or credentials
 // file.
 func UseAWSEmulator(t *testing.T, emu *auroratest.Emulator) {
@@ -114,6 +115,9 @@ func UseAWSEmulator(t *testing.T, emu *auroratest.Emulator) {
 		"AWS_ENDPOINT_URL":                 "",
 		"AWS_ENDPOINT_URL_RDS":             emu.Endpoint(),
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": emu.Endpoint(),
+		"AWS_ENDPOINT_URL_CLOUDWATCH":      emu.Endpoint(),
+		"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": emu.Endpoint(),
+		"AWS_ENDPOINT_URL_PI":              emu.Endpoint(),
 	} {
 		t.Setenv(k, v)
 	}
