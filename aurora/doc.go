@@ -102,24 +102,42 @@
 // pipelined (the next portion requested while one is parsed, several
 // files at once, entries still in log order), and with Follow like
 // tail -F across rotations, resumable from a saved AuditCursor with no
-// entry lost or repeated. SetLogExports publishes the PostgreSQL log to
-// CloudWatch Logs (ModifyDBCluster CloudwatchLogsExportConfiguration,
-// waited on), and AuditEntries with AuditLogOptions.Source
-// AuditSourceCloudWatchLogs reads the same entries from the exported log
-// group (FilterLogEvents on the instance's log stream, paged), with the
-// same parser, follow mode and cursor: the source is an option, not
-// another API. SampleWaitEvents samples the writer's
+// entry lost or repeated. With AuditLogOptions.Source
+// AuditSourceCloudWatchLogs it reads the same entries from the log group
+// the PostgreSQL log is exported to (Monitoring.SetLogExports;
+// FilterLogEvents on the instance's log stream, paged), with the same
+// parser, follow mode and cursor: the source is an option, not another
+// API. SampleWaitEvents samples the writer's
 // pg_stat_activity and reports wait events by share, the way Performance
 // Insights does (SummarizeWaitEvents, ClassifyWait and WaitHint are its
 // pure parts); when the writer has Performance Insights on, it reads
 // the same report from Performance Insights instead (Source).
-// DatabaseLoad reads an instance's database load (db.load.avg, average
-// active sessions) over a period from Performance Insights, divided by
-// wait event, SQL, user, application, host or database (LoadGroup), top
-// keys first; LoadReport.WaitEvents turns one by wait event into a
-// WaitEventReport. InactiveSlots lists the replication slots no consumer reads,
+// InactiveSlots lists the replication slots no consumer reads,
 // with the WAL each keeps. EstimateMonthlyCost applies AWS's pricing
 // formula to the caller's prices.
+//
+// # Monitoring
+//
+// Cluster.Monitoring hands out the monitoring client, which calls
+// CloudWatch, CloudWatch Logs and Performance Insights with the clients
+// WithAWSConfig builds (or WithCloudWatchClient,
+// WithCloudWatchLogsClient, WithPerformanceInsightsClient; a call whose
+// client is missing fails with ErrNoClient). Metrics reads the Aurora
+// PostgreSQL metrics of AdminMetrics (or any AWS/RDS metric) per cluster,
+// instance or role (MetricScope) over a time range through GetMetricData,
+// every page. RecommendedAlarms turns AlarmThresholds, data with
+// documented defaults, into the alarms every cluster should have
+// (replica lag, slot lag, transaction-ID wraparound, storage,
+// connections of the writer and of the readers); EnsureAlarms creates or
+// updates them, one workflow step per alarm, changing only those that
+// differ, and AlarmStates reads their states. DatabaseLoad reads an
+// instance's database load (db.load.avg, average active sessions) over a
+// period from Performance Insights, divided by wait event, SQL, user,
+// application, host or database (LoadGroup), top keys first;
+// LoadReport.WaitEvents turns one by wait event into a WaitEventReport.
+// SetLogExports turns the export of the cluster's logs to CloudWatch
+// Logs on and off (ModifyDBCluster CloudwatchLogsExportConfiguration,
+// waited on).
 //
 // # Advisor, drift and fleets
 //
