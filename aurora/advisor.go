@@ -141,7 +141,55 @@ const (
 	// sets a parameter the DB cluster parameter group also sets, to a
 	// different value, which wins on that instance.
 	CheckInstanceGroupOverride = "instance-group-overrides-cluster"
+	// CheckReplicationCapacity: the writer's max_replication_slots,
+	// max_wal_senders, max_logical_replication_workers or
+	// max_worker_processes leaves no room beyond the replication slots
+	// and subscriptions that exist (see replicationCapacity for the
+	// rules).
+	CheckReplicationCapacity = "replication-capacity-undersized"
+	// CheckTruncateAcrossForeignKey: a publication publishes TRUNCATE of
+	// a table that a foreign key links to a table the publication does
+	// not publish.
+	CheckTruncateAcrossForeignKey = "publication-truncate-across-foreign-key"
+	// CheckPgLogicalExtraUnique: a table in a pglogical replication set
+	// has a unique constraint or unique index besides its primary key.
+	CheckPgLogicalExtraUnique = "pglogical-table-extra-unique"
+	// CheckLanguageBelowDefault: PLV8 (or another language extension of
+	// AdviseOptions.Languages) is installed below the version the engine
+	// ships. It replaces CheckExtensionUpdate for those extensions, whose
+	// update is a drop and re-create (Cluster.UpgradePLV8), not ALTER
+	// EXTENSION ... UPDATE.
+	CheckLanguageBelowDefault = "plv8-below-default-version"
+	// CheckExtendedSupport: the cluster's engine major version is past
+	// the end of RDS standard support (DescribeDBMajorEngineVersions'
+	// lifecycles), so it runs on Extended Support, which is charged, or,
+	// with Extended Support disabled, is due for an upgrade by AWS.
+	CheckExtendedSupport = "engine-extended-support"
+	// CheckIOOptimized: on Aurora Standard storage, I/O is more than
+	// IOOptimizedShare of the cluster's estimated monthly cost, the point
+	// past which AWS says Aurora I/O-Optimized costs less. It runs only
+	// when AdviseOptions.Prices is set.
+	CheckIOOptimized = "io-optimized-pays"
+	// CheckRDSProxy: the writer's client sessions are many and mostly
+	// idle, or short-lived and opened at a high rate (see proxyNeed for
+	// the thresholds).
+	CheckRDSProxy = "connections-call-for-rds-proxy"
+	// CheckParameterNotAccepted: a custom parameter group holds a value
+	// outside what the group's own metadata (AllowedValues) or the SDK's
+	// catalog of Aurora parameters (params.Validate) accepts.
+	CheckParameterNotAccepted = "parameter-value-not-accepted"
+	// CheckIAMMemberPassword: a login role in rds_iam still has a
+	// password. It runs only where pg_authid is readable (a real
+	// superuser, as on the emulator); on Aurora rds_superuser cannot read
+	// it, and the check does not run.
+	CheckIAMMemberPassword = "iam-member-has-password"
 )
+
+// IOOptimizedShare is the share of the monthly cost spent on I/O above
+// which CheckIOOptimized reports: AWS's guidance is that Aurora
+// I/O-Optimized is the cheaper configuration when I/O charges exceed 25 %
+// of the total Aurora database spend.
+const IOOptimizedShare = 0.25
 
 // CAExpiryWindow is how close to its CA's expiry an instance gets
 // CheckCAExpiring.
@@ -226,6 +274,41 @@ type AdviseOptions struct {
 	// call); a caller advising many clusters of one account and Region
 	// reads it once and passes it to each call.
 	Catalog *sslcert.Catalog
+	// Languages are the language extensions CheckLanguageBelowDefault
+	// judges; nil means extensions.DefaultLanguageExtensions (plv8,
+	// plcoffee, plls).
+	Languages []string
+	// Lifecycles are the engine's support lifecycles, for
+	// CheckExtendedSupport. Nil reads them from the API (one
+	// DescribeDBMajorEngineVersions call); a caller advising many
+	// clusters reads them once (ReadEngineLifecycles) and passes them to
+	// each call, as Fleet.Advise does.
+	Lifecycles EngineLifecycles
+	// Prices, when set, turns on CheckIOOptimized, which then reads the
+	// cluster volume's I/O from CloudWatch (one GetMetricData call). The
+	// SDK holds no price list: without Prices the check does not run.
+	Prices *AdvisePrices
+}
+
+// AdvisePrices are the caller's prices for CheckIOOptimized, in any one
+// currency, for the cluster's Region on Aurora Standard, and the window
+// of CloudWatch data the I/O rate is taken from.
+type AdvisePrices struct {
+	// HourlyPrices are the on-demand price of one instance hour, by
+	// instance class ("db.r6g.large"); every class of the cluster must
+	// have one.
+	HourlyPrices map[string]float64
+	// StorageGBMonthPrice is the price of one GB of cluster storage for
+	// a month.
+	StorageGBMonthPrice float64
+	// IOPricePerMillion is the price of one million I/O requests.
+	IOPricePerMillion float64
+	// Window is how far back the I/O is read (VolumeReadIOPs and
+	// VolumeWriteIOPs, summed); zero means 7 days.
+	Window time.Duration
+	// Period is the CloudWatch period the window is read at; zero means
+	// 5 minutes, the resolution at which RDS publishes the volume's I/O.
+	Period time.Duration
 }
 
 // DefaultMasterUsername is the master user name the RDS console proposes
@@ -259,10 +342,31 @@ func (c *Cluster) Advise(ctx context.Context, opts *AdviseOptions) ([]Finding, e
 			return nil, fmt.Errorf("aurora: advise: %w", err)
 		}
 	}
+	if opts.Prices != nil {
+		if err := checkPrices(opts.Prices, d); err != nil {
+			return nil, fmt.Errorf("aurora: advise: %w", err)
+		}
+	}
+	lcs := opts.Lifecycles
+	if lcs == nil {
+		if lcs, err = c.EngineLifecycles(ctx); err != nil {
+			return nil, fmt.Errorf("aurora: advise: %w", err)
+		}
+	}
 	a := &advice{d: d, opts: opts}
+	now := time.Now()
 	a.controlPlane()
-	a.caExpiry(cat, time.Now())
-	if err := a.groupOverrides(ctx, c); err != nil {
+	a.caExpiry(cat, now)
+	if err := a.extendedSupport(lcs, now); err != nil {
+		return nil, fmt.Errorf("aurora: advise: %w", err)
+	}
+	groups, err := a.readGroupValues(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("aurora: advise: %w", err)
+	}
+	a.groupOverrides(groups)
+	a.parametersNotAccepted(groups)
+	if err := a.ioOptimized(ctx, c, now); err != nil {
 		return nil, fmt.Errorf("aurora: advise: %w", err)
 	}
 
@@ -285,6 +389,9 @@ func (c *Cluster) Advise(ctx context.Context, opts *AdviseOptions) ([]Finding, e
 			{"subscriptions", a.subscriptionsDown},
 			{"pglogical subscriptions", a.pglogicalSubscriptions},
 			{"publications", a.publicationIdentity},
+			{"TRUNCATE across foreign keys", a.truncateAcrossForeignKeys},
+			{"replication capacity and connections", a.replicationCapacity},
+			{"passwords of rds_iam members", a.iamMemberPasswords},
 		} {
 			if err := check.run(ctx, tx); err != nil {
 				return fmt.Errorf("checking %s: %w", check.name, err)
@@ -307,6 +414,9 @@ type advice struct {
 	d     *Description
 	opts  *AdviseOptions
 	found []Finding
+	// pglogicalSubs is the number of pglogical subscriptions in the
+	// Cluster's database, read by pglogicalSubscriptions.
+	pglogicalSubs int
 }
 
 func (a *advice) add(f Finding) { a.found = append(a.found, withCheckInfo(f)) }
@@ -660,6 +770,12 @@ func (a *advice) extensionUpdates(ctx context.Context, tx pgx.Tx) error {
 	}
 	for _, u := range ups {
 		ev := fmt.Sprintf("%s %s is installed; the engine ships %s", u.Name, u.Installed, u.Default)
+		if slices.Contains(a.languageNames(), u.Name) {
+			a.add(Finding{ID: CheckLanguageBelowDefault,
+				Resource: "extension/" + u.Name, Evidence: ev,
+				Fix: Fix{Workflow: fmt.Sprintf("Cluster.UpgradePLV8(ctx, backup, &aurora.PLV8UpgradeOptions{Languages: []string{%q}})", u.Name)}})
+			continue
+		}
 		if u.Path != "" {
 			ev += " (update path " + u.Path + ")"
 		}

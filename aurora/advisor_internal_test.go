@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pgaurora/pgaurora"
 )
@@ -125,5 +126,35 @@ func TestAdviseChecksDocumented(t *testing.T) {
 	}
 	if n, _ := strconv.Atoi(string(m[1])); n != len(adviseChecks) {
 		t.Errorf("README.md says Advise runs %d checks; adviseChecks has %d", n, len(adviseChecks))
+	}
+}
+
+// TestExtendedSupportDisabled: past the end of standard support, a
+// cluster with Extended Support disabled is due for AWS's upgrade
+// (critical); one on Extended Support pays for it (warning); before the
+// end, nothing. (TestAdviseExtendedSupport runs the check on the
+// emulator.)
+func TestExtendedSupportDisabled(t *testing.T) {
+	end := time.Date(2026, 2, 28, 0, 0, 0, 0, time.UTC)
+	lcs := EngineLifecycles{"13": {Major: "13", StandardSupportEnd: end, ExtendedSupportEnd: end.AddDate(3, 0, 0)}}
+	for _, tt := range []struct {
+		lifecycle string
+		now       time.Time
+		want      Severity // "" for no finding
+	}{
+		{"open-source-rds-extended-support-disabled", end.AddDate(0, 0, 1), SeverityCritical},
+		{"open-source-rds-extended-support", end.AddDate(0, 0, 1), SeverityWarning},
+		{"open-source-rds-extended-support", end.Add(23 * time.Hour), ""}, // the last day of standard support
+	} {
+		a := &advice{d: &Description{ID: "c", EngineVersion: "13.18", EngineLifecycleSupport: tt.lifecycle}, opts: &AdviseOptions{}}
+		if err := a.extendedSupport(lcs, tt.now); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case tt.want == "" && len(a.found) != 0:
+			t.Errorf("%s at %s: %v, want none", tt.lifecycle, tt.now, a.found)
+		case tt.want != "" && (len(a.found) != 1 || a.found[0].Severity != tt.want):
+			t.Errorf("%s at %s: %v, want one %s finding", tt.lifecycle, tt.now, a.found, tt.want)
+		}
 	}
 }

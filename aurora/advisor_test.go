@@ -42,7 +42,7 @@ func advise(t *testing.T, c *aurora.Cluster, rec *apiRecorder, opts *aurora.Advi
 	}
 	for _, a := range acts {
 		if !slices.Contains([]string{"DescribeDBClusters", "DescribeDBInstances", "DescribeCertificates",
-			"DescribeDBClusterParameters", "DescribeDBParameters"}, a) {
+			"DescribeDBClusterParameters", "DescribeDBParameters", "DescribeDBMajorEngineVersions"}, a) {
 			t.Errorf("Advise sent %s; it may only describe", a)
 		}
 	}
@@ -149,11 +149,17 @@ const cleanUser, cleanPassword = "dbadmin", "clean-cluster-Pass-1"
 // automatic minor upgrades off.
 func createCleanCluster(t *testing.T, id string) (*aurora.Cluster, *apiRecorder) {
 	t.Helper()
+	return createCleanClusterVersion(t, id, "15.4")
+}
+
+// createCleanClusterVersion is createCleanCluster on an engine version.
+func createCleanClusterVersion(t *testing.T, id, version string) (*aurora.Cluster, *apiRecorder) {
+	t.Helper()
 	ctx := context.Background()
 	api := rds.NewFromConfig(emu.AWSConfig())
 	group := id + "-params"
 	if _, err := api.CreateDBClusterParameterGroup(ctx, &rds.CreateDBClusterParameterGroupInput{
-		DBClusterParameterGroupName: aws.String(group), DBParameterGroupFamily: aws.String("aurora-postgresql15"),
+		DBClusterParameterGroupName: aws.String(group), DBParameterGroupFamily: aws.String("aurora-postgresql" + strings.Split(version, ".")[0]),
 		Description: aws.String("advisor clean cluster")}); err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +171,7 @@ func createCleanCluster(t *testing.T, id string) (*aurora.Cluster, *apiRecorder)
 	}
 	const user, password = cleanUser, cleanPassword
 	if _, err := api.CreateDBCluster(ctx, &rds.CreateDBClusterInput{
-		DBClusterIdentifier: aws.String(id), Engine: aws.String("aurora-postgresql"), EngineVersion: aws.String("15.4"),
+		DBClusterIdentifier: aws.String(id), Engine: aws.String("aurora-postgresql"), EngineVersion: aws.String(version),
 		MasterUsername: aws.String(user), MasterUserPassword: aws.String(password),
 		StorageEncrypted: aws.Bool(true), DeletionProtection: aws.Bool(true),
 		DBClusterParameterGroupName: aws.String(group)}); err != nil {
