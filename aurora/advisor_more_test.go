@@ -291,3 +291,63 @@ func TestAdviseExtendedSupport(t *testing.T) {
 	}
 	wantFindings(t, fs)
 }
+
+// TestAdviseIOOptimized: with prices under which the I/O the emulator
+// measured is most of the cost, CheckIOOptimized reports its share; with
+// a cheap I/O price, nothing; without prices the check does not run; and
+// prices missing a class of the cluster are refused.
+func TestAdviseIOOptimized(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, c := monitorEmulator(t)
+	d, err := c.Describe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	class := d.Writer.Class
+	// I/O on the volume, once the emulator samples (from the first
+	// CloudWatch call): writes flushed by a checkpoint.
+	pollMetric(t, ctx, c, aurora.VolumeBytesUsed, aurora.MetricScope{}, aurora.StatAverage, func(v float64) bool { return v > 0 })
+	execAll(t, c, "CREATE TABLE io_load AS SELECT g, repeat('x', 500) AS pad FROM generate_series(1, 20000) g", "CHECKPOINT")
+	pollMetric(t, ctx, c, aurora.VolumeWriteIOPs, aurora.MetricScope{}, aurora.StatSum, func(v float64) bool { return v > 0 })
+	prices := func(io float64) *aurora.AdvisePrices {
+		return &aurora.AdvisePrices{HourlyPrices: map[string]float64{class: 0.01}, StorageGBMonthPrice: 0.1, IOPricePerMillion: io,
+			Window: time.Minute, Period: time.Second}
+	}
+	ioFinding := func(fs []aurora.Finding) *aurora.Finding {
+		for _, f := range fs {
+			if f.ID == aurora.CheckIOOptimized {
+				return &f
+			}
+		}
+		return nil
+	}
+	fs, err := c.Advise(ctx, &aurora.AdviseOptions{Prices: prices(1e6)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := ioFinding(fs)
+	if f == nil {
+		t.Fatalf("no %s finding in %v", aurora.CheckIOOptimized, fs)
+	}
+	wantEvidence(t, *f, "of the estimated monthly cost on Aurora Standard (total", "I/O requests in", "of CloudWatch data")
+	t.Log(f.Evidence)
+	if f.Category != aurora.CategoryCost || f.Resource != "cluster/mon" {
+		t.Errorf("finding %+v", f)
+	}
+	for _, o := range []*aurora.AdviseOptions{{Prices: prices(1e-9)}, nil} {
+		fs, err := c.Advise(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := ioFinding(fs); f != nil {
+			t.Errorf("options %+v: %v", o, f)
+		}
+	}
+	bad := prices(1)
+	bad.HourlyPrices = map[string]float64{"db.r5.large": 1}
+	var ie *aurora.InputError
+	if _, err := c.Advise(ctx, &aurora.AdviseOptions{Prices: bad}); !errors.As(err, &ie) || ie.Field != "AdvisePrices.HourlyPrices" || !strings.Contains(err.Error(), class) {
+		t.Errorf("prices without %s: %v; want an *InputError naming AdvisePrices.HourlyPrices", class, err)
+	}
+}

@@ -640,4 +640,33 @@ func TestAdvisePgLogicalSubscription(t *testing.T) {
 	if hasDown(advise(t, prov, rec, nil)) {
 		t.Error("the provider has a pglogical subscription finding")
 	}
+
+	// A table with a unique constraint besides its primary key, added to
+	// the replication set: CheckPgLogicalExtraUnique on the provider,
+	// for it and not for orders; removed from the set, nothing.
+	hasExtra := func(fs []aurora.Finding) bool {
+		return slices.ContainsFunc(fs, func(f aurora.Finding) bool { return f.ID == aurora.CheckPgLogicalExtraUnique })
+	}
+	if hasExtra(advise(t, prov, rec, nil)) {
+		t.Fatal("orders, with only its primary key, is reported")
+	}
+	if _, err := prov.SQL().Exec(ctx, "CREATE TABLE public.customers (id int PRIMARY KEY, email text UNIQUE)"); err != nil {
+		t.Fatal(err)
+	}
+	customers := pglogical.Table{Schema: "public", Name: "customers"}
+	if err := prov.PgLogical().AddTable(ctx, pglogical.DefaultSet, customers, nil); err != nil {
+		t.Fatal(err)
+	}
+	fs = advise(t, prov, rec, nil)
+	extra := finding(t, fs, aurora.CheckPgLogicalExtraUnique, "table/public.customers")
+	wantEvidence(t, extra, "public.customers, in pglogical replication set default, has unique index(es) customers_email_key besides its primary key")
+	if n := len(slices.DeleteFunc(slices.Clone(fs), func(f aurora.Finding) bool { return f.ID != aurora.CheckPgLogicalExtraUnique })); n != 1 {
+		t.Errorf("%d extra-unique findings, want 1 (customers): %v", n, fs)
+	}
+	if err := prov.PgLogical().RemoveTable(ctx, pglogical.DefaultSet, customers); err != nil {
+		t.Fatal(err)
+	}
+	if hasExtra(advise(t, prov, rec, nil)) {
+		t.Error("customers is reported after it left the replication set")
+	}
 }
