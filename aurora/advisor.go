@@ -319,15 +319,27 @@ const DefaultMasterUsername = "postgres"
 // finds, most urgent first (then by ID and resource). An empty slice means
 // every check passed.
 //
-// On the wire it calls only DescribeDBClusters, DescribeDBInstances and,
-// unless AdviseOptions.Catalog is set, DescribeCertificates, and, when an instance has a custom DB parameter
-// group, DescribeDBClusterParameters and DescribeDBParameters with Source
-// user; it runs its SQL on the writer, in the Cluster's database, inside
-// one READ ONLY transaction: it changes nothing. The
-// SQL-side checks see what the writer sees: its client sessions, the
-// cluster's replication slots and roles, and the extensions,
-// publications and subscriptions of the Cluster's database. A connection lost to a reboot or failover is retried on the
-// writer, until ctx ends.
+// On the wire it calls only DescribeDBClusters, DescribeDBInstances,
+// DescribeCertificates (unless AdviseOptions.Catalog is set),
+// DescribeDBMajorEngineVersions (unless AdviseOptions.Lifecycles is set),
+// DescribeDBClusterParameters with Source user when the cluster has a
+// custom DB cluster parameter group, DescribeDBParameters with Source user
+// for each custom DB parameter group of its instances, and, only when
+// AdviseOptions.Prices is set, CloudWatch's GetMetricData (twice: the
+// volume's I/O summed, its size averaged). It runs its SQL on the writer,
+// in the Cluster's database, inside one READ ONLY transaction: it changes
+// nothing. The SQL-side checks see what the writer sees: its client
+// sessions and statistics, its settings, the cluster's replication slots,
+// subscriptions and roles, and the extensions, publications, pglogical
+// replication sets and subscriptions of the Cluster's database. A
+// connection lost to a reboot or failover is retried on the writer, until
+// ctx ends. Bad AdviseOptions.Prices are refused with an *InputError
+// before any SQL or CloudWatch call.
+//
+// Two checks cannot always run, and then report nothing:
+// CheckIOOptimized needs the caller's prices (the SDK holds no price
+// list), and CheckIAMMemberPassword needs pg_authid, which Aurora's
+// rds_superuser cannot read (a real superuser, as on the emulator, can).
 func (c *Cluster) Advise(ctx context.Context, opts *AdviseOptions) ([]Finding, error) {
 	if opts == nil {
 		opts = &AdviseOptions{}
@@ -336,14 +348,14 @@ func (c *Cluster) Advise(ctx context.Context, opts *AdviseOptions) ([]Finding, e
 	if err != nil {
 		return nil, fmt.Errorf("aurora: advise: %w", err)
 	}
-	cat := opts.Catalog
-	if cat == nil {
-		if cat, err = c.Certs().Catalog(ctx); err != nil {
+	if opts.Prices != nil {
+		if err := checkPrices(opts.Prices, d); err != nil {
 			return nil, fmt.Errorf("aurora: advise: %w", err)
 		}
 	}
-	if opts.Prices != nil {
-		if err := checkPrices(opts.Prices, d); err != nil {
+	cat := opts.Catalog
+	if cat == nil {
+		if cat, err = c.Certs().Catalog(ctx); err != nil {
 			return nil, fmt.Errorf("aurora: advise: %w", err)
 		}
 	}
