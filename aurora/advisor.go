@@ -110,9 +110,8 @@ const (
 	// catalog (DescribeCertificates).
 	CheckCAExpiring = "ca-expiring"
 	// CheckIAMAuthNoMembers: IAM database authentication is enabled, but
-	// no role that can log in is a member of rds_iam. Whether members
-	// still have passwords is not checked: on Aurora the passwords
-	// (pg_authid) are readable only by RDS's own rdsadmin.
+	// no role that can log in is a member of rds_iam (members that still
+	// have passwords are CheckIAMMemberPassword).
 	CheckIAMAuthNoMembers = "iam-auth-no-members"
 	// CheckPgAuditExcluded: a role, a database, or a role in a database
 	// has pgaudit.log = none stored for it (pg_db_role_setting), so its

@@ -54,8 +54,7 @@ const iamMembersSQL = iamMembersCTE + `SELECT EXISTS (SELECT 1 FROM pg_catalog.p
 	(SELECT count(*) FROM iam_members m JOIN pg_catalog.pg_roles r ON r.oid = m.oid WHERE r.rolcanlogin)`
 
 // iamMembers reports IAM database authentication enabled with no login
-// role in rds_iam. Whether members still have passwords is not checked:
-// on Aurora pg_authid, where passwords are, is readable only by rdsadmin.
+// role in rds_iam (iamMemberPasswords judges the members' passwords).
 func (a *advice) iamMembers(ctx context.Context, tx pgx.Tx) error {
 	if !a.d.IAMDatabaseAuthentication {
 		return nil

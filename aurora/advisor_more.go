@@ -1,8 +1,10 @@
 package aurora
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -142,7 +144,7 @@ func (a *advice) ioOptimized(ctx context.Context, c *Cluster, now time.Time) err
 	if p == nil || a.d.StorageType == "aurora-iopt1" {
 		return nil
 	}
-	window, period := cmpOr(p.Window, 7*24*time.Hour), cmpOr(p.Period, 5*time.Minute)
+	window, period := cmp.Or(p.Window, 7*24*time.Hour), cmp.Or(p.Period, 5*time.Minute)
 	series, err := c.Metrics(ctx, &MetricsOptions{Metrics: []MetricName{VolumeReadIOPs, VolumeWriteIOPs},
 		Start: now.Add(-window), End: now, Period: period, Statistic: StatSum})
 	if err != nil {
@@ -196,13 +198,6 @@ func (a *advice) ioOptimized(ctx context.Context, c *Cluster, now time.Time) err
 	return nil
 }
 
-func cmpOr(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
-}
-
 // userGroupValues reads the values set (Source user) in the cluster's
 // custom DB cluster parameter group and in the custom DB parameter groups
 // of its instances, once for the checks that need them.
@@ -247,7 +242,7 @@ func (a *advice) parametersNotAccepted(u *userGroupValues) {
 		if kind == params.InstanceGroup {
 			label = "DB parameter group"
 		}
-		keys := slices.Sorted(mapKeys(values))
+		keys := slices.Sorted(maps.Keys(values))
 		for _, k := range keys {
 			p := values[k]
 			if isFormula(p.Value) {
@@ -280,16 +275,6 @@ func kindExpr(k params.Kind) string {
 		return "params.InstanceGroup"
 	}
 	return "params.ClusterGroup"
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // languageNames are the extensions CheckLanguageBelowDefault judges.
@@ -325,16 +310,20 @@ FROM pg_catalog.pg_stat_database WHERE datid <> 0`
 
 // The thresholds of CheckRDSProxy.
 const (
-	// ProxyIdleShare: at least this share of max_connections is
-	// connected, and at least ProxyIdleFraction of those sessions are
-	// idle.
-	ProxyIdleShare    = 0.5
+	// ProxyIdleShare is the share of max_connections that client
+	// sessions must reach for the idle rule.
+	ProxyIdleShare = 0.5
+	// ProxyIdleFraction is the share of those sessions that must be idle
+	// for the idle rule.
 	ProxyIdleFraction = 0.8
-	// ProxyChurnSessions: at least this many sessions since the
-	// statistics were reset, opened at ProxyChurnRate per second or more
-	// on average, lasting less than ProxyChurnMeanSession on average.
-	ProxyChurnSessions    = 1000
-	ProxyChurnRate        = 1.0
+	// ProxyChurnSessions is the number of sessions pg_stat_database must
+	// count since its statistics were reset for the churn rule.
+	ProxyChurnSessions = 1000
+	// ProxyChurnRate is the average number of sessions opened per second
+	// at or above which the churn rule holds.
+	ProxyChurnRate = 1.0
+	// ProxyChurnMeanSession is the average session length under which
+	// the churn rule holds.
 	ProxyChurnMeanSession = time.Second
 )
 

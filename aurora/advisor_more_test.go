@@ -105,6 +105,21 @@ func TestAdviseReplicationCapacity(t *testing.T) {
 	if strings.Contains(f.Evidence, "max_wal_senders") {
 		t.Errorf("senders reported with one to spare: %s", f.Evidence)
 	}
+
+	// Fewer background workers than the logical replication workers and
+	// their launcher need.
+	if err := c.Params().Modify(ctx, params.ClusterGroup, "advcap-params", params.Change{Name: "max_worker_processes", Value: fmt.Sprint(workersMax)}); err != nil {
+		t.Fatal(err)
+	}
+	waitDescribed(t, c, "pending-reboot", func(d *aurora.Description) bool { return d.Writer != nil && d.Writer.PendingReboot() })
+	if _, err := c.Params().RebootPending(ctx, "advcap", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitDescribed(t, c, "the reboots", allAvailable(2))
+	waitSetting(t, c, "max_worker_processes", fmt.Sprint(workersMax))
+	fs = advise(t, c, rec, nil)
+	f = finding(t, fs, aurora.CheckReplicationCapacity, "instance/advcap-a")
+	wantEvidence(t, f, fmt.Sprintf("max_worker_processes=%d for %d", workersMax, workersMax+1))
 }
 
 // TestAdviseMoreChecks provokes, one at a time on a clean cluster, the
