@@ -302,11 +302,15 @@ const capacitySQL = `SELECT
 	(SELECT count(*) FROM pg_catalog.pg_subscription),
 	(SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_catalog.pg_backend_pid()),
 	(SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_catalog.pg_backend_pid() AND state = 'idle'),
-	pg_catalog.current_setting('shared_preload_libraries')`
+	pg_catalog.current_setting('shared_preload_libraries'),
+	%s`
 
-const sessionsSQL = `SELECT coalesce(sum(sessions), 0)::float8, coalesce(sum(sessions_abandoned), 0)::float8, coalesce(sum(session_time), 0)::float8,
-	extract(epoch FROM pg_catalog.now() - coalesce(min(stats_reset), pg_catalog.pg_postmaster_start_time()))::float8
-FROM pg_catalog.pg_stat_database WHERE datid <> 0`
+// sessionsSQL is capacitySQL's last column from PostgreSQL 14 on:
+// pg_stat_database's sessions, abandoned sessions, session time (ms) and
+// the seconds they count over, as an array.
+const sessionsSQL = `(SELECT ARRAY[coalesce(sum(sessions), 0)::float8, coalesce(sum(sessions_abandoned), 0)::float8, coalesce(sum(session_time), 0)::float8,
+	extract(epoch FROM pg_catalog.now() - coalesce(min(stats_reset), pg_catalog.pg_postmaster_start_time()))::float8]
+FROM pg_catalog.pg_stat_database WHERE datid <> 0)`
 
 // The thresholds of CheckRDSProxy.
 const (
@@ -345,9 +349,18 @@ const (
 //
 // It also reads the sessions for CheckRDSProxy (proxyNeed).
 func (a *advice) replicationCapacity(ctx context.Context, tx pgx.Tx) error {
+	v, err := pgaurora.ParseEngineVersion(a.d.EngineVersion)
+	if err != nil {
+		return err
+	}
+	sessionsCol := "NULL::float8[]" // no session counters before PostgreSQL 14
+	if v.Major >= 14 {
+		sessionsCol = sessionsSQL
+	}
 	var slotsMax, sendersMax, workersMax, procsMax, connMax, slots, subs, clients, idle int
 	var preload string
-	if err := tx.QueryRow(ctx, capacitySQL).Scan(&slotsMax, &sendersMax, &workersMax, &procsMax, &connMax, &slots, &subs, &clients, &idle, &preload); err != nil {
+	var sessions []float64
+	if err := tx.QueryRow(ctx, fmt.Sprintf(capacitySQL, sessionsCol)).Scan(&slotsMax, &sendersMax, &workersMax, &procsMax, &connMax, &slots, &subs, &clients, &idle, &preload, &sessions); err != nil {
 		return err
 	}
 	allSubs := subs + a.pglogicalSubs
@@ -379,7 +392,8 @@ func (a *advice) replicationCapacity(ctx context.Context, tx pgx.Tx) error {
 			Evidence: fmt.Sprintf("with %d replication slot(s) and %d subscription(s) (%d native, %d pglogical), the writer has %s", slots, allSubs, subs, a.pglogicalSubs, strings.Join(low, ", ")),
 			Fix:      withWorkflow(a.clusterGroupFix(changes...), "Cluster.Params().RebootPending (the settings are static)")})
 	}
-	return a.proxyNeed(ctx, tx, connMax, clients, idle)
+	a.proxyNeed(connMax, clients, idle, sessions)
+	return nil
 }
 
 // writerResource is "instance/WRITER", or the cluster while no writer is
@@ -398,20 +412,13 @@ func (a *advice) writerResource() string {
 //     ProxyChurnSessions sessions, opened at ProxyChurnRate per second or
 //     more since the statistics count, and lasting less than
 //     ProxyChurnMeanSession on average.
-func (a *advice) proxyNeed(ctx context.Context, tx pgx.Tx, connMax, clients, idle int) error {
+func (a *advice) proxyNeed(connMax, clients, idle int, counters []float64) {
 	var why []string
 	if connMax > 0 && float64(clients) >= ProxyIdleShare*float64(connMax) && float64(idle) >= ProxyIdleFraction*float64(clients) {
 		why = append(why, fmt.Sprintf("%d client sessions of max_connections=%d are connected, %d of them idle", clients, connMax, idle))
 	}
-	v, err := pgaurora.ParseEngineVersion(a.d.EngineVersion)
-	if err != nil {
-		return err
-	}
-	if v.Major >= 14 {
-		var sessions, abandoned, sessionMS, seconds float64
-		if err := tx.QueryRow(ctx, sessionsSQL).Scan(&sessions, &abandoned, &sessionMS, &seconds); err != nil {
-			return err
-		}
+	if len(counters) == 4 {
+		sessions, abandoned, sessionMS, seconds := counters[0], counters[1], counters[2], counters[3]
 		if sessions >= ProxyChurnSessions && seconds > 0 {
 			rate, mean := sessions/seconds, time.Duration(sessionMS/sessions*float64(time.Millisecond))
 			if rate >= ProxyChurnRate && mean < ProxyChurnMeanSession {
@@ -420,13 +427,12 @@ func (a *advice) proxyNeed(ctx context.Context, tx pgx.Tx, connMax, clients, idl
 		}
 	}
 	if len(why) == 0 {
-		return nil
+		return
 	}
 	a.add(Finding{ID: CheckRDSProxy,
 		Resource: a.writerResource(),
 		Evidence: strings.Join(why, "; "),
 		Fix:      Fix{Action: "put RDS Proxy in front of the clients (CreateDBProxy with the cluster as target), or give them a connection pool"}})
-	return nil
 }
 
 // truncateFKSQL lists, for each publication that publishes TRUNCATE, the
@@ -486,7 +492,7 @@ FROM pglogical.replication_set_table t
 JOIN pglogical.replication_set s ON s.set_id = t.set_id
 JOIN pg_catalog.pg_class c ON c.oid = t.set_reloid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_catalog.pg_index i ON i.indrelid = t.set_reloid AND i.indisunique AND NOT i.indisprimary
+JOIN pg_catalog.pg_index i ON i.indrelid = t.set_reloid AND i.indisunique AND i.indisvalid AND NOT i.indisprimary
 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
 ORDER BY 2, 1, 3`
 
