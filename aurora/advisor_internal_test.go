@@ -1,10 +1,12 @@
 package aurora
 
 import (
+	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"maps"
+	"math"
 	"os"
 	"regexp"
 	"slices"
@@ -155,6 +157,33 @@ func TestExtendedSupportDisabled(t *testing.T) {
 			t.Errorf("%s at %s: %v, want none", tt.lifecycle, tt.now, a.found)
 		case tt.want != "" && (len(a.found) != 1 || a.found[0].Severity != tt.want):
 			t.Errorf("%s at %s: %v, want one %s finding", tt.lifecycle, tt.now, a.found, tt.want)
+		}
+	}
+}
+
+// TestCheckPrices: unusable prices are refused with an *InputError naming
+// the field.
+func TestCheckPrices(t *testing.T) {
+	d := &Description{Writer: &pgaurora.Instance{ID: "w", Class: "db.r6g.large"}, Readers: []pgaurora.Instance{{ID: "r", Class: "db.r6g.xlarge"}}}
+	good := func() *AdvisePrices {
+		return &AdvisePrices{HourlyPrices: map[string]float64{"db.r6g.large": 0.26, "db.r6g.xlarge": 0.52}, StorageGBMonthPrice: 0.1, IOPricePerMillion: 0.2}
+	}
+	if err := checkPrices(good(), d); err != nil {
+		t.Fatalf("good prices: %v", err)
+	}
+	for field, mutate := range map[string]func(*AdvisePrices){
+		"AdvisePrices.HourlyPrices":               func(p *AdvisePrices) { delete(p.HourlyPrices, "db.r6g.xlarge") },
+		"AdvisePrices.HourlyPrices[db.r6g.large]": func(p *AdvisePrices) { p.HourlyPrices["db.r6g.large"] = math.NaN() },
+		"AdvisePrices.StorageGBMonthPrice":        func(p *AdvisePrices) { p.StorageGBMonthPrice = -1 },
+		"AdvisePrices.IOPricePerMillion":          func(p *AdvisePrices) { p.IOPricePerMillion = math.Inf(1) },
+		"AdvisePrices.Window":                     func(p *AdvisePrices) { p.Window = -time.Hour },
+		"AdvisePrices.Period":                     func(p *AdvisePrices) { p.Period = 7 * time.Second },
+	} {
+		p := good()
+		mutate(p)
+		var ie *InputError
+		if err := checkPrices(p, d); !errors.As(err, &ie) || ie.Field != field {
+			t.Errorf("%s: %v, want an *InputError for it", field, err)
 		}
 	}
 }
