@@ -140,11 +140,17 @@ const (
 	// sets a parameter the DB cluster parameter group also sets, to a
 	// different value, which wins on that instance.
 	CheckInstanceGroupOverride = "instance-group-overrides-cluster"
-	// CheckReplicationCapacity: the writer's max_replication_slots,
-	// max_wal_senders, max_logical_replication_workers or
-	// max_worker_processes leaves no room beyond the replication slots
-	// and subscriptions that exist (see replicationCapacity for the
-	// rules).
+	// CheckReplicationCapacity: a setting of the writer leaves no room
+	// beyond the replication that exists: max_replication_slots at or
+	// below the slots plus the subscriptions (whose apply workers need
+	// replication origins, which it also bounds); max_wal_senders at or
+	// below the slots (one sender per slot's consumer);
+	// max_logical_replication_workers at or below the subscriptions
+	// (native, enabled or not, plus pglogical's in the Cluster's
+	// database: one apply worker each, none left for a table sync); or
+	// max_worker_processes below max_logical_replication_workers + 1 (the
+	// launcher), plus pglogical's supervisor, manager and apply workers
+	// when it is preloaded.
 	CheckReplicationCapacity = "replication-capacity-undersized"
 	// CheckTruncateAcrossForeignKey: a publication publishes TRUNCATE of
 	// a table that a foreign key links to a table the publication does
@@ -170,8 +176,14 @@ const (
 	// when AdviseOptions.Prices is set.
 	CheckIOOptimized = "io-optimized-pays"
 	// CheckRDSProxy: the writer's client sessions are many and mostly
-	// idle, or short-lived and opened at a high rate (see proxyNeed for
-	// the thresholds).
+	// idle (at least ProxyIdleShare of max_connections, at least
+	// ProxyIdleFraction of them idle), or, from PostgreSQL 14 on,
+	// pg_stat_database counts at least ProxyChurnSessions sessions opened
+	// at ProxyChurnRate a second or more and lasting less than
+	// ProxyChurnMeanSession on average. The rate is over the time since
+	// the counters' last reset (pg_stat_reset), else since the server's
+	// start; counters PostgreSQL kept across a clean restart make it look
+	// higher than it was.
 	CheckRDSProxy = "connections-call-for-rds-proxy"
 	// CheckParameterNotAccepted: a custom parameter group holds a value
 	// outside what the group's own metadata (AllowedValues) or the SDK's
