@@ -110,9 +110,8 @@ const (
 	// catalog (DescribeCertificates).
 	CheckCAExpiring = "ca-expiring"
 	// CheckIAMAuthNoMembers: IAM database authentication is enabled, but
-	// no role that can log in is a member of rds_iam. Whether members
-	// still have passwords is not checked: on Aurora the passwords
-	// (pg_authid) are readable only by RDS's own rdsadmin.
+	// no role that can log in is a member of rds_iam (members that still
+	// have passwords are CheckIAMMemberPassword).
 	CheckIAMAuthNoMembers = "iam-auth-no-members"
 	// CheckPgAuditExcluded: a role, a database, or a role in a database
 	// has pgaudit.log = none stored for it (pg_db_role_setting), so its
@@ -141,7 +140,67 @@ const (
 	// sets a parameter the DB cluster parameter group also sets, to a
 	// different value, which wins on that instance.
 	CheckInstanceGroupOverride = "instance-group-overrides-cluster"
+	// CheckReplicationCapacity: a setting of the writer leaves no room
+	// beyond the replication that exists: max_replication_slots at or
+	// below the slots plus the subscriptions (whose apply workers need
+	// replication origins, which it also bounds); max_wal_senders at or
+	// below the slots (one sender per slot's consumer);
+	// max_logical_replication_workers at or below the subscriptions
+	// (native, enabled or not, plus pglogical's in the Cluster's
+	// database: one apply worker each, none left for a table sync); or
+	// max_worker_processes below max_logical_replication_workers + 1 (the
+	// launcher), plus pglogical's supervisor, manager and apply workers
+	// when it is preloaded.
+	CheckReplicationCapacity = "replication-capacity-undersized"
+	// CheckTruncateAcrossForeignKey: a publication publishes TRUNCATE of
+	// a table that a foreign key links to a table the publication does
+	// not publish.
+	CheckTruncateAcrossForeignKey = "publication-truncate-across-foreign-key"
+	// CheckPgLogicalExtraUnique: a table in a pglogical replication set
+	// has a unique constraint or unique index besides its primary key.
+	CheckPgLogicalExtraUnique = "pglogical-table-extra-unique"
+	// CheckLanguageBelowDefault: PLV8 (or another language extension of
+	// AdviseOptions.Languages) is installed below the version the engine
+	// ships. It replaces CheckExtensionUpdate for those extensions, whose
+	// update is a drop and re-create (Cluster.UpgradePLV8), not ALTER
+	// EXTENSION ... UPDATE.
+	CheckLanguageBelowDefault = "plv8-below-default-version"
+	// CheckExtendedSupport: the cluster's engine major version is past
+	// the end of RDS standard support (DescribeDBMajorEngineVersions'
+	// lifecycles), so it runs on Extended Support, which is charged, or,
+	// with Extended Support disabled, is due for an upgrade by AWS.
+	CheckExtendedSupport = "engine-extended-support"
+	// CheckIOOptimized: on Aurora Standard storage, I/O is more than
+	// IOOptimizedShare of the cluster's estimated monthly cost, the point
+	// past which AWS says Aurora I/O-Optimized costs less. It runs only
+	// when AdviseOptions.Prices is set.
+	CheckIOOptimized = "io-optimized-pays"
+	// CheckRDSProxy: the writer's client sessions are many and mostly
+	// idle (at least ProxyIdleShare of max_connections, at least
+	// ProxyIdleFraction of them idle), or, from PostgreSQL 14 on,
+	// pg_stat_database counts at least ProxyChurnSessions sessions opened
+	// at ProxyChurnRate a second or more and lasting less than
+	// ProxyChurnMeanSession on average. The rate is over the time since
+	// the counters' last reset (pg_stat_reset), else since the server's
+	// start; counters PostgreSQL kept across a clean restart make it look
+	// higher than it was.
+	CheckRDSProxy = "connections-call-for-rds-proxy"
+	// CheckParameterNotAccepted: a custom parameter group holds a value
+	// outside what the group's own metadata (AllowedValues) or the SDK's
+	// catalog of Aurora parameters (params.Validate) accepts.
+	CheckParameterNotAccepted = "parameter-value-not-accepted"
+	// CheckIAMMemberPassword: a login role in rds_iam still has a
+	// password. It runs only where pg_authid is readable (a real
+	// superuser, as on the emulator); on Aurora rds_superuser cannot read
+	// it, and the check does not run.
+	CheckIAMMemberPassword = "iam-member-has-password"
 )
+
+// IOOptimizedShare is the share of the monthly cost spent on I/O above
+// which CheckIOOptimized reports: AWS's guidance is that Aurora
+// I/O-Optimized is the cheaper configuration when I/O charges exceed 25 %
+// of the total Aurora database spend.
+const IOOptimizedShare = 0.25
 
 // CAExpiryWindow is how close to its CA's expiry an instance gets
 // CheckCAExpiring.
@@ -226,6 +285,41 @@ type AdviseOptions struct {
 	// call); a caller advising many clusters of one account and Region
 	// reads it once and passes it to each call.
 	Catalog *sslcert.Catalog
+	// Languages are the language extensions CheckLanguageBelowDefault
+	// judges; nil means extensions.DefaultLanguageExtensions (plv8,
+	// plcoffee, plls).
+	Languages []string
+	// Lifecycles are the engine's support lifecycles, for
+	// CheckExtendedSupport. Nil reads them from the API (one
+	// DescribeDBMajorEngineVersions call); a caller advising many
+	// clusters reads them once (ReadEngineLifecycles) and passes them to
+	// each call, as Fleet.Advise does.
+	Lifecycles EngineLifecycles
+	// Prices, when set, turns on CheckIOOptimized, which then reads the
+	// cluster volume's I/O from CloudWatch (one GetMetricData call). The
+	// SDK holds no price list: without Prices the check does not run.
+	Prices *AdvisePrices
+}
+
+// AdvisePrices are the caller's prices for CheckIOOptimized, in any one
+// currency, for the cluster's Region on Aurora Standard, and the window
+// of CloudWatch data the I/O rate is taken from.
+type AdvisePrices struct {
+	// HourlyPrices are the on-demand price of one instance hour, by
+	// instance class ("db.r6g.large"); every class of the cluster must
+	// have one.
+	HourlyPrices map[string]float64
+	// StorageGBMonthPrice is the price of one GB of cluster storage for
+	// a month.
+	StorageGBMonthPrice float64
+	// IOPricePerMillion is the price of one million I/O requests.
+	IOPricePerMillion float64
+	// Window is how far back the I/O is read (VolumeReadIOPs and
+	// VolumeWriteIOPs, summed); zero means 7 days.
+	Window time.Duration
+	// Period is the CloudWatch period the window is read at; zero means
+	// 5 minutes, the resolution at which RDS publishes the volume's I/O.
+	Period time.Duration
 }
 
 // DefaultMasterUsername is the master user name the RDS console proposes
@@ -236,15 +330,27 @@ const DefaultMasterUsername = "postgres"
 // finds, most urgent first (then by ID and resource). An empty slice means
 // every check passed.
 //
-// On the wire it calls only DescribeDBClusters, DescribeDBInstances and,
-// unless AdviseOptions.Catalog is set, DescribeCertificates, and, when an instance has a custom DB parameter
-// group, DescribeDBClusterParameters and DescribeDBParameters with Source
-// user; it runs its SQL on the writer, in the Cluster's database, inside
-// one READ ONLY transaction: it changes nothing. The
-// SQL-side checks see what the writer sees: its client sessions, the
-// cluster's replication slots and roles, and the extensions,
-// publications and subscriptions of the Cluster's database. A connection lost to a reboot or failover is retried on the
-// writer, until ctx ends.
+// On the wire it calls only DescribeDBClusters, DescribeDBInstances,
+// DescribeCertificates (unless AdviseOptions.Catalog is set),
+// DescribeDBMajorEngineVersions (unless AdviseOptions.Lifecycles is set),
+// DescribeDBClusterParameters with Source user when the cluster has a
+// custom DB cluster parameter group, DescribeDBParameters with Source user
+// for each custom DB parameter group of its instances, and, only when
+// AdviseOptions.Prices is set, CloudWatch's GetMetricData (twice: the
+// volume's I/O summed, its size averaged). It runs its SQL on the writer,
+// in the Cluster's database, inside one READ ONLY transaction: it changes
+// nothing. The SQL-side checks see what the writer sees: its client
+// sessions and statistics, its settings, the cluster's replication slots,
+// subscriptions and roles, and the extensions, publications, pglogical
+// replication sets and subscriptions of the Cluster's database. A
+// connection lost to a reboot or failover is retried on the writer, until
+// ctx ends. Bad AdviseOptions.Prices are refused with an *InputError
+// before any SQL or CloudWatch call.
+//
+// Two checks cannot always run, and then report nothing:
+// CheckIOOptimized needs the caller's prices (the SDK holds no price
+// list), and CheckIAMMemberPassword needs pg_authid, which Aurora's
+// rds_superuser cannot read (a real superuser, as on the emulator, can).
 func (c *Cluster) Advise(ctx context.Context, opts *AdviseOptions) ([]Finding, error) {
 	if opts == nil {
 		opts = &AdviseOptions{}
@@ -253,16 +359,37 @@ func (c *Cluster) Advise(ctx context.Context, opts *AdviseOptions) ([]Finding, e
 	if err != nil {
 		return nil, fmt.Errorf("aurora: advise: %w", err)
 	}
+	if opts.Prices != nil {
+		if err := checkPrices(opts.Prices, d); err != nil {
+			return nil, fmt.Errorf("aurora: advise: %w", err)
+		}
+	}
 	cat := opts.Catalog
 	if cat == nil {
 		if cat, err = c.Certs().Catalog(ctx); err != nil {
 			return nil, fmt.Errorf("aurora: advise: %w", err)
 		}
 	}
+	lcs := opts.Lifecycles
+	if lcs == nil {
+		if lcs, err = c.EngineLifecycles(ctx); err != nil {
+			return nil, fmt.Errorf("aurora: advise: %w", err)
+		}
+	}
 	a := &advice{d: d, opts: opts}
+	now := time.Now()
 	a.controlPlane()
-	a.caExpiry(cat, time.Now())
-	if err := a.groupOverrides(ctx, c); err != nil {
+	a.caExpiry(cat, now)
+	if err := a.extendedSupport(lcs, now); err != nil {
+		return nil, fmt.Errorf("aurora: advise: %w", err)
+	}
+	groups, err := a.readGroupValues(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("aurora: advise: %w", err)
+	}
+	a.groupOverrides(groups)
+	a.parametersNotAccepted(groups)
+	if err := a.ioOptimized(ctx, c, now); err != nil {
 		return nil, fmt.Errorf("aurora: advise: %w", err)
 	}
 
@@ -285,6 +412,9 @@ func (c *Cluster) Advise(ctx context.Context, opts *AdviseOptions) ([]Finding, e
 			{"subscriptions", a.subscriptionsDown},
 			{"pglogical subscriptions", a.pglogicalSubscriptions},
 			{"publications", a.publicationIdentity},
+			{"TRUNCATE across foreign keys", a.truncateAcrossForeignKeys},
+			{"replication capacity and connections", a.replicationCapacity},
+			{"passwords of rds_iam members", a.iamMemberPasswords},
 		} {
 			if err := check.run(ctx, tx); err != nil {
 				return fmt.Errorf("checking %s: %w", check.name, err)
@@ -307,6 +437,9 @@ type advice struct {
 	d     *Description
 	opts  *AdviseOptions
 	found []Finding
+	// pglogicalSubs is the number of pglogical subscriptions in the
+	// Cluster's database, read by pglogicalSubscriptions.
+	pglogicalSubs int
 }
 
 func (a *advice) add(f Finding) { a.found = append(a.found, withCheckInfo(f)) }
@@ -660,6 +793,12 @@ func (a *advice) extensionUpdates(ctx context.Context, tx pgx.Tx) error {
 	}
 	for _, u := range ups {
 		ev := fmt.Sprintf("%s %s is installed; the engine ships %s", u.Name, u.Installed, u.Default)
+		if slices.Contains(a.languageNames(), u.Name) {
+			a.add(Finding{ID: CheckLanguageBelowDefault,
+				Resource: "extension/" + u.Name, Evidence: ev,
+				Fix: Fix{Workflow: fmt.Sprintf("Cluster.UpgradePLV8(ctx, backup, &aurora.PLV8UpgradeOptions{Languages: []string{%q}})", u.Name)}})
+			continue
+		}
 		if u.Path != "" {
 			ev += " (update path " + u.Path + ")"
 		}

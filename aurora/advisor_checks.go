@@ -54,8 +54,7 @@ const iamMembersSQL = iamMembersCTE + `SELECT EXISTS (SELECT 1 FROM pg_catalog.p
 	(SELECT count(*) FROM iam_members m JOIN pg_catalog.pg_roles r ON r.oid = m.oid WHERE r.rolcanlogin)`
 
 // iamMembers reports IAM database authentication enabled with no login
-// role in rds_iam. Whether members still have passwords is not checked:
-// on Aurora pg_authid, where passwords are, is readable only by rdsadmin.
+// role in rds_iam (iamMemberPasswords judges the members' passwords).
 func (a *advice) iamMembers(ctx context.Context, tx pgx.Tx) error {
 	if !a.d.IAMDatabaseAuthentication {
 		return nil
@@ -288,34 +287,14 @@ func (a *advice) publicationIdentity(ctx context.Context, tx pgx.Tx) error {
 // groupOverrides reports the custom DB parameter groups of the instances
 // that set a parameter the cluster's DB cluster parameter group also sets,
 // to a value the engine does not count as equal (params.EquivalentValues):
-// for their instances, the instance group's value wins. It reads the
-// groups' own values (DescribeDBClusterParameters and DescribeDBParameters
-// with Source user), and nothing when no instance has a custom group.
-func (a *advice) groupOverrides(ctx context.Context, c *Cluster) error {
-	byGroup := map[string][]string{}
-	var groups []string
-	for _, in := range a.instances() {
-		if isDefaultClusterGroup(in.ParameterGroup) { // "" too
-			continue
-		}
-		if byGroup[in.ParameterGroup] == nil {
-			groups = append(groups, in.ParameterGroup)
-		}
-		byGroup[in.ParameterGroup] = append(byGroup[in.ParameterGroup], in.ID)
+// for their instances, the instance group's value wins.
+func (a *advice) groupOverrides(u *userGroupValues) {
+	if len(u.groups) == 0 || isDefaultClusterGroup(a.d.ParameterGroup) {
+		return
 	}
-	if len(groups) == 0 || isDefaultClusterGroup(a.d.ParameterGroup) {
-		return nil
-	}
-	cluster, err := c.userValues(ctx, params.ClusterGroup, a.d.ParameterGroup)
-	if err != nil {
-		return err
-	}
-	slices.Sort(groups)
-	for _, g := range groups {
-		own, err := c.userValues(ctx, params.InstanceGroup, g)
-		if err != nil {
-			return err
-		}
+	cluster := u.cluster
+	for _, g := range u.groups {
+		own := u.instances[g]
 		var names, parts []string
 		for key, p := range own {
 			cp, ok := cluster[key]
@@ -336,11 +315,10 @@ func (a *advice) groupOverrides(ctx context.Context, c *Cluster) error {
 		}
 		a.add(Finding{ID: CheckInstanceGroupOverride,
 			Resource: "db-parameter-group/" + g,
-			Evidence: fmt.Sprintf("DB parameter group %s of %s overrides DB cluster parameter group %s: %s", g, strings.Join(byGroup[g], ", "), a.d.ParameterGroup, strings.Join(parts, ", ")),
+			Evidence: fmt.Sprintf("DB parameter group %s of %s overrides DB cluster parameter group %s: %s", g, strings.Join(u.members[g], ", "), a.d.ParameterGroup, strings.Join(parts, ", ")),
 			Fix: Fix{Workflow: fmt.Sprintf("Cluster.Params().Reset(ctx, params.InstanceGroup, %q, %s)", g, strings.Join(quoted, ", ")),
 				Action: "or, when the instances are meant to differ, keep the override and document it"}})
 	}
-	return nil
 }
 
 // pglogicalSubscriptions reports the pglogical subscriptions of the
@@ -353,14 +331,19 @@ func (a *advice) pglogicalSubscriptions(ctx context.Context, tx pgx.Tx) error {
 	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pglogical')").Scan(&installed); err != nil {
 		return err
 	}
+	a.pglogicalSubs = 0
 	if !installed {
 		return nil
+	}
+	if err := a.pglogicalExtraUnique(ctx, tx); err != nil {
+		return err
 	}
 	pc := pglogical.New(tx)
 	subs, err := pc.Subscriptions(ctx)
 	if err != nil {
 		return err
 	}
+	a.pglogicalSubs = len(subs)
 	for _, s := range subs {
 		d, err := pglogical.Diagnose(ctx, nil, pc, s.Name, nil)
 		if err != nil {

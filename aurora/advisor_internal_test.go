@@ -1,16 +1,19 @@
 package aurora
 
 import (
+	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"maps"
+	"math"
 	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pgaurora/pgaurora"
 )
@@ -125,5 +128,62 @@ func TestAdviseChecksDocumented(t *testing.T) {
 	}
 	if n, _ := strconv.Atoi(string(m[1])); n != len(adviseChecks) {
 		t.Errorf("README.md says Advise runs %d checks; adviseChecks has %d", n, len(adviseChecks))
+	}
+}
+
+// TestExtendedSupportDisabled: past the end of standard support, a
+// cluster with Extended Support disabled is due for AWS's upgrade
+// (critical); one on Extended Support pays for it (warning); before the
+// end, nothing. (TestAdviseExtendedSupport runs the check on the
+// emulator.)
+func TestExtendedSupportDisabled(t *testing.T) {
+	end := time.Date(2026, 2, 28, 0, 0, 0, 0, time.UTC)
+	lcs := EngineLifecycles{"13": {Major: "13", StandardSupportEnd: end, ExtendedSupportEnd: end.AddDate(3, 0, 0)}}
+	for _, tt := range []struct {
+		lifecycle string
+		now       time.Time
+		want      Severity // "" for no finding
+	}{
+		{"open-source-rds-extended-support-disabled", end.AddDate(0, 0, 1), SeverityCritical},
+		{"open-source-rds-extended-support", end.AddDate(0, 0, 1), SeverityWarning},
+		{"open-source-rds-extended-support", end.Add(23 * time.Hour), ""}, // the last day of standard support
+	} {
+		a := &advice{d: &Description{ID: "c", EngineVersion: "13.18", EngineLifecycleSupport: tt.lifecycle}, opts: &AdviseOptions{}}
+		if err := a.extendedSupport(lcs, tt.now); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case tt.want == "" && len(a.found) != 0:
+			t.Errorf("%s at %s: %v, want none", tt.lifecycle, tt.now, a.found)
+		case tt.want != "" && (len(a.found) != 1 || a.found[0].Severity != tt.want):
+			t.Errorf("%s at %s: %v, want one %s finding", tt.lifecycle, tt.now, a.found, tt.want)
+		}
+	}
+}
+
+// TestCheckPrices: unusable prices are refused with an *InputError naming
+// the field.
+func TestCheckPrices(t *testing.T) {
+	d := &Description{Writer: &pgaurora.Instance{ID: "w", Class: "db.r6g.large"}, Readers: []pgaurora.Instance{{ID: "r", Class: "db.r6g.xlarge"}}}
+	good := func() *AdvisePrices {
+		return &AdvisePrices{HourlyPrices: map[string]float64{"db.r6g.large": 0.26, "db.r6g.xlarge": 0.52}, StorageGBMonthPrice: 0.1, IOPricePerMillion: 0.2}
+	}
+	if err := checkPrices(good(), d); err != nil {
+		t.Fatalf("good prices: %v", err)
+	}
+	for field, mutate := range map[string]func(*AdvisePrices){
+		"AdvisePrices.HourlyPrices":               func(p *AdvisePrices) { delete(p.HourlyPrices, "db.r6g.xlarge") },
+		"AdvisePrices.HourlyPrices[db.r6g.large]": func(p *AdvisePrices) { p.HourlyPrices["db.r6g.large"] = math.NaN() },
+		"AdvisePrices.StorageGBMonthPrice":        func(p *AdvisePrices) { p.StorageGBMonthPrice = -1 },
+		"AdvisePrices.IOPricePerMillion":          func(p *AdvisePrices) { p.IOPricePerMillion = math.Inf(1) },
+		"AdvisePrices.Window":                     func(p *AdvisePrices) { p.Window = -time.Hour },
+		"AdvisePrices.Period":                     func(p *AdvisePrices) { p.Period = 7 * time.Second },
+	} {
+		p := good()
+		mutate(p)
+		var ie *InputError
+		if err := checkPrices(p, d); !errors.As(err, &ie) || ie.Field != field {
+			t.Errorf("%s: %v, want an *InputError for it", field, err)
+		}
 	}
 }

@@ -24,7 +24,9 @@ import (
 
 // cleanUnavoidable lists the findings a well-configured cluster still
 // gets on the emulator. None: every check Advise runs can be satisfied
-// there.
+// there. (The clean cluster runs 15.4, in standard support until
+// 2028-02-29 per the emulator's calendar; after that date it gets
+// CheckExtendedSupport, as a real one would.)
 var cleanUnavoidable []string
 
 // advise runs Advise and checks that it sent only the Describe calls it
@@ -42,7 +44,7 @@ func advise(t *testing.T, c *aurora.Cluster, rec *apiRecorder, opts *aurora.Advi
 	}
 	for _, a := range acts {
 		if !slices.Contains([]string{"DescribeDBClusters", "DescribeDBInstances", "DescribeCertificates",
-			"DescribeDBClusterParameters", "DescribeDBParameters"}, a) {
+			"DescribeDBClusterParameters", "DescribeDBParameters", "DescribeDBMajorEngineVersions"}, a) {
 			t.Errorf("Advise sent %s; it may only describe", a)
 		}
 	}
@@ -149,11 +151,17 @@ const cleanUser, cleanPassword = "dbadmin", "clean-cluster-Pass-1"
 // automatic minor upgrades off.
 func createCleanCluster(t *testing.T, id string) (*aurora.Cluster, *apiRecorder) {
 	t.Helper()
+	return createCleanClusterVersion(t, id, "15.4")
+}
+
+// createCleanClusterVersion is createCleanCluster on an engine version.
+func createCleanClusterVersion(t *testing.T, id, version string) (*aurora.Cluster, *apiRecorder) {
+	t.Helper()
 	ctx := context.Background()
 	api := rds.NewFromConfig(emu.AWSConfig())
 	group := id + "-params"
 	if _, err := api.CreateDBClusterParameterGroup(ctx, &rds.CreateDBClusterParameterGroupInput{
-		DBClusterParameterGroupName: aws.String(group), DBParameterGroupFamily: aws.String("aurora-postgresql15"),
+		DBClusterParameterGroupName: aws.String(group), DBParameterGroupFamily: aws.String("aurora-postgresql" + strings.Split(version, ".")[0]),
 		Description: aws.String("advisor clean cluster")}); err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +173,7 @@ func createCleanCluster(t *testing.T, id string) (*aurora.Cluster, *apiRecorder)
 	}
 	const user, password = cleanUser, cleanPassword
 	if _, err := api.CreateDBCluster(ctx, &rds.CreateDBClusterInput{
-		DBClusterIdentifier: aws.String(id), Engine: aws.String("aurora-postgresql"), EngineVersion: aws.String("15.4"),
+		DBClusterIdentifier: aws.String(id), Engine: aws.String("aurora-postgresql"), EngineVersion: aws.String(version),
 		MasterUsername: aws.String(user), MasterUserPassword: aws.String(password),
 		StorageEncrypted: aws.Bool(true), DeletionProtection: aws.Bool(true),
 		DBClusterParameterGroupName: aws.String(group)}); err != nil {
@@ -633,5 +641,34 @@ func TestAdvisePgLogicalSubscription(t *testing.T) {
 	// The provider, which has no subscription, has no such finding.
 	if hasDown(advise(t, prov, rec, nil)) {
 		t.Error("the provider has a pglogical subscription finding")
+	}
+
+	// A table with a unique constraint besides its primary key, added to
+	// the replication set: CheckPgLogicalExtraUnique on the provider,
+	// for it and not for orders; removed from the set, nothing.
+	hasExtra := func(fs []aurora.Finding) bool {
+		return slices.ContainsFunc(fs, func(f aurora.Finding) bool { return f.ID == aurora.CheckPgLogicalExtraUnique })
+	}
+	if hasExtra(advise(t, prov, rec, nil)) {
+		t.Fatal("orders, with only its primary key, is reported")
+	}
+	if _, err := prov.SQL().Exec(ctx, "CREATE TABLE public.customers (id int PRIMARY KEY, email text UNIQUE)"); err != nil {
+		t.Fatal(err)
+	}
+	customers := pglogical.Table{Schema: "public", Name: "customers"}
+	if err := prov.PgLogical().AddTable(ctx, pglogical.DefaultSet, customers, nil); err != nil {
+		t.Fatal(err)
+	}
+	fs = advise(t, prov, rec, nil)
+	extra := finding(t, fs, aurora.CheckPgLogicalExtraUnique, "table/public.customers")
+	wantEvidence(t, extra, "public.customers, in pglogical replication set default, has unique index(es) customers_email_key besides its primary key")
+	if n := len(slices.DeleteFunc(slices.Clone(fs), func(f aurora.Finding) bool { return f.ID != aurora.CheckPgLogicalExtraUnique })); n != 1 {
+		t.Errorf("%d extra-unique findings, want 1 (customers): %v", n, fs)
+	}
+	if err := prov.PgLogical().RemoveTable(ctx, pglogical.DefaultSet, customers); err != nil {
+		t.Fatal(err)
+	}
+	if hasExtra(advise(t, prov, rec, nil)) {
+		t.Error("customers is reported after it left the replication set")
 	}
 }

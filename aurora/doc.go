@@ -148,10 +148,18 @@
 // subscriptions that are down, published tables without a replica
 // identity, pgAudit's installation, exclusions, roles that can change
 // their own auditing and heavy settings, pending reboots, instance
-// parameter groups that override the cluster's, extension updates,
-// automatic minor upgrades before a migration) and returns Findings with
-// a stable ID, a severity, a category, the evidence, why, and the Fix as
-// data. It only describes and reads.
+// parameter groups that override the cluster's, parameter values the
+// group or the SDK's catalog does not accept, extension updates, PLV8
+// below the engine's version, engine versions in Extended Support,
+// automatic minor upgrades before a migration, replication slots, senders
+// and workers too few for the replication that exists, TRUNCATE published
+// across foreign keys, pglogical tables with unique indexes besides the
+// primary key, rds_iam members with passwords where pg_authid is
+// readable, connections that call for RDS Proxy, and, given the caller's
+// prices in AdviseOptions.Prices, I/O past the 25 % share where
+// I/O-Optimized pays) and returns Findings with a stable ID, a severity,
+// a category, the evidence, why, and the Fix as data. It only describes
+// and reads.
 //
 // CheckDrift compares the cluster's DB cluster parameter group, and the
 // custom DB parameter groups of its instances, with a specification (a

@@ -344,8 +344,9 @@ type FleetRun struct {
 }
 
 // Advise runs Cluster.Advise on every cluster of the fleet (see
-// Fleet.Run for how), reading each Region's CA catalog once for the run
-// unless opts.Catalog gives one. Advise connects to each writer:
+// Fleet.Run for how), reading each Region's CA catalog and engine support
+// calendar once for the run unless opts.Catalog and opts.Lifecycles give
+// them. Advise connects to each writer:
 // FleetOptions.ClusterOptions must give the credentials.
 func (f *Fleet) Advise(ctx context.Context, opts *AdviseOptions) *FleetRun {
 	var base AdviseOptions
@@ -367,17 +368,41 @@ func (f *Fleet) Advise(ctx context.Context, opts *AdviseOptions) *FleetRun {
 			}
 			o.Catalog = cat
 		}
+		if o.Lifecycles == nil {
+			lcs, err := catalogs[r.Cluster.Region].lifecycles(ctx, c)
+			if err != nil {
+				return fmt.Errorf("aurora: advise: %w", err)
+			}
+			o.Lifecycles = lcs
+		}
 		found, err := c.Advise(ctx, &o)
 		r.Findings = found
 		return err
 	}, nil)
 }
 
-// regionCatalog is a Region's CA catalog, read by the first cluster of
+// regionCatalog is a Region's CA catalog and engine support calendar,
+// each read by the first cluster of
 // the Region that needs it (a failed read is not kept: the next tries).
 type regionCatalog struct {
 	mu  sync.Mutex
 	cat *sslcert.Catalog
+	lcs EngineLifecycles
+}
+
+// lifecycles is the Region's engine support calendar, read by the first
+// cluster of the Region that needs it.
+func (rc *regionCatalog) lifecycles(ctx context.Context, c *Cluster) (EngineLifecycles, error) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.lcs == nil {
+		lcs, err := c.EngineLifecycles(ctx)
+		if err != nil {
+			return nil, err
+		}
+		rc.lcs = lcs
+	}
+	return rc.lcs, nil
 }
 
 func (rc *regionCatalog) get(ctx context.Context, c *Cluster) (*sslcert.Catalog, error) {

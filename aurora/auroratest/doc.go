@@ -96,7 +96,7 @@
 // DeleteDBClusterSnapshot, RestoreDBClusterFromSnapshot,
 // RestoreDBClusterToPointInTime; AddTagsToResource, RemoveTagsFromResource,
 // ListTagsForResource; DescribeDBEngineVersions,
-// DescribeOrderableDBInstanceOptions, DescribeDBSubnetGroups,
+// DescribeDBMajorEngineVersions, DescribeOrderableDBInstanceOptions, DescribeDBSubnetGroups,
 // DescribeEvents, DescribeGlobalClusters (none exist);
 // CreateDBClusterEndpoint, ModifyDBClusterEndpoint, DeleteDBClusterEndpoint,
 // DescribeDBClusterEndpoints;
@@ -166,6 +166,11 @@
 // 13.9 to 17.5 with their parameter group family, ValidUpgradeTarget (later
 // minors, and each later major's latest minor with IsMajorVersionUpgrade),
 // SupportedFeatureNames and the CA identifiers;
+// DescribeDBMajorEngineVersions gives each major, 13 to 17, its
+// SupportedEngineLifecycles with the dates of AWS's Aurora PostgreSQL
+// release calendar (standard support ending on the last day of February,
+// Extended Support three years later), so that 13 is past standard
+// support from 2026-03-01;
 // DescribeOrderableDBInstanceOptions lists the instance classes of every
 // version, paged.
 //

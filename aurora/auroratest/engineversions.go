@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 )
 
 // The engine catalog: DescribeDBEngineVersions and
@@ -235,6 +236,81 @@ func (e *Emulator) describeOrderableDBInstanceOptions(ctx context.Context, in *o
 			x.AvailabilityZones.Items = append(x.AvailabilityZones.Items, struct{ Name string }{az})
 		}
 		res.OrderableDBInstanceOptions.Items = append(res.OrderableDBInstanceOptions.Items, x)
+	}
+	return res, nil
+}
+
+// majorLifecycle is one major version's support calendar, as AWS's
+// Aurora PostgreSQL release calendar lists it: Aurora standard support
+// from the first release to its end, then RDS Extended Support (charged)
+// from the next day.
+type majorLifecycle struct {
+	major                                 string
+	standardStart, standardEnd, extendEnd string // dates, UTC
+}
+
+// majorLifecycles are the lifecycles of the majors of engineVersions.
+var majorLifecycles = []majorLifecycle{
+	{"13", "2021-08-26", "2026-02-28", "2029-02-28"},
+	{"14", "2022-06-09", "2027-02-28", "2030-02-28"},
+	{"15", "2023-07-27", "2028-02-29", "2031-02-28"},
+	{"16", "2024-01-31", "2029-02-28", "2032-02-29"},
+	{"17", "2024-11-25", "2030-02-28", "2033-02-28"},
+}
+
+type xSupportedEngineLifecycle struct {
+	LifecycleSupportName      string
+	LifecycleSupportStartDate string
+	LifecycleSupportEndDate   string
+}
+
+type xDBMajorEngineVersion struct {
+	Engine                    string
+	MajorEngineVersion        string
+	SupportedEngineLifecycles struct {
+		Items []xSupportedEngineLifecycle `xml:"SupportedEngineLifecycle"`
+	}
+}
+
+type describeMajorEngineVersionsIn struct {
+	Engine             string
+	MajorEngineVersion string
+	pageIn
+}
+
+// describeDBMajorEngineVersions serves DescribeDBMajorEngineVersions:
+// each major's standard and extended support, at midnight UTC of the
+// calendar's dates (the end dates are the last day of support).
+func (e *Emulator) describeDBMajorEngineVersions(ctx context.Context, in *describeMajorEngineVersionsIn) (any, error) {
+	if in.Engine != "" && in.Engine != engineName {
+		return nil, errInvalidValue("auroratest emulates the %s engine only, not %q.", engineName, in.Engine)
+	}
+	var list []majorLifecycle
+	for _, l := range majorLifecycles {
+		if in.MajorEngineVersion == "" || in.MajorEngineVersion == l.major {
+			list = append(list, l)
+		}
+	}
+	items, next, err := describe(list, filterSet[majorLifecycle]{}, nil, in.pageIn)
+	if err != nil {
+		return nil, err
+	}
+	var res struct {
+		Marker                string `xml:",omitempty"`
+		DBMajorEngineVersions struct {
+			Items []xDBMajorEngineVersion `xml:"DBMajorEngineVersion"`
+		}
+	}
+	res.Marker = next
+	day := func(d string) string { return d + "T00:00:00.000Z" }
+	for _, l := range items {
+		x := xDBMajorEngineVersion{Engine: engineName, MajorEngineVersion: l.major}
+		end, _ := time.Parse(time.DateOnly, l.standardEnd)
+		x.SupportedEngineLifecycles.Items = []xSupportedEngineLifecycle{
+			{"open-source-rds-standard-support", day(l.standardStart), day(l.standardEnd)},
+			{"open-source-rds-extended-support", end.AddDate(0, 0, 1).Format(timeFormat), day(l.extendEnd)},
+		}
+		res.DBMajorEngineVersions.Items = append(res.DBMajorEngineVersions.Items, x)
 	}
 	return res, nil
 }

@@ -124,6 +124,7 @@ var actions = actionTable(
 	handle("DescribeDBClusterEndpoints", (*Emulator).describeDBClusterEndpoints),
 	// engineversions.go
 	handle("DescribeDBEngineVersions", (*Emulator).describeDBEngineVersions),
+	handle("DescribeDBMajorEngineVersions", (*Emulator).describeDBMajorEngineVersions),
 	handle("DescribeOrderableDBInstanceOptions", (*Emulator).describeOrderableDBInstanceOptions),
 	// events.go
 	handle("DescribeEvents", (*Emulator).describeEvents),

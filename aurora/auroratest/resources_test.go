@@ -111,6 +111,35 @@ func TestCatalogActions(t *testing.T) {
 	if len(families) != 5 {
 		t.Errorf("families %v, want 13 to 17", families)
 	}
+	// The majors' support calendars: standard, then extended support from
+	// the next day.
+	mv, err := c.DescribeDBMajorEngineVersions(ctx, &rds.DescribeDBMajorEngineVersionsInput{Engine: aws.String("aurora-postgresql"), MajorEngineVersion: aws.String("13")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mv.DBMajorEngineVersions) != 1 || len(mv.DBMajorEngineVersions[0].SupportedEngineLifecycles) != 2 {
+		t.Fatalf("major 13: %+v", mv.DBMajorEngineVersions)
+	}
+	std, ext := mv.DBMajorEngineVersions[0].SupportedEngineLifecycles[0], mv.DBMajorEngineVersions[0].SupportedEngineLifecycles[1]
+	if std.LifecycleSupportName != types.LifecycleSupportNameOpenSourceRdsStandardSupport || aws.ToTime(std.LifecycleSupportEndDate).Format(time.DateOnly) != "2026-02-28" ||
+		ext.LifecycleSupportName != types.LifecycleSupportNameOpenSourceRdsExtendedSupport || aws.ToTime(ext.LifecycleSupportStartDate).Format(time.DateOnly) != "2026-03-01" {
+		t.Errorf("lifecycles of 13: %+v, %+v", std, ext)
+	}
+	majors := 0
+	mp := rds.NewDescribeDBMajorEngineVersionsPaginator(c, &rds.DescribeDBMajorEngineVersionsInput{Engine: aws.String("aurora-postgresql"), MaxRecords: aws.Int32(20)})
+	for mp.HasMorePages() {
+		page, err := mp.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		majors += len(page.DBMajorEngineVersions)
+	}
+	if majors != len(families) {
+		t.Errorf("%d majors with lifecycles, want one per family (%d)", majors, len(families))
+	}
+	if _, err := c.DescribeDBMajorEngineVersions(ctx, &rds.DescribeDBMajorEngineVersionsInput{Engine: aws.String("mysql")}); apiCode(err) != "InvalidParameterValue" {
+		t.Errorf("another engine: %v, want InvalidParameterValue", err)
+	}
 	n := 0
 	op := rds.NewDescribeOrderableDBInstanceOptionsPaginator(c, &rds.DescribeOrderableDBInstanceOptionsInput{Engine: aws.String("aurora-postgresql"), MaxRecords: aws.Int32(20)})
 	for op.HasMorePages() {

@@ -7,6 +7,7 @@
 //	go run ./examples/advisor
 //	go run ./examples/advisor -json
 //	go run ./examples/advisor -migration
+//	go run ./examples/advisor -hourly db.r6g.large=0.26 -storage-price 0.10 -io-price 0.20
 //	go run ./examples/advisor -fleet
 //	go run ./examples/advisor -fleet -tag env=prod -regions us-east-1,eu-west-1
 //	go run ./examples/advisor -fleet -drift rds.force_ssl=1 -drift maintenance_work_mem=1GB
@@ -22,6 +23,12 @@
 // -regions (those with the -tag tags), each with its RDS-managed secret,
 // else AURORA_DB_USER, else AURORA_SECRET_ARN. Advise and the drift check
 // only describe and read: they change nothing, so -yes is not needed.
+//
+// -hourly (one class=price per instance class, repeatable), -storage-price
+// and -io-price give Advise the prices of AdviseOptions.Prices, which turn
+// on the check of whether Aurora I/O-Optimized would cost less (it reads
+// the volume's I/O from CloudWatch); the SDK holds no price list, so
+// without -hourly that check does not run.
 package main
 
 import (
@@ -32,6 +39,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -64,6 +72,25 @@ type config struct {
 	tags                     pairs
 	drift                    pairs
 	concurrency              int
+	hourly                   pairs
+	storagePrice, ioPrice    float64
+}
+
+// adviseOptions are the Advise options the flags give.
+func (cf config) adviseOptions() (*aurora.AdviseOptions, error) {
+	o := &aurora.AdviseOptions{PlannedMigration: cf.migration}
+	if len(cf.hourly) == 0 {
+		return o, nil
+	}
+	o.Prices = &aurora.AdvisePrices{HourlyPrices: map[string]float64{}, StorageGBMonthPrice: cf.storagePrice, IOPricePerMillion: cf.ioPrice}
+	for _, h := range cf.hourly {
+		v, err := strconv.ParseFloat(h.Value, 64)
+		if err != nil {
+			return nil, fmt.Errorf("-hourly %s=%s: not a price", h.Name, h.Value)
+		}
+		o.Prices.HourlyPrices[h.Name] = v
+	}
+	return o, nil
 }
 
 func run(ctx context.Context, out io.Writer, args []string) error {
@@ -76,11 +103,18 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	cmd.Var(&cf.tags, "tag", "with -fleet: only clusters with this tag, key=value (repeatable)")
 	cmd.Var(&cf.drift, "drift", "check parameter drift against name=value instead of advising (repeatable)")
 	cmd.IntVar(&cf.concurrency, "concurrency", 0, "with -fleet: clusters worked on at once (0: the SDK's default)")
+	cmd.Var(&cf.hourly, "hourly", "on-demand price of one instance hour, `class=price` (repeatable, one per class); turns on the I/O-Optimized check")
+	cmd.Float64Var(&cf.storagePrice, "storage-price", 0.10, "with -hourly: price of one GB of storage for a month")
+	cmd.Float64Var(&cf.ioPrice, "io-price", 0.20, "with -hourly: price of one million I/O requests")
 	if err := cmd.Parse(args); err != nil {
 		return err
 	}
 	if !cf.fleet && (len(cf.regions) > 0 || len(cf.tags) > 0) {
 		return errors.New("-regions and -tag need -fleet")
+	}
+	adviseOpts, err := cf.adviseOptions()
+	if err != nil {
+		return err
 	}
 	// The mode line goes to the table output only, so -json output is
 	// JSON lines and nothing else.
@@ -108,7 +142,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		}
 		return printDrift(out, cf.asJSON, []clusterDrift{{Cluster: env.Cluster.ID(), Report: rep}})
 	}
-	findings, err := env.Cluster.Advise(ctx, &aurora.AdviseOptions{PlannedMigration: cf.migration})
+	findings, err := env.Cluster.Advise(ctx, adviseOpts)
 	if err != nil {
 		return err
 	}
@@ -183,7 +217,11 @@ func runFleet(ctx context.Context, out io.Writer, env *exampleenv.Env, cf config
 	if len(cf.drift) > 0 {
 		runner = f.CheckDrift(ctx, cf.drift)
 	} else {
-		runner = f.Advise(ctx, &aurora.AdviseOptions{PlannedMigration: cf.migration})
+		o, err := cf.adviseOptions()
+		if err != nil {
+			return err
+		}
+		runner = f.Advise(ctx, o)
 	}
 
 	enc := json.NewEncoder(out)

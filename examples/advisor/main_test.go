@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -102,4 +103,21 @@ func TestAdvisorDrift(t *testing.T) {
 	if strings.Contains(out, "advisor-demo-b") {
 		t.Error("the single-cluster drift check read the fleet")
 	}
+}
+
+// TestAdvisorPrices: -hourly gives Advise its prices: without one for
+// the cluster's class, Advise refuses them naming the field; with it, the
+// run succeeds (the example's emulator has no CloudWatch data yet, so the
+// I/O-Optimized check has nothing to judge and the findings are the
+// usual five).
+func TestAdvisorPrices(t *testing.T) {
+	err := exampletest.Fails(t, nil, run, []string{"-hourly", "db.x9.large=1"})
+	var ie *aurora.InputError
+	if !errors.As(err, &ie) || ie.Field != "AdvisePrices.HourlyPrices" {
+		t.Errorf("prices without the cluster's class: %v; want an *aurora.InputError for AdvisePrices.HourlyPrices", err)
+	}
+	if err := exampletest.Fails(t, nil, run, []string{"-hourly", "db.r6g.large=cheap"}); err == nil || !strings.Contains(err.Error(), "not a price") {
+		t.Errorf("a price that is not a number: %v", err)
+	}
+	exampletest.Run(t, run, []string{"-hourly", "db.r6g.large=0.26"}, `advisor-demo: 5 findings`)
 }
