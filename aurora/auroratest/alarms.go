@@ -188,7 +188,7 @@ func (e *Emulator) putMetricAlarm(_ context.Context, in *putMetricAlarmInput) (a
 		}
 	} else {
 		if len(e.cw.alarms) >= 10000 {
-			return nil, &cborError{http.StatusBadRequest, "LimitExceededFault", "LimitExceeded", "The maximum number of alarms (10000) has been reached."}
+			return nil, &apiError{http.StatusBadRequest, "LimitExceeded", "The maximum number of alarms (10000) has been reached."}
 		}
 		a.updated, a.transitioned = a.configUpdated, a.configUpdated
 	}
@@ -473,7 +473,7 @@ func (e *Emulator) deleteAlarms(_ context.Context, in *deleteAlarmsInput) (any, 
 	defer e.cw.mu.Unlock()
 	for _, n := range in.AlarmNames {
 		if e.cw.alarms[n] == nil {
-			return nil, &cborError{http.StatusNotFound, "ResourceNotFound", "ResourceNotFound", "The named resource does not exist: alarm " + n + "."}
+			return nil, &apiError{http.StatusNotFound, "ResourceNotFound", "The named resource does not exist: alarm " + n + "."}
 		}
 	}
 	for _, n := range in.AlarmNames {

@@ -46,20 +46,20 @@ var cloudWatchService = &cborService{
 
 const rdsNamespace = "AWS/RDS"
 
-func errCWInvalid(format string, args ...any) *cborError {
-	return &cborError{http.StatusBadRequest, "InvalidParameterValueException", "InvalidParameterValue", fmt.Sprintf(format, args...)}
+func errCWInvalid(format string, args ...any) *apiError {
+	return &apiError{http.StatusBadRequest, "InvalidParameterValue", fmt.Sprintf(format, args...)}
 }
 
-func errCWMissing(name string) *cborError {
-	return &cborError{http.StatusBadRequest, "MissingRequiredParameterException", "MissingParameter", "The parameter " + name + " is required."}
+func errCWMissing(name string) *apiError {
+	return &apiError{http.StatusBadRequest, "MissingParameter", "The parameter " + name + " is required."}
 }
 
-func errCWCombination(format string, args ...any) *cborError {
-	return &cborError{http.StatusBadRequest, "InvalidParameterCombinationException", "InvalidParameterCombination", fmt.Sprintf(format, args...)}
+func errCWCombination(format string, args ...any) *apiError {
+	return &apiError{http.StatusBadRequest, "InvalidParameterCombination", fmt.Sprintf(format, args...)}
 }
 
-func errCWNextToken() *cborError {
-	return &cborError{http.StatusBadRequest, "InvalidNextToken", "InvalidNextToken", "The service cannot parse the NextToken."}
+func errCWNextToken() *apiError {
+	return &apiError{http.StatusBadRequest, "InvalidNextToken", "The service cannot parse the NextToken."}
 }
 
 // cwDimension is a metric's dimension, as the API writes it.

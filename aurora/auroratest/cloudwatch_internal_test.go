@@ -61,7 +61,7 @@ func TestCBORDecode(t *testing.T) {
 	} {
 		var in getMetricDataInput
 		err := cborDecode("GetMetricData", "", tc.v, reflect.ValueOf(&in).Elem())
-		var ce *cborError
+		var ce *apiError
 		if !errors.As(err, &ce) || !strings.Contains(ce.message, tc.want) {
 			t.Errorf("%s: %v, want an error containing %q", tc.name, err, tc.want)
 		}

@@ -24,8 +24,14 @@ const (
 	xmlns      = "http://rds.amazonaws.com/doc/2014-10-31/"
 )
 
-// apiError is an RDS error response: the HTTP status, the wire code the
-// SDK maps to a typed error, and a message.
+// apiError is an error response of any of the emulator's protocols: the
+// HTTP status, the wire code the SDK maps to a typed error, and a
+// message. The RDS Query protocol writes the code in its XML error
+// (writeError), the JSON protocols as __type (writeJSONError; the
+// Throttling fault becomes ThrottlingException there), RPC v2 CBOR in
+// X-Amzn-Query-Error, with the service's error shape for the code as
+// __type (writeCBORError). For CloudWatch the code is the awsQuery code
+// (InvalidParameterValue), which the CBOR and JSON services report.
 type apiError struct {
 	status  int
 	code    string
