@@ -2,7 +2,6 @@ package auroratest
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"math"
 	"net/http"
@@ -314,23 +313,25 @@ type getMetricDataOutput struct {
 
 var queryIDRE = regexp.MustCompile(`^[a-z][a-zA-Z0-9_]*$`)
 
-const cwTokenPrefix = "auroratest-cw:"
+// The NextTokens of CloudWatch: GetMetricData's is the position it
+// stopped at (cwTokenPrefix), ListMetrics' and DescribeAlarms' the key
+// of the last item listed (cwAfterPrefix), so that items appearing
+// between the pages do not shift them.
+const (
+	cwTokenPrefix = "auroratest-cw:"
+	cwAfterPrefix = "auroratest-cw:after:"
+)
 
 func encodeCWToken(parts ...int64) *string {
 	var s []string
 	for _, p := range parts {
 		s = append(s, strconv.FormatInt(p, 10))
 	}
-	t := base64.RawURLEncoding.EncodeToString([]byte(cwTokenPrefix + strings.Join(s, ":")))
-	return &t
+	return aws.String(encodeToken(cwTokenPrefix, strings.Join(s, ":")))
 }
 
 func decodeCWToken(tok string, n int) ([]int64, error) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return nil, errCWNextToken()
-	}
-	rest, ok := strings.CutPrefix(string(b), cwTokenPrefix)
+	rest, ok := decodeToken(cwTokenPrefix, tok)
 	if !ok {
 		return nil, errCWNextToken()
 	}
@@ -347,6 +348,23 @@ func decodeCWToken(tok string, n int) ([]int64, error) {
 		out[i] = v
 	}
 	return out, nil
+}
+
+// encodeAfterToken is the NextToken of a page whose last item has the
+// key.
+func encodeAfterToken(key string) *string { return aws.String(encodeToken(cwAfterPrefix, key)) }
+
+// decodeAfterToken returns the key of the last item the previous page
+// listed: "" without a token.
+func decodeAfterToken(tok *string) (string, error) {
+	if tok == nil {
+		return "", nil
+	}
+	key, ok := decodeToken(cwAfterPrefix, *tok)
+	if !ok || key == "" {
+		return "", errCWNextToken()
+	}
+	return key, nil
 }
 
 func (e *Emulator) getMetricData(_ context.Context, in *getMetricDataInput) (any, error) {
@@ -532,16 +550,9 @@ func (e *Emulator) listMetrics(_ context.Context, in *listMetricsInput) (any, er
 			return nil, errCWMissing(fmt.Sprintf("Dimensions[%d].Name", i))
 		}
 	}
-	// The token is the last metric listed, so that metrics appearing
-	// between the pages do not shift them.
-	after := ""
-	if in.NextToken != nil {
-		b, err := base64.RawURLEncoding.DecodeString(*in.NextToken)
-		rest, ok := strings.CutPrefix(string(b), cwTokenPrefix+"after:")
-		if err != nil || !ok || rest == "" {
-			return nil, errCWNextToken()
-		}
-		after = rest
+	after, err := decodeAfterToken(in.NextToken)
+	if err != nil {
+		return nil, err
 	}
 	e.cw.mu.Lock()
 	var list []*series
@@ -579,8 +590,7 @@ func (e *Emulator) listMetrics(_ context.Context, in *listMetricsInput) (any, er
 	}
 	if end < len(list) {
 		last := list[end-1]
-		t := base64.RawURLEncoding.EncodeToString([]byte(cwTokenPrefix + "after:" + seriesKey(last.name, last.dims)))
-		out.NextToken = &t
+		out.NextToken = encodeAfterToken(seriesKey(last.name, last.dims))
 	}
 	return out, nil
 }

@@ -185,3 +185,27 @@ func BenchmarkMetricsSample(b *testing.B) {
 		_ = c.conn.Close(ctx)
 	}
 }
+
+// PutMetricAlarm on an existing alarm keeps its tags: AWS ignores Tags
+// on an update.
+func TestPutMetricAlarmKeepsTags(t *testing.T) {
+	e := &Emulator{}
+	put := func(threshold float64, tags ...cwTag) {
+		t.Helper()
+		in := &putMetricAlarmInput{AlarmName: aws.String("a"), MetricName: aws.String("CPUUtilization"), Namespace: aws.String(rdsNamespace),
+			Statistic: "Average", Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(threshold),
+			ComparisonOperator: "GreaterThanThreshold", Tags: tags}
+		if _, err := e.putMetricAlarm(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(1, cwTag{aws.String("team"), aws.String("db")})
+	put(2, cwTag{aws.String("team"), aws.String("web")}, cwTag{aws.String("x"), aws.String("y")})
+	a := e.cw.alarms["a"]
+	if a.threshold != 2 {
+		t.Errorf("threshold %v after the update, want 2", a.threshold)
+	}
+	if len(a.tags) != 1 || *a.tags[0].Key != "team" || *a.tags[0].Value != "db" {
+		t.Errorf("tags after the update: %+v, want team=db only", a.tags)
+	}
+}

@@ -338,7 +338,7 @@
 // are refused), ListMetrics (Namespace, MetricName, Dimensions filters,
 // RecentlyActive, NextToken), PutMetricAlarm (an alarm on one metric;
 // a put with an existing name replaces its configuration and keeps its
-// state, as on AWS), DescribeAlarms (AlarmNames, AlarmNamePrefix,
+// state and its tags, as on AWS, which ignores Tags on an update), DescribeAlarms (AlarmNames, AlarmNamePrefix,
 // AlarmTypes, ActionPrefix, StateValue, MaxRecords, NextToken; the SDK's
 // AlarmExistsWaiter works) and DeleteAlarms. Other operations get
 // UnknownOperationException, and request members the emulator does not

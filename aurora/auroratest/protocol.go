@@ -77,18 +77,28 @@ func errInvalidClusterState(id, status string) *apiError {
 		fmt.Sprintf("DBCluster %s is not in available state (it is %s).", id, status)}
 }
 
-const markerPrefix = "auroratest-page:"
+// Paging tokens (RDS markers, CloudWatch NextTokens) are opaque to
+// callers: a prefix naming their kind, then their payload, in base64.
 
-func encodeMarker(offset int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(markerPrefix + strconv.Itoa(offset)))
+func encodeToken(prefix, payload string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(prefix + payload))
 }
 
-func decodeMarker(m string) (int, error) {
-	b, err := base64.RawURLEncoding.DecodeString(m)
+// decodeToken returns the payload of a token made with prefix.
+func decodeToken(prefix, tok string) (string, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil {
-		return 0, err
+		return "", false
 	}
-	rest, ok := strings.CutPrefix(string(b), markerPrefix)
+	return strings.CutPrefix(string(b), prefix)
+}
+
+const markerPrefix = "auroratest-page:"
+
+func encodeMarker(offset int) string { return encodeToken(markerPrefix, strconv.Itoa(offset)) }
+
+func decodeMarker(m string) (int, error) {
+	rest, ok := decodeToken(markerPrefix, m)
 	if !ok {
 		return 0, fmt.Errorf("not a marker")
 	}
