@@ -134,7 +134,9 @@ type series struct {
 	pts  []point
 }
 
-// maxPoints bounds each series: the oldest points go first.
+// maxPoints bounds each series: the oldest points go first, in batches
+// (once it holds a quarter more), so that a full series costs no shift
+// of every point on each sample.
 const maxPoints = 20000
 
 // cloudWatch is the emulator's CloudWatch state. Its lock is its own (not
@@ -158,7 +160,9 @@ func (cw *cloudWatch) start(e *Emulator) {
 
 func seriesKey(name string, d dims) string { return name + "|" + d.key() }
 
-// record adds a point; callers hold cw.mu.
+// record adds a point, keeping the series in time order (the sampler's
+// points come in order; a point older than the last goes in its place);
+// callers hold cw.mu.
 func (cw *cloudWatch) record(name string, d dims, unit string, t time.Time, v float64) {
 	if cw.series == nil {
 		cw.series = map[string]*series{}
@@ -169,9 +173,14 @@ func (cw *cloudWatch) record(name string, d dims, unit string, t time.Time, v fl
 		s = &series{name: name, dims: d, unit: unit}
 		cw.series[k] = s
 	}
-	s.pts = append(s.pts, point{t, v})
-	if len(s.pts) > maxPoints {
-		s.pts = slices.Delete(s.pts, 0, len(s.pts)-maxPoints)
+	if n := len(s.pts); n > 0 && t.Before(s.pts[n-1].t) {
+		i := sort.Search(n, func(i int) bool { return t.Before(s.pts[i].t) })
+		s.pts = slices.Insert(s.pts, i, point{t, v})
+	} else {
+		s.pts = append(s.pts, point{t, v})
+	}
+	if len(s.pts) > maxPoints*5/4 {
+		s.pts = slices.Clone(s.pts[len(s.pts)-maxPoints:])
 	}
 }
 
@@ -235,7 +244,8 @@ type bucket struct {
 }
 
 // buckets aggregates the points of s in [from, to), sampled no later than
-// asOf, by period, oldest first.
+// asOf, by period, oldest first. It reads only the points from from on
+// (the series is in time order).
 func (s *series) buckets(from, to, asOf time.Time, period time.Duration, statistic string) []bucket {
 	var out []bucket
 	var cur []float64
@@ -246,9 +256,10 @@ func (s *series) buckets(from, to, asOf time.Time, period time.Duration, statist
 		}
 		cur = cur[:0]
 	}
-	for _, p := range s.pts {
-		if p.t.Before(from) || !p.t.Before(to) || p.t.After(asOf) {
-			continue
+	first := sort.Search(len(s.pts), func(i int) bool { return !s.pts[i].t.Before(from) })
+	for _, p := range s.pts[first:] {
+		if !p.t.Before(to) || p.t.After(asOf) {
+			break
 		}
 		bt := time.Unix(0, p.t.UnixNano()-p.t.UnixNano()%int64(period)).UTC()
 		if !bt.Equal(curT) {

@@ -209,3 +209,30 @@ func TestPutMetricAlarmKeepsTags(t *testing.T) {
 		t.Errorf("tags after the update: %+v, want team=db only", a.tags)
 	}
 }
+
+// A series stays in time order, drops its oldest points in a batch once
+// it holds a quarter more than maxPoints, and buckets reads [from, to).
+func TestSeriesRecordAndBuckets(t *testing.T) {
+	cw := &cloudWatch{}
+	d := dims{{"DBInstanceIdentifier", "a"}}
+	t0 := time.Date(2026, 12, 4, 20, 0, 0, 0, time.UTC)
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Second) }
+	cw.record("M", d, "Count", at(2), 2)
+	cw.record("M", d, "Count", at(0), 0) // older: goes first
+	cw.record("M", d, "Count", at(1), 1)
+	s := cw.series[seriesKey("M", d)]
+	got := s.buckets(at(1), at(3), at(3), time.Second, "Sum")
+	if len(got) != 2 || got[0].v != 1 || !got[0].t.Equal(at(1)) || got[1].v != 2 {
+		t.Errorf("buckets [1s, 3s): %+v, want 1 at 1s and 2 at 2s", got)
+	}
+	for i := 3; i < maxPoints*5/4; i++ {
+		cw.record("M", d, "Count", at(i), float64(i))
+	}
+	if len(s.pts) != maxPoints*5/4 {
+		t.Fatalf("%d points, want %d before the trim", len(s.pts), maxPoints*5/4)
+	}
+	cw.record("M", d, "Count", at(maxPoints*5/4), 1)
+	if len(s.pts) != maxPoints || !s.pts[0].t.Equal(at(maxPoints*5/4-maxPoints+1)) || !s.pts[maxPoints-1].t.Equal(at(maxPoints*5/4)) {
+		t.Errorf("after the trim: %d points from %v to %v", len(s.pts), s.pts[0].t, s.pts[len(s.pts)-1].t)
+	}
+}

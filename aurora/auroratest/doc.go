@@ -397,7 +397,7 @@
 //
 // Rates need two samples of the same server, so they start one period
 // after the first call (and after a restart). Each series keeps its last
-// 20000 samples. Alarms are evaluated on every sample, and when put: the
+// 20000 samples (and up to a quarter more, dropped in batches). Alarms are evaluated on every sample, and when put: the
 // datapoints are the alarm's statistic over its last EvaluationPeriods
 // periods, the newest being the period in progress; ALARM when at least
 // DatapointsToAlarm of them breach, else OK, and INSUFFICIENT_DATA when
