@@ -338,8 +338,8 @@
 // are refused), ListMetrics (Namespace, MetricName, Dimensions filters,
 // RecentlyActive, NextToken), PutMetricAlarm (an alarm on one metric;
 // a put with an existing name replaces its configuration and keeps its
-// state and its tags, as on AWS, which ignores Tags on an update), DescribeAlarms (AlarmNames, AlarmNamePrefix,
-// AlarmTypes, ActionPrefix, StateValue, MaxRecords, NextToken; the SDK's
+// state and its tags, as on AWS, which ignores Tags on an update),
+// DescribeAlarms (AlarmNames, AlarmNamePrefix, AlarmTypes, ActionPrefix, StateValue, MaxRecords, NextToken; the SDK's
 // AlarmExistsWaiter works) and DeleteAlarms. Other operations get
 // UnknownOperationException, and request members the emulator does not
 // emulate get InvalidParameterValue naming them. The same operations are
@@ -388,7 +388,9 @@
 //     (pg_ls_waldir()).
 //   - MaximumUsedTransactionIDs (Count): max(age(datfrozenxid)).
 //   - CommitThroughput and Deadlocks (Count/Second): the period's deltas of
-//     pg_stat_database's xact_commit (less the sampler's own) and
+//     pg_stat_database's xact_commit (less the sampler's own one commit
+//     per sample, whose statistics it flushes at once with
+//     pg_stat_force_next_flush(), so an idle writer shows 0) and
 //     deadlocks, per second.
 //   - BufferCacheHitRatio (Percent): blks_hit / (blks_hit + blks_read) over
 //     the period, 100 without reads.
@@ -408,8 +410,8 @@
 // after the first call (and after a restart). Each series keeps its last
 // 20000 samples (and up to a quarter more, dropped in batches). Alarms
 // are evaluated on every sample, and when put: the datapoints are the
-// alarm's statistic over its last EvaluationPeriods
-// periods, the newest being the period in progress; ALARM when at least
+// alarm's statistic over its last EvaluationPeriods periods, the newest
+// being the period in progress; ALARM when at least
 // DatapointsToAlarm of them breach, else OK, and INSUFFICIENT_DATA when
 // none is there (TreatMissingData missing, the default; breaching,
 // notBreaching and ignore as on AWS). StateReason reads as AWS's
