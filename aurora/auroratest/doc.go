@@ -339,8 +339,9 @@
 // RecentlyActive, NextToken), PutMetricAlarm (an alarm on one metric;
 // a put with an existing name replaces its configuration and keeps its
 // state and its tags, as on AWS, which ignores Tags on an update),
-// DescribeAlarms (AlarmNames, AlarmNamePrefix, AlarmTypes, ActionPrefix, StateValue, MaxRecords, NextToken; the SDK's
-// AlarmExistsWaiter works) and DeleteAlarms. Other operations get
+// DescribeAlarms (AlarmNames, AlarmNamePrefix, AlarmTypes, ActionPrefix,
+// StateValue, MaxRecords, NextToken; the SDK's AlarmExistsWaiter works)
+// and DeleteAlarms. Other operations get
 // UnknownOperationException, and request members the emulator does not
 // emulate get InvalidParameterValue naming them. The same operations are
 // served in the AWS JSON 1.0 protocol (X-Amz-Target:
