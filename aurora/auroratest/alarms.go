@@ -2,7 +2,6 @@ package auroratest
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -181,14 +180,13 @@ func (e *Emulator) putMetricAlarm(_ context.Context, in *putMetricAlarmInput) (a
 		e.cw.alarms = map[string]*alarm{}
 	}
 	if old := e.cw.alarms[a.name]; old != nil {
-		// An update leaves the state as it was, and replaces the rest.
+		// An update leaves the state and the tags as they were (AWS
+		// ignores Tags on an update), and replaces the rest.
 		a.state, a.reason, a.reasonData, a.updated, a.transitioned = old.state, old.reason, old.reasonData, old.updated, old.transitioned
-		if len(in.Tags) == 0 {
-			a.tags = old.tags
-		}
+		a.tags = old.tags
 	} else {
 		if len(e.cw.alarms) >= 10000 {
-			return nil, &cborError{http.StatusBadRequest, "LimitExceededFault", "LimitExceeded", "The maximum number of alarms (10000) has been reached."}
+			return nil, &apiError{http.StatusBadRequest, "LimitExceeded", "The maximum number of alarms (10000) has been reached."}
 		}
 		a.updated, a.transitioned = a.configUpdated, a.configUpdated
 	}
@@ -412,14 +410,9 @@ func (e *Emulator) describeAlarms(_ context.Context, in *describeAlarmsInput) (a
 		}
 		limit = int64(*in.MaxRecords)
 	}
-	after := "" // the last alarm of the previous page
-	if in.NextToken != nil {
-		b, err := base64.RawURLEncoding.DecodeString(*in.NextToken)
-		rest, ok := strings.CutPrefix(string(b), cwTokenPrefix+"after:")
-		if err != nil || !ok || rest == "" {
-			return nil, errCWNextToken()
-		}
-		after = rest
+	after, err := decodeAfterToken(in.NextToken) // the last alarm of the previous page
+	if err != nil {
+		return nil, err
 	}
 	out := &describeAlarmsOutput{MetricAlarms: []cwMetricAlarm{}, CompositeAlarms: []struct{}{}}
 	if len(in.AlarmTypes) > 0 && !slices.Contains(in.AlarmTypes, "MetricAlarm") {
@@ -452,8 +445,7 @@ func (e *Emulator) describeAlarms(_ context.Context, in *describeAlarmsInput) (a
 		out.MetricAlarms = append(out.MetricAlarms, a.api())
 	}
 	if end < int64(len(list)) {
-		t := base64.RawURLEncoding.EncodeToString([]byte(cwTokenPrefix + "after:" + list[end-1].name))
-		out.NextToken = &t
+		out.NextToken = encodeAfterToken(list[end-1].name)
 	}
 	return out, nil
 }
@@ -473,7 +465,7 @@ func (e *Emulator) deleteAlarms(_ context.Context, in *deleteAlarmsInput) (any, 
 	defer e.cw.mu.Unlock()
 	for _, n := range in.AlarmNames {
 		if e.cw.alarms[n] == nil {
-			return nil, &cborError{http.StatusNotFound, "ResourceNotFound", "ResourceNotFound", "The named resource does not exist: alarm " + n + "."}
+			return nil, &apiError{http.StatusNotFound, "ResourceNotFound", "The named resource does not exist: alarm " + n + "."}
 		}
 	}
 	for _, n := range in.AlarmNames {

@@ -74,20 +74,8 @@ func cborActionTable(list ...namedCBORAction) map[string]cborAction {
 	return m
 }
 
-// cborError is an RPC v2 CBOR error: the HTTP status, the error shape's
-// name (the __type), the awsQuery code (X-Amzn-Query-Error) and a
-// message.
-type cborError struct {
-	status  int
-	shape   string
-	code    string
-	message string
-}
-
-func (e *cborError) Error() string { return e.code + ": " + e.message }
-
 // cborServices are the services served this way.
-func (e *Emulator) cborServices() []*cborService { return []*cborService{cloudWatchService} }
+var cborServices = []*cborService{cloudWatchService}
 
 // isCBORRequest tells an RPC v2 CBOR request from the others.
 func isCBORRequest(hr *http.Request) bool {
@@ -97,15 +85,19 @@ func isCBORRequest(hr *http.Request) bool {
 // cborActionExists reports whether some CBOR service serves the
 // operation (for Action's check).
 func cborActionExists(name string) bool {
-	_, ok := cloudWatchService.actions[name]
-	return ok
+	for _, s := range cborServices {
+		if _, ok := s.actions[name]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *Emulator) serveCBOR(w http.ResponseWriter, hr *http.Request, reqID string) {
 	var svc *cborService
 	rest, _ := strings.CutPrefix(hr.URL.Path, "/service/")
 	id, name, _ := strings.Cut(rest, "/operation/")
-	for _, s := range e.cborServices() {
+	for _, s := range cborServices {
 		if s.id == id {
 			svc = s
 		}
@@ -115,22 +107,22 @@ func (e *Emulator) serveCBOR(w http.ResponseWriter, hr *http.Request, reqID stri
 		return
 	}
 	if hr.Method != http.MethodPost {
-		writeCBORError(w, reqID, svc, &cborError{http.StatusMethodNotAllowed, "UnknownOperationException", "UnknownOperationException", "Use POST /service/<service>/operation/<operation> with a CBOR body."})
+		writeCBORError(w, reqID, svc, &apiError{http.StatusMethodNotAllowed, "UnknownOperationException", "Use POST /service/<service>/operation/<operation> with a CBOR body."})
 		return
 	}
 	if v := hr.Header.Get("Smithy-Protocol"); v != "rpc-v2-cbor" {
-		writeCBORError(w, reqID, svc, &cborError{http.StatusBadRequest, "SerializationException", "SerializationException",
+		writeCBORError(w, reqID, svc, &apiError{http.StatusBadRequest, "SerializationException",
 			fmt.Sprintf("The Smithy-Protocol header is %q; the RPC v2 CBOR protocol sends rpc-v2-cbor.", v)})
 		return
 	}
 	if svc == nil {
-		writeCBORError(w, reqID, nil, &cborError{http.StatusNotFound, "UnknownOperationException", "UnknownOperationException",
+		writeCBORError(w, reqID, nil, &apiError{http.StatusNotFound, "UnknownOperationException",
 			fmt.Sprintf("auroratest serves no service %q over RPC v2 CBOR: it serves CloudWatch (%s).", id, cloudWatchService.id)})
 		return
 	}
 	a, ok := svc.actions[name]
 	if !ok {
-		writeCBORError(w, reqID, svc, &cborError{http.StatusNotFound, "UnknownOperationException", "UnknownOperationException",
+		writeCBORError(w, reqID, svc, &apiError{http.StatusNotFound, "UnknownOperationException",
 			fmt.Sprintf("auroratest does not emulate the operation %q: it emulates %s's %s.", name, svc.name, strings.Join(slices.Sorted(maps.Keys(svc.actions)), ", "))})
 		return
 	}
@@ -170,32 +162,29 @@ func (e *Emulator) serveCBOR(w http.ResponseWriter, hr *http.Request, reqID stri
 	_, _ = w.Write(b)
 }
 
-func errSerialization(msg string) *cborError {
-	return &cborError{http.StatusBadRequest, "SerializationException", "SerializationException", msg}
+func errSerialization(msg string) *apiError {
+	return &apiError{http.StatusBadRequest, "SerializationException", msg}
 }
 
-// writeCBORError writes err as an RPC v2 CBOR error. The faults of
-// faults.go (apiError) are given the service's error shape for their code
-// when it has one, so that the SDK decodes the typed error; Throttling is
+// writeCBORError writes err as an RPC v2 CBOR error: the error shape
+// (the __type) is the service's shape for the error's awsQuery code
+// (InvalidParameterValue -> InvalidParameterValueException), else the
+// code itself, so that the SDK decodes the typed error; the code goes in
+// X-Amzn-Query-Error. Throttling (a fault of faults.go) is
 // ThrottlingException, with the awsQuery code Throttling that the SDK's
 // retryer retries.
 func writeCBORError(w http.ResponseWriter, reqID string, svc *cborService, err error) {
-	var ce *cborError
-	var ae *apiError
-	switch {
-	case errors.As(err, &ce):
-	case errors.As(err, &ae):
-		shape := ae.code
-		if ae.code == "Throttling" {
-			shape = "ThrottlingException"
-		} else if svc != nil && svc.errorShapes[ae.code] != "" {
-			shape = svc.errorShapes[ae.code]
-		}
-		ce = &cborError{ae.status, shape, ae.code, ae.message}
-	default:
-		ce = &cborError{http.StatusInternalServerError, "InternalServiceFault", "InternalServiceError", err.Error()}
+	var ce *apiError
+	if !errors.As(err, &ce) {
+		ce = &apiError{http.StatusInternalServerError, "InternalServiceError", err.Error()}
 	}
-	typ := ce.shape
+	shape := ce.code
+	if ce.code == "Throttling" {
+		shape = "ThrottlingException"
+	} else if svc != nil && svc.errorShapes[ce.code] != "" {
+		shape = svc.errorShapes[ce.code]
+	}
+	typ := shape
 	if svc != nil && !strings.Contains(typ, "#") {
 		typ = svc.namespace + "#" + typ
 	}
@@ -323,7 +312,7 @@ func decodeValue(op, path string, v cbor.Value, dst reflect.Value, epochTimes bo
 				if path != "" {
 					where = path + " of " + op
 				}
-				return &cborError{http.StatusBadRequest, "InvalidParameterValueException", "InvalidParameterValue",
+				return &apiError{http.StatusBadRequest, "InvalidParameterValue",
 					fmt.Sprintf("auroratest does not emulate the member %s of %s; it supports: %s.", k, where, strings.Join(names, ", "))}
 			}
 			if err := decodeValue(op, sub, m[k], dst.Field(i), epochTimes); err != nil {

@@ -2,7 +2,6 @@ package auroratest
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"math"
 	"net/http"
@@ -46,20 +45,20 @@ var cloudWatchService = &cborService{
 
 const rdsNamespace = "AWS/RDS"
 
-func errCWInvalid(format string, args ...any) *cborError {
-	return &cborError{http.StatusBadRequest, "InvalidParameterValueException", "InvalidParameterValue", fmt.Sprintf(format, args...)}
+func errCWInvalid(format string, args ...any) *apiError {
+	return &apiError{http.StatusBadRequest, "InvalidParameterValue", fmt.Sprintf(format, args...)}
 }
 
-func errCWMissing(name string) *cborError {
-	return &cborError{http.StatusBadRequest, "MissingRequiredParameterException", "MissingParameter", "The parameter " + name + " is required."}
+func errCWMissing(name string) *apiError {
+	return &apiError{http.StatusBadRequest, "MissingParameter", "The parameter " + name + " is required."}
 }
 
-func errCWCombination(format string, args ...any) *cborError {
-	return &cborError{http.StatusBadRequest, "InvalidParameterCombinationException", "InvalidParameterCombination", fmt.Sprintf(format, args...)}
+func errCWCombination(format string, args ...any) *apiError {
+	return &apiError{http.StatusBadRequest, "InvalidParameterCombination", fmt.Sprintf(format, args...)}
 }
 
-func errCWNextToken() *cborError {
-	return &cborError{http.StatusBadRequest, "InvalidNextToken", "InvalidNextToken", "The service cannot parse the NextToken."}
+func errCWNextToken() *apiError {
+	return &apiError{http.StatusBadRequest, "InvalidNextToken", "The service cannot parse the NextToken."}
 }
 
 // cwDimension is a metric's dimension, as the API writes it.
@@ -135,7 +134,9 @@ type series struct {
 	pts  []point
 }
 
-// maxPoints bounds each series: the oldest points go first.
+// maxPoints bounds each series: the oldest points go first, in batches
+// (once it holds a quarter more), so that a full series costs no shift
+// of every point on each sample.
 const maxPoints = 20000
 
 // cloudWatch is the emulator's CloudWatch state. Its lock is its own (not
@@ -159,7 +160,9 @@ func (cw *cloudWatch) start(e *Emulator) {
 
 func seriesKey(name string, d dims) string { return name + "|" + d.key() }
 
-// record adds a point; callers hold cw.mu.
+// record adds a point, keeping the series in time order (the sampler's
+// points come in order; a point older than the last goes in its place);
+// callers hold cw.mu.
 func (cw *cloudWatch) record(name string, d dims, unit string, t time.Time, v float64) {
 	if cw.series == nil {
 		cw.series = map[string]*series{}
@@ -170,9 +173,14 @@ func (cw *cloudWatch) record(name string, d dims, unit string, t time.Time, v fl
 		s = &series{name: name, dims: d, unit: unit}
 		cw.series[k] = s
 	}
-	s.pts = append(s.pts, point{t, v})
-	if len(s.pts) > maxPoints {
-		s.pts = slices.Delete(s.pts, 0, len(s.pts)-maxPoints)
+	if n := len(s.pts); n > 0 && t.Before(s.pts[n-1].t) {
+		i := sort.Search(n, func(i int) bool { return t.Before(s.pts[i].t) })
+		s.pts = slices.Insert(s.pts, i, point{t, v})
+	} else {
+		s.pts = append(s.pts, point{t, v})
+	}
+	if len(s.pts) > maxPoints*5/4 {
+		s.pts = slices.Clone(s.pts[len(s.pts)-maxPoints:])
 	}
 }
 
@@ -236,7 +244,8 @@ type bucket struct {
 }
 
 // buckets aggregates the points of s in [from, to), sampled no later than
-// asOf, by period, oldest first.
+// asOf, by period, oldest first. It reads only the points from from on
+// (the series is in time order).
 func (s *series) buckets(from, to, asOf time.Time, period time.Duration, statistic string) []bucket {
 	var out []bucket
 	var cur []float64
@@ -247,9 +256,10 @@ func (s *series) buckets(from, to, asOf time.Time, period time.Duration, statist
 		}
 		cur = cur[:0]
 	}
-	for _, p := range s.pts {
-		if p.t.Before(from) || !p.t.Before(to) || p.t.After(asOf) {
-			continue
+	first := sort.Search(len(s.pts), func(i int) bool { return !s.pts[i].t.Before(from) })
+	for _, p := range s.pts[first:] {
+		if !p.t.Before(to) || p.t.After(asOf) {
+			break
 		}
 		bt := time.Unix(0, p.t.UnixNano()-p.t.UnixNano()%int64(period)).UTC()
 		if !bt.Equal(curT) {
@@ -314,23 +324,25 @@ type getMetricDataOutput struct {
 
 var queryIDRE = regexp.MustCompile(`^[a-z][a-zA-Z0-9_]*$`)
 
-const cwTokenPrefix = "auroratest-cw:"
+// The NextTokens of CloudWatch: GetMetricData's is the position it
+// stopped at (cwTokenPrefix), ListMetrics' and DescribeAlarms' the key
+// of the last item listed (cwAfterPrefix), so that items appearing
+// between the pages do not shift them.
+const (
+	cwTokenPrefix = "auroratest-cw:"
+	cwAfterPrefix = "auroratest-cw:after:"
+)
 
 func encodeCWToken(parts ...int64) *string {
 	var s []string
 	for _, p := range parts {
 		s = append(s, strconv.FormatInt(p, 10))
 	}
-	t := base64.RawURLEncoding.EncodeToString([]byte(cwTokenPrefix + strings.Join(s, ":")))
-	return &t
+	return aws.String(encodeToken(cwTokenPrefix, strings.Join(s, ":")))
 }
 
 func decodeCWToken(tok string, n int) ([]int64, error) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return nil, errCWNextToken()
-	}
-	rest, ok := strings.CutPrefix(string(b), cwTokenPrefix)
+	rest, ok := decodeToken(cwTokenPrefix, tok)
 	if !ok {
 		return nil, errCWNextToken()
 	}
@@ -347,6 +359,23 @@ func decodeCWToken(tok string, n int) ([]int64, error) {
 		out[i] = v
 	}
 	return out, nil
+}
+
+// encodeAfterToken is the NextToken of a page whose last item has the
+// key.
+func encodeAfterToken(key string) *string { return aws.String(encodeToken(cwAfterPrefix, key)) }
+
+// decodeAfterToken returns the key of the last item the previous page
+// listed: "" without a token.
+func decodeAfterToken(tok *string) (string, error) {
+	if tok == nil {
+		return "", nil
+	}
+	key, ok := decodeToken(cwAfterPrefix, *tok)
+	if !ok || key == "" {
+		return "", errCWNextToken()
+	}
+	return key, nil
 }
 
 func (e *Emulator) getMetricData(_ context.Context, in *getMetricDataInput) (any, error) {
@@ -532,16 +561,9 @@ func (e *Emulator) listMetrics(_ context.Context, in *listMetricsInput) (any, er
 			return nil, errCWMissing(fmt.Sprintf("Dimensions[%d].Name", i))
 		}
 	}
-	// The token is the last metric listed, so that metrics appearing
-	// between the pages do not shift them.
-	after := ""
-	if in.NextToken != nil {
-		b, err := base64.RawURLEncoding.DecodeString(*in.NextToken)
-		rest, ok := strings.CutPrefix(string(b), cwTokenPrefix+"after:")
-		if err != nil || !ok || rest == "" {
-			return nil, errCWNextToken()
-		}
-		after = rest
+	after, err := decodeAfterToken(in.NextToken)
+	if err != nil {
+		return nil, err
 	}
 	e.cw.mu.Lock()
 	var list []*series
@@ -579,8 +601,7 @@ func (e *Emulator) listMetrics(_ context.Context, in *listMetricsInput) (any, er
 	}
 	if end < len(list) {
 		last := list[end-1]
-		t := base64.RawURLEncoding.EncodeToString([]byte(cwTokenPrefix + "after:" + seriesKey(last.name, last.dims)))
-		out.NextToken = &t
+		out.NextToken = encodeAfterToken(seriesKey(last.name, last.dims))
 	}
 	return out, nil
 }

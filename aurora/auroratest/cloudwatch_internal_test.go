@@ -61,7 +61,7 @@ func TestCBORDecode(t *testing.T) {
 	} {
 		var in getMetricDataInput
 		err := cborDecode("GetMetricData", "", tc.v, reflect.ValueOf(&in).Elem())
-		var ce *cborError
+		var ce *apiError
 		if !errors.As(err, &ce) || !strings.Contains(ce.message, tc.want) {
 			t.Errorf("%s: %v, want an error containing %q", tc.name, err, tc.want)
 		}
@@ -183,5 +183,56 @@ func BenchmarkMetricsSample(b *testing.B) {
 	b.StopTimer()
 	for _, c := range s.conns {
 		_ = c.conn.Close(ctx)
+	}
+}
+
+// PutMetricAlarm on an existing alarm keeps its tags: AWS ignores Tags
+// on an update.
+func TestPutMetricAlarmKeepsTags(t *testing.T) {
+	e := &Emulator{}
+	put := func(threshold float64, tags ...cwTag) {
+		t.Helper()
+		in := &putMetricAlarmInput{AlarmName: aws.String("a"), MetricName: aws.String("CPUUtilization"), Namespace: aws.String(rdsNamespace),
+			Statistic: "Average", Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(threshold),
+			ComparisonOperator: "GreaterThanThreshold", Tags: tags}
+		if _, err := e.putMetricAlarm(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(1, cwTag{aws.String("team"), aws.String("db")})
+	put(2, cwTag{aws.String("team"), aws.String("web")}, cwTag{aws.String("x"), aws.String("y")})
+	a := e.cw.alarms["a"]
+	if a.threshold != 2 {
+		t.Errorf("threshold %v after the update, want 2", a.threshold)
+	}
+	if len(a.tags) != 1 || *a.tags[0].Key != "team" || *a.tags[0].Value != "db" {
+		t.Errorf("tags after the update: %+v, want team=db only", a.tags)
+	}
+}
+
+// A series stays in time order, drops its oldest points in a batch once
+// it holds a quarter more than maxPoints, and buckets reads [from, to).
+func TestSeriesRecordAndBuckets(t *testing.T) {
+	cw := &cloudWatch{}
+	d := dims{{"DBInstanceIdentifier", "a"}}
+	t0 := time.Date(2026, 12, 4, 20, 0, 0, 0, time.UTC)
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Second) }
+	cw.record("M", d, "Count", at(2), 2)
+	cw.record("M", d, "Count", at(0), 0) // older: goes first
+	cw.record("M", d, "Count", at(1), 1)
+	s := cw.series[seriesKey("M", d)]
+	got := s.buckets(at(1), at(3), at(3), time.Second, "Sum")
+	if len(got) != 2 || got[0].v != 1 || !got[0].t.Equal(at(1)) || got[1].v != 2 {
+		t.Errorf("buckets [1s, 3s): %+v, want 1 at 1s and 2 at 2s", got)
+	}
+	for i := 3; i < maxPoints*5/4; i++ {
+		cw.record("M", d, "Count", at(i), float64(i))
+	}
+	if len(s.pts) != maxPoints*5/4 {
+		t.Fatalf("%d points, want %d before the trim", len(s.pts), maxPoints*5/4)
+	}
+	cw.record("M", d, "Count", at(maxPoints*5/4), 1)
+	if len(s.pts) != maxPoints || !s.pts[0].t.Equal(at(maxPoints*5/4-maxPoints+1)) || !s.pts[maxPoints-1].t.Equal(at(maxPoints*5/4)) {
+		t.Errorf("after the trim: %d points from %v to %v", len(s.pts), s.pts[0].t, s.pts[len(s.pts)-1].t)
 	}
 }

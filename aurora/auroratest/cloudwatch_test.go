@@ -85,6 +85,17 @@ func rdsDim(name, value string) cwtypes.Dimension {
 // with one-second periods; ok is false while it has none.
 func latest(t *testing.T, ctx context.Context, c *cloudwatch.Client, metric, stat string, d ...cwtypes.Dimension) (float64, bool) {
 	t.Helper()
+	vs := newest(t, ctx, c, metric, stat, d...)
+	if len(vs) == 0 {
+		return 0, false
+	}
+	return vs[0], true
+}
+
+// newest returns the datapoints of a metric over the last minute, with
+// one-second periods, newest first.
+func newest(t *testing.T, ctx context.Context, c *cloudwatch.Client, metric, stat string, d ...cwtypes.Dimension) []float64 {
+	t.Helper()
 	now := time.Now()
 	out, err := c.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{
 		StartTime: aws.Time(now.Add(-time.Minute)), EndTime: aws.Time(now.Add(time.Second)),
@@ -106,15 +117,12 @@ func latest(t *testing.T, ctx context.Context, c *cloudwatch.Client, metric, sta
 	if len(r.Values) != len(r.Timestamps) {
 		t.Fatalf("GetMetricData %s: %d values, %d timestamps", metric, len(r.Values), len(r.Timestamps))
 	}
-	if len(r.Values) == 0 {
-		return 0, false
-	}
 	for i := 1; i < len(r.Timestamps); i++ {
 		if !r.Timestamps[i].Before(r.Timestamps[i-1]) {
 			t.Fatalf("GetMetricData %s: timestamps not newest first: %v", metric, r.Timestamps)
 		}
 	}
-	return r.Values[0], true
+	return r.Values
 }
 
 // waitMetric polls a metric until cond holds for its newest datapoint.
@@ -136,13 +144,28 @@ func TestCloudWatchServerMetrics(t *testing.T) {
 	ctx := testCtx(t)
 	c := cwClient(t)
 	w := rdsDim("DBInstanceIdentifier", cwWriter)
-	cpu := waitMetric(t, ctx, c, "CPUUtilization of the writer", "CPUUtilization", "Average", func(v float64) bool { return v >= 0 && v <= 100 }, w)
+	cluster := rdsDim("DBClusterIdentifier", cwCluster)
+	engine := rdsDim("EngineName", "aurora-postgresql")
 	mem := waitMetric(t, ctx, c, "FreeableMemory of the writer", "FreeableMemory", "Minimum", func(v float64) bool { return v > 0 }, w)
 	xids := waitMetric(t, ctx, c, "MaximumUsedTransactionIDs", "MaximumUsedTransactionIDs", "Maximum", func(v float64) bool { return v > 0 }, w)
-	wal := waitMetric(t, ctx, c, "TransactionLogsDiskUsage", "TransactionLogsDiskUsage", "Maximum", func(v float64) bool { return v > 0 }, w)
-	vol := waitMetric(t, ctx, c, "VolumeBytesUsed", "VolumeBytesUsed", "Maximum", func(v float64) bool { return v > 1<<20 }, rdsDim("DBClusterIdentifier", cwCluster))
-	hit := waitMetric(t, ctx, c, "BufferCacheHitRatio", "BufferCacheHitRatio", "Average", func(v float64) bool { return v >= 0 && v <= 100 }, w)
-	t.Logf("writer: CPU %.2f%%, freeable %.0f MiB, xid age %.0f, WAL %.0f MiB, volume %.0f MiB, hit ratio %.1f%%", cpu, mem/(1<<20), xids, wal/(1<<20), vol/(1<<20), hit)
+	vol := waitMetric(t, ctx, c, "VolumeBytesUsed", "VolumeBytesUsed", "Maximum", func(v float64) bool { return v > 1<<20 }, cluster)
+	waitMetric(t, ctx, c, "VolumeBytesUsed by cluster and engine", "VolumeBytesUsed", "Maximum", func(v float64) bool { return v > 1<<20 }, cluster, engine)
+	t.Logf("writer: freeable %.0f MiB, xid age %.0f, volume %.0f MiB", mem/(1<<20), xids, vol/(1<<20))
+
+	// TransactionLogsDiskUsage is the writer's, and -1 without logical
+	// replication (TestCloudWatchReplicationSlots has it with); a reader
+	// publishes none, though it is sampled (its DatabaseConnections).
+	waitMetric(t, ctx, c, "TransactionLogsDiskUsage of a writer without logical replication", "TransactionLogsDiskUsage", "Maximum", func(v float64) bool { return v == -1 }, w)
+	reader := rdsDim("DBInstanceIdentifier", cwReader)
+	if len(newest(t, ctx, c, "DatabaseConnections", "Maximum", reader)) == 0 {
+		t.Fatal("no DatabaseConnections of the reader while the writer's TransactionLogsDiskUsage is there")
+	}
+	if vs := newest(t, ctx, c, "TransactionLogsDiskUsage", "Maximum", reader); len(vs) > 0 {
+		t.Errorf("the reader publishes TransactionLogsDiskUsage: %v", vs)
+	}
+	if vs := newest(t, ctx, c, "CommitLatency", "Maximum", w); len(vs) > 0 {
+		t.Errorf("CommitLatency is published: %v", vs)
+	}
 
 	// Commits show as CommitThroughput on the writer, by role too.
 	conn := cwConnect(t, ctx, cwWriter)
@@ -166,6 +189,63 @@ func TestCloudWatchServerMetrics(t *testing.T) {
 		rdsDim("DBClusterIdentifier", cwCluster), rdsDim("Role", "WRITER"))
 	close(stop)
 	<-done
+
+	// An idle writer commits nothing: the sampler's own transaction, which
+	// each sample makes, is not counted. Three periods in a row at 0 (an
+	// autovacuum worker's transactions may count now and then).
+	pgtest.WaitFor(t, "three quiet periods of CommitThroughput", 90*time.Second, func() (bool, string) {
+		vs := newest(t, ctx, c, "CommitThroughput", "Maximum", w)
+		return len(vs) >= 3 && vs[0] == 0 && vs[1] == 0 && vs[2] == 0, fmt.Sprintf("newest first: %v", vs[:min(len(vs), 5)])
+	})
+
+	// A table larger than a quarter of shared_buffers is created and
+	// scanned through a small ring of buffers, so each scan reads most of
+	// it into them: VolumeReadIOPs, and a BufferCacheHitRatio below 100.
+	if _, err := conn.Exec(ctx, "CREATE TABLE big AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 250000) g"); err != nil {
+		t.Fatal(err)
+	}
+	var big bool
+	if err := conn.QueryRow(ctx, "SELECT pg_table_size('big') > pg_size_bytes(current_setting('shared_buffers')) / 4").Scan(&big); err != nil || !big {
+		t.Fatalf("the table is not larger than a quarter of shared_buffers (%v)", err)
+	}
+	stop, done = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			_, _ = conn.Exec(ctx, "SELECT count(*) FROM big")
+		}
+	}()
+	reads := waitMetric(t, ctx, c, "VolumeReadIOPs of scans", "VolumeReadIOPs", "Maximum", func(v float64) bool { return v > 0 }, cluster)
+	hit := waitMetric(t, ctx, c, "BufferCacheHitRatio of scans", "BufferCacheHitRatio", "Minimum", func(v float64) bool { return v < 100 }, w)
+	close(stop)
+	<-done
+	t.Logf("scans: %.0f blocks read in a period, hit ratio %.1f%%", reads, hit)
+
+	// Writes and checkpoints show in VolumeWriteIOPs.
+	stop, done = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			_, _ = conn.Exec(ctx, "UPDATE big SET g = g WHERE g <= 2000")
+			_, _ = conn.Exec(ctx, "CHECKPOINT")
+		}
+	}()
+	waitMetric(t, ctx, c, "VolumeWriteIOPs of writes and checkpoints", "VolumeWriteIOPs", "Maximum", func(v float64) bool { return v > 0 }, cluster, engine)
+	close(stop)
+	<-done
+	if _, err := conn.Exec(ctx, "DROP TABLE big"); err != nil {
+		t.Fatal(err)
+	}
 
 	// A deadlock shows in Deadlocks (per second over the period).
 	other := cwConnect(t, ctx, cwWriter)
@@ -261,6 +341,12 @@ func TestCloudWatchReplicaLag(t *testing.T) {
 	}
 	waitMetric(t, ctx, c, "AuroraReplicaLagMaximum of the writer", "AuroraReplicaLagMaximum", "Maximum", func(v float64) bool { return v >= 1000 },
 		rdsDim("DBInstanceIdentifier", cwWriter))
+	// One reader: the smallest lag is its lag too. Both are published
+	// by engine as well.
+	waitMetric(t, ctx, c, "AuroraReplicaLagMinimum of the writer", "AuroraReplicaLagMinimum", "Minimum", func(v float64) bool { return v >= 1000 },
+		rdsDim("DBInstanceIdentifier", cwWriter))
+	waitMetric(t, ctx, c, "AuroraReplicaLagMinimum by engine", "AuroraReplicaLagMinimum", "Maximum", func(v float64) bool { return v >= 1000 },
+		rdsDim("EngineName", "aurora-postgresql"))
 }
 
 // An inactive logical slot retains WAL: ReplicationSlotDiskUsage and
@@ -301,6 +387,9 @@ func TestCloudWatchReplicationSlots(t *testing.T) {
 	w := rdsDim("DBInstanceIdentifier", cwSlotWriter)
 	waitMetric(t, ctx, cwClient(t), "OldestReplicationSlotLag", "OldestReplicationSlotLag", "Maximum", func(v float64) bool { return v >= retained }, w)
 	waitMetric(t, ctx, cwClient(t), "ReplicationSlotDiskUsage", "ReplicationSlotDiskUsage", "Maximum", func(v float64) bool { return v >= retained }, w)
+	// With logical replication on, TransactionLogsDiskUsage is the WAL's
+	// size, which holds what the slot retains.
+	waitMetric(t, ctx, cwClient(t), "TransactionLogsDiskUsage with logical replication", "TransactionLogsDiskUsage", "Maximum", func(v float64) bool { return v >= retained }, w)
 }
 
 // openConns opens n sessions on an instance; closing them is the

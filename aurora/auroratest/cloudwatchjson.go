@@ -36,7 +36,7 @@ func (e *Emulator) cloudWatchJSON() *jsonService {
 			dec.UseNumber()
 			var raw any
 			if err := dec.Decode(&raw); err != nil {
-				return nil, &jsonError{400, "SerializationException", "The request body is not JSON: " + err.Error()}
+				return nil, &apiError{400, "SerializationException", "The request body is not JSON: " + err.Error()}
 			}
 			in := reflect.New(a.input)
 			if err := decodeValue(name, "", jsonToValue(raw), in.Elem(), true); err != nil {

@@ -335,12 +335,12 @@ func (e *Emulator) cloudWatchLogs() *jsonService {
 	}
 }
 
-func logsInvalid(format string, args ...any) *jsonError {
-	return &jsonError{http.StatusBadRequest, "InvalidParameterException", fmt.Sprintf(format, args...)}
+func logsInvalid(format string, args ...any) *apiError {
+	return &apiError{http.StatusBadRequest, "InvalidParameterException", fmt.Sprintf(format, args...)}
 }
 
-func logsNotFound(message string) *jsonError {
-	return &jsonError{http.StatusBadRequest, "ResourceNotFoundException", message}
+func logsNotFound(message string) *apiError {
+	return &apiError{http.StatusBadRequest, "ResourceNotFoundException", message}
 }
 
 // group finds a log group by name or ARN (with or without ":*"); the

@@ -343,9 +343,10 @@
 // are refused), ListMetrics (Namespace, MetricName, Dimensions filters,
 // RecentlyActive, NextToken), PutMetricAlarm (an alarm on one metric;
 // a put with an existing name replaces its configuration and keeps its
-// state, as on AWS), DescribeAlarms (AlarmNames, AlarmNamePrefix,
-// AlarmTypes, ActionPrefix, StateValue, MaxRecords, NextToken; the SDK's
-// AlarmExistsWaiter works) and DeleteAlarms. Other operations get
+// state and its tags, as on AWS, which ignores Tags on an update),
+// DescribeAlarms (AlarmNames, AlarmNamePrefix, AlarmTypes, ActionPrefix,
+// StateValue, MaxRecords, NextToken; the SDK's AlarmExistsWaiter works)
+// and DeleteAlarms. Other operations get
 // UnknownOperationException, and request members the emulator does not
 // emulate get InvalidParameterValue naming them. The same operations are
 // served in the AWS JSON 1.0 protocol (X-Amz-Target:
@@ -362,11 +363,13 @@
 // postgres with application_name "auroratest metrics sampler", which
 // DatabaseConnections does not count), and one scan of
 // /proc (about 12 ms for a two-instance cluster on a loaded 2-core
-// machine: BenchmarkMetricsSample). Each instance's figures are published with the dimensions
-// DBInstanceIdentifier, DBClusterIdentifier, DBClusterIdentifier and Role
-// (WRITER or READER) and EngineName (aurora-postgresql), so a cluster- or
-// role-level query aggregates its instances' samples. How each is
-// computed, with its unit:
+// machine: BenchmarkMetricsSample). As on AWS, each instance's figures
+// are published with the dimensions DBInstanceIdentifier,
+// DBClusterIdentifier, DBClusterIdentifier and Role (WRITER or READER)
+// and EngineName (aurora-postgresql), so a cluster- or role-level query
+// aggregates its instances' samples, and the cluster's (its volume's)
+// with DBClusterIdentifier, and DBClusterIdentifier and EngineName. How
+// each is computed, with its unit:
 //
 //   - CPUUtilization (Percent): the processor time of the server's
 //     processes (the postmaster, its children, and the children it
@@ -377,34 +380,44 @@
 //   - AuroraReplicaLag (Milliseconds, readers): as aurora_replica_status()
 //     reports it, the time since the last replayed commit while WAL
 //     received is not yet replayed, else 0; SetReplicaLag shows here.
-//     AuroraReplicaLagMaximum and AuroraReplicaLagMinimum (writer, and the
-//     cluster and its WRITER role) are the largest and smallest over the
-//     readers of the same sample.
+//     AuroraReplicaLagMaximum and AuroraReplicaLagMinimum (writer, with
+//     the writer's dimensions: the cluster, its WRITER role and the
+//     engine too) are the largest and smallest over the readers of the
+//     same sample.
 //   - ReplicationSlotDiskUsage and OldestReplicationSlotLag (Bytes,
 //     writer): the WAL from the oldest restart_lsn of any replication slot
 //     to pg_current_wal_lsn(), and the largest distance from a slot's
 //     confirmed_flush_lsn (else restart_lsn) to it.
-//   - TransactionLogsDiskUsage (Bytes): the size of pg_wal
+//   - TransactionLogsDiskUsage (Bytes, writer): as on AWS, -1 unless
+//     logical replication is on (wal_level logical: the cluster parameter
+//     rds.logical_replication = 1), else the size of pg_wal
 //     (pg_ls_waldir()).
 //   - MaximumUsedTransactionIDs (Count): max(age(datfrozenxid)).
 //   - CommitThroughput and Deadlocks (Count/Second): the period's deltas of
-//     pg_stat_database's xact_commit (less the sampler's own) and
+//     pg_stat_database's xact_commit (less the sampler's own one commit
+//     per sample, whose statistics it flushes at once with
+//     pg_stat_force_next_flush(), so an idle writer shows 0) and
 //     deadlocks, per second.
-//   - CommitLatency (Milliseconds): the WAL write and sync time per WAL
-//     sync over the period (pg_stat_wal; 0 unless track_wal_io_timing is
-//     on, and near 0 anyway with fsync off).
 //   - BufferCacheHitRatio (Percent): blks_hit / (blks_hit + blks_read) over
 //     the period, 100 without reads.
-//   - VolumeBytesUsed (Bytes, DBClusterIdentifier only): the sum of the
+//   - VolumeBytesUsed (Bytes, the cluster's): the sum of the
 //     writer's database sizes. VolumeReadIOPs and VolumeWriteIOPs (Count,
 //     per period): the blocks read by every instance, and the buffers the
 //     writer wrote (pg_stat_bgwriter).
 //
+// CommitLatency is not published: AWS measures it from a commit's request
+// to its acknowledgement, which the servers do not record, and what they
+// could time instead (pg_stat_wal's write and sync times) stays near 0
+// whatever the load, a commit's WAL being written but, with fsync off,
+// never synced; an alarm on it could never fire. A query for it gets no
+// datapoints, as for any metric without samples.
+//
 // Rates need two samples of the same server, so they start one period
 // after the first call (and after a restart). Each series keeps its last
-// 20000 samples. Alarms are evaluated on every sample, and when put: the
-// datapoints are the alarm's statistic over its last EvaluationPeriods
-// periods, the newest being the period in progress; ALARM when at least
+// 20000 samples (and up to a quarter more, dropped in batches). Alarms
+// are evaluated on every sample, and when put: the datapoints are the
+// alarm's statistic over its last EvaluationPeriods periods, the newest
+// being the period in progress; ALARM when at least
 // DatapointsToAlarm of them breach, else OK, and INSUFFICIENT_DATA when
 // none is there (TreatMissingData missing, the default; breaching,
 // notBreaching and ignore as on AWS). StateReason reads as AWS's

@@ -42,15 +42,6 @@ type jsonAction struct {
 	run     func(ctx context.Context, body []byte) (any, error)
 }
 
-// jsonError is a JSON-protocol error response.
-type jsonError struct {
-	status  int
-	code    string
-	message string
-}
-
-func (e *jsonError) Error() string { return e.code + ": " + e.message }
-
 // isJSONRequest tells a JSON-protocol request from an RDS Query-protocol
 // one.
 func isJSONRequest(hr *http.Request) bool {
@@ -91,7 +82,7 @@ func (e *Emulator) serveJSON(w http.ResponseWriter, hr *http.Request, reqID stri
 		return
 	}
 	if hr.Method != http.MethodPost {
-		writeJSONError(w, reqID, contentType, &jsonError{http.StatusMethodNotAllowed, "UnknownOperationException", "Use POST with X-Amz-Target and a JSON body."})
+		writeJSONError(w, reqID, contentType, &apiError{http.StatusMethodNotAllowed, "UnknownOperationException", "Use POST with X-Amz-Target and a JSON body."})
 		return
 	}
 	if svc == nil {
@@ -99,19 +90,19 @@ func (e *Emulator) serveJSON(w http.ResponseWriter, hr *http.Request, reqID stri
 		for _, s := range e.jsonServices {
 			served = append(served, s.name+" ("+strings.TrimSuffix(s.prefix, ".")+")")
 		}
-		writeJSONError(w, reqID, contentType, &jsonError{http.StatusBadRequest, "UnknownOperationException",
+		writeJSONError(w, reqID, contentType, &apiError{http.StatusBadRequest, "UnknownOperationException",
 			fmt.Sprintf("auroratest does not emulate the operation %q: it emulates %s.", target, strings.Join(served, ", "))})
 		return
 	}
 	a, known := svc.actions[name]
 	if !known {
-		writeJSONError(w, reqID, contentType, &jsonError{http.StatusBadRequest, "UnknownOperationException",
+		writeJSONError(w, reqID, contentType, &apiError{http.StatusBadRequest, "UnknownOperationException",
 			fmt.Sprintf("auroratest does not emulate the operation %q: it emulates %s's %s.", target, svc.name, strings.Join(slices.Sorted(maps.Keys(svc.actions)), ", "))})
 		return
 	}
 	var body bytes.Buffer
 	if _, err := body.ReadFrom(http.MaxBytesReader(w, hr.Body, 1<<20)); err != nil {
-		writeJSONError(w, reqID, contentType, &jsonError{http.StatusBadRequest, "SerializationException", "reading the request body: " + err.Error()})
+		writeJSONError(w, reqID, contentType, &apiError{http.StatusBadRequest, "SerializationException", "reading the request body: " + err.Error()})
 		return
 	}
 	if body.Len() == 0 {
@@ -119,13 +110,13 @@ func (e *Emulator) serveJSON(w http.ResponseWriter, hr *http.Request, reqID stri
 	}
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(body.Bytes(), &members); err != nil {
-		writeJSONError(w, reqID, contentType, &jsonError{http.StatusBadRequest, "SerializationException", "The request body is not a JSON object: " + err.Error()})
+		writeJSONError(w, reqID, contentType, &apiError{http.StatusBadRequest, "SerializationException", "The request body is not a JSON object: " + err.Error()})
 		return
 	}
 	for _, k := range slices.Sorted(maps.Keys(members)) {
 		if !slices.Contains(a.members, k) {
 			code := cmp.Or(svc.memberCode, "InvalidParameterException")
-			writeJSONError(w, reqID, contentType, &jsonError{http.StatusBadRequest, code,
+			writeJSONError(w, reqID, contentType, &apiError{http.StatusBadRequest, code,
 				fmt.Sprintf("auroratest does not emulate the member %s of %s; it supports: %s.", k, name, strings.Join(a.members, ", "))})
 			return
 		}
@@ -137,7 +128,7 @@ func (e *Emulator) serveJSON(w http.ResponseWriter, hr *http.Request, reqID stri
 	}
 	b, err := json.Marshal(out)
 	if err != nil {
-		writeJSONError(w, reqID, contentType, &jsonError{http.StatusInternalServerError, "InternalServiceError", "encoding the response: " + err.Error()})
+		writeJSONError(w, reqID, contentType, &apiError{http.StatusInternalServerError, "InternalServiceError", "encoding the response: " + err.Error()})
 		return
 	}
 	w.Header().Set("Content-Type", contentType)
@@ -149,26 +140,18 @@ func (e *Emulator) serveJSON(w http.ResponseWriter, hr *http.Request, reqID stri
 // writeJSONError writes err as a JSON-protocol error. The API-wide faults
 // (Throttling) are given the JSON services' name, ThrottlingException.
 func writeJSONError(w http.ResponseWriter, reqID, contentType string, err error) {
-	var je *jsonError
-	var ae *apiError
-	var ce *cborError
-	switch {
-	case errors.As(err, &je):
-	case errors.As(err, &ce): // CloudWatch's handlers, served in JSON too
-		je = &jsonError{ce.status, ce.code, ce.message}
-	case errors.As(err, &ae):
-		code := ae.code
-		if code == "Throttling" {
-			code = "ThrottlingException"
-		}
-		je = &jsonError{ae.status, code, ae.message}
-	default:
-		je = &jsonError{http.StatusInternalServerError, "InternalServiceError", err.Error()}
+	var je *apiError
+	if !errors.As(err, &je) {
+		je = &apiError{http.StatusInternalServerError, "InternalServiceError", err.Error()}
+	}
+	code := je.code
+	if code == "Throttling" {
+		code = "ThrottlingException"
 	}
 	b, _ := json.Marshal(struct {
 		Type    string `json:"__type"`
 		Message string `json:"Message"`
-	}{je.code, je.message})
+	}{code, je.message})
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("X-Amzn-Requestid", reqID)
 	w.WriteHeader(je.status)
@@ -179,7 +162,7 @@ func writeJSONError(w http.ResponseWriter, reqID, contentType string, err error)
 // with SerializationException.
 func decodeMembers(body []byte, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
-		return &jsonError{http.StatusBadRequest, "SerializationException", "A request member has the wrong type: " + err.Error()}
+		return &apiError{http.StatusBadRequest, "SerializationException", "A request member has the wrong type: " + err.Error()}
 	}
 	return nil
 }

@@ -53,25 +53,27 @@ type counters struct {
 	cpu                float64
 	commits, deadlocks float64
 	hit, read, written float64
-	walTime, walSyncs  float64
 }
 
 // sampleSQL is the one query of a sample. The slot and replica lag
 // figures are for the writer and the readers respectively; the other
-// branch is not evaluated.
+// branch is not evaluated. It reads no WAL timing: see doc.go on
+// CommitLatency. pg_stat_force_next_flush makes the session report its
+// statistics as soon as the sample's transaction ends, so that the next
+// sample counts exactly this one commit of the sampler's, which it
+// subtracts.
 const sampleSQL = `SELECT
 	pg_is_in_recovery(),
 	(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()),
-	(SELECT coalesce(sum(xact_commit), 0)::float8 FROM pg_stat_database),
+	(SELECT coalesce(sum(xact_commit), 0)::float8 FROM pg_stat_database, pg_stat_force_next_flush()),
 	(SELECT coalesce(sum(deadlocks), 0)::float8 FROM pg_stat_database),
 	(SELECT coalesce(sum(blks_hit), 0)::float8 FROM pg_stat_database),
 	(SELECT coalesce(sum(blks_read), 0)::float8 FROM pg_stat_database),
 	(SELECT (buffers_checkpoint + buffers_clean + buffers_backend)::float8 FROM pg_stat_bgwriter),
-	(SELECT (wal_write_time + wal_sync_time)::float8 FROM pg_stat_wal),
-	(SELECT wal_sync::float8 FROM pg_stat_wal),
 	(SELECT coalesce(max(age(datfrozenxid)), 0)::float8 FROM pg_database),
 	(SELECT coalesce(sum(size), 0)::float8 FROM pg_ls_waldir()),
 	(SELECT coalesce(sum(pg_database_size(oid)), 0)::float8 FROM pg_database WHERE datallowconn),
+	current_setting('wal_level'),
 	CASE WHEN NOT pg_is_in_recovery() THEN
 		(SELECT coalesce(pg_current_wal_lsn() - min(restart_lsn), 0)::float8 FROM pg_replication_slots WHERE restart_lsn IS NOT NULL) END,
 	CASE WHEN NOT pg_is_in_recovery() THEN
@@ -85,8 +87,8 @@ type sampleRow struct {
 	recovering                           bool
 	conns                                int64
 	commits, deadlocks, hit, read, wrote float64
-	walTime, walSyncs                    float64
 	xids, walBytes, dbBytes              float64
+	walLevel                             string
 	slotDisk, slotLag                    *float64
 	replicaLag                           float64
 }
@@ -195,22 +197,23 @@ func (e *Emulator) sample(ctx context.Context, s *sampler, now time.Time) {
 			volumeBytes[m.cluster] = row.dbBytes
 		}
 		put := func(name, unit string, v float64) {
-			for _, d := range []dims{
-				{{"DBInstanceIdentifier", m.id}},
-				{{"DBClusterIdentifier", m.cluster}},
-				{{"DBClusterIdentifier", m.cluster}, {"Role", role}},
-				{{"EngineName", engineName}},
-			} {
+			for _, d := range instanceDims(m.id, m.cluster, role) {
 				e.cw.record(name, d, unit, at, v)
 			}
 		}
 		put("DatabaseConnections", "Count", float64(row.conns))
 		put("MaximumUsedTransactionIDs", "Count", row.xids)
-		put("TransactionLogsDiskUsage", "Bytes", row.walBytes)
 		if memTotal > 0 && r.u.Processes > 0 {
 			put("FreeableMemory", "Bytes", max(memTotal-float64(r.u.MemoryBytes), 0))
 		}
 		if m.writer {
+			// As on AWS: the WAL's size only while logical replication
+			// is on (wal_level logical), else -1.
+			wal := -1.0
+			if row.walLevel == "logical" {
+				wal = row.walBytes
+			}
+			put("TransactionLogsDiskUsage", "Bytes", wal)
 			if row.slotDisk != nil {
 				put("ReplicationSlotDiskUsage", "Bytes", *row.slotDisk)
 			}
@@ -227,7 +230,7 @@ func (e *Emulator) sample(ctx context.Context, s *sampler, now time.Time) {
 			hasReader[m.cluster] = true
 		}
 		cur := counters{at: now, srv: m.srv, cpu: r.u.CPUSeconds, commits: row.commits, deadlocks: row.deadlocks,
-			hit: row.hit, read: row.read, written: row.wrote, walTime: row.walTime, walSyncs: row.walSyncs}
+			hit: row.hit, read: row.read, written: row.wrote}
 		prev, ok := s.prev[m.id]
 		s.prev[m.id] = cur
 		// Rates need the previous sample of the same server, with
@@ -252,11 +255,6 @@ func (e *Emulator) sample(ctx context.Context, s *sampler, now time.Time) {
 			ratio = 100 * hit / (hit + read)
 		}
 		put("BufferCacheHitRatio", "Percent", ratio)
-		latency := 0.0
-		if syncs := cur.walSyncs - prev.walSyncs; syncs > 0 {
-			latency = max(cur.walTime-prev.walTime, 0) / syncs
-		}
-		put("CommitLatency", "Milliseconds", latency)
 		volumeRead[m.cluster] += read
 		if m.writer {
 			volumeWrite[m.cluster] += max(cur.written-prev.written, 0)
@@ -266,20 +264,42 @@ func (e *Emulator) sample(ctx context.Context, s *sampler, now time.Time) {
 		if !hasReader[c] {
 			continue
 		}
-		for _, d := range []dims{{{"DBInstanceIdentifier", w}}, {{"DBClusterIdentifier", c}}, {{"DBClusterIdentifier", c}, {"Role", roleWriter}}} {
+		for _, d := range instanceDims(w, c, roleWriter) {
 			e.cw.record("AuroraReplicaLagMaximum", d, "Milliseconds", at, lagMax[c])
 			e.cw.record("AuroraReplicaLagMinimum", d, "Milliseconds", at, lagMin[c])
 		}
 	}
 	for c, b := range volumeBytes {
-		d := dims{{"DBClusterIdentifier", c}}
-		e.cw.record("VolumeBytesUsed", d, "Bytes", at, b)
-		if _, ok := volumeRead[c]; ok {
-			e.cw.record("VolumeReadIOPs", d, "Count", at, volumeRead[c])
-			e.cw.record("VolumeWriteIOPs", d, "Count", at, volumeWrite[c])
+		for _, d := range clusterDims(c) {
+			e.cw.record("VolumeBytesUsed", d, "Bytes", at, b)
+			if _, ok := volumeRead[c]; ok {
+				e.cw.record("VolumeReadIOPs", d, "Count", at, volumeRead[c])
+				e.cw.record("VolumeWriteIOPs", d, "Count", at, volumeWrite[c])
+			}
 		}
 	}
 	e.cw.evaluateAll(now)
+}
+
+// instanceDims are the dimensions an instance's metrics are published
+// with, as on AWS: the instance, its cluster, the cluster and the
+// instance's role, and the engine.
+func instanceDims(instance, cluster, role string) []dims {
+	return []dims{
+		{{"DBInstanceIdentifier", instance}},
+		{{"DBClusterIdentifier", cluster}},
+		{{"DBClusterIdentifier", cluster}, {"Role", role}},
+		{{"EngineName", engineName}},
+	}
+}
+
+// clusterDims are the dimensions a cluster's metrics (its volume's) are
+// published with, as on AWS: the cluster, and the cluster and its engine.
+func clusterDims(cluster string) []dims {
+	return []dims{
+		{{"DBClusterIdentifier", cluster}},
+		{{"DBClusterIdentifier", cluster}, {"EngineName", engineName}},
+	}
 }
 
 // query runs sampleSQL on m's server, over the connection kept for it
@@ -308,7 +328,7 @@ func (s *sampler) query(ctx context.Context, m memberSnapshot) (sampleRow, error
 	}
 	var r sampleRow
 	err := c.conn.QueryRow(qctx, sampleSQL).Scan(&r.recovering, &r.conns, &r.commits, &r.deadlocks, &r.hit, &r.read, &r.wrote,
-		&r.walTime, &r.walSyncs, &r.xids, &r.walBytes, &r.dbBytes, &r.slotDisk, &r.slotLag, &r.replicaLag)
+		&r.xids, &r.walBytes, &r.dbBytes, &r.walLevel, &r.slotDisk, &r.slotLag, &r.replicaLag)
 	if err != nil {
 		_ = c.conn.Close(ctx)
 		delete(s.conns, m.id)

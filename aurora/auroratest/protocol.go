@@ -24,8 +24,14 @@ const (
 	xmlns      = "http://rds.amazonaws.com/doc/2014-10-31/"
 )
 
-// apiError is an RDS error response: the HTTP status, the wire code the
-// SDK maps to a typed error, and a message.
+// apiError is an error response of any of the emulator's protocols: the
+// HTTP status, the wire code the SDK maps to a typed error, and a
+// message. The RDS Query protocol writes the code in its XML error
+// (writeError), the JSON protocols as __type (writeJSONError; the
+// Throttling fault becomes ThrottlingException there), RPC v2 CBOR in
+// X-Amzn-Query-Error, with the service's error shape for the code as
+// __type (writeCBORError). For CloudWatch the code is the awsQuery code
+// (InvalidParameterValue), which the CBOR and JSON services report.
 type apiError struct {
 	status  int
 	code    string
@@ -71,18 +77,28 @@ func errInvalidClusterState(id, status string) *apiError {
 		fmt.Sprintf("DBCluster %s is not in available state (it is %s).", id, status)}
 }
 
-const markerPrefix = "auroratest-page:"
+// Paging tokens (RDS markers, CloudWatch NextTokens) are opaque to
+// callers: a prefix naming their kind, then their payload, in base64.
 
-func encodeMarker(offset int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(markerPrefix + strconv.Itoa(offset)))
+func encodeToken(prefix, payload string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(prefix + payload))
 }
 
-func decodeMarker(m string) (int, error) {
-	b, err := base64.RawURLEncoding.DecodeString(m)
+// decodeToken returns the payload of a token made with prefix.
+func decodeToken(prefix, tok string) (string, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil {
-		return 0, err
+		return "", false
 	}
-	rest, ok := strings.CutPrefix(string(b), markerPrefix)
+	return strings.CutPrefix(string(b), prefix)
+}
+
+const markerPrefix = "auroratest-page:"
+
+func encodeMarker(offset int) string { return encodeToken(markerPrefix, strconv.Itoa(offset)) }
+
+func decodeMarker(m string) (int, error) {
+	rest, ok := decodeToken(markerPrefix, m)
 	if !ok {
 		return 0, fmt.Errorf("not a marker")
 	}

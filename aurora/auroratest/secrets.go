@@ -70,16 +70,16 @@ type secretVersion struct {
 	created time.Time
 }
 
-func smInvalidParameter(format string, args ...any) *jsonError {
-	return &jsonError{http.StatusBadRequest, "InvalidParameterException", fmt.Sprintf(format, args...)}
+func smInvalidParameter(format string, args ...any) *apiError {
+	return &apiError{http.StatusBadRequest, "InvalidParameterException", fmt.Sprintf(format, args...)}
 }
 
-func smInvalidRequest(format string, args ...any) *jsonError {
-	return &jsonError{http.StatusBadRequest, "InvalidRequestException", fmt.Sprintf(format, args...)}
+func smInvalidRequest(format string, args ...any) *apiError {
+	return &apiError{http.StatusBadRequest, "InvalidRequestException", fmt.Sprintf(format, args...)}
 }
 
-func smNotFound(message string) *jsonError {
-	return &jsonError{http.StatusBadRequest, "ResourceNotFoundException", message}
+func smNotFound(message string) *apiError {
+	return &apiError{http.StatusBadRequest, "ResourceNotFoundException", message}
 }
 
 var errSecretNotFound = smNotFound("Secrets Manager can't find the specified secret.")
@@ -382,7 +382,7 @@ func (e *Emulator) smCreateSecret(_ context.Context, body []byte) (any, error) {
 	defer st.unlock()
 	for _, s := range st.secrets {
 		if s.name == in.Name {
-			return nil, &jsonError{http.StatusBadRequest, "ResourceExistsException", "The operation failed because the secret " + in.Name + " already exists."}
+			return nil, &apiError{http.StatusBadRequest, "ResourceExistsException", "The operation failed because the secret " + in.Name + " already exists."}
 		}
 	}
 	now := time.Now().UTC()
