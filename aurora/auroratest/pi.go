@@ -361,12 +361,12 @@ func (e *Emulator) piSampleOne(ctx context.Context, conns map[*instance]*piConn,
 
 // The Performance Insights service.
 
-func piInvalid(format string, args ...any) *jsonError {
-	return &jsonError{http.StatusBadRequest, "InvalidArgumentException", fmt.Sprintf(format, args...)}
+func piInvalid(format string, args ...any) *apiError {
+	return &apiError{http.StatusBadRequest, "InvalidArgumentException", fmt.Sprintf(format, args...)}
 }
 
-func piNotAuthorized(format string, args ...any) *jsonError {
-	return &jsonError{http.StatusBadRequest, "NotAuthorizedException", fmt.Sprintf(format, args...)}
+func piNotAuthorized(format string, args ...any) *apiError {
+	return &apiError{http.StatusBadRequest, "NotAuthorizedException", fmt.Sprintf(format, args...)}
 }
 
 // performanceInsights is the Performance Insights service: its actions,
