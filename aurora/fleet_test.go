@@ -188,10 +188,9 @@ func driftKey(cluster string, p aurora.ParameterDrift) string {
 // not: other spellings, another list order, a value waiting for a reboot),
 // and checks that the drift check reports exactly the drift, with the
 // API throttled during part of the run and no call failing for it.
-// The benchmark runs 50 clusters; the test keeps to fleetTestSize, so that
-// it stays quick.
+// It runs over 50 one-instance clusters, as many as the benchmark.
 func TestFleetCheckDrift(t *testing.T) {
-	const prefix, fleetTestSize = "fleetdrift", 12
+	const prefix, fleetTestSize = "fleetdrift", 50
 	ids := createFleet(t, prefix, fleetTestSize, func(i int) []types.Parameter {
 		if i == 9 { // the instance group overrides maintenance_work_mem
 			return []types.Parameter{{ParameterName: aws.String("maintenance_work_mem"), ParameterValue: aws.String("32768"), ApplyMethod: types.ApplyMethodImmediate}}
