@@ -31,7 +31,7 @@ func (s *Server) DumpInto(ctx context.Context, dst *Server) error {
 	if dst.Superuser() != s.Superuser() || dst.Password() != s.Password() {
 		return fmt.Errorf("pgserver: DumpInto: %s and %s have different bootstrap superusers or passwords", s, dst)
 	}
-	tools, err := s.clientTools()
+	tools, err := s.DumpTools()
 	if err != nil {
 		return err
 	}
@@ -61,9 +61,11 @@ func (s *Server) DumpInto(ctx context.Context, dst *Server) error {
 	return nil
 }
 
-// clientTools picks the installation whose pg_dumpall and psql DumpInto
-// runs.
-func (s *Server) clientTools() (Binaries, error) {
+// DumpTools returns the installation whose pg_dumpall and psql DumpInto
+// runs for s, or an error when there is none: none of s's major version
+// or later, as for a server of a relocatable build without client
+// programs, whose major version is later than the installed clients'.
+func (s *Server) DumpTools() (Binaries, error) {
 	candidates := []Binaries{s.bin}
 	if def, err := FindBinaries(); err == nil {
 		candidates = append(candidates, def)
@@ -73,7 +75,7 @@ func (s *Server) clientTools() (Binaries, error) {
 			return b, nil
 		}
 	}
-	return Binaries{}, fmt.Errorf("pgserver: no pg_dumpall and psql of PostgreSQL %d or later (looked in %s and the default installation)", s.bin.Major, s.bin.Dir)
+	return Binaries{}, fmt.Errorf("there is no pg_dumpall of PostgreSQL %d or later to dump it with (looked in %s and the default installation)", s.bin.Major, s.bin.Dir)
 }
 
 // clientEnv is the environment of a client program connecting to s as its
