@@ -2,6 +2,8 @@ package auroratest_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -84,17 +86,19 @@ func (h *upgradeHarness) connect(instance, db, user, password string) *pgx.Conn 
 	return conn
 }
 
-// groups makes the cluster and instance parameter groups of a family.
+// groups makes the cluster and instance parameter groups of a family,
+// unless an earlier call made them.
 func (h *upgradeHarness) groups(major string) (cluster, instance string) {
 	h.t.Helper()
 	cluster, instance = h.cluster+"-"+major, h.cluster+"-inst-"+major
 	family := aws.String("aurora-postgresql" + major)
+	var exists *types.DBParameterGroupAlreadyExistsFault
 	if _, err := h.c.CreateDBClusterParameterGroup(h.ctx, &rds.CreateDBClusterParameterGroupInput{DBClusterParameterGroupName: aws.String(cluster),
-		DBParameterGroupFamily: family, Description: aws.String("upgrade test")}); err != nil {
+		DBParameterGroupFamily: family, Description: aws.String("upgrade test")}); err != nil && !errors.As(err, &exists) {
 		h.t.Fatal(err)
 	}
 	if _, err := h.c.CreateDBParameterGroup(h.ctx, &rds.CreateDBParameterGroupInput{DBParameterGroupName: aws.String(instance),
-		DBParameterGroupFamily: family, Description: aws.String("upgrade test")}); err != nil {
+		DBParameterGroupFamily: family, Description: aws.String("upgrade test")}); err != nil && !errors.As(err, &exists) {
 		h.t.Fatal(err)
 	}
 	return cluster, instance
@@ -280,17 +284,19 @@ func TestMajorVersionUpgradeRealServers(t *testing.T) {
 	if !hasMessage(msgs, "major version has been upgraded from 16.6 to 17.5") {
 		t.Fatalf("events of the upgrade to 17.5: %q", msgs)
 	}
+	runs := "17"
 	if dumpable(16) {
 		if hasMessage(msgs, "keep running") {
 			t.Fatalf("events of the upgrade to 17.5: %q", msgs)
 		}
-		check("17", writer, reader)
 	} else {
 		if !hasMessage(msgs, "keep running PostgreSQL 16", "pg_dumpall of PostgreSQL 16 or later") {
 			t.Fatalf("events of the upgrade to 17.5: %q", msgs)
 		}
-		check("16", writer, reader)
+		runs = "16"
 	}
+	check(runs, writer, reader)
+	h.afterUpgrade(runs, writer)
 
 	// 15 to 17 at once is a real upgrade again.
 	h.cluster = "direct"
@@ -301,6 +307,140 @@ func TestMajorVersionUpgradeRealServers(t *testing.T) {
 	}
 	if v := h.sql(direct, "postgres", "SELECT current_setting('server_version') || ' ' || sum(n) FROM t"); !strings.HasPrefix(v, "17.") || !strings.HasSuffix(v, " 55") {
 		t.Fatalf("after the upgrade to 17.5: %q", v)
+	}
+}
+
+// afterUpgrade checks what else must work on servers of a new major
+// version: TLS with the emulator's CA, the server log through
+// DescribeDBLogFiles and DownloadDBLogFilePortion, SaveState and
+// ResetState, and IAM authentication turned on (which these builds cannot
+// check: token logins are refused, the servers keep running).
+func (h *upgradeHarness) afterUpgrade(major, writer string) {
+	t, ctx := h.t, h.ctx
+	t.Helper()
+	in := instanceEndpoint(t, ctx, h.c, writer)
+	cs, err := h.e.ConnString(writer, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgx.ParseConfig(cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(h.e.CABundlePEM())
+	cfg.Host = aws.ToString(in.Endpoint.Address)
+	cfg.TLSConfig = &tls.Config{RootCAs: pool, ServerName: cfg.Host, MinVersion: tls.VersionTLS12}
+	cfg.Fallbacks = nil
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatalf("verify-full connection to %s: %v", writer, err)
+	}
+	var ssl bool
+	if err := conn.QueryRow(ctx, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl); err != nil || !ssl {
+		t.Errorf("TLS on %s: %v, %v", writer, ssl, err)
+	}
+	conn.Close(ctx)
+
+	files, err := h.c.DescribeDBLogFiles(ctx, &rds.DescribeDBLogFilesInput{DBInstanceIdentifier: aws.String(writer)})
+	if err != nil || len(files.DescribeDBLogFiles) == 0 {
+		t.Fatalf("DescribeDBLogFiles %s: %v, %v", writer, files, err)
+	}
+	var logs []byte
+	for _, f := range files.DescribeDBLogFiles {
+		data, _ := downloadPortions(t, ctx, h.c, writer, aws.ToString(f.LogFileName))
+		logs = append(logs, data...)
+	}
+	if !strings.Contains(string(logs), "starting PostgreSQL "+major+".") {
+		t.Errorf("the log of %s does not show PostgreSQL %s starting", writer, major)
+	}
+
+	if err := h.e.SaveState(ctx, h.cluster, "shop"); err != nil {
+		t.Fatalf("SaveState: %v", err)
+	}
+	h.exec(writer, "shop", "DELETE FROM items WHERE id > 100")
+	if err := h.e.ResetState(ctx, h.cluster); err != nil {
+		t.Fatalf("ResetState: %v", err)
+	}
+	if got := h.sql(writer, "shop", "SELECT count(*)::text FROM items"); got != "500" {
+		t.Errorf("after ResetState: %s rows, want 500", got)
+	}
+
+	if _, err := h.c.ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{DBClusterIdentifier: aws.String(h.cluster),
+		EnableIAMDatabaseAuthentication: aws.Bool(true), ApplyImmediately: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitAvailable()
+	if _, err := h.c.RebootDBInstance(ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String(writer)}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitAvailable()
+	if v := h.sql(writer, "postgres", "SHOW server_version"); !strings.HasPrefix(v, major+".") {
+		t.Errorf("with IAM authentication on, %s runs %s", writer, v)
+	}
+	if _, err := h.c.ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{DBClusterIdentifier: aws.String(h.cluster),
+		EnableIAMDatabaseAuthentication: aws.Bool(false), ApplyImmediately: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitAvailable()
+}
+
+// TestMajorVersionUpgradeFailureKeepsOldVersion fails a real upgrade
+// half-way (the restore into PostgreSQL 16 refuses a database setting
+// that 16 no longer has: force_parallel_mode, debug_parallel_query now): the cluster is available on 15 again, on its
+// old servers and data, the reader replicates; so it is after a failure
+// injected once the old servers have stopped (FailNextUpgrade); then the
+// upgrade goes through.
+func TestMajorVersionUpgradeFailureKeepsOldVersion(t *testing.T) {
+	needMajor(t, 16)
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	e := auroratest.NewT(t, auroratest.WithCluster("halfway", auroratest.ClusterConfig{Instances: 2, EngineVersion: "15.4"}),
+		auroratest.WithTransitionDelay(20*time.Millisecond))
+	h := &upgradeHarness{t: t, ctx: ctx, e: e, c: rds.NewFromConfig(e.AWSConfig()), cluster: "halfway"}
+	writer, reader := h.members()
+	h.exec(writer, "postgres", "CREATE DATABASE shop", "ALTER DATABASE shop SET force_parallel_mode = off")
+	h.exec(writer, "shop", "CREATE TABLE items AS SELECT generate_series(1, 50) AS id")
+	rows := 50
+	failedOn15 := func(msgs []string, why string) {
+		t.Helper()
+		if !hasMessage(msgs, "upgrade from 15.4 to 16.6 failed; the cluster is available on 15.4", why) {
+			t.Fatalf("events of the failed upgrade: %q", msgs)
+		}
+		out, err := h.c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String("halfway")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := aws.ToString(out.DBClusters[0].EngineVersion); v != "15.4" {
+			t.Fatalf("the failed upgrade left version %s", v)
+		}
+		for _, id := range []string{writer, reader} {
+			if v := h.sql(id, "shop", "SELECT current_setting('server_version') || ' ' || count(*) FROM items"); !strings.HasPrefix(v, "15.") || !strings.HasSuffix(v, fmt.Sprintf(" %d", rows)) {
+				t.Fatalf("%s after the failed upgrade: %q", id, v)
+			}
+		}
+		rows++
+		h.exec(writer, "shop", fmt.Sprintf("INSERT INTO items VALUES (%d)", rows))
+		h.waitRow(reader, "shop", "SELECT count(*)::text FROM items", fmt.Sprint(rows))
+	}
+	// Early: the restore fails while the old servers still run.
+	failedOn15(h.upgrade("16.6"), "restoring the dump")
+	h.exec(writer, "postgres", "ALTER DATABASE shop RESET force_parallel_mode")
+	// Late: the old servers had stopped, the new writer ran.
+	if err := e.FailNextUpgrade("halfway"); err != nil {
+		t.Fatal(err)
+	}
+	failedOn15(h.upgrade("16.6"), "FailNextUpgrade")
+
+	msgs := h.upgrade("16.6")
+	if !hasMessage(msgs, "major version has been upgraded from 15.4 to 16.6") {
+		t.Fatalf("events of the upgrade: %q", msgs)
+	}
+	for _, id := range []string{writer, reader} {
+		if v := h.sql(id, "shop", "SELECT current_setting('server_version') || ' ' || count(*) FROM items"); !strings.HasPrefix(v, "16.") || !strings.HasSuffix(v, fmt.Sprintf(" %d", rows)) {
+			t.Fatalf("%s after the upgrade: %q", id, v)
+		}
 	}
 }
 

@@ -356,6 +356,9 @@ func (e *Emulator) upgradeServers(ctx context.Context, c *cluster, bin pgserver.
 	st = e.lock()
 	w.in.server, w.in.port = nw, nw.Port()
 	st.unlock()
+	if e.hooks.upgradeFault(c.id) {
+		return errors.New("the upgrade failed by FailNextUpgrade")
+	}
 	for _, r := range readers {
 		if err := e.startReplica(ctx, r.in, nw, r.applied, &dataTemplate{dir: stage}); err != nil {
 			return fmt.Errorf("starting reader %s on PostgreSQL %d: %w", r.in.id, bin.Major, err)
