@@ -27,6 +27,9 @@ import (
 func needMajor(t *testing.T, major int) {
 	t.Helper()
 	if _, err := pgserver.BinariesFor(major); errors.Is(err, pgserver.ErrNoBinaries) {
+		if os.Getenv("PGAURORA_REQUIRE_MAJORS") != "" { // CI: .ci/run
+			t.Fatalf("PGAURORA_REQUIRE_MAJORS is set, and there are no PostgreSQL %d server binaries: %v", major, err)
+		}
 		t.Skipf("no PostgreSQL %d server binaries: run `make deps-majors` (internal/pgserver/fetch-majors.sh) and set the %s it prints: %v", major, pgserver.EnvBinDirs, err)
 	} else if err != nil {
 		t.Fatal(err)

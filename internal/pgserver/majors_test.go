@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,6 +18,9 @@ func otherMajor(t *testing.T, major int) Binaries {
 	t.Helper()
 	b, err := BinariesFor(major)
 	if errors.Is(err, ErrNoBinaries) {
+		if os.Getenv("PGAURORA_REQUIRE_MAJORS") != "" { // CI: .ci/run
+			t.Fatalf("PGAURORA_REQUIRE_MAJORS is set, and there are no PostgreSQL %d server binaries: %v", major, err)
+		}
 		t.Skipf("no PostgreSQL %d binaries: run internal/pgserver/fetch-majors.sh (or make deps-majors) and set the %s it prints: %v", major, EnvBinDirs, err)
 	}
 	if err != nil {
