@@ -29,7 +29,8 @@ import (
 // instance restarts with them.
 
 // upgradeMajor carries out a major version upgrade; false means it failed
-// its pre-upgrade checks and the cluster is back as it was.
+// (its pre-upgrade checks, or the move to the new binaries) and the
+// cluster is back as it was.
 func (e *Emulator) upgradeMajor(ctx context.Context, c *cluster, ch clusterChange) bool {
 	st := e.lock()
 	from := c.engineVersion

@@ -56,7 +56,7 @@ func (s *Server) DumpInto(ctx context.Context, dst *Server) error {
 		"-h", dst.Host(), "-p", strconv.Itoa(dst.Port()), "-U", dst.Superuser(), "-w", "-d", "postgres", "-f", restore)
 	cmd.Env = clientEnv(dst)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("pgserver: restoring the dump of %s into %s: %w\n%s", s, dst, errOrCtx(ctx, err), tail(out, 20))
+		return fmt.Errorf("pgserver: restoring the dump of %s into %s: %w%s\n%s", s, dst, errOrCtx(ctx, err), firstError(out), tail(out, 20))
 	}
 	return nil
 }
@@ -118,4 +118,14 @@ func dropCreateRole(from, to, role string) error {
 		return errors.New("the dump does not create the bootstrap superuser " + quoted)
 	}
 	return os.WriteFile(to, out.Bytes(), 0o600)
+}
+
+// firstError returns psql's first ERROR line, as ": ERROR: ...", or "".
+func firstError(out []byte) string {
+	for _, line := range strings.Split(string(out), "\n") {
+		if i := strings.Index(line, "ERROR:"); i >= 0 {
+			return ": " + strings.TrimSpace(line[i:])
+		}
+	}
+	return ""
 }
