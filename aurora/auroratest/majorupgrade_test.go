@@ -316,7 +316,8 @@ func TestMajorVersionUpgradeRealServers(t *testing.T) {
 // afterUpgrade checks what else must work on servers of a new major
 // version: TLS with the emulator's CA, the server log through
 // DescribeDBLogFiles and DownloadDBLogFilePortion, SaveState and
-// ResetState, and IAM authentication turned on (which these builds cannot
+// ResetState, a new reader, a snapshot restored, a point-in-time restore,
+// and IAM authentication turned on (which these builds cannot
 // check: token logins are refused, the servers keep running).
 func (h *upgradeHarness) afterUpgrade(major, writer string) {
 	t, ctx := h.t, h.ctx
@@ -367,6 +368,41 @@ func (h *upgradeHarness) afterUpgrade(major, writer string) {
 	}
 	if got := h.sql(writer, "shop", "SELECT count(*)::text FROM items"); got != "500" {
 		t.Errorf("after ResetState: %s rows, want 500", got)
+	}
+
+	// A new reader, a snapshot restored and a point-in-time restore: base
+	// backups of a server whose binaries have no pg_basebackup.
+	added := h.cluster + "-instance-3"
+	createInstance(t, ctx, h.c, h.cluster, added)
+	waitInstance(t, ctx, h.c, added)
+	h.exec(writer, "shop", "INSERT INTO items VALUES (1000000, 'for the new reader')")
+	h.waitRow(added, "shop", "SELECT count(*)::text FROM items", "501")
+	if v := h.sql(added, "postgres", "SHOW server_version"); !strings.HasPrefix(v, major+".") {
+		t.Errorf("the added reader runs %s, want %s.x", v, major)
+	}
+	if _, err := h.c.CreateDBClusterSnapshot(ctx, &rds.CreateDBClusterSnapshotInput{DBClusterIdentifier: aws.String(h.cluster),
+		DBClusterSnapshotIdentifier: aws.String(h.cluster + "-snap")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rds.NewDBClusterSnapshotAvailableWaiter(h.c, func(o *rds.DBClusterSnapshotAvailableWaiterOptions) { o.MinDelay, o.MaxDelay = 50*time.Millisecond, time.Second }).
+		Wait(ctx, &rds.DescribeDBClusterSnapshotsInput{DBClusterSnapshotIdentifier: aws.String(h.cluster + "-snap")}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.c.RestoreDBClusterFromSnapshot(ctx, &rds.RestoreDBClusterFromSnapshotInput{DBClusterIdentifier: aws.String(h.cluster + "-restored"),
+		SnapshotIdentifier: aws.String(h.cluster + "-snap"), Engine: aws.String("aurora-postgresql")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.c.RestoreDBClusterToPointInTime(ctx, &rds.RestoreDBClusterToPointInTimeInput{DBClusterIdentifier: aws.String(h.cluster + "-pitr"),
+		SourceDBClusterIdentifier: aws.String(h.cluster), UseLatestRestorableTime: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{h.cluster + "-restored", h.cluster + "-pitr"} {
+		waitCluster(t, ctx, h.c, id)
+		createInstance(t, ctx, h.c, id, id+"-1")
+		waitInstance(t, ctx, h.c, id+"-1")
+		if v := h.sql(id+"-1", "shop", "SELECT current_setting('server_version') || ' ' || count(*) FROM items"); !strings.HasPrefix(v, major+".") || !strings.HasSuffix(v, " 501") {
+			t.Errorf("restored cluster %s: %q, want PostgreSQL %s with 501 rows", id, v, major)
+		}
 	}
 
 	if _, err := h.c.ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{DBClusterIdentifier: aws.String(h.cluster),
