@@ -384,7 +384,9 @@ func (h *upgradeHarness) afterUpgrade(major, writer string) {
 		DBClusterSnapshotIdentifier: aws.String(h.cluster + "-snap")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := rds.NewDBClusterSnapshotAvailableWaiter(h.c, func(o *rds.DBClusterSnapshotAvailableWaiterOptions) { o.MinDelay, o.MaxDelay = 50*time.Millisecond, time.Second }).
+	if err := rds.NewDBClusterSnapshotAvailableWaiter(h.c, func(o *rds.DBClusterSnapshotAvailableWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, time.Second
+	}).
 		Wait(ctx, &rds.DescribeDBClusterSnapshotsInput{DBClusterSnapshotIdentifier: aws.String(h.cluster + "-snap")}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
