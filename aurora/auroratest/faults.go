@@ -25,6 +25,7 @@ type hooks struct {
 
 	rebootDelay map[string]time.Duration // by instance
 	failReboot  map[string]bool          // by instance: the next reboot fails
+	failUpgrade map[string]bool          // by cluster: the next real major upgrade fails late
 
 	calls map[string]int // calls received, by action
 }
@@ -329,6 +330,38 @@ func (e *Emulator) FailNextReboot(instanceID string) error {
 	}
 	e.hooks.failReboot[instanceID] = true
 	return nil
+}
+
+// FailNextUpgrade makes the next major version upgrade of a cluster that
+// moves its servers to binaries of the target version fail at its last
+// step: once the old servers have stopped and the new writer runs on the
+// new data, before the readers start. The emulator then does what it does
+// for any failure of that upgrade: the new servers go, the old ones start
+// again on their kept data, an event says the upgrade failed, and the
+// cluster is available on its old version.
+func (e *Emulator) FailNextUpgrade(clusterID string) error {
+	st := e.lock()
+	_, ok := st.clusters[clusterID]
+	st.unlock()
+	if !ok {
+		return fmt.Errorf("auroratest: no DB cluster %q", clusterID)
+	}
+	e.hooks.mu.Lock()
+	defer e.hooks.mu.Unlock()
+	if e.hooks.failUpgrade == nil {
+		e.hooks.failUpgrade = map[string]bool{}
+	}
+	e.hooks.failUpgrade[clusterID] = true
+	return nil
+}
+
+// upgradeFault reports, and consumes, a FailNextUpgrade.
+func (h *hooks) upgradeFault(clusterID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	fail := h.failUpgrade[clusterID]
+	delete(h.failUpgrade, clusterID)
+	return fail
 }
 
 // rebootFault returns the delay and failure injected into one reboot of

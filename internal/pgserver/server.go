@@ -71,6 +71,11 @@ type Config struct {
 	// StartReplica (for example "32k"): tests that must act while a base
 	// backup runs make it last.
 	BasebackupMaxRate string
+	// Binaries are the PostgreSQL programs the server runs (see
+	// BinariesFor). Zero means: for Open and OpenReplica, the binaries of
+	// the major version the data directory holds (its PG_VERSION); for
+	// StartReplica, the primary's; otherwise FindBinaries'.
+	Binaries Binaries
 
 	primaryHost string // the primary's address, for streaming replicas
 	primaryPort int    // the primary's port, for streaming replicas; 0 otherwise
@@ -157,8 +162,8 @@ func Open(ctx context.Context, cfg Config, rec *Recovery) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(filepath.Join(s.dataDir, "PG_VERSION")); err != nil {
-		return nil, fmt.Errorf("pgserver: Open: %s holds no database cluster: %w", s.dataDir, err)
+	if err := s.matchData(cfg.Binaries); err != nil {
+		return nil, fmt.Errorf("pgserver: Open: %w", err)
 	}
 	if err := handOverTree(s.dataDir); err != nil {
 		return nil, fmt.Errorf("pgserver: handing %s to the postgres user: %w", s.dataDir, err)
@@ -204,11 +209,11 @@ func Open(ctx context.Context, cfg Config, rec *Recovery) (*Server, error) {
 // the WAL it needs, -X stream), as Open and StartReplica read it. The
 // server keeps running.
 func (s *Server) Backup(ctx context.Context, dir string) error {
-	b, err := prepare(Config{Dir: dir, Superuser: s.cfg.Superuser, Password: s.Password()})
+	b, err := prepare(Config{Dir: dir, Superuser: s.cfg.Superuser, Password: s.Password(), Binaries: s.bin})
 	if err != nil {
 		return err
 	}
-	return b.basebackup(ctx, s.Host(), s.Port(), false)
+	return b.basebackup(ctx, s, false)
 }
 
 // Password is the superuser's password ("" with trust authentication).
@@ -243,7 +248,7 @@ func (s *Server) StartReplica(ctx context.Context, cfg Config) (*Server, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := r.basebackup(ctx, cfg.primaryHost, cfg.primaryPort, true); err != nil {
+	if err := r.basebackup(ctx, s, true); err != nil {
 		r.cleanup()
 		return nil, err
 	}
@@ -289,6 +294,9 @@ func (s *Server) replicaConfig(cfg Config) Config {
 	if cfg.HBA == nil {
 		cfg.HBA = slices.Clone(primary.HBA)
 	}
+	if cfg.Binaries.Dir == "" {
+		cfg.Binaries = s.bin
+	}
 	cfg.primaryHost, cfg.primaryPort = host, port
 	return cfg
 }
@@ -307,8 +315,8 @@ func (s *Server) OpenReplica(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(filepath.Join(r.dataDir, "PG_VERSION")); err != nil {
-		return nil, fmt.Errorf("pgserver: OpenReplica: %s holds no database cluster: %w", r.dataDir, err)
+	if err := r.matchData(cfg.Binaries); err != nil {
+		return nil, fmt.Errorf("pgserver: OpenReplica: %w", err)
 	}
 	if err := handOverTree(r.dataDir); err != nil {
 		return nil, fmt.Errorf("pgserver: handing %s to the postgres user: %w", r.dataDir, err)
@@ -327,6 +335,29 @@ func (s *Server) OpenReplica(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// matchData checks that the data directory holds a database cluster and,
+// unless the caller chose the binaries (given), picks the binaries of the
+// major version it holds.
+func (s *Server) matchData(given Binaries) error {
+	v, err := os.ReadFile(filepath.Join(s.dataDir, "PG_VERSION"))
+	if err != nil {
+		return fmt.Errorf("%s holds no database cluster: %w", s.dataDir, err)
+	}
+	major, err := strconv.Atoi(strings.TrimSpace(string(v)))
+	if err != nil {
+		return fmt.Errorf("%s: PG_VERSION %q is not a major version", s.dataDir, strings.TrimSpace(string(v)))
+	}
+	if given.Dir != "" || major == s.bin.Major {
+		return nil
+	}
+	b, err := BinariesFor(major)
+	if err != nil {
+		return fmt.Errorf("%s holds PostgreSQL %d data: %w", s.dataDir, major, err)
+	}
+	s.bin = b
+	return nil
 }
 
 // pollServer is how pgserver polls a server's own state: often, since
@@ -433,9 +464,12 @@ func (s *Server) replicationConnInfo() (string, error) {
 }
 
 func prepare(cfg Config) (*Server, error) {
-	bin, err := FindBinaries()
-	if err != nil {
-		return nil, err
+	bin := cfg.Binaries
+	if bin.Dir == "" {
+		var err error
+		if bin, err = FindBinaries(); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := runAsUser(); err != nil {
 		return nil, err
@@ -542,7 +576,21 @@ func (s *Server) initdb(ctx context.Context) error {
 	return s.appendInclude()
 }
 
-func (s *Server) basebackup(ctx context.Context, primaryHost string, primaryPort int, standby bool) error {
+// basebackup writes a base backup of primary into s's data directory:
+// with pg_basebackup, or, where these binaries have none (relocatable
+// builds of other major versions ship only the server), by copying the
+// primary's files between pg_backup_start and pg_backup_stop (copyBackup).
+func (s *Server) basebackup(ctx context.Context, primary *Server, standby bool) error {
+	primaryHost, primaryPort := primary.Host(), primary.Port()
+	if !isExecutable(s.bin.Path("pg_basebackup")) {
+		if err := s.copyBackup(ctx, primary); err != nil {
+			return err
+		}
+		if standby {
+			return writeOwned(filepath.Join(s.dataDir, "standby.signal"), nil)
+		}
+		return nil
+	}
 	args := []string{"-h", primaryHost, "-p", strconv.Itoa(primaryPort),
 		"-U", s.cfg.Superuser, "-D", s.dataDir, "-X", "stream", "-c", "fast", "--no-sync", "-w"}
 	if s.cfg.BasebackupMaxRate != "" {
@@ -647,7 +695,13 @@ func (s *Server) writeConf() error {
 		set["primary_conninfo"] = primaryConnInfo
 		set["hot_standby"] = "on"
 	}
-	maps.Copy(set, s.cfg.Settings)
+	for k, v := range s.cfg.Settings {
+		// A setting this major version does not have (removed or not yet
+		// there) would keep the server from starting: leave it out.
+		if s.bin.knowsSetting(k) {
+			set[k] = v
+		}
+	}
 	// Settings the SDK manages itself win over caller settings.
 	set["port"] = strconv.Itoa(s.port)
 
@@ -1076,6 +1130,9 @@ func (s *Server) Port() int {
 
 // Host is the loopback address the server listens on (Config.Host).
 func (s *Server) Host() string { return s.host }
+
+// Binaries are the PostgreSQL programs the server runs.
+func (s *Server) Binaries() Binaries { return s.bin }
 
 // Superuser is the bootstrap superuser's name.
 func (s *Server) Superuser() string { return s.cfg.Superuser }
