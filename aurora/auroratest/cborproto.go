@@ -36,42 +36,17 @@ type cborService struct {
 	name      string // as in errors: "CloudWatch"
 	id        string // the service shape's name, in the path: "GraniteServiceVersion20100801"
 	namespace string // of error shapes: "com.amazonaws.cloudwatch"
-	actions   map[string]cborAction
+	actions   map[string]action
 	// errorShapes maps the awsQuery error codes of the service's error
 	// shapes to the shapes' names (InvalidParameterValue ->
 	// InvalidParameterValueException), for faults given by code.
 	errorShapes map[string]string
 }
 
-// cborAction is one operation: the struct its input decodes into, and its
-// handler.
-type cborAction struct {
-	input reflect.Type
-	run   func(ctx context.Context, e *Emulator, in any) (any, error)
-}
-
-type namedCBORAction struct {
-	name string
-	cborAction
-}
-
 // cborHandle makes the table entry of an operation whose input decodes
-// into an In.
-func cborHandle[In any](name string, run func(e *Emulator, ctx context.Context, in *In) (any, error)) namedCBORAction {
-	return namedCBORAction{name, cborAction{input: reflect.TypeFor[In](), run: func(ctx context.Context, e *Emulator, in any) (any, error) {
-		return run(e, ctx, in.(*In))
-	}}}
-}
-
-func cborActionTable(list ...namedCBORAction) map[string]cborAction {
-	m := make(map[string]cborAction, len(list))
-	for _, a := range list {
-		if _, dup := m[a.name]; dup {
-			panic("auroratest: operation " + a.name + " listed twice")
-		}
-		m[a.name] = a.cborAction
-	}
-	return m
+// into an In with cborDecode.
+func cborHandle[In any](name string, run func(e *Emulator, ctx context.Context, in *In) (any, error)) namedAction {
+	return entry(name, run)
 }
 
 // cborServices are the services served this way.
