@@ -63,18 +63,9 @@ func cwClient(t *testing.T) *cloudwatch.Client {
 	return cloudwatch.NewFromConfig(cwEmulator(t).AWSConfig())
 }
 
-func cwConnect(t *testing.T, ctx context.Context, instanceID string) *pgx.Conn {
+func cwConnect(t *testing.T, instanceID string) *pgx.Conn {
 	t.Helper()
-	cs, err := cwEmulator(t).ConnString(instanceID, "app")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.Connect(ctx, cs)
-	if err != nil {
-		t.Fatalf("connecting to %s: %v", instanceID, err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
+	return connectTo(t, cwEmulator(t), instanceID, "app")
 }
 
 // every runs f again and again, waiting interval before each run (none
@@ -195,7 +186,7 @@ func TestCloudWatchServerMetrics(t *testing.T) {
 	}
 
 	// Commits show as CommitThroughput on the writer, by role too.
-	conn := cwConnect(t, ctx, cwWriter)
+	conn := cwConnect(t, cwWriter)
 	if _, err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS commits (v int)"); err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +231,7 @@ func TestCloudWatchServerMetrics(t *testing.T) {
 	}
 
 	// A deadlock shows in Deadlocks (per second over the period).
-	other := cwConnect(t, ctx, cwWriter)
+	other := cwConnect(t, cwWriter)
 	if _, err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS locks (id int PRIMARY KEY); INSERT INTO locks VALUES (1), (2) ON CONFLICT DO NOTHING"); err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +279,7 @@ func TestCloudWatchReplicaLag(t *testing.T) {
 	ctx := testCtx(t)
 	emu := cwEmulator(t)
 	c := cwClient(t)
-	conn := cwConnect(t, ctx, cwWriter)
+	conn := cwConnect(t, cwWriter)
 	if _, err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS lagging (v int)"); err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +327,7 @@ func TestCloudWatchReplicationSlots(t *testing.T) {
 	if err := rds.NewDBInstanceAvailableWaiter(r, fastInstanceWaiter).Wait(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(cwSlotWriter)}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	conn := cwConnect(t, ctx, cwSlotWriter)
+	conn := cwConnect(t, cwSlotWriter)
 	if _, err := conn.Exec(ctx, "SELECT pg_create_logical_replication_slot('idle_slot', 'test_decoding')"); err != nil {
 		t.Fatal(err)
 	}
@@ -635,15 +626,7 @@ func TestCloudWatchSamplesFromFirstCall(t *testing.T) {
 	if _, err := r.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{}); err != nil {
 		t.Fatal(err)
 	}
-	cs, err := emu.ConnString("idle-instance-1", "postgres")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.Connect(ctx, cs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connectTo(t, emu, "idle-instance-1", "postgres")
 	samplers := func() int {
 		t.Helper()
 		var n int
