@@ -162,16 +162,16 @@ func TestMetricsInputErrors(t *testing.T) {
 	c := newCluster(t)
 	now := time.Now()
 	for name, o := range map[string]aurora.MetricsOptions{
-		"period":      {Period: 7 * time.Second},
-		"range":       {Start: now, End: now.Add(-time.Minute)},
-		"statistic":   {Statistic: "Median"},
-		"scope":       {Scopes: []aurora.MetricScope{{Instance: "x", Role: aurora.RoleWriter}}},
-		"role":        {Scopes: []aurora.MetricScope{{Role: "writer"}}},
-		"empty name":  {Metrics: []aurora.MetricName{""}},
-		"sub-second":  {Period: 1500 * time.Millisecond},
-		"percentile":  {Statistic: "p101"},
-		"old data":    {Start: now.Add(-20 * 24 * time.Hour), Period: time.Minute},
-		"older data":  {Start: now.Add(-70 * 24 * time.Hour), Period: 5 * time.Minute},
+		"period":     {Period: 7 * time.Second},
+		"range":      {Start: now, End: now.Add(-time.Minute)},
+		"statistic":  {Statistic: "Median"},
+		"scope":      {Scopes: []aurora.MetricScope{{Instance: "x", Role: aurora.RoleWriter}}},
+		"role":       {Scopes: []aurora.MetricScope{{Role: "writer"}}},
+		"empty name": {Metrics: []aurora.MetricName{""}},
+		"sub-second": {Period: 1500 * time.Millisecond},
+		"percentile": {Statistic: "p101"},
+		"old data":   {Start: now.Add(-20 * 24 * time.Hour), Period: time.Minute},
+		"older data": {Start: now.Add(-70 * 24 * time.Hour), Period: 5 * time.Minute},
 	} {
 		_, err := c.Monitoring().Metrics(ctx, &o)
 		var ie *aurora.InputError
