@@ -714,7 +714,7 @@ func (a *auditRead) readFile(fr *fileRead, from filePos) error {
 	var src logSource
 	if a.o.Source == AuditSourceCloudWatchLogs {
 		pages := make(chan eventPage, a.o.Prefetch)
-		src = &eventSource{ctx: ctx, pages: pages, from: from}
+		src = &eventSource{pagedText: pagedText{ctx: ctx}, pages: pages, from: from}
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
@@ -724,7 +724,7 @@ func (a *auditRead) readFile(fr *fileRead, from filePos) error {
 		src = &streamSource{ctx: ctx, w: a.whole, instance: a.instance, name: fr.file.name, off: from.off}
 	} else {
 		chunks := make(chan logChunk, a.o.Prefetch)
-		ps := &portionSource{ctx: ctx, chunks: chunks, from: from}
+		ps := &portionSource{pagedText: pagedText{ctx: ctx}, chunks: chunks, from: from}
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
@@ -794,16 +794,71 @@ type logChunk struct {
 	err       error // the download failed
 }
 
+// pagedText is what the sources of downloaded text (portionSource and
+// eventSource) share: the text left of the piece being read, and how
+// the download ended.
+type pagedText struct {
+	ctx  context.Context
+	cur  string
+	done bool  // the text is all read
+	err  error // the download failed, or ctx ended
+	idle func()
+}
+
+// read reads the text left, calling next while none is and the
+// download has not ended; next takes the next piece (with receive) and
+// sets cur, done or err.
+func (s *pagedText) read(p []byte, next func()) (int, error) {
+	for s.cur == "" {
+		switch {
+		case s.err != nil:
+			return 0, s.err
+		case s.done:
+			return 0, io.EOF
+		}
+		next()
+	}
+	n := copy(p, s.cur)
+	s.cur = s.cur[n:]
+	return n, nil
+}
+
+func (s *pagedText) failed() error {
+	if s.done {
+		return nil
+	}
+	return s.err
+}
+
+func (s *pagedText) whenIdle(f func()) { s.idle = f }
+func (s *pagedText) close()            {}
+
+// receive takes the next value from ch; when none is there yet, it
+// calls idle (if set) and waits. ok is false if ch is closed; err is
+// ctx's error if ctx ends first.
+func receive[T any](ctx context.Context, ch <-chan T, idle func()) (v T, ok bool, err error) {
+	select {
+	case v, ok = <-ch:
+		return v, ok, nil
+	default:
+	}
+	if idle != nil {
+		idle()
+	}
+	select {
+	case v, ok = <-ch:
+		return v, ok, nil
+	case <-ctx.Done():
+		return v, false, ctx.Err()
+	}
+}
+
 // portionSource reads the chunks fetchPortions downloads.
 type portionSource struct {
-	ctx    context.Context
+	pagedText
 	chunks <-chan logChunk
 	from   filePos
-	cur    string
 	hist   []chunkRef // the chunks handed to the reader that positions may still fall in
-	done   bool
-	err    error
-	idle   func()
 }
 
 // chunkRef is where a chunk was in the file and how it was downloaded.
@@ -813,41 +868,22 @@ type chunkRef struct {
 	markerOff    int64
 }
 
-func (s *portionSource) Read(p []byte) (int, error) {
-	for s.cur == "" {
-		switch {
-		case s.err != nil:
-			return 0, s.err
-		case s.done:
-			return 0, io.EOF
-		}
-		var c logChunk
-		select {
-		case c = <-s.chunks:
-		default:
-			if s.idle != nil {
-				s.idle()
-			}
-			select {
-			case c = <-s.chunks:
-			case <-s.ctx.Done():
-				s.err = s.ctx.Err()
-				continue
-			}
-		}
-		if c.err != nil {
-			s.err = c.err
-			continue
-		}
+func (s *portionSource) Read(p []byte) (int, error) { return s.read(p, s.next) }
+
+func (s *portionSource) next() {
+	c, _, err := receive(s.ctx, s.chunks, s.idle)
+	switch {
+	case err != nil:
+		s.err = err
+	case c.err != nil:
+		s.err = c.err
+	default:
 		if c.data != "" {
 			s.cur = c.data
 			s.hist = append(s.hist, chunkRef{off: c.off, end: c.off + int64(len(c.data)), marker: c.marker, next: c.next, markerOff: c.markerOff})
 		}
 		s.done = c.end
 	}
-	n := copy(p, s.cur)
-	s.cur = s.cur[n:]
-	return n, nil
 }
 
 func (s *portionSource) pos(off int64) filePos {
@@ -863,16 +899,6 @@ func (s *portionSource) pos(off int64) filePos {
 	}
 	return filePos{off: off, marker: h.marker, markerOff: h.markerOff}
 }
-
-func (s *portionSource) failed() error {
-	if s.done {
-		return nil
-	}
-	return s.err
-}
-
-func (s *portionSource) whenIdle(f func()) { s.idle = f }
-func (s *portionSource) close()            {}
 
 // fetchPortions downloads a file with DownloadDBLogFilePortion from a
 // position, portion after portion, each requested as soon as the one

@@ -67,42 +67,13 @@ func TestAuditEntriesFollow(t *testing.T) {
 
 	// Four readings: each stops after a quarter of the entries, the last
 	// when all are in; the cursor is saved as JSON between them.
-	var followed []pgaudit.Entry
-	var saved []byte
-	seen := 0
 	var events []pgaurora.Event
-	for run := range 4 {
-		var cur aurora.AuditCursor
-		if saved != nil {
-			if err := json.Unmarshal(saved, &cur); err != nil {
-				t.Fatal(err)
-			}
-		}
+	followed := followInFour(t, ctx, c, mark, total, func(run int) aurora.AuditLogOptions {
 		if run == 2 {
 			emu.ThrottleNext(3) // the SDK's retryer goes on
 		}
-		stopAt := (run + 1) * total / 4
-		o := &aurora.AuditLogOptions{Since: since, Follow: true, Cursor: &cur, Progress: func(e pgaurora.Event) { events = append(events, e) }}
-		for e, err := range c.AuditEntries(ctx, o) {
-			if err != nil {
-				t.Fatalf("reading %d: %v", run, err)
-			}
-			followed = append(followed, e)
-			if strings.Contains(e.Statement, mark) {
-				seen++
-			}
-			if seen >= stopAt {
-				break
-			}
-		}
-		if seen < stopAt {
-			t.Fatalf("reading %d ended after %d of the workload's entries, want %d", run, seen, stopAt)
-		}
-		if saved, err = json.Marshal(cur); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("reading %d stopped at %s (%d entries so far)", run, cur, len(followed))
-	}
+		return aurora.AuditLogOptions{Since: since, Follow: true, Progress: func(e pgaurora.Event) { events = append(events, e) }}
+	}, nil)
 	if err := <-work; err != nil {
 		t.Fatal(err)
 	}
@@ -155,4 +126,52 @@ func TestAuditEntriesFollow(t *testing.T) {
 			t.Errorf("no progress event for reading %s to its end; events: %+v", name, events)
 		}
 	}
+}
+
+// followInFour follows the audit log in four readings, each from the
+// cursor the one before saved as JSON, as a program stopped and started
+// again would: reading run (0 to 3) stops once (run+1)/4 of the total
+// entries that contain mark are in. opts gives a reading's options (its
+// Cursor is set here); check, if not nil, looks at the cursor after it.
+// It returns the entries the four readings yielded, in order.
+func followInFour(t *testing.T, ctx context.Context, c *aurora.Cluster, mark string, total int, opts func(run int) aurora.AuditLogOptions, check func(run int, cur aurora.AuditCursor)) []pgaudit.Entry {
+	t.Helper()
+	var followed []pgaudit.Entry
+	var saved []byte
+	seen := 0
+	for run := range 4 {
+		var cur aurora.AuditCursor
+		if saved != nil {
+			if err := json.Unmarshal(saved, &cur); err != nil {
+				t.Fatal(err)
+			}
+		}
+		o := opts(run)
+		o.Cursor = &cur
+		stopAt := (run + 1) * total / 4
+		for e, err := range c.AuditEntries(ctx, &o) {
+			if err != nil {
+				t.Fatalf("reading %d: %v", run, err)
+			}
+			followed = append(followed, e)
+			if strings.Contains(e.Statement, mark) {
+				seen++
+			}
+			if seen >= stopAt {
+				break
+			}
+		}
+		if seen < stopAt {
+			t.Fatalf("reading %d ended after %d of the workload's entries, want %d", run, seen, stopAt)
+		}
+		if check != nil {
+			check(run, cur)
+		}
+		var err error
+		if saved, err = json.Marshal(cur); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("reading %d stopped at %s (%d entries so far)", run, cur, len(followed))
+	}
+	return followed
 }

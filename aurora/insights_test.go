@@ -3,14 +3,12 @@ package aurora_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/internal/pgtest"
@@ -30,83 +28,6 @@ func setInsights(t *testing.T, ctx context.Context, api *rds.Client, id string, 
 		}); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// rowLockWait holds three rows in one transaction on the cluster's
-// writer and blocks three sessions on them (Lock:transactionid), while a
-// session of the user "reporter" sleeps (Timeout:PgSleep). It returns once
-// they all wait; they end with the test. Each session has a connection of
-// its own, outside the Cluster's pool.
-func rowLockWait(t *testing.T, id string) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cs, err := emu.ConnString(id+"-instance-1", "postgres")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns []*pgx.Conn
-	open := func(user, password string) *pgx.Conn {
-		t.Helper()
-		cfg, err := pgx.ParseConfig(cs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if user != "" {
-			cfg.User, cfg.Password = user, password
-		}
-		conn, err := pgx.ConnectConfig(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns = append(conns, conn)
-		return conn
-	}
-	admin := open("", "")
-	for _, stmt := range []string{
-		"CREATE TABLE IF NOT EXISTS load_probe(id int PRIMARY KEY, n int)",
-		"INSERT INTO load_probe SELECT g, 0 FROM generate_series(1, 3) g ON CONFLICT DO NOTHING",
-		"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'reporter') THEN CREATE ROLE reporter LOGIN PASSWORD 'reporter-pass'; END IF; END$$",
-	} {
-		if _, err := admin.Exec(ctx, stmt); err != nil {
-			t.Fatal(err)
-		}
-	}
-	holder, err := open("", "").Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := holder.Exec(ctx, "UPDATE load_probe SET n = n + 1"); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{}, 4)
-	for i := 1; i <= 3; i++ {
-		conn := open("", "")
-		go func() {
-			_, _ = conn.Exec(ctx, "UPDATE load_probe SET n = n + 1 WHERE id = $1", i)
-			done <- struct{}{}
-		}()
-	}
-	sleeper := open("reporter", "reporter-pass")
-	go func() {
-		_, _ = sleeper.Exec(ctx, "SELECT pg_sleep(600)")
-		done <- struct{}{}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		_ = holder.Rollback(context.Background())
-		for range 4 {
-			<-done
-		}
-		for _, conn := range conns {
-			conn.Close(context.Background())
-		}
-	})
-	pgtest.WaitFor(t, "three sessions waiting on Lock:transactionid and one in pg_sleep", 30*time.Second, func() (bool, string) {
-		var locks, sleeps int
-		err := admin.QueryRow(ctx, `SELECT count(*) FILTER (WHERE wait_event = 'transactionid'), count(*) FILTER (WHERE wait_event = 'PgSleep')
-			FROM pg_stat_activity WHERE state = 'active'`).Scan(&locks, &sleeps)
-		return err == nil && locks == 3 && sleeps == 1, fmt.Sprintf("%d lock waits, %d sleeps, %v", locks, sleeps, err)
-	})
 }
 
 // TestDatabaseLoad reads, through the real pi client against the
@@ -173,7 +94,11 @@ func TestDatabaseLoad(t *testing.T) {
 		t.Fatalf("Describe: writer PerformanceInsightsEnabled %v, ResourceID %q", d.Writer.PerformanceInsightsEnabled, d.Writer.ResourceID)
 	}
 
-	rowLockWait(t, insightsClusterID)
+	cs, err := emu.ConnString(insightsClusterID+"-instance-1", "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgtest.LockWait(t, cs)
 	since := time.Now().Truncate(time.Second).Add(time.Second)
 	window := func(o aurora.LoadOptions) *aurora.LoadOptions {
 		o.Start, o.End, o.Period = since, time.Now().Add(time.Second), time.Second
@@ -214,7 +139,7 @@ func TestDatabaseLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(bySQL.Top) != 1 || bySQL.Top[0].Name != "UPDATE load_probe SET n = n + 1 WHERE id = $1" || bySQL.Top[0].Dimensions["db.sql.id"] == "" {
+	if len(bySQL.Top) != 1 || bySQL.Top[0].Name != pgtest.LockWaitUpdate || bySQL.Top[0].Dimensions["db.sql.id"] == "" {
 		t.Errorf("by SQL, limit 1: %s; want the blocked UPDATE alone", bySQL)
 	}
 	byUser, err := c.Monitoring().DatabaseLoad(ctx, window(aurora.LoadOptions{GroupBy: aurora.LoadByUser}))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
@@ -180,52 +179,27 @@ type eventRef struct {
 // eventSource reads the pages fetchEvents sends. Its text starts at
 // offset 0 after the position it was started from.
 type eventSource struct {
-	ctx   context.Context
+	pagedText
 	pages <-chan eventPage
 	from  filePos
-	cur   string
 	hist  []eventRef // the events handed to the reader that positions may still fall in
-	done  bool
-	err   error
-	idle  func()
 }
 
-func (s *eventSource) Read(p []byte) (int, error) {
-	for s.cur == "" {
-		switch {
-		case s.err != nil:
-			return 0, s.err
-		case s.done:
-			return 0, io.EOF
-		}
-		var pg eventPage
-		var ok bool
-		select {
-		case pg, ok = <-s.pages:
-		default:
-			if s.idle != nil {
-				s.idle()
-			}
-			select {
-			case pg, ok = <-s.pages:
-			case <-s.ctx.Done():
-				s.err = s.ctx.Err()
-				continue
-			}
-		}
-		switch {
-		case !ok:
-			s.done = true
-		case pg.err != nil:
-			s.err = pg.err
-		default:
-			s.cur = pg.text
-			s.hist = append(s.hist, pg.events...)
-		}
+func (s *eventSource) Read(p []byte) (int, error) { return s.read(p, s.next) }
+
+func (s *eventSource) next() {
+	pg, ok, err := receive(s.ctx, s.pages, s.idle)
+	switch {
+	case err != nil:
+		s.err = err
+	case !ok:
+		s.done = true
+	case pg.err != nil:
+		s.err = pg.err
+	default:
+		s.cur = pg.text
+		s.hist = append(s.hist, pg.events...)
 	}
-	n := copy(p, s.cur)
-	s.cur = s.cur[n:]
-	return n, nil
 }
 
 // pos is the position after the last event that ends at or before off.
@@ -238,16 +212,6 @@ func (s *eventSource) pos(off int64) filePos {
 	}
 	return filePos{off: off, eventTime: s.hist[0].time, eventID: s.hist[0].id}
 }
-
-func (s *eventSource) failed() error {
-	if s.done {
-		return nil
-	}
-	return s.err
-}
-
-func (s *eventSource) whenIdle(f func()) { s.idle = f }
-func (s *eventSource) close()            {}
 
 // eventMark is the last log event read: where the reading goes on.
 type eventMark struct {

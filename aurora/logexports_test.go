@@ -2,7 +2,6 @@ package aurora_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -175,44 +174,16 @@ func TestAuditEntriesFromCloudWatchLogs(t *testing.T) {
 
 	// Four readings that follow the log group, each stopping after a
 	// quarter of the workload; the cursor goes through JSON between them.
-	var followed []pgaudit.Entry
-	var saved []byte
-	seen := 0
-	for run := range 4 {
-		var cur aurora.AuditCursor
-		if saved != nil {
-			if err := json.Unmarshal(saved, &cur); err != nil {
-				t.Fatal(err)
-			}
-		}
+	followed := followInFour(t, ctx, c, mark, total, func(run int) aurora.AuditLogOptions {
 		if run == 2 {
 			emu.Action("FilterLogEvents").ThrottleNext(4) // beyond the SDK's retries
 		}
-		stopAt := (run + 1) * total / 4
-		o := &aurora.AuditLogOptions{Source: aurora.AuditSourceCloudWatchLogs, Instance: writer, Since: since, Follow: true, Cursor: &cur, LinesPerCall: 25}
-		for e, err := range c.AuditEntries(ctx, o) {
-			if err != nil {
-				t.Fatalf("reading %d: %v", run, err)
-			}
-			followed = append(followed, e)
-			if strings.Contains(e.Statement, mark) {
-				seen++
-			}
-			if seen >= stopAt {
-				break
-			}
-		}
-		if seen < stopAt {
-			t.Fatalf("reading %d ended after %d of the workload's entries, want %d", run, seen, stopAt)
-		}
+		return aurora.AuditLogOptions{Source: aurora.AuditSourceCloudWatchLogs, Instance: writer, Since: since, Follow: true, LinesPerCall: 25}
+	}, func(run int, cur aurora.AuditCursor) {
 		if cur.LogEventID == "" || cur.File != "" {
 			t.Fatalf("the cursor after reading %d: %+v", run, cur)
 		}
-		if saved, err = json.Marshal(cur); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("reading %d stopped at %s (%d entries so far)", run, cur, len(followed))
-	}
+	})
 	if err := <-work; err != nil {
 		t.Fatal(err)
 	}

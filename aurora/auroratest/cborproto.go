@@ -1,7 +1,6 @@
 package auroratest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -36,42 +35,17 @@ type cborService struct {
 	name      string // as in errors: "CloudWatch"
 	id        string // the service shape's name, in the path: "GraniteServiceVersion20100801"
 	namespace string // of error shapes: "com.amazonaws.cloudwatch"
-	actions   map[string]cborAction
+	actions   map[string]action
 	// errorShapes maps the awsQuery error codes of the service's error
 	// shapes to the shapes' names (InvalidParameterValue ->
 	// InvalidParameterValueException), for faults given by code.
 	errorShapes map[string]string
 }
 
-// cborAction is one operation: the struct its input decodes into, and its
-// handler.
-type cborAction struct {
-	input reflect.Type
-	run   func(ctx context.Context, e *Emulator, in any) (any, error)
-}
-
-type namedCBORAction struct {
-	name string
-	cborAction
-}
-
 // cborHandle makes the table entry of an operation whose input decodes
-// into an In.
-func cborHandle[In any](name string, run func(e *Emulator, ctx context.Context, in *In) (any, error)) namedCBORAction {
-	return namedCBORAction{name, cborAction{input: reflect.TypeFor[In](), run: func(ctx context.Context, e *Emulator, in any) (any, error) {
-		return run(e, ctx, in.(*In))
-	}}}
-}
-
-func cborActionTable(list ...namedCBORAction) map[string]cborAction {
-	m := make(map[string]cborAction, len(list))
-	for _, a := range list {
-		if _, dup := m[a.name]; dup {
-			panic("auroratest: operation " + a.name + " listed twice")
-		}
-		m[a.name] = a.cborAction
-	}
-	return m
+// into an In with cborDecode.
+func cborHandle[In any](name string, run func(e *Emulator, ctx context.Context, in *In) (any, error)) namedAction {
+	return entry(name, run)
 }
 
 // cborServices are the services served this way.
@@ -122,18 +96,17 @@ func (e *Emulator) serveCBOR(w http.ResponseWriter, hr *http.Request, reqID stri
 	}
 	a, ok := svc.actions[name]
 	if !ok {
-		writeCBORError(w, reqID, svc, &apiError{http.StatusNotFound, "UnknownOperationException",
-			fmt.Sprintf("auroratest does not emulate the operation %q: it emulates %s's %s.", name, svc.name, strings.Join(slices.Sorted(maps.Keys(svc.actions)), ", "))})
+		writeCBORError(w, reqID, svc, errUnknownOperation(http.StatusNotFound, name, svc.name, svc.actions))
 		return
 	}
-	var body bytes.Buffer
-	if _, err := body.ReadFrom(http.MaxBytesReader(w, hr.Body, 1<<20)); err != nil {
-		writeCBORError(w, reqID, svc, errSerialization("reading the request body: "+err.Error()))
+	body, err := readBody(w, hr)
+	if err != nil {
+		writeCBORError(w, reqID, svc, err)
 		return
 	}
 	in := reflect.New(a.input)
-	if body.Len() > 0 {
-		v, err := cbor.Decode(body.Bytes())
+	if len(body) > 0 {
+		v, err := cbor.Decode(body)
 		if err != nil {
 			writeCBORError(w, reqID, svc, errSerialization("The request body is not CBOR: "+err.Error()))
 			return
@@ -155,11 +128,8 @@ func (e *Emulator) serveCBOR(w http.ResponseWriter, hr *http.Request, reqID stri
 	} else {
 		b = cbor.Encode(cbor.Map{})
 	}
-	w.Header().Set("Content-Type", "application/cbor")
 	w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
-	w.Header().Set("X-Amzn-Requestid", reqID)
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
+	writeBody(w, reqID, "application/cbor", http.StatusOK, b)
 }
 
 func errSerialization(msg string) *apiError {
@@ -193,11 +163,9 @@ func writeCBORError(w http.ResponseWriter, reqID string, svc *cborService, err e
 		fault = "Receiver"
 	}
 	b := cbor.Encode(cbor.Map{"__type": cbor.String(typ), "message": cbor.String(ce.message)})
-	w.Header().Set("Content-Type", "application/cbor")
 	w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
-	w.Header().Set("X-Amzn-Requestid", reqID)
 	w.Header().Set("X-Amzn-Query-Error", ce.code+";"+fault)
-	w.WriteHeader(ce.status)
+	writeBody(w, reqID, "application/cbor", ce.status, b)
 	_, _ = w.Write(b)
 }
 

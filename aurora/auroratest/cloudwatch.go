@@ -24,7 +24,7 @@ var cloudWatchService = &cborService{
 	name:      "CloudWatch",
 	id:        "GraniteServiceVersion20100801",
 	namespace: "com.amazonaws.cloudwatch",
-	actions: cborActionTable(
+	actions: actionTable(
 		cborHandle("GetMetricData", (*Emulator).getMetricData),
 		cborHandle("ListMetrics", (*Emulator).listMetrics),
 		cborHandle("PutMetricAlarm", (*Emulator).putMetricAlarm),

@@ -63,18 +63,36 @@ func cwClient(t *testing.T) *cloudwatch.Client {
 	return cloudwatch.NewFromConfig(cwEmulator(t).AWSConfig())
 }
 
-func cwConnect(t *testing.T, ctx context.Context, instanceID string) *pgx.Conn {
+func cwConnect(t *testing.T, instanceID string) *pgx.Conn {
 	t.Helper()
-	cs, err := cwEmulator(t).ConnString(instanceID, "app")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.Connect(ctx, cs)
-	if err != nil {
-		t.Fatalf("connecting to %s: %v", instanceID, err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
+	return connectTo(t, cwEmulator(t), instanceID, "app")
+}
+
+// every runs f again and again, waiting interval before each run (none
+// for 0), until the func it returns is called; that waits for the run
+// under way to end.
+func every(interval time.Duration, f func()) (stop func()) {
+	stopc, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			if interval > 0 {
+				select {
+				case <-stopc:
+					return
+				case <-time.After(interval):
+				}
+			} else {
+				select {
+				case <-stopc:
+					return
+				default:
+				}
+			}
+			f()
+		}
+	}()
+	return func() { close(stopc); <-done }
 }
 
 func rdsDim(name, value string) cwtypes.Dimension {
@@ -168,27 +186,14 @@ func TestCloudWatchServerMetrics(t *testing.T) {
 	}
 
 	// Commits show as CommitThroughput on the writer, by role too.
-	conn := cwConnect(t, ctx, cwWriter)
+	conn := cwConnect(t, cwWriter)
 	if _, err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS commits (v int)"); err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-			_, _ = conn.Exec(ctx, "INSERT INTO commits VALUES (1)")
-		}
-	}()
+	stop := every(10*time.Millisecond, func() { _, _ = conn.Exec(ctx, "INSERT INTO commits VALUES (1)") })
 	waitMetric(t, ctx, c, "CommitThroughput of the writers", "CommitThroughput", "Maximum", func(v float64) bool { return v > 5 },
 		rdsDim("DBClusterIdentifier", cwCluster), rdsDim("Role", "WRITER"))
-	close(stop)
-	<-done
+	stop()
 
 	// An idle writer commits nothing: the sampler's own transaction, which
 	// each sample makes, is not counted. Three periods in a row at 0 (an
@@ -208,47 +213,25 @@ func TestCloudWatchServerMetrics(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT pg_table_size('big') > pg_size_bytes(current_setting('shared_buffers')) / 4").Scan(&big); err != nil || !big {
 		t.Fatalf("the table is not larger than a quarter of shared_buffers (%v)", err)
 	}
-	stop, done = make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-			_, _ = conn.Exec(ctx, "SELECT count(*) FROM big")
-		}
-	}()
+	stop = every(50*time.Millisecond, func() { _, _ = conn.Exec(ctx, "SELECT count(*) FROM big") })
 	reads := waitMetric(t, ctx, c, "VolumeReadIOPs of scans", "VolumeReadIOPs", "Maximum", func(v float64) bool { return v > 0 }, cluster)
 	hit := waitMetric(t, ctx, c, "BufferCacheHitRatio of scans", "BufferCacheHitRatio", "Minimum", func(v float64) bool { return v < 100 }, w)
-	close(stop)
-	<-done
+	stop()
 	t.Logf("scans: %.0f blocks read in a period, hit ratio %.1f%%", reads, hit)
 
 	// Writes and checkpoints show in VolumeWriteIOPs.
-	stop, done = make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			_, _ = conn.Exec(ctx, "UPDATE big SET g = g WHERE g <= 2000")
-			_, _ = conn.Exec(ctx, "CHECKPOINT")
-		}
-	}()
+	stop = every(100*time.Millisecond, func() {
+		_, _ = conn.Exec(ctx, "UPDATE big SET g = g WHERE g <= 2000")
+		_, _ = conn.Exec(ctx, "CHECKPOINT")
+	})
 	waitMetric(t, ctx, c, "VolumeWriteIOPs of writes and checkpoints", "VolumeWriteIOPs", "Maximum", func(v float64) bool { return v > 0 }, cluster, engine)
-	close(stop)
-	<-done
+	stop()
 	if _, err := conn.Exec(ctx, "DROP TABLE big"); err != nil {
 		t.Fatal(err)
 	}
 
 	// A deadlock shows in Deadlocks (per second over the period).
-	other := cwConnect(t, ctx, cwWriter)
+	other := cwConnect(t, cwWriter)
 	if _, err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS locks (id int PRIMARY KEY); INSERT INTO locks VALUES (1), (2) ON CONFLICT DO NOTHING"); err != nil {
 		t.Fatal(err)
 	}
@@ -285,22 +268,9 @@ func TestCloudWatchServerMetrics(t *testing.T) {
 	waitMetric(t, ctx, c, "Deadlocks after one", "Deadlocks", "Maximum", func(v float64) bool { return v > 0 }, w)
 
 	// A busy backend shows in CPUUtilization.
-	stop = make(chan struct{})
-	done = make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			_, _ = conn.Exec(ctx, "SELECT count(*) FROM generate_series(1, 3000000)")
-		}
-	}()
+	stop = every(0, func() { _, _ = conn.Exec(ctx, "SELECT count(*) FROM generate_series(1, 3000000)") })
 	waitMetric(t, ctx, c, "CPUUtilization of a busy writer", "CPUUtilization", "Maximum", func(v float64) bool { return v >= 5 }, w)
-	close(stop)
-	<-done
+	stop()
 }
 
 // A reader made to lag shows in AuroraReplicaLag, and in the writer's
@@ -309,7 +279,7 @@ func TestCloudWatchReplicaLag(t *testing.T) {
 	ctx := testCtx(t)
 	emu := cwEmulator(t)
 	c := cwClient(t)
-	conn := cwConnect(t, ctx, cwWriter)
+	conn := cwConnect(t, cwWriter)
 	if _, err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS lagging (v int)"); err != nil {
 		t.Fatal(err)
 	}
@@ -321,20 +291,8 @@ func TestCloudWatchReplicaLag(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = emu.SetReplicaLag(cwReader, 0) })
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() { // the writer commits on: the reader holds each commit back
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			_, _ = conn.Exec(ctx, "INSERT INTO lagging VALUES (1)")
-		}
-	}()
-	defer func() { close(stop); <-done }()
+	// The writer commits on: the reader holds each commit back.
+	defer every(100*time.Millisecond, func() { _, _ = conn.Exec(ctx, "INSERT INTO lagging VALUES (1)") })()
 	got := waitMetric(t, ctx, c, "AuroraReplicaLag of the lagging reader", "AuroraReplicaLag", "Maximum", func(v float64) bool { return v >= 1000 }, reader)
 	if got > 10*float64(lag.Milliseconds()) {
 		t.Errorf("AuroraReplicaLag = %v ms for a lag of %v", got, lag)
@@ -369,7 +327,7 @@ func TestCloudWatchReplicationSlots(t *testing.T) {
 	if err := rds.NewDBInstanceAvailableWaiter(r, fastInstanceWaiter).Wait(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(cwSlotWriter)}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	conn := cwConnect(t, ctx, cwSlotWriter)
+	conn := cwConnect(t, cwSlotWriter)
 	if _, err := conn.Exec(ctx, "SELECT pg_create_logical_replication_slot('idle_slot', 'test_decoding')"); err != nil {
 		t.Fatal(err)
 	}
@@ -668,15 +626,7 @@ func TestCloudWatchSamplesFromFirstCall(t *testing.T) {
 	if _, err := r.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{}); err != nil {
 		t.Fatal(err)
 	}
-	cs, err := emu.ConnString("idle-instance-1", "postgres")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.Connect(ctx, cs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connectTo(t, emu, "idle-instance-1", "postgres")
 	samplers := func() int {
 		t.Helper()
 		var n int

@@ -313,6 +313,34 @@ func (s *logStream) message(f *os.File, ev *logEvent) (string, error) {
 	return string(b), nil
 }
 
+// open opens the stream's log for message; it gives nil when the
+// stream has no log or its log is gone.
+func (s *logStream) open() (*os.File, error) {
+	if s.path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(s.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the log of %s: %w", s.name, err)
+	}
+	return f, nil
+}
+
+// read is the message of an event from f, the log open gave; ok is
+// false when the event's message is gone with its log.
+func (s *logStream) read(f *os.File, ev *logEvent) (msg string, ok bool, err error) {
+	if f == nil && ev.msg == nil {
+		return "", false, nil
+	}
+	if msg, err = s.message(f, ev); err != nil {
+		return "", false, fmt.Errorf("reading the log of %s: %w", s.name, err)
+	}
+	return msg, true, nil
+}
+
 // eventID is an event's ID: its time, stream and sequence number, so
 // that IDs sort as FilterLogEvents returns the events.
 func (s *logStream) eventID(ev *logEvent) string {
@@ -664,13 +692,7 @@ func (e *Emulator) logsFilterLogEvents(ctx context.Context, body []byte) (any, e
 	if err != nil {
 		return nil, err
 	}
-	start, end := int64(0), int64(1)<<62
-	if in.StartTime != nil {
-		start = *in.StartTime
-	}
-	if in.EndTime != nil {
-		end = *in.EndTime
-	}
+	start, end := timeRange(in.StartTime, in.EndTime)
 	if start < 0 || end < 0 {
 		return nil, logsInvalid("startTime and endTime must be milliseconds since the epoch, not negative.")
 	}
@@ -716,25 +738,15 @@ func (e *Emulator) logsFilterLogEvents(ctx context.Context, body []byte) (any, e
 			return nil, fmt.Errorf("reading the log of %s: %w", s.name, err)
 		}
 		from := max(start, after.ts)
-		i, _ := slices.BinarySearchFunc(s.events, from, func(ev logEvent, t int64) int {
-			switch {
-			case ev.ts < t:
-				return -1
-			case ev.ts > t:
-				return 1
-			}
-			return 0
-		})
+		i, _ := slices.BinarySearchFunc(s.events, from, func(ev logEvent, t int64) int { return cmpInt(ev.ts, t) })
 		for i < len(s.events) && !after.less(eventKey{s.events[i].ts, s.ord, s.events[i].seq}) {
 			i++
 		}
-		c := &cursor{s: s, i: i}
-		if s.path != "" {
-			if c.f, err = os.Open(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("reading the log of %s: %w", s.name, err)
-			}
+		f, err := s.open()
+		if err != nil {
+			return nil, err
 		}
-		curs = append(curs, c)
+		curs = append(curs, &cursor{s: s, i: i, f: f})
 	}
 	out := struct {
 		Events    []xFilteredEvent `json:"events"`
@@ -761,14 +773,11 @@ func (e *Emulator) logsFilterLogEvents(ctx context.Context, body []byte) (any, e
 			return out, nil
 		}
 		next.i++
-		if next.f == nil && ev.msg == nil {
-			continue // the log is gone
-		}
-		msg, err := next.s.message(next.f, ev)
+		msg, ok, err := next.s.read(next.f, ev)
 		if err != nil {
-			return nil, fmt.Errorf("reading the log of %s: %w", next.s.name, err)
+			return nil, err
 		}
-		if !pattern.match(msg) {
+		if !ok || !pattern.match(msg) {
 			continue
 		}
 		size += len(msg)
@@ -813,13 +822,7 @@ func (e *Emulator) logsGetLogEvents(ctx context.Context, body []byte) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	start, end := int64(0), int64(1)<<62
-	if in.StartTime != nil {
-		start = *in.StartTime
-	}
-	if in.EndTime != nil {
-		end = *in.EndTime
-	}
+	start, end := timeRange(in.StartTime, in.EndTime)
 	forward := in.StartFromHead
 	var token eventKey // (ts, seq) of the token's edge; ord unused
 	if in.NextToken != "" {
@@ -888,24 +891,22 @@ func (e *Emulator) logsGetLogEvents(ctx context.Context, body []byte) (any, erro
 			}
 		}
 	}
-	var f *os.File
-	if s.path != "" {
-		if f, err = os.Open(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("reading the log of %s: %w", s.name, err)
-		}
-		if f != nil {
-			defer f.Close()
-		}
+	f, err := s.open()
+	if err != nil {
+		return nil, err
+	}
+	if f != nil {
+		defer f.Close()
 	}
 	events := []xOutputEvent{}
 	for i := from; i < to; i++ {
 		ev := &s.events[i]
-		if f == nil && ev.msg == nil {
-			continue // the log is gone
-		}
-		msg, err := s.message(f, ev)
+		msg, ok, err := s.read(f, ev)
 		if err != nil {
-			return nil, fmt.Errorf("reading the log of %s: %w", s.name, err)
+			return nil, err
+		}
+		if !ok {
+			continue // the log is gone
 		}
 		events = append(events, xOutputEvent{Timestamp: ev.ts, Message: msg, IngestionTime: ev.ingest})
 	}
@@ -936,6 +937,19 @@ func (e *Emulator) logsGetLogEvents(ctx context.Context, body []byte) (any, erro
 		out.NextForwardToken, out.NextBackwardToken = "f/"+edge, "b/"+edge
 	}
 	return out, nil
+}
+
+// timeRange is a request's startTime and endTime: by default from the
+// epoch to far in the future.
+func timeRange(startTime, endTime *int64) (start, end int64) {
+	start, end = 0, int64(1)<<62
+	if startTime != nil {
+		start = *startTime
+	}
+	if endTime != nil {
+		end = *endTime
+	}
+	return start, end
 }
 
 func cmpInt[T int | int64](a, b T) int {

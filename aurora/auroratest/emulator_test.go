@@ -117,7 +117,14 @@ func waitCluster(t *testing.T, ctx context.Context, c *rds.Client, id string) {
 
 func connect(t *testing.T, instanceID, db string) *pgx.Conn {
 	t.Helper()
-	cs, err := emulator(t).ConnString(instanceID, db)
+	return connectTo(t, emulator(t), instanceID, db)
+}
+
+// connectTo opens a connection to a database of an instance of emu as
+// the superuser, closed when the test ends.
+func connectTo(t *testing.T, emu *auroratest.Emulator, instanceID, db string) *pgx.Conn {
+	t.Helper()
+	cs, err := emu.ConnString(instanceID, db)
 	if err != nil {
 		t.Fatal(err)
 	}

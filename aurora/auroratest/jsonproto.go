@@ -96,20 +96,19 @@ func (e *Emulator) serveJSON(w http.ResponseWriter, hr *http.Request, reqID stri
 	}
 	a, known := svc.actions[name]
 	if !known {
-		writeJSONError(w, reqID, contentType, &apiError{http.StatusBadRequest, "UnknownOperationException",
-			fmt.Sprintf("auroratest does not emulate the operation %q: it emulates %s's %s.", target, svc.name, strings.Join(slices.Sorted(maps.Keys(svc.actions)), ", "))})
+		writeJSONError(w, reqID, contentType, errUnknownOperation(http.StatusBadRequest, target, svc.name, svc.actions))
 		return
 	}
-	var body bytes.Buffer
-	if _, err := body.ReadFrom(http.MaxBytesReader(w, hr.Body, 1<<20)); err != nil {
-		writeJSONError(w, reqID, contentType, &apiError{http.StatusBadRequest, "SerializationException", "reading the request body: " + err.Error()})
+	body, err := readBody(w, hr)
+	if err != nil {
+		writeJSONError(w, reqID, contentType, err)
 		return
 	}
-	if body.Len() == 0 {
-		body.WriteString("{}")
+	if len(body) == 0 {
+		body = []byte("{}")
 	}
 	var members map[string]json.RawMessage
-	if err := json.Unmarshal(body.Bytes(), &members); err != nil {
+	if err := json.Unmarshal(body, &members); err != nil {
 		writeJSONError(w, reqID, contentType, &apiError{http.StatusBadRequest, "SerializationException", "The request body is not a JSON object: " + err.Error()})
 		return
 	}
@@ -121,7 +120,7 @@ func (e *Emulator) serveJSON(w http.ResponseWriter, hr *http.Request, reqID stri
 			return
 		}
 	}
-	out, err := a.run(hr.Context(), body.Bytes())
+	out, err := a.run(hr.Context(), body)
 	if err != nil {
 		writeJSONError(w, reqID, contentType, err)
 		return
@@ -131,10 +130,7 @@ func (e *Emulator) serveJSON(w http.ResponseWriter, hr *http.Request, reqID stri
 		writeJSONError(w, reqID, contentType, &apiError{http.StatusInternalServerError, "InternalServiceError", "encoding the response: " + err.Error()})
 		return
 	}
-	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("X-Amzn-Requestid", reqID)
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
+	writeBody(w, reqID, contentType, http.StatusOK, b)
 }
 
 // writeJSONError writes err as a JSON-protocol error. The API-wide faults
@@ -152,9 +148,31 @@ func writeJSONError(w http.ResponseWriter, reqID, contentType string, err error)
 		Type    string `json:"__type"`
 		Message string `json:"Message"`
 	}{code, je.message})
+	writeBody(w, reqID, contentType, je.status, b)
+}
+
+// errUnknownOperation is the error for an operation a service does not
+// emulate: it lists those it does.
+func errUnknownOperation[A any](status int, op, service string, actions map[string]A) *apiError {
+	return &apiError{status, "UnknownOperationException",
+		fmt.Sprintf("auroratest does not emulate the operation %q: it emulates %s's %s.", op, service, strings.Join(slices.Sorted(maps.Keys(actions)), ", "))}
+}
+
+// readBody reads a request's body, of 1 MiB at most.
+func readBody(w http.ResponseWriter, hr *http.Request) ([]byte, error) {
+	var body bytes.Buffer
+	if _, err := body.ReadFrom(http.MaxBytesReader(w, hr.Body, 1<<20)); err != nil {
+		return nil, errSerialization("reading the request body: " + err.Error())
+	}
+	return body.Bytes(), nil
+}
+
+// writeBody writes a response of the JSON or CBOR protocol: its status,
+// Content-Type, request ID and body.
+func writeBody(w http.ResponseWriter, reqID, contentType string, status int, b []byte) {
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("X-Amzn-Requestid", reqID)
-	w.WriteHeader(je.status)
+	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
 

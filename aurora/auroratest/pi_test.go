@@ -1,7 +1,6 @@
 package auroratest_test
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,83 +11,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/pi"
 	pitypes "github.com/aws/aws-sdk-go-v2/service/pi/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/pgaurora/pgaurora/aurora/auroratest"
 	"github.com/pgaurora/pgaurora/internal/pgtest"
 )
-
-// lockWorkload holds three rows in one transaction and blocks three
-// sessions on them (Lock:transactionid, each on its own row), while a
-// session of the user "reporter" sleeps (Timeout:PgSleep). It returns once
-// every waiter waits; the sessions end with the test.
-func lockWorkload(t *testing.T, emu *auroratest.Emulator, instanceID string) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cs, err := emu.ConnString(instanceID, "postgres")
-	if err != nil {
-		t.Fatal(err)
-	}
-	open := func(user, password string) *pgx.Conn {
-		t.Helper()
-		cfg, err := pgx.ParseConfig(cs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if user != "" {
-			cfg.User, cfg.Password = user, password
-		}
-		conn, err := pgx.ConnectConfig(ctx, cfg)
-		if err != nil {
-			t.Fatalf("connecting to %s: %v", instanceID, err)
-		}
-		t.Cleanup(func() { conn.Close(context.Background()) })
-		return conn
-	}
-	admin := open("", "")
-	for _, stmt := range []string{
-		"CREATE TABLE IF NOT EXISTS pi_probe(id int PRIMARY KEY, n int)",
-		"INSERT INTO pi_probe SELECT g, 0 FROM generate_series(1, 3) g ON CONFLICT DO NOTHING",
-		"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'reporter') THEN CREATE ROLE reporter LOGIN PASSWORD 'reporter-pass'; END IF; END$$",
-	} {
-		if _, err := admin.Exec(ctx, stmt); err != nil {
-			t.Fatal(err)
-		}
-	}
-	holder, err := open("", "").Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := holder.Exec(ctx, "UPDATE pi_probe SET n = n + 1"); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{}, 4)
-	for i := 1; i <= 3; i++ {
-		conn := open("", "")
-		go func() {
-			_, _ = conn.Exec(ctx, "UPDATE pi_probe SET n = n + 1 WHERE id = $1", i)
-			done <- struct{}{}
-		}()
-	}
-	sleeper := open("reporter", "reporter-pass")
-	go func() {
-		_, _ = sleeper.Exec(ctx, "SELECT pg_sleep(600)")
-		done <- struct{}{}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		_ = holder.Rollback(context.Background())
-		for range 4 {
-			<-done
-		}
-	})
-	pgtest.WaitFor(t, "three sessions waiting on Lock:transactionid and one in pg_sleep", 30*time.Second, func() (bool, string) {
-		var locks, sleeps int
-		err := admin.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE wait_event = 'transactionid'), count(*) FILTER (WHERE wait_event = 'PgSleep')
-			FROM pg_stat_activity WHERE state = 'active'`).Scan(&locks, &sleeps)
-		return err == nil && locks == 3 && sleeps == 1, fmt.Sprintf("%d lock waits, %d sleeps, %v", locks, sleeps, err)
-	})
-}
 
 func piKeyNames(keys []pitypes.DimensionKeyDescription, dim string) []string {
 	var names []string
@@ -158,7 +84,11 @@ func TestPerformanceInsights(t *testing.T) {
 		t.Error("Performance Insights is on but the sampler does not run")
 	}
 
-	lockWorkload(t, emu, id)
+	cs, err := emu.ConnString(id, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgtest.LockWait(t, cs)
 	// From the next whole second, every sample has the workload.
 	since := time.Now().Truncate(time.Second).Add(time.Second)
 	var keys []pitypes.DimensionKeyDescription
@@ -197,7 +127,7 @@ func TestPerformanceInsights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out.Keys) < 2 || out.Keys[0].Dimensions["db.sql.statement"] != "UPDATE pi_probe SET n = n + 1 WHERE id = $1" || out.Keys[0].Dimensions["db.sql.id"] == "" {
+	if len(out.Keys) < 2 || out.Keys[0].Dimensions["db.sql.statement"] != pgtest.LockWaitUpdate || out.Keys[0].Dimensions["db.sql.id"] == "" {
 		t.Errorf("by SQL: %v; want the UPDATE on top, with its db.sql.id", out.Keys)
 	}
 	in := window(keysIn("db.wait_event"))

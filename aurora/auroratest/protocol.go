@@ -109,9 +109,10 @@ func decodeMarker(m string) (int, error) {
 	return n, nil
 }
 
-// action is one RDS API action: the struct type its request decodes into
-// (which declares the parameters it accepts; see decode.go) and its
-// handler.
+// action is one RDS API action (or one CloudWatch operation, of
+// cborproto.go): the struct type its request decodes into (which
+// declares the parameters it accepts; see decode.go and cborDecode) and
+// its handler.
 type action struct {
 	input reflect.Type
 	run   func(ctx context.Context, e *Emulator, in any) (any, error)
@@ -198,9 +199,14 @@ type namedAction struct {
 // In and whose handler is an Emulator method: handle("DescribeDBClusters",
 // (*Emulator).describeDBClusters).
 func handle[In any](name string, run func(e *Emulator, ctx context.Context, in *In) (any, error)) namedAction {
-	t := reflect.TypeFor[In]()
-	schemaOf(t) // a request type it cannot decode fails here, at init
-	return namedAction{name, action{input: t, run: func(ctx context.Context, e *Emulator, in any) (any, error) {
+	schemaOf(reflect.TypeFor[In]()) // a request type it cannot decode fails here, at init
+	return entry(name, run)
+}
+
+// entry makes the table entry of an action whose input is an In, for
+// any protocol's decoder.
+func entry[In any](name string, run func(e *Emulator, ctx context.Context, in *In) (any, error)) namedAction {
+	return namedAction{name, action{input: reflect.TypeFor[In](), run: func(ctx context.Context, e *Emulator, in any) (any, error) {
 		return run(e, ctx, in.(*In))
 	}}}
 }
