@@ -2,6 +2,7 @@ package auroratest
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"time"
 
@@ -35,6 +36,11 @@ func WithMetricsPeriod(d time.Duration) Option {
 // which pg_stat_activity tells them from the cluster's own.
 const samplerApplication = "auroratest metrics sampler"
 
+// piApplication is the application_name of the Performance Insights
+// sampler's sessions (pi.go), which DatabaseConnections does not count
+// either.
+const piApplication = "auroratest performance insights"
+
 // sampler is the sampler's own state, used by its goroutine only.
 type sampler struct {
 	conns map[string]*samplerConn // by instance
@@ -44,6 +50,7 @@ type sampler struct {
 type samplerConn struct {
 	srv  *pgserver.Server
 	conn *pgx.Conn
+	sql  string // sampleSQL of the server's major version
 }
 
 // counters are an instance's cumulative statistics at one sample.
@@ -55,21 +62,28 @@ type counters struct {
 	hit, read, written float64
 }
 
-// sampleSQL is the one query of a sample. The slot and replica lag
-// figures are for the writer and the readers respectively; the other
-// branch is not evaluated. It reads no WAL timing: see doc.go on
-// CommitLatency. pg_stat_force_next_flush makes the session report its
-// statistics as soon as the sample's transaction ends, so that the next
-// sample counts exactly this one commit of the sampler's, which it
-// subtracts.
-const sampleSQL = `SELECT
-	pg_is_in_recovery(),
-	(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()),
+// sampleSQL is the one query of a sample on a server of the major
+// version given. The slot and replica lag figures are for the writer and
+// the readers respectively; the other branch is not evaluated. It reads
+// no WAL timing: see doc.go on CommitLatency. pg_stat_force_next_flush
+// makes the session report its statistics as soon as the sample's
+// transaction ends, so that the next sample counts exactly this one
+// commit of the sampler's, which it subtracts. The samplers' own
+// sessions are not connections. PostgreSQL 17 moved the checkpointer's
+// and the backends' buffer writes out of pg_stat_bgwriter.
+func sampleSQL(major int) string {
+	written := "(buffers_checkpoint + buffers_clean + buffers_backend)::float8 FROM pg_stat_bgwriter"
+	if major >= 17 {
+		written = "((SELECT buffers_written FROM pg_stat_checkpointer) + buffers_clean" +
+			" + (SELECT coalesce(sum(writes), 0) FROM pg_stat_io WHERE backend_type = 'client backend'))::float8 FROM pg_stat_bgwriter"
+	}
+	return fmt.Sprintf(`SELECT
+	(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND application_name NOT IN ('%s', '%s')),
 	(SELECT coalesce(sum(xact_commit), 0)::float8 FROM pg_stat_database, pg_stat_force_next_flush()),
 	(SELECT coalesce(sum(deadlocks), 0)::float8 FROM pg_stat_database),
 	(SELECT coalesce(sum(blks_hit), 0)::float8 FROM pg_stat_database),
 	(SELECT coalesce(sum(blks_read), 0)::float8 FROM pg_stat_database),
-	(SELECT (buffers_checkpoint + buffers_clean + buffers_backend)::float8 FROM pg_stat_bgwriter),
+	(SELECT %s),
 	(SELECT coalesce(max(age(datfrozenxid)), 0)::float8 FROM pg_database),
 	(SELECT coalesce(sum(size), 0)::float8 FROM pg_ls_waldir()),
 	(SELECT coalesce(sum(pg_database_size(oid)), 0)::float8 FROM pg_database WHERE datallowconn),
@@ -80,11 +94,11 @@ const sampleSQL = `SELECT
 		(SELECT coalesce(max(pg_current_wal_lsn() - coalesce(confirmed_flush_lsn, restart_lsn)), 0)::float8 FROM pg_replication_slots WHERE restart_lsn IS NOT NULL) END,
 	CASE WHEN pg_is_in_recovery() AND pg_last_wal_receive_lsn() IS DISTINCT FROM pg_last_wal_replay_lsn()
 		THEN coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000, 0)::float8
-		ELSE 0::float8 END`
+		ELSE 0::float8 END`, samplerApplication, piApplication, written)
+}
 
 // sampleRow is sampleSQL's row.
 type sampleRow struct {
-	recovering                           bool
 	conns                                int64
 	commits, deadlocks, hit, read, wrote float64
 	xids, walBytes, dbBytes              float64
@@ -131,14 +145,12 @@ const (
 func (e *Emulator) sample(ctx context.Context, s *sampler, now time.Time) {
 	st := e.lock()
 	var members []memberSnapshot
-	clusters := map[string][]string{} // cluster -> members, for the cluster-level figures
 	for _, c := range st.clusterOrder {
 		for _, in := range c.members {
 			if in.server == nil || in.status == statusDeleting || in.status == statusCreating {
 				continue
 			}
 			members = append(members, memberSnapshot{id: in.id, cluster: c.id, writer: in.writer, srv: in.server})
-			clusters[c.id] = append(clusters[c.id], in.id)
 		}
 	}
 	st.unlock()
@@ -152,7 +164,6 @@ func (e *Emulator) sample(ctx context.Context, s *sampler, now time.Time) {
 		m   memberSnapshot
 		row sampleRow
 		u   pgserver.Usage
-		ok  bool
 	}
 	var results []result
 	seen := map[string]bool{}
@@ -169,7 +180,7 @@ func (e *Emulator) sample(ctx context.Context, s *sampler, now time.Time) {
 			continue
 		}
 		u, _ := procs.Usage(m.srv.Pid())
-		results = append(results, result{m, row, u, true})
+		results = append(results, result{m, row, u})
 	}
 	for id, c := range s.conns { // instances gone
 		if !seen[id] {
@@ -323,11 +334,11 @@ func (s *sampler) query(ctx context.Context, m memberSnapshot) (sampleRow, error
 		if err != nil {
 			return sampleRow{}, err
 		}
-		c = &samplerConn{srv: m.srv, conn: conn}
+		c = &samplerConn{srv: m.srv, conn: conn, sql: sampleSQL(m.srv.Binaries().Major)}
 		s.conns[m.id] = c
 	}
 	var r sampleRow
-	err := c.conn.QueryRow(qctx, sampleSQL).Scan(&r.recovering, &r.conns, &r.commits, &r.deadlocks, &r.hit, &r.read, &r.wrote,
+	err := c.conn.QueryRow(qctx, c.sql).Scan(&r.conns, &r.commits, &r.deadlocks, &r.hit, &r.read, &r.wrote,
 		&r.xids, &r.walBytes, &r.dbBytes, &r.walLevel, &r.slotDisk, &r.slotLag, &r.replicaLag)
 	if err != nil {
 		_ = c.conn.Close(ctx)

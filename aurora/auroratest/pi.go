@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/pgaurora/pgaurora/internal/pgserver"
 )
 
 // Performance Insights, on the same endpoint as the RDS API: the
@@ -235,14 +236,14 @@ func (e *Emulator) startPISampling(st *state) {
 
 // piTarget is an instance to sample, with the server it runs on.
 type piTarget struct {
-	in      *instance
-	connStr string
+	in  *instance
+	srv *pgserver.Server
 }
 
 // piConn is the sampler's session on one instance's server.
 type piConn struct {
-	connStr string
-	conn    *pgx.Conn
+	srv  *pgserver.Server
+	conn *pgx.Conn
 }
 
 // piLoop samples, once a second, every instance with Performance
@@ -267,7 +268,7 @@ func (e *Emulator) piLoop(ctx context.Context) {
 			}
 			enabled = true
 			if in.server != nil && in.server.Running() {
-				targets = append(targets, piTarget{in, in.server.ConnString("postgres")})
+				targets = append(targets, piTarget{in, in.server})
 			}
 		}
 		if !enabled || ctx.Err() != nil {
@@ -312,7 +313,7 @@ func (e *Emulator) piLoop(ctx context.Context) {
 // it, opened (again) when needed.
 func (e *Emulator) piSampleOne(ctx context.Context, conns map[*instance]*piConn, t piTarget) (piSample, error) {
 	c := conns[t.in]
-	if c != nil && (c.connStr != t.connStr || c.conn.IsClosed()) {
+	if c != nil && (c.srv != t.srv || c.conn.IsClosed()) {
 		c.conn.Close(ctx)
 		delete(conns, t.in)
 		c = nil
@@ -320,16 +321,16 @@ func (e *Emulator) piSampleOne(ctx context.Context, conns map[*instance]*piConn,
 	if c == nil {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
-		cfg, err := pgx.ParseConfig(t.connStr)
+		cfg, err := t.srv.ConnConfig("postgres") // TLS when rds.force_ssl asks for it
 		if err != nil {
 			return piSample{}, err
 		}
-		cfg.RuntimeParams["application_name"] = "auroratest performance insights"
+		cfg.RuntimeParams["application_name"] = piApplication
 		conn, err := pgx.ConnectConfig(cctx, cfg)
 		if err != nil {
 			return piSample{}, err
 		}
-		c = &piConn{t.connStr, conn}
+		c = &piConn{t.srv, conn}
 		conns[t.in] = c
 	}
 	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
