@@ -541,8 +541,8 @@ func (a *advice) pglogicalExtraUnique(ctx context.Context, tx pgx.Tx) error {
 }
 
 // iamPasswordsSQL lists the login members of rds_iam ($1) with a
-// password, when pg_authid is readable; the first column says whether it
-// is.
+// password. It reads pg_authid, so it runs only where that is readable
+// (checked before).
 const iamPasswordsSQL = iamMembersCTE + `SELECT r.rolname::text
 FROM iam_members m JOIN pg_catalog.pg_authid r ON r.oid = m.oid
 WHERE r.rolcanlogin AND r.rolpassword IS NOT NULL ORDER BY 1`

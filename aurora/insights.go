@@ -238,31 +238,23 @@ func (c *Cluster) insightsInstance(ctx context.Context, id string) (pgaurora.Ins
 	if err != nil {
 		return pgaurora.Instance{}, fmt.Errorf("aurora: reading database load: %w", err)
 	}
-	var in *pgaurora.Instance
+	var in pgaurora.Instance
 	if id == "" {
 		if d.Writer == nil {
 			return pgaurora.Instance{}, fmt.Errorf("aurora: reading database load: cluster %s has no writer now", c.id)
 		}
-		in = d.Writer
+		in = *d.Writer
 	} else {
-		members := d.Readers
-		if d.Writer != nil {
-			members = append([]pgaurora.Instance{*d.Writer}, members...)
-		}
-		for i := range members {
-			if strings.EqualFold(members[i].ID, id) {
-				in = &members[i]
-				break
-			}
-		}
-		if in == nil {
+		var ok bool
+		// RDS identifiers are lower case; RDS reads them in any case.
+		if in, ok = d.member(strings.ToLower(id)); !ok {
 			return pgaurora.Instance{}, &InputError{Field: "LoadOptions.Instance", Value: id, Allowed: "a member of cluster " + c.id}
 		}
 	}
 	if !in.PerformanceInsightsEnabled {
 		return pgaurora.Instance{}, fmt.Errorf("%w: %s (turn it on with ModifyDBInstance's EnablePerformanceInsights)", ErrInsightsDisabled, in.ID)
 	}
-	return *in, nil
+	return in, nil
 }
 
 // loadReport reads the report of o, resolved, for instance in.

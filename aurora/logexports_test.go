@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"testing"
@@ -59,11 +60,8 @@ func TestAuditEntriesCloudWatchLogsOptions(t *testing.T) {
 		{Source: cw, Cursor: &aurora.AuditCursor{Instance: "shop-instance-1", LogEventID: "1"}},
 		{Source: 7},
 	} {
-		for _, err := range c.AuditEntries(ctx, o) {
-			if err == nil || !strings.HasPrefix(err.Error(), "aurora: AuditLogOptions.") && !strings.Contains(err.Error(), "AuditCursor") {
-				t.Errorf("AuditEntries(%+v): %v", o, err)
-			}
-			break
+		if err := firstErr(c.AuditEntries(ctx, o)); err == nil || !strings.HasPrefix(err.Error(), "aurora: AuditLogOptions.") && !strings.Contains(err.Error(), "AuditCursor") {
+			t.Errorf("AuditEntries(%+v): %v", o, err)
 		}
 	}
 	// Without a CloudWatch Logs client, and after Close: errors before
@@ -73,11 +71,8 @@ func TestAuditEntriesCloudWatchLogsOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rdsOnly.Close()
-	for _, err := range rdsOnly.AuditEntries(ctx, &aurora.AuditLogOptions{Source: cw, Instance: "shop-instance-1"}) {
-		if !errors.Is(err, aurora.ErrNoClient) {
-			t.Errorf("the CloudWatch Logs source without its client: %v, want ErrNoClient", err)
-		}
-		break
+	if err := firstErr(rdsOnly.AuditEntries(ctx, &aurora.AuditLogOptions{Source: cw, Instance: "shop-instance-1"})); !errors.Is(err, aurora.ErrNoClient) {
+		t.Errorf("the CloudWatch Logs source without its client: %v, want ErrNoClient", err)
 	}
 	rec := &apiRecorder{}
 	closed := openCluster(t, clusterID, rec)
@@ -85,23 +80,17 @@ func TestAuditEntriesCloudWatchLogsOptions(t *testing.T) {
 	if _, err := closed.Monitoring().SetLogExports(ctx, []string{aurora.LogExportPostgreSQL}, nil, nil); !errors.Is(err, aurora.ErrClosed) {
 		t.Errorf("SetLogExports after Close: %v, want ErrClosed", err)
 	}
-	for _, err := range closed.AuditEntries(ctx, &aurora.AuditLogOptions{Source: cw}) {
-		if !errors.Is(err, aurora.ErrClosed) {
-			t.Errorf("AuditEntries from CloudWatch Logs after Close: %v, want ErrClosed", err)
-		}
-		break
+	if err := firstErr(closed.AuditEntries(ctx, &aurora.AuditLogOptions{Source: cw})); !errors.Is(err, aurora.ErrClosed) {
+		t.Errorf("AuditEntries from CloudWatch Logs after Close: %v, want ErrClosed", err)
 	}
 	if acts := rec.take(); len(acts) != 0 {
 		t.Errorf("the closed handle called RDS: %v", acts)
 	}
 
 	// The shop cluster exports nothing.
-	for _, err := range c.AuditEntries(ctx, &aurora.AuditLogOptions{Source: cw}) {
-		var nf *cwltypes.ResourceNotFoundException
-		if !errors.As(err, &nf) || !strings.Contains(err.Error(), "SetLogExports") {
-			t.Errorf("reading a log group that does not exist: %v", err)
-		}
-		break
+	var nf *cwltypes.ResourceNotFoundException
+	if err := firstErr(c.AuditEntries(ctx, &aurora.AuditLogOptions{Source: cw})); !errors.As(err, &nf) || !strings.Contains(err.Error(), "SetLogExports") {
+		t.Errorf("reading a log group that does not exist: %v", err)
 	}
 }
 
@@ -236,4 +225,17 @@ func TestAuditEntriesFromCloudWatchLogs(t *testing.T) {
 	if has(after) || len(after) < len(group) {
 		t.Errorf("with the export off the log group has %d entries (had %d), the new one among them: %v", len(after), len(group), has(after))
 	}
+}
+
+// errYieldedNothing is firstErr's answer for a reading that yields
+// nothing, which none of its callers expects.
+var errYieldedNothing = errors.New("the reading yielded nothing")
+
+// firstErr returns the error of a reading's first result (nil when that
+// is an entry), or errYieldedNothing.
+func firstErr(seq iter.Seq2[pgaudit.Entry, error]) error {
+	for _, err := range seq {
+		return err
+	}
+	return errYieldedNothing
 }

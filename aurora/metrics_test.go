@@ -1,6 +1,7 @@
 package aurora_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -161,22 +162,28 @@ func TestMetricsInputErrors(t *testing.T) {
 	ctx := context.Background()
 	c := newCluster(t)
 	now := time.Now()
-	for name, o := range map[string]aurora.MetricsOptions{
-		"period":     {Period: 7 * time.Second},
-		"range":      {Start: now, End: now.Add(-time.Minute)},
-		"statistic":  {Statistic: "Median"},
-		"scope":      {Scopes: []aurora.MetricScope{{Instance: "x", Role: aurora.RoleWriter}}},
-		"role":       {Scopes: []aurora.MetricScope{{Role: "writer"}}},
-		"empty name": {Metrics: []aurora.MetricName{""}},
-		"sub-second": {Period: 1500 * time.Millisecond},
-		"percentile": {Statistic: "p101"},
-		"old data":   {Start: now.Add(-20 * 24 * time.Hour), Period: time.Minute},
-		"older data": {Start: now.Add(-70 * 24 * time.Hour), Period: 5 * time.Minute},
+	for _, tc := range []struct {
+		o     aurora.MetricsOptions
+		field string // "" when the options are accepted
+	}{
+		{aurora.MetricsOptions{Period: 7 * time.Second}, "MetricsOptions.Period"},
+		{aurora.MetricsOptions{Start: now, End: now.Add(-time.Minute)}, "MetricsOptions.Start"},
+		{aurora.MetricsOptions{Statistic: "Median"}, "MetricsOptions.Statistic"},
+		{aurora.MetricsOptions{Scopes: []aurora.MetricScope{{Instance: "x", Role: aurora.RoleWriter}}}, "MetricsOptions.Scopes[0]"},
+		{aurora.MetricsOptions{Scopes: []aurora.MetricScope{{Role: "writer"}}}, "MetricsOptions.Scopes[0].Role"},
+		{aurora.MetricsOptions{Metrics: []aurora.MetricName{""}}, "MetricsOptions.Metrics[0]"},
+		{aurora.MetricsOptions{Period: 1500 * time.Millisecond}, "MetricsOptions.Period"},
+		{aurora.MetricsOptions{Statistic: "p101"}, "MetricsOptions.Statistic"},
+		{aurora.MetricsOptions{Start: now.Add(-20 * 24 * time.Hour), Period: time.Minute}, "MetricsOptions.Period"},
+		{aurora.MetricsOptions{Start: now.Add(-70 * 24 * time.Hour), Period: 5 * time.Minute}, "MetricsOptions.Period"},
+		// What CloudWatch serves is accepted.
+		{aurora.MetricsOptions{Start: now.Add(-20 * 24 * time.Hour), Period: 5 * time.Minute}, ""},
+		{aurora.MetricsOptions{Start: now.Add(-70 * 24 * time.Hour), Period: time.Hour}, ""},
+		{aurora.MetricsOptions{Start: now.Add(-time.Minute), Period: time.Second, Statistic: "p100"}, ""},
 	} {
-		_, err := c.Monitoring().Metrics(ctx, &o)
-		var ie *aurora.InputError
-		if !errors.As(err, &ie) {
-			t.Errorf("%s: Metrics(%+v) = %v; want an *aurora.InputError", name, o, err)
+		_, err := c.Monitoring().Metrics(ctx, &tc.o)
+		if tc.field == "" && err != nil || tc.field != "" && !isInputError(err, tc.field) {
+			t.Errorf("Metrics(%+v) = %v; want %s", tc.o, err, cmp.Or(tc.field, "no error"))
 		}
 	}
 	noCW, err := aurora.New(clusterID, aurora.WithRDSClient(newCluster(t).RDS()))
@@ -207,6 +214,17 @@ func TestRecommendedAlarms(t *testing.T) {
 		names = append(names, s.Name)
 		if s.Name == "mon-connections-writer" {
 			connections = &specs[i]
+		}
+	}
+	for _, s := range specs {
+		// A cluster without readers publishes no reader data: their
+		// alarms must not sit in INSUFFICIENT_DATA for it.
+		missing := "missing"
+		if s.Name == "mon-replica-lag" || s.Name == "mon-connections-readers" {
+			missing = "notBreaching"
+		}
+		if s.TreatMissingData != missing {
+			t.Errorf("%s treats missing data as %q; want %q", s.Name, s.TreatMissingData, missing)
 		}
 	}
 	want := "mon-replica-lag mon-slot-lag mon-xid-wraparound mon-storage mon-connections-writer mon-connections-readers"

@@ -48,11 +48,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/pgaurora/pgaurora"
 	"github.com/pgaurora/pgaurora/aurora"
 	"github.com/pgaurora/pgaurora/aurora/auroratest"
 	"github.com/pgaurora/pgaurora/examples/internal/exampleenv"
-	"github.com/pgaurora/pgaurora/internal/wait"
 )
 
 func main() { exampleenv.Main("monitor", run) }
@@ -174,17 +172,25 @@ func alarmThresholds(env *exampleenv.Env) *aurora.AlarmThresholds {
 	return &aurora.AlarmThresholds{Period: 10 * time.Second, EvaluationPeriods: 1, Connections: 20, SlotLagBytes: 1 << 20, ReplicaLag: 500 * time.Millisecond}
 }
 
-// waitEvaluated waits until no alarm is INSUFFICIENT_DATA or missing.
+// waitEvaluated waits until no alarm is INSUFFICIENT_DATA or missing,
+// at most 30 s.
 func waitEvaluated(ctx context.Context, c *aurora.Cluster, names []string) error {
-	every := pgaurora.Wait{MinDelay: 250 * time.Millisecond, MaxDelay: 250 * time.Millisecond, MaxWait: 30 * time.Second}
-	err := wait.Until(ctx, every, pgaurora.Wait{}, func(ctx context.Context) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
 		states, err := c.Monitoring().AlarmStates(ctx, names...)
-		return err == nil && !slices.ContainsFunc(states, func(s aurora.AlarmState) bool { return s.State == "" || s.State == "INSUFFICIENT_DATA" }), err
-	})
-	if err != nil {
-		return fmt.Errorf("waiting for the alarms' first evaluation: %w", err)
+		if err != nil {
+			return fmt.Errorf("waiting for the alarms' first evaluation: %w", err)
+		}
+		if !slices.ContainsFunc(states, func(s aurora.AlarmState) bool { return s.State == "" || s.State == "INSUFFICIENT_DATA" }) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the alarms' first evaluation: %w", ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
-	return nil
 }
 
 // printSeries prints a table of the series that have data (metric,

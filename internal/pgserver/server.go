@@ -695,10 +695,13 @@ func (s *Server) writeConf() error {
 		set["primary_conninfo"] = primaryConnInfo
 		set["hot_standby"] = "on"
 	}
+	def, _ := FindBinaries()
 	for k, v := range s.cfg.Settings {
-		// A setting this major version does not have (removed or not yet
-		// there) would keep the server from starting: leave it out.
-		if s.bin.knowsSetting(k) {
+		// On binaries of another major version than the machine's own, a
+		// setting that major does not have (removed or not yet there)
+		// would keep the server from starting: leave it out. On the
+		// machine's own, an unknown name stays an error.
+		if s.bin.Major == def.Major || s.bin.knowsSetting(k) {
 			set[k] = v
 		}
 	}

@@ -83,10 +83,16 @@ func LockWait(t testing.TB, connString string) {
 			<-done
 		}
 	})
+	// Only this workload's sessions count: other tests may share the
+	// server.
+	var pids []uint32
+	for _, conn := range conns {
+		pids = append(pids, conn.PgConn().PID())
+	}
 	WaitFor(t, "three sessions waiting on Lock:transactionid and one in pg_sleep", 30*time.Second, func() (bool, string) {
 		var locks, sleeps int
 		err := admin.QueryRow(ctx, `SELECT count(*) FILTER (WHERE wait_event = 'transactionid'), count(*) FILTER (WHERE wait_event = 'PgSleep')
-			FROM pg_stat_activity WHERE state = 'active'`).Scan(&locks, &sleeps)
+			FROM pg_stat_activity WHERE state = 'active' AND pid = ANY($1::int[])`, pids).Scan(&locks, &sleeps)
 		return err == nil && locks == 3 && sleeps == 1, fmt.Sprintf("%d lock waits, %d sleeps, %v", locks, sleeps, err)
 	})
 }
