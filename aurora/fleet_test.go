@@ -427,11 +427,16 @@ func TestFleetAdviseAndRun(t *testing.T) {
 	if s := run.Summary(); s.Operation != "count members" || s.Succeeded != 3 {
 		t.Errorf("summary %+v", s)
 	}
-	// A run iterates once.
+	// A run iterates once: a second Results yields one error.
+	again := 0
 	for _, err := range run.Results() {
+		again++
 		if err == nil {
 			t.Error("a second Results ran again")
 		}
+	}
+	if again != 1 {
+		t.Errorf("a second Results yielded %d results; want one error", again)
 	}
 }
 

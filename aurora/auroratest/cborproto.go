@@ -1,7 +1,6 @@
 package auroratest
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -40,12 +39,6 @@ type cborService struct {
 	// shapes to the shapes' names (InvalidParameterValue ->
 	// InvalidParameterValueException), for faults given by code.
 	errorShapes map[string]string
-}
-
-// cborHandle makes the table entry of an operation whose input decodes
-// into an In with cborDecode.
-func cborHandle[In any](name string, run func(e *Emulator, ctx context.Context, in *In) (any, error)) namedAction {
-	return entry(name, run)
 }
 
 // cborServices are the services served this way.

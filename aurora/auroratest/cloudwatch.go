@@ -25,11 +25,11 @@ var cloudWatchService = &cborService{
 	id:        "GraniteServiceVersion20100801",
 	namespace: "com.amazonaws.cloudwatch",
 	actions: actionTable(
-		cborHandle("GetMetricData", (*Emulator).getMetricData),
-		cborHandle("ListMetrics", (*Emulator).listMetrics),
-		cborHandle("PutMetricAlarm", (*Emulator).putMetricAlarm),
-		cborHandle("DescribeAlarms", (*Emulator).describeAlarms),
-		cborHandle("DeleteAlarms", (*Emulator).deleteAlarms),
+		entry("GetMetricData", (*Emulator).getMetricData),
+		entry("ListMetrics", (*Emulator).listMetrics),
+		entry("PutMetricAlarm", (*Emulator).putMetricAlarm),
+		entry("DescribeAlarms", (*Emulator).describeAlarms),
+		entry("DeleteAlarms", (*Emulator).deleteAlarms),
 	),
 	errorShapes: map[string]string{
 		"InvalidParameterValue":       "InvalidParameterValueException",

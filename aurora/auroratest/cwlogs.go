@@ -2,7 +2,6 @@ package auroratest
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -403,18 +402,15 @@ func limitOf(v *int, max int) (int, error) {
 }
 
 // indexToken is a nextToken that is a position in a list.
-func indexToken(i int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("i/" + strconv.Itoa(i)))
-}
+func indexToken(i int) string { return encodeToken("i/", strconv.Itoa(i)) }
 
 func parseIndexToken(t string) (int, error) {
 	if t == "" {
 		return 0, nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(t)
-	rest, ok := strings.CutPrefix(string(b), "i/")
-	n, aerr := strconv.Atoi(rest)
-	if err != nil || !ok || aerr != nil || n < 0 {
+	rest, ok := decodeToken("i/", t)
+	n, err := strconv.Atoi(rest)
+	if !ok || err != nil || n < 0 {
 		return 0, logsInvalid("The specified nextToken is invalid.")
 	}
 	return n, nil
@@ -698,9 +694,9 @@ func (e *Emulator) logsFilterLogEvents(ctx context.Context, body []byte) (any, e
 	}
 	after := eventKey{ts: -1}
 	if in.NextToken != "" {
-		b, err := base64.RawURLEncoding.DecodeString(in.NextToken)
-		k, ok := parseEventKey(string(b))
-		if err != nil || !ok {
+		b, ok := decodeToken("", in.NextToken)
+		k, ok2 := parseEventKey(b)
+		if !ok || !ok2 {
 			return nil, logsInvalid("The specified nextToken is invalid.")
 		}
 		after = k
@@ -769,7 +765,7 @@ func (e *Emulator) logsFilterLogEvents(ctx context.Context, body []byte) (any, e
 		}
 		ev := &next.s.events[next.i]
 		if len(out.Events) == limit || size+int(ev.end-ev.start) > maxEventBytesCall && len(out.Events) > 0 {
-			out.NextToken = base64.RawURLEncoding.EncodeToString([]byte(lastKey.String()))
+			out.NextToken = encodeToken("", lastKey.String())
 			return out, nil
 		}
 		next.i++

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha1"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"hash/fnv"
@@ -511,21 +510,18 @@ func (e *Emulator) piResolve(r *piRequest) ([]piSample, piWindow, int, int, erro
 	return samples, w, offset, pageSize, nil
 }
 
-func piToken(offset int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("auroratest-pi:" + strconv.Itoa(offset)))
-}
+func piToken(offset int) string { return encodeToken(piTokenPrefix, strconv.Itoa(offset)) }
 
 func piParseToken(tok string) (int, error) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err == nil {
-		if s, ok := strings.CutPrefix(string(b), "auroratest-pi:"); ok {
-			if n, err := strconv.Atoi(s); err == nil && n >= 0 {
-				return n, nil
-			}
+	if s, ok := decodeToken(piTokenPrefix, tok); ok {
+		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+			return n, nil
 		}
 	}
 	return 0, piInvalid("The NextToken is not valid.")
 }
+
+const piTokenPrefix = "auroratest-pi:"
 
 // piGrouping is a checked GroupBy with a filter.
 type piGrouping struct {
